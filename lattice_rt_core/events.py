@@ -1,0 +1,116 @@
+"""The enriched event shape and its normalisation (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["DEFAULT_AREA", "DEFAULT_EVENT_TYPE", "enrich", "now_iso", "to_json"]
+
+DEFAULT_AREA = "workspace"
+DEFAULT_EVENT_TYPE = "event"
+
+# json.dumps(ensure_ascii=False) leaves these raw; some line splitters
+# (str.splitlines among them) treat them as line breaks, so they are escaped
+# to keep one JSON document on exactly one SSE line whatever the decoder.
+_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+
+
+def now_iso() -> str:
+    """Wall-clock time as ISO 8601 in UTC with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def to_json(value: Any) -> str:
+    """Serialise ``value`` to a single-line JSON string; never raises.
+
+    Values JSON cannot represent are rendered with ``str()`` (as the reference
+    does); circular or otherwise unencodable structures degrade to their
+    ``repr`` string rather than breaking the caller.
+    """
+    try:
+        text = json.dumps(
+            value, ensure_ascii=False, allow_nan=False, default=_fallback, separators=(",", ":")
+        )
+    except (ValueError, TypeError, RecursionError):
+        text = json.dumps(
+            _sanitise(value, _MAX_DEPTH, set()), ensure_ascii=False, separators=(",", ":")
+        )
+    if any(ch in text for ch in _LINE_BREAKS):
+        for ch, esc in _LINE_BREAKS.items():
+            text = text.replace(ch, esc)
+    return text
+
+
+_MAX_DEPTH = 64
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return _safe_repr(value)
+
+
+def _sanitise(value: Any, depth: int, active: set[int]) -> Any:
+    """A JSON-safe copy: string keys, no cycles, bounded depth, str() leaves."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth <= 0:
+        return "<too deep>"
+    if not isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        return _safe_repr(value)
+    if id(value) in active:
+        return "<cycle>"
+    active.add(id(value))
+    try:
+        if isinstance(value, Mapping):
+            return {_safe_key(k): _sanitise(v, depth - 1, active) for k, v in value.items()}
+        return [_sanitise(v, depth - 1, active) for v in value]
+    finally:
+        active.discard(id(value))
+
+
+def _safe_key(key: Any) -> str:
+    return key if isinstance(key, str) else _safe_repr(key)
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not break publish
+        return f"<unrepresentable {type(value).__name__}>"
+
+
+def enrich(event: Any, seq: int, received_at: str) -> dict[str, Any]:
+    """Normalise ``event`` into the enriched shape.
+
+    ``seq`` and ``received_at`` are set by the bus; ``area``, ``event_type``,
+    ``workspace_id`` and ``payload`` are always present (defaults
+    ``"workspace"``, ``"event"``, ``None`` and ``{}``); any other keys of the
+    source event are preserved. A non-mapping event becomes the payload of a
+    default event instead of being rejected.
+    """
+    source: Mapping[Any, Any]
+    if isinstance(event, Mapping):
+        source = event
+    else:
+        source = {"payload": {"value": event}}
+    out: dict[str, Any] = {"seq": seq, "received_at": received_at}
+    area = source.get("area")
+    event_type = source.get("event_type")
+    workspace_id = source.get("workspace_id")
+    payload = source.get("payload")
+    out["area"] = str(area) if area not in (None, "") else DEFAULT_AREA
+    out["event_type"] = str(event_type) if event_type not in (None, "") else DEFAULT_EVENT_TYPE
+    out["workspace_id"] = str(workspace_id) if workspace_id not in (None, "") else None
+    out["payload"] = payload if payload is not None else {}
+    for key, value in source.items():
+        key = str(key)
+        if key not in out and key not in ("seq", "received_at"):
+            out[key] = value
+    return out

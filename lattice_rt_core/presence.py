@@ -1,0 +1,150 @@
+"""The presence registry: who is here, in which workspace, and expiry.
+
+Sans-IO: the registry never publishes and never sleeps. Its methods return the
+presence events the caller (the bus) must publish, and time comes from the two
+injected clocks: ``clock`` (monotonic seconds, decides expiry) and
+``wallclock`` (ISO strings shown to people).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .events import now_iso
+from .scope import Scope, accepts
+
+__all__ = ["PresenceEntry", "PresenceRegistry", "new_client_id"]
+
+DEFAULT_TTL = 45.0
+
+
+def new_client_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+@dataclass(slots=True)
+class PresenceEntry:
+    client_id: str
+    user: str
+    workspace_id: str | None
+    joined_at: str
+    last_seen: str
+    display_name: str | None
+    seen_at: float  # monotonic clock of the last refresh
+
+    def public(self) -> dict[str, Any]:
+        """The wire shape (the reference's fields, plus display_name when set)."""
+        out: dict[str, Any] = {
+            "client_id": self.client_id,
+            "user": self.user,
+            "workspace_id": self.workspace_id,
+            "joined_at": self.joined_at,
+            "last_seen": self.last_seen,
+        }
+        if self.display_name:
+            out["display_name"] = self.display_name
+        return out
+
+
+def presence_event(kind: str, entry: PresenceEntry, **extra: Any) -> dict[str, Any]:
+    payload = entry.public()
+    payload.update(extra)
+    return {
+        "area": "presence",
+        "event_type": kind,
+        "workspace_id": entry.workspace_id,
+        "payload": payload,
+    }
+
+
+class PresenceRegistry:
+    """Presence entries keyed by ``client_id``. Not thread-safe: the bus locks."""
+
+    def __init__(
+        self,
+        *,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float],
+        wallclock: Callable[[], str] = now_iso,
+    ) -> None:
+        if ttl <= 0:
+            raise ValueError("presence ttl must be positive")
+        self.ttl = ttl
+        self._clock = clock
+        self._wallclock = wallclock
+        self._entries: dict[str, PresenceEntry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, client_id: str) -> PresenceEntry | None:
+        return self._entries.get(client_id)
+
+    def count_for_user(self, user: str) -> int:
+        return sum(1 for e in self._entries.values() if e.user == user)
+
+    def join(
+        self,
+        *,
+        user: str,
+        client_id: str | None = None,
+        workspace_id: str | None = None,
+        display_name: str | None = None,
+    ) -> tuple[PresenceEntry, list[dict[str, Any]]]:
+        """Register or refresh ``client_id``; returns the entry and events to publish.
+
+        A first join publishes ``presence/join``. Joining again with the same
+        workspace only refreshes ``last_seen``; moving to another workspace is a
+        leave from the old one (reason ``"moved"``) and a join to the new one.
+        """
+        cid = client_id or new_client_id()
+        now, stamp = self._clock(), self._wallclock()
+        events: list[dict[str, Any]] = []
+        entry = self._entries.get(cid)
+        if entry is not None and entry.workspace_id == workspace_id and entry.user == user:
+            entry.last_seen, entry.seen_at = stamp, now
+            if display_name is not None:
+                entry.display_name = display_name
+            return entry, events
+        if entry is not None:
+            events.append(presence_event("leave", entry, reason="moved"))
+        entry = PresenceEntry(cid, user, workspace_id, stamp, stamp, display_name, now)
+        self._entries[cid] = entry
+        events.append(presence_event("join", entry))
+        return entry, events
+
+    def leave(self, client_id: str, *, reason: str = "left") -> list[dict[str, Any]]:
+        entry = self._entries.pop(client_id, None)
+        if entry is None:
+            return []
+        entry.last_seen = self._wallclock()
+        return [presence_event("leave", entry, reason=reason)]
+
+    def touch(self, client_ids: Iterable[str], *, user: str) -> None:
+        """Refresh the entries of ``client_ids`` that belong to ``user``."""
+        now: float | None = None
+        for cid in client_ids:
+            entry = self._entries.get(cid)
+            if entry is not None and entry.user == user:
+                if now is None:
+                    now = self._clock()
+                entry.seen_at = now
+                entry.last_seen = self._wallclock()
+
+    def expire(self) -> list[dict[str, Any]]:
+        """Remove entries not refreshed within the TTL; returns their leave events."""
+        deadline = self._clock() - self.ttl
+        stale = [cid for cid, e in self._entries.items() if e.seen_at < deadline]
+        events: list[dict[str, Any]] = []
+        for cid in stale:
+            events.extend(self.leave(cid, reason="timeout"))
+        return events
+
+    def snapshot(self, scope: Scope) -> list[dict[str, Any]]:
+        return [e.public() for e in self._entries.values() if accepts(scope, e.workspace_id)]
+
+    def owned_by(self, user: str) -> Collection[str]:
+        return [cid for cid, e in self._entries.items() if e.user == user]

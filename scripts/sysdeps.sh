@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install the Debian packages a target needs, when they are missing.
+# usage: scripts/sysdeps.sh run|test|package
+# Does nothing on a machine without apt/dpkg; needs root (or sudo) to install.
+set -euo pipefail
+
+qt=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
+    libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-shape0
+    libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0)
+desktop=(xvfb xauth dbus dbus-x11 dunst libnotify-bin haskell-status-notifier-item-utils
+         haskell-gtk-sni-tray-utils imagemagick)
+browser=(chromium)
+package=(desktop-file-utils zstd binutils)
+
+case "${1:-test}" in
+  run) want=("${qt[@]}") ;;
+  test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}") ;;
+  package) want=("${qt[@]}" "${package[@]}") ;;
+  *) echo "usage: $0 run|test|package" >&2; exit 2 ;;
+esac
+
+command -v dpkg-query >/dev/null 2>&1 || { echo "sysdeps: not a Debian system, skipping" >&2; exit 0; }
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "sysdeps: missing ${missing[*]}; install them as root" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "sysdeps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
