@@ -1,1 +1,33 @@
-"""Lattice realtime core."""
+"""Lattice realtime core: the bus, its journal, presence, the HTTP/SSE endpoint
+and the client. Pure Python; never imports Qt."""
+
+from .auth import Accounts, Authenticator, Principal
+from .bus import PROTOCOL_VERSION, RealtimeBus, Subscriber
+from .events import enrich, to_json
+from .journal import Journal, JournalError
+from .presence import PresenceRegistry
+from .scope import Scope, accepts
+from .server import EmbeddedServer, ServerConfig, ServerError
+from .store import WorkspaceOSStore
+from .version import __version__
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "Accounts",
+    "Authenticator",
+    "EmbeddedServer",
+    "Journal",
+    "JournalError",
+    "PresenceRegistry",
+    "Principal",
+    "RealtimeBus",
+    "Scope",
+    "ServerConfig",
+    "ServerError",
+    "Subscriber",
+    "WorkspaceOSStore",
+    "__version__",
+    "accepts",
+    "enrich",
+    "to_json",
+]

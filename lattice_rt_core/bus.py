@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncGenerator, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -390,7 +390,7 @@ class RealtimeBus:
 
     async def stream(
         self, sub: Subscriber, *, heartbeat: float | None = None
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """SSE chunks for ``sub``: retry hint, replay, then live frames.
 
         Emits ``: heartbeat`` when nothing was sent for ``heartbeat`` seconds.

@@ -1,0 +1,270 @@
+"""Who is calling: owner token, user accounts, browser launch codes and sessions.
+
+* The owner token (256 bits) is generated on first start and kept in the data
+  dir with mode 0600; its holder sees everything (scope ``None``).
+* Users and their workspace memberships live in the project's SQLite file.
+  Only a SHA-256 of each user token is stored; the scope of a user is the set
+  of workspaces they belong to (the reference's ``allowed_scopes``).
+* A browser cannot send a bearer header with ``EventSource``: it gets a
+  single-use launch code (60 s) that ``GET /activity?code=`` exchanges for an
+  HttpOnly, SameSite=Strict session cookie. No long-lived token is ever put in
+  a URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .journal import open_db
+from .scope import Scope
+
+__all__ = [
+    "Accounts",
+    "Authenticator",
+    "Principal",
+    "load_or_create_owner_token",
+    "new_token",
+]
+
+log = logging.getLogger(__name__)
+
+OWNER_TOKEN_FILE = "owner.token"
+LAUNCH_CODE_TTL = 60.0
+SESSION_TTL = 12 * 3600.0
+MAX_NAME = 128
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS memberships (
+    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    workspace_id TEXT NOT NULL,
+    PRIMARY KEY (user, workspace_id)
+);
+"""
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def load_or_create_owner_token(data_dir: Path) -> str:
+    """Read ``owner.token``, creating it (mode 0600) on first start."""
+    path = data_dir / OWNER_TOKEN_FILE
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            if path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
+            return token
+    except FileNotFoundError:
+        pass
+    token = new_token()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller. ``scope`` None means: sees every workspace."""
+
+    user: str
+    scope: Scope
+    owner: bool = False
+
+    def may_use(self, workspace_id: str | None) -> bool:
+        """May this caller publish to / join ``workspace_id``?"""
+        if self.scope is None:
+            return True
+        return workspace_id is not None and workspace_id in self.scope
+
+
+class Accounts:
+    """Users, their token hashes and workspace memberships (SQLite)."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._conn = open_db(db_path)
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def add_user(self, name: str, workspaces: Iterable[str] = ()) -> str:
+        """Create ``name`` (or give it a new token) and add memberships; returns the token."""
+        _check_name("user name", name)
+        spaces = list(workspaces)
+        for ws in spaces:
+            _check_name("workspace id", ws)
+        token = new_token()
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.execute(
+                "INSERT INTO users (name, token_sha256) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET token_sha256 = excluded.token_sha256",
+                (name, _digest(token)),
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO memberships (user, workspace_id) VALUES (?, ?)",
+                [(name, ws) for ws in spaces],
+            )
+        return token
+
+    def remove_user(self, name: str) -> bool:
+        with self._lock, self._conn:
+            self._conn.execute("BEGIN")
+            self._conn.execute("DELETE FROM memberships WHERE user = ?", (name,))
+            cur = self._conn.execute("DELETE FROM users WHERE name = ?", (name,))
+        return cur.rowcount > 0
+
+    def users(self) -> dict[str, set[str]]:
+        with self._lock:
+            names = [r[0] for r in self._conn.execute("SELECT name FROM users ORDER BY name")]
+            rows = self._conn.execute("SELECT user, workspace_id FROM memberships").fetchall()
+        out: dict[str, set[str]] = {n: set() for n in names}
+        for user, ws in rows:
+            out.setdefault(user, set()).add(ws)
+        return out
+
+    def user_for_token(self, token: str) -> str | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT name FROM users WHERE token_sha256 = ?", (_digest(token),)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def allowed_scopes(self, user: str) -> set[str]:
+        """The workspaces ``user`` belongs to.
+
+        The reference falls back to ``None`` (see everything) when resolution
+        fails; here a failure fails closed: the empty set, which still
+        delivers unscoped events but no workspace's.
+        """
+        try:
+            with self._lock:
+                rows = self._conn.execute(
+                    "SELECT workspace_id FROM memberships WHERE user = ?", (user,)
+                ).fetchall()
+        except sqlite3.Error as exc:
+            log.error("cannot resolve the workspaces of %r: %s", user, exc)
+            return set()
+        return {str(r[0]) for r in rows if r[0]}
+
+
+def _check_name(what: str, value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string")
+    if len(value) > MAX_NAME:
+        raise ValueError(f"{what} is longer than {MAX_NAME} characters")
+    if any(ord(c) < 32 or c == "\x7f" for c in value):
+        raise ValueError(f"{what} must not contain control characters")
+
+
+class Authenticator:
+    """Resolves bearer tokens and session cookies to a :class:`Principal`."""
+
+    def __init__(
+        self,
+        *,
+        owner_token: str | None,
+        owner_user: str,
+        accounts: Accounts | None,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.enabled = enabled
+        self._owner_token = owner_token
+        self._owner = Principal(owner_user, None, owner=True)
+        self._accounts = accounts
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._codes: dict[str, tuple[Principal, float]] = {}
+        self._sessions: dict[str, tuple[Principal, float]] = {}
+
+    def from_bearer(self, token: str) -> Principal | None:
+        if not self.enabled:
+            return Principal("", None)
+        if not token:
+            return None
+        if self._owner_token is not None and hmac.compare_digest(
+            token.encode("utf-8", "surrogatepass"), self._owner_token.encode()
+        ):
+            return self._owner
+        if self._accounts is None:
+            return None
+        user = self._accounts.user_for_token(token)
+        if user is None:
+            return None
+        return Principal(user, frozenset(self._accounts.allowed_scopes(user)))
+
+    def resolve(self, authorization: str | None, session: str | None) -> Principal | None:
+        """The caller from an ``Authorization`` header value or a session cookie."""
+        if not self.enabled:
+            return Principal("", None)
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            if scheme.lower() == "bearer":
+                return self.from_bearer(value.strip())
+            return None
+        if session:
+            return self._lookup(self._sessions, session, consume=False)
+        return None
+
+    def issue_launch_code(self, principal: Principal) -> str:
+        code = secrets.token_urlsafe(32)
+        with self._lock:
+            self._prune()
+            self._codes[code] = (principal, self._clock() + LAUNCH_CODE_TTL)
+        return code
+
+    def redeem(self, code: str) -> str | None:
+        """Exchange a launch code (once) for a new session id."""
+        principal = self._lookup(self._codes, code, consume=True)
+        if principal is None:
+            return None
+        session = secrets.token_urlsafe(32)
+        with self._lock:
+            self._sessions[session] = (principal, self._clock() + SESSION_TTL)
+        return session
+
+    def _lookup(
+        self, table: dict[str, tuple[Principal, float]], key: str, *, consume: bool
+    ) -> Principal | None:
+        with self._lock:
+            item = table.pop(key, None) if consume else table.get(key)
+            if item is None:
+                return None
+            principal, expires = item
+            if self._clock() >= expires:
+                table.pop(key, None)
+                return None
+        if principal.owner or not self.enabled or self._accounts is None:
+            return principal
+        # Memberships may have changed since the code was issued.
+        return Principal(principal.user, frozenset(self._accounts.allowed_scopes(principal.user)))
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for table in (self._codes, self._sessions):
+            for key in [k for k, (_, exp) in table.items() if exp <= now]:
+                del table[key]

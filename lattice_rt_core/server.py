@@ -1,0 +1,316 @@
+"""The realtime endpoint: composition of journal, bus, accounts, auth and HTTP.
+
+:class:`EmbeddedServer` runs uvicorn on a background thread with its own event
+loop (the tray app and tests use it); ``lattice-rt serve`` runs the same class
+in the foreground and stops it on SIGINT/SIGTERM.
+
+Shutdown order: end every open stream (so uvicorn has no response to wait
+for), stop uvicorn, then commit the journal and mark it clean.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import getpass
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from .auth import Accounts, Authenticator, load_or_create_owner_token
+from .bus import DEFAULT_BACKLOG, DEFAULT_HEARTBEAT, RealtimeBus
+from .http_api import ApiLimits, create_app
+from .journal import DEFAULT_RETENTION, Journal, JournalError
+from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
+from .presence import DEFAULT_TTL
+from .version import __version__
+
+__all__ = ["EmbeddedServer", "ServerConfig", "ServerError"]
+
+log = logging.getLogger(__name__)
+
+
+class ServerError(RuntimeError):
+    """The server cannot start; the message is meant for a person."""
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    data_dir: Path = field(default_factory=default_data_dir)
+    heartbeat: float = DEFAULT_HEARTBEAT
+    presence_ttl: float = DEFAULT_TTL
+    auth: bool = True
+    journal_retention: int = DEFAULT_RETENTION
+    backlog: int = DEFAULT_BACKLOG
+    allowed_hosts: tuple[str, ...] = ()
+    owner_user: str = ""
+    limits: ApiLimits = field(default_factory=ApiLimits)
+    write_server_info: bool = True
+    log_level: str = "warning"
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn with a quiet idle loop and streams closed before shutdown."""
+
+    def __init__(self, config: uvicorn.Config, bus: RealtimeBus) -> None:
+        super().__init__(config)
+        self.bus = bus
+        self.ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._stop = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        await super().startup(sockets=sockets)
+        self.ready.set()
+
+    async def main_loop(self) -> None:
+        # uvicorn polls should_exit ten times a second; an idle tray app should
+        # not wake up at all, so wait on an event instead.
+        assert self._stop is not None
+        await self.on_tick(0)
+        if not self.should_exit:
+            await self._stop.wait()
+
+    def request_stop(self) -> None:
+        self.should_exit = True
+        if self._stop is not None:
+            self._stop.set()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.bus.close()
+        await super().shutdown(sockets=sockets)
+
+
+class EmbeddedServer:
+    """The whole endpoint on a background thread. See the module docstring."""
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig()
+        self.bus: RealtimeBus | None = None
+        self.owner_token: str | None = None
+        self.port = 0
+        self._journal: Journal | None = None
+        self._accounts: Accounts | None = None
+        self._server: _Uvicorn | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        host = self.config.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.config.data_dir)
+
+    # ---------------------------------------------------------------- start
+    def start(self, timeout: float = 10.0) -> None:
+        cfg = self.config
+        try:
+            data_dir = ensure_data_dir(cfg.data_dir)
+        except OSError as exc:
+            raise ServerError(f"cannot use data directory {cfg.data_dir}: {exc}") from exc
+        self._journal = self._open_journal(data_dir)
+        self.bus = RealtimeBus(
+            journal=self._journal,
+            heartbeat=cfg.heartbeat,
+            presence_ttl=cfg.presence_ttl,
+            backlog=cfg.backlog,
+            server_version=__version__,
+        )
+        if cfg.auth:
+            try:
+                self.owner_token = load_or_create_owner_token(data_dir)
+            except OSError as exc:
+                self._close_storage()
+                raise ServerError(f"cannot read or create the owner token: {exc}") from exc
+            self._accounts = Accounts(database_path(data_dir))
+        authenticator = Authenticator(
+            owner_token=self.owner_token,
+            owner_user=cfg.owner_user or _login_name(),
+            accounts=self._accounts,
+            enabled=cfg.auth,
+        )
+        try:
+            sock = _bind(cfg.host, cfg.port)
+        except ServerError:
+            self._close_storage()
+            raise
+        self.port = sock.getsockname()[1]
+        app = create_app(
+            self.bus, authenticator, version=__version__, limits=cfg.limits,
+            extra_hosts=cfg.allowed_hosts,
+        )
+        uv_config = uvicorn.Config(
+            app,
+            log_level=cfg.log_level,
+            access_log=False,  # URLs may carry single-use codes; never log them
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+            date_header=False,
+            server_header=False,
+        )
+        self._server = _Uvicorn(uv_config, self.bus)
+        self._thread = threading.Thread(
+            target=self._run, args=(sock,), name="realtime-server", daemon=True
+        )
+        self._thread.start()
+        if not self._server.ready.wait(timeout) or self._error is not None:
+            self.stop()
+            raise ServerError(f"the server did not start: {self._error or 'timed out'}")
+        if cfg.write_server_info:
+            self._write_server_info()
+        if not cfg.auth:
+            log.warning(
+                "AUTHENTICATION IS DISABLED (--no-auth): anyone who can reach %s can read "
+                "and publish everything", self.url,
+            )
+
+    def _open_journal(self, data_dir: Path) -> Journal:
+        path = database_path(data_dir)
+        try:
+            return Journal(path, retention=self.config.journal_retention)
+        except JournalError as exc:
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            log.error("%s; moving it aside to %s and starting a new one", exc, aside.name)
+            try:
+                for suffix in ("", "-wal", "-shm"):
+                    src = Path(str(path) + suffix)
+                    if src.exists():
+                        src.rename(Path(str(aside) + suffix))
+                return Journal(path, retention=self.config.journal_retention)
+            except (OSError, JournalError) as again:
+                raise ServerError(f"cannot open the journal {path}: {again}") from again
+        except OSError as exc:  # sqlite3.OperationalError is not an OSError
+            raise ServerError(f"cannot open the journal {path}: {exc}") from exc
+
+    def _run(self, sock: socket.socket) -> None:
+        assert self._server is not None
+        try:
+            self._server.run(sockets=[sock])
+        except BaseException as exc:  # noqa: BLE001 - reported to start()/stop()
+            self._error = exc
+            log.error("the realtime server stopped: %s", exc)
+        finally:
+            sock.close()
+            self._server.ready.set()
+
+    # ----------------------------------------------------------------- stop
+    def stop(self, timeout: float = 2.0) -> None:
+        """Close streams, stop uvicorn, flush and close the journal."""
+        server, thread = self._server, self._thread
+        if server is not None and thread is not None and thread.is_alive():
+            loop = server.loop
+            if loop is not None and not loop.is_closed():
+                try:
+                    loop.call_soon_threadsafe(server.request_stop)
+                except RuntimeError:
+                    pass
+            else:
+                server.should_exit = True
+            thread.join(timeout)
+            if thread.is_alive():
+                server.force_exit = True
+                thread.join(1.0)
+        self._thread = None
+        self._server = None
+        self._close_storage()
+        self._remove_server_info()
+
+    def _close_storage(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        if self._accounts is not None:
+            self._accounts.close()
+            self._accounts = None
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until SIGINT or SIGTERM (main thread only)."""
+        import signal
+
+        stop = threading.Event()
+
+        def on_signal(signum: int, frame: Any) -> None:
+            stop.set()
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            while not stop.wait(3600):
+                pass
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # ---------------------------------------------------------- server.json
+    def _write_server_info(self) -> None:
+        info = {"url": self.url, "pid": os.getpid(), "version": __version__,
+                "auth": self.config.auth}
+        path = self.data_dir / SERVER_INFO_FILE
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(info, fh)
+            os.replace(tmp, path)
+        except OSError as exc:
+            log.warning("cannot write %s: %s", path, exc)
+
+    def _remove_server_info(self) -> None:
+        path = self.data_dir / SERVER_INFO_FILE
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(info, dict) and info.get("pid") == os.getpid() and (
+                info.get("url") == self.url
+            ):
+                path.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ServerError(
+                f"port {port} on {host} is already in use: is another lattice-rt running? "
+                "Choose another with --port (or 0 for any free port)."
+            ) from exc
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise ServerError(f"not allowed to listen on {host}:{port}: {exc.strerror}") from exc
+        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "owner"
