@@ -1,0 +1,90 @@
+"""Where a lattice-rt installation keeps its files, and reading them back.
+
+The data directory holds the journal and accounts database, the owner token
+and, while a server runs, ``server.json`` (its URL and pid). It is private to
+the user: mode 0700, the secrets in it 0600.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+__all__ = [
+    "APP_NAME",
+    "DATABASE_FILE",
+    "DATA_DIR_ENV",
+    "OWNER_TOKEN_FILE",
+    "SERVER_INFO_FILE",
+    "database_path",
+    "default_data_dir",
+    "ensure_data_dir",
+    "read_owner_token",
+    "read_server_info",
+]
+
+APP_NAME = "lattice-rt"
+DATA_DIR_ENV = "LATTICE_RT_DATA_DIR"
+DATABASE_FILE = "lattice-rt.sqlite"
+OWNER_TOKEN_FILE = "owner.token"
+SERVER_INFO_FILE = "server.json"
+
+_DIR_MODE = 0o700
+
+
+def default_data_dir() -> Path:
+    """``$LATTICE_RT_DATA_DIR`` when set, else the platform's user data dir."""
+    override = os.environ.get(DATA_DIR_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def ensure_data_dir(path: Path | str) -> Path:
+    """Create ``path`` (and parents) private to the user; fix a looser mode.
+
+    Raises ``NotADirectoryError`` when ``path`` exists and is not a directory,
+    ``OSError`` when it cannot be created.
+    """
+    directory = Path(path).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"{directory} exists and is not a directory")
+    directory.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+    if os.name == "posix" and stat.S_IMODE(directory.stat().st_mode) != _DIR_MODE:
+        directory.chmod(_DIR_MODE)
+    return directory
+
+
+def database_path(data_dir: Path | str) -> Path:
+    return Path(data_dir) / DATABASE_FILE
+
+
+def read_server_info(data_dir: Path | str) -> dict[str, Any] | None:
+    """The ``server.json`` a running server wrote, or None when absent or unusable.
+
+    A file that is not a JSON object with a string ``url`` counts as absent.
+    """
+    try:
+        text = (Path(data_dir) / SERVER_INFO_FILE).read_text(encoding="utf-8")
+        info = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(info, dict) or not isinstance(info.get("url"), str) or not info["url"]:
+        return None
+    return info
+
+
+def read_owner_token(data_dir: Path | str) -> str | None:
+    """The owner token (first line of ``owner.token``), or None when there is none."""
+    try:
+        text = (Path(data_dir) / OWNER_TOKEN_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = text.strip().splitlines()
+    token = lines[0].strip() if lines else ""
+    return token or None
