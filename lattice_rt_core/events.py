@@ -75,6 +75,15 @@ def _sanitise(value: Any, depth: int, active: set[int]) -> Any:
         active.discard(id(value))
 
 
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break publish
+        return _safe_repr(value)
+
+
 def _safe_key(key: Any) -> str:
     return key if isinstance(key, str) else _safe_repr(key)
 
@@ -105,12 +114,12 @@ def enrich(event: Any, seq: int, received_at: str) -> dict[str, Any]:
     event_type = source.get("event_type")
     workspace_id = source.get("workspace_id")
     payload = source.get("payload")
-    out["area"] = str(area) if area not in (None, "") else DEFAULT_AREA
-    out["event_type"] = str(event_type) if event_type not in (None, "") else DEFAULT_EVENT_TYPE
-    out["workspace_id"] = str(workspace_id) if workspace_id not in (None, "") else None
+    out["area"] = _text(area) if area not in (None, "") else DEFAULT_AREA
+    out["event_type"] = _text(event_type) if event_type not in (None, "") else DEFAULT_EVENT_TYPE
+    out["workspace_id"] = _text(workspace_id) if workspace_id not in (None, "") else None
     out["payload"] = payload if payload is not None else {}
     for key, value in source.items():
-        key = str(key)
+        key = _text(key)
         if key not in out and key not in ("seq", "received_at"):
             out[key] = value
     return out

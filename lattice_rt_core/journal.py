@@ -157,6 +157,11 @@ class Journal:
         else:
             self._write_pending()
         try:
+            with self._conn:
+                self._conn.execute("BEGIN")
+                self._conn.execute(
+                    "DELETE FROM events WHERE seq <= ?", (self._durable_seq - self.retention,)
+                )
             self._set_meta(clean_shutdown="1", last_seq=str(self._durable_seq))
         except sqlite3.Error as exc:
             log.warning("journal: could not record a clean shutdown: %s", exc)
