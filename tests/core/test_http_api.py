@@ -1,0 +1,295 @@
+"""The HTTP API over a real server on a loopback port: shapes, auth, guards."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from httpx_sse import connect_sse
+
+from lattice_rt_core.auth import Accounts
+from lattice_rt_core.paths import database_path
+from lattice_rt_core.server import EmbeddedServer, ServerConfig
+
+STATS_KEYS = {"version", "subscribers", "presence", "feed_size", "transport"}
+
+
+def events(owner: httpx.Client, *items: dict[str, object]) -> list[dict[str, object]]:
+    r = owner.post("/realtime/events", json=list(items))
+    assert r.status_code == 200, r.text
+    return r.json()["events"]
+
+
+def read_stream(
+    server: EmbeddedServer, headers: dict[str, str], count: int, params: dict[str, object] | None = None,
+    ready: threading.Event | None = None,
+) -> list[tuple[str, str, str]]:
+    """Open a stream and return (event, id, data) of the first ``count`` non-empty frames."""
+    out: list[tuple[str, str, str]] = []
+    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+        with connect_sse(client, "GET", "/realtime/stream", params=params) as source:
+            assert source.response.headers["content-type"].startswith("text/event-stream")
+            if ready is not None:
+                ready.set()
+            for sse in source.iter_sse():
+                if sse.data:
+                    out.append((sse.event, sse.id, sse.data))
+                if len(out) >= count:
+                    break
+    return out
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# ------------------------------------------------------------------ shapes
+def test_publish_feed_and_stats(owner: httpx.Client) -> None:
+    out = events(owner, {"area": "workflow", "event_type": "workflow_run",
+                         "workspace_id": "ws_m", "payload": {"run_id": "r7"}})
+    assert out[0]["seq"] == 1 and out[0]["payload"] == {"run_id": "r7"}
+    assert out[0]["actor"] == "owner"
+    r = owner.get("/realtime/feed")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["events"][0]["seq"] == 1
+    assert STATS_KEYS <= body["stats"].keys()
+    assert body["stats"]["version"] == "2.0.0" and body["stats"]["transport"] == "sse"
+
+
+def test_feed_limit_default_and_clamp(owner: httpx.Client) -> None:
+    events(owner, *[{"payload": {"i": i}} for i in range(230)])
+    assert len(owner.get("/realtime/feed").json()["events"]) == 50
+    assert len(owner.get("/realtime/feed", params={"limit": 5000}).json()["events"]) == 200
+    newest = owner.get("/realtime/feed", params={"limit": 2}).json()["events"]
+    assert [e["seq"] for e in newest] == [230, 229]
+
+
+@pytest.mark.parametrize("limit", ["abc", "-1", "1e3"])
+def test_feed_bad_limit_is_400(owner: httpx.Client, limit: str) -> None:
+    r = owner.get("/realtime/feed", params={"limit": limit})
+    assert r.status_code == 400 and "limit" in r.json()["error"]
+
+
+def test_presence_join_and_leave(owner: httpx.Client) -> None:
+    r = owner.post("/realtime/presence/join", json={"client_id": "c1", "workspace_id": "ws"})
+    assert r.status_code == 200
+    entry = r.json()["presence"]
+    assert {"client_id", "user", "workspace_id", "joined_at", "last_seen"} <= entry.keys()
+    assert entry["client_id"] == "c1" and entry["user"] == "owner"
+    generated = owner.post("/realtime/presence/join", json={}).json()["presence"]
+    assert generated["client_id"] and generated["workspace_id"] is None
+    listing = owner.get("/realtime/presence").json()
+    assert {p["client_id"] for p in listing["presence"]} == {"c1", generated["client_id"]}
+    assert listing["stats"]["presence"] == 2
+    assert owner.post("/realtime/presence/leave", json={"client_id": "c1"}).json() == {"status": "ok"}
+    assert owner.post("/realtime/presence/leave", json={}).json() == {"status": "ok"}
+    feed = owner.get("/realtime/feed").json()["events"]
+    assert (feed[0]["event_type"], feed[0]["payload"]["reason"]) == ("leave", "left")
+
+
+def test_health(server: EmbeddedServer, owner: httpx.Client) -> None:
+    body = owner.get("/realtime/health").json()
+    assert body["status"] == "ok" and body["version"] and STATS_KEYS <= body["stats"].keys()
+    anonymous = httpx.get(server.url + "/realtime/health")
+    assert anonymous.status_code == 200 and "stats" not in anonymous.json()
+
+
+# ------------------------------------------------------------------ stream
+def test_stream_headers_ids_and_tail(server: EmbeddedServer, owner: httpx.Client) -> None:
+    events(owner, *[{"payload": {"i": i}} for i in range(15)])
+    with owner.stream("GET", "/realtime/stream") as r:
+        assert r.headers["cache-control"] == "no-cache"
+        assert r.headers["x-accel-buffering"] == "no"
+        first = next(r.iter_bytes())
+    assert first.startswith(b"retry: 3000\n\n")
+    got = read_stream(server, bearer(server.owner_token), 10)
+    assert [int(i) for _, i, _ in got] == list(range(6, 16))
+
+
+def test_stream_resume_by_header_and_query(server: EmbeddedServer, owner: httpx.Client) -> None:
+    events(owner, *[{"payload": {"i": i}} for i in range(30)])
+    by_header = read_stream(server, {**bearer(server.owner_token), "Last-Event-ID": "3"}, 27)
+    assert [int(i) for _, i, _ in by_header] == list(range(4, 31))
+    by_query = read_stream(server, bearer(server.owner_token), 2, params={"last_event_id": 28})
+    assert [int(i) for _, i, _ in by_query] == [29, 30]
+
+
+def test_stream_live_event(server: EmbeddedServer, owner: httpx.Client) -> None:
+    ready = threading.Event()
+    result: list[list[tuple[str, str, str]]] = []
+    t = threading.Thread(
+        target=lambda: result.append(read_stream(server, bearer(server.owner_token), 1, ready=ready))
+    )
+    t.start()
+    assert ready.wait(10)
+    events(owner, {"area": "plugins", "event_type": "plugin_enabled"})
+    t.join(10)
+    assert '"plugin_enabled"' in result[0][0][2]
+
+
+@pytest.mark.parametrize("value", ["abc", "-4"])
+def test_stream_bad_last_event_id(owner: httpx.Client, value: str) -> None:
+    r = owner.get("/realtime/stream", headers={"Last-Event-ID": value})
+    assert r.status_code == 400 and "Last-Event-ID" in r.json()["error"]
+
+
+# -------------------------------------------------------------------- auth
+def test_everything_needs_auth(server: EmbeddedServer) -> None:
+    with httpx.Client(base_url=server.url) as anon:
+        for method, path in [("GET", "/realtime/feed"), ("GET", "/realtime/presence"),
+                             ("GET", "/realtime/stream"), ("POST", "/realtime/events"),
+                             ("POST", "/realtime/presence/join"), ("POST", "/realtime/launch")]:
+            r = anon.request(method, path, json={})
+            assert r.status_code == 401, (method, path)
+            assert r.json() == {"error": "authentication required"}
+        assert anon.get("/realtime/feed", headers=bearer("wrong")).status_code == 401
+        assert anon.get("/realtime/feed", headers={"Authorization": "Basic x"}).status_code == 401
+
+
+@pytest.fixture
+def users(server: EmbeddedServer) -> Iterator[dict[str, str]]:
+    accounts = Accounts(database_path(server.data_dir))
+    tokens = {
+        "ann": accounts.add_user("ann", ["ws_a"]),
+        "bob": accounts.add_user("bob", ["ws_b"]),
+        "eve": accounts.add_user("eve", []),
+    }
+    accounts.close()
+    yield tokens
+
+
+def test_users_only_see_and_publish_in_their_workspaces(
+    server: EmbeddedServer, owner: httpx.Client, users: dict[str, str]
+) -> None:
+    events(owner, {"workspace_id": "ws_a"}, {"workspace_id": "ws_b"}, {"workspace_id": None})
+    owner.post("/realtime/presence/join", json={"client_id": "pa", "workspace_id": "ws_a"})
+    owner.post("/realtime/presence/join", json={"client_id": "pb", "workspace_id": "ws_b"})
+
+    def view(user: str) -> tuple[set[object], set[object]]:
+        h = bearer(users[user])
+        feed = httpx.get(server.url + "/realtime/feed", headers=h).json()["events"]
+        pres = httpx.get(server.url + "/realtime/presence", headers=h).json()["presence"]
+        return {e["workspace_id"] for e in feed}, {p["client_id"] for p in pres}
+
+    assert view("ann") == ({"ws_a", None}, {"pa"})
+    assert view("bob") == ({"ws_b", None}, {"pb"})
+    assert view("eve") == ({None}, set())
+
+    h = bearer(users["ann"])
+    ok = httpx.post(server.url + "/realtime/events", headers=h, json={"workspace_id": "ws_a"})
+    assert ok.status_code == 200 and ok.json()["events"][0]["actor"] == "ann"
+    for body in ({"workspace_id": "ws_b"}, {"payload": {}}, {"workspace_id": "ws_a", "area": "presence"}):
+        assert httpx.post(server.url + "/realtime/events", headers=h, json=body).status_code == 403
+    denied = httpx.post(server.url + "/realtime/presence/join", headers=h, json={"workspace_id": "ws_b"})
+    assert denied.status_code == 403
+    hijack = httpx.post(server.url + "/realtime/presence/join", headers=h, json={"client_id": "pb"})
+    assert hijack.status_code == 409
+    kick = httpx.post(server.url + "/realtime/presence/leave", headers=h, json={"client_id": "pb"})
+    assert kick.status_code == 403
+
+    streamed = read_stream(server, bearer(users["bob"]), 2)
+    assert {'"ws_b"' in d or '"workspace_id":null' in d for _, _, d in streamed} == {True}
+
+
+def test_launch_code_is_single_use_and_sets_a_strict_cookie(
+    server: EmbeddedServer, owner: httpx.Client
+) -> None:
+    launch = owner.post("/realtime/launch").json()
+    assert launch["url"].startswith(server.url + "/activity?code=")
+    with httpx.Client(base_url=server.url) as browser:
+        assert browser.get("/activity").status_code == 401
+        r = browser.get(launch["url"])
+        assert r.status_code == 303 and r.headers["location"] == "/activity"
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert browser.get("/realtime/feed").status_code == 200  # the cookie works
+        assert browser.get("/activity").status_code in (200, 404)
+        assert browser.post("/realtime/launch").status_code == 401  # cookie cannot mint codes
+    with httpx.Client(base_url=server.url) as other:
+        assert other.get(launch["url"]).status_code == 401  # used already
+
+
+# ------------------------------------------------------------------ guards
+@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1", "127.0.0.1:1", "localhost.evil:80"])
+def test_foreign_host_is_refused(owner: httpx.Client, host: str) -> None:
+    r = owner.get("/realtime/feed", headers={"Host": host})
+    assert r.status_code == 403 and r.json() == {"error": "forbidden host"}
+
+
+def test_loopback_names_are_allowed(server: EmbeddedServer, owner: httpx.Client) -> None:
+    for name in ("127.0.0.1", "localhost", "[::1]"):
+        assert owner.get("/realtime/feed", headers={"Host": f"{name}:{server.port}"}).status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "https://127.0.0.1", "null",
+                                    "http://127.0.0.1:1"])
+def test_foreign_origin_is_refused_even_for_the_stream(owner: httpx.Client, origin: str) -> None:
+    for path in ("/realtime/feed", "/realtime/stream"):
+        r = owner.get(path, headers={"Origin": origin})
+        assert r.status_code == 403 and r.json() == {"error": "forbidden origin"}
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_same_origin_is_allowed(server: EmbeddedServer, owner: httpx.Client) -> None:
+    assert owner.get("/realtime/feed", headers={"Origin": server.url}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "needle"),
+    [
+        ({"content": b"{}", "headers": {"content-type": "text/plain"}}, 415, "Content-Type"),
+        ({"content": b"{nope", "headers": {"content-type": "application/json"}}, 400, "invalid JSON"),
+        ({"content": b"[NaN]", "headers": {"content-type": "application/json"}}, 400, "invalid JSON"),
+        ({"json": [1, 2]}, 422, "object"),
+        ({"json": []}, 422, "no events"),
+        ({"json": {"area": 5}}, 422, "'area' must be a string"),
+        ({"json": {"workspace_id": "x" * 200}}, 422, "workspace_id"),
+        ({"json": {"event_type": "a\nb"}}, 422, "control"),
+        ({"json": [{}] * 1001}, 413, "1000"),
+        ({"json": {"payload": "x" * 70000}}, 413, "larger"),
+        ({"content": b"[" + b"1," * 600000 + b"1]",
+          "headers": {"content-type": "application/json"}}, 413, "body larger"),
+    ],
+)
+def test_bad_publish_input_gets_a_clear_4xx(
+    owner: httpx.Client, kwargs: dict[str, object], status: int, needle: str
+) -> None:
+    r = owner.post("/realtime/events", **kwargs)  # type: ignore[arg-type]
+    assert r.status_code == status, r.text
+    assert needle in r.json()["error"]
+    assert owner.get("/realtime/feed").json()["stats"]["feed_size"] == 0  # nothing half-published
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [([1], 422), ({"client_id": 7}, 422), ({"workspace_id": ""}, 422),
+     ({"display_name": "x" * 500}, 422)],
+)
+def test_bad_join_input(owner: httpx.Client, body: object, status: int) -> None:
+    r = owner.post("/realtime/presence/join", json=body)
+    assert r.status_code == status and r.json()["error"]
+
+
+def test_unknown_route_and_method_are_json(owner: httpx.Client) -> None:
+    assert owner.get("/nope").json() == {"error": "not found"}
+    r = owner.put("/realtime/feed")
+    assert r.status_code == 405 and r.json() == {"error": "method not allowed"}
+
+
+# ------------------------------------------------------------------ no-auth
+def test_no_auth_is_the_reference_local_mode(data_dir: Path) -> None:
+    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, auth=False))
+    srv.start()
+    try:
+        assert srv.owner_token is None
+        r = httpx.post(srv.url + "/realtime/presence/join", json={"workspace_id": "w"})
+        assert r.json()["presence"]["user"] == ""
+        assert httpx.get(srv.url + "/realtime/feed").status_code == 200
+        # the host guard still holds without auth
+        assert httpx.get(srv.url + "/realtime/feed", headers={"Host": "evil"}).status_code == 403
+    finally:
+        srv.stop()
