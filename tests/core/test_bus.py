@@ -35,8 +35,15 @@ def seqs(raw: bytes) -> list[int]:
 # ----------------------------------------------------------------- publish
 def test_publish_assigns_increasing_seq_and_enriches() -> None:
     bus = RealtimeBus()
-    a = bus.publish({"area": "workflow", "event_type": "workflow_run", "workspace_id": "w",
-                     "payload": {"run_id": "r1"}, "id": "timeline-1"})
+    a = bus.publish(
+        {
+            "area": "workflow",
+            "event_type": "workflow_run",
+            "workspace_id": "w",
+            "payload": {"run_id": "r1"},
+            "id": "timeline-1",
+        }
+    )
     b = bus({"area": "graph"})  # __call__ is publish
     assert (a["seq"], b["seq"]) == (1, 2)
     assert a["received_at"] and a["id"] == "timeline-1"
@@ -53,8 +60,14 @@ class Exploding:
 
 def test_publish_never_raises_on_hostile_events() -> None:
     bus = RealtimeBus()
-    for event in (None, 42, "text", {"payload": Exploding()}, {"area": Exploding()},
-                  {"payload": {"deep": [[[[[[[[[[{}]]]]]]]]]]}}):
+    for event in (
+        None,
+        42,
+        "text",
+        {"payload": Exploding()},
+        {"area": Exploding()},
+        {"payload": {"deep": [[[[[[[[[[{}]]]]]]]]]]}},
+    ):
         out = bus.publish(event)
         assert isinstance(out, dict)
     assert bus.last_seq == 6
@@ -99,9 +112,9 @@ def test_feed_is_a_ring_of_200_newest_first() -> None:
 def test_stats_shape() -> None:
     bus = RealtimeBus(server_version="9.9")
     stats = bus.stats()
-    assert {k: stats[k] for k in ("version", "subscribers", "presence", "feed_size",
-                                  "transport")} == {
-        "version": "2.0.0", "subscribers": 0, "presence": 0, "feed_size": 0, "transport": "sse"}
+    assert {
+        k: stats[k] for k in ("version", "subscribers", "presence", "feed_size", "transport")
+    } == {"version": "2.0.0", "subscribers": 0, "presence": 0, "feed_size": 0, "transport": "sse"}
     assert stats["server_version"] == "9.9" and stats["journal"] == "off"
 
 

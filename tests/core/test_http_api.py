@@ -24,7 +24,10 @@ def events(owner: httpx.Client, *items: dict[str, object]) -> list[dict[str, obj
 
 
 def read_stream(
-    server: EmbeddedServer, headers: dict[str, str], count: int, params: dict[str, object] | None = None,
+    server: EmbeddedServer,
+    headers: dict[str, str],
+    count: int,
+    params: dict[str, object] | None = None,
     ready: threading.Event | None = None,
 ) -> list[tuple[str, str, str]]:
     """Open a stream and return (event, id, data) of the first ``count`` non-empty frames."""
@@ -48,8 +51,15 @@ def bearer(token: str | None) -> dict[str, str]:
 
 # ------------------------------------------------------------------ shapes
 def test_publish_feed_and_stats(owner: httpx.Client) -> None:
-    out = events(owner, {"area": "workflow", "event_type": "workflow_run",
-                         "workspace_id": "ws_m", "payload": {"run_id": "r7"}})
+    out = events(
+        owner,
+        {
+            "area": "workflow",
+            "event_type": "workflow_run",
+            "workspace_id": "ws_m",
+            "payload": {"run_id": "r7"},
+        },
+    )
     assert out[0]["seq"] == 1 and out[0]["payload"] == {"run_id": "r7"}
     assert out[0]["actor"] == "owner"
     r = owner.get("/realtime/feed")
@@ -85,7 +95,9 @@ def test_presence_join_and_leave(owner: httpx.Client) -> None:
     listing = owner.get("/realtime/presence").json()
     assert {p["client_id"] for p in listing["presence"]} == {"c1", generated["client_id"]}
     assert listing["stats"]["presence"] == 2
-    assert owner.post("/realtime/presence/leave", json={"client_id": "c1"}).json() == {"status": "ok"}
+    assert owner.post("/realtime/presence/leave", json={"client_id": "c1"}).json() == {
+        "status": "ok"
+    }
     assert owner.post("/realtime/presence/leave", json={}).json() == {"status": "ok"}
     feed = owner.get("/realtime/feed").json()["events"]
     assert (feed[0]["event_type"], feed[0]["payload"]["reason"]) == ("leave", "left")
@@ -122,7 +134,9 @@ def test_stream_live_event(server: EmbeddedServer, owner: httpx.Client) -> None:
     ready = threading.Event()
     result: list[list[tuple[str, str, str]]] = []
     t = threading.Thread(
-        target=lambda: result.append(read_stream(server, bearer(server.owner_token), 1, ready=ready))
+        target=lambda: result.append(
+            read_stream(server, bearer(server.owner_token), 1, ready=ready)
+        )
     )
     t.start()
     assert ready.wait(10)
@@ -140,9 +154,14 @@ def test_stream_bad_last_event_id(owner: httpx.Client, value: str) -> None:
 # -------------------------------------------------------------------- auth
 def test_everything_needs_auth(server: EmbeddedServer) -> None:
     with httpx.Client(base_url=server.url) as anon:
-        for method, path in [("GET", "/realtime/feed"), ("GET", "/realtime/presence"),
-                             ("GET", "/realtime/stream"), ("POST", "/realtime/events"),
-                             ("POST", "/realtime/presence/join"), ("POST", "/realtime/launch")]:
+        for method, path in [
+            ("GET", "/realtime/feed"),
+            ("GET", "/realtime/presence"),
+            ("GET", "/realtime/stream"),
+            ("POST", "/realtime/events"),
+            ("POST", "/realtime/presence/join"),
+            ("POST", "/realtime/launch"),
+        ]:
             r = anon.request(method, path, json={})
             assert r.status_code == 401, (method, path)
             assert r.json() == {"error": "authentication required"}
@@ -182,9 +201,15 @@ def test_users_only_see_and_publish_in_their_workspaces(
     h = bearer(users["ann"])
     ok = httpx.post(server.url + "/realtime/events", headers=h, json={"workspace_id": "ws_a"})
     assert ok.status_code == 200 and ok.json()["events"][0]["actor"] == "ann"
-    for body in ({"workspace_id": "ws_b"}, {"payload": {}}, {"workspace_id": "ws_a", "area": "presence"}):
+    for body in (
+        {"workspace_id": "ws_b"},
+        {"payload": {}},
+        {"workspace_id": "ws_a", "area": "presence"},
+    ):
         assert httpx.post(server.url + "/realtime/events", headers=h, json=body).status_code == 403
-    denied = httpx.post(server.url + "/realtime/presence/join", headers=h, json={"workspace_id": "ws_b"})
+    denied = httpx.post(
+        server.url + "/realtime/presence/join", headers=h, json={"workspace_id": "ws_b"}
+    )
     assert denied.status_code == 403
     hijack = httpx.post(server.url + "/realtime/presence/join", headers=h, json={"client_id": "pb"})
     assert hijack.status_code == 409
@@ -222,11 +247,15 @@ def test_foreign_host_is_refused(owner: httpx.Client, host: str) -> None:
 
 def test_loopback_names_are_allowed(server: EmbeddedServer, owner: httpx.Client) -> None:
     for name in ("127.0.0.1", "localhost", "[::1]"):
-        assert owner.get("/realtime/feed", headers={"Host": f"{name}:{server.port}"}).status_code == 200
+        assert (
+            owner.get("/realtime/feed", headers={"Host": f"{name}:{server.port}"}).status_code
+            == 200
+        )
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "https://127.0.0.1", "null",
-                                    "http://127.0.0.1:1"])
+@pytest.mark.parametrize(
+    "origin", ["http://evil.example", "https://127.0.0.1", "null", "http://127.0.0.1:1"]
+)
 def test_foreign_origin_is_refused_even_for_the_stream(owner: httpx.Client, origin: str) -> None:
     for path in ("/realtime/feed", "/realtime/stream"):
         r = owner.get(path, headers={"Origin": origin})
@@ -242,8 +271,16 @@ def test_same_origin_is_allowed(server: EmbeddedServer, owner: httpx.Client) -> 
     ("kwargs", "status", "needle"),
     [
         ({"content": b"{}", "headers": {"content-type": "text/plain"}}, 415, "Content-Type"),
-        ({"content": b"{nope", "headers": {"content-type": "application/json"}}, 400, "invalid JSON"),
-        ({"content": b"[NaN]", "headers": {"content-type": "application/json"}}, 400, "invalid JSON"),
+        (
+            {"content": b"{nope", "headers": {"content-type": "application/json"}},
+            400,
+            "invalid JSON",
+        ),
+        (
+            {"content": b"[NaN]", "headers": {"content-type": "application/json"}},
+            400,
+            "invalid JSON",
+        ),
         ({"json": [1, 2]}, 422, "object"),
         ({"json": []}, 422, "no events"),
         ({"json": {"area": 5}}, 422, "'area' must be a string"),
@@ -251,8 +288,14 @@ def test_same_origin_is_allowed(server: EmbeddedServer, owner: httpx.Client) -> 
         ({"json": {"event_type": "a\nb"}}, 422, "control"),
         ({"json": [{}] * 1001}, 413, "1000"),
         ({"json": {"payload": "x" * 70000}}, 413, "larger"),
-        ({"content": b"[" + b"1," * 600000 + b"1]",
-          "headers": {"content-type": "application/json"}}, 413, "body larger"),
+        (
+            {
+                "content": b"[" + b"1," * 600000 + b"1]",
+                "headers": {"content-type": "application/json"},
+            },
+            413,
+            "body larger",
+        ),
     ],
 )
 def test_bad_publish_input_gets_a_clear_4xx(
@@ -266,8 +309,12 @@ def test_bad_publish_input_gets_a_clear_4xx(
 
 @pytest.mark.parametrize(
     ("body", "status"),
-    [([1], 422), ({"client_id": 7}, 422), ({"workspace_id": ""}, 422),
-     ({"display_name": "x" * 500}, 422)],
+    [
+        ([1], 422),
+        ({"client_id": 7}, 422),
+        ({"workspace_id": ""}, 422),
+        ({"display_name": "x" * 500}, 422),
+    ],
 )
 def test_bad_join_input(owner: httpx.Client, body: object, status: int) -> None:
     r = owner.post("/realtime/presence/join", json=body)

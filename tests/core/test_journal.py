@@ -37,7 +37,9 @@ def test_retention_caps_the_file_but_not_the_seq(tmp_path: Path) -> None:
     assert bus.flush()
     journal.close()
     with sqlite3.connect(path) as conn:
-        count, low, high = conn.execute("SELECT COUNT(*), MIN(seq), MAX(seq) FROM events").fetchone()
+        count, low, high = conn.execute(
+            "SELECT COUNT(*), MIN(seq), MAX(seq) FROM events"
+        ).fetchone()
     assert high == 300
     assert (count, low) == (20, 281)  # trimmed to the retention on close
     state = Journal(path, retention=20).load()
@@ -78,7 +80,7 @@ def test_durable_future_resolves_after_commit(tmp_path: Path) -> None:
     j.start()
     fut = j.durable(3)
     for seq in (1, 2, 3):
-        j.append(seq, "ws", '{"seq": %d}' % seq)
+        j.append(seq, "ws", f'{{"seq": {seq}}}')
     fut.result(timeout=5)
     assert j.durable_seq == 3
     j.close()

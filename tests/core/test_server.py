@@ -22,9 +22,11 @@ def start(data_dir: Path, **kw: object) -> EmbeddedServer:
 
 
 def publish(srv: EmbeddedServer, n: int) -> list[int]:
-    r = httpx.post(srv.url + "/realtime/events",
-                   headers={"Authorization": f"Bearer {srv.owner_token}"},
-                   json=[{"payload": {"i": i}} for i in range(n)])
+    r = httpx.post(
+        srv.url + "/realtime/events",
+        headers={"Authorization": f"Bearer {srv.owner_token}"},
+        json=[{"payload": {"i": i}} for i in range(n)],
+    )
     return [e["seq"] for e in r.json()["events"]]
 
 
@@ -37,8 +39,11 @@ def test_seq_and_resume_survive_a_restart(data_dir: Path) -> None:
     try:
         assert srv.owner_token == token  # the same installation
         assert publish(srv, 1) == [6]
-        with httpx.Client(base_url=srv.url, timeout=10,
-                          headers={"Authorization": f"Bearer {token}", "Last-Event-ID": "2"}) as c:
+        with httpx.Client(
+            base_url=srv.url,
+            timeout=10,
+            headers={"Authorization": f"Bearer {token}", "Last-Event-ID": "2"},
+        ) as c:
             with connect_sse(c, "GET", "/realtime/stream") as source:
                 ids = []
                 for sse in source.iter_sse():
@@ -97,8 +102,9 @@ def test_stop_with_open_streams_is_prompt(data_dir: Path) -> None:
     ended: list[str] = []
 
     def hold() -> None:
-        with httpx.Client(base_url=srv.url, timeout=30,
-                          headers={"Authorization": f"Bearer {srv.owner_token}"}) as c:
+        with httpx.Client(
+            base_url=srv.url, timeout=30, headers={"Authorization": f"Bearer {srv.owner_token}"}
+        ) as c:
             with connect_sse(c, "GET", "/realtime/stream") as source:
                 opened.wait()
                 for _ in source.iter_sse():

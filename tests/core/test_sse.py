@@ -19,7 +19,10 @@ from lattice_rt_core.sse import (
         ({"seq": 1, "area": "a"}, b'id: 1\ndata: {"seq":1,"area":"a"}\n\n'),
         ({"seq": 7, "p": "x\ny"}, b'id: 7\ndata: {"seq":7,"p":"x\\ny"}\n\n'),
         ({"seq": 2, "p": "\r\n"}, b'id: 2\ndata: {"seq":2,"p":"\\r\\n"}\n\n'),
-        ({"seq": 3, "p": "\u2028\u2029\x85"}, b'id: 3\ndata: {"seq":3,"p":"\\u2028\\u2029\\u0085"}\n\n'),
+        (
+            {"seq": 3, "p": "\u2028\u2029\x85"},
+            b'id: 3\ndata: {"seq":3,"p":"\\u2028\\u2029\\u0085"}\n\n',
+        ),
         ({"seq": 4, "p": "\x00"}, b'id: 4\ndata: {"seq":4,"p":"\\u0000"}\n\n'),
         ({"seq": 5, "p": "\u00e9\u6f22"}, 'id: 5\ndata: {"seq":5,"p":"\u00e9\u6f22"}\n\n'.encode()),
     ],

@@ -1,4 +1,4 @@
-"""The in-process producer: every timeline write reaches the bus; sink failures don't break writes."""
+"""The in-process producer: timeline writes reach the bus; a failing sink never breaks them."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ def test_timeline_events_flow_into_the_bus() -> None:
     written = store.record_timeline_event("workflow", "workflow_run", {"run_id": "r1"})
     store.record_timeline_event("plugins", "plugin_enabled", None, workspace_id="ws_x")
     feed = bus.recent(5)
-    assert [(e["area"], e["workspace_id"]) for e in feed] == [("plugins", "ws_x"),
-                                                            ("workflow", "ws_default")]
+    assert [(e["area"], e["workspace_id"]) for e in feed] == [
+        ("plugins", "ws_x"),
+        ("workflow", "ws_default"),
+    ]
     assert feed[1]["id"] == written["id"] and feed[1]["id"].startswith("timeline-")
     assert feed[1]["timestamp"] == written["timestamp"]
     assert feed[0]["payload"] == {}
