@@ -1,0 +1,105 @@
+"""Publishing over HTTP (``POST /realtime/events``), the same way for both servers.
+
+* :func:`burst`: ``count`` events as lists of ``batch`` events, POSTed back to
+  back by ``senders`` concurrent keep-alive connections (each sends its share
+  of the batches one after the other, each POST waiting for its answer);
+* :func:`steady`: one event per POST at a fixed rate, each carrying
+  ``bench_t`` = ``time.monotonic_ns()`` taken just before its POST is sent.
+
+The last event of a run carries the marker text the load generator waits for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+__all__ = ["PublishTiming", "burst", "make_event", "post", "steady"]
+
+_HEADERS = {"Content-Type": "application/json"}
+
+
+@dataclass
+class PublishTiming:
+    start_ns: int  # just before the first POST was sent
+    end_ns: int  # when the last POST was answered
+    events: int
+    requests: int
+
+
+def make_event(index: int, *, marker: str | None = None, stamp: bool = False) -> dict[str, Any]:
+    """An event shaped like the reference's example (a workflow run)."""
+    payload: dict[str, Any] = {
+        "run_id": f"wf-run-{index}",
+        "workflow_id": "wf_3",
+        "status": "ok",
+        "bench_i": index,
+    }
+    if marker is not None:
+        payload["bench_end"] = marker
+    if stamp:
+        payload["bench_t"] = time.monotonic_ns()
+    return {
+        "area": "workflow",
+        "event_type": "workflow_run",
+        "workspace_id": "ws_bench",
+        "payload": payload,
+    }
+
+
+def post(url: str, events: list[dict[str, Any]] | dict[str, Any], timeout: float = 60.0) -> Any:
+    response = httpx.post(url + "/realtime/events", json=events, timeout=timeout)
+    response.raise_for_status()
+    return response.json()
+
+
+def burst(url: str, count: int, *, batch: int, senders: int, marker: str) -> PublishTiming:
+    """Publish ``count`` events as fast as the server answers; see the module doc."""
+    batches = [
+        [make_event(i, marker=marker if i == count - 1 else None)
+         for i in range(lo, min(lo + batch, count))]
+        for lo in range(0, count, batch)
+    ]
+    return asyncio.run(_burst(url, batches, senders))
+
+
+async def _burst(url: str, batches: list[list[dict[str, Any]]], senders: int) -> PublishTiming:
+    lanes: list[list[list[dict[str, Any]]]] = [batches[i::senders] for i in range(senders)]
+    limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
+    async with httpx.AsyncClient(base_url=url, timeout=120.0, limits=limits) as client:
+        # open the keep-alive connections first so connecting is not measured
+        await asyncio.gather(*(client.get("/realtime/feed?limit=0") for _ in range(senders)))
+
+        async def send(lane: list[list[dict[str, Any]]]) -> None:
+            for body in lane:
+                response = await client.post("/realtime/events", json=body, headers=_HEADERS)
+                response.raise_for_status()
+
+        # the marker event is in the last batch, which must be sent last:
+        last = lanes[(len(batches) - 1) % senders].pop()
+        start = time.monotonic_ns()
+        await asyncio.gather(*(send(lane) for lane in lanes))
+        await send([last])
+        end = time.monotonic_ns()
+    return PublishTiming(start, end, sum(len(b) for b in batches), len(batches))
+
+
+def steady(url: str, count: int, *, rate: float, marker: str) -> PublishTiming:
+    """``count`` single-event POSTs, one every ``1/rate`` seconds (no drift)."""
+    period_ns = int(1e9 / rate)
+    with httpx.Client(base_url=url, timeout=30.0) as client:
+        client.get("/realtime/feed?limit=0")
+        start = time.monotonic_ns()
+        for i in range(count):
+            due = start + i * period_ns
+            delay = (due - time.monotonic_ns()) / 1e9
+            if delay > 0:
+                time.sleep(delay)
+            event = make_event(i, marker=marker if i == count - 1 else None, stamp=True)
+            client.post("/realtime/events", json=event, headers=_HEADERS).raise_for_status()
+        end = time.monotonic_ns()
+    return PublishTiming(start, end, count, count)
