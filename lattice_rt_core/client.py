@@ -1,0 +1,547 @@
+"""A client of a lattice-rt endpoint: the live stream plus request helpers.
+
+:class:`RealtimeClient` keeps one SSE stream open on its own daemon thread and
+hands every frame to callbacks:
+
+* data frames (enriched events) to ``on_event``; ``event: gap`` bodies to
+  ``on_gap``; ``event: reset`` bodies to ``on_reset``; comments (heartbeats)
+  are ignored;
+* connection changes to ``on_state(ClientState, detail)``.
+
+When the stream fails (refused, dropped, or silent for longer than the read
+timeout, which sits above the heartbeat interval) it reconnects after a
+:class:`Backoff` delay, never shorter than the server's ``retry:`` hint, and
+resumes with ``Last-Event-ID`` so nothing retained is missed. Callbacks run on
+the client thread; an exception in one is logged and the stream goes on.
+
+The request helpers (:meth:`RealtimeClient.feed`, :meth:`RealtimeClient.publish`
+...) are synchronous, may be called from any thread and raise :class:`ApiError`
+with the server's ``{"error"}`` text (status 0 when the server cannot be
+reached).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+from httpx_sse import ServerSentEvent, SSEError, connect_sse
+
+from .backoff import Backoff
+from .events import to_json
+from .paths import default_data_dir, read_owner_token, read_server_info
+from .version import __version__
+
+__all__ = ["ApiError", "Backoff", "ClientState", "RealtimeClient", "discover"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HEARTBEAT = 15.0
+REQUEST_TIMEOUT = 5.0
+MAX_SERVER_RETRY = 300.0  # seconds; a larger retry: hint is capped
+
+EventCallback = Callable[[dict[str, Any]], None]
+
+
+class ClientState(enum.Enum):
+    CONNECTING = "connecting"  # first attempt
+    CONNECTED = "connected"  # the stream is open
+    RECONNECTING = "reconnecting"  # lost it, waiting or trying again
+    STOPPED = "stopped"  # stop() was called; final
+
+
+class ApiError(Exception):
+    """A request failed: ``status`` is the HTTP status, 0 when there was no answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status, message)
+        self.status = status
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.message} (HTTP {self.status})" if self.status else self.message
+
+
+class RealtimeClient:
+    """The realtime stream on a worker thread, and the endpoint's request API.
+
+    One-shot: :meth:`start` once, :meth:`stop` once; build a new client to
+    follow another endpoint. ``read_timeout`` defaults to ``heartbeat * 2 + 5``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        client_ids: Iterable[str] = (),
+        last_event_id: int | None = None,
+        heartbeat: float = DEFAULT_HEARTBEAT,
+        on_event: EventCallback | None = None,
+        on_gap: EventCallback | None = None,
+        on_reset: EventCallback | None = None,
+        on_state: Callable[[ClientState, str], None] | None = None,
+        backoff: Backoff | None = None,
+        transport: httpx.BaseTransport | None = None,
+        read_timeout: float | None = None,
+        request_timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        url = base_url.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"server URL must start with http:// or https://, got {base_url!r}")
+        if heartbeat <= 0:
+            raise ValueError("heartbeat must be positive")
+        self.base_url = url
+        self.read_timeout = read_timeout if read_timeout is not None else heartbeat * 2 + 5
+        self.request_timeout = request_timeout
+        self._on_event = on_event
+        self._on_gap = on_gap
+        self._on_reset = on_reset
+        self._on_state = on_state
+        self._backoff = backoff if backoff is not None else Backoff()
+        self._client_ids: tuple[str, ...] = tuple(client_ids)
+        self._last_event_id = last_event_id
+        self._server_retry = 0.0
+        self.last_error: ApiError | None = None  # the last HTTP error answer on the stream
+
+        headers = {"User-Agent": f"lattice-rt/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=url, headers=headers, timeout=request_timeout, transport=transport
+        )
+        self._stream_http = httpx.Client(
+            base_url=url,
+            headers=headers,
+            timeout=httpx.Timeout(request_timeout, read=self.read_timeout),
+            transport=transport,
+        )
+
+        self._lock = threading.Lock()  # guards _response, _client_ids, _thread
+        self._callback_lock = threading.RLock()  # one callback at a time; none after stop
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._response: httpx.Response | None = None
+        self._state = ClientState.STOPPED
+        self._detail = ""
+
+    # ------------------------------------------------------------------ state
+    @property
+    def state(self) -> ClientState:
+        return self._state
+
+    @property
+    def detail(self) -> str:
+        """Human text for the current state (why it is reconnecting, ...)."""
+        return self._detail
+
+    @property
+    def last_event_id(self) -> int | None:
+        """The id of the last data, gap or reset frame received (the resume point)."""
+        return self._last_event_id
+
+    @property
+    def running(self) -> bool:
+        """True while the stream thread is alive."""
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    @property
+    def server_retry(self) -> float:
+        """The server's ``retry:`` hint in seconds (0 until one arrives)."""
+        return self._server_retry
+
+    def set_client_ids(self, client_ids: Iterable[str]) -> None:
+        """Presence ids this stream keeps fresh; sent on the next (re)connect."""
+        with self._lock:
+            self._client_ids = tuple(client_ids)
+
+    # -------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("RealtimeClient.start() may be called only once")
+            self._thread = threading.Thread(
+                target=self._run, name="lattice-rt-stream", daemon=True
+            )
+        self._set_state(ClientState.CONNECTING, f"connecting to {self.base_url}")
+        self._thread.start()
+
+    def stop(self, timeout: float = 1.0) -> None:
+        """Stop the stream, interrupting a blocked read; no callback runs after this.
+
+        Waits up to ``timeout`` for the thread. A thread stuck in a TCP connect
+        finishes on its own later, silently.
+        """
+        self._stopping.set()
+        with self._lock:
+            response = self._response
+            thread = self._thread
+        if response is not None:
+            _abort(response)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        self._set_state(ClientState.STOPPED, "stopped")
+
+    def close(self) -> None:
+        """Stop the stream and release both connection pools."""
+        self.stop()
+        self._http.close()
+        with self._lock:
+            thread = self._thread
+        if thread is None or not thread.is_alive():
+            self._stream_http.close()
+
+    def __enter__(self) -> RealtimeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ stream loop
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    detail = self._stream_once()
+                except ApiError as exc:
+                    self.last_error = exc
+                    detail = str(exc)
+                except (httpx.HTTPError, SSEError) as exc:
+                    detail = self._describe(exc)
+                except Exception as exc:  # noqa: BLE001 - the loop must survive anything
+                    log.exception("stream loop error")
+                    detail = f"unexpected error: {exc!r}"
+                if self._stopping.is_set():
+                    break
+                delay = self._backoff.next_delay(minimum=self._server_retry)
+                self._set_state(ClientState.RECONNECTING, f"{detail}; retrying in {delay:.1f} s")
+                if self._stopping.wait(delay):
+                    break
+                self._set_state(ClientState.RECONNECTING, f"reconnecting to {self.base_url}")
+        finally:
+            with self._lock:
+                self._response = None
+            self._set_state(ClientState.STOPPED, "stopped")
+            if self._http.is_closed:  # close() ran while we were still going
+                self._stream_http.close()
+
+    def _stream_once(self) -> str:
+        """One connection: returns why it ended, or raises what broke it."""
+        with self._lock:
+            params = [("client_id", cid) for cid in self._client_ids]
+        headers: dict[str, str] = {}
+        if self._last_event_id is not None:
+            headers["Last-Event-ID"] = str(self._last_event_id)
+        with connect_sse(
+            self._stream_http, "GET", "/realtime/stream", params=params, headers=headers
+        ) as source:
+            response = source.response
+            with self._lock:
+                self._response = response
+            try:
+                if self._stopping.is_set():
+                    return "stopped"
+                if response.status_code != 200:
+                    response.read()
+                    raise _error_from(response)
+                ctype = response.headers.get("content-type", "").partition(";")[0].strip()
+                if ctype != "text/event-stream":
+                    raise ApiError(
+                        response.status_code,
+                        f"/realtime/stream answered {ctype or 'no content type'}, "
+                        "not an event stream",
+                    )
+                self.last_error = None
+                self._backoff.reset()
+                self._set_state(ClientState.CONNECTED, f"connected to {self.base_url}")
+                for sse in source.iter_sse():
+                    if self._stopping.is_set():
+                        return "stopped"
+                    self._handle(sse)
+            finally:
+                with self._lock:
+                    self._response = None
+        return "the server closed the stream"
+
+    def _handle(self, sse: ServerSentEvent) -> None:
+        if sse.retry is not None:
+            self._server_retry = min(max(sse.retry, 0) / 1000.0, MAX_SERVER_RETRY)
+        if sse.id:
+            try:
+                self._last_event_id = int(sse.id)
+            except ValueError:
+                log.debug("ignoring non-numeric event id %r", sse.id)
+        if not sse.data:
+            return  # a retry-only frame: nothing to dispatch (as in the SSE spec)
+        if sse.event == "message":
+            callback = self._on_event
+        elif sse.event == "gap":
+            callback = self._on_gap
+        elif sse.event == "reset":
+            callback = self._on_reset
+        else:
+            log.debug("ignoring unknown event %r", sse.event)
+            return
+        try:
+            body = sse.json()
+        except ValueError:
+            log.warning("ignoring a frame whose data is not JSON: %.200r", sse.data)
+            return
+        if not isinstance(body, dict):
+            log.warning("ignoring a frame whose data is not a JSON object: %.200r", sse.data)
+            return
+        if callback is not None:
+            self._call(callback, body)
+
+    def _call(self, callback: EventCallback, body: dict[str, Any]) -> None:
+        with self._callback_lock:
+            if self._stopping.is_set():
+                return
+            try:
+                callback(body)
+            except Exception:  # noqa: BLE001 - a bad callback must not end the stream
+                log.exception("realtime callback %r failed", callback)
+
+    def _set_state(self, state: ClientState, detail: str) -> None:
+        with self._callback_lock:
+            if self._stopping.is_set() and state is not ClientState.STOPPED:
+                return
+            if (state, detail) == (self._state, self._detail):
+                return
+            self._state = state
+            self._detail = detail
+            if self._on_state is not None:
+                try:
+                    self._on_state(state, detail)
+                except Exception:  # noqa: BLE001 - a bad callback must not end the stream
+                    log.exception("realtime state callback failed")
+
+    def _describe(self, exc: Exception) -> str:
+        if isinstance(exc, httpx.ConnectError):
+            return f"cannot connect to {self.base_url} ({_reason(exc)})"
+        if isinstance(exc, httpx.ConnectTimeout):
+            return f"cannot connect to {self.base_url} (timed out)"
+        if isinstance(exc, httpx.ReadTimeout):
+            return f"no data from the server for {self.read_timeout:g} s"
+        if isinstance(exc, SSEError):
+            return f"not an event stream: {exc}"
+        return f"connection lost ({_reason(exc)})"
+
+    # -------------------------------------------------------------- requests
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "timeout": timeout if timeout is not None else self.request_timeout
+        }
+        if body is not None:
+            kwargs["content"] = to_json(body).encode()
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        if params:
+            kwargs["params"] = params
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            raise ApiError(0, f"cannot connect to {self.base_url} ({_reason(exc)})") from exc
+        except httpx.TimeoutException as exc:
+            raise ApiError(0, f"{self.base_url} did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(0, f"request to {self.base_url} failed ({_reason(exc)})") from exc
+        if response.status_code >= 400:
+            raise _error_from(response)
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise ApiError(response.status_code, f"{path} did not answer JSON") from exc
+        if not isinstance(answer, dict):
+            raise ApiError(response.status_code, f"{path} answered an unexpected shape")
+        return answer
+
+    @staticmethod
+    def _field(answer: dict[str, Any], key: str, kind: type, path: str) -> Any:
+        value = answer.get(key)
+        if not isinstance(value, kind):
+            raise ApiError(200, f"{path} answered without {key!r}")
+        return value
+
+    def join(
+        self,
+        workspace_id: str | None = None,
+        client_id: str | None = None,
+        display_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Announce presence; returns the presence entry (with its client_id)."""
+        body = {
+            key: value
+            for key, value in (
+                ("client_id", client_id),
+                ("workspace_id", workspace_id),
+                ("display_name", display_name),
+            )
+            if value is not None
+        }
+        answer = self._request("POST", "/realtime/presence/join", body=body)
+        entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/join")
+        return entry
+
+    def leave(self, client_id: str, timeout: float = 1.0) -> None:
+        self._request(
+            "POST", "/realtime/presence/leave", body={"client_id": client_id}, timeout=timeout
+        )
+
+    def feed(self, limit: int = 50) -> dict[str, Any]:
+        return self._request("GET", "/realtime/feed", params={"limit": limit})
+
+    def presence(self) -> dict[str, Any]:
+        return self._request("GET", "/realtime/presence")
+
+    def health(self) -> dict[str, Any]:
+        return self._request("GET", "/realtime/health")
+
+    def publish(
+        self,
+        area: str,
+        event_type: str,
+        payload: Any = None,
+        workspace_id: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Publish one event; returns it enriched (with its seq) once durable."""
+        event = dict(extra)
+        event.update(
+            area=area,
+            event_type=event_type,
+            workspace_id=workspace_id,
+            payload=payload if payload is not None else {},
+        )
+        events = self.publish_many([event])
+        if len(events) != 1:
+            raise ApiError(200, "events answered an unexpected number of events")
+        return events[0]
+
+    def publish_many(self, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        answer = self._request("POST", "/realtime/events", body=[dict(e) for e in events])
+        published: list[dict[str, Any]] = self._field(answer, "events", list, "events")
+        return published
+
+    def launch_url(self) -> str:
+        """A one-time URL that logs a browser into the activity page (60 s)."""
+        answer = self._request("POST", "/realtime/launch", body={})
+        url: str = self._field(answer, "url", str, "launch")
+        return url
+
+
+def _abort(response: httpx.Response) -> None:
+    """Wake a thread blocked reading ``response`` (callable from any thread).
+
+    Closing a socket does not interrupt a ``recv`` blocked on it in another
+    thread; shutting it down does. Without a socket (a mock transport) the
+    stream's own close() is the only lever.
+    """
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+        return
+    try:
+        response.close()
+    except Exception:  # noqa: BLE001 - best effort from a foreign thread
+        log.debug("closing the stream response failed", exc_info=True)
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    """An ApiError with the server's ``{"error"}`` text (or a short fallback)."""
+    message = ""
+    try:
+        body = response.json()
+        if isinstance(body, dict) and isinstance(body.get("error"), str):
+            message = body["error"]
+    except (ValueError, httpx.ResponseNotRead):
+        pass
+    if not message:
+        try:
+            text = response.text.strip()
+        except (httpx.ResponseNotRead, UnicodeDecodeError):
+            text = ""
+        first = text.splitlines()[0] if text else ""
+        message = first[:200] if first and not first.lstrip().startswith("<") else ""
+    if not message:
+        message = response.reason_phrase or "request failed"
+    return ApiError(response.status_code, message)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip()
+    if "Connection refused" in text:
+        return "connection refused"
+    return text or type(exc).__name__
+
+
+def discover(
+    data_dir: Path | str | None = None,
+    url: str | None = None,
+    token: str | None = None,
+) -> tuple[str, str | None]:
+    """The URL and token of the server to talk to.
+
+    An explicit ``url`` wins; otherwise the running local server's
+    ``server.json`` in the data dir names it. The owner token is read from the
+    data dir only for that local server, never sent to another URL.
+    Raises :class:`ApiError` (status 0) when no server can be found.
+    """
+    directory = Path(data_dir) if data_dir is not None else default_data_dir()
+    info = read_server_info(directory)
+    if url is None:
+        if info is None:
+            raise ApiError(
+                0,
+                f"no running lattice-rt server found (no server.json in {directory}); "
+                "start one with `lattice-rt serve` or pass --url",
+            )
+        pid = info.get("pid")
+        if isinstance(pid, int) and not _pid_alive(pid):
+            raise ApiError(
+                0,
+                f"no running lattice-rt server found ({directory / 'server.json'} is stale: "
+                f"process {pid} is not running); start one with `lattice-rt serve`",
+            )
+        url = str(info["url"])
+        local = True
+    else:
+        local = info is not None and _same_url(str(info["url"]), url)
+    if token is None and local:
+        token = read_owner_token(directory)
+    return url.strip().rstrip("/"), token
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name != "posix" or pid <= 0:
+        return True  # no cheap check: let the connection attempt tell
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
