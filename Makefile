@@ -31,5 +31,17 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+# All benchmark figures, project against the reference design; writes
+# BENCHMARKS.md and docs/bench.png (a few minutes; see bench/run.py).
+bench: $(BENCH_STAMP)
+	scripts/sysdeps.sh run
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

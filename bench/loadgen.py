@@ -124,11 +124,14 @@ class StreamCounter(asyncio.Protocol):
     def _count(self, now: int, data: bytes) -> None:
         carry = len(self._carry)
         buf = self._carry + data if carry else data
-        data_frames = buf.count(DATA, max(0, carry - len(DATA) + 1))
-        if data_frames:
-            gaps = buf.count(GAP, max(0, carry - len(GAP) + 1))
-            resets = buf.count(RESET, max(0, carry - len(RESET) + 1))
-            self._add(now, data_frames - gaps - resets, gaps, resets)
+        # A named frame's "event:" line and its "data:" line may arrive in
+        # different reads: every pattern is counted in every read, so the
+        # per-read difference can be negative but the running total is exact.
+        data_lines = buf.count(DATA, max(0, carry - len(DATA) + 1))
+        gaps = buf.count(GAP, max(0, carry - len(GAP) + 1))
+        resets = buf.count(RESET, max(0, carry - len(RESET) + 1))
+        if data_lines or gaps or resets:
+            self._add(now, data_lines - gaps - resets, gaps, resets)
         if not self.done and buf.find(self.marker, max(0, carry - len(self.marker) + 1)) >= 0:
             self._mark(now)
         self._carry = buf[-self._keep:]

@@ -1,0 +1,123 @@
+"""The issue's targets, checked against one run's results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .stats import ratio
+
+__all__ = ["Verdict", "evaluate"]
+
+Results = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    figure: str
+    target: str
+    measured: str
+    met: bool | None  # None: not measured (missing or failed)
+
+
+def _pick(results: Results, figure: str, kind: str, **match: Any) -> dict[str, Any] | None:
+    for row in results.get("figures", {}).get(figure, []):
+        if row.get("kind") == kind and "error" not in row and all(
+            row.get(k) == v for k, v in match.items()
+        ):
+            return dict(row)
+    return None
+
+
+def _burst(results: Results) -> list[Verdict]:
+    out = []
+    for row in results.get("figures", {}).get("burst", []):
+        if row.get("kind") != "project":
+            continue
+        n = row.get("subscribers")
+        project = _pick(results, "burst", "project", subscribers=n)
+        base = _pick(results, "burst", "baseline", subscribers=n)
+        target = f"burst to {n}: >= 20x baseline frames/s, nothing lost"
+        if project is None or base is None:
+            out.append(Verdict("1", target, "not measured", None))
+            continue
+        r = ratio(project["frames_per_s"], base["frames_per_s"])
+        lost = project["lost_share"]
+        out.append(Verdict(
+            "1", target, f"{r:.1f}x, lost {lost:.1%}" if r is not None else "no baseline rate",
+            r is not None and r >= 20 and project["frames"] == project["expected_frames"],
+        ))
+    return out
+
+
+def _latency(results: Results) -> list[Verdict]:
+    subs = [r["subscribers"] for r in results.get("figures", {}).get("latency", [])
+            if r.get("kind") == "project"]
+    n = max(subs, default=1000)
+    target = f"latency p99 at {n} subscribers <= 1/2 baseline"
+    project = _pick(results, "latency", "project", subscribers=n)
+    base = _pick(results, "latency", "baseline", subscribers=n)
+    if project is None or base is None:
+        return [Verdict("2", target, "not measured", None)]
+    r = ratio(project["p99_ms"], base["p99_ms"])
+    text = f"{project['p99_ms']:.1f} ms vs {base['p99_ms']:.1f} ms"
+    return [Verdict("2", target, text, r is not None and r <= 0.5)]
+
+
+def _scale(results: Results) -> list[Verdict]:
+    project = _pick(results, "scale", "project")
+    base = _pick(results, "scale", "baseline")
+    n = (project or base or {}).get("streams", 10_000)
+    target = f"{n} streams held, broadcast >= 2x faster, memory/stream <= baseline"
+    if project is None or base is None:
+        return [Verdict("3", target, "not measured", None)]
+    speed = ratio(base.get("broadcast_all_ms"), project.get("broadcast_all_ms"))
+    text = (
+        f"held {project['held']}/{n}, broadcast "
+        + (f"{speed:.1f}x faster" if speed is not None else "incomplete")
+        + f", {project['kb_per_stream']:.1f} vs {base['kb_per_stream']:.1f} KB/stream"
+    )
+    met = (
+        project["held"] == n and speed is not None and speed >= 2
+        and project["kb_per_stream"] <= base["kb_per_stream"]
+    )
+    return [Verdict("3", target, text, met)]
+
+
+def _publish(results: Results) -> list[Verdict]:
+    project = _pick(results, "publish", "project", subscribers=0)
+    target = "publish() < 20 us with no subscribers (journal on; mean)"
+    if project is None:
+        return [Verdict("4", target, "not measured", None)]
+    return [Verdict("4", target, f"{project['mean_us']:.1f} us", project["mean_us"] < 20)]
+
+
+def _tray(results: Results) -> list[Verdict]:
+    row = _pick(results, "tray", "project")
+    targets = [
+        ("cold start < 1.5 s", "cold_start_s", 1.5, "{:.2f} s"),
+        ("idle CPU < 0.5%", "idle_cpu_pct", 0.5, "{:.2f}%"),
+    ]
+    return [
+        Verdict("5", t, "not measured", None) if row is None or row.get(key) is None
+        else Verdict("5", t, fmt.format(row[key]), row[key] < limit)
+        for t, key, limit, fmt in targets
+    ]
+
+
+def _flood(results: Results) -> list[Verdict]:
+    row = _pick(results, "flood", "project")
+    target = "longest GUI stall < 50 ms under 10,000 events/s"
+    if row is None or row.get("max_stall_ms") is None:
+        return [Verdict("6", target, "not measured", None)]
+    return [Verdict("6", target, f"{row['max_stall_ms']:.1f} ms", row["max_stall_ms"] < 50)]
+
+
+_CHECKS: tuple[Callable[[Results], list[Verdict]], ...] = (
+    _burst, _latency, _scale, _publish, _tray, _flood,
+)
+
+
+def evaluate(results: Results) -> list[Verdict]:
+    return [v for check in _CHECKS for v in check(results)]
