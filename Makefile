@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+PKG_STAMP := $(VENV)/.package-stamp
 export QT_QPA_PLATFORM ?=
 
-.PHONY: run serve test lint bench package clean
+.PHONY: run serve test lint bench package package-test clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,21 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	scripts/sysdeps.sh run
 	$(BIN)/python -m bench.run
+
+$(PKG_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[package]'
+	touch $@
+
+# The .deb in dist/; the PyInstaller bundle is reused while none of its inputs changed.
+package: $(PKG_STAMP)
+	scripts/sysdeps.sh package
+	$(BIN)/python packaging/build.py deb
+
+# Build the .deb, install it with dpkg, run what it installed, remove it (as root).
+package-test: $(PKG_STAMP)
+	scripts/sysdeps.sh package
+	deb="$$($(BIN)/python packaging/build.py deb)" && \
+	  LATTICE_RT_DEB="$$deb" $(BIN)/pytest -p no:cacheprovider tests/packaging/test_installed_deb.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Build helpers for the installers: project metadata, icons, the bundle, the .deb."""

@@ -1,0 +1,179 @@
+"""The .deb's layout, control file and maintainer scripts, built from a stand-in bundle.
+
+The real bundle takes a PyInstaller run; what is checked here does not depend
+on its contents, so a two-script folder stands in for it and dpkg-deb builds
+a real package from it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lrt_build import debian, icons
+from lrt_build.project import CLI_EXE, DESKTOP_ID, INSTALL_PREFIX, TRAY_EXE, load_project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="needs dpkg-deb")
+
+
+@pytest.fixture
+def bundle(tmp_path: Path) -> Path:
+    folder = tmp_path / "bundle"
+    (folder / "_internal" / "data").mkdir(parents=True)
+    for exe in (TRAY_EXE, CLI_EXE):
+        path = folder / exe
+        path.write_text("#!/bin/sh\necho stand-in\n")
+        path.chmod(0o700)
+    (folder / "_internal" / "data" / "page.html").write_text("<p>hi</p>")
+    (folder / "_internal" / "data" / "page.html").chmod(0o600)
+    (folder / "_internal" / "libdemo.so.1").symlink_to("data/page.html")
+    return folder
+
+
+def _inputs(bundle: Path, depends: str = "libc6 (>= 2.36), zlib1g") -> debian.DebInputs:
+    return debian.DebInputs(
+        project=load_project(ROOT),
+        root=ROOT,
+        bundle=bundle,
+        desktop_file=ROOT / "resources" / "lattice-rt-tray.desktop",
+        autostart_file=ROOT / "resources" / "autostart" / "lattice-rt-tray.desktop",
+        architecture="amd64",
+        depends=depends,
+    )
+
+
+@pytest.fixture
+def deb(bundle: Path, tmp_path: Path) -> Iterator[Path]:
+    old = os.umask(0o077)  # a strict umask must not leak into the package
+    try:
+        staging = debian.stage(_inputs(bundle), tmp_path / "staging")
+    finally:
+        os.umask(old)
+    yield debian.build_deb(staging, tmp_path / "out")
+
+
+def _listing(deb: Path) -> dict[str, str]:
+    """path -> "mode owner [-> target]" from ``dpkg-deb --contents``."""
+    out = subprocess.run(
+        ["dpkg-deb", "--contents", str(deb)], capture_output=True, text=True, check=True
+    ).stdout
+    entries = {}
+    for line in out.splitlines():
+        mode, owner, _size, _date, _time, name, *rest = line.split()
+        path = name.removeprefix(".").rstrip("/") or "/"
+        entries[path] = " ".join([mode, owner, *rest])
+    return entries
+
+
+def _field(deb: Path, name: str) -> str:
+    return subprocess.run(
+        ["dpkg-deb", "--field", str(deb), name], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_package_is_named_after_the_pyproject_version(deb: Path) -> None:
+    version = load_project(ROOT).version
+    assert deb.name == f"lattice-rt_{debian.deb_version(version)}_amd64.deb"
+    assert _field(deb, "Version") == debian.deb_version(version)
+    assert _field(deb, "Package") == "lattice-rt"
+    assert _field(deb, "Depends") == "libc6 (>= 2.36), zlib1g"
+
+
+def test_package_is_zstd_compressed(deb: Path) -> None:
+    members = subprocess.run(["ar", "t", str(deb)], capture_output=True, text=True, check=True)
+    assert "data.tar.zst" in members.stdout.split()
+
+
+def test_bundle_goes_to_opt_and_programs_onto_the_path(deb: Path) -> None:
+    files = _listing(deb)
+    for exe in (TRAY_EXE, CLI_EXE):
+        assert files[f"{INSTALL_PREFIX}/{exe}"].startswith("-rwxr-xr-x root/root")
+        assert files[f"/usr/bin/{exe}"].endswith(f"-> {INSTALL_PREFIX}/{exe}")
+    assert files[f"{INSTALL_PREFIX}/_internal/data/page.html"].startswith("-rw-r--r-- root/root")
+    assert files[f"{INSTALL_PREFIX}/_internal/libdemo.so.1"].endswith("-> data/page.html")
+    assert files[f"{INSTALL_PREFIX}/_internal/data"].startswith("drwxr-xr-x root/root")
+
+
+def test_desktop_entry_icons_and_autostart_template(deb: Path) -> None:
+    files = _listing(deb)
+    assert f"/usr/share/applications/{DESKTOP_ID}.desktop" in files
+    for size in icons.HICOLOR_SIZES:
+        assert f"/usr/share/icons/hicolor/{size}x{size}/apps/{DESKTOP_ID}.png" in files
+    assert f"/usr/share/icons/hicolor/scalable/apps/{DESKTOP_ID}.svg" in files
+    assert debian.AUTOSTART_TEMPLATE in files
+    assert "/usr/share/doc/lattice-rt/copyright" in files
+
+
+def test_nothing_under_etc_so_removal_leaves_no_conffiles(deb: Path, tmp_path: Path) -> None:
+    assert not [path for path in _listing(deb) if path.startswith("/etc")]
+    control = tmp_path / "control"
+    subprocess.run(["dpkg-deb", "--control", str(deb), str(control)], check=True)
+    assert not (control / "conffiles").exists()
+    assert sorted(p.name for p in control.iterdir()) == ["control", "md5sums", "postinst", "postrm"]
+
+
+def test_md5sums_cover_every_regular_file(deb: Path, tmp_path: Path) -> None:
+    control = tmp_path / "control"
+    subprocess.run(["dpkg-deb", "--control", str(deb), str(control)], check=True)
+    summed = {line.split("  ", 1)[1] for line in (control / "md5sums").read_text().splitlines()}
+    regular = {
+        path.lstrip("/") for path, entry in _listing(deb).items() if entry.startswith("-")
+    }
+    assert summed == regular
+
+
+@pytest.mark.parametrize("script", ["postinst", "postrm"])
+def test_maintainer_scripts_are_valid_sh_and_guard_every_tool(script: str) -> None:
+    text = debian.maintainer_script(script)
+    subprocess.run(["sh", "-n"], input=text, text=True, check=True)
+    for tool in ("update-desktop-database", "gtk-update-icon-cache"):
+        assert f"command -v {tool} >/dev/null 2>&1" in text
+
+
+def test_maintainer_scripts_refresh_only_existing_caches(tmp_path: Path) -> None:
+    """Run postinst with stand-in tools on PATH: no cache file, no call."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    for tool in ("update-desktop-database", "gtk-update-icon-cache"):
+        path = bin_dir / tool
+        path.write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n')
+        path.chmod(0o755)
+    script = tmp_path / "postinst"
+    script.write_text(debian.maintainer_script("postinst"))
+    env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    subprocess.run(["sh", str(script), "configure"], env=env, check=True)
+    ran = calls.read_text().splitlines() if calls.exists() else []
+    expected = []
+    if Path("/usr/share/applications/mimeinfo.cache").is_file():
+        expected.append("update-desktop-database -q /usr/share/applications")
+    if Path("/usr/share/icons/hicolor/icon-theme.cache").is_file():
+        expected.append("gtk-update-icon-cache -q -t -f /usr/share/icons/hicolor")
+    assert ran == expected
+
+
+def test_unknown_maintainer_script_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown maintainer script"):
+        debian.maintainer_script("preinst")
+
+
+def test_control_description_is_well_formed(bundle: Path) -> None:
+    text = debian.control_text(_inputs(bundle), installed_size_kib=1234)
+    lines = text.splitlines()
+    synopsis = next(line for line in lines if line.startswith("Description: "))
+    assert len(synopsis) - len("Description: ") <= 80
+    body = lines[lines.index(synopsis) + 1 :]
+    assert body and all(line.startswith(" ") and len(line) <= 80 for line in body)
+    assert "Installed-Size: 1234" in lines
+
+
+def test_stage_refuses_a_bundle_without_both_programs(bundle: Path, tmp_path: Path) -> None:
+    (bundle / CLI_EXE).unlink()
+    with pytest.raises(debian.DebError, match=f"has no {CLI_EXE} executable"):
+        debian.stage(_inputs(bundle), tmp_path / "staging")
