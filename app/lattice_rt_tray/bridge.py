@@ -1,0 +1,122 @@
+"""The one way client callbacks reach the GUI thread.
+
+The :class:`RealtimeClient` calls ``on_event`` / ``on_gap`` / ``on_reset`` /
+``on_state`` on its own thread. :class:`ClientBridge` only appends what it got
+to a queue (cheap, never touches Qt objects) and, once per quiet period, wakes
+the GUI thread through a queued signal. There a short single-shot timer
+flushes the queue in order: runs of events go out as *one* batch, so a flood
+of 10,000 events in a second becomes a few dozen model updates instead of
+10,000, and a long backlog is flushed in slices so no single slice stalls the
+GUI thread. No timer runs while nothing arrives.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+
+__all__ = ["ClientBridge"]
+
+DEFAULT_INTERVAL_MS = 30
+DEFAULT_SLICE = 4000
+
+_EVENT, _GAP, _RESET, _STATE = range(4)
+
+
+class ClientBridge(QObject):
+    """Client callbacks in, GUI-thread signals out (in arrival order).
+
+    Signals:
+        events_received(list): a batch of enriched events, oldest first.
+        gap_received(dict): an ``event: gap`` body (events were missed).
+        reset_received(dict): an ``event: reset`` body (server behind us).
+        state_changed(str, str): a ClientState value and its human detail.
+    """
+
+    events_received = Signal(list)
+    gap_received = Signal(dict)
+    reset_received = Signal(dict)
+    state_changed = Signal(str, str)
+    _wake = Signal()
+
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        interval_ms: int = DEFAULT_INTERVAL_MS,
+        slice_size: int = DEFAULT_SLICE,
+    ) -> None:
+        super().__init__(parent)
+        self._queue: deque[tuple[int, Any]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self._slice = max(1, slice_size)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.on_flush)
+        self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
+
+    # ------------------------------------------------ client thread side
+    def on_event(self, event: dict[str, Any]) -> None:
+        self._put(_EVENT, event)
+
+    def on_gap(self, body: dict[str, Any]) -> None:
+        self._put(_GAP, body)
+
+    def on_reset(self, body: dict[str, Any]) -> None:
+        self._put(_RESET, body)
+
+    def on_state(self, state: object, detail: str) -> None:
+        value = getattr(state, "value", state)
+        self._put(_STATE, (str(value), detail))
+
+    def _put(self, kind: int, item: Any) -> None:
+        self._queue.append((kind, item))
+        with self._lock:
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._wake.emit()
+
+    # --------------------------------------------------- GUI thread side
+    @Slot()
+    def _on_wake(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    @Slot()
+    def on_flush(self) -> None:
+        """Emit what is queued, up to one slice of events; reschedule for the rest."""
+        with self._lock:
+            self._scheduled = False
+        batch: list[dict[str, Any]] = []
+        budget = self._slice
+        queue = self._queue
+        while queue and budget > 0:
+            kind, item = queue.popleft()
+            if kind == _EVENT:
+                batch.append(item)
+                budget -= 1
+                continue
+            if batch:
+                self.events_received.emit(batch)
+                batch = []
+            if kind == _GAP:
+                self.gap_received.emit(item)
+            elif kind == _RESET:
+                self.reset_received.emit(item)
+            else:
+                self.state_changed.emit(*item)
+        if batch:
+            self.events_received.emit(batch)
+        if queue:
+            with self._lock:
+                self._scheduled = True
+            QTimer.singleShot(0, self, self.on_flush)
+
+    def pending(self) -> int:
+        return len(self._queue)

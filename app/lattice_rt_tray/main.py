@@ -1,0 +1,313 @@
+"""The composition root of the tray app: build every part, wire it, run it.
+
+``main()`` parses the command line, makes the QApplication, makes sure only
+one instance runs, installs the Ctrl-C/SIGTERM handler and calls
+:func:`build`, which creates every object and passes each one what it needs
+by constructor, then connects their signals (``link``). Nothing else in the
+package creates long-lived objects or reads global settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+from lattice_rt_core.client import ApiError, RealtimeClient, discover
+from lattice_rt_core.paths import default_data_dir
+from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.version import __version__
+
+from .actions import AppActions
+from .activity_model import ActivityModel
+from .activity_window import ActivityWindow
+from .autostart import Autostart
+from .bridge import ClientBridge
+from .coalescer import DEFAULT_WINDOW, NotificationCoalescer
+from .controller import QUIT_BUDGET, TrayController, Views
+from .endpoint import ClientFactory, Endpoint, ServerFactory, ServerLike
+from .icons import app_icon, icon_dir
+from .notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
+from .presence_keeper import PresenceKeeper
+from .presence_model import PresenceModel
+from .presence_window import PresenceWindow
+from .roster import Roster
+from .settings import Settings
+from .settings_dialog import SettingsDialog
+from .single_instance import SingleInstance, instance_key
+from .tasks import TaskRunner
+from .tray import TrayIcon
+from .unix_signals import SignalHandler
+
+__all__ = ["TrayApp", "build", "choose_notifier", "main"]
+
+log = logging.getLogger("lattice_rt_tray")
+
+APP_NAME = "Lattice Realtime"
+DESKTOP_ENTRY = "lattice-rt-tray"
+NOTIFIERS = ("auto", "dbus", "tray", "record")
+
+
+def embedded_server(port: int, data_dir: Path) -> ServerLike:
+    return EmbeddedServer(ServerConfig(port=port, data_dir=data_dir))
+
+
+def find_local_server(data_dir: Path) -> tuple[str, str | None] | None:
+    """A server already running on this data dir (``lattice-rt serve``), if any."""
+    try:
+        return discover(data_dir=data_dir)
+    except (ApiError, OSError, ValueError, KeyError):
+        return None
+
+
+def choose_notifier(kind: str, tray: QSystemTrayIcon | None, parent: QObject) -> Notifier:
+    """``auto``: native D-Bus notifications on Linux when a daemon answers, else the tray.
+
+    Falls back in that order and never fails: without a tray or D-Bus the
+    recording notifier keeps the app running (notifications then only show in
+    the Activity window).
+    """
+    if kind == "record":
+        return RecordingNotifier(parent)
+    if kind in ("auto", "dbus") and sys.platform.startswith("linux"):
+        try:
+            from .notifier_dbus import DBusNotifier, NotificationsUnavailable
+        except ImportError as exc:  # jeepney missing
+            log.info("D-Bus notifications unavailable: %s", exc)
+        else:
+            try:
+                return DBusNotifier(
+                    app_name=APP_NAME,
+                    app_icon=str(icon_dir() / "lattice-rt-tray-64.png"),
+                    desktop_entry=DESKTOP_ENTRY,
+                    parent=parent,
+                )
+            except NotificationsUnavailable as exc:
+                log.info("%s; falling back", exc)
+    if tray is not None and QSystemTrayIcon.supportsMessages():
+        return TrayMessageNotifier(tray, parent)
+    log.info("no way to show notifications here; they only appear in the Activity window")
+    return RecordingNotifier(parent)
+
+
+@dataclass(slots=True)
+class TrayApp:
+    """Everything :func:`build` made (tests reach the parts through it)."""
+
+    controller: TrayController
+    settings: Settings
+    bridge: ClientBridge
+    endpoint: Endpoint
+    keeper: PresenceKeeper
+    coalescer: NotificationCoalescer
+    notifier: Notifier
+    views: Views
+    activity_model: ActivityModel
+    presence_model: PresenceModel
+    roster: Roster
+    runner: TaskRunner
+    lifecycle: TaskRunner
+
+
+def build(
+    *,
+    settings: Settings,
+    data_dir: Path,
+    tray_available: bool,
+    notifier: str | Callable[[QSystemTrayIcon | None, QObject], Notifier] = "auto",
+    server_factory: ServerFactory = embedded_server,
+    client_factory: ClientFactory = RealtimeClient,
+    discover_local: Callable[[Path], tuple[str, str | None] | None] = find_local_server,
+    autostart: Autostart | None = None,
+    open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl,
+    clock: Callable[[], float] = time.monotonic,
+    wallclock: Callable[[], float] = time.time,
+    quit_budget: float = QUIT_BUDGET,
+    notify_window: float = DEFAULT_WINDOW,
+    parent: QObject | None = None,
+) -> TrayApp:
+    """Create and wire the whole app (not started: call ``controller.start()``)."""
+    root = parent or QObject()
+    values = settings.values()
+    instance_id = settings.instance_id
+
+    actions = AppActions(root)
+    tray = TrayIcon(actions, root) if tray_available else None
+    activity_model = ActivityModel(root)
+    roster = Roster(self_prefix=f"{instance_id}:")
+    presence_model = PresenceModel(roster, root)
+    activity = ActivityWindow(activity_model, actions, main_window=not tray_available)
+    presence = PresenceWindow(presence_model)
+    views = Views(
+        actions=actions,
+        tray=tray,
+        activity=activity,
+        presence=presence,
+        settings_dialog=lambda: SettingsDialog(activity),
+    )
+    if callable(notifier):
+        chosen = notifier(tray.icon if tray else None, root)
+    else:
+        chosen = choose_notifier(notifier, tray.icon if tray else None, root)
+    log.info("notifications: %s", chosen.name)
+
+    coalescer = NotificationCoalescer(
+        instance_id=instance_id, clock=clock, wallclock=wallclock, prefs=values.notify,
+        dnd=settings.dnd, window=notify_window,
+    )
+    bridge = ClientBridge(root)
+    runner = TaskRunner("requests", workers=4, parent=root)
+    lifecycle = TaskRunner("lifecycle", workers=1, parent=root)
+    endpoint = Endpoint(
+        bridge,
+        server_factory=server_factory,
+        client_factory=client_factory,
+        discover=discover_local,
+        lifecycle=lifecycle,
+        parent=root,
+    )
+    keeper = PresenceKeeper(
+        instance_id, runner, display_name=values.display_name, workspaces=values.workspaces,
+        parent=root,
+    )
+    controller = TrayController(
+        settings=settings,
+        views=views,
+        activity_model=activity_model,
+        presence_model=presence_model,
+        roster=roster,
+        coalescer=coalescer,
+        notifier=chosen,
+        endpoint=endpoint,
+        keeper=keeper,
+        runner=runner,
+        autostart=autostart or Autostart(),
+        data_dir=data_dir,
+        open_url=open_url,
+        clock=clock,
+        wallclock=wallclock,
+        quit_budget=quit_budget,
+        parent=root,
+    )
+    app = TrayApp(
+        controller=controller, settings=settings, bridge=bridge, endpoint=endpoint,
+        keeper=keeper, coalescer=coalescer, notifier=chosen, views=views,
+        activity_model=activity_model, presence_model=presence_model, roster=roster,
+        runner=runner, lifecycle=lifecycle,
+    )
+    link(app)
+    return app
+
+
+def link(app: TrayApp) -> None:
+    """Connect every signal to its slot: the whole app's wiring in one place."""
+    c, v = app.controller, app.views
+    app.bridge.events_received.connect(c.on_events)
+    app.bridge.gap_received.connect(c.on_gap)
+    app.bridge.reset_received.connect(c.on_reset)
+    app.bridge.state_changed.connect(c.on_state)
+    app.endpoint.started.connect(c.on_endpoint_started)
+    app.endpoint.failed.connect(c.on_endpoint_failed)
+    app.keeper.joined.connect(c.on_joined)
+    app.keeper.join_failed.connect(c.on_join_failed)
+    app.notifier.activated.connect(c.on_notice_clicked)
+    app.settings.changed.connect(c.on_settings_changed)
+    a = v.actions
+    a.activity_requested.connect(c.on_activity_requested)
+    a.presence_requested.connect(c.on_presence_requested)
+    a.dnd_requested.connect(c.on_dnd_requested)
+    a.browser_requested.connect(c.on_browser_requested)
+    a.settings_requested.connect(c.on_settings_requested)
+    a.quit_requested.connect(c.quit)
+    if v.tray is not None:
+        v.tray.activated.connect(c.on_activity_requested)
+    v.activity.shown.connect(c.on_activity_shown)
+    v.activity.close_requested.connect(c.quit)
+    v.presence.refresh_requested.connect(c.refresh_presence)
+
+
+# ---------------------------------------------------------------------- main
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="lattice-rt-tray",
+        description="Live presence and activity for Lattice workspaces, in the system tray.",
+    )
+    parser.add_argument("--settings", type=Path, help="settings file (an ini file)")
+    parser.add_argument("--data-dir", type=Path, help="data directory of the embedded server")
+    parser.add_argument("--notifier", choices=NOTIFIERS, default="auto",
+                        help="how to show notifications (default: auto)")
+    parser.add_argument("--no-tray", action="store_true",
+                        help="act as if the desktop had no system tray")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+    )
+    qapp = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(qapp, QApplication)
+    qapp.setApplicationName("lattice-rt-tray")
+    qapp.setApplicationDisplayName(APP_NAME)
+    qapp.setApplicationVersion(__version__)
+    qapp.setDesktopFileName(DESKTOP_ENTRY)
+    qapp.setWindowIcon(app_icon())
+
+    settings = Settings.open(args.settings)
+    instance = SingleInstance(instance_key(settings.path))
+    try:
+        first = instance.acquire()
+    except OSError as exc:
+        print(f"lattice-rt-tray: {exc}", file=sys.stderr)
+        return 1
+    if not first:
+        if instance.ask_running_instance():
+            print("lattice-rt-tray is already running; showed its Activity window.")
+            return 0
+        print("lattice-rt-tray is already running but does not answer.", file=sys.stderr)
+        return 1
+
+    data_dir = args.data_dir or _env_data_dir() or default_data_dir()
+    tray_available = not args.no_tray and QSystemTrayIcon.isSystemTrayAvailable()
+    qapp.setQuitOnLastWindowClosed(False)
+    app = build(
+        settings=settings, data_dir=data_dir, tray_available=tray_available,
+        notifier=args.notifier,
+    )
+    signals = SignalHandler()
+    signals.interrupted.connect(app.controller.quit)
+    instance.activation_requested.connect(app.controller.on_activation_requested)
+    app.controller.quit_finished.connect(qapp.quit)
+    signals.activate()
+    started = time.monotonic()
+    app.controller.start()
+    log.info("started in %.0f ms (tray: %s)", (time.monotonic() - started) * 1000, tray_available)
+    try:
+        code = qapp.exec()
+    finally:
+        app.controller.wait_for_shutdown(QUIT_BUDGET)
+        signals.deactivate()
+        instance.release()
+    return int(code)
+
+
+def _env_data_dir() -> Path | None:
+    value = os.environ.get("LATTICE_RT_DATA_DIR")
+    return Path(value) if value else None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""The Presence window: everyone present, grouped by workspace."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidget
+
+from .presence_model import PresenceModel
+
+__all__ = ["PresenceWindow"]
+
+REFRESH_MS = 30_000
+
+
+class PresenceWindow(QMainWindow):
+    """Signals:
+    refresh_requested(): while visible, every 30 s: time to re-read presence
+        (``last seen`` only changes on the server) and re-render "… ago".
+    """
+
+    refresh_requested = Signal()
+
+    def __init__(self, model: PresenceModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("presence-window")
+        self.setWindowTitle("Lattice Realtime — Presence")
+        self.resize(560, 420)
+        self.model = model
+        self.view = QTreeView()
+        self.view.setObjectName("presence-view")
+        self.view.setModel(model)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setEditTriggers(QTreeView.EditTrigger.NoEditTriggers)
+        self.view.header().resizeSection(0, 200)
+        self.summary = QLabel("")
+        self.summary.setObjectName("presence-summary")
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.view, 1)
+        self.setCentralWidget(body)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh_requested)
+        model.rebuilt.connect(self.on_rebuilt)
+        self.on_rebuilt()
+
+    @Slot()
+    def on_rebuilt(self) -> None:
+        self.view.expandAll()
+        roster = self.model.roster
+        people = roster.online_count()
+        spaces = self.model.rowCount()
+        self.summary.setText(
+            f"{people} {'person' if people == 1 else 'people'} online"
+            f" in {spaces} {'workspace' if spaces == 1 else 'workspaces'}"
+            if people
+            else "Nobody is online yet."
+        )
+
+    def bring_forward(self) -> None:
+        self.show()
+        self.setWindowState(
+            (self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
+        )
+        self.raise_()
+        self.activateWindow()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._timer.start()
+        self.refresh_requested.emit()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._timer.stop()

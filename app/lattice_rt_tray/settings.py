@@ -1,0 +1,230 @@
+"""The app's settings, stored with QSettings, read and written as typed values.
+
+:class:`Settings` is built once by the composition root around a ``QSettings``
+(an ini file in the user's config dir, or any path, so tests use a temp file)
+and passed to whoever needs it. Every change goes through :meth:`Settings.apply`
+or a setter and is announced with ``changed(group)`` so the app applies it at
+once, without a restart. Unreadable stored values fall back to defaults.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from .coalescer import NotifyPrefs
+from .dnd import DoNotDisturb
+
+__all__ = ["DEFAULT_PORT", "Settings", "SettingsValues", "parse_list"]
+
+DEFAULT_PORT = 8765
+ORGANIZATION = "lattice-rt"
+APPLICATION = "tray"
+
+GROUP_SERVER = "server"
+GROUP_PRESENCE = "presence"
+GROUP_NOTIFY = "notify"
+GROUP_GENERAL = "general"
+
+
+def parse_list(text: object) -> tuple[str, ...]:
+    """``"ws_a, ws_b"`` (or a stored list) -> ``("ws_a", "ws_b")``, de-duplicated."""
+    items = text if isinstance(text, (list, tuple)) else str(text or "").split(",")
+    out: list[str] = []
+    for item in items:
+        value = str(item).strip()
+        if value and value not in out:
+            out.append(value)
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsValues:
+    """Everything the Settings dialog edits, as one value."""
+
+    server_mode: str = "embedded"  # "embedded" | "remote"
+    port: int = DEFAULT_PORT
+    remote_url: str = ""
+    remote_token: str = ""
+    display_name: str = ""
+    workspaces: tuple[str, ...] = ()
+    notify: NotifyPrefs = field(default_factory=NotifyPrefs)
+    autostart: bool = False
+
+    def validate(self) -> str | None:
+        """A message for a person when the values cannot be used, else None."""
+        if self.server_mode not in ("embedded", "remote"):
+            return f"unknown server mode {self.server_mode!r}"
+        if self.server_mode == "embedded" and not 0 <= self.port <= 65535:
+            return "the port must be between 0 and 65535 (0 picks a free one)"
+        if self.server_mode == "remote":
+            url = self.remote_url.strip()
+            if not url.startswith(("http://", "https://")) or len(url) < 10:
+                return "the server URL must start with http:// or https://"
+        if any("," in ws or not ws.strip() for ws in self.workspaces):
+            return "workspace names must not be empty or contain commas"
+        return None
+
+
+class Settings(QObject):
+    """Typed access to the stored settings.
+
+    Signals:
+        changed(str): a group of settings changed: "server", "presence",
+            "notify" (including do-not-disturb) or "general".
+    """
+
+    changed = Signal(str)
+
+    def __init__(self, store: QSettings, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._store = store
+
+    @classmethod
+    def open(cls, path: Path | None = None, parent: QObject | None = None) -> Settings:
+        """The user's settings file, or the ini file at ``path``."""
+        if path is not None:
+            store = QSettings(str(path), QSettings.Format.IniFormat)
+        else:
+            store = QSettings(
+                QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+            )
+        return cls(store, parent)
+
+    @property
+    def path(self) -> str:
+        return self._store.fileName()
+
+    def sync(self) -> None:
+        self._store.sync()
+
+    # ------------------------------------------------------------- low level
+    def _str(self, key: str, default: str = "") -> str:
+        value = self._store.value(key, default)
+        return value if isinstance(value, str) else default
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self._store.value(key, default)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return default
+
+    def _int(self, key: str, default: int) -> int:
+        value = self._store.value(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            return default
+
+    # ------------------------------------------------------------ identity
+    @property
+    def instance_id(self) -> str:
+        """This installation's id (the ``origin`` of its own actions); made once."""
+        value = self._str("general/instance_id")
+        if not value or ":" in value:
+            value = secrets.token_hex(8)
+            self._store.setValue("general/instance_id", value)
+        return value
+
+    # -------------------------------------------------------------- values
+    def values(self) -> SettingsValues:
+        mode = self._str("server/mode", "embedded")
+        return SettingsValues(
+            server_mode=mode if mode in ("embedded", "remote") else "embedded",
+            port=self._int("server/port", DEFAULT_PORT),
+            remote_url=self._str("server/url"),
+            remote_token=self._str("server/token"),
+            display_name=self._str("presence/display_name") or _login_name(),
+            workspaces=parse_list(self._store.value("presence/workspaces", "")),
+            notify=NotifyPrefs(
+                enabled=self._bool("notify/enabled", True),
+                presence=self._bool("notify/presence", False),
+                muted_workspaces=frozenset(
+                    parse_list(self._store.value("notify/muted_workspaces", ""))
+                ),
+                muted_areas=frozenset(parse_list(self._store.value("notify/muted_areas", ""))),
+            ),
+            autostart=self._bool("general/autostart", False),
+        )
+
+    def apply(self, new: SettingsValues) -> set[str]:
+        """Store ``new``; emits ``changed`` per group that differs and returns them."""
+        error = new.validate()
+        if error:
+            raise ValueError(error)
+        old = self.values()
+        groups: set[str] = set()
+        if (old.server_mode, old.port, old.remote_url, old.remote_token) != (
+            new.server_mode, new.port, new.remote_url.strip(), new.remote_token.strip()
+        ):
+            groups.add(GROUP_SERVER)
+        if (old.display_name, old.workspaces) != (new.display_name, new.workspaces):
+            groups.add(GROUP_PRESENCE)
+        if old.notify != new.notify:
+            groups.add(GROUP_NOTIFY)
+        if old.autostart != new.autostart:
+            groups.add(GROUP_GENERAL)
+        s = self._store
+        s.setValue("server/mode", new.server_mode)
+        s.setValue("server/port", int(new.port))
+        s.setValue("server/url", new.remote_url.strip())
+        s.setValue("server/token", new.remote_token.strip())
+        s.setValue("presence/display_name", new.display_name.strip())
+        s.setValue("presence/workspaces", ",".join(new.workspaces))
+        s.setValue("notify/enabled", new.notify.enabled)
+        s.setValue("notify/presence", new.notify.presence)
+        s.setValue("notify/muted_workspaces", ",".join(sorted(new.notify.muted_workspaces)))
+        s.setValue("notify/muted_areas", ",".join(sorted(new.notify.muted_areas)))
+        s.setValue("general/autostart", new.autostart)
+        s.sync()
+        for group in sorted(groups):
+            self.changed.emit(group)
+        return groups
+
+    def update(self, **changes: object) -> set[str]:
+        """Change some fields of :meth:`values` (``update(workspaces=("a",))``)."""
+        return self.apply(replace(self.values(), **changes))  # type: ignore[arg-type]
+
+    # ---------------------------------------------------- do-not-disturb
+    @property
+    def dnd(self) -> DoNotDisturb:
+        return DoNotDisturb.from_setting(self._store.value("notify/dnd", ""))
+
+    def set_dnd(self, dnd: DoNotDisturb) -> None:
+        self._store.setValue("notify/dnd", dnd.to_setting())
+        self._store.sync()
+        self.changed.emit(GROUP_NOTIFY)
+
+    # ----------------------------------------------------- resume point
+    def last_event_id(self, endpoint: str) -> int | None:
+        """Where the stream of ``endpoint`` stopped last time (for the catch-up digest)."""
+        value = self._int(f"stream/{_key(endpoint)}", -1)
+        return value if value >= 0 else None
+
+    def set_last_event_id(self, endpoint: str, seq: int | None) -> None:
+        key = f"stream/{_key(endpoint)}"
+        if seq is None:
+            self._store.remove(key)
+        else:
+            self._store.setValue(key, int(seq))
+
+
+def _key(endpoint: str) -> str:
+    """A settings key for an endpoint identity (no slashes, which nest groups)."""
+    return "last_event_id_" + hashlib.sha1(endpoint.encode()).hexdigest()[:12]
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "me"

@@ -1,0 +1,88 @@
+"""The system tray icon: its look, its tooltip, its menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from .actions import AppActions
+from .icons import TrayState, tray_icon
+
+__all__ = ["TrayIcon", "TrayStatus", "tray_state"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrayStatus:
+    connected: bool
+    detail: str  # "connected to http://127.0.0.1:8765", "reconnecting: ..."
+    server: str
+    people_online: int
+    unread: int
+    dnd: str  # "" when off, else "Do not disturb until 14:05"
+
+
+def tray_state(status: TrayStatus) -> TrayState:
+    """Offline wins (the most important thing to know), then DND, then unread."""
+    if not status.connected:
+        return TrayState.OFFLINE
+    if status.dnd:
+        return TrayState.DND
+    if status.unread:
+        return TrayState.UNREAD
+    return TrayState.ONLINE
+
+
+def tooltip(status: TrayStatus) -> str:
+    lines = ["Lattice Realtime"]
+    lines.append(status.server or "no server")
+    if not status.connected:
+        lines.append(status.detail or "offline")
+    people = status.people_online
+    lines.append(f"{people} {'person' if people == 1 else 'people'} online")
+    lines.append(f"{status.unread} unread" if status.unread else "no unread activity")
+    if status.dnd:
+        lines.append(status.dnd)
+    return "\n".join(lines)
+
+
+class TrayIcon(QObject):
+    """Signals:
+    activated(): the icon itself was clicked (where the desktop reports it).
+    """
+
+    activated = Signal()
+
+    def __init__(self, actions: AppActions, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.menu: QMenu = actions.build_menu()
+        self.icon = QSystemTrayIcon(self)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self.on_activated)
+        self.state = TrayState.OFFLINE
+        self.status: TrayStatus | None = None
+        self.icon.setIcon(tray_icon(self.state))
+        self.icon.setToolTip("Lattice Realtime\nstarting…")
+
+    def show(self) -> None:
+        self.icon.show()
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def update(self, status: TrayStatus) -> None:
+        state = tray_state(status)
+        if state is not self.state:
+            self.state = state
+            self.icon.setIcon(tray_icon(state))
+        self.status = status
+        self.icon.setToolTip(tooltip(status))
+
+    @Slot(QSystemTrayIcon.ActivationReason)
+    def on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.activated.emit()

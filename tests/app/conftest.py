@@ -1,0 +1,149 @@
+"""Fixtures for the tray app tests: offscreen Qt, temp settings, a real endpoint.
+
+``QT_QPA_PLATFORM=offscreen`` is set here, before any QApplication exists, so
+the tests need no display (and have no system tray, which is what the no-tray
+fallback expects). Every test that uses ``qapp`` or ``qtbot`` is marked
+``gui``; ``pytest -m "not gui"`` runs the pure ones alone.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QObject, QSettings, QUrl  # noqa: E402
+
+from lattice_rt_core.server import EmbeddedServer, ServerConfig  # noqa: E402
+from lattice_rt_tray.autostart import Autostart  # noqa: E402
+from lattice_rt_tray.main import TrayApp, build  # noqa: E402
+from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
+from lattice_rt_tray.settings import Settings  # noqa: E402
+
+GUI_FIXTURES = {"qapp", "qtbot"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if GUI_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.open(tmp_path / "tray.ini")
+
+
+class ServerBox:
+    """The embedded servers an app under test started (the factory records them)."""
+
+    def __init__(self, heartbeat: float = 15.0) -> None:
+        self.servers: list[EmbeddedServer] = []
+        self.heartbeat = heartbeat
+
+    def factory(self, port: int, data_dir: Path) -> EmbeddedServer:
+        server = EmbeddedServer(
+            ServerConfig(port=0, data_dir=data_dir, heartbeat=self.heartbeat)
+        )
+        self.servers.append(server)
+        return server
+
+    @property
+    def current(self) -> EmbeddedServer:
+        assert self.servers, "the app has not started a server"
+        return self.servers[-1]
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop(timeout=2.0)
+
+
+class Harness:
+    """Builds apps the way main() does, with test doubles at the edges."""
+
+    def __init__(self, qtbot: Any, tmp_path: Path) -> None:
+        self.qtbot = qtbot
+        self.tmp_path = tmp_path
+        self.data_dir = tmp_path / "data"
+        self.box = ServerBox()
+        self.opened: list[QUrl] = []
+        self.apps: list[TrayApp] = []
+        self.roots: list[QObject] = []
+
+    def open_url(self, url: QUrl) -> bool:
+        self.opened.append(url)
+        return True
+
+    def build(
+        self,
+        settings: Settings,
+        *,
+        tray: bool = True,
+        notify_window: float = 0.4,
+        **kwargs: Any,
+    ) -> TrayApp:
+        root = QObject()
+        self.roots.append(root)
+        kwargs.setdefault("server_factory", self.box.factory)
+        kwargs.setdefault("discover_local", lambda data_dir: None)
+        app = build(
+            settings=settings,
+            data_dir=self.data_dir,
+            tray_available=tray,
+            notifier=lambda tray_icon, parent: RecordingNotifier(parent),
+            autostart=Autostart(platform="linux", home=self.tmp_path / "home",
+                                config_dir=self.tmp_path / "config", command=["lattice-rt-tray"]),
+            open_url=self.open_url,
+            notify_window=notify_window,
+            parent=root,
+            **kwargs,
+        )
+        self.apps.append(app)
+        return app
+
+    def start(self, app: TrayApp) -> None:
+        """Start ``app`` and wait until it is connected, caught up and present."""
+        with self.qtbot.waitSignals(
+            [app.controller.caught_up, app.keeper.joined], timeout=15_000
+        ):
+            app.controller.start()
+
+    def quit(self, app: TrayApp) -> None:
+        if app.controller.quitting and app.controller._finished:  # noqa: SLF001
+            return
+        with self.qtbot.waitSignal(app.controller.quit_finished, timeout=10_000):
+            app.controller.quit()
+        app.controller.wait_for_shutdown(5.0)
+
+    def close(self) -> None:
+        for app in self.apps:
+            if not app.controller._finished:  # noqa: SLF001
+                self.quit(app)
+            for window in (app.views.activity, app.views.presence):
+                window.close()
+                window.deleteLater()
+        self.box.stop_all()
+
+
+@pytest.fixture
+def harness(qtbot: Any, tmp_path: Path) -> Iterator[Harness]:
+    h = Harness(qtbot, tmp_path)
+    yield h
+    h.close()
+
+
+def wait_until(qtbot: Any, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll an observable condition with a deadline (only where no signal exists)."""
+    qtbot.waitUntil(condition, timeout=int(timeout * 1000))
+
+
+@pytest.fixture
+def ini_registry(tmp_path: Path) -> QSettings:
+    """An ini-backed stand-in for the Windows registry Run key."""
+    return QSettings(str(tmp_path / "registry.ini"), QSettings.Format.IniFormat)

@@ -1,0 +1,174 @@
+"""Notifications from real events over a real embedded endpoint."""
+
+from __future__ import annotations
+
+from lattice_rt_tray.coalescer import NoticeKind
+from lattice_rt_tray.dnd import DndMode
+from lattice_rt_tray.icons import TrayState
+
+from .conftest import wait_until
+
+
+def _event(n: int, ws: str = "ws_marketing", **extra):
+    return {
+        "area": "workflow",
+        "event_type": "workflow_run",
+        "workspace_id": ws,
+        "payload": {"workflow_id": f"wf_{n}", "status": "ok"},
+        **extra,
+    }
+
+
+def test_a_published_event_is_notified_once(harness, settings, qtbot):
+    app = harness.build(settings)
+    harness.start(app)
+    notifier = app.notifier
+    with qtbot.waitSignal(notifier.shown, timeout=10_000) as shown:
+        harness.box.current.bus.publish(_event(1))
+    notice = shown.args[0]
+    assert notice.kind is NoticeKind.EVENT
+    assert notice.title == "Workflow run"
+    assert "wf_1" in notice.body and "ws_marketing" in notice.body
+    # the activity list has it too, and the icon says there is unread activity
+    wait_until(qtbot, lambda: app.activity_model.rowCount() >= 1)
+    assert app.views.tray.state is TrayState.UNREAD
+    assert app.coalescer.unread == 1
+    assert len(notifier.notices) == 1
+
+
+def test_history_before_the_first_start_is_not_notified(harness, settings, qtbot):
+    """A first start (no resume point) replays a tail: shown in the list, not popped up."""
+    from lattice_rt_core.server import EmbeddedServer, ServerConfig
+
+    before = EmbeddedServer(ServerConfig(port=0, data_dir=harness.data_dir))
+    before.start()
+    for i in range(5):
+        before.bus.publish(_event(i))
+    before.stop()
+    app = harness.build(settings)
+    harness.start(app)
+    wait_until(qtbot, lambda: app.activity_model.rowCount() == 5)
+    assert app.notifier.notices == []
+    assert app.coalescer.unread == 0
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        harness.box.current.bus.publish(_event(99))
+    assert shown.args[0].seq == harness.box.current.bus.last_seq
+
+
+def test_own_actions_are_not_notified(harness, settings, qtbot):
+    app = harness.build(settings)
+    harness.start(app)
+    bus = harness.box.current.bus
+    bus.publish(_event(1, origin=settings.instance_id))
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.publish(_event(2))
+    assert shown.args[0].seq == bus.last_seq
+    assert [n.seq for n in app.notifier.notices] == [bus.last_seq]
+    # both are in the activity list
+    wait_until(qtbot, lambda: app.activity_model.rowCount() >= 2)
+
+
+def test_a_burst_becomes_one_digest_replacing_the_first(harness, settings, qtbot):
+    app = harness.build(settings)
+    harness.start(app)
+    bus = harness.box.current.bus
+    with qtbot.waitSignal(
+        app.notifier.shown,
+        timeout=10_000,
+        check_params_cb=lambda notice: notice.kind is NoticeKind.DIGEST,
+    ) as shown:
+        bus.publish_many([_event(i) for i in range(12)])
+    digest = shown.args[0]
+    first = app.notifier.notices[0]
+    assert first.kind is NoticeKind.EVENT
+    assert digest.key == first.key  # replaces it
+    assert digest.title == "12 new events in ws_marketing"
+    assert digest.count == 12
+    assert len(app.notifier.notices) == 2
+
+
+def test_do_not_disturb_from_the_menu_silences_but_counts(harness, settings, qtbot):
+    app = harness.build(settings)
+    harness.start(app)
+    with qtbot.waitSignal(app.controller.status_changed, timeout=5000):
+        app.views.actions.dnd[DndMode.HOUR].trigger()
+    assert settings.dnd.active(settings.dnd.until - 1)
+    assert app.views.tray.state is TrayState.DND
+    bus = harness.box.current.bus
+    with qtbot.waitSignal(app.bridge.events_received, timeout=10_000):
+        bus.publish(_event(1))
+    wait_until(qtbot, lambda: app.coalescer.unread == 1)
+    assert app.notifier.notices == []
+    # off again: the next event pops up
+    app.views.actions.dnd[DndMode.OFF].trigger()
+    assert app.views.tray.state is TrayState.UNREAD
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000):
+        bus.publish(_event(2))
+
+
+def test_muted_area_and_presence_are_quiet_by_settings(harness, settings, qtbot):
+    settings.update(notify=settings.values().notify.__class__(muted_areas=frozenset({"memory"})))
+    app = harness.build(settings)
+    harness.start(app)
+    bus = harness.box.current.bus
+    bus.publish({"area": "memory", "event_type": "memory_upserted", "workspace_id": "ws_a"})
+    bus.join(client_id="someone-else", workspace_id="ws_a", display_name="Grace")
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.publish(_event(3))
+    assert shown.args[0].title == "Workflow run"
+    assert len(app.notifier.notices) == 1
+    # a settings change applies at once: presence notifications on
+    notify = settings.values().notify
+    settings.update(notify=notify.__class__(presence=True, muted_areas=notify.muted_areas))
+    app.coalescer._window_end = None  # noqa: SLF001 - start a fresh burst for clarity
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.join(client_id="another-one", workspace_id="ws_b", display_name="Linus")
+    assert shown.args[0].title == "Linus joined"
+
+
+def test_clicking_a_notification_opens_the_activity_window_on_its_event(
+    harness, settings, qtbot
+):
+    app = harness.build(settings)
+    harness.start(app)
+    bus = harness.box.current.bus
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.publish(_event(7))
+    window = app.views.activity
+    assert not window.isVisible()
+    with qtbot.waitSignal(window.shown, timeout=5000):
+        app.notifier.click(shown.args[0])
+    assert window.selected_seq() == shown.args[0].seq
+    assert app.coalescer.unread == 0
+
+
+def test_missed_events_arrive_as_one_catch_up_digest(harness, settings, qtbot):
+    app = harness.build(settings)
+    harness.start(app)
+    bus = harness.box.current.bus
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000):
+        bus.publish(_event(0))
+    harness.quit(app)
+    data_dir = harness.data_dir
+
+    # while the app is away, 37 events in 3 workspaces (through a server of its own)
+    from lattice_rt_core.server import EmbeddedServer, ServerConfig
+
+    away = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir))
+    away.start()
+    for i in range(37):
+        away.bus.publish(_event(i, ws=("ws_a", "ws_b", "ws_c")[i % 3]))
+    away.stop()
+
+    again = harness.build(settings)
+    with qtbot.waitSignal(
+        again.notifier.shown,
+        timeout=15_000,
+        check_params_cb=lambda n: n.kind is NoticeKind.CATCH_UP,
+    ) as shown:
+        again.controller.start()
+    notice = shown.args[0]
+    assert notice.title == "While you were away"
+    assert notice.body == "37 events in 3 workspaces"
+    assert again.coalescer.unread == 37
+    assert [n.kind for n in again.notifier.notices] == [NoticeKind.CATCH_UP]
