@@ -39,10 +39,10 @@ class Plan:
 FULL = Plan(
     name="full",
     burst_events=2000,
-    burst_subscribers=(100, 1000),
+    burst_subscribers=(10, 100, 1000),
     burst_batch=100,
     burst_senders=4,
-    latency_subscribers=(100, 1000),
+    latency_subscribers=(10, 100, 1000),
     latency_rate=20.0,
     latency_events=200,
     scale_streams=10_000,

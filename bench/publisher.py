@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["PublishTiming", "burst", "make_event", "post", "steady"]
+__all__ = ["PublishTiming", "burst", "make_event", "paced", "post", "steady"]
 
 _HEADERS = {"Content-Type": "application/json"}
 
@@ -103,3 +103,48 @@ def steady(url: str, count: int, *, rate: float, marker: str) -> PublishTiming:
             client.post("/realtime/events", json=event, headers=_HEADERS).raise_for_status()
         end = time.monotonic_ns()
     return PublishTiming(start, end, count, count)
+
+
+def paced(
+    url: str, count: int, *, seconds: float, batch: int, token: str | None = None
+) -> PublishTiming:
+    """``count`` events as lists of ``batch``, spread evenly over ``seconds``."""
+    lists = [[make_event(i) for i in range(lo, min(lo + batch, count))]
+             for lo in range(0, count, batch)]
+    period_ns = int(seconds * 1e9 / max(1, len(lists)))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=url, timeout=60.0, headers=headers) as client:
+        client.get("/realtime/feed?limit=0").raise_for_status()
+        start = time.monotonic_ns()
+        for i, body in enumerate(lists):
+            delay = (start + i * period_ns - time.monotonic_ns()) / 1e9
+            if delay > 0:
+                time.sleep(delay)
+            client.post("/realtime/events", json=body, headers=_HEADERS).raise_for_status()
+        end = time.monotonic_ns()
+    return PublishTiming(start, end, count, len(lists))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.publisher --url U --events N --seconds S``: a paced flood."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="Publish a paced flood of events")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", default=None)
+    parser.add_argument("--events", type=int, required=True)
+    parser.add_argument("--seconds", type=float, required=True)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args(argv)
+    if args.events < 1 or args.seconds <= 0 or args.batch < 1:
+        parser.error("--events, --seconds and --batch must be positive")
+    timing = paced(args.url, args.events, seconds=args.seconds, batch=args.batch,
+                   token=args.token)
+    print(json.dumps({"publish_s": (timing.end_ns - timing.start_ns) / 1e9,
+                      "requests": timing.requests}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,16 +1,202 @@
-"""Figures 5 and 6: the tray app (placeholder until the app lands)."""
+"""Figures 5 and 6: the tray app itself, on a private desktop (see desktop.py).
+
+Figure 5, observed from outside the app, for ``tray_starts`` starts, each with
+a fresh data directory and settings file (the embedded server on a free port):
+
+* *tray icon shown*: from spawning ``python -m lattice_rt_tray`` until the
+  StatusNotifierWatcher announces its icon on the session bus;
+* *presence joined*: from spawning until the ``joined_at`` of the app's entry
+  in ``GET /realtime/presence`` of its embedded server (a wall-clock stamp the
+  server takes at the join, so the 100 ms polling does not blur it);
+* *cold start* = the later of the two. Python's bytecode and the OS file
+  cache are warm (a truly cold disk is not reproducible on a shared machine);
+* after the last start: resident memory of the app process (embedded server
+  included) and its CPU time over ``tray_idle_seconds`` with its stream open.
+
+Figure 6 runs :mod:`bench.app_flood` on the same desktop: the app's own
+composition root in a process with a GUI-thread heartbeat, flooded by a
+separate publisher process.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+import psutil
+
+from lattice_rt_core.paths import read_owner_token, read_server_info
+
+from .desktop import PrivateDesktop, TrayWatch
 from .plan import Plan
+from .servers import REPO
+
+__all__ = ["run_flood", "run_tray", "write_settings"]
+
+SETTLE_S = 2.0  # after joining, before memory and idle CPU are read
+SETTINGS_INI = "[server]\nmode=embedded\nport=0\n"  # embedded server on any free port
+
+
+def write_settings(directory: Path) -> Path:
+    """A settings file for one run: embedded server on any free port."""
+    path = directory / "settings.ini"
+    path.write_text(SETTINGS_INI, encoding="utf-8")
+    return path
+
+
+def app_env(desktop: PrivateDesktop, home: Path) -> dict[str, str]:
+    env = dict(desktop.env, HOME=str(home), XDG_CONFIG_HOME=str(home / "config"),
+               XDG_DATA_HOME=str(home / "data"), XDG_CACHE_HOME=str(home / "cache"))
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "app"),
+                                         os.environ.get("PYTHONPATH", "")])
+    env.pop("LATTICE_RT_DATA_DIR", None)
+    return env
+
+
+def _wait_server(data_dir: Path, proc: subprocess.Popen[bytes], timeout: float) -> tuple[str, str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        info = read_server_info(data_dir)
+        token = read_owner_token(data_dir)
+        if info and token and info.get("url"):
+            return str(info["url"]), token
+        if proc.poll() is not None:
+            raise RuntimeError(f"the tray app exited with status {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the tray app's embedded server did not start")
+        time.sleep(0.05)
+
+
+def _wait_joined(client: httpx.Client, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        entries = client.get("/realtime/presence").json().get("presence", [])
+        if entries:
+            entry: dict[str, Any] = entries[0]
+            return entry
+        if time.monotonic() > deadline:
+            raise RuntimeError("the tray app did not join presence")
+        time.sleep(0.1)
+
+
+def _one_start(desktop: PrivateDesktop, log_dir: Path, idle_s: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-tray-") as tmp:
+        home = Path(tmp)
+        data_dir = home / "lattice-data"
+        argv = [sys.executable, "-m", "lattice_rt_tray", "--settings",
+                str(write_settings(home)), "--data-dir", str(data_dir)]
+        watch = TrayWatch(desktop)
+        log = open(log_dir / "tray-app.log", "ab")  # noqa: SIM115
+        proc: subprocess.Popen[bytes] | None = None
+        try:
+            wall0 = time.time()
+            mono0 = time.monotonic_ns()
+            proc = subprocess.Popen(argv, env=app_env(desktop, home), cwd=home,
+                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            shown = watch.wait(timeout=30.0)
+            url, token = _wait_server(data_dir, proc, 30.0)
+            with httpx.Client(base_url=url, timeout=10.0,
+                              headers={"Authorization": f"Bearer {token}"}) as client:
+                entry = _wait_joined(client, 30.0)
+                joined_s = datetime.fromisoformat(entry["joined_at"]).timestamp() - wall0
+                time.sleep(SETTLE_S)
+                ps = psutil.Process(proc.pid)
+                row: dict[str, Any] = {
+                    "shown_s": None if shown is None else (shown - mono0) / 1e9,
+                    "joined_s": joined_s,
+                    "rss_mb": ps.memory_info().rss / 2**20,
+                }
+                if idle_s > 0:
+                    streams = client.get("/realtime/feed?limit=0").json()["stats"]["subscribers"]
+                    before = ps.cpu_times()
+                    time.sleep(idle_s)
+                    after = ps.cpu_times()
+                    used = (after.user - before.user) + (after.system - before.system)
+                    row["idle_cpu_pct"] = 100.0 * used / idle_s
+                    row["idle_streams_open"] = streams
+                    row["rss_after_idle_mb"] = ps.memory_info().rss / 2**20
+            quit0 = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            row["exit_status"] = proc.wait(15)
+            row["quit_s"] = time.monotonic() - quit0
+            return row
+        finally:
+            watch.close()
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
 
 
 def run_tray(plan: Plan, log_dir: Path) -> dict[str, Any]:
-    raise RuntimeError("the tray app (lattice_rt_tray.main) is not there yet")
+    starts: list[dict[str, Any]] = []
+    with PrivateDesktop(log_dir) as desktop:
+        for i in range(plan.tray_starts):
+            idle = plan.tray_idle_seconds if i == plan.tray_starts - 1 else 0.0
+            starts.append(_one_start(desktop, log_dir, idle))
+    shown = [s["shown_s"] for s in starts if s["shown_s"] is not None]
+    cold = [max(s["shown_s"], s["joined_s"]) for s in starts if s["shown_s"] is not None]
+    last = starts[-1]
+    return {
+        "starts": len(starts),
+        "cold_start_s": statistics.median(cold) if cold else None,
+        "cold_start_max_s": max(cold) if cold else None,
+        "shown_s": statistics.median(shown) if shown else None,
+        "joined_s": statistics.median(s["joined_s"] for s in starts),
+        "rss_mb": last["rss_mb"],
+        "idle_cpu_pct": last.get("idle_cpu_pct"),
+        "idle_seconds": plan.tray_idle_seconds,
+        "idle_streams_open": last.get("idle_streams_open"),
+        "quit_s": max(s["quit_s"] for s in starts),
+        "runs": starts,
+        "note": "Cold start is the median over the starts (each with a fresh data directory); "
+                "memory and idle CPU are of the last start. The tray icon is seen on the "
+                "session bus (StatusNotifierItem), presence in the app's embedded server.",
+    }
 
 
 def run_flood(plan: Plan, log_dir: Path) -> dict[str, Any]:
-    raise RuntimeError("the tray app (lattice_rt_tray.main) is not there yet")
+    rows = []
+    with PrivateDesktop(log_dir) as desktop, tempfile.TemporaryDirectory(
+        prefix="bench-flood-"
+    ) as tmp:
+        for window in ("hidden", "shown"):
+            home = Path(tmp) / window
+            home.mkdir()
+            argv = [sys.executable, "-m", "bench.app_flood", "--home", str(home),
+                    "--events", str(plan.flood_events), "--seconds", str(plan.flood_seconds),
+                    "--window", window]
+            with open(log_dir / "app-flood.log", "ab") as log:
+                out = subprocess.run(argv, env=app_env(desktop, home), cwd=REPO,
+                                     stdout=subprocess.PIPE, stderr=log, timeout=180)
+            if out.returncode != 0:
+                raise RuntimeError(f"app_flood ({window}) failed with status {out.returncode}"
+                                   f"; see {log_dir / 'app-flood.log'}")
+            rows.append(json.loads(out.stdout))
+    worst = max(rows, key=lambda r: r["max_stall_ms"])
+    return {
+        "events": plan.flood_events,
+        "seconds": plan.flood_seconds,
+        "received": min(r["received"] for r in rows),
+        "max_stall_ms": worst["max_stall_ms"],
+        "stalls_over_50ms": sum(r["stalls_over_50ms"] for r in rows),
+        "runs": rows,
+        "note": "Worst of two runs: activity window hidden (tray only) and shown. "
+                + "; ".join(
+                    f"{r['window']}: longest stall {r['max_stall_ms']:.1f} ms, "
+                    f"p99 heartbeat interval {r['p99_interval_ms']:.1f} ms, "
+                    f"{r['received']} of {r['events']} events received, "
+                    f"publishing took {r['publish_s']:.2f} s"
+                    for r in rows
+                ),
+    }
