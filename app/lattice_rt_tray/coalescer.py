@@ -278,9 +278,12 @@ class NotificationCoalescer:
         spaces = Counter(workspace_label(e) for e in events)
         where = _where(spaces)
         kinds = Counter(event_title(e) for e in events)
-        lines = [", ".join(f"{title} ×{n}" for title, n in kinds.most_common(3))]
+        shown = [f"{title} ×{n}" if n > 1 else title for title, n in kinds.most_common(3)]
+        if len(kinds) > 3:
+            shown.append(f"{len(kinds) - 3} more kinds")
+        lines = [" · ".join(shown)]
         if len(spaces) > 1:
-            lines.append(", ".join(f"{ws} {n}" for ws, n in spaces.most_common(3)))
+            lines.append(" · ".join(f"{ws}: {n}" for ws, n in spaces.most_common(3)))
         return Notice(
             kind=NoticeKind.DIGEST,
             key=key,

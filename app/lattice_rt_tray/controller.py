@@ -410,9 +410,10 @@ class TrayController(QObject):
         status = self.status()
         if self.views.tray is not None:
             self.views.tray.update(status)
-        text = "Online" if status.connected else "Offline"
+        text = "Connected" if status.connected else "Offline"
         if status.connected and status.people_online:
-            text += f" · {status.people_online} online"
+            people = status.people_online
+            text += f" · {people} {'person' if people == 1 else 'people'} online"
         if status.unread:
             text += f" · {status.unread} unread"
         self.views.actions.set_status(text)

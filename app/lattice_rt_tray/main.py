@@ -101,8 +101,12 @@ def choose_notifier(kind: str, tray: QSystemTrayIcon | None, parent: QObject) ->
 
 @dataclass(slots=True)
 class TrayApp:
-    """Everything :func:`build` made (tests reach the parts through it)."""
+    """Everything :func:`build` made (tests reach the parts through it).
 
+    ``root`` owns the QObjects; keep this value alive as long as the app runs.
+    """
+
+    root: QObject
     controller: TrayController
     settings: Settings
     bridge: ClientBridge
@@ -199,6 +203,7 @@ def build(
         parent=root,
     )
     app = TrayApp(
+        root=root,
         controller=controller, settings=settings, bridge=bridge, endpoint=endpoint,
         keeper=keeper, coalescer=coalescer, notifier=chosen, views=views,
         activity_model=activity_model, presence_model=presence_model, roster=roster,

@@ -51,6 +51,7 @@ class PresenceWindow(QMainWindow):
     @Slot()
     def on_rebuilt(self) -> None:
         self.view.expandAll()
+        self.view.setCurrentIndex(self.model.index(-1, -1))
         roster = self.model.roster
         people = roster.online_count()
         spaces = self.model.rowCount()
