@@ -242,16 +242,24 @@ class ActivityFilter(QSortFilterProxyModel):
         return bool(self._workspace or self._area or self._search)
 
     def set_workspace(self, workspace: str | None) -> None:
-        self._workspace = workspace or None
-        self.invalidateFilter()
+        self._refilter("_workspace", workspace or None)
 
     def set_area(self, area: str | None) -> None:
-        self._area = area or None
-        self.invalidateFilter()
+        self._refilter("_area", area or None)
 
     def set_search(self, text: str) -> None:
-        self._search = text.strip().lower()
-        self.invalidateFilter()
+        self._refilter("_search", text.strip().lower())
+
+    def _refilter(self, attribute: str, value: str | None) -> None:
+        # Qt 6.10 replaced invalidateFilter() with a begin/end pair around the change
+        begin = getattr(self, "beginFilterChange", None)
+        if begin is None:
+            setattr(self, attribute, value)
+            self.invalidateFilter()
+            return
+        begin()
+        setattr(self, attribute, value)
+        self.endFilterChange()
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if not (self._workspace or self._area or self._search):

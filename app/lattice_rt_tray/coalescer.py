@@ -181,8 +181,8 @@ class NotificationCoalescer:
     def _split(self, events: list[Event]) -> list[Notice]:
         """Old news (up to the boundary) into the catch-up digest, the rest live."""
         bound = self._boundary
-        old = [e for e in events if bound is not None and not _newer(e, bound)]
-        new = [e for e in events if bound is None or _newer(e, bound)]
+        old = [e for e in events if bound is not None and _older(e, bound)]
+        new = [e for e in events if bound is None or not _older(e, bound)]
         notices: list[Notice] = []
         if old and not self._history:
             notable = [e for e in old if self.is_notable(e)]
@@ -317,9 +317,10 @@ class NotificationCoalescer:
         )
 
 
-def _newer(event: Event, seq: int) -> bool:
+def _older(event: Event, seq: int) -> bool:
+    """At or below ``seq`` (an event without a seq is never old news)."""
     value = event.get("seq")
-    return isinstance(value, int) and value > seq
+    return isinstance(value, int) and value <= seq
 
 
 def _newest_seq(events: list[Event]) -> int | None:

@@ -48,6 +48,7 @@ class ClientLike(Protocol):
 
     def start(self) -> None: ...
     def stop(self, timeout: float = ...) -> None: ...
+    def close(self) -> None: ...
     def set_client_ids(self, client_ids: Sequence[str]) -> None: ...
     def join(
         self,
@@ -179,6 +180,7 @@ class Endpoint(QObject):
         if old is not None:
             keep_server = old.config == config and old.server is not None
             old.client.stop(timeout=1.0)
+            old.client.close()
             if old.server is not None and not keep_server:
                 old.server.stop(timeout=2.0)
             if keep_server:
@@ -256,5 +258,6 @@ class Endpoint(QObject):
         if running is None:
             return
         running.client.stop(timeout=max(0.05, min(0.3, deadline - clock())))
+        running.client.close()
         if running.server is not None:
             running.server.stop(timeout=max(0.1, deadline - clock()))

@@ -113,7 +113,11 @@ class Settings(QObject):
         if isinstance(value, bool):
             return value
         if isinstance(value, str):
-            return value.strip().lower() in ("1", "true", "yes", "on")
+            text = value.strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
         return default
 
     def _int(self, key: str, default: int) -> int:
@@ -163,9 +167,7 @@ class Settings(QObject):
             raise ValueError(error)
         old = self.values()
         groups: set[str] = set()
-        if (old.server_mode, old.port, old.remote_url, old.remote_token) != (
-            new.server_mode, new.port, new.remote_url.strip(), new.remote_token.strip()
-        ):
+        if _endpoint(old) != _endpoint(new):
             groups.add(GROUP_SERVER)
         if (old.display_name, old.workspaces) != (new.display_name, new.workspaces):
             groups.add(GROUP_PRESENCE)
@@ -216,6 +218,13 @@ class Settings(QObject):
             self._store.remove(key)
         else:
             self._store.setValue(key, int(seq))
+
+
+def _endpoint(values: SettingsValues) -> tuple[object, ...]:
+    """What decides which endpoint is followed (fields of the other mode do not)."""
+    if values.server_mode == "embedded":
+        return ("embedded", values.port)
+    return ("remote", values.remote_url.strip().rstrip("/"), values.remote_token.strip())
 
 
 def _key(endpoint: str) -> str:

@@ -1,0 +1,217 @@
+"""The notification rules, with a fake clock (no Qt, no sleeping)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lattice_rt_tray.coalescer import NoticeKind, NotificationCoalescer, NotifyPrefs
+from lattice_rt_tray.dnd import DoNotDisturb
+
+IID = "me1234"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(**kwargs):
+    clock = Clock()
+    wall = Clock()
+    c = NotificationCoalescer(instance_id=IID, clock=clock, wallclock=wall, window=2.0,
+                              hold=3.0, **kwargs)
+    return c, clock, wall
+
+
+def ev(seq, ws="ws_a", area="workflow", kind="workflow_run", **extra):
+    return {"seq": seq, "area": area, "event_type": kind, "workspace_id": ws,
+            "payload": {"workflow_id": f"wf_{seq}"}, **extra}
+
+
+def presence(seq, cid, kind="join", ws="ws_a", name="Grace"):
+    return {"seq": seq, "area": "presence", "event_type": kind, "workspace_id": ws,
+            "payload": {"client_id": cid, "user": "g", "workspace_id": ws,
+                        "display_name": name}}
+
+
+def live(c):
+    c.connected(resumed=False)
+    assert c.boundary(0) == []
+
+
+def test_first_event_is_shown_at_once():
+    c, clock, _ = make()
+    live(c)
+    [notice] = c.offer([ev(1)])
+    assert notice.kind is NoticeKind.EVENT and notice.seq == 1 and notice.title == "Workflow run"
+    assert "in ws_a" in notice.body
+    assert c.next_due() is None
+
+
+def test_a_burst_becomes_one_digest_with_the_same_key():
+    c, clock, _ = make()
+    live(c)
+    [first] = c.offer([ev(1)])
+    assert c.offer([ev(i) for i in range(2, 13)]) == []
+    assert c.next_due() == clock.now + 2.0
+    clock.now += 2.0
+    [digest] = c.poll()
+    assert digest.kind is NoticeKind.DIGEST and digest.key == first.key
+    assert digest.title == "12 new events in ws_a" and digest.count == 12 and digest.seq == 12
+    # the burst goes on: the digest is updated in place
+    c.offer([ev(13, ws="ws_b")])
+    clock.now += 2.0
+    [again] = c.poll()
+    assert again.key == first.key and again.title == "13 new events in 2 workspaces"
+    # a quiet window ends the burst; the next event starts a new one
+    clock.now += 2.0
+    assert c.poll() == []
+    clock.now += 1.0
+    [fresh] = c.offer([ev(14)])
+    assert fresh.kind is NoticeKind.EVENT and fresh.key != first.key
+
+
+def test_a_single_late_event_in_the_window_is_a_digest_of_two():
+    c, clock, _ = make()
+    live(c)
+    c.offer([ev(1)])
+    c.offer([ev(2)])
+    clock.now += 2.5
+    [digest] = c.poll()
+    assert digest.count == 2
+
+
+def test_own_actions_and_own_presence_are_not_notified():
+    c, _, _ = make(prefs=NotifyPrefs(presence=True))
+    live(c)
+    assert c.offer([ev(1, origin=IID)]) == []
+    assert c.offer([presence(2, f"{IID}:ws_a")]) == []
+    assert c.unread == 0
+    [n] = c.offer([presence(3, "someone-else")])
+    assert n.title == "Grace joined"
+
+
+def test_presence_is_off_by_default_and_mutes_apply():
+    c, _, _ = make(prefs=NotifyPrefs(muted_workspaces=frozenset({"ws_q"}),
+                                     muted_areas=frozenset({"memory"})))
+    live(c)
+    assert c.offer([presence(1, "x"), ev(2, ws="ws_q"), ev(3, area="memory")]) == []
+    assert c.unread == 0
+    assert len(c.offer([ev(4)])) == 1
+
+
+def test_do_not_disturb_and_disabled_silence_but_count_unread():
+    c, _, wall = make(dnd=DoNotDisturb(until=wall_now() + 60))
+    c._wallclock = lambda: wall_now()  # noqa: SLF001 - a wall clock inside the DND hour
+    live(c)
+    assert c.offer([ev(1), ev(2)]) == []
+    assert c.unread == 2
+    c.dnd = DoNotDisturb()
+    c.prefs = NotifyPrefs(enabled=False)
+    assert c.offer([ev(3)]) == []
+    assert c.unread == 3
+    c.mark_read()
+    assert c.unread == 0
+
+
+def wall_now() -> float:
+    return 5_000_000.0
+
+
+def test_nothing_is_shown_twice():
+    c, clock, _ = make()
+    live(c)
+    assert len(c.offer([ev(1)])) == 1
+    assert c.offer([ev(1)]) == []
+    clock.now += 5
+    assert c.offer([ev(1)]) == []
+    assert c.unread == 1
+
+
+def test_a_reset_moves_the_mark_back():
+    c, clock, _ = make()
+    live(c)
+    c.offer([ev(50)])
+    c.reset({"last_event_id": 50, "server_seq": 3, "reason": "ahead"})
+    assert c.offer([ev(3)]) == []  # the server's old tail is not news
+    clock.now += 5
+    assert len(c.offer([ev(4)])) == 1
+
+
+def test_catch_up_after_a_reconnect_is_one_digest():
+    c, clock, _ = make()
+    live(c)
+    c.offer([ev(1)])
+    clock.now += 10
+    c.connected(resumed=True)
+    # the replay of what was missed, then one live event after the boundary
+    events = [ev(i, ws=("ws_a", "ws_b", "ws_c")[i % 3]) for i in range(2, 39)]
+    assert c.offer(events + [ev(39)]) == []
+    notices = c.boundary(38)
+    assert [n.kind for n in notices] == [NoticeKind.CATCH_UP, NoticeKind.EVENT]
+    assert notices[0].title == "While you were away"
+    assert notices[0].body == "37 events in 3 workspaces"
+    assert notices[1].seq == 39
+    assert c.unread == 1 + 37 + 1
+
+
+def test_late_replayed_events_update_the_catch_up_digest():
+    c, _, _ = make()
+    live(c)
+    c.connected(resumed=True)
+    c.offer([ev(1), ev(2)])
+    [first] = c.boundary(5)
+    assert first.count == 2
+    [updated] = c.offer([ev(3), ev(4)])
+    assert updated.key == first.key == "catch-up" and updated.count == 4
+
+
+def test_first_connect_without_resume_point_is_history():
+    c, _, _ = make()
+    c.connected(resumed=False)
+    c.offer([ev(i) for i in range(1, 11)])
+    assert c.boundary(10) == []
+    assert c.unread == 0
+
+
+def test_hold_times_out_when_the_boundary_never_comes():
+    c, clock, _ = make()
+    live(c)
+    c.connected(resumed=True)
+    c.offer([ev(1), ev(2)])
+    assert c.holding and c.next_due() == clock.now + 3.0
+    clock.now += 3.0
+    [notice] = c.poll()
+    assert notice.kind is NoticeKind.CATCH_UP and notice.count == 2
+    assert not c.holding
+    [after] = c.offer([ev(3)])
+    assert after.kind is NoticeKind.EVENT
+
+
+def test_gaps_during_catch_up_are_counted():
+    c, _, _ = make()
+    live(c)
+    c.connected(resumed=True)
+    c.gap({"from_seq": 1, "to_seq": 12, "missed": 12, "reason": "retention"})
+    c.offer([ev(13)])
+    [notice] = c.boundary(13)
+    assert notice.body == "1 event in ws_a; 12 more could not be replayed"
+    c.connected(resumed=True)
+    c.gap({"missed": 4, "reason": "retention"})
+    [only] = c.boundary(13)
+    assert only.body == "4 events could not be replayed"
+
+
+def test_invalid_timing_is_refused():
+    with pytest.raises(ValueError):
+        NotificationCoalescer(instance_id=IID, clock=Clock(), wallclock=Clock(), window=0)
+
+
+def test_malformed_events_do_not_break_it():
+    c, _, _ = make()
+    live(c)
+    notices = c.offer([{"seq": "x", "payload": [1, 2]}, {"area": None}])
+    assert len(notices) == 1 and notices[0].title == "Workspace: event"
