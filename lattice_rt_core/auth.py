@@ -9,6 +9,7 @@
   single-use launch code (60 s) that ``GET /activity?code=`` exchanges for an
   HttpOnly, SameSite=Strict session cookie. No long-lived token is ever put in
   a URL.
+* :class:`SecretRedactor` keeps tokens, codes and sessions out of log lines.
 """
 
 from __future__ import annotations
@@ -17,21 +18,23 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .journal import open_db
+from .journal import JournalError, open_db
 from .scope import Scope
 
 __all__ = [
     "Accounts",
     "Authenticator",
     "Principal",
+    "SecretRedactor",
     "load_or_create_owner_token",
     "new_token",
 ]
@@ -102,9 +105,22 @@ class Principal:
 class Accounts:
     """Users, their token hashes and workspace memberships (SQLite)."""
 
-    def __init__(self, db_path: Path) -> None:
-        self._conn = open_db(db_path)
-        self._conn.executescript(_SCHEMA)
+    def __init__(self, db_path: Path, *, read_only: bool = False) -> None:
+        """Open (creating if needed) the accounts in ``db_path``.
+
+        ``read_only``: open an existing file without ever writing to it (a
+        read-only data directory); adding or removing users then fails.
+        """
+        if read_only:
+            uri = f"{Path(db_path).resolve().as_uri()}?mode=ro&immutable=1"
+            try:
+                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                self._conn.execute("SELECT 1 FROM users LIMIT 1").fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"{db_path}: {exc}") from exc
+        else:
+            self._conn = open_db(db_path)
+            self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -268,3 +284,63 @@ class Authenticator:
         for table in (self._codes, self._sessions):
             for key in [k for k, (_, exp) in table.items() if exp <= now]:
                 del table[key]
+
+
+_REDACTED = "[redacted]"
+# code=, token=, session ids in a URL or a Cookie header; a bearer credential
+_SECRET_PARAM = re.compile(
+    r"(?i)(\b(?:code|token|access_token|session|lrt_session)=)[^&\s\"';#,]+"
+)
+_BEARER = re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+")
+
+
+class SecretRedactor(logging.Filter):
+    """A logging filter that removes credentials from the records it sees.
+
+    Redacts the value of ``code=``, ``token=``, ``access_token=``, ``session=``
+    and ``lrt_session=`` (URLs, cookies), ``Bearer <credential>``, and every
+    literal secret given, in the message, its arguments and a traceback. The
+    record still formats as before (an access log keeps its argument tuple).
+    Attach it to each logger whose records must be clean: a logger's filters
+    do not run for records of its child loggers.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, _REDACTED)
+        text = _SECRET_PARAM.sub(lambda m: m.group(1) + _REDACTED, text)
+        return _BEARER.sub(lambda m: m.group(1) + _REDACTED, text)
+
+    def _arg(self, value: object) -> object:
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        text = value if isinstance(value, str) else _str(value)
+        clean = self.redact(text)
+        return value if clean == text else clean
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = self.redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._arg(a) for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: self._arg(v) for k, v in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def _str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not break logging
+        return ""

@@ -46,6 +46,7 @@ DEFAULT_HEARTBEAT = 15.0
 DEFAULT_BACKLOG = 4096
 DEFAULT_RETRY_MS = 3000
 MAX_CHUNK_FRAMES = 1024  # frames per write; a long backlog goes out in several
+MAX_CHUNK_BYTES = 256 * 1024  # ... and bytes per write (at least one frame)
 
 
 @dataclass(slots=True, frozen=True)
@@ -154,6 +155,7 @@ class RealtimeBus:
         backlog: int = DEFAULT_BACKLOG,
         heartbeat: float = DEFAULT_HEARTBEAT,
         presence_ttl: float = DEFAULT_TTL,
+        presence_hold: float | None = None,
         retry_ms: int = DEFAULT_RETRY_MS,
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = now_iso,
@@ -182,7 +184,9 @@ class RealtimeBus:
         self._wake_scheduled = False
         self._closed = False
         self._presence_lock = threading.Lock()
-        self._presence = PresenceRegistry(ttl=presence_ttl, clock=clock, wallclock=wallclock)
+        self._presence = PresenceRegistry(
+            ttl=presence_ttl, clock=clock, wallclock=wallclock, stream_hold=presence_hold
+        )
         if journal is not None:
             state = journal.load(limit=cap)
             self._seq = self._visible = state.last_seq
@@ -349,8 +353,19 @@ class RealtimeBus:
                 cursor = seq - 1
         return cursor
 
-    def collect(self, sub: Subscriber, max_frames: int = MAX_CHUNK_FRAMES) -> bytes:
-        """Everything ``sub`` should be sent now, as one chunk (may be empty)."""
+    def collect(
+        self,
+        sub: Subscriber,
+        max_frames: int = MAX_CHUNK_FRAMES,
+        max_bytes: int = MAX_CHUNK_BYTES,
+    ) -> bytes:
+        """What ``sub`` should be sent now, as one chunk (may be empty).
+
+        At most ``max_frames`` data frames and, past the first frame, at most
+        ``max_bytes``: what one write may add to a connection's buffer is
+        bounded, however far behind the subscriber is or however large the
+        events are; the rest goes out in the next chunks.
+        """
         parts: list[bytes] = []
         if sub.prefix:
             parts.append(sub.prefix)
@@ -359,8 +374,8 @@ class RealtimeBus:
         seq = sub.cursor + 1
         scope = sub.scope
         ring, cap = self._ring, self._cap
-        frames = 0
-        while seq <= hi and frames < max_frames:
+        frames = size = 0
+        while seq <= hi and frames < max_frames and size < max_bytes:
             entry = ring[seq % cap]
             if entry is None or entry.seq != seq:
                 oldest = max(self._first, self._seq - cap + 1)
@@ -372,6 +387,7 @@ class RealtimeBus:
             if scope is None or entry.workspace_id is None or entry.workspace_id in scope:
                 parts.append(entry.frame)
                 frames += 1
+                size += len(entry.frame)
             seq += 1
         sub.cursor = seq - 1
         if seq > hi:
@@ -497,10 +513,16 @@ class RealtimeBus:
             self._presence.touch(client_ids, user=user)
 
     def sweep(self) -> int:
-        """Refresh presence held by open streams, expire the rest; returns expired."""
-        for sub in list(self._subs.values()):
-            if sub.client_ids and not sub.closed:
-                self.touch(sub.client_ids, user=sub.user)
+        """Refresh presence held by open streams, expire the rest; returns expired.
+
+        An open stream refreshes what it names only within the registry's
+        ``stream_hold`` of the client's last request (see presence.py): a
+        stopped client process keeps its TCP connection, not its presence.
+        """
+        held = [sub for sub in list(self._subs.values()) if sub.client_ids and not sub.closed]
+        with self._presence_lock:
+            for sub in held:
+                self._presence.hold(sub.client_ids, user=sub.user)
         with self._presence_lock:
             events = self._presence.expire()
             for event in events:
@@ -510,6 +532,10 @@ class RealtimeBus:
     @property
     def presence_ttl(self) -> float:
         return self._presence.ttl
+
+    @property
+    def presence_hold(self) -> float:
+        return self._presence.stream_hold
 
     @property
     def subscriber_count(self) -> int:

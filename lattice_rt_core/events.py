@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -13,10 +14,17 @@ __all__ = ["DEFAULT_AREA", "DEFAULT_EVENT_TYPE", "enrich", "now_iso", "to_json"]
 DEFAULT_AREA = "workspace"
 DEFAULT_EVENT_TYPE = "event"
 
-# json.dumps(ensure_ascii=False) leaves these raw; some line splitters
-# (str.splitlines among them) treat them as line breaks, so they are escaped
-# to keep one JSON document on exactly one SSE line whatever the decoder.
-_LINE_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}
+# json.dumps(ensure_ascii=False) leaves these raw. Some line splitters
+# (str.splitlines among them) treat U+2028, U+2029 and U+0085 as line breaks,
+# and a lone surrogate cannot be encoded as UTF-8 at all (it would make the
+# frame, the journal row and the HTTP answer fail). All of them only ever
+# occur inside JSON strings, so each is replaced by its \uXXXX escape: one
+# JSON document on exactly one valid UTF-8 SSE line whatever the decoder.
+_UNSAFE = re.compile("[\u2028\u2029\x85\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def now_iso() -> str:
@@ -39,10 +47,7 @@ def to_json(value: Any) -> str:
         text = json.dumps(
             _sanitise(value, _MAX_DEPTH, set()), ensure_ascii=False, separators=(",", ":")
         )
-    if any(ch in text for ch in _LINE_BREAKS):
-        for ch, esc in _LINE_BREAKS.items():
-            text = text.replace(ch, esc)
-    return text
+    return _UNSAFE.sub(_escape, text)
 
 
 _MAX_DEPTH = 64
@@ -56,7 +61,13 @@ def _fallback(value: Any) -> Any:
 
 def _sanitise(value: Any, depth: int, active: set[int]) -> Any:
     """A JSON-safe copy: string keys, no cycles, bounded depth, str() leaves."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        try:
+            str(value)  # beyond sys.get_int_max_str_digits() neither json nor str works
+        except ValueError:
+            return f"<int of {value.bit_length()} bits>"
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
@@ -82,6 +93,15 @@ def _text(value: Any) -> str:
         return str(value)
     except Exception:  # noqa: BLE001 - a broken __str__ must not break publish
         return _safe_repr(value)
+
+
+def _utf8(text: str) -> str:
+    """``text`` with lone surrogates replaced: the workspace id is a journal column."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _safe_key(key: Any) -> str:
@@ -116,7 +136,7 @@ def enrich(event: Any, seq: int, received_at: str) -> dict[str, Any]:
     payload = source.get("payload")
     out["area"] = _text(area) if area not in (None, "") else DEFAULT_AREA
     out["event_type"] = _text(event_type) if event_type not in (None, "") else DEFAULT_EVENT_TYPE
-    out["workspace_id"] = _text(workspace_id) if workspace_id not in (None, "") else None
+    out["workspace_id"] = _utf8(_text(workspace_id)) if workspace_id not in (None, "") else None
     out["payload"] = payload if payload is not None else {}
     for key, value in source.items():
         key = _text(key)

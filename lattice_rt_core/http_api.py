@@ -31,6 +31,7 @@ from .auth import Authenticator, Principal
 from .bus import RealtimeBus
 from .events import to_json
 from .journal import JournalError
+from .openapi import openapi_document
 
 __all__ = ["ApiLimits", "create_app"]
 
@@ -75,8 +76,19 @@ class ApiError(HTTPException):
     pass
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=_SECURITY_HEADERS)
+class _Json(JSONResponse):
+    """A JSON answer encoded like the frames: never raises, always valid UTF-8.
+
+    Starlette's encoder fails on what a JSON body may legally carry (a lone
+    surrogate escape such as ``"\\ud800"``) and would turn it into a 500.
+    """
+
+    def render(self, content: Any) -> bytes:
+        return to_json(content).encode("utf-8")
+
+
+def _error(status: int, message: str) -> _Json:
+    return _Json({"error": message}, status_code=status, headers=_SECURITY_HEADERS)
 
 
 class HostOriginGuard:
@@ -127,11 +139,15 @@ class _Api:
         auth: Authenticator,
         limits: ApiLimits,
         version: str,
+        write_timeout: float | None = None,
+        abort_connection: Callable[[Scope], bool] | None = None,
     ) -> None:
         self.bus = bus
         self.auth = auth
         self.limits = limits
         self.version = version
+        self.write_timeout = write_timeout
+        self.abort_connection = abort_connection
         self.streams: Counter[str] = Counter()
 
     # ------------------------------------------------------------- helpers
@@ -175,10 +191,25 @@ class _Api:
             raise ApiError(422, f"'{key}' must be 1 to {self.limits.max_name} characters")
         if any(ord(c) < 32 or c == "\x7f" for c in value):
             raise ApiError(422, f"'{key}' must not contain control characters")
+        if not _valid_unicode(value):
+            raise ApiError(422, f"'{key}' must be valid Unicode text (no lone surrogates)")
         return value
 
     def stats(self) -> dict[str, Any]:
         return self.bus.stats()
+
+    async def settle(self) -> None:
+        """Wait until what this request published (presence events) is visible.
+
+        Read-your-writes: after a join or leave is answered, the feed and new
+        streams show its event. A journal that cannot write does not block it.
+        """
+        waiter = self.bus.durable(self.bus.last_seq)
+        if waiter is not None:
+            try:
+                await waiter
+            except JournalError:
+                pass
 
     # -------------------------------------------------------------- routes
     async def feed(self, request: Request) -> Response:
@@ -196,7 +227,7 @@ class _Api:
 
     async def presence(self, request: Request) -> Response:
         principal = self.principal(request.headers, request.cookies)
-        return JSONResponse(
+        return _Json(
             {"presence": self.bus.presence(principal.scope), "stats": self.stats()},
             headers=_SECURITY_HEADERS,
         )
@@ -211,8 +242,6 @@ class _Api:
         client_id = self.name(body, "client_id")
         workspace_id = self.name(body, "workspace_id")
         display_name = self.name(body, "display_name")
-        if workspace_id is not None and not principal.may_use(workspace_id):
-            raise ApiError(403, f"not a member of workspace {workspace_id!r}")
         if client_id is not None:
             existing = self.bus.presence_entry(client_id)
             if existing is not None and existing.user != principal.user:
@@ -220,6 +249,11 @@ class _Api:
             new = existing is None
         else:
             new = True
+        if not principal.may_use(workspace_id):
+            # as for publishing: an entry without a workspace is seen by everyone
+            if workspace_id is None:
+                raise ApiError(403, "'workspace_id' is required for this user")
+            raise ApiError(403, f"not a member of workspace {workspace_id!r}")
         if new and self.bus.presence_count(principal.user) >= self.limits.max_presence_per_user:
             raise ApiError(
                 429, f"at most {self.limits.max_presence_per_user} presence entries per user"
@@ -230,7 +264,8 @@ class _Api:
             workspace_id=workspace_id,
             display_name=display_name,
         )
-        return JSONResponse({"presence": entry}, headers=_SECURITY_HEADERS)
+        await self.settle()
+        return _Json({"presence": entry}, headers=_SECURITY_HEADERS)
 
     async def leave(self, request: Request) -> Response:
         principal = self.principal(request.headers, request.cookies)
@@ -245,8 +280,9 @@ class _Api:
             if existing is not None:
                 if existing.user != principal.user and not principal.owner:
                     raise ApiError(403, "client_id belongs to another user")
-                self.bus.leave(client_id, reason="left")
-        return JSONResponse({"status": "ok"}, headers=_SECURITY_HEADERS)
+                if self.bus.leave(client_id, reason="left"):
+                    await self.settle()
+        return _Json({"status": "ok"}, headers=_SECURITY_HEADERS)
 
     async def publish(self, request: Request) -> Response:
         principal = self.principal(request.headers, request.cookies)
@@ -258,17 +294,19 @@ class _Api:
             raise ApiError(413, f"at most {self.limits.max_batch} events per request")
         events = [self.check_event(item, principal, i) for i, item in enumerate(items)]
         published = [self.bus.publish(e) for e in events]
+        if any(e.get("seq") is None for e in published):
+            return _error(503, "the bus could not publish the event (see the server log)")
         waiter = self.bus.durable(published[-1]["seq"])
         if waiter is not None:
             try:
                 await waiter
             except JournalError as exc:
-                return JSONResponse(
+                return _Json(
                     {"error": f"published but not persisted: {exc}", "events": published},
                     status_code=503,
                     headers=_SECURITY_HEADERS,
                 )
-        return JSONResponse({"events": published}, headers=_SECURITY_HEADERS)
+        return _Json({"events": published}, headers=_SECURITY_HEADERS)
 
     def check_event(self, item: Any, principal: Principal, index: int) -> dict[str, Any]:
         where = f"event {index}: " if index else ""
@@ -302,13 +340,13 @@ class _Api:
         if principal is not None:
             body["stats"] = self.stats()
             body["user"] = principal.user
-        return JSONResponse(body, headers=_SECURITY_HEADERS)
+        return _Json(body, headers=_SECURITY_HEADERS)
 
     async def launch(self, request: Request) -> Response:
         principal = self.principal(request.headers, {})  # bearer only, never a cookie
         code = self.auth.issue_launch_code(principal)
         url = f"{request.url.scheme}://{request.headers['host']}/activity?code={code}"
-        return JSONResponse({"code": code, "url": url}, headers=_SECURITY_HEADERS)
+        return _Json({"code": code, "url": url}, headers=_SECURITY_HEADERS)
 
     async def activity(self, request: Request) -> Response:
         code = request.query_params.get("code")
@@ -391,7 +429,10 @@ class _Api:
                 ],
             })
             async for chunk in frames:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                message = {"type": "http.response.body", "body": chunk, "more_body": True}
+                if not await self.send_within(send, message):
+                    await self.drop_stalled(scope, watcher)
+                    return
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except OSError:
             pass  # the peer went away mid-write
@@ -402,6 +443,34 @@ class _Api:
             self.streams[principal.user] -= 1
             if self.streams[principal.user] <= 0:
                 del self.streams[principal.user]
+
+    async def send_within(self, send: Send, message: Message) -> bool:
+        """Send ``message``; False when the peer has not taken it within the write timeout.
+
+        ``send`` only blocks while the connection's write buffer is above its
+        high-water mark, i.e. when the peer stopped reading.
+        """
+        if self.write_timeout is None:
+            await send(message)
+            return True
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                await send(message)
+        except TimeoutError:
+            return False
+        return True
+
+    async def drop_stalled(self, scope: Scope, watcher: asyncio.Future[None]) -> None:
+        """Abort a stream whose peer stopped reading (its buffered frames are discarded)."""
+        client = scope.get("client")
+        log.info(
+            "closing a stream that read nothing for %g s (peer %s)", self.write_timeout,
+            f"{client[0]}:{client[1]}" if client else "unknown",
+        )
+        if self.abort_connection is not None and self.abort_connection(scope):
+            # the transport reports the loss on its next turn; wait for it so
+            # the server sees a disconnected peer, not an unfinished response
+            await asyncio.wait({watcher}, timeout=1.0)
 
     def last_event_id(self, request: Request) -> int | None:
         raw = request.headers.get("last-event-id")
@@ -423,6 +492,14 @@ async def _wait_disconnect(receive: Receive) -> None:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
             return
+
+
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> Any:
@@ -477,14 +554,23 @@ def create_app(
     limits: ApiLimits | None = None,
     extra_hosts: Iterable[str] = (),
     sweep_interval: float | None = None,
+    write_timeout: float | None = None,
+    abort_connection: Callable[[Scope], bool] | None = None,
 ) -> ASGIApp:
     """Build the ASGI application for ``bus``.
 
     The lifespan binds the bus to the server's loop and runs the presence
     sweep every ``sweep_interval`` seconds (default: a third of the TTL, at
     most 5 s).
+
+    ``write_timeout``: a stream whose peer has not taken a chunk for that
+    many seconds (its socket buffer is full: the peer stopped reading) is
+    ended, and ``abort_connection(scope)`` asked to drop the connection with
+    whatever is still buffered for it. ``None`` never gives up on a peer.
     """
-    api = _Api(bus, auth, limits or ApiLimits(), version)
+    if write_timeout is not None and not (math.isfinite(write_timeout) and write_timeout > 0):
+        raise ValueError("write timeout must be positive")
+    api = _Api(bus, auth, limits or ApiLimits(), version, write_timeout, abort_connection)
     interval = sweep_interval or min(5.0, bus.presence_ttl / 3)
     if not math.isfinite(interval) or interval <= 0:
         raise ValueError("sweep interval must be positive")
@@ -511,7 +597,16 @@ def create_app(
         return _error(404, "not found")
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
-        return _error(405, "method not allowed")
+        response = _error(405, "method not allowed")
+        allow = getattr(exc, "headers", None) or {}
+        if "Allow" in allow:  # RFC 9110: a 405 names the methods that are allowed
+            response.headers["Allow"] = allow["Allow"]
+        return response
+
+    document = to_json(openapi_document(version)).encode("utf-8")
+
+    async def openapi(request: Request) -> Response:
+        return Response(document, media_type="application/json", headers=_SECURITY_HEADERS)
 
     routes = [
         Route("/activity", _json_errors(api.activity), methods=["GET"]),
@@ -524,6 +619,7 @@ def create_app(
         Route("/realtime/events", _json_errors(api.publish), methods=["POST"]),
         Route("/realtime/health", _json_errors(api.health), methods=["GET"]),
         Route("/realtime/launch", _json_errors(api.launch), methods=["POST"]),
+        Route("/realtime/openapi.json", openapi, methods=["GET"]),
     ]
     app = Starlette(
         routes=routes,

@@ -52,7 +52,13 @@ class JournalState:
 
 
 def open_db(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the project's SQLite file in WAL mode."""
+    """Open (creating if needed) the project's SQLite file in WAL mode.
+
+    The file is created with mode 0600 before SQLite opens it: SQLite gives
+    the ``-wal`` and ``-shm`` files it creates the database file's mode, so
+    they are private from the first byte too.
+    """
+    _create_private(path)
     conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
@@ -61,11 +67,21 @@ def open_db(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise JournalError(f"{path}: {exc}") from exc
-    try:
-        os.chmod(path, 0o600)
-    except OSError:
-        pass
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass
     return conn
+
+
+def _create_private(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError:
+        return  # exists already, or cannot be created: SQLite says why
+    os.close(fd)
 
 
 class Journal:
@@ -205,15 +221,16 @@ class Journal:
             self._durable_seq = top
             ready = [(s, f) for s, f in self._waiters if s <= top]
             self._waiters = [(s, f) for s, f in self._waiters if s > top]
+        if self.on_durable is not None:
+            # Delivery goes on even when the disk refuses: loss of durability
+            # is reported (stats, POST answers), loss of the live view is not.
+            # Visible first, then answered: whoever is told "stored" can read it.
+            self.on_durable(top)
         for _, fut in ready:
             if error is None:
                 fut.set_result(None)
             else:
                 fut.set_exception(JournalError(error))
-        if self.on_durable is not None:
-            # Delivery goes on even when the disk refuses: loss of durability
-            # is reported (stats, POST answers), loss of the live view is not.
-            self.on_durable(top)
 
     def _set_meta(self, **values: str) -> None:
         with self._conn:

@@ -4,6 +4,16 @@ Sans-IO: the registry never publishes and never sleeps. Its methods return the
 presence events the caller (the bus) must publish, and time comes from the two
 injected clocks: ``clock`` (monotonic seconds, decides expiry) and
 ``wallclock`` (ISO strings shown to people).
+
+Liveness model: an entry is refreshed by a *proof of life* from its client
+(a join or re-join, or a stream connecting that names it: both are requests
+the client process made just now) or, in between, by the open stream that
+names it (:meth:`PresenceRegistry.hold`). An open stream alone proves little:
+the kernel of a stopped (SIGSTOP, suspended) process keeps the TCP connection
+alive and ACKs what the server sends, so a stream keeps an entry fresh for at
+most ``stream_hold`` seconds after the last proof of life. A client that stays
+present re-joins every TTL/3; one that stopped expires within
+``stream_hold + ttl`` of its last request.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ class PresenceEntry:
     last_seen: str
     display_name: str | None
     seen_at: float  # monotonic clock of the last refresh
+    proven_at: float = 0.0  # monotonic clock of the last request from the client
 
     def public(self) -> dict[str, Any]:
         """The wire shape (the reference's fields, plus display_name when set)."""
@@ -69,10 +80,16 @@ class PresenceRegistry:
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float],
         wallclock: Callable[[], str] = now_iso,
+        stream_hold: float | None = None,
     ) -> None:
         if ttl <= 0:
             raise ValueError("presence ttl must be positive")
+        if stream_hold is not None and stream_hold < 0:
+            raise ValueError("presence stream hold must not be negative")
         self.ttl = ttl
+        #: how long after the client's last request an open stream alone
+        #: keeps its entry fresh (default: one TTL)
+        self.stream_hold = ttl if stream_hold is None else stream_hold
         self._clock = clock
         self._wallclock = wallclock
         self._entries: dict[str, PresenceEntry] = {}
@@ -105,13 +122,13 @@ class PresenceRegistry:
         events: list[dict[str, Any]] = []
         entry = self._entries.get(cid)
         if entry is not None and entry.workspace_id == workspace_id and entry.user == user:
-            entry.last_seen, entry.seen_at = stamp, now
+            entry.last_seen, entry.seen_at, entry.proven_at = stamp, now, now
             if display_name is not None:
                 entry.display_name = display_name
             return entry, events
         if entry is not None:
             events.append(presence_event("leave", entry, reason="moved"))
-        entry = PresenceEntry(cid, user, workspace_id, stamp, stamp, display_name, now)
+        entry = PresenceEntry(cid, user, workspace_id, stamp, stamp, display_name, now, now)
         self._entries[cid] = entry
         events.append(presence_event("join", entry))
         return entry, events
@@ -124,15 +141,31 @@ class PresenceRegistry:
         return [presence_event("leave", entry, reason=reason)]
 
     def touch(self, client_ids: Iterable[str], *, user: str) -> None:
-        """Refresh the entries of ``client_ids`` that belong to ``user``."""
+        """Refresh the entries of ``client_ids`` that belong to ``user``.
+
+        A proof of life: call it for a request the client made (a stream
+        connecting), not for a stream merely staying open (see :meth:`hold`).
+        """
         now: float | None = None
         for cid in client_ids:
             entry = self._entries.get(cid)
             if entry is not None and entry.user == user:
                 if now is None:
                     now = self._clock()
-                entry.seen_at = now
+                entry.seen_at = entry.proven_at = now
                 entry.last_seen = self._wallclock()
+
+    def hold(self, client_ids: Iterable[str], *, user: str) -> None:
+        """Refresh what an open stream names, within ``stream_hold`` of a proof of life."""
+        now: float | None = None
+        for cid in client_ids:
+            entry = self._entries.get(cid)
+            if entry is not None and entry.user == user:
+                if now is None:
+                    now = self._clock()
+                if now - entry.proven_at <= self.stream_hold:
+                    entry.seen_at = now
+                    entry.last_seen = self._wallclock()
 
     def expire(self) -> list[dict[str, Any]]:
         """Remove entries not refreshed within the TTL; returns their leave events."""

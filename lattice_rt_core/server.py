@@ -6,6 +6,11 @@ in the foreground and stops it on SIGINT/SIGTERM.
 
 Shutdown order: end every open stream (so uvicorn has no response to wait
 for), stop uvicorn, then commit the journal and mark it clean.
+
+Dead and slow peers (see SECURITY.md): accepted connections get TCP keepalive
+and, on Linux, ``TCP_USER_TIMEOUT`` of two heartbeats, so a peer whose network
+vanished is dropped by the kernel; a stream whose peer stops reading is ended
+after ``write_timeout`` and its connection aborted with what was buffered.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 import uvicorn
 
-from .auth import Accounts, Authenticator, load_or_create_owner_token
+from .auth import Accounts, Authenticator, SecretRedactor, load_or_create_owner_token
 from .bus import DEFAULT_BACKLOG, DEFAULT_HEARTBEAT, RealtimeBus
 from .http_api import ApiLimits, create_app
 from .journal import DEFAULT_RETENTION, Journal, JournalError
@@ -57,6 +62,32 @@ class ServerConfig:
     limits: ApiLimits = field(default_factory=ApiLimits)
     write_server_info: bool = True
     log_level: str = "warning"
+    #: seconds a stream may stay blocked on a peer that does not read before
+    #: it is closed; None: two heartbeats
+    write_timeout: float | None = None
+    #: seconds an open stream alone keeps presence after the client's last
+    #: request (join, connect); None: one presence TTL. See presence.py.
+    presence_hold: float | None = None
+    #: log every request (uvicorn's access log); credentials in URLs are redacted
+    access_log: bool = False
+
+    def effective_write_timeout(self) -> float:
+        return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
+
+
+#: the loggers a running server emits through; each gets the SecretRedactor
+_SERVER_LOGGERS = (
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "uvicorn.asgi",
+    "asyncio",
+    __package__ + ".server",
+    __package__ + ".http_api",
+    __package__ + ".bus",
+    __package__ + ".journal",
+    __package__ + ".auth",
+)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -107,6 +138,8 @@ class EmbeddedServer:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
+        self._redactor: SecretRedactor | None = None
+        self.read_only = False  # the data dir refused writes: no journal, no server.json
 
     @property
     def url(self) -> str:
@@ -124,15 +157,27 @@ class EmbeddedServer:
     # ---------------------------------------------------------------- start
     def start(self, timeout: float = 10.0) -> None:
         cfg = self.config
+        write_timeout = cfg.effective_write_timeout()
+        if not write_timeout > 0:
+            raise ServerError("the write timeout must be positive")
         try:
             data_dir = ensure_data_dir(cfg.data_dir)
         except OSError as exc:
             raise ServerError(f"cannot use data directory {cfg.data_dir}: {exc}") from exc
-        self._journal = self._open_journal(data_dir)
+        self.read_only = not _writable(data_dir)
+        if self.read_only:
+            log.warning(
+                "data directory %s is read-only: serving without the journal (events are "
+                "not kept across restarts) and without server.json", data_dir,
+            )
+            self._journal = None
+        else:
+            self._journal = self._open_journal(data_dir)
         self.bus = RealtimeBus(
             journal=self._journal,
             heartbeat=cfg.heartbeat,
             presence_ttl=cfg.presence_ttl,
+            presence_hold=cfg.presence_hold,
             backlog=cfg.backlog,
             server_version=__version__,
         )
@@ -142,7 +187,8 @@ class EmbeddedServer:
             except OSError as exc:
                 self._close_storage()
                 raise ServerError(f"cannot read or create the owner token: {exc}") from exc
-            self._accounts = Accounts(database_path(data_dir))
+            self._accounts = self._open_accounts(data_dir)
+        self._install_redactor()
         authenticator = Authenticator(
             owner_token=self.owner_token,
             owner_user=cfg.owner_user or _login_name(),
@@ -150,19 +196,20 @@ class EmbeddedServer:
             enabled=cfg.auth,
         )
         try:
-            sock = _bind(cfg.host, cfg.port)
+            sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
         except ServerError:
             self._close_storage()
             raise
         self.port = sock.getsockname()[1]
         app = create_app(
             self.bus, authenticator, version=__version__, limits=cfg.limits,
-            extra_hosts=cfg.allowed_hosts,
+            extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
+            abort_connection=self._abort_connection,
         )
         uv_config = uvicorn.Config(
             app,
             log_level=cfg.log_level,
-            access_log=False,  # URLs may carry single-use codes; never log them
+            access_log=cfg.access_log,  # off by default; when on, URLs are redacted
             lifespan="on",
             timeout_graceful_shutdown=1,
             date_header=False,
@@ -176,7 +223,7 @@ class EmbeddedServer:
         if not self._server.ready.wait(timeout) or self._error is not None:
             self.stop()
             raise ServerError(f"the server did not start: {self._error or 'timed out'}")
-        if cfg.write_server_info:
+        if cfg.write_server_info and not self.read_only:
             self._write_server_info()
         if not cfg.auth:
             log.warning(
@@ -201,6 +248,47 @@ class EmbeddedServer:
                 raise ServerError(f"cannot open the journal {path}: {again}") from again
         except OSError as exc:  # sqlite3.OperationalError is not an OSError
             raise ServerError(f"cannot open the journal {path}: {exc}") from exc
+
+    def _open_accounts(self, data_dir: Path) -> Accounts | None:
+        path = database_path(data_dir)
+        try:
+            if self.read_only:
+                if not path.exists():
+                    log.warning("no accounts database in %s: only the owner token works", data_dir)
+                    return None
+                return Accounts(path, read_only=True)
+            return Accounts(path)
+        except JournalError as exc:
+            self._close_storage()
+            raise ServerError(f"cannot open the accounts in {path}: {exc}") from exc
+
+    def _install_redactor(self) -> None:
+        """Keep the owner token, launch codes and sessions out of every log line."""
+        self._remove_redactor()
+        self._redactor = SecretRedactor([self.owner_token] if self.owner_token else [])
+        for name in _SERVER_LOGGERS:
+            logging.getLogger(name).addFilter(self._redactor)
+
+    def _remove_redactor(self) -> None:
+        if self._redactor is not None:
+            for name in _SERVER_LOGGERS:
+                logging.getLogger(name).removeFilter(self._redactor)
+            self._redactor = None
+
+    def _abort_connection(self, scope: Any) -> bool:
+        """Drop the connection ``scope`` came in on, discarding its unsent data (loop thread)."""
+        server = self._server
+        client = scope.get("client")
+        if server is None or not client:
+            return False
+        peer = (client[0], client[1])
+        for conn in list(server.server_state.connections):
+            if getattr(conn, "client", None) == peer:
+                transport = getattr(conn, "transport", None)
+                if transport is not None:
+                    transport.abort()
+                    return True
+        return False
 
     def _run(self, sock: socket.socket) -> None:
         assert self._server is not None
@@ -234,6 +322,7 @@ class EmbeddedServer:
         self._server = None
         self._close_storage()
         self._remove_server_info()
+        self._remove_redactor()
 
     def _close_storage(self) -> None:
         if self._journal is not None:
@@ -288,11 +377,54 @@ class EmbeddedServer:
             pass
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _writable(directory: Path) -> bool:
+    """Can files be created in ``directory``? (Asks the file system, so root is no exception.)"""
+    probe = directory / f".write-test-{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return True
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        probe.unlink()
+    except OSError:
+        pass
+    return True
+
+
+def _detect_dead_peers(sock: socket.socket, heartbeat: float) -> None:
+    """TCP keepalive, and on Linux a user timeout of two heartbeats.
+
+    Set on the listening socket; accepted connections inherit them. A peer
+    whose network vanished stops acknowledging the heartbeats: after
+    ``TCP_USER_TIMEOUT`` the kernel aborts the connection and the stream ends.
+    Keepalive probes cover a connection with nothing to send.
+    """
+    idle = max(1, int(heartbeat))
+    options = [
+        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+        (socket.IPPROTO_TCP, getattr(socket, "TCP_KEEPIDLE", None), idle),
+        (socket.IPPROTO_TCP, getattr(socket, "TCP_KEEPINTVL", None), max(1, idle // 3)),
+        (socket.IPPROTO_TCP, getattr(socket, "TCP_KEEPCNT", None), 3),
+        (socket.IPPROTO_TCP, getattr(socket, "TCP_USER_TIMEOUT", None), int(heartbeat * 2000)),
+    ]
+    for level, option, value in options:
+        if option is None:
+            continue
+        try:
+            sock.setsockopt(level, option, value)
+        except OSError as exc:  # not every platform has every knob
+            log.debug("socket option %s not set: %s", option, exc)
+
+
+def _bind(host: str, port: int, heartbeat: float = DEFAULT_HEARTBEAT) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        _detect_dead_peers(sock, heartbeat)
         sock.bind((host, port))
         sock.listen(2048)
         sock.set_inheritable(True)

@@ -1,0 +1,440 @@
+"""The HTTP API described as an OpenAPI 3.1 document (written by hand).
+
+Served at ``GET /realtime/openapi.json`` without authentication (it holds no
+secret) and used to fuzz the running server with schemathesis
+(tests/hardening/test_openapi_fuzz.py). Every route, its parameters, request
+and response bodies, and every 4xx it can answer are listed; a route or an
+answer missing here is a failing test there.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["openapi_document"]
+
+_NAME_MAX = 128  # ApiLimits.max_name
+_BATCH_MAX = 1000  # ApiLimits.max_batch
+_CLIENT_IDS_MAX = 16  # ApiLimits.max_client_ids
+_NO_CONTROL = "^[^\\u0000-\\u001f\\u007f]*$"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Bad parameter or body that is not JSON",
+        401: "No or unknown credentials",
+        403: "Foreign Host or Origin, or not a member of the workspace",
+        404: "Not found",
+        409: "The client_id belongs to another user",
+        413: "Body, batch or event too large",
+        415: "Content-Type is not application/json",
+        422: "Well-formed JSON with invalid fields",
+        429: "Over a per-user limit (open streams, presence entries)",
+        503: "Shutting down, or the journal cannot persist",
+    }
+    out: dict[str, Any] = {"403": _json(_ref("Error"), text[403])}
+    for code in codes:
+        out[str(code)] = _json(_ref("Error"), text[code])
+    return out
+
+
+def _name(description: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": _NAME_MAX,
+        "pattern": _NO_CONTROL,
+        "description": description,
+    }
+
+
+def _nullable_name(description: str) -> dict[str, Any]:
+    return {"oneOf": [_name(description), {"type": "null"}]}
+
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "string", "minLength": 1}},
+    },
+    "Stats": {
+        "type": "object",
+        "required": ["version", "subscribers", "presence", "feed_size", "transport", "seq"],
+        "properties": {
+            "version": {"const": "2.0.0"},
+            "subscribers": {"type": "integer", "minimum": 0},
+            "presence": {"type": "integer", "minimum": 0},
+            "feed_size": {"type": "integer", "minimum": 0},
+            "transport": {"const": "sse"},
+            "seq": {"type": "integer", "minimum": 0},
+            "server_version": {"type": "string"},
+            "journal": {"enum": ["ok", "degraded", "off"]},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "description": "An enriched event as the bus delivers it; extra keys are kept.",
+        "required": ["seq", "received_at", "area", "event_type", "workspace_id", "payload"],
+        "properties": {
+            "seq": {"type": "integer", "minimum": 1},
+            "received_at": {"type": "string"},
+            "area": {"type": "string"},
+            "event_type": {"type": "string"},
+            "workspace_id": {"type": ["string", "null"]},
+            "payload": {},
+            "actor": {"type": "string"},
+        },
+    },
+    "EventInput": {
+        "type": "object",
+        "description": (
+            "An event to publish. seq and received_at are set by the server, actor "
+            "is the caller; any other key is kept. At most 64 KiB as JSON."
+        ),
+        "properties": {
+            "area": _nullable_name("defaults to 'workspace'; 'presence' is owner-only"),
+            "event_type": _nullable_name("defaults to 'event'"),
+            "workspace_id": _nullable_name("required for users who are not the owner"),
+            "payload": {},
+        },
+    },
+    "PresenceEntry": {
+        "type": "object",
+        "required": ["client_id", "user", "workspace_id", "joined_at", "last_seen"],
+        "properties": {
+            "client_id": {"type": "string"},
+            "user": {"type": "string"},
+            "workspace_id": {"type": ["string", "null"]},
+            "joined_at": {"type": "string"},
+            "last_seen": {"type": "string"},
+            "display_name": {"type": "string"},
+        },
+    },
+    "JoinRequest": {
+        "type": "object",
+        "properties": {
+            "client_id": _nullable_name("generated when omitted"),
+            "workspace_id": _nullable_name("a workspace the caller belongs to"),
+            "display_name": _nullable_name("shown to others"),
+        },
+    },
+    "LeaveRequest": {
+        "type": "object",
+        "properties": {"client_id": _nullable_name("an entry of the caller's")},
+    },
+}
+
+_JSON_BODY_ERRORS = (400, 401, 413, 415, 422)
+
+
+def _paths() -> dict[str, Any]:
+    stats = _ref("Stats")
+    return {
+        "/realtime/stream": {
+            "get": {
+                "operationId": "stream",
+                "summary": "The live event stream (Server-Sent Events)",
+                "description": (
+                    "retry: 3000, then id:/data: frames, ': heartbeat' comments, and the "
+                    "named frames 'gap' and 'reset'. Replays what follows Last-Event-ID "
+                    "(header or query), else the last 10 in-scope events."
+                ),
+                "parameters": [
+                    {
+                        "name": "last_event_id",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                    {
+                        "name": "client_id",
+                        "in": "query",
+                        "style": "form",
+                        "explode": True,
+                        "schema": {
+                            "type": "array",
+                            "maxItems": _CLIENT_IDS_MAX,
+                            "items": _name("presence entry this stream keeps fresh"),
+                        },
+                    },
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "An endless text/event-stream",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(400, 401, 429, 503),
+                },
+            }
+        },
+        "/realtime/feed": {
+            "get": {
+                "operationId": "feed",
+                "summary": "Recent in-scope events, newest first (at most 200)",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0, "default": 50},
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["events", "stats"],
+                            "properties": {
+                                "events": {"type": "array", "items": _ref("Event")},
+                                "stats": stats,
+                            },
+                        },
+                        "Events and stats",
+                    ),
+                    **_errors(400, 401),
+                },
+            }
+        },
+        "/realtime/presence": {
+            "get": {
+                "operationId": "presence",
+                "summary": "Who is present, in the caller's workspaces",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["presence", "stats"],
+                            "properties": {
+                                "presence": {"type": "array", "items": _ref("PresenceEntry")},
+                                "stats": stats,
+                            },
+                        },
+                        "Presence entries and stats",
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/realtime/presence/join": {
+            "post": {
+                "operationId": "join",
+                "summary": "Announce or refresh presence (re-join every TTL/3 to stay)",
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("JoinRequest")}},
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["presence"],
+                            "properties": {"presence": _ref("PresenceEntry")},
+                        },
+                        "The entry",
+                    ),
+                    **_errors(*_JSON_BODY_ERRORS, 409, 429),
+                },
+            }
+        },
+        "/realtime/presence/leave": {
+            "post": {
+                "operationId": "leave",
+                "summary": "Remove one of the caller's presence entries",
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("LeaveRequest")}},
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["status"],
+                            "properties": {"status": {"const": "ok"}},
+                        },
+                        "Done (also when there was no such entry)",
+                    ),
+                    **_errors(*_JSON_BODY_ERRORS),
+                },
+            }
+        },
+        "/realtime/events": {
+            "post": {
+                "operationId": "publish",
+                "summary": "Publish events; answered once they are durable",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    _ref("EventInput"),
+                                    {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": _BATCH_MAX,
+                                        "items": _ref("EventInput"),
+                                    },
+                                ]
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["events"],
+                            "properties": {
+                                "events": {"type": "array", "items": _ref("Event")},
+                            },
+                        },
+                        "The enriched events, with their seq",
+                    ),
+                    **_errors(*_JSON_BODY_ERRORS, 503),
+                },
+            }
+        },
+        "/realtime/health": {
+            "get": {
+                "operationId": "health",
+                "summary": "Liveness; stats and user only for an authenticated caller",
+                "security": [{}, {"bearer": []}, {"session": []}],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["status", "version"],
+                            "properties": {
+                                "status": {"const": "ok"},
+                                "version": {"type": "string"},
+                                "stats": stats,
+                                "user": {"type": "string"},
+                            },
+                        },
+                        "The server is up",
+                    ),
+                    **_errors(),
+                },
+            }
+        },
+        "/realtime/launch": {
+            "post": {
+                "operationId": "launch",
+                "summary": "A single-use code (60 s) that logs a browser in",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["code", "url"],
+                            "properties": {
+                                "code": {"type": "string", "minLength": 32},
+                                "url": {"type": "string"},
+                            },
+                        },
+                        "The code and the URL to open",
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/realtime/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": [{}],
+                "responses": {
+                    "200": _json({"type": "object"}, "OpenAPI 3.1"),
+                    **_errors(),
+                },
+            }
+        },
+        "/activity": {
+            "get": {
+                "operationId": "activity",
+                "summary": "The activity page; ?code= exchanges a launch code for a session",
+                "security": [{}, {"session": []}],
+                "parameters": [{"name": "code", "in": "query", "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {
+                        "description": "The page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    "303": {
+                        "description": "Code accepted: session cookie set, go to /activity",
+                        "headers": {
+                            "Location": {"required": True, "schema": {"const": "/activity"}},
+                            "Set-Cookie": {"required": True, "schema": {"type": "string"}},
+                        },
+                    },
+                    "401": {
+                        "description": "No session, or an unknown, used or expired code",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(404),
+                },
+            }
+        },
+        "/activity/static/{name}": {
+            "get": {
+                "operationId": "static",
+                "summary": "The page's script, style and images",
+                "security": [{}],
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file",
+                        "content": {
+                            "text/javascript": {"schema": {"type": "string"}},
+                            "text/css": {"schema": {"type": "string"}},
+                            "image/svg+xml": {"schema": {"type": "string"}},
+                            "image/png": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(404),
+                },
+            }
+        },
+    }
+
+
+def openapi_document(version: str) -> dict[str, Any]:
+    """The whole document for server version ``version`` (a fresh dict each call)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Lattice realtime endpoint",
+            "version": version,
+            "description": (
+                "Local-first realtime bus: activity events and presence over SSE. "
+                "Every request needs a loopback Host with the server's port (or a "
+                "configured name) and no foreign Origin; POST bodies are "
+                "application/json of at most 1 MiB. See SECURITY.md."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": _paths(),
+        "components": {
+            "schemas": copy.deepcopy(_SCHEMAS),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "lrt_session"},
+            },
+        },
+    }
