@@ -1,0 +1,307 @@
+"""The /activity page in headless Chromium, driven over the DevTools protocol.
+
+A real server on a loopback port, a one-time launch code exchanged for the
+session cookie, then: the feed shows what was there, a published event appears
+live (as text, never as markup), presence shows grouped by workspace, and a
+resume past retention shows a gap row. Waiting happens inside the page: each
+check is a promise that a MutationObserver resolves when the DOM matches.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.server import EmbeddedServer, ServerConfig
+
+pytestmark = pytest.mark.browser
+
+WAIT = 30.0
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+_DEVTOOLS_LINE = re.compile(r"DevTools listening on (ws://\S+)")
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+class CdpError(Exception):
+    pass
+
+
+class Page:
+    """One page target over the Chrome DevTools protocol (a blocking websocket)."""
+
+    def __init__(self, ws_url: str) -> None:
+        self._stack = ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(
+            connect(ws_url, max_size=None, open_timeout=WAIT)
+        )
+        self.ids = itertools.count(1)
+        self.pending: list[dict[str, Any]] = []  # protocol events not yet consumed
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        message_id = next(self.ids)
+        self.ws.send(json.dumps({"id": message_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv(timeout=WAIT))
+            if message.get("id") == message_id:
+                if "error" in message:
+                    raise CdpError(f"{method}: {message['error']}")
+                result: dict[str, Any] = message.get("result", {})
+                return result
+            if "method" in message:
+                self.pending.append(message)
+
+    def wait_event(self, method: str) -> dict[str, Any]:
+        for index, message in enumerate(self.pending):
+            if message["method"] == method:
+                del self.pending[index]
+                return message
+        while True:
+            message = json.loads(self.ws.recv(timeout=WAIT))
+            if message.get("method") == method:
+                return message
+            if "method" in message:
+                self.pending.append(message)
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call(
+            "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+        )
+        if "exceptionDetails" in result:
+            raise CdpError(json.dumps(result["exceptionDetails"])[:2000])
+        return result["result"].get("value")
+
+    def navigate(self, url: str) -> None:
+        self.pending.clear()
+        self.call("Page.navigate", url=url)
+        self.wait_event("Page.loadEventFired")
+
+    def wait_for(self, js_condition: str) -> Any:
+        """Resolve when ``js_condition`` (an expression) is truthy; returns its value.
+
+        Re-checked on every DOM mutation, so the page's own updates wake it.
+        """
+        return self.evaluate(
+            "new Promise((resolve) => {"
+            f"  const check = () => {{ const v = ({js_condition}); return v ? v : null; }};"
+            "  const first = check();"
+            "  if (first) { resolve(first); return; }"
+            "  const obs = new MutationObserver(() => {"
+            "    const v = check(); if (v) { obs.disconnect(); resolve(v); }"
+            "  });"
+            "  obs.observe(document.documentElement,"
+            "    {subtree: true, childList: true, attributes: true, characterData: true});"
+            "})"
+        )
+
+    def screenshot(self, path: Path) -> None:
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))
+
+
+class Browser:
+    """Headless Chromium with a fresh profile and a DevTools port."""
+
+    def __init__(self, profile: Path, width: int = 1280, height: int = 860) -> None:
+        executable = chromium_path()
+        assert executable is not None
+        self.proc = subprocess.Popen(
+            [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+             "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,
+        )
+        lines: queue.Queue[str] = queue.Queue()
+        assert self.proc.stderr is not None
+        self.stderr_pump = threading.Thread(
+            target=_pump, args=(self.proc.stderr, lines), daemon=True
+        )
+        self.stderr_pump.start()
+        self.log: list[str] = []
+        while True:  # the browser announces its DevTools endpoint on stderr
+            line = lines.get(timeout=WAIT)
+            self.log.append(line)
+            match = _DEVTOOLS_LINE.search(line)
+            if match:
+                self.browser_ws = match.group(1)
+                break
+        self.http_base = "http://" + self.browser_ws.split("/")[2]
+
+    def page(self) -> Page:
+        targets = httpx.get(f"{self.http_base}/json/list", timeout=WAIT).json()
+        ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
+        page = Page(ws_url)
+        page.call("Page.enable")
+        page.call("Runtime.enable")
+        return page
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                with connect(self.browser_ws, open_timeout=WAIT) as browser:
+                    browser.send(json.dumps({"id": 1, "method": "Browser.close"}))
+                self.proc.wait(timeout=WAIT)
+            except Exception:  # noqa: BLE001 - fall back to ending our own process group
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.stderr_pump.join(WAIT)
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+
+
+def _pump(pipe: IO[str], lines: queue.Queue[str]) -> None:
+    for line in pipe:
+        lines.put(line.rstrip("\n"))
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed (scripts/sysdeps.sh test installs it)")
+    chrome = Browser(tmp_path / "profile")
+    try:
+        yield chrome
+    finally:
+        chrome.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    tab = browser.page()
+    try:
+        yield tab
+    finally:
+        tab.close()
+
+
+def sign_in(page: Page, client: RealtimeClient) -> None:
+    """Open the page through a one-time launch code and wait until it is live."""
+    page.navigate(client.launch_url())
+    page.wait_for("document.querySelector('#status[data-state=\"connected\"]')")
+
+
+def text_of(selector: str, contains: str) -> str:
+    """A JS expression: the text of the first ``selector`` containing ``contains``."""
+    return (
+        f"Array.from(document.querySelectorAll({json.dumps(selector)}))"
+        f".map((n) => n.textContent).find((t) => t.includes({json.dumps(contains)}))"
+    )
+
+
+# -------------------------------------------------------------------- tests
+def test_live_feed_and_presence_through_a_launch_code(
+    page: Page, server: EmbeddedServer, tmp_path: Path
+) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        earlier = client.publish("graph", "indexing_resumed", {"graph": "g-earlier"},
+                                 workspace_id="ws-alpha")
+        sign_in(page, client)
+
+        location = page.evaluate("location.pathname + location.search")
+        assert location == "/activity"  # the code was consumed and dropped from the URL
+        assert "lrt_session" not in page.evaluate("document.cookie")  # HttpOnly
+        assert "g-earlier" in page.wait_for(text_of("#feed li.event", "g-earlier"))
+
+        hostile = '<img src=x onerror="window.pwned=1"> marker-7f3a'
+        live = client.publish("workflow", "workflow_run", {"note": hostile, "status": "ok"},
+                              workspace_id="ws-alpha")
+        row = page.wait_for(text_of("#feed li.event", "marker-7f3a"))
+        assert hostile in row  # shown as text, verbatim
+        assert "workflow/workflow_run" in row and "ws-alpha" in row
+        assert page.evaluate("document.querySelectorAll('#feed img').length") == 0
+        assert page.evaluate("window.pwned === undefined") is True
+        order = page.evaluate(
+            "Array.from(document.querySelectorAll('#feed li.event'))"
+            ".map((n) => Number(n.dataset.seq))"
+        )
+        assert order[:2] == [live["seq"], earlier["seq"]]  # newest first, no duplicates
+        assert len(order) == len(set(order))
+
+        entry = client.join(workspace_id="ws-alpha", display_name="Ada Lovelace")
+        client.join(workspace_id="ws-beta", display_name="Grace Hopper")
+        alpha = page.wait_for(text_of('#presence [data-workspace="ws-alpha"]', "Ada Lovelace"))
+        assert alpha.startswith("ws-alpha")
+        page.wait_for(text_of('#presence [data-workspace="ws-beta"]', "Grace Hopper"))
+        assert page.wait_for(text_of("#feed li.event", "Ada Lovelace joined"))
+
+        client.leave(entry["client_id"])
+        page.wait_for(
+            "!document.querySelector('#presence [data-workspace=\"ws-alpha\"]')"
+            " && document.querySelector('#presence [data-workspace=\"ws-beta\"]')"
+        )
+        page.screenshot(tmp_path / "activity.png")
+        assert (tmp_path / "activity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_resume_past_retention_shows_a_gap_row(
+    page: Page, data_dir: Path
+) -> None:
+    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+                                      journal_retention=10, backlog=10))
+    srv.start()
+    try:
+        with RealtimeClient(srv.url, srv.owner_token) as client:
+            first = client.publish("workspace", "workspace_created", {"name": "first"})
+            # Hold the page's stream request until the events it should have seen
+            # are no longer retained (the ring keeps 200).
+            page.call("Fetch.enable", patterns=[{"urlPattern": "*/realtime/stream*"}])
+            page.navigate(client.launch_url())
+            paused = page.wait_event("Fetch.requestPaused")["params"]
+            assert f"last_event_id={first['seq']}" in paused["request"]["url"]
+            burst = client.publish_many([{"event_type": f"burst_{n}"} for n in range(250)])
+            page.call("Fetch.continueRequest", requestId=paused["requestId"])
+            page.call("Fetch.disable")
+            oldest = burst[-1]["seq"] - 199
+            missed = oldest - first["seq"] - 1
+            gap = page.wait_for(text_of("#feed li[data-kind=gap]", "missed"))
+            assert gap.endswith(
+                f"{missed} events missedseq {first['seq'] + 1}–{oldest - 1}, "
+                "no longer kept by the server"
+            )
+            page.wait_for(f"document.querySelector('#feed li[data-seq=\"{burst[-1]['seq']}\"]')")
+            kinds = page.evaluate(
+                "Array.from(document.querySelectorAll('#feed li'))"
+                ".map((n) => n.dataset.kind || Number(n.dataset.seq))"
+            )
+            # newest first: the retained burst, then the gap, then what the feed showed
+            assert kinds == [*range(burst[-1]["seq"], oldest - 1, -1), "gap", first["seq"]]
+    finally:
+        srv.stop()
+
+
+def test_without_a_session_the_page_says_how_to_get_one(
+    page: Page, server: EmbeddedServer
+) -> None:
+    page.navigate(f"{server.url}/activity")
+    assert "lattice-rt open" in page.evaluate("document.body.textContent")
