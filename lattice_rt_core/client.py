@@ -191,8 +191,11 @@ class RealtimeClient:
         self._set_state(ClientState.STOPPED, "stopped")
 
     def close(self) -> None:
-        """Stop the stream and release both connection pools."""
-        self.stop()
+        """Stop the stream and release both connection pools.
+
+        After an explicit :meth:`stop` this does not wait for the thread again.
+        """
+        self.stop(timeout=0.0 if self._stopping.is_set() else 1.0)
         self._http.close()
         with self._lock:
             thread = self._thread

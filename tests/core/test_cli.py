@@ -112,6 +112,22 @@ def test_user_add_list_remove(capsys, tmp_path: Path) -> None:
     assert_one_error_line(err, "no user named 'ada'")
 
 
+def test_a_user_added_while_the_server_runs_can_publish_in_its_workspace(
+    capsys, server: EmbeddedServer
+) -> None:
+    data = str(server.data_dir)
+    code, out, _ = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws1")
+    assert code == 0
+    token = out[0]
+    code, out, _ = run(capsys, "--url", server.url, "--token", token, "publish", "graph",
+                       "indexed", "--workspace", "ws1")
+    assert code == 0 and json.loads(out[0])["actor"] == "ada"
+    code, _, err = run(capsys, "--url", server.url, "--token", token, "publish", "graph",
+                       "indexed", "--workspace", "ws2")
+    assert code == 1
+    assert_one_error_line(err, "not a member of workspace 'ws2' (HTTP 403)")
+
+
 def test_user_add_refuses_a_bad_name(capsys, tmp_path: Path) -> None:
     code, out, err = run(capsys, "--data-dir", str(tmp_path), "user", "add", " ")
     assert code == 2 and out == []
