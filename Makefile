@@ -41,7 +41,7 @@ $(BENCH_STAMP): $(STAMP)
 # All benchmark figures, project against the reference design; writes
 # BENCHMARKS.md and docs/bench.png (a few minutes; see bench/run.py).
 bench: $(BENCH_STAMP)
-	scripts/sysdeps.sh run
+	scripts/sysdeps.sh bench
 	$(BIN)/python -m bench.run
 
 $(PKG_STAMP): $(STAMP)

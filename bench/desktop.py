@@ -13,6 +13,7 @@ the moment an app's tray icon is shown, observed from outside the app.
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from jeepney import DBusAddress, MatchRule, Properties, message_bus
+from jeepney import DBusAddress, MatchRule, Message, MessageType, Properties, message_bus
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
 __all__ = ["DesktopError", "PrivateDesktop", "TrayWatch", "desktop_available"]
@@ -40,13 +41,15 @@ def desktop_available() -> str | None:
     return f"missing {', '.join(missing)} (scripts/sysdeps.sh test)" if missing else None
 
 
-def _free_display() -> int:
-    for number in range(90, 200):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(
-            f"/tmp/.X{number}-lock"
-        ).exists():
-            return number
-    raise DesktopError("no free X display number")
+def _answer(conn: DBusConnection, message: Message) -> bool:
+    """The boolean a method returns (a property's value), False on an error reply."""
+    reply = conn.send_and_get_reply(message, timeout=5.0)
+    if reply.header.message_type is MessageType.error or not reply.body:
+        return False
+    value = reply.body[0]
+    if isinstance(value, tuple):  # a property: (signature, value)
+        value = value[1] if len(value) == 2 else False
+    return value is True
 
 
 class PrivateDesktop:
@@ -73,28 +76,28 @@ class PrivateDesktop:
         if missing:
             raise DesktopError(missing)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        display = _free_display()
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, timeout: float) -> None:
         base = {k: v for k, v in os.environ.items()
                 if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS",
                              "QT_QPA_PLATFORM")}
         runtime = Path(self._tmp.name) / "runtime"
         runtime.mkdir(mode=0o700)
         base["XDG_RUNTIME_DIR"] = str(runtime)
-        self._spawn("xvfb", ["Xvfb", f":{display}", "-screen", "0", "1280x800x24", "-nolisten",
-                             "tcp"], base)
+        display = self._start_xvfb(base, timeout)
         deadline = time.monotonic() + timeout
-        while not Path(f"/tmp/.X11-unix/X{display}").exists():
-            if time.monotonic() > deadline:
-                self.stop()
-                raise DesktopError("Xvfb did not start")
-            time.sleep(0.05)
         socket_path = runtime / "bus"
         address = f"unix:path={socket_path}"
         self._spawn("dbus", ["dbus-daemon", "--session", "--nofork", "--nopidfile",
                              f"--address={address}"], base)
         while not socket_path.exists():
             if time.monotonic() > deadline:
-                self.stop()
                 raise DesktopError("dbus-daemon did not start")
             time.sleep(0.05)
         self.env = dict(base, DISPLAY=f":{display}", DBUS_SESSION_BUS_ADDRESS=address,
@@ -106,30 +109,58 @@ class PrivateDesktop:
         if shutil.which("dunst"):
             self._spawn("dunst", ["dunst"], self.env)
             self._wait_for_name("org.freedesktop.Notifications", deadline)
-        return self
+
+    def _start_xvfb(self, env: dict[str, str], timeout: float) -> int:
+        """Xvfb picks a free display itself and tells its number (-displayfd)."""
+        read_fd, write_fd = os.pipe()
+        try:
+            log = open(self.log_dir / "desktop-xvfb.log", "ab")  # noqa: SIM115
+            try:
+                proc = subprocess.Popen(
+                    ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24",
+                     "-nolisten", "tcp"],
+                    env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    pass_fds=(write_fd,),
+                )
+            finally:
+                log.close()
+            self._procs.append(proc)
+            os.close(write_fd)
+            write_fd = -1
+            # Xvfb writes the number, then a newline, possibly in two writes: closing
+            # the pipe between them kills it (SIGPIPE), so read up to the newline.
+            text = ""
+            deadline = time.monotonic() + timeout
+            while not text.endswith("\n"):
+                left = deadline - time.monotonic()
+                ready, _, _ = select.select([read_fd], [], [], max(0.0, left))
+                chunk = os.read(read_fd, 64).decode() if ready else ""
+                if not chunk:
+                    break
+                text += chunk
+        finally:
+            os.close(read_fd)
+            if write_fd >= 0:
+                os.close(write_fd)
+        if not text.strip().isdigit():
+            raise DesktopError("Xvfb did not start (see desktop-xvfb.log)")
+        return int(text.strip())
 
     def _connect(self) -> DBusConnection:
         return open_dbus_connection(bus=self.env["DBUS_SESSION_BUS_ADDRESS"])
 
     def _wait_for_name(self, name: str, deadline: float) -> None:
         with self._connect() as conn:
-            while True:
-                reply = conn.send_and_get_reply(message_bus.NameHasOwner(name))
-                if reply.body[0]:
-                    return
+            while not _answer(conn, message_bus.NameHasOwner(name)):
                 if time.monotonic() > deadline:
-                    self.stop()
                     raise DesktopError(f"{name} did not appear on the session bus")
                 time.sleep(0.05)
 
     def _wait_for_host(self, deadline: float) -> None:
         prop = Properties(_WATCHER_ADDR).get("IsStatusNotifierHostRegistered")
         with self._connect() as conn:
-            while True:
-                if conn.send_and_get_reply(prop).body[0][1]:
-                    return
+            while not _answer(conn, prop):
                 if time.monotonic() > deadline:
-                    self.stop()
                     raise DesktopError("the tray host did not register")
                 time.sleep(0.05)
 

@@ -28,6 +28,7 @@ class Plan:
     # 5 tray app
     tray_starts: int
     tray_idle_seconds: float
+    tray_settle_seconds: float  # after joining, before memory and idle CPU are read
     # 6 GUI flood
     flood_events: int
     flood_seconds: float
@@ -51,6 +52,7 @@ FULL = Plan(
     publish_max_events=20_000,
     tray_starts=3,
     tray_idle_seconds=60.0,
+    tray_settle_seconds=2.0,
     flood_events=10_000,
     flood_seconds=1.0,
 )
@@ -70,6 +72,7 @@ SMOKE = Plan(
     publish_max_events=100,
     tray_starts=1,
     tray_idle_seconds=1.0,
+    tray_settle_seconds=0.2,
     flood_events=200,
     flood_seconds=0.2,
     idle_timeout=10.0,

@@ -29,6 +29,7 @@ class PublishTiming:
     end_ns: int  # when the last POST was answered
     events: int
     requests: int
+    last_seq: int | None = None  # the seq the server gave the last event, when known
 
 
 def make_event(index: int, *, marker: str | None = None, stamp: bool = False) -> dict[str, Any]:
@@ -116,13 +117,16 @@ def paced(
     with httpx.Client(base_url=url, timeout=60.0, headers=headers) as client:
         client.get("/realtime/feed?limit=0").raise_for_status()
         start = time.monotonic_ns()
+        last_seq: int | None = None
         for i, body in enumerate(lists):
             delay = (start + i * period_ns - time.monotonic_ns()) / 1e9
             if delay > 0:
                 time.sleep(delay)
-            client.post("/realtime/events", json=body, headers=_HEADERS).raise_for_status()
+            response = client.post("/realtime/events", json=body, headers=_HEADERS)
+            response.raise_for_status()
+            last_seq = int(response.json()["events"][-1]["seq"])
         end = time.monotonic_ns()
-    return PublishTiming(start, end, count, len(lists))
+    return PublishTiming(start, end, count, len(lists), last_seq)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     timing = paced(args.url, args.events, seconds=args.seconds, batch=args.batch,
                    token=args.token)
     print(json.dumps({"publish_s": (timing.end_ns - timing.start_ns) / 1e9,
-                      "requests": timing.requests}))
+                      "requests": timing.requests, "last_seq": timing.last_seq}))
     return 0
 
 

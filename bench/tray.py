@@ -43,7 +43,6 @@ from .servers import REPO
 
 __all__ = ["run_flood", "run_tray", "write_settings"]
 
-SETTLE_S = 2.0  # after joining, before memory and idle CPU are read
 SETTINGS_INI = "[server]\nmode=embedded\nport=0\n"  # embedded server on any free port
 
 
@@ -89,7 +88,9 @@ def _wait_joined(client: httpx.Client, timeout: float) -> dict[str, Any]:
         time.sleep(0.1)
 
 
-def _one_start(desktop: PrivateDesktop, log_dir: Path, idle_s: float) -> dict[str, Any]:
+def _one_start(
+    desktop: PrivateDesktop, log_dir: Path, idle_s: float, settle_s: float
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-tray-") as tmp:
         home = Path(tmp)
         data_dir = home / "lattice-data"
@@ -109,7 +110,7 @@ def _one_start(desktop: PrivateDesktop, log_dir: Path, idle_s: float) -> dict[st
                               headers={"Authorization": f"Bearer {token}"}) as client:
                 entry = _wait_joined(client, 30.0)
                 joined_s = datetime.fromisoformat(entry["joined_at"]).timestamp() - wall0
-                time.sleep(SETTLE_S)
+                time.sleep(settle_s)
                 ps = psutil.Process(proc.pid)
                 row: dict[str, Any] = {
                     "shown_s": None if shown is None else (shown - mono0) / 1e9,
@@ -143,7 +144,7 @@ def run_tray(plan: Plan, log_dir: Path) -> dict[str, Any]:
     with PrivateDesktop(log_dir) as desktop:
         for i in range(plan.tray_starts):
             idle = plan.tray_idle_seconds if i == plan.tray_starts - 1 else 0.0
-            starts.append(_one_start(desktop, log_dir, idle))
+            starts.append(_one_start(desktop, log_dir, idle, plan.tray_settle_seconds))
     shown = [s["shown_s"] for s in starts if s["shown_s"] is not None]
     cold = [max(s["shown_s"], s["joined_s"]) for s in starts if s["shown_s"] is not None]
     last = starts[-1]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages a target needs, when they are missing.
-# usage: scripts/sysdeps.sh run|test|package
+# usage: scripts/sysdeps.sh run|test|bench|package
 # Does nothing on a machine without apt/dpkg; needs root (or sudo) to install.
 set -euo pipefail
 
@@ -15,8 +15,9 @@ package=(desktop-file-utils zstd binutils)
 case "${1:-test}" in
   run) want=("${qt[@]}") ;;
   test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}") ;;
+  bench) want=("${qt[@]}" "${desktop[@]}") ;;
   package) want=("${qt[@]}" "${package[@]}") ;;
-  *) echo "usage: $0 run|test|package" >&2; exit 2 ;;
+  *) echo "usage: $0 run|test|bench|package" >&2; exit 2 ;;
 esac
 
 command -v dpkg-query >/dev/null 2>&1 || { echo "sysdeps: not a Debian system, skipping" >&2; exit 0; }

@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 
 from bench.baseline_bus import BaselineBus
+from bench.desktop import desktop_available
 from bench.loadgen import StreamCounter, Totals
 from bench.plan import SMOKE
 from bench.report import render, write_report
 from bench.run import run_all
 from bench.stats import percentile, ratio
 from bench.targets import evaluate
+from bench.tray import run_flood, run_tray
 
 # ---------------------------------------------------------------- baseline bus
 
@@ -201,3 +203,35 @@ def test_smoke_report_renders_tables_and_a_plot(
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert "docs/bench.png" in text
     assert render({"figures": {}}, None).startswith("# Benchmarks")
+
+
+# ------------------------------------------------------------- the tray app
+
+
+def _need_desktop() -> None:
+    missing = desktop_available()
+    if missing:
+        pytest.skip(missing)
+
+
+@pytest.mark.desktop
+def test_smoke_tray_app_shows_its_icon_joins_and_idles(tmp_path: Path) -> None:
+    _need_desktop()
+    row = run_tray(SMOKE, tmp_path)
+    assert row["starts"] == SMOKE.tray_starts
+    assert row["shown_s"] is not None, "the tray icon never registered on the session bus"
+    assert row["joined_s"] > 0
+    assert row["idle_streams_open"] >= 1  # the app's own stream was open while idle
+    assert row["idle_cpu_pct"] is not None and row["rss_mb"] > 0
+    assert [r["exit_status"] for r in row["runs"]] == [0] * SMOKE.tray_starts
+
+
+@pytest.mark.desktop
+def test_smoke_flood_reaches_the_gui_thread_in_both_window_states(tmp_path: Path) -> None:
+    _need_desktop()
+    row = run_flood(SMOKE, tmp_path)
+    assert [r["window"] for r in row["runs"]] == ["hidden", "shown"]
+    for run in row["runs"]:
+        assert run["error"] is None
+        assert run["received"] == SMOKE.flood_events
+        assert run["beats"] > 0
