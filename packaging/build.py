@@ -6,7 +6,7 @@ usage: python packaging/build.py {version,bundle,deb,windows,macos} [--force]
   bundle    the PyInstaller folder (build/pyinstaller/dist/lattice-rt), reused when unchanged
   deb       bundle + dist/lattice-rt_<version>_<arch>.deb           (Debian/Ubuntu)
   windows   bundle + dist/lattice-rt-<version>-setup.exe with Inno Setup (Windows only)
-  macos     bundle + "dist/Lattice Realtime-<version>.dmg"            (macOS only)
+  macos     bundle + "dist/Lattice Realtime Tray-<version>.dmg"       (macOS only)
 """
 
 from __future__ import annotations

@@ -140,23 +140,25 @@ def control_text(inputs: DebInputs, installed_size_kib: int) -> str:
 
 
 def maintainer_script(action: str) -> str:
-    """postinst ("configure") or postrm ("remove"/"purge"): refresh desktop caches.
+    """The postinst: refresh the desktop's caches after the files are in place.
 
     Only caches the system already keeps are refreshed: creating one where there
     was none would leave a file behind after removal, and a stale cache hides
-    icons that later packages install. Where desktop-file-utils and the icon
-    theme packages are installed their dpkg triggers do the same.
+    icons that later packages install.
+
+    There is deliberately no postrm. dpkg keeps a package that has one in the
+    "config-files" state after ``dpkg -r`` (its postrm and file list stay in
+    /var/lib/dpkg/info until a purge), so removal would not be clean. After a
+    removal the caches are refreshed by the dpkg file triggers that
+    desktop-file-utils (/usr/share/applications) and hicolor-icon-theme
+    (/usr/share/icons/hicolor) register, on every system that has the tools.
     """
-    if action == "postinst":
-        when = "configure"
-    elif action == "postrm":
-        when = "remove|purge"
-    else:
-        raise ValueError(f"unknown maintainer script {action!r}")
-    return f"""#!/bin/sh
+    if action != "postinst":
+        raise ValueError(f"unknown maintainer script {action!r} (only postinst is shipped)")
+    return """#!/bin/sh
 set -e
 
-refresh_desktop_caches() {{
+refresh_desktop_caches() {
     if command -v update-desktop-database >/dev/null 2>&1 \\
             && [ -f /usr/share/applications/mimeinfo.cache ]; then
         update-desktop-database -q /usr/share/applications || true
@@ -165,10 +167,10 @@ refresh_desktop_caches() {{
             && [ -f /usr/share/icons/hicolor/icon-theme.cache ]; then
         gtk-update-icon-cache -q -t -f /usr/share/icons/hicolor || true
     fi
-}}
+}
 
 case "$1" in
-    {when})
+    configure)
         refresh_desktop_caches
         ;;
 esac
@@ -263,10 +265,9 @@ def stage(inputs: DebInputs, staging: Path) -> Path:
     debian.mkdir()
     (debian / "control").write_text(control_text(inputs, size))
     (debian / "md5sums").write_text(sums)
-    for script in ("postinst", "postrm"):
-        path = debian / script
-        path.write_text(maintainer_script(script))
-        path.chmod(0o755)
+    postinst = debian / "postinst"
+    postinst.write_text(maintainer_script("postinst"))
+    postinst.chmod(0o755)
     os.chmod(debian, 0o755)
     for name in ("control", "md5sums"):
         (debian / name).chmod(0o644)

@@ -1,11 +1,13 @@
 """The .deb's Depends: the Debian packages that provide what the bundle links.
 
-Like dpkg-shlibdeps, but for a PyInstaller folder: every ELF file of the bundle
-is resolved with ``ldd`` (with the bundle's own library folders first, as at
-run time), each library found outside the bundle is mapped to its package with
-``dpkg -S``, and those packages become Depends. A library that does not
-resolve on the build machine stops the build: the package would otherwise
-install fine and then fail to start.
+Like dpkg-shlibdeps, but for a PyInstaller folder: the libraries every ELF file
+of the bundle names directly (its NEEDED entries, read with ``readelf``) are
+resolved with ``ldd`` (the bundle's own library folders first, as at run
+time); each one found outside the bundle is mapped to its package with
+``dpkg -S``, and those packages become Depends. What those libraries need in
+turn is their packages' business. A library that does not resolve on the
+build machine, directly or further down, stops the build: the package would
+otherwise install fine and then fail to start.
 
 Some needs do not show up as links and are listed by hand (``RUNTIME_DEPENDS``).
 """
@@ -27,6 +29,7 @@ __all__ = [
     "elf_files",
     "library_dirs",
     "link_report",
+    "needed_sonames",
     "owning_packages",
     "parse_ldd",
 ]
@@ -36,6 +39,7 @@ __all__ = [
 RUNTIME_DEPENDS = ("fonts-dejavu-core | fonts-liberation2 | fonts-noto-core",)
 
 _ELF_MAGIC = b"\x7fELF"
+_NEEDED = re.compile(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]")
 _LDD_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+(\S+)\s+\(0x[0-9a-f]+\)\s*$")
 _LDD_MISSING = re.compile(r"^\s*(\S+)\s+=>\s+not found\s*$")
 
@@ -85,6 +89,16 @@ def parse_ldd(output: str) -> tuple[dict[str, str], set[str]]:
     return found, missing
 
 
+def needed_sonames(path: Path) -> list[str]:
+    """The libraries ``path`` names in its dynamic section (its DT_NEEDED entries)."""
+    result = subprocess.run(
+        ["readelf", "--dynamic", "--wide", str(path)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise DependsError(f"readelf cannot read {path}: {result.stderr.strip()}")
+    return _NEEDED.findall(result.stdout)
+
+
 def link_report(bundle: Path, files: Iterable[Path] | None = None) -> LinkReport:
     """Resolve every ELF file of ``bundle`` (or just ``files``) with ldd."""
     bundle = bundle.resolve()
@@ -99,9 +113,9 @@ def link_report(bundle: Path, files: Iterable[Path] | None = None) -> LinkReport
             # "not a dynamic executable" (static or foreign-arch files) needs nothing.
             continue
         found, missing = parse_ldd(result.stdout)
-        for target in found.values():
-            resolved = Path(target).resolve()
-            if not resolved.is_relative_to(bundle):
+        for soname in needed_sonames(path):
+            target = found.get(soname)
+            if target is not None and not Path(target).resolve().is_relative_to(bundle):
                 report.external.setdefault(target, set()).add(path)
         for soname in missing:
             report.missing.setdefault(soname, set()).add(path)

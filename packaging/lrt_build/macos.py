@@ -1,4 +1,4 @@
-"""The macOS ``Info.plist`` of "Lattice Realtime.app".
+"""The macOS ``Info.plist`` of "Lattice Realtime Tray.app".
 
 PyInstaller's BUNDLE writes the file from this dictionary (merged over its own
 defaults: CFBundleExecutable, CFBundlePackageType, CFBundleIconFile).

@@ -18,15 +18,19 @@ __all__ = [
     "DESKTOP_ID",
     "INSTALL_PREFIX",
     "TRAY_EXE",
+    "WINDOWS_RUN_VALUE",
     "Project",
     "ProjectError",
     "load_project",
 ]
 
 #: Human name of the program (menus, Start menu, About box, Finder).
-APP_NAME = "Lattice Realtime"
-#: Reverse-DNS identity: macOS CFBundleIdentifier and the Windows AppUserModelID.
-APP_ID = "ai.lattice.RealtimeTray"
+APP_NAME = "Lattice Realtime Tray"
+#: Reverse-DNS identity: macOS CFBundleIdentifier and the Windows AppUserModelID
+#: (the app's LaunchAgent label, lattice_rt_tray.autostart.LAUNCH_AGENT, is the same).
+APP_ID = "dev.lattice.rt-tray"
+#: The value under HKCU\...\CurrentVersion\Run (lattice_rt_tray.autostart.RUN_VALUE).
+WINDOWS_RUN_VALUE = "LatticeRealtimeTray"
 #: Freedesktop id: the .desktop file name, the icon name and the Qt desktopFileName.
 DESKTOP_ID = "lattice-rt-tray"
 #: The two executables of the bundle (".exe" added on Windows).

@@ -14,9 +14,17 @@ their dependencies (GTK, libinput, Vulkan, NetworkManager, ...) out of Depends.
 
 from __future__ import annotations
 
+import posixpath
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-__all__ = ["SYSTEM_LIBRARY_DIRS", "UNUSED_QT_PLUGINS", "is_system_library", "keep_binary"]
+__all__ = [
+    "SYSTEM_LIBRARY_DIRS",
+    "UNUSED_QT_PLUGINS",
+    "drop_dangling_symlinks",
+    "is_system_library",
+    "keep_binary",
+]
 
 SYSTEM_LIBRARY_DIRS = ("/lib", "/lib32", "/lib64", "/usr/lib", "/usr/lib32", "/usr/lib64")
 
@@ -72,3 +80,23 @@ def keep_binary(dest: str, source: str) -> bool:
         return False
     name = PurePosixPath(dest).name
     return not any(name.startswith(prefix) for prefix in _UNUSED_QT_LIBRARIES)
+
+
+TocEntry = tuple[str, str, str]
+
+
+def drop_dangling_symlinks(toc: Iterable[TocEntry], present: set[str]) -> list[TocEntry]:
+    """``toc`` without the SYMLINK entries whose target is not in ``present``.
+
+    PyInstaller records the top-level links to Qt's libraries
+    (``libQt6Core.so.6 -> PySide6/Qt/lib/libQt6Core.so.6``) in the data TOC;
+    the link to a library left out above would point nowhere.
+    """
+    kept = []
+    for dest, source, typecode in toc:
+        if typecode == "SYMLINK":
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(dest), source))
+            if target not in present:
+                continue
+        kept.append((dest, source, typecode))
+    return kept

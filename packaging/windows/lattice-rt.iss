@@ -1,4 +1,4 @@
-; Inno Setup 6 script for the Windows installer of Lattice Realtime.
+; Inno Setup 6 script for the Windows installer of Lattice Realtime Tray.
 ;
 ; Built by `python packaging/build.py windows` on Windows, which runs PyInstaller
 ; and then:  ISCC /DAppVersion=<pyproject version> /DBundleDir=<bundle> /DOutputDir=<dist>
@@ -21,8 +21,9 @@
   #define OutputDir "..\..\dist"
 #endif
 
-#define AppName "Lattice Realtime"
-#define AppUserModelID "ai.lattice.RealtimeTray"
+#define AppName "Lattice Realtime Tray"
+#define AppUserModelID "dev.lattice.rt-tray"
+#define RunValue "LatticeRealtimeTray"
 #define TrayExe "lattice-rt-tray.exe"
 
 [Setup]
@@ -62,9 +63,9 @@ Name: "{autoprograms}\{#AppName}"; Filename: "{app}\{#TrayExe}"; WorkingDir: "{a
 [Registry]
 ; Start at login, per user, only when the task was chosen. The app's own
 ; "Start at login" setting writes and deletes the same value.
-Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: string; ValueName: "{#AppName}"; ValueData: """{app}\{#TrayExe}"""; Flags: uninsdeletevalue; Tasks: autostart
+Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: string; ValueName: "{#RunValue}"; ValueData: """{app}\{#TrayExe}"""; Flags: uninsdeletevalue; Tasks: autostart
 ; Whoever wrote it (this installer or the app), uninstalling removes it.
-Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: none; ValueName: "{#AppName}"; Flags: uninsdeletevalue
+Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: none; ValueName: "{#RunValue}"; Flags: uninsdeletevalue
 
 [Run]
 Filename: "{app}\{#TrayExe}"; Description: "Start {#AppName} now"; Flags: nowait postinstall skipifsilent

@@ -47,6 +47,17 @@ def test_keep_binary(dest: str, source: str, kept: bool) -> None:
     assert trim.keep_binary(dest, source) is kept
 
 
+def test_links_to_left_out_libraries_are_dropped_too() -> None:
+    toc = [
+        ("libQt6Core.so.6", "PySide6/Qt/lib/libQt6Core.so.6", "SYMLINK"),
+        ("libQt6EglFsKmsSupport.so.6", "PySide6/Qt/lib/libQt6EglFsKmsSupport.so.6", "SYMLINK"),
+        ("PySide6/Qt/lib/libfoo.so", "libfoo.so.1", "SYMLINK"),
+        ("certifi/cacert.pem", "/venv/certifi/cacert.pem", "DATA"),
+    ]
+    present = {"PySide6/Qt/lib/libQt6Core.so.6", "PySide6/Qt/lib/libfoo.so.1"}
+    assert trim.drop_dangling_symlinks(toc, present) == [toc[0], toc[2], toc[3]]
+
+
 def test_parse_ldd() -> None:
     output = (
         "\tlinux-vdso.so.1 (0x00007ffd6b1f2000)\n"
@@ -88,6 +99,21 @@ def test_depends_come_from_what_the_bundle_links(tiny_bundle: Path) -> None:
     ).stdout
     assert entries[0] == f"libc6 (>= {libc.split(':')[-1].rsplit('-', 1)[0]})"
     assert entries[-len(depends.RUNTIME_DEPENDS) :] == list(depends.RUNTIME_DEPENDS)
+
+
+@linux_only
+def test_needed_sonames_are_the_direct_links_only(tiny_bundle: Path) -> None:
+    needed = depends.needed_sonames(tiny_bundle / "lattice-rt")
+    assert "libc.so.6" in needed
+    assert not [name for name in needed if name.startswith("ld-linux")]
+
+
+@linux_only
+def test_a_file_readelf_cannot_read_is_an_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.so"
+    bogus.write_bytes(b"\x7fELF garbage")
+    with pytest.raises(depends.DependsError, match="readelf cannot read"):
+        depends.needed_sonames(bogus)
 
 
 @linux_only

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from lrt_build import macos
-from lrt_build.project import APP_ID, APP_NAME, TRAY_EXE, load_project
+from lrt_build.project import APP_ID, APP_NAME, TRAY_EXE, WINDOWS_RUN_VALUE, load_project
 
 ROOT = Path(__file__).resolve().parents[2]
 ISS = ROOT / "packaging" / "windows" / "lattice-rt.iss"
@@ -42,6 +42,7 @@ def test_inno_setup_uses_the_project_identity() -> None:
     assert defines["AppName"] == APP_NAME
     assert defines["AppUserModelID"] == APP_ID
     assert defines["TrayExe"] == f"{TRAY_EXE}.exe"
+    assert defines["RunValue"] == WINDOWS_RUN_VALUE
 
 
 def test_inno_setup_version_comes_from_the_command_line() -> None:
