@@ -65,7 +65,7 @@ def _sanitise(value: Any, depth: int, active: set[int]) -> Any:
         return value
     if isinstance(value, int):
         try:
-            str(value)  # beyond sys.get_int_max_str_digits() neither json nor str works
+            int.__repr__(value)  # what json uses; fails past sys.get_int_max_str_digits()
         except ValueError:
             return f"<int of {value.bit_length()} bits>"
         return value
