@@ -11,12 +11,16 @@ desktop=(xvfb xauth dbus dbus-x11 dunst libnotify-bin haskell-status-notifier-it
          haskell-gtk-sni-tray-utils imagemagick)
 browser=(chromium)
 package=(desktop-file-utils zstd binutils)
+# What the bundled Qt plugins link (Wayland, more xcb, GLib, GSSAPI) beyond the qt list;
+# the .deb build stops when a linked library does not resolve.
+bundled=(libglib2.0-0 libwayland-client0 libwayland-cursor0 libwayland-egl1 libx11-xcb1
+         libxcb-glx0 libxcb-sync1 libxcb-xfixes0 libgssapi-krb5-2)
 
 case "${1:-test}" in
   run) want=("${qt[@]}") ;;
-  test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}") ;;
+  test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}" desktop-file-utils binutils) ;;
   bench) want=("${qt[@]}" "${desktop[@]}") ;;
-  package) want=("${qt[@]}" "${package[@]}") ;;
+  package) want=("${qt[@]}" "${package[@]}" "${bundled[@]}") ;;
   *) echo "usage: $0 run|test|bench|package" >&2; exit 2 ;;
 esac
 
