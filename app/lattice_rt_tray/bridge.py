@@ -8,6 +8,13 @@ flushes the queue in order: runs of events go out as *one* batch, so a flood
 of 10,000 events in a second becomes a few dozen model updates instead of
 10,000, and a long backlog is flushed in slices so no single slice stalls the
 GUI thread. No timer runs while nothing arrives.
+
+Each client gets its own :class:`Sink` (:meth:`ClientBridge.attach`): when the
+app moves to another endpoint, whatever the old client still says (a late
+"stopped" from a thread stuck in a TCP connect) is dropped instead of
+confusing the new connection; after :meth:`ClientBridge.close` everything is
+dropped without touching Qt, so a straggling thread cannot reach a deleted
+object.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
-__all__ = ["ClientBridge"]
+__all__ = ["ClientBridge", "Sink"]
 
 DEFAULT_INTERVAL_MS = 30
 DEFAULT_SLICE = 4000
@@ -50,9 +57,11 @@ class ClientBridge(QObject):
         slice_size: int = DEFAULT_SLICE,
     ) -> None:
         super().__init__(parent)
-        self._queue: deque[tuple[int, Any]] = deque()
+        self._queue: deque[tuple[int, int, Any]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
+        self._generation = 0
+        self._closed = False
         self._slice = max(1, slice_size)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -61,22 +70,37 @@ class ClientBridge(QObject):
         self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------ client thread side
+    def attach(self) -> Sink:
+        """Callbacks for a new client; those of earlier clients go quiet."""
+        with self._lock:
+            self._generation += 1
+            return Sink(self, self._generation)
+
+    def close(self) -> None:
+        """Drop everything from now on (quitting)."""
+        with self._lock:
+            self._closed = True
+            self._generation += 1
+
+    # the default sink: tests and single-client use
     def on_event(self, event: dict[str, Any]) -> None:
-        self._put(_EVENT, event)
+        self._put(self._generation, _EVENT, event)
 
     def on_gap(self, body: dict[str, Any]) -> None:
-        self._put(_GAP, body)
+        self._put(self._generation, _GAP, body)
 
     def on_reset(self, body: dict[str, Any]) -> None:
-        self._put(_RESET, body)
+        self._put(self._generation, _RESET, body)
 
     def on_state(self, state: object, detail: str) -> None:
         value = getattr(state, "value", state)
-        self._put(_STATE, (str(value), detail))
+        self._put(self._generation, _STATE, (str(value), detail))
 
-    def _put(self, kind: int, item: Any) -> None:
-        self._queue.append((kind, item))
+    def _put(self, generation: int, kind: int, item: Any) -> None:
         with self._lock:
+            if self._closed or generation != self._generation:
+                return
+            self._queue.append((generation, kind, item))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -96,8 +120,11 @@ class ClientBridge(QObject):
         batch: list[dict[str, Any]] = []
         budget = self._slice
         queue = self._queue
+        current = self._generation
         while queue and budget > 0:
-            kind, item = queue.popleft()
+            generation, kind, item = queue.popleft()
+            if generation != current:
+                continue
             if kind == _EVENT:
                 batch.append(item)
                 budget -= 1
@@ -120,3 +147,26 @@ class ClientBridge(QObject):
 
     def pending(self) -> int:
         return len(self._queue)
+
+
+class Sink:
+    """The callbacks one RealtimeClient is given (any thread)."""
+
+    __slots__ = ("_bridge", "_generation")
+
+    def __init__(self, bridge: ClientBridge, generation: int) -> None:
+        self._bridge = bridge
+        self._generation = generation
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        self._bridge._put(self._generation, _EVENT, event)  # noqa: SLF001
+
+    def on_gap(self, body: dict[str, Any]) -> None:
+        self._bridge._put(self._generation, _GAP, body)  # noqa: SLF001
+
+    def on_reset(self, body: dict[str, Any]) -> None:
+        self._bridge._put(self._generation, _RESET, body)  # noqa: SLF001
+
+    def on_state(self, state: object, detail: str) -> None:
+        value = getattr(state, "value", state)
+        self._bridge._put(self._generation, _STATE, (str(value), detail))  # noqa: SLF001

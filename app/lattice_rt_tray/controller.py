@@ -151,13 +151,13 @@ class TrayController(QObject):
         self._connect_endpoint()
         self._refresh_status()
 
-    def _connect_endpoint(self) -> None:
+    def _connect_endpoint(self, leave: list[str] | None = None) -> None:
         config = self.endpoint_config()
         resume = self.settings.last_event_id(config.identity)
         self._initial_resume = resume
         self._connects = 0
         self.detail = f"connecting to {config.label}"
-        self.endpoint.start(config, self.keeper.client_ids(), resume)
+        self.endpoint.start(config, self.keeper.client_ids(), resume, leave=leave or ())
 
     # ------------------------------------------------------- stream events
     @Slot(list)
@@ -359,19 +359,13 @@ class TrayController(QObject):
             self._apply_notify_settings()
         elif group == GROUP_PRESENCE:
             removed = self.keeper.configure(values.display_name, values.workspaces)
-            client = self.endpoint.client
-            if client is not None:
-                self.keeper.leave(client, removed)
-            self.endpoint.restart_client(self.keeper.client_ids())
+            self.endpoint.restart_client(self.keeper.client_ids(), leave=removed)
         elif group == GROUP_SERVER:
-            client = self.endpoint.client
-            if client is not None:
-                self.keeper.leave(client, self.keeper.client_ids())
             self._save_resume_point()
             self.connected = False
             self.roster.clear()
             self.presence_model.rebuild()
-            self._connect_endpoint()
+            self._connect_endpoint(leave=self.keeper.client_ids())
         elif group == GROUP_GENERAL:
             try:
                 self.autostart.set_enabled(values.autostart)

@@ -149,24 +149,33 @@ class Endpoint(QObject):
 
     # ---------------------------------------------------------- lifecycle
     def start(
-        self, config: EndpointConfig, client_ids: Sequence[str], last_event_id: int | None
+        self,
+        config: EndpointConfig,
+        client_ids: Sequence[str],
+        last_event_id: int | None,
+        *,
+        leave: Sequence[str] = (),
     ) -> None:
-        """(Re)start against ``config``: the old client/server stop first."""
+        """(Re)start against ``config``.
+
+        The old client first leaves the presence ids in ``leave`` (best effort),
+        then it and, when the server changes, the old server stop.
+        """
         self._generation += 1
         generation = self._generation
-        ids = tuple(client_ids)
+        ids, gone = tuple(client_ids), tuple(leave)
         self._lifecycle.run(
-            lambda: self._open(generation, config, ids, last_event_id),
+            lambda: self._open(generation, config, ids, last_event_id, gone),
             self._on_opened,
             self._on_open_failed,
         )
 
-    def restart_client(self, client_ids: Sequence[str]) -> None:
+    def restart_client(self, client_ids: Sequence[str], *, leave: Sequence[str] = ()) -> None:
         """A new stream on the same server (new presence ids to keep fresh)."""
         running = self._running
         if running is None:
             return
-        self.start(running.config, client_ids, running.client.last_event_id)
+        self.start(running.config, client_ids, running.client.last_event_id, leave=leave)
 
     def _open(
         self,
@@ -174,11 +183,17 @@ class Endpoint(QObject):
         config: EndpointConfig,
         client_ids: tuple[str, ...],
         last_event_id: int | None,
+        leave: tuple[str, ...] = (),
     ) -> tuple[int, _Running]:
         with self._lock:
             old, self._running = self._running, None
         if old is not None:
             keep_server = old.config == config and old.server is not None
+            for cid in leave:
+                try:
+                    old.client.leave(cid, timeout=2.0)
+                except Exception as exc:  # noqa: BLE001 - the server's expiry covers it
+                    log.info("leaving %s failed: %s", cid, exc)
             old.client.stop(timeout=1.0)
             old.client.close()
             if old.server is not None and not keep_server:
@@ -219,16 +234,16 @@ class Endpoint(QObject):
         client_ids: tuple[str, ...],
         last_event_id: int | None,
     ) -> _Running:
-        bridge = self._bridge
+        sink = self._bridge.attach()
         client = self._client_factory(
             url,
             token,
             client_ids=client_ids,
             last_event_id=last_event_id,
-            on_event=bridge.on_event,
-            on_gap=bridge.on_gap,
-            on_reset=bridge.on_reset,
-            on_state=bridge.on_state,
+            on_event=sink.on_event,
+            on_gap=sink.on_gap,
+            on_reset=sink.on_reset,
+            on_state=sink.on_state,
         )
         running = _Running(config, server, client, url, token)
         with self._lock:
@@ -252,6 +267,7 @@ class Endpoint(QObject):
     def shutdown(self, deadline: float, clock: Callable[[], float] = time.monotonic) -> None:
         """Stop the client, then the server, by ``deadline`` (blocking; not the GUI thread)."""
         self._closing = True
+        self._bridge.close()
         self._lifecycle.wait_idle(max(0.0, min(0.5, deadline - clock())))
         with self._lock:
             running, self._running = self._running, None

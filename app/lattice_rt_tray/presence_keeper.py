@@ -81,16 +81,6 @@ class PresenceKeeper(QObject):
 
         self._runner.run(work, self._on_joined, self._on_join_failed)
 
-    def leave(self, client: ClientLike, client_ids: Sequence[str]) -> None:
-        ids = list(client_ids)
-        if ids:
-
-            def work() -> None:
-                for cid in ids:
-                    client.leave(cid, timeout=2.0)
-
-            self._runner.run(work)
-
     def _on_joined(self, entries: list[dict[str, Any]]) -> None:
         self.joined.emit(entries)
 

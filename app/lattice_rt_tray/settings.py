@@ -133,10 +133,10 @@ class Settings(QObject):
     @property
     def instance_id(self) -> str:
         """This installation's id (the ``origin`` of its own actions); made once."""
-        value = self._str("general/instance_id")
+        value = self._str("app/instance_id")
         if not value or ":" in value:
             value = secrets.token_hex(8)
-            self._store.setValue("general/instance_id", value)
+            self._store.setValue("app/instance_id", value)
         return value
 
     # -------------------------------------------------------------- values
@@ -157,7 +157,7 @@ class Settings(QObject):
                 ),
                 muted_areas=frozenset(parse_list(self._store.value("notify/muted_areas", ""))),
             ),
-            autostart=self._bool("general/autostart", False),
+            autostart=self._bool("app/autostart", False),
         )
 
     def apply(self, new: SettingsValues) -> set[str]:
@@ -186,7 +186,7 @@ class Settings(QObject):
         s.setValue("notify/presence", new.notify.presence)
         s.setValue("notify/muted_workspaces", ",".join(sorted(new.notify.muted_workspaces)))
         s.setValue("notify/muted_areas", ",".join(sorted(new.notify.muted_areas)))
-        s.setValue("general/autostart", new.autostart)
+        s.setValue("app/autostart", new.autostart)
         s.sync()
         for group in sorted(groups):
             self.changed.emit(group)

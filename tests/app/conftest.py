@@ -18,6 +18,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
+import shiboken6  # noqa: E402
 from PySide6.QtCore import QObject, QSettings, QUrl  # noqa: E402
 
 from lattice_rt_core.server import EmbeddedServer, ServerConfig  # noqa: E402
@@ -125,9 +126,18 @@ class Harness:
         for app in self.apps:
             if not app.controller._finished:  # noqa: SLF001
                 self.quit(app)
-            for window in (app.views.activity, app.views.presence):
-                window.close()
-                window.deleteLater()
+        # Delete in a fixed order: windows (which hold views of the models) first,
+        # then the object tree that owns the models, so no view outlives its model.
+        for app in self.apps:
+            dialog = app.controller._dialog  # noqa: SLF001
+            for widget in (dialog, app.views.activity, app.views.presence):
+                if widget is not None and shiboken6.isValid(widget):
+                    shiboken6.delete(widget)
+        for root in self.roots:
+            if shiboken6.isValid(root):
+                shiboken6.delete(root)
+        self.apps.clear()
+        self.roots.clear()
         self.box.stop_all()
 
 

@@ -1,0 +1,76 @@
+"""Quitting: bounded even when the server does not answer; SIGTERM like the Quit action."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_tray.presence_keeper import presence_client_id
+from lattice_rt_tray.settings import Settings
+
+from .conftest import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def blackhole():
+    """A port that accepts TCP connections (kernel backlog) and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+def test_quit_finishes_when_the_server_never_answers(harness, settings, qtbot, blackhole):
+    settings.update(server_mode="remote", remote_url=blackhole, remote_token="t")
+    app = harness.build(settings)
+    with qtbot.waitSignal(app.endpoint.started, timeout=10_000):
+        app.controller.start()
+    assert not app.controller.connected
+    with qtbot.waitSignal(app.controller.quit_finished, timeout=5_000):
+        app.views.actions.quit.trigger()
+    assert app.controller.quitting
+    assert app.controller.wait_for_shutdown(5.0)
+
+
+def test_sigterm_quits_the_real_app_and_it_leaves_presence(tmp_path, qtbot):
+    server = EmbeddedServer(ServerConfig(port=0, data_dir=tmp_path / "server"))
+    server.start()
+    try:
+        ini = tmp_path / "tray.ini"
+        settings = Settings.open(ini)
+        settings.update(server_mode="remote", remote_url=server.url,
+                        remote_token=server.owner_token, workspaces=("ws_sig",))
+        cid = presence_client_id(settings.instance_id, "ws_sig")
+        settings.sync()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "app"), str(ROOT)]),
+                   QT_QPA_PLATFORM="offscreen")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lattice_rt_tray", "--settings", str(ini),
+             "--notifier", "record", "--data-dir", str(tmp_path / "unused")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            # another process: polling the server is the only way to see it join
+            wait_until(qtbot, lambda: cid in {e["client_id"] for e in server.bus.presence()},
+                       timeout=20)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=10)
+            assert proc.returncode == 0, err
+            assert "Traceback" not in err
+            assert cid not in {e["client_id"] for e in server.bus.presence()}
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=5)
+    finally:
+        server.stop()
