@@ -37,7 +37,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         409: "The client_id belongs to another user",
         413: "Body, batch or event too large",
         415: "Content-Type is not application/json",
-        422: "Well-formed JSON with invalid fields",
+        422: "Well-formed JSON with invalid fields, or an invalid client_id",
         429: "Over a per-user limit (open streams, presence entries)",
         503: "Shutting down, or the journal cannot persist",
     }
@@ -177,7 +177,7 @@ def _paths() -> dict[str, Any]:
                         "description": "An endless text/event-stream",
                         "content": {"text/event-stream": {"schema": {"type": "string"}}},
                     },
-                    **_errors(400, 401, 429, 503),
+                    **_errors(400, 401, 422, 429, 503),
                 },
             }
         },
