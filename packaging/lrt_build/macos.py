@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .project import APP_ID, APP_NAME, Project
+from .project import APP_ID, APP_NAME, TRAY_EXE, Project
 
 __all__ = ["MINIMUM_MACOS", "info_plist"]
 
@@ -31,6 +31,8 @@ def info_plist(project: Project) -> dict[str, Any]:
         "CFBundleName": APP_NAME,
         "CFBundleDisplayName": APP_NAME,
         "CFBundleIdentifier": APP_ID,
+        # The bundle holds two programs; double-clicking the app starts the tray.
+        "CFBundleExecutable": TRAY_EXE,
         "CFBundleShortVersionString": project.version,
         "CFBundleVersion": project.version,
         "CFBundleDevelopmentRegion": "en",

@@ -158,22 +158,23 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         _run("apt-get", "satisfy", "-y", "--no-install-recommends", field,
              env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
     before = _snapshot()
-    result = _run("dpkg", "-i", str(DEB), check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-    home = tmp_path_factory.mktemp("home")
     try:
+        result = _run("dpkg", "-i", str(DEB), check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+        home = tmp_path_factory.mktemp("home")
         yield Installed(before=before, depends=field, home=home)
     finally:
-        if _is_installed():
-            _run("dpkg", "-r", PACKAGE, check=False)
+        if _dpkg_status():  # a test failed before the removal test, or dpkg -i did
+            _run("dpkg", "--purge", PACKAGE, check=False)
 
 
 def test_installed_version_is_the_pyproject_version(installed: Installed) -> None:
     version = load_project(ROOT).version
     status = _run("dpkg-query", "-W", "-f=${Version}", PACKAGE).stdout
     assert status == deb_version(version)
-    cli = _run(CLI_EXE, "--version", env=installed.env())
-    assert cli.stdout.split() == [CLI_EXE, version]
+    for exe in (CLI_EXE, TRAY_EXE):
+        answer = _run(exe, "--version", env=installed.env())
+        assert answer.stdout.split() == [exe, version]
 
 
 def test_programs_are_on_the_path_and_files_in_place(installed: Installed) -> None:

@@ -18,6 +18,7 @@ def test_info_plist_is_a_valid_plist_with_the_identity_and_version() -> None:
     project = load_project(ROOT)
     plist = plistlib.loads(plistlib.dumps(macos.info_plist(project)))
     assert plist["CFBundleIdentifier"] == APP_ID
+    assert plist["CFBundleExecutable"] == TRAY_EXE  # not the CLI next to it
     assert plist["CFBundleShortVersionString"] == project.version
     assert plist["CFBundleVersion"] == project.version
     assert plist["CFBundleDisplayName"] == APP_NAME
