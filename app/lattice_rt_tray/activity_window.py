@@ -122,8 +122,12 @@ class ActivityWindow(QMainWindow):
 
     # -------------------------------------------------------------- status
     def set_connection(self, text: str, connected: bool) -> None:
-        self.connection_label.setText(("● " if connected else "○ ") + text)
-        self.connection_label.setStyleSheet("color: #067647;" if connected else "color: #b42318;")
+        label = ("● " if connected else "○ ") + text
+        if label != self.connection_label.text():
+            self.connection_label.setText(label)
+        style = "color: #067647;" if connected else "color: #b42318;"
+        if style != self.connection_label.styleSheet():  # restyling is not cheap
+            self.connection_label.setStyleSheet(style)
 
     @Slot()
     def on_rows_changed(self) -> None:

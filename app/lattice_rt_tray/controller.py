@@ -468,6 +468,11 @@ class TrayController(QObject):
             except RuntimeError:  # the controller is already gone
                 pass
 
+    @property
+    def finished(self) -> bool:
+        """True once the quit sequence is over."""
+        return self._finished
+
     def wait_for_shutdown(self, timeout: float) -> bool:
         """After the event loop: give the quit thread what is left of the budget."""
         thread = self._shutdown_thread

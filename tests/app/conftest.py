@@ -116,7 +116,7 @@ class Harness:
             app.controller.start()
 
     def quit(self, app: TrayApp) -> None:
-        if app.controller.quitting and app.controller._finished:  # noqa: SLF001
+        if app.controller.quitting and app.controller.finished:
             return
         with self.qtbot.waitSignal(app.controller.quit_finished, timeout=10_000):
             app.controller.quit()
@@ -124,7 +124,7 @@ class Harness:
 
     def close(self) -> None:
         for app in self.apps:
-            if not app.controller._finished:  # noqa: SLF001
+            if not app.controller.finished:
                 self.quit(app)
         # Delete in a fixed order: windows (which hold views of the models) first,
         # then the object tree that owns the models, so no view outlives its model.

@@ -377,7 +377,7 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
         window.hide()
 
     app.controller.quit()
-    pump(lambda: app.controller._finished, "quit")  # noqa: SLF001
+    pump(lambda: app.controller.finished, "quit")
     app.controller.wait_for_shutdown(3)
     print(f"screenshots written to {out}")
 
