@@ -123,6 +123,7 @@ def _one_start(
                     time.sleep(idle_s)
                     after = ps.cpu_times()
                     used = (after.user - before.user) + (after.system - before.system)
+                    row["idle_cpu_s"] = used
                     row["idle_cpu_pct"] = 100.0 * used / idle_s
                     row["idle_streams_open"] = streams
                     row["rss_after_idle_mb"] = ps.memory_info().rss / 2**20
@@ -156,6 +157,9 @@ def run_tray(plan: Plan, log_dir: Path) -> dict[str, Any]:
         "joined_s": statistics.median(s["joined_s"] for s in starts),
         "rss_mb": last["rss_mb"],
         "idle_cpu_pct": last.get("idle_cpu_pct"),
+        "idle_cpu_s": last.get("idle_cpu_s"),
+        # CPU time is counted in clock ticks: the smallest non-zero share measurable
+        "idle_cpu_resolution_pct": 100.0 / os.sysconf("SC_CLK_TCK") / plan.tray_idle_seconds,
         "idle_seconds": plan.tray_idle_seconds,
         "idle_streams_open": last.get("idle_streams_open"),
         "quit_s": max(s["quit_s"] for s in starts),
