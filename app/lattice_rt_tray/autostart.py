@@ -111,6 +111,7 @@ class Autostart:
             "Type=Application\n"
             "Name=Lattice Realtime Tray\n"
             "Comment=Live presence and activity for Lattice workspaces\n"
+            f"TryExec={self.command[0]}\n"
             f"Exec={_desktop_exec(self.command)}\n"
             f"Icon={APP_ID}\n"
             "Terminal=false\n"

@@ -52,7 +52,7 @@ __all__ = ["TrayApp", "build", "choose_notifier", "main"]
 
 log = logging.getLogger("lattice_rt_tray")
 
-APP_NAME = "Lattice Realtime"
+APP_NAME = "Lattice Realtime Tray"
 DESKTOP_ENTRY = "lattice-rt-tray"
 NOTIFIERS = ("auto", "dbus", "tray", "record")
 
@@ -257,8 +257,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+WINDOWS_APP_ID = "dev.lattice.rt-tray"  # the Start-menu shortcut's AppUserModelID
+
+
+def _set_windows_app_id() -> None:
+    """Windows groups notifications by AppUserModelID; use the installer's."""
+    if sys.platform == "win32":  # pragma: no cover - not testable here
+        import ctypes
+
+        try:
+            ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(WINDOWS_APP_ID)
+        except (AttributeError, OSError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    _set_windows_app_id()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",

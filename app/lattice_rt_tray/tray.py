@@ -35,7 +35,7 @@ def tray_state(status: TrayStatus) -> TrayState:
 
 
 def tooltip(status: TrayStatus) -> str:
-    lines = ["Lattice Realtime"]
+    lines = ["Lattice Realtime Tray"]
     lines.append(status.server or "no server")
     if not status.connected:
         lines.append(status.detail or "offline")
@@ -63,7 +63,7 @@ class TrayIcon(QObject):
         self.state = TrayState.OFFLINE
         self.status: TrayStatus | None = None
         self.icon.setIcon(tray_icon(self.state))
-        self.icon.setToolTip("Lattice Realtime\nstarting…")
+        self.icon.setToolTip("Lattice Realtime Tray\nstarting…")
 
     def show(self) -> None:
         self.icon.show()

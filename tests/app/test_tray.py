@@ -32,7 +32,7 @@ def test_state_priority(kw, state):
 
 def test_tooltip_names_server_people_and_unread():
     text = tooltip(status(unread=2, connected=False, detail="reconnecting in 2.0 s"))
-    assert text.splitlines() == ["Lattice Realtime", "http://127.0.0.1:8765",
+    assert text.splitlines() == ["Lattice Realtime Tray", "http://127.0.0.1:8765",
                                  "reconnecting in 2.0 s", "3 people online", "2 unread"]
     assert "1 person online" in tooltip(status(people_online=1))
 

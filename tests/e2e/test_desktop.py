@@ -253,7 +253,7 @@ def test_tray_registers_and_a_published_event_reaches_the_notification_daemon(
             shown = wait_for(desktop.history, 10, "dunst's history")
             assert shown[0]["summary"] == "Workflow run"
             assert "wf_e2e" in shown[0]["body"] and "ws_e2e" in shown[0]["body"]
-            assert shown[0]["appname"] == "Lattice Realtime"
+            assert shown[0]["appname"] == "Lattice Realtime Tray"
 
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
@@ -302,7 +302,7 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     from lattice_rt_tray.settings import Settings
 
     qapp = QApplication([sys.argv[0]])
-    qapp.setApplicationDisplayName("Lattice Realtime")
+    qapp.setApplicationDisplayName("Lattice Realtime Tray")
     qapp.setWindowIcon(app_icon())
     qapp.setQuitOnLastWindowClosed(False)
     settings = Settings.open(work / "tray.ini")
