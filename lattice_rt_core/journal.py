@@ -40,7 +40,26 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 class JournalError(RuntimeError):
-    """The journal file cannot be used (unreadable, corrupt, not a database)."""
+    """The journal file cannot be used (unreadable, corrupt, not a database).
+
+    ``corrupt`` is True only when the file itself is damaged or not SQLite
+    (moving it aside helps), not when it merely cannot be written.
+    """
+
+    def __init__(self, message: str, *, corrupt: bool = False) -> None:
+        super().__init__(message)
+        self.corrupt = corrupt
+
+
+_SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
+    text = str(exc)
+    return "not a database" in text or "malformed" in text
 
 
 @dataclass(slots=True)
@@ -59,14 +78,17 @@ def open_db(path: Path) -> sqlite3.Connection:
     they are private from the first byte too.
     """
     _create_private(path)
-    conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+    try:
+        conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as exc:  # e.g. unable to open database file
+        raise JournalError(f"{path}: {exc}", corrupt=False) from exc
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a process kill
         conn.executescript(_SCHEMA)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise JournalError(f"{path}: {exc}") from exc
+        raise JournalError(f"{path}: {exc}", corrupt=_is_corrupt(exc)) from exc
     for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
             if name.stat().st_mode & 0o077:
@@ -104,6 +126,20 @@ class Journal:
         self._thread: threading.Thread | None = None
 
     # -- startup ---------------------------------------------------------
+    def check(self) -> None:
+        """Raise :class:`JournalError` (``corrupt=True``) if SQLite finds the file damaged."""
+        try:
+            rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"{self.path}: {exc}", corrupt=_is_corrupt(exc)) from exc
+        if rows != [("ok",)]:
+            raise JournalError(f"{self.path}: {rows[0][0] if rows else 'check failed'}",
+                               corrupt=True)
+
+    def discard(self) -> None:
+        """Close the file without writing to it (a journal that failed :meth:`check`)."""
+        self._conn.close()
+
     def load(self, limit: int | None = None) -> JournalState:
         """Read the last seq and retained events, then mark the journal in use."""
         try:
@@ -117,7 +153,7 @@ class Journal:
             clean = meta.get("clean_shutdown", "1") == "1"
             self._set_meta(clean_shutdown="0")
         except sqlite3.DatabaseError as exc:
-            raise JournalError(f"{self.path}: {exc}") from exc
+            raise JournalError(f"{self.path}: {exc}", corrupt=_is_corrupt(exc)) from exc
         self._durable_seq = last
         rows.reverse()
         return JournalState(last, [(int(s), w, d) for s, w, d in rows], clean)

@@ -173,14 +173,20 @@ class EmbeddedServer:
             self._journal = None
         else:
             self._journal = self._open_journal(data_dir)
-        self.bus = RealtimeBus(
-            journal=self._journal,
-            heartbeat=cfg.heartbeat,
-            presence_ttl=cfg.presence_ttl,
-            presence_hold=cfg.presence_hold,
-            backlog=cfg.backlog,
-            server_version=__version__,
-        )
+        try:
+            self.bus = RealtimeBus(
+                journal=self._journal,
+                heartbeat=cfg.heartbeat,
+                presence_ttl=cfg.presence_ttl,
+                presence_hold=cfg.presence_hold,
+                backlog=cfg.backlog,
+                server_version=__version__,
+            )
+        except JournalError as exc:  # loading it failed (e.g. the file is read-only)
+            if self._journal is not None:
+                self._journal.discard()
+                self._journal = None
+            raise ServerError(f"cannot open the journal: {exc}") from exc
         if cfg.auth:
             try:
                 self.owner_token = load_or_create_owner_token(data_dir)
@@ -232,10 +238,17 @@ class EmbeddedServer:
             )
 
     def _open_journal(self, data_dir: Path) -> Journal:
+        """The journal; a damaged file is moved aside and a new one started.
+
+        A file that cannot be written (but is not damaged) is left alone: the
+        server refuses to start with a message saying so.
+        """
         path = database_path(data_dir)
         try:
-            return Journal(path, retention=self.config.journal_retention)
+            return self._checked_journal(path)
         except JournalError as exc:
+            if not exc.corrupt:
+                raise ServerError(f"cannot open the journal {path}: {exc}") from exc
             aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
             log.error("%s; moving it aside to %s and starting a new one", exc, aside.name)
             try:
@@ -243,11 +256,20 @@ class EmbeddedServer:
                     src = Path(str(path) + suffix)
                     if src.exists():
                         src.rename(Path(str(aside) + suffix))
-                return Journal(path, retention=self.config.journal_retention)
+                return self._checked_journal(path)
             except (OSError, JournalError) as again:
                 raise ServerError(f"cannot open the journal {path}: {again}") from again
         except OSError as exc:  # sqlite3.OperationalError is not an OSError
             raise ServerError(f"cannot open the journal {path}: {exc}") from exc
+
+    def _checked_journal(self, path: Path) -> Journal:
+        journal = Journal(path, retention=self.config.journal_retention)
+        try:
+            journal.check()
+        except JournalError:
+            journal.discard()
+            raise
+        return journal
 
     def _open_accounts(self, data_dir: Path) -> Accounts | None:
         path = database_path(data_dir)

@@ -89,3 +89,65 @@ def sse_reader(
                         yield sse.event, sse.id, sse.data
 
             yield frames()
+
+
+class ServeProcess:
+    """``lattice-rt serve`` as a child process; stdout and stderr collected by threads.
+
+    ``command`` replaces the whole command line (a shell that ends by exec-ing serve).
+    """
+
+    def __init__(self, *args: str, command: list[str] | None = None) -> None:
+        import os
+        import queue
+        import subprocess
+        import sys
+        import threading
+
+        self.popen = subprocess.Popen(
+            command or [sys.executable, "-m", "lattice_rt_core.cli", "serve", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.out: queue.Queue[str] = queue.Queue()
+        self.err: list[str] = []
+        assert self.popen.stdout is not None and self.popen.stderr is not None
+        self._pumps = [
+            threading.Thread(target=self._pump, args=(self.popen.stdout, self.out.put),
+                             daemon=True),
+            threading.Thread(target=self._pump, args=(self.popen.stderr, self.err.append),
+                             daemon=True),
+        ]
+        for pump in self._pumps:
+            pump.start()
+
+    @staticmethod
+    def _pump(pipe: object, sink: Callable[[str], None]) -> None:
+        for line in pipe:  # type: ignore[attr-defined]
+            sink(line.rstrip("\n"))
+
+    def url(self) -> str:
+        """The URL from the ``... serving http://...`` line (waits for it)."""
+        line = self.out.get(timeout=WAIT)
+        assert " serving http://" in line, (line, self.err)
+        return line.rsplit(" ", 1)[1]
+
+    def finish(self, timeout: float = WAIT) -> int:
+        code = self.popen.wait(timeout=timeout)
+        for pump in self._pumps:
+            pump.join(WAIT)
+        return code
+
+    def stdout_lines(self) -> list[str]:
+        lines = []
+        while not self.out.empty():
+            lines.append(self.out.get())
+        return lines
+
+    def close(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.finish()
+        for pipe in (self.popen.stdout, self.popen.stderr):
+            if pipe is not None:
+                pipe.close()
