@@ -433,7 +433,9 @@ class _Api:
                 if not await self.send_within(send, message):
                     await self.drop_stalled(scope, watcher)
                     return
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            end = {"type": "http.response.body", "body": b"", "more_body": False}
+            if not await self.send_within(send, end):
+                await self.drop_stalled(scope, watcher)
         except OSError:
             pass  # the peer went away mid-write
         finally:

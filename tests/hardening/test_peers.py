@@ -427,8 +427,9 @@ def _flapping(data_dir: Path, cycles: int) -> None:
 
 
 def test_flapping_clients_leave_nothing_behind(data_dir: Path) -> None:
-    # fails without: `self.streams[principal.user] -= 1` or `self.bus.unsubscribe(sub)`
-    # in _Api.stream's finally, or the disconnect watcher that closes the subscriber
+    # fails without: `self.streams[principal.user] -= 1` in _Api.stream's finally
+    # (the slots stay taken), or `watcher.add_done_callback(lambda _: sub.close())`
+    # (a gone peer's stream keeps "sending" heartbeats into nothing, forever)
     _flapping(data_dir, 300)
 
 

@@ -1,0 +1,233 @@
+"""Check that each hardening test fails when its protection is removed.
+
+    .venv/bin/python -m tests.hardening.mutants            # every mutant
+    .venv/bin/python -m tests.hardening.mutants host wal   # those whose name contains a word
+
+Each mutant copies the tree to a temporary directory (the checkout is never
+touched), removes or disables one protection by a literal text replacement,
+and runs the test that names it in its "fails without" comment. A mutant the
+test does not kill is a test that proves nothing; the script exits 1.
+Not part of the test suite (about three minutes; it runs the tests many times).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+H = "tests/hardening/"
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    path: str
+    old: str
+    new: str
+    test: str
+
+
+MUTANTS = [
+    Mutant("host check", "lattice_rt_core/http_api.py", "        if host not in allowed:",
+           "        if False:",
+           H + "test_access.py::test_every_route_refuses_a_host_that_is_not_exactly_allowed"),
+    Mutant("allow-host names", "lattice_rt_core/http_api.py",
+           "            for host in self.extra_hosts:", "            for host in ():",
+           H + "test_access.py::test_allow_host_names_are_exact_too"),
+    Mutant("origin check", "lattice_rt_core/http_api.py",
+           "        if origin is not None and not (", "        if False and not (",
+           H + "test_access.py::test_every_route_refuses_a_foreign_origin_and_never_grants_cors"),
+    Mutant("json content type", "lattice_rt_core/http_api.py",
+           '        if ctype.split(";", 1)[0].strip().lower() != "application/json":',
+           "        if False:", H + "test_access.py::test_posts_need_application_json"),
+    Mutant("wal chmod repair", "lattice_rt_core/journal.py",
+           '    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):',
+           "    for name in ():",
+           H + "test_access.py::test_loose_files_left_by_a_crash_are_made_private"),
+    Mutant("stream scope", "lattice_rt_core/bus.py",
+           "            if scope is None or entry.workspace_id is None or "
+           "entry.workspace_id in scope:",
+           "            if True:",
+           H + "test_access.py::test_streams_feed_and_presence_are_scoped_live_and_on_replay"),
+    Mutant("feed scope", "lattice_rt_core/bus.py",
+           "            if accepts(scope, entry.workspace_id):\n                out.append(entry)",
+           "            if True:\n                out.append(entry)",
+           H + "test_access.py::test_streams_feed_and_presence_are_scoped_live_and_on_replay"),
+    Mutant("presence scope", "lattice_rt_core/presence.py",
+           "        return [e.public() for e in self._entries.values() "
+           "if accepts(scope, e.workspace_id)]",
+           "        return [e.public() for e in self._entries.values()]",
+           H + "test_access.py::test_streams_feed_and_presence_are_scoped_live_and_on_replay"),
+    Mutant("join membership", "lattice_rt_core/http_api.py",
+           "        if not principal.may_use(workspace_id):\n            # as for publishing",
+           "        if False:\n            # as for publishing",
+           H + "test_access.py::test_a_user_without_that_workspace_cannot_publish_or_join_there"),
+    Mutant("publish membership", "lattice_rt_core/http_api.py",
+           "        if not principal.may_use(workspace_id):\n            if workspace_id is None:\n"
+           '                raise ApiError(403, f"{where}',
+           "        if False:\n            if workspace_id is None:\n"
+           '                raise ApiError(403, f"{where}',
+           H + "test_access.py::test_a_user_without_that_workspace_cannot_publish_or_join_there"),
+    Mutant("streams per user", "lattice_rt_core/http_api.py",
+           "                and self.streams[principal.user] >= "
+           "self.limits.max_streams_per_user",
+           "                and False",
+           H + "test_access.py::test_concurrent_streams_per_user_are_capped_and_freed"),
+    Mutant("stream slot freed", "lattice_rt_core/http_api.py",
+           "            self.streams[principal.user] -= 1", "            pass",
+           H + "test_peers.py::test_flapping_clients_leave_nothing_behind"),
+    Mutant("presence per user", "lattice_rt_core/http_api.py",
+           "        if new and self.bus.presence_count(principal.user) >= "
+           "self.limits.max_presence_per_user:",
+           "        if False:", H + "test_access.py::test_presence_entries_per_user_are_capped"),
+    Mutant("client ids per stream", "lattice_rt_core/http_api.py",
+           "            if len(client_ids) > self.limits.max_client_ids:", "            if False:",
+           H + "test_access.py::test_client_ids_per_stream_are_capped"),
+    Mutant("name length", "lattice_rt_core/http_api.py",
+           "        if not value or len(value) > self.limits.max_name:", "        if not value:",
+           H + "test_access.py::test_string_lengths_and_characters_are_checked"),
+    Mutant("streamed body size", "lattice_rt_core/http_api.py",
+           "            size += len(chunk)\n            if size > self.limits.max_body:",
+           "            size += len(chunk)\n            if False:",
+           H + "test_access.py::test_a_body_over_the_limit_is_413_even_without_a_length"),
+    Mutant("surrogate names", "lattice_rt_core/http_api.py",
+           "        if not _valid_unicode(value):", "        if False:",
+           H + "test_access.py::test_lone_surrogates_are_a_4xx_or_stored_escaped_never_a_500"),
+    Mutant("json answers", "lattice_rt_core/http_api.py",
+           '        return to_json(content).encode("utf-8")',
+           "        return super().render(content)",
+           H + "test_access.py::test_lone_surrogates_are_a_4xx_or_stored_escaped_never_a_500"),
+    Mutant("feed limit parse", "lattice_rt_core/http_api.py",
+           "        except ValueError:\n"
+           "            raise ApiError(400, \"'limit' must be an integer\")",
+           "        except ZeroDivisionError:\n"
+           "            raise ApiError(400, \"'limit' must be an integer\")",
+           H + "test_openapi_fuzz.py::test_every_operation_survives_fuzzing"),
+    Mutant("join body shape", "lattice_rt_core/http_api.py",
+           '        if not isinstance(body, dict):\n'
+           '            raise ApiError(422, "body must be a JSON object")\n'
+           '        client_id = self.name(body, "client_id")\n        workspace_id',
+           '        client_id = self.name(body, "client_id")\n        workspace_id',
+           H + "test_openapi_fuzz.py::test_every_operation_survives_fuzzing"),
+    Mutant("last-event-id parse", "lattice_rt_core/http_api.py",
+           "            value = int(raw.strip())\n        except ValueError:",
+           "            value = int(raw.strip())\n        except ZeroDivisionError:",
+           H + "test_openapi_fuzz.py::test_the_stream_survives_fuzzing_of_its_parameters"),
+    Mutant("openapi route", "lattice_rt_core/http_api.py",
+           '        Route("/realtime/openapi.json", openapi, methods=["GET"]),', "",
+           H + "test_openapi_fuzz.py::test_the_served_document_is_the_module_one"),
+    Mutant("log redaction", "lattice_rt_core/server.py",
+           "        self._install_redactor()\n", "",
+           H + "test_log_redaction.py::test_a_launch_code_login_leaves_no_secret_in_the_logs"),
+    Mutant("frame escapes", "lattice_rt_core/events.py",
+           "    return _UNSAFE.sub(_escape, text)", "    return text",
+           H + "test_properties.py::test_one_event_in_is_one_frame_out_with_the_same_data"),
+    Mutant("line separator escape", "lattice_rt_core/events.py",
+           '_UNSAFE = re.compile("[\\u2028\\u2029\\x85\\ud800-\\udfff]")',
+           '_UNSAFE = re.compile("[\\ud800-\\udfff]")',
+           H + "test_properties.py::test_one_event_in_is_one_frame_out_with_the_same_data"),
+    Mutant("huge ints", "lattice_rt_core/events.py",
+           '            return f"<int of {value.bit_length()} bits>"', "            return value",
+           H + "test_properties.py::test_one_event_in_is_one_frame_out_with_the_same_data"),
+    Mutant("sse field check", "lattice_rt_core/sse.py",
+           '    if "\\n" in text or "\\r" in text or "\\x00" in text:', "    if False:",
+           H + "test_properties.py::test_the_encoders_refuse_to_split_a_field"),
+    Mutant("write timeout", "lattice_rt_core/http_api.py",
+           "                if not await self.send_within(send, message):",
+           "                await send(message)\n                if False:",
+           H + "test_peers.py::test_a_reader_that_stops_is_cut_off_and_does_not_hold_back_others"),
+    Mutant("chunk byte bound", "lattice_rt_core/bus.py",
+           "        while seq <= hi and frames < max_frames and size < max_bytes:",
+           "        while seq <= hi and frames < max_frames:",
+           H + "test_peers.py::test_a_reader_that_stops_is_cut_off_and_does_not_hold_back_others"),
+    Mutant("tcp options", "lattice_rt_core/server.py",
+           "        _detect_dead_peers(sock, heartbeat)\n", "",
+           H + "test_peers.py::test_accepted_connections_carry_keepalive_and_a_user_timeout"),
+    Mutant("tcp user timeout", "lattice_rt_core/server.py",
+           '        (socket.IPPROTO_TCP, getattr(socket, "TCP_USER_TIMEOUT", None), '
+           "int(heartbeat * 2000)),\n",
+           "",
+           H + "test_peers.py::test_a_vanished_network_drops_the_stream_within_two_heartbeats"),
+    Mutant("presence stream hold", "lattice_rt_core/presence.py",
+           "                if now - entry.proven_at <= self.stream_hold:",
+           "                if True:",
+           H + "test_peers.py::test_a_sigstopped_client_process_loses_its_presence"),
+    Mutant("disconnect watcher", "lattice_rt_core/http_api.py",
+           "        watcher.add_done_callback(lambda _: sub.close())\n", "",
+           H + "test_peers.py::test_flapping_clients_leave_nothing_behind"),
+    Mutant("answered once durable", "lattice_rt_core/http_api.py",
+           '        waiter = self.bus.durable(published[-1]["seq"])', "        waiter = None",
+           H + "test_restarts.py::test_a_publish_is_answered_only_once_durable"),
+    Mutant("visible once durable", "lattice_rt_core/bus.py",
+           "                else:\n                    self._visible = seq\n",
+           "                self._visible = seq\n",
+           H + "test_restarts.py::test_an_event_is_visible_only_once_durable"),
+    Mutant("retention gap", "lattice_rt_core/bus.py",
+           '                parts.append(self._gap(seq, oldest - 1, "overflow" if sub.live '
+           'else "retention"))\n',
+           "",
+           H + "test_restarts.py::test_a_resume_past_retention_gets_one_gap_and_then_everything_"
+               "retained"),
+    Mutant("reset when ahead", "lattice_rt_core/bus.py",
+           "        elif last_event_id > self._seq:", "        elif False:",
+           H + "test_restarts.py::test_a_client_ahead_of_a_replaced_data_dir_gets_a_reset_then_"
+               "the_new_events"),
+    Mutant("read-only data dir", "lattice_rt_core/server.py",
+           "        self.read_only = not _writable(data_dir)", "        self.read_only = False",
+           H + "test_restarts.py::test_serve_on_a_read_only_data_dir_warns_and_serves"),
+    Mutant("damaged database check", "lattice_rt_core/server.py",
+           "            journal.check()", "            pass",
+           H + "test_restarts.py::test_a_damaged_database_is_moved_aside_and_a_new_one_started"),
+    Mutant("unwritable database message", "lattice_rt_core/server.py",
+           "        except JournalError as exc:  # loading it failed",
+           "        except ZeroDivisionError as exc:  # loading it failed",
+           H + "test_restarts.py::test_a_database_that_cannot_be_written_is_left_alone_with_a_"
+               "one_line_reason"),
+]
+
+
+def run(mutant: Mutant, workdir: Path) -> bool:
+    """True when the test failed, i.e. the mutant was killed."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir()
+    for name in ("lattice_rt_core", "app", "tests", "resources", "pyproject.toml"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, workdir / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif source.exists():
+            shutil.copy2(source, workdir / name)
+    target = workdir / mutant.path
+    text = target.read_text(encoding="utf-8")
+    if text.count(mutant.old) != 1:
+        raise SystemExit(f"{mutant.name}: the text to mutate is not found exactly once "
+                         f"in {mutant.path}; update mutants.py")
+    target.write_text(text.replace(mutant.old, mutant.new), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", mutant.test],
+        cwd=workdir, capture_output=True, text=True, timeout=600,
+    )
+    return result.returncode != 0
+
+
+def main(words: list[str]) -> int:
+    chosen = [m for m in MUTANTS if not words or any(w in m.name for w in words)]
+    survived = []
+    with tempfile.TemporaryDirectory(prefix="lrt-mutants-") as tmp:
+        for mutant in chosen:
+            killed = run(mutant, Path(tmp) / "tree")
+            print(f"{'killed  ' if killed else 'SURVIVED'}  {mutant.name}", flush=True)
+            if not killed:
+                survived.append(mutant.name)
+    print(f"{len(chosen) - len(survived)}/{len(chosen)} mutants killed")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
