@@ -132,6 +132,18 @@ class HostOriginGuard:
         await self.app(scope, receive, send)
 
 
+class _Outbox:
+    """One open stream's write in progress, for the stalled-peer watchdog."""
+
+    __slots__ = ("scope", "since", "stalled", "task")
+
+    def __init__(self, scope: Scope, task: asyncio.Task[Any]) -> None:
+        self.scope = scope
+        self.task = task
+        self.since = 0.0  # loop time the current write started; 0.0 when not writing
+        self.stalled = False
+
+
 class _Api:
     def __init__(
         self,
@@ -149,6 +161,7 @@ class _Api:
         self.write_timeout = write_timeout
         self.abort_connection = abort_connection
         self.streams: Counter[str] = Counter()
+        self.outboxes: set[_Outbox] = set()
 
     # ------------------------------------------------------------- helpers
     def principal(self, headers: Headers, cookies: Mapping[str, str]) -> Principal:
@@ -413,6 +426,10 @@ class _Api:
             await _error(503, "server is shutting down")(scope, receive, send)
             return
         self.streams[principal.user] += 1
+        task = asyncio.current_task()
+        assert task is not None
+        box = _Outbox(scope, task)
+        self.outboxes.add(box)
         watcher = asyncio.ensure_future(_wait_disconnect(receive))
         watcher.add_done_callback(lambda _: sub.close())
         frames = self.bus.stream(sub)
@@ -430,15 +447,16 @@ class _Api:
             })
             async for chunk in frames:
                 message = {"type": "http.response.body", "body": chunk, "more_body": True}
-                if not await self.send_within(send, message):
+                if not await self.send_watched(box, send, message):
                     await self.drop_stalled(scope, watcher)
                     return
             end = {"type": "http.response.body", "body": b"", "more_body": False}
-            if not await self.send_within(send, end):
+            if not await self.send_watched(box, send, end):
                 await self.drop_stalled(scope, watcher)
         except OSError:
             pass  # the peer went away mid-write
         finally:
+            self.outboxes.discard(box)
             watcher.cancel()
             await frames.aclose()
             self.bus.unsubscribe(sub)
@@ -446,21 +464,41 @@ class _Api:
             if self.streams[principal.user] <= 0:
                 del self.streams[principal.user]
 
-    async def send_within(self, send: Send, message: Message) -> bool:
-        """Send ``message``; False when the peer has not taken it within the write timeout.
+    async def send_watched(self, box: _Outbox, send: Send, message: Message) -> bool:
+        """Send ``message``; False when the watchdog found the peer stalled.
 
         ``send`` only blocks while the connection's write buffer is above its
-        high-water mark, i.e. when the peer stopped reading.
+        high-water mark, i.e. when the peer stopped reading. Instead of a timer
+        per write (costly at thousands of streams), the write is stamped and
+        :meth:`watchdog` ends the ones that stay blocked too long.
         """
-        if self.write_timeout is None:
-            await send(message)
-            return True
+        box.since = asyncio.get_running_loop().time()
         try:
-            async with asyncio.timeout(self.write_timeout):
-                await send(message)
-        except TimeoutError:
-            return False
-        return True
+            await send(message)
+        except asyncio.CancelledError:
+            if not box.stalled:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+        finally:
+            box.since = 0.0
+        return not box.stalled
+
+    async def watchdog(self, timeout: float) -> None:
+        """End streams whose current write has been blocked for ``timeout`` seconds."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(timeout / 4)
+            deadline = loop.time() - timeout
+            for box in list(self.outboxes):
+                if box.since and box.since <= deadline:
+                    if box.stalled:  # aborting did not unblock the write: cancel it
+                        box.task.cancel()
+                        continue
+                    box.stalled = True
+                    if self.abort_connection is None or not self.abort_connection(box.scope):
+                        box.task.cancel()
 
     async def drop_stalled(self, scope: Scope, watcher: asyncio.Future[None]) -> None:
         """Abort a stream whose peer stopped reading (its buffered frames are discarded)."""
@@ -588,11 +626,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bus.attach_loop(asyncio.get_running_loop())
-        task = asyncio.ensure_future(sweeper())
+        tasks = [asyncio.ensure_future(sweeper())]
+        if write_timeout is not None:
+            tasks.append(asyncio.ensure_future(api.watchdog(write_timeout)))
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             bus.close()
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -166,7 +166,7 @@ def _flood_with_a_stalled_reader(
 def test_a_reader_that_stops_is_cut_off_and_does_not_hold_back_others(
     data_dir: Path, api_log: Records
 ) -> None:
-    # fails without: the `send_within(...)` check in _Api.stream (the stalled
+    # fails without: the write watchdog started in create_app's lifespan (the stalled
     # stream stays; no "closing a stream" record), or the max_bytes bound in
     # RealtimeBus.collect (one chunk of 1,024 frames = 2 MiB lands in the buffer)
     srv = EmbeddedServer(ServerConfig(
