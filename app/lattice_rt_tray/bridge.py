@@ -28,7 +28,11 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 __all__ = ["ClientBridge", "Sink"]
 
 DEFAULT_INTERVAL_MS = 30
-DEFAULT_SLICE = 4000
+# Events per signal at most: handling one costs the GUI thread ~5-10 µs (model,
+# notifications, status), more while other threads hold the GIL, so a backlog
+# is handed over in slices of a few milliseconds with the event loop (paints,
+# input) running in between.
+DEFAULT_SLICE = 500
 
 _EVENT, _GAP, _RESET, _STATE = range(4)
 
@@ -37,15 +41,18 @@ class ClientBridge(QObject):
     """Client callbacks in, GUI-thread signals out (in arrival order).
 
     Signals:
-        events_received(list): a batch of enriched events, oldest first.
-        gap_received(dict): an ``event: gap`` body (events were missed).
-        reset_received(dict): an ``event: reset`` body (server behind us).
+        events_received(object): a list of enriched events, oldest first.
+        gap_received(object): an ``event: gap`` body, a dict (events were missed).
+        reset_received(object): an ``event: reset`` body, a dict (server behind us).
         state_changed(str, str): a ClientState value and its human detail.
     """
 
-    events_received = Signal(list)
-    gap_received = Signal(dict)
-    reset_received = Signal(dict)
+    # ``object``, not ``list``/``dict``: PySide6 would convert a list or dict
+    # argument to a QVariantList/QVariantMap (every event in it) and back,
+    # once per connected slot; ``object`` passes the Python value through.
+    events_received = Signal(object)
+    gap_received = Signal(object)
+    reset_received = Signal(object)
     state_changed = Signal(str, str)
     _wake = Signal()
 

@@ -160,7 +160,7 @@ class TrayController(QObject):
         self.endpoint.start(config, self.keeper.client_ids(), resume, leave=leave or ())
 
     # ------------------------------------------------------- stream events
-    @Slot(list)
+    @Slot(object)
     def on_events(self, events: list[dict[str, Any]]) -> None:
         if self.quitting:
             return
@@ -179,12 +179,12 @@ class TrayController(QObject):
             self.coalescer.mark_read()
         self._refresh_status()
 
-    @Slot(dict)
+    @Slot(object)
     def on_gap(self, body: dict[str, Any]) -> None:
         self.activity_model.add_gap(body)
         self.coalescer.gap(body)
 
-    @Slot(dict)
+    @Slot(object)
     def on_reset(self, body: dict[str, Any]) -> None:
         self.activity_model.add_gap({**body, "reason": "reset"})
         self.coalescer.reset(body)
@@ -237,7 +237,7 @@ class TrayController(QObject):
         self._refresh_status()
         self._report(self.detail)
 
-    @Slot(list)
+    @Slot(object)
     def on_joined(self, entries: list[dict[str, Any]]) -> None:
         log.info("presence joined: %s", [e.get("client_id") for e in entries])
         self.refresh_presence()

@@ -32,11 +32,12 @@ def presence_client_id(instance_id: str, workspace: str | None) -> str:
 
 class PresenceKeeper(QObject):
     """Signals:
-    joined(list): the presence entries the server answered, after a join round.
+    joined(object): the list of presence entries the server answered, after a join round
+        (``object``: a ``list`` signal would convert every entry to Qt types and back).
     join_failed(str): a join failed; a message for a person.
     """
 
-    joined = Signal(list)
+    joined = Signal(object)
     join_failed = Signal(str)
 
     def __init__(

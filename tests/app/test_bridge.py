@@ -6,6 +6,7 @@ import threading
 
 from lattice_rt_core.client import ClientState
 from lattice_rt_tray.bridge import ClientBridge
+from lattice_rt_tray.presence_keeper import PresenceKeeper
 
 
 def test_callbacks_from_a_thread_arrive_in_order(qtbot):
@@ -59,3 +60,30 @@ def test_a_flood_is_delivered_whole_in_a_few_slices(qtbot):
     assert max(batches) <= 4000
     assert len(batches) <= 10  # batched, not one signal per event
     assert bridge.pending() == 0
+
+
+def test_containers_reach_every_slot_as_the_same_python_objects(qtbot):
+    # regression: Signal(list)/Signal(dict) turned each batch and every event in it into Qt
+    # types and back once per connected slot (the largest cost on the GUI thread in a flood)
+    bridge = ClientBridge(interval_ms=1)
+    event = {"seq": 1, "payload": {"ids": (1, 2), 7: "not a string key"}}
+    gap = {"missed": 2, "span": (3, 4)}
+    reset = {"server_seq": 3, "reason": "ahead"}
+    got: list[object] = []
+    bridge.events_received.connect(lambda batch: got.extend(batch))
+    bridge.events_received.connect(lambda batch: got.extend(batch))
+    bridge.gap_received.connect(got.append)
+    bridge.reset_received.connect(got.append)
+    with qtbot.waitSignal(bridge.reset_received, timeout=5000):
+        bridge.on_event(event)
+        bridge.on_gap(gap)
+        bridge.on_reset(reset)
+    assert [id(x) for x in got] == [id(event), id(event), id(gap), id(reset)]
+
+    keeper = PresenceKeeper("me", None, display_name="Me", workspaces=[])
+    entries = [{"client_id": "me:-", "meta": (1, 2)}]
+    joined: list[object] = []
+    keeper.joined.connect(joined.append)
+    keeper.joined.connect(joined.append)
+    keeper.joined.emit(entries)
+    assert joined[0] is entries and joined[1] is entries
