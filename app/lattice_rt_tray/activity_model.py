@@ -1,4 +1,4 @@
-"""The activity list: a bounded, newest-first table model and its filter proxy.
+"""The activity list: a bounded, newest-first table model with its own filter.
 
 Rows are kept oldest-first in a plain list (appending a batch is cheap) and
 shown reversed, so row 0 is the newest. Only the raw event is stored; the text
@@ -7,14 +7,25 @@ it shows), and the search text of a row only when a search is typed. A batch
 is one ``rowsInserted`` at the top plus, past the bound, one ``rowsRemoved`` at
 the bottom, whatever its size.
 
+The filter (workspace, area, search text) lives in the model, in Python,
+rather than in a ``QSortFilterProxyModel``: events only ever arrive at the top
+and leave at the bottom, so the shown rows are a list kept in step with the
+stored ones, and with no filter they *are* the stored list. A proxy would call
+back into Python (``filterAcceptsRow``, and ``rowCount``/``columnCount`` for
+every index it maps) for every row of every batch, and each such call has to
+win the GIL from the embedded server and stream threads, which are busiest
+exactly when a flood arrives.
+
 A ``gap`` (events the server could not deliver) is a row of its own, so the
-user sees that something is missing and where.
+user sees that something is missing and where; no filter hides it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +34,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -32,7 +42,15 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from .summary import event_summary, event_title, humanize, workspace_label
 from .timefmt import clock_time
 
-__all__ = ["COLUMNS", "EVENT_ROLE", "KIND_ROLE", "SEQ_ROLE", "ActivityFilter", "ActivityModel"]
+__all__ = [
+    "COLUMNS",
+    "EVENT_ROLE",
+    "KIND_ROLE",
+    "SEARCH_ROLE",
+    "SEQ_ROLE",
+    "ActivityFilter",
+    "ActivityModel",
+]
 
 DEFAULT_CAPACITY = 5000
 COLUMNS = ("Time", "Workspace", "Area", "Event", "Summary")
@@ -41,23 +59,54 @@ SEQ_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 KIND_ROLE = int(Qt.ItemDataRole.UserRole) + 3
 SEARCH_ROLE = int(Qt.ItemDataRole.UserRole) + 4
 
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_FONT = int(Qt.ItemDataRole.FontRole)
+_SUMMARY_COLUMN = len(COLUMNS) - 1
+
 _ROW_EVENT = "event"
 _ROW_GAP = "gap"
 
 Index = QModelIndex | QPersistentModelIndex
 
 
-class _Row:
-    __slots__ = ("event", "kind", "search")
+@dataclass(frozen=True, slots=True)
+class ActivityFilter:
+    """Which events the list shows: all of them unless a field is set.
 
-    def __init__(self, kind: str, event: Mapping[str, Any]) -> None:
+    ``workspace`` and ``area`` match a row's workspace label and area exactly;
+    ``search`` is a case-insensitive substring of the row's text (all columns).
+    """
+
+    workspace: str | None = None
+    area: str | None = None
+    search: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "workspace", self.workspace or None)
+        object.__setattr__(self, "area", self.area or None)
+        object.__setattr__(self, "search", self.search.strip().lower())
+
+    @property
+    def active(self) -> bool:
+        return bool(self.workspace or self.area or self.search)
+
+
+class _Row:
+    __slots__ = ("event", "kind", "search", "serial")
+
+    def __init__(self, kind: str, event: Mapping[str, Any], serial: int) -> None:
         self.kind = kind
         self.event = event
+        self.serial = serial  # arrival order, to find a row in both lists
         self.search: str | None = None
 
 
 class ActivityModel(QAbstractTableModel):
-    """Newest-first events, at most ``capacity`` rows.
+    """Newest-first events, at most ``capacity`` rows stored; shows those the filter lets through.
+
+    ``rowCount()`` counts the rows shown, :meth:`total` the rows stored.
 
     Signals:
         facets_changed(): a new workspace or area appeared (for filter menus).
@@ -75,6 +124,9 @@ class ActivityModel(QAbstractTableModel):
         super().__init__(parent)
         self.capacity = max(1, capacity)
         self._rows: list[_Row] = []  # oldest first
+        self._shown: list[_Row] = self._rows  # the rows the filter lets through, oldest first
+        self._filter = ActivityFilter()
+        self._serials = itertools.count()
         self._now = now
         self._workspaces: set[str] = set()
         self._areas: set[str] = set()
@@ -84,14 +136,18 @@ class ActivityModel(QAbstractTableModel):
 
     # ------------------------------------------------------------- feeding
     def add_events(self, events: Iterable[Mapping[str, Any]]) -> None:
-        self._add([_Row(_ROW_EVENT, e) for e in events if isinstance(e, Mapping)])
+        serials = self._serials
+        self._add([_Row(_ROW_EVENT, e, next(serials)) for e in events if isinstance(e, Mapping)])
 
     def add_gap(self, body: Mapping[str, Any]) -> None:
-        self._add([_Row(_ROW_GAP, body)])
+        self._add([_Row(_ROW_GAP, body, next(self._serials))])
 
     def clear(self) -> None:
         self.beginResetModel()
         self._rows = []
+        self._shown = self._rows
+        if self._filter.active:
+            self._shown = []
         self.endResetModel()
 
     def _add(self, rows: list[_Row]) -> None:
@@ -99,16 +155,40 @@ class ActivityModel(QAbstractTableModel):
             return
         if len(rows) > self.capacity:
             rows = rows[-self.capacity :]
+        filtered = self._shown is not self._rows
         excess = len(self._rows) + len(rows) - self.capacity
         if excess > 0:
-            last = len(self._rows) - 1
-            self.beginRemoveRows(QModelIndex(), last - excess + 1, last)
-            del self._rows[:excess]
-            self.endRemoveRows()
-        self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
-        self._rows.extend(rows)
-        self.endInsertRows()
+            self._drop_oldest(excess)
+        if filtered:
+            self._rows.extend(rows)  # not shown: no view needs to know
+            shown = [r for r in rows if self._accepts(r)]
+            if shown:
+                self.beginInsertRows(QModelIndex(), 0, len(shown) - 1)
+                self._shown.extend(shown)
+                self.endInsertRows()
+        else:
+            self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
         self._note_facets(rows)
+
+    def _drop_oldest(self, count: int) -> None:
+        """Forget the ``count`` oldest stored rows (and the shown ones among them)."""
+        shown = self._shown
+        if shown is self._rows:
+            gone = count
+        else:
+            last_serial = self._rows[count - 1].serial
+            gone = 0
+            while gone < len(shown) and shown[gone].serial <= last_serial:
+                gone += 1
+        if gone:
+            self.beginRemoveRows(QModelIndex(), len(shown) - gone, len(shown) - 1)
+        if shown is not self._rows:
+            del shown[:gone]
+        del self._rows[:count]
+        if gone:
+            self.endRemoveRows()
 
     def _note_facets(self, rows: list[_Row]) -> None:
         before = (len(self._workspaces), len(self._areas))
@@ -119,7 +199,41 @@ class ActivityModel(QAbstractTableModel):
         if (len(self._workspaces), len(self._areas)) != before:
             self.facets_changed.emit()
 
+    # ------------------------------------------------------------ filtering
+    @property
+    def filter(self) -> ActivityFilter:
+        return self._filter
+
+    def set_filter(self, new: ActivityFilter) -> None:
+        """Show only the rows ``new`` lets through (a model reset; views keep nothing)."""
+        if new == self._filter:
+            return
+        self.beginResetModel()
+        self._filter = new
+        self._shown = [r for r in self._rows if self._accepts(r)] if new.active else self._rows
+        self.endResetModel()
+
+    def _accepts(self, row: _Row) -> bool:
+        f = self._filter
+        if row.kind == _ROW_GAP:
+            return True
+        event = row.event
+        if f.workspace and workspace_label(event) != f.workspace:
+            return False
+        if f.area and str(event.get("area") or "workspace") != f.area:
+            return False
+        return not f.search or f.search in self._search_text(row)
+
+    def _search_text(self, row: _Row) -> str:
+        if row.search is None:
+            row.search = " ".join(self._text(row, c) for c in range(len(COLUMNS))).lower()
+        return row.search
+
     # ------------------------------------------------------------- reading
+    def total(self) -> int:
+        """Rows stored, whatever the filter shows."""
+        return len(self._rows)
+
     def workspaces(self) -> list[str]:
         return sorted(self._workspaces)
 
@@ -127,15 +241,16 @@ class ActivityModel(QAbstractTableModel):
         return sorted(self._areas)
 
     def row_for_seq(self, seq: int) -> int | None:
-        for i in range(len(self._rows) - 1, -1, -1):
-            row = self._rows[i]
-            if row.kind == _ROW_EVENT and row.event.get("seq") == seq:
-                return len(self._rows) - 1 - i
-        return None
+        """The shown row of event ``seq`` (None if it is not stored or filtered out)."""
+        return _find_seq(self._shown, seq)
+
+    def has_seq(self, seq: int) -> bool:
+        """Is event ``seq`` stored (shown or not)?"""
+        return _find_seq(self._rows, seq) is not None
 
     def event_at(self, row: int) -> Mapping[str, Any] | None:
-        if 0 <= row < len(self._rows):
-            item = self._rows[len(self._rows) - 1 - row]
+        if 0 <= row < len(self._shown):
+            item = self._shown[len(self._shown) - 1 - row]
             return item.event if item.kind == _ROW_EVENT else None
         return None
 
@@ -147,7 +262,7 @@ class ActivityModel(QAbstractTableModel):
 
     # ---------------------------------------------------- QAbstractItemModel
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._shown)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
@@ -164,18 +279,22 @@ class ActivityModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row = self._row_at(index)
+        return None if row is None else self._value(row, index.column(), int(role))
+
+    def _row_at(self, index: Index) -> _Row | None:
         if not index.isValid():
             return None
-        n = len(self._rows)
+        shown = self._shown
+        n = len(shown)
         r = index.row()
-        if not 0 <= r < n:
-            return None
-        row = self._rows[n - 1 - r]
-        if role == Qt.ItemDataRole.DisplayRole or role == Qt.ItemDataRole.ToolTipRole:
-            text = self._text(row, index.column())
-            if role == Qt.ItemDataRole.ToolTipRole and index.column() != 4:
-                return None
-            return text
+        return shown[n - 1 - r] if 0 <= r < n else None
+
+    def _value(self, row: _Row, column: int, role: int) -> Any:
+        if role == _DISPLAY:
+            return self._text(row, column)
+        if role == _TOOLTIP:
+            return self._text(row, column) if column == _SUMMARY_COLUMN else None
         if role == EVENT_ROLE:
             return dict(row.event) if row.kind == _ROW_EVENT else None
         if role == SEQ_ROLE:
@@ -184,13 +303,11 @@ class ActivityModel(QAbstractTableModel):
         if role == KIND_ROLE:
             return row.kind
         if role == SEARCH_ROLE:
-            if row.search is None:
-                row.search = " ".join(self._text(row, c) for c in range(len(COLUMNS))).lower()
-            return row.search
+            return self._search_text(row)
         if row.kind == _ROW_GAP:
-            if role == Qt.ItemDataRole.ForegroundRole:
+            if role == _FOREGROUND:
                 return self._gap_brush
-            if role == Qt.ItemDataRole.FontRole:
+            if role == _FONT:
                 return self._gap_font
         return None
 
@@ -199,7 +316,7 @@ class ActivityModel(QAbstractTableModel):
         if row.kind == _ROW_GAP:
             if column == 0:
                 return ""
-            if column == 4:
+            if column == _SUMMARY_COLUMN:
                 return _gap_text(event)
             return "—" if column in (1, 2) else "events missed"
         if column == 0:
@@ -211,6 +328,15 @@ class ActivityModel(QAbstractTableModel):
         if column == 3:
             return event_title(event)
         return event_summary(event)
+
+
+def _find_seq(rows: list[_Row], seq: int) -> int | None:
+    """The view row (newest first) of event ``seq`` in ``rows`` (oldest first)."""
+    for i in range(len(rows) - 1, -1, -1):
+        row = rows[i]
+        if row.kind == _ROW_EVENT and row.event.get("seq") == seq:
+            return len(rows) - 1 - i
+    return None
 
 
 def _gap_text(body: Mapping[str, Any]) -> str:
@@ -225,56 +351,3 @@ def _gap_text(body: Mapping[str, Any]) -> str:
         span = f" (#{body['from_seq']}–#{body['to_seq']})"
     count = missed if isinstance(missed, int) else "Some"
     return f"⚠ {count} events missed{span}: {why}"
-
-
-class ActivityFilter(QSortFilterProxyModel):
-    """Filter by workspace, area and a search text; gap rows always stay visible."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._workspace: str | None = None
-        self._area: str | None = None
-        self._search = ""
-        self.setDynamicSortFilter(False)
-
-    @property
-    def active(self) -> bool:
-        return bool(self._workspace or self._area or self._search)
-
-    def set_workspace(self, workspace: str | None) -> None:
-        self._refilter("_workspace", workspace or None)
-
-    def set_area(self, area: str | None) -> None:
-        self._refilter("_area", area or None)
-
-    def set_search(self, text: str) -> None:
-        self._refilter("_search", text.strip().lower())
-
-    def _refilter(self, attribute: str, value: str | None) -> None:
-        # Qt 6.10 replaced invalidateFilter() with a begin/end pair around the change
-        begin = getattr(self, "beginFilterChange", None)
-        if begin is None:
-            setattr(self, attribute, value)
-            self.invalidateFilter()
-            return
-        begin()
-        setattr(self, attribute, value)
-        self.endFilterChange()
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        if not (self._workspace or self._area or self._search):
-            return True
-        model = self.sourceModel()
-        index = model.index(source_row, 0, source_parent)
-        if model.data(index, KIND_ROLE) == _ROW_GAP:
-            return True
-        event = model.event_at(source_row) if isinstance(model, ActivityModel) else None
-        if event is None:
-            return False
-        if self._workspace and workspace_label(event) != self._workspace:
-            return False
-        if self._area and str(event.get("area") or "workspace") != self._area:
-            return False
-        if self._search:
-            return self._search in str(model.data(index, SEARCH_ROLE))
-        return True

@@ -2,9 +2,16 @@
 
 It shows the models it is given and emits intents; it never calls the
 network. Copying an event as JSON is local (the clipboard).
+
+The list is a ``QTableView`` with fixed row heights: when rows arrive it only
+moves its header sections and repaints the rows on screen, where a
+``QTreeView`` lays out every row (thousands) after each insert. Filters are
+applied by the model itself (see :mod:`.activity_model`).
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
@@ -17,12 +24,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenu,
-    QTreeView,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from .actions import AppActions
+from .activity_delegate import ActivityDelegate
 from .activity_model import ActivityFilter, ActivityModel
 
 __all__ = ["ActivityWindow"]
@@ -53,8 +61,6 @@ class ActivityWindow(QMainWindow):
         self.resize(880, 520)
         self.model = model
         self.main_window = main_window
-        self.proxy = ActivityFilter(self)
-        self.proxy.setSourceModel(model)
 
         self.menuBar().addMenu(actions.build_menu(self, title="&Lattice"))
 
@@ -75,18 +81,30 @@ class ActivityWindow(QMainWindow):
         filters.addWidget(self.area_box)
         filters.addWidget(self.search, 1)
 
-        self.view = QTreeView()
+        self.view = QTableView()
         self.view.setObjectName("activity-view")
-        self.view.setModel(self.proxy)
-        self.view.setRootIsDecorated(False)
-        self.view.setUniformRowHeights(True)
+        self.view.setModel(model)
+        self.view.setItemDelegate(ActivityDelegate(model, self.view))
+        self.view.setShowGrid(False)
+        self.view.setWordWrap(False)
+        self.view.setTabKeyNavigation(False)  # Tab leaves the list, as in a tree view
+        self.view.setCornerButtonEnabled(False)
         self.view.setAlternatingRowColors(True)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self.on_context_menu)
-        header = self.view.header()
+        rows = self.view.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        row_height = self.view.fontMetrics().height() + 2  # one line, as dense as a tree view
+        rows.setMinimumSectionSize(row_height)
+        rows.setDefaultSectionSize(row_height)
+        header = self.view.horizontalHeader()
         header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         for column, width in enumerate((110, 130, 90, 190)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -117,7 +135,7 @@ class ActivityWindow(QMainWindow):
         model.modelReset.connect(self.on_rows_changed)
         self.workspace_box.currentTextChanged.connect(self.on_workspace_filter)
         self.area_box.currentTextChanged.connect(self.on_area_filter)
-        self.search.textChanged.connect(self.proxy.set_search)
+        self.search.textChanged.connect(self.on_search)
         self.on_rows_changed()
 
     # -------------------------------------------------------------- status
@@ -131,11 +149,12 @@ class ActivityWindow(QMainWindow):
 
     @Slot()
     def on_rows_changed(self) -> None:
-        total = self.model.rowCount()
+        total = self.model.total()
         text = f"{total} events"
-        if self.proxy.active:
-            text = f"{self.proxy.rowCount()} of {total} events"
-        self.count_label.setText(text)
+        if self.model.filter.active:
+            text = f"{self.model.rowCount()} of {total} events"
+        if text != self.count_label.text():
+            self.count_label.setText(text)
 
     # ------------------------------------------------------------- filters
     @Slot()
@@ -153,40 +172,54 @@ class ActivityWindow(QMainWindow):
 
     @Slot(str)
     def on_workspace_filter(self, text: str) -> None:
-        self.proxy.set_workspace(None if text == ALL else text)
-        self.on_rows_changed()
+        self._set_filter(replace(self.model.filter, workspace=None if text == ALL else text))
 
     @Slot(str)
     def on_area_filter(self, text: str) -> None:
-        self.proxy.set_area(None if text == ALL else text)
-        self.on_rows_changed()
+        self._set_filter(replace(self.model.filter, area=None if text == ALL else text))
+
+    @Slot(str)
+    def on_search(self, text: str) -> None:
+        self._set_filter(replace(self.model.filter, search=text))
+
+    def _set_filter(self, new: ActivityFilter) -> None:
+        """Filter the list; the selected event stays selected (and in sight) if still shown."""
+        seq = self.selected_seq()
+        self.model.set_filter(new)
+        row = self.model.row_for_seq(seq) if seq is not None else None
+        if row is not None:
+            self._select_row(row)
 
     # ------------------------------------------------------------ selection
     def select_seq(self, seq: int) -> bool:
         """Select and scroll to the event ``seq`` (clearing filters that hide it)."""
+        if not self.model.has_seq(seq):
+            return False
         row = self.model.row_for_seq(seq)
         if row is None:
-            return False
-        source = self.model.index(row, 0)
-        index = self.proxy.mapFromSource(source)
-        if not index.isValid():
             self.workspace_box.setCurrentText(ALL)
             self.area_box.setCurrentText(ALL)
             self.search.clear()
-            index = self.proxy.mapFromSource(source)
+            row = self.model.row_for_seq(seq)
+        if row is None:  # pragma: no cover - cleared filters show every stored event
+            return False
+        self._select_row(row)
+        return True
+
+    def _select_row(self, row: int) -> None:
+        index = self.model.index(row, 0)
         self.view.selectionModel().setCurrentIndex(
             index,
             QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows,
         )
         self.view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
-        return True
 
     def selected_seq(self) -> int | None:
         index = self.view.currentIndex()
         if not index.isValid():
             return None
-        event = self.model.event_at(self.proxy.mapToSource(index).row())
+        event = self.model.event_at(index.row())
         seq = event.get("seq") if event else None
         return seq if isinstance(seq, int) else None
 
@@ -206,7 +239,7 @@ class ActivityWindow(QMainWindow):
         index: QModelIndex = self.view.currentIndex()
         if not index.isValid():
             return
-        text = self.model.event_json(self.proxy.mapToSource(index).row())
+        text = self.model.event_json(index.row())
         if text is not None:
             QGuiApplication.clipboard().setText(text)
             self.statusBar().showMessage("Event copied as JSON", 3000)
