@@ -96,8 +96,8 @@ class NotificationCoalescer:
         # live bursts
         self._burst = 0  # number of the current burst (the notice key)
         self._window_end: float | None = None
-        self._burst_events: list[Event] = []  # everything shown in this burst
-        self._pending: list[Event] = []  # held until the window ends
+        self._burst_tally = _Tally()  # everything in this burst
+        self._pending = 0  # events of the burst not shown yet (until the window ends)
         # catch-up after a (re)connect
         self._holding = False
         self._history = False
@@ -105,7 +105,7 @@ class NotificationCoalescer:
         self._held: list[Event] = []
         self._missed = 0
         self._boundary: int | None = None  # replayed events up to here are old news
-        self._caught: list[Event] = []  # the last catch-up digest's events
+        self._caught = _Tally()  # the last catch-up digest's events
         self._caught_missed = 0
 
     # ------------------------------------------------------------- filtering
@@ -167,7 +167,7 @@ class NotificationCoalescer:
             if server_seq is None:
                 server_seq = self._high
         self._boundary = server_seq
-        self._caught, self._caught_missed = [], missed
+        self._caught, self._caught_missed = _Tally(), missed
         notices = self._split(held)
         if (
             missed
@@ -175,7 +175,7 @@ class NotificationCoalescer:
             and not self.quiet()
             and not any(n.kind is NoticeKind.CATCH_UP for n in notices)
         ):
-            notices.insert(0, self._catch_up([], missed))
+            notices.insert(0, self._catch_up(_Tally(), missed))
         return notices
 
     def _split(self, events: list[Event]) -> list[Notice]:
@@ -187,7 +187,7 @@ class NotificationCoalescer:
         if old and not self._history:
             notable = [e for e in old if self.is_notable(e)]
             self.unread += len(notable)
-            self._caught.extend(notable)
+            self._caught.add(notable)
             if not self.quiet() and notable:
                 notices.append(self._catch_up(self._caught, self._caught_missed))
         notices.extend(self._live(new))
@@ -246,21 +246,22 @@ class NotificationCoalescer:
         if self._window_end is None:
             first, notable = notable[0], notable[1:]
             self._burst += 1
-            self._burst_events = [first]
+            self._burst_tally = _Tally()
+            self._burst_tally.add([first])
             self._window_end = now + self._window
             notices.append(self._single(first, f"burst:{self._burst}"))
-        self._pending.extend(notable)
+        self._burst_tally.add(notable)  # counted now: a flood's digest never rereads it
+        self._pending += len(notable)
         return notices
 
     def _close_window(self, now: float) -> list[Notice]:
         if not self._pending:
             self._window_end = None
-            self._burst_events = []
+            self._burst_tally = _Tally()
             return []
-        self._burst_events.extend(self._pending)
-        self._pending = []
+        self._pending = 0
         self._window_end = now + self._window
-        return [self._digest(self._burst_events, f"burst:{self._burst}")]
+        return [self._digest(self._burst_tally, f"burst:{self._burst}")]
 
     def _single(self, event: Event, key: str) -> Notice:
         seq = event.get("seq")
@@ -273,11 +274,11 @@ class NotificationCoalescer:
             count=1,
         )
 
-    def _digest(self, events: list[Event], key: str) -> Notice:
-        count = len(events)
-        spaces = Counter(workspace_label(e) for e in events)
+    def _digest(self, tally: _Tally, key: str) -> Notice:
+        count = tally.count
+        spaces = tally.spaces
         where = _where(spaces)
-        kinds = Counter(event_title(e) for e in events)
+        kinds = tally.kinds
         shown = [f"{title} ×{n}" if n > 1 else title for title, n in kinds.most_common(3)]
         if len(kinds) > 3:
             shown.append(f"{len(kinds) - 3} more kinds")
@@ -289,20 +290,20 @@ class NotificationCoalescer:
             key=key,
             title=f"{count} new events {where}",
             body="\n".join(lines),
-            seq=_newest_seq(events),
+            seq=tally.newest,
             count=count,
         )
 
-    def _catch_up(self, events: list[Event], missed: int) -> Notice:
-        if not events:
+    def _catch_up(self, tally: _Tally, missed: int) -> Notice:
+        if tally.first is None:
             return Notice(NoticeKind.CATCH_UP, "catch-up", "While you were away",
                           f"{missed} events could not be replayed", None, 0)
-        if len(events) == 1 and not missed:
-            single = self._single(events[0], "catch-up")
+        if tally.count == 1 and not missed:
+            single = self._single(tally.first, "catch-up")
             return Notice(NoticeKind.CATCH_UP, "catch-up", single.title, single.body,
                           single.seq, 1)
-        spaces = Counter(workspace_label(e) for e in events)
-        count = len(events)
+        spaces = tally.spaces
+        count = tally.count
         noun = "event" if count == 1 else "events"
         body = f"{count} {noun} {_where(spaces)}"
         if missed:
@@ -312,9 +313,39 @@ class NotificationCoalescer:
             key="catch-up",
             title="While you were away",
             body=body,
-            seq=_newest_seq(events),
+            seq=tally.newest,
             count=count,
         )
+
+
+class _Tally:
+    """What a digest tells about its events, counted as they arrive.
+
+    A flood keeps a burst (or a catch-up) going for as long as it lasts; a
+    digest that recounted every event of it would cost more each time it is
+    updated. Counting each event once when it arrives keeps the cost per event.
+    """
+
+    __slots__ = ("count", "first", "kinds", "newest", "spaces")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: Event | None = None
+        self.spaces: Counter[str] = Counter()  # workspace label -> events
+        self.kinds: Counter[str] = Counter()  # event title -> events
+        self.newest: int | None = None  # the newest seq (what a click opens)
+
+    def add(self, events: list[Event]) -> None:
+        if not events:
+            return
+        if self.first is None:
+            self.first = events[0]
+        self.count += len(events)
+        self.spaces.update(map(workspace_label, events))
+        self.kinds.update(map(event_title, events))
+        newest = _newest_seq(events)
+        if newest is not None and (self.newest is None or newest > self.newest):
+            self.newest = newest
 
 
 def _older(event: Event, seq: int) -> bool:

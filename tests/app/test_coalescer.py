@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
+from lattice_rt_tray import coalescer
 from lattice_rt_tray.coalescer import NoticeKind, NotificationCoalescer, NotifyPrefs
 from lattice_rt_tray.dnd import DoNotDisturb
 
@@ -215,3 +218,50 @@ def test_malformed_events_do_not_break_it():
     live(c)
     notices = c.offer([{"seq": "x", "payload": [1, 2]}, {"area": None}])
     assert len(notices) == 1 and notices[0].title == "Workspace: event"
+
+
+def count_titles(monkeypatch) -> Counter:
+    """How often the coalescer works out each event's title (by seq)."""
+    titled: Counter = Counter()
+    real_title = coalescer.event_title
+
+    def title(event):
+        titled[event["seq"]] += 1
+        return real_title(event)
+
+    monkeypatch.setattr(coalescer, "event_title", title)
+    return titled
+
+
+def test_a_long_burst_counts_each_event_once(monkeypatch):
+    # regression: every digest of a flood recounted the whole burst (tens of ms on the GUI thread)
+    titled = count_titles(monkeypatch)
+    c, clock, _ = make()
+    live(c)
+    digests = []
+    for second in range(20):
+        digests += c.offer([ev(seq, ws=f"ws_{seq % 3}") for seq in range(second * 100 + 1,
+                                                                         second * 100 + 101)])
+        clock.now += 1.0
+        digests += c.poll()
+    clock.now += 2.0
+    digests += c.poll()
+    assert len(digests) == 11 and {n.key for n in digests} == {"burst:1"}
+    last = digests[-1]
+    assert last.count == 2000 and last.seq == 2000
+    assert last.title == "2000 new events in 3 workspaces"
+    assert last.body.startswith("Workflow run ×2000\n")
+    assert sum(titled.values()) == 2000 + 1  # the first event is also shown on its own
+
+
+def test_a_long_catch_up_counts_each_event_once(monkeypatch):
+    titled = count_titles(monkeypatch)
+    c, _, _ = make()
+    live(c)
+    c.connected(resumed=True)
+    assert c.boundary(5000) == []
+    for start in range(1, 5001, 500):  # the replay arrives in batches after the boundary
+        [notice] = c.offer([ev(seq, ws=f"ws_{seq % 2}") for seq in range(start, start + 500)])
+    assert notice.kind is NoticeKind.CATCH_UP and notice.count == 5000 and notice.seq == 5000
+    assert notice.body == "5000 events in 2 workspaces"
+    assert sum(titled.values()) == 5000
