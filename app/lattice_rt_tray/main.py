@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QUrl
+from PySide6.QtCore import QObject, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
@@ -35,6 +35,7 @@ from .bridge import ClientBridge
 from .coalescer import DEFAULT_WINDOW, NotificationCoalescer
 from .controller import QUIT_BUDGET, TrayController, Views
 from .endpoint import ClientFactory, Endpoint, ServerFactory, ServerLike
+from .gc_pauses import freeze_survivors
 from .icons import app_icon, icon_dir
 from .notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
 from .presence_keeper import PresenceKeeper
@@ -48,7 +49,7 @@ from .tasks import TaskRunner
 from .tray import TrayIcon
 from .unix_signals import SignalHandler
 
-__all__ = ["TrayApp", "build", "choose_notifier", "main"]
+__all__ = ["TrayApp", "build", "choose_notifier", "main", "settle_after_startup"]
 
 log = logging.getLogger("lattice_rt_tray")
 
@@ -240,6 +241,18 @@ def link(app: TrayApp) -> None:
     v.presence.refresh_requested.connect(c.refresh_presence)
 
 
+def settle_after_startup(app: TrayApp) -> None:
+    """Process-wide tuning for the running program (not for apps built in tests).
+
+    Once the app first caught up (server up, client connected, every module
+    imported), what exists lives as long as the process: take it out of the
+    garbage collector's full passes (see :mod:`.gc_pauses`).
+    """
+    app.controller.caught_up.connect(
+        lambda: freeze_survivors(), Qt.ConnectionType.SingleShotConnection
+    )
+
+
 # ---------------------------------------------------------------------- main
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -311,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     signals.interrupted.connect(app.controller.quit)
     instance.activation_requested.connect(app.controller.on_activation_requested)
     app.controller.quit_finished.connect(qapp.quit)
+    settle_after_startup(app)
     signals.activate()
     started = time.monotonic()
     app.controller.start()
