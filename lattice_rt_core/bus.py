@@ -462,6 +462,7 @@ class RealtimeBus:
             "feed_size": self.feed_size(),
             "transport": "sse",
             "seq": self._visible,
+            "presence_ttl": self._presence.ttl,
         }
         if self.server_version:
             out["server_version"] = self.server_version

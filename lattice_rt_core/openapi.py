@@ -79,6 +79,7 @@ _SCHEMAS: dict[str, Any] = {
             "seq": {"type": "integer", "minimum": 0},
             "server_version": {"type": "string"},
             "journal": {"enum": ["ok", "degraded", "off"]},
+            "presence_ttl": {"type": "number", "exclusiveMinimum": 0},
         },
     },
     "Event": {

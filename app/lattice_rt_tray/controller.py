@@ -26,7 +26,7 @@ from .activity_window import ActivityWindow
 from .autostart import Autostart
 from .coalescer import Notice, NotificationCoalescer
 from .dnd import DndMode, DoNotDisturb
-from .endpoint import Endpoint, EndpointConfig
+from .endpoint import ClientLike, Endpoint, EndpointConfig
 from .notifiers import Notifier
 from .presence_keeper import PresenceKeeper
 from .presence_model import PresenceModel
@@ -198,6 +198,8 @@ class TrayController(QObject):
         was = self.connected
         self.connected = state == "connected"
         self.detail = detail
+        if was and not self.connected:
+            self.keeper.stop_keep_alive()
         if self.connected and not was:
             self._on_connected()
         self._refresh_status()
@@ -211,14 +213,25 @@ class TrayController(QObject):
         self.coalescer.connected(resumed=resumed)
         self._schedule_notices()
 
-        def boundary() -> int | None:
-            stats = client.health().get("stats")
-            seq = stats.get("seq") if isinstance(stats, dict) else None
-            return seq if isinstance(seq, int) else None
+        def stats() -> dict[str, Any] | None:
+            answer = client.health().get("stats")
+            return answer if isinstance(answer, dict) else None
 
-        self.runner.run(boundary, self._on_boundary, lambda exc: self._on_boundary(None))
+        self.runner.run(
+            stats,
+            lambda answer: self._on_stats(client, answer),
+            lambda exc: self._on_stats(client, None),
+        )
         self.keeper.join(client)
         self.refresh_presence()
+
+    def _on_stats(self, client: ClientLike, stats: dict[str, Any] | None) -> None:
+        stats = stats or {}
+        ttl = stats.get("presence_ttl")
+        if self.connected and not self.quitting and client is self.endpoint.client:
+            self.keeper.keep_alive(client, float(ttl) if isinstance(ttl, int | float) else None)
+        seq = stats.get("seq")
+        self._on_boundary(seq if isinstance(seq, int) else None)
 
     def _on_boundary(self, seq: object) -> None:
         self._show(self.coalescer.boundary(seq if isinstance(seq, int) else None))
@@ -435,6 +448,7 @@ class TrayController(QObject):
             self._finish()  # asked again (a second Ctrl-C): stop waiting
             return
         self.quitting = True
+        self.keeper.stop_keep_alive()
         deadline = self._clock() + self._quit_budget - 0.15
         self._save_resume_point()
         self.settings.sync()

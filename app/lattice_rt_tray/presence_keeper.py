@@ -2,8 +2,10 @@
 
 One presence entry per configured workspace (none configured: one entry with
 no workspace), each with a client id ``<instance id>:<workspace>``. All of
-them are named on the stream (``client_ids``), so the open stream keeps them
-fresh and the server's expiry covers a crash.
+them are named on the stream (``client_ids``). The server trusts an open
+stream only for a while after the client's last request (a frozen process
+keeps its TCP connection), so while connected the keeper re-joins every third
+of the server's presence TTL; the server's expiry covers a crash or a freeze.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from .endpoint import ClientLike
 from .tasks import TaskRunner
@@ -24,6 +26,8 @@ __all__ = ["NO_WORKSPACE", "PresenceKeeper", "presence_client_id"]
 log = logging.getLogger(__name__)
 
 NO_WORKSPACE = "-"
+DEFAULT_TTL = 45.0  # the server's default, when it does not say
+MIN_REFRESH = 0.2  # seconds between keep-alive rounds, at the least
 
 
 def presence_client_id(instance_id: str, workspace: str | None) -> str:
@@ -54,6 +58,9 @@ class PresenceKeeper(QObject):
         self._runner = runner
         self.display_name = display_name
         self.workspaces: tuple[str | None, ...] = tuple(workspaces) or (None,)
+        self._alive_client: ClientLike | None = None
+        self._alive_timer = QTimer(self)
+        self._alive_timer.timeout.connect(self._on_keep_alive)
 
     @property
     def prefix(self) -> str:
@@ -81,6 +88,36 @@ class PresenceKeeper(QObject):
             ]
 
         self._runner.run(work, self._on_joined, self._on_join_failed)
+
+    def keep_alive(self, client: ClientLike, ttl: float | None) -> None:
+        """Re-join every ``ttl / 3`` seconds through ``client`` until :meth:`stop_keep_alive`."""
+        ttl = ttl if ttl is not None and ttl > 0 else DEFAULT_TTL
+        self._alive_client = client
+        self._alive_timer.start(int(max(MIN_REFRESH, ttl / 3) * 1000))
+
+    def stop_keep_alive(self) -> None:
+        self._alive_timer.stop()
+        self._alive_client = None
+
+    @property
+    def keeping_alive(self) -> bool:
+        return self._alive_timer.isActive()
+
+    def _on_keep_alive(self) -> None:
+        client = self._alive_client
+        if client is None:
+            return
+        name = self.display_name
+        pairs = [(ws, presence_client_id(self.instance_id, ws)) for ws in self.workspaces]
+
+        def work() -> int:
+            for ws, cid in pairs:
+                client.join(workspace_id=ws, client_id=cid, display_name=name)
+            return len(pairs)
+
+        # Quiet on purpose: a refresh changes nothing anyone sees; a failure
+        # means the connection is going, which the stream reports itself.
+        self._runner.run(work, lambda _: None, lambda exc: log.info("presence refresh: %s", exc))
 
     def _on_joined(self, entries: list[dict[str, Any]]) -> None:
         self.joined.emit(entries)

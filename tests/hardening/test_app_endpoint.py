@@ -139,10 +139,6 @@ def test_the_app_goes_offline_and_comes_back_present(
         _close(qtbot, app, root)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "PresenceKeeper joins only after (re)connecting; the server trusts an open stream "
-    "for presence_hold after the client's last request (SECURITY.md), so a connected "
-    "app must re-join every TTL/3. Remove this mark once it does."))
 def test_a_connected_app_stays_present_past_the_stream_hold(
     qtbot: Any, tmp_path: Path, remote: dict[str, Any]
 ) -> None:
