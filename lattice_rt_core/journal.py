@@ -254,14 +254,16 @@ class Journal:
                 log.error("%s; events are delivered but no longer persisted", error)
         with self._cond:
             self.degraded = error if error is not None else None
-            self._durable_seq = top
-            ready = [(s, f) for s, f in self._waiters if s <= top]
-            self._waiters = [(s, f) for s, f in self._waiters if s > top]
         if self.on_durable is not None:
             # Delivery goes on even when the disk refuses: loss of durability
             # is reported (stats, POST answers), loss of the live view is not.
-            # Visible first, then answered: whoever is told "stored" can read it.
+            # Visible first, then answered (durable_seq, flush(), futures):
+            # whoever is told "stored" can read it.
             self.on_durable(top)
+        with self._cond:
+            self._durable_seq = top
+            ready = [(s, f) for s, f in self._waiters if s <= top]
+            self._waiters = [(s, f) for s, f in self._waiters if s > top]
         for _, fut in ready:
             if error is None:
                 fut.set_result(None)
