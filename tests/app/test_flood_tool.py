@@ -8,6 +8,8 @@ complete.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -42,3 +44,15 @@ def test_the_command_line_prints_one_json_object(qapp, monkeypatch, capsys):
     assert flood.main(["--events", "50", "--seconds", "0.1", "--window", "hidden", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["events"] == 50 and out["delivered"] == 50 and out["window"] == "hidden"
+
+
+def test_a_failing_publisher_is_reported_not_waited_for(qapp, monkeypatch, capsys):
+    monkeypatch.setattr(main, "freeze_survivors", lambda: 0)
+
+    def broken_publisher(url, token, events, seconds):
+        return subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"],
+                                stdout=subprocess.PIPE, text=True)
+
+    monkeypatch.setattr(flood, "_spawn_publisher", broken_publisher)
+    assert flood.main(["--events", "50", "--seconds", "0.1", "--json"]) == 1
+    assert "flood: the publisher failed with status 3" in capsys.readouterr().err
