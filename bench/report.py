@@ -221,23 +221,16 @@ def _flood(results: Results) -> list[str]:
 # What profiling found for a target this run misses (shown only while it is missed).
 _KNOWN_CAUSES = {
     "6": """\
-**GUI stall (figure 6).** Profiled with py-spy (`--native`) and checked by experiment on the
-`app_flood` harness:
-1. `ClientBridge.events_received = Signal(list)` (app/lattice_rt_tray/bridge.py): PySide6
-   converts a `list` argument to a `QVariantList` (every event dict to a `QVariantMap`) and back
-   *for each connected slot*. Measured: emitting 4,000 events to 2 slots takes 105 ms with
-   `Signal(list)`, 0.1 ms with `Signal(object)`. In the profile the `emit` line itself was 58% of
-   the GUI thread's samples. Fix: `Signal(object)` (also for `gap_received`/`reset_received`
-   and `PresenceKeeper.joined`); the slots keep their Python types.
-2. With the Activity window shown, `QTreeViewPrivate::doItemsLayout` runs after every insert and
-   walks every row (capacity 5,000); through `QSortFilterProxyModel::mapToSource` ->
-   `QAbstractTableModel::index` -> `hasIndex` it calls the Python `rowCount()`/`columnCount()`
-   overrides twice per row, each needing the GIL that the embedded server and the client threads
-   hold during a flood (35% of the GUI thread's event-loop samples). Fixes, in order of effect:
-   give the view the source model while no filter is active (swap the proxy in only when one
-   is set), keep fewer rows (e.g. 500), or a `QListView`/`QTableView`, which do not lay out every
-   row. Applying 1 + the proxy swap + 500 rows from outside cut the shown-window stall from
-   ~100-140 ms to ~30-60 ms on this machine; the rest is painting and GIL hand-offs.
+**GUI stall (figure 6).** Already fixed, from earlier profiles (py-spy `--native` on the
+`app_flood` harness): event batches cross threads as `Signal(object)` (a `Signal(list)`
+converted every event dict to Qt types once per slot: 105 ms per 4,000 events); the Activity
+window is a `QTableView` with fixed row heights filtered inside its model (a tree view behind a
+`QSortFilterProxyModel` re-laid out all 5,000 rows, calling Python twice per row per insert);
+cells are painted by one Python call each; the coalescer counts each event once; the GC's full
+passes skip what survives startup (`gc.freeze()`). What is left is painting the visible rows
+while the embedded server and the client threads in the same process hold the GIL: 10-45 ms
+per repaint on this machine, so a run on a busy machine can still exceed 50 ms. Next steps:
+throttle repaints during a flood, or run the embedded server in its own process.
 """,
 }
 
