@@ -192,6 +192,15 @@ class _Api:
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, f"invalid JSON: {exc}") from None
 
+    async def object_body(self, request: Request) -> dict[str, Any]:
+        """A JSON object body; an empty body counts as ``{}``."""
+        body = await self.body(request)
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise ApiError(422, "body must be a JSON object")
+        return body
+
     def name(self, body: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
         value = body.get(key)
         if value is None:
@@ -247,11 +256,7 @@ class _Api:
 
     async def join(self, request: Request) -> Response:
         principal = self.principal(request.headers, request.cookies)
-        body = await self.body(request)
-        if body is None:
-            body = {}
-        if not isinstance(body, dict):
-            raise ApiError(422, "body must be a JSON object")
+        body = await self.object_body(request)
         client_id = self.name(body, "client_id")
         workspace_id = self.name(body, "workspace_id")
         display_name = self.name(body, "display_name")
@@ -282,11 +287,7 @@ class _Api:
 
     async def leave(self, request: Request) -> Response:
         principal = self.principal(request.headers, request.cookies)
-        body = await self.body(request)
-        if body is None:
-            body = {}
-        if not isinstance(body, dict):
-            raise ApiError(422, "body must be a JSON object")
+        body = await self.object_body(request)
         client_id = self.name(body, "client_id")
         if client_id is not None:
             existing = self.bus.presence_entry(client_id)
