@@ -78,6 +78,10 @@ class PresenceKeeper(QObject):
 
     def join(self, client: ClientLike) -> None:
         """Join (or refresh) every entry, off the GUI thread."""
+        self._runner.run(self._join_all(client), self._on_joined, self._on_join_failed)
+
+    def _join_all(self, client: ClientLike) -> Callable[[], list[dict[str, Any]]]:
+        """A job joining every entry with the current settings (run off the GUI thread)."""
         name = self.display_name
         pairs = [(ws, presence_client_id(self.instance_id, ws)) for ws in self.workspaces]
 
@@ -87,7 +91,7 @@ class PresenceKeeper(QObject):
                 for ws, cid in pairs
             ]
 
-        self._runner.run(work, self._on_joined, self._on_join_failed)
+        return work
 
     def keep_alive(self, client: ClientLike, ttl: float | None) -> None:
         """Re-join every ``ttl / 3`` seconds through ``client`` until :meth:`stop_keep_alive`."""
@@ -107,17 +111,13 @@ class PresenceKeeper(QObject):
         client = self._alive_client
         if client is None:
             return
-        name = self.display_name
-        pairs = [(ws, presence_client_id(self.instance_id, ws)) for ws in self.workspaces]
-
-        def work() -> int:
-            for ws, cid in pairs:
-                client.join(workspace_id=ws, client_id=cid, display_name=name)
-            return len(pairs)
-
         # Quiet on purpose: a refresh changes nothing anyone sees; a failure
         # means the connection is going, which the stream reports itself.
-        self._runner.run(work, lambda _: None, lambda exc: log.info("presence refresh: %s", exc))
+        self._runner.run(
+            self._join_all(client),
+            lambda _: None,
+            lambda exc: log.info("presence refresh: %s", exc),
+        )
 
     def _on_joined(self, entries: list[dict[str, Any]]) -> None:
         self.joined.emit(entries)
