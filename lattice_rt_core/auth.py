@@ -60,8 +60,12 @@ CREATE TABLE IF NOT EXISTS memberships (
 
 
 def new_token() -> str:
-    """256 random bits, URL-safe."""
-    return secrets.token_urlsafe(32)
+    """256 random bits as 64 hex digits.
+
+    Hex, not base64url: a token that starts with ``-`` reads as an option on
+    a command line (``lattice-rt --token -x...`` would be a usage error).
+    """
+    return secrets.token_hex(32)
 
 
 def _digest(token: str) -> str:

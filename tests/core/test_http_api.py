@@ -340,3 +340,13 @@ def test_no_auth_is_the_reference_local_mode(data_dir: Path) -> None:
         assert httpx.get(srv.url + "/realtime/feed", headers={"Host": "evil"}).status_code == 403
     finally:
         srv.stop()
+
+
+def test_tokens_are_256_bit_and_never_look_like_an_option() -> None:
+    # regression: a base64url token starting with "-" broke `lattice-rt --token T`
+    from lattice_rt_core.auth import new_token
+
+    tokens = [new_token() for _ in range(2000)]
+    assert all(len(t) == 64 and int(t, 16) >= 0 for t in tokens)
+    assert not any(t.startswith("-") for t in tokens)
+    assert len(set(tokens)) == len(tokens)
