@@ -146,26 +146,26 @@ class PresenceRegistry:
         A proof of life: call it for a request the client made (a stream
         connecting), not for a stream merely staying open (see :meth:`hold`).
         """
-        now: float | None = None
-        for cid in client_ids:
-            entry = self._entries.get(cid)
-            if entry is not None and entry.user == user:
-                if now is None:
-                    now = self._clock()
-                entry.seen_at = entry.proven_at = now
-                entry.last_seen = self._wallclock()
+        self._refresh(client_ids, user, proof=True)
 
     def hold(self, client_ids: Iterable[str], *, user: str) -> None:
         """Refresh what an open stream names, within ``stream_hold`` of a proof of life."""
+        self._refresh(client_ids, user, proof=False)
+
+    def _refresh(self, client_ids: Iterable[str], user: str, *, proof: bool) -> None:
         now: float | None = None
         for cid in client_ids:
             entry = self._entries.get(cid)
-            if entry is not None and entry.user == user:
-                if now is None:
-                    now = self._clock()
-                if now - entry.proven_at <= self.stream_hold:
-                    entry.seen_at = now
-                    entry.last_seen = self._wallclock()
+            if entry is None or entry.user != user:
+                continue
+            if now is None:
+                now = self._clock()
+            if proof:
+                entry.proven_at = now
+            elif now - entry.proven_at > self.stream_hold:
+                continue
+            entry.seen_at = now
+            entry.last_seen = self._wallclock()
 
     def expire(self) -> list[dict[str, Any]]:
         """Remove entries not refreshed within the TTL; returns their leave events."""

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from .actions import AppActions
 from .activity_delegate import ActivityDelegate
 from .activity_model import ActivityFilter, ActivityModel
+from .windows import bring_forward
 
 __all__ = ["ActivityWindow"]
 
@@ -246,12 +247,7 @@ class ActivityWindow(QMainWindow):
 
     # -------------------------------------------------------------- window
     def bring_forward(self) -> None:
-        self.show()
-        self.setWindowState(
-            (self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
-        )
-        self.raise_()
-        self.activateWindow()
+        bring_forward(self)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidget
 
 from .presence_model import PresenceModel
+from .windows import bring_forward
 
 __all__ = ["PresenceWindow"]
 
@@ -63,12 +64,7 @@ class PresenceWindow(QMainWindow):
         )
 
     def bring_forward(self) -> None:
-        self.show()
-        self.setWindowState(
-            (self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
-        )
-        self.raise_()
-        self.activateWindow()
+        bring_forward(self)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
