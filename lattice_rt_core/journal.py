@@ -121,6 +121,7 @@ class Journal:
         self._pending: list[tuple[int, str | None, str]] = []
         self._waiters: list[tuple[int, concurrent.futures.Future[None]]] = []
         self._durable_seq = 0
+        self._appended_seq = 0  # the last seq handed to append(), committed or not
         self._commits = 0
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -167,6 +168,7 @@ class Journal:
     def append(self, seq: int, workspace_id: str | None, data: str) -> None:
         with self._cond:
             self._pending.append((seq, workspace_id, data))
+            self._appended_seq = seq
             if len(self._pending) == 1:
                 self._cond.notify()
 
@@ -187,9 +189,14 @@ class Journal:
         return self._durable_seq
 
     def flush(self, timeout: float | None = 5.0) -> bool:
-        """Wait until everything appended so far is committed."""
+        """Wait until everything appended so far is committed.
+
+        The target is the last seq appended, not the last one still pending:
+        the writer takes a batch out of ``_pending`` before it commits it, and
+        a flush in between must wait for that batch too.
+        """
         with self._cond:
-            target = self._pending[-1][0] if self._pending else self._durable_seq
+            target = self._appended_seq
         if target <= self._durable_seq:
             return True
         try:
