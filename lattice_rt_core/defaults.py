@@ -1,0 +1,42 @@
+"""Every default of the protocol and the server, defined once.
+
+The reference's numbers (feed 200, replay tail 10, heartbeat 15 s, stats
+version "2.0.0") and this project's own (port, presence TTL, retention,
+backlog, retry hint). Everything else imports them from here: the bus, the
+server's configuration, the CLI's option defaults and help texts, the client,
+the OpenAPI document and the tray app.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DEFAULT_BACKLOG",
+    "DEFAULT_HEARTBEAT",
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "DEFAULT_RETENTION",
+    "DEFAULT_RETRY_MS",
+    "DEFAULT_TTL",
+    "FEED_LIMIT",
+    "PROTOCOL_VERSION",
+    "REPLAY_TAIL",
+]
+
+#: the stats ``version`` reference clients know (the protocol, not this package)
+PROTOCOL_VERSION = "2.0.0"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+#: seconds between ``: heartbeat`` comments on an idle stream
+DEFAULT_HEARTBEAT = 15.0
+#: seconds before a presence entry that is not refreshed expires
+DEFAULT_TTL = 45.0
+#: events kept in the durable journal
+DEFAULT_RETENTION = 500
+#: events a subscriber may fall behind before it gets a gap (the shared ring)
+DEFAULT_BACKLOG = 4096
+#: the ``retry:`` hint every stream starts with, in milliseconds
+DEFAULT_RETRY_MS = 3000
+#: events in the feed ring (``/realtime/feed`` is clamped to it)
+FEED_LIMIT = 200
+#: in-scope events replayed to a stream that does not resume
+REPLAY_TAIL = 10
