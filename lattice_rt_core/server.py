@@ -32,10 +32,12 @@ import uvicorn
 
 from .auth import Accounts, Authenticator, SecretRedactor, load_or_create_owner_token
 from .bus import DEFAULT_BACKLOG, DEFAULT_HEARTBEAT, RealtimeBus
+from .dirlock import DataDirInUse, DataDirLock
 from .http_api import ApiLimits, create_app
 from .journal import DEFAULT_RETENTION, Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
 from .presence import DEFAULT_TTL
+from .tls import TlsError, check_server_files
 from .version import __version__
 
 __all__ = ["EmbeddedServer", "ServerConfig", "ServerError"]
@@ -70,6 +72,12 @@ class ServerConfig:
     presence_hold: float | None = None
     #: log every request (uvicorn's access log); credentials in URLs are redacted
     access_log: bool = False
+    #: serve HTTPS with this certificate chain and private key (PEM files)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: addresses (or networks) of reverse proxies whose X-Forwarded-For and
+    #: X-Forwarded-Proto are believed; nobody's when empty
+    trusted_proxies: tuple[str, ...] = ()
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
@@ -139,16 +147,29 @@ class EmbeddedServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._redactor: SecretRedactor | None = None
+        self._dir_lock: DataDirLock | None = None
+        self._wrote_server_info = False
         self.read_only = False  # the data dir refused writes: no journal, no server.json
 
     @property
+    def tls(self) -> bool:
+        return self.config.tls_cert is not None
+
+    @property
     def url(self) -> str:
+        """Where clients reach this server (server.json, the banner).
+
+        A wildcard bind is reached on loopback, except with TLS: a certificate
+        names the server, so the first ``--allow-host`` name without a port
+        (the name clients use) is the URL's host.
+        """
         host = self.config.host
         if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
+            names = [h for h in self.config.allowed_hosts if ":" not in h.rsplit("]", 1)[-1]]
+            host = names[0] if self.tls and names else "127.0.0.1"
         elif ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     @property
     def data_dir(self) -> Path:
@@ -156,15 +177,31 @@ class EmbeddedServer:
 
     # ---------------------------------------------------------------- start
     def start(self, timeout: float = 10.0) -> None:
+        """Lock the data dir, open storage, bind, serve; undo all of it on failure."""
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> None:
         cfg = self.config
         write_timeout = cfg.effective_write_timeout()
         if not write_timeout > 0:
             raise ServerError("the write timeout must be positive")
+        if (cfg.tls_cert is None) != (cfg.tls_key is None):
+            raise ServerError("TLS needs both a certificate and its key (--tls-cert, --tls-key)")
+        if cfg.tls_cert is not None and cfg.tls_key is not None:
+            try:
+                check_server_files(cfg.tls_cert, cfg.tls_key)
+            except TlsError as exc:
+                raise ServerError(str(exc)) from None
         try:
             data_dir = ensure_data_dir(cfg.data_dir)
         except OSError as exc:
             raise ServerError(f"cannot use data directory {cfg.data_dir}: {exc}") from exc
         self.read_only = not _writable(data_dir)
+        self._lock_data_dir(data_dir)
         if self.read_only:
             log.warning(
                 "data directory %s is read-only: serving without the journal (events are "
@@ -191,7 +228,6 @@ class EmbeddedServer:
             try:
                 self.owner_token = load_or_create_owner_token(data_dir)
             except OSError as exc:
-                self._close_storage()
                 raise ServerError(f"cannot read or create the owner token: {exc}") from exc
             self._accounts = self._open_accounts(data_dir)
         self._install_redactor()
@@ -201,11 +237,7 @@ class EmbeddedServer:
             accounts=self._accounts,
             enabled=cfg.auth,
         )
-        try:
-            sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
-        except ServerError:
-            self._close_storage()
-            raise
+        sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
         self.port = sock.getsockname()[1]
         app = create_app(
             self.bus, authenticator, version=__version__, limits=cfg.limits,
@@ -220,6 +252,11 @@ class EmbeddedServer:
             timeout_graceful_shutdown=1,
             date_header=False,
             server_header=False,
+            ssl_certfile=cfg.tls_cert,
+            ssl_keyfile=cfg.tls_key,
+            # X-Forwarded-For/-Proto only from the reverse proxies named (--trust-proxy)
+            proxy_headers=bool(cfg.trusted_proxies),
+            forwarded_allow_ips=list(cfg.trusted_proxies) or None,
         )
         self._server = _Uvicorn(uv_config, self.bus)
         self._thread = threading.Thread(
@@ -227,7 +264,6 @@ class EmbeddedServer:
         )
         self._thread.start()
         if not self._server.ready.wait(timeout) or self._error is not None:
-            self.stop()
             raise ServerError(f"the server did not start: {self._error or 'timed out'}")
         if cfg.write_server_info and not self.read_only:
             self._write_server_info()
@@ -236,6 +272,24 @@ class EmbeddedServer:
                 "AUTHENTICATION IS DISABLED (--no-auth): anyone who can reach %s can read "
                 "and publish everything", self.url,
             )
+
+    def _lock_data_dir(self, data_dir: Path) -> None:
+        """Hold the directory for this server's life, before anything in it is opened.
+
+        A read-only directory where the lock file cannot be created is served
+        unlocked: that server writes nothing there, so it cannot hand out a seq.
+        """
+        lock = DataDirLock(data_dir)
+        try:
+            lock.acquire()
+        except DataDirInUse as exc:
+            raise ServerError(str(exc)) from None
+        except OSError as exc:
+            if not self.read_only:
+                raise ServerError(f"cannot lock data directory {data_dir}: {exc}") from exc
+            log.debug("cannot lock the read-only data directory %s: %s", data_dir, exc)
+            return
+        self._dir_lock = lock
 
     def _open_journal(self, data_dir: Path) -> Journal:
         """The journal; a damaged file is moved aside and a new one started.
@@ -281,7 +335,6 @@ class EmbeddedServer:
                 return Accounts(path, read_only=True)
             return Accounts(path)
         except JournalError as exc:
-            self._close_storage()
             raise ServerError(f"cannot open the accounts in {path}: {exc}") from exc
 
     def _install_redactor(self) -> None:
@@ -345,6 +398,9 @@ class EmbeddedServer:
         self._close_storage()
         self._remove_server_info()
         self._remove_redactor()
+        if self._dir_lock is not None:  # last: the directory is free once all is closed
+            self._dir_lock.release()
+            self._dir_lock = None
 
     def _close_storage(self) -> None:
         if self._journal is not None:
@@ -375,6 +431,9 @@ class EmbeddedServer:
 
     # ---------------------------------------------------------- server.json
     def _write_server_info(self) -> None:
+        """Only the holder of the directory lock writes server.json (and removes it)."""
+        if self._dir_lock is None:
+            return
         info = {"url": self.url, "pid": os.getpid(), "version": __version__,
                 "auth": self.config.auth}
         path = self.data_dir / SERVER_INFO_FILE
@@ -386,16 +445,16 @@ class EmbeddedServer:
             os.replace(tmp, path)
         except OSError as exc:
             log.warning("cannot write %s: %s", path, exc)
+            return
+        self._wrote_server_info = True
 
     def _remove_server_info(self) -> None:
-        path = self.data_dir / SERVER_INFO_FILE
+        if not self._wrote_server_info:
+            return
+        self._wrote_server_info = False
         try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(info, dict) and info.get("pid") == os.getpid() and (
-                info.get("url") == self.url
-            ):
-                path.unlink()
-        except (OSError, ValueError):
+            (self.data_dir / SERVER_INFO_FILE).unlink()
+        except OSError:
             pass
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import socket
 import stat
 import threading
 from pathlib import Path
@@ -119,3 +122,44 @@ def test_stop_with_open_streams_is_prompt(data_dir: Path) -> None:
     for t in threads:
         t.join(5)
     assert ended == ["closed"] * 3  # the server ended every stream cleanly
+
+
+# ------------------------------------------------ one server per data directory
+def test_a_second_server_on_the_data_dir_is_refused_and_changes_nothing(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = start(data_dir)
+    try:
+        info_before = (data_dir / "server.json").read_bytes()
+        second = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir))
+        with pytest.raises(ServerError) as refused:
+            second.start()
+        message = str(refused.value)
+        assert f"the lattice-rt server at {first.url} (pid {os.getpid()})" in message
+        assert "\n" not in message
+        # the refused server neither rewrote nor removed the holder's server.json
+        assert (data_dir / "server.json").read_bytes() == info_before
+        second.stop()
+        assert (data_dir / "server.json").read_bytes() == info_before
+        assert publish(first, 2) == [1, 2]  # the holder goes on, alone with the journal
+    finally:
+        first.stop()
+    assert not (data_dir / "server.json").exists()
+    with caplog.at_level(logging.WARNING):
+        again = start(data_dir)
+    try:
+        assert publish(again, 1) == [3]
+        assert not [r for r in caplog.records if "did not shut down cleanly" in r.message]
+    finally:
+        again.stop()
+
+
+def test_a_failed_start_lets_go_of_the_data_dir(data_dir: Path, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ServerError, match="already in use"):
+            EmbeddedServer(ServerConfig(port=port, data_dir=data_dir)).start()
+    srv = start(data_dir)  # neither the lock nor the journal was left behind
+    srv.stop()
