@@ -33,7 +33,7 @@ from .events import to_json
 from .journal import JournalError
 from .openapi import openapi_document
 
-__all__ = ["ApiLimits", "create_app"]
+__all__ = ["ApiLimits", "HostOriginGuard", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -597,7 +597,7 @@ def create_app(
     sweep_interval: float | None = None,
     write_timeout: float | None = None,
     abort_connection: Callable[[Scope], bool] | None = None,
-) -> ASGIApp:
+) -> HostOriginGuard:
     """Build the ASGI application for ``bus``.
 
     The lifespan binds the bus to the server's loop and runs the presence

@@ -30,10 +30,11 @@ from typing import Any
 
 import uvicorn
 
-from .auth import Accounts, Authenticator, SecretRedactor, load_or_create_owner_token
+from .accounts import Accounts
+from .auth import Authenticator, SecretRedactor, load_or_create_owner_token
 from .bus import DEFAULT_BACKLOG, DEFAULT_HEARTBEAT, RealtimeBus
 from .dirlock import DataDirInUse, DataDirLock
-from .http_api import ApiLimits, create_app
+from .http_api import ApiLimits, HostOriginGuard, create_app
 from .journal import DEFAULT_RETENTION, Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
 from .presence import DEFAULT_TTL
@@ -149,6 +150,8 @@ class EmbeddedServer:
         self._redactor: SecretRedactor | None = None
         self._dir_lock: DataDirLock | None = None
         self._wrote_server_info = False
+        self._address: tuple[str, int] = (self.config.host, 0)
+        self._guard: HostOriginGuard | None = None
         self.read_only = False  # the data dir refused writes: no journal, no server.json
 
     @property
@@ -170,6 +173,16 @@ class EmbeddedServer:
         elif ":" in host:
             host = f"[{host}]"
         return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The address and port the listening socket is bound to."""
+        return self._address
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """The ``Host`` values requests may carry (see the guard in http_api.py)."""
+        return sorted(self._guard.allowed(self.port)) if self._guard is not None else []
 
     @property
     def data_dir(self) -> Path:
@@ -238,8 +251,9 @@ class EmbeddedServer:
             enabled=cfg.auth,
         )
         sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
-        self.port = sock.getsockname()[1]
-        app = create_app(
+        self._address = sock.getsockname()[:2]
+        self.port = self._address[1]
+        app = self._guard = create_app(
             self.bus, authenticator, version=__version__, limits=cfg.limits,
             extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
             abort_connection=self._abort_connection,

@@ -24,7 +24,7 @@ __all__ = ["CA_FILE_ENV", "TlsError", "check_server_files", "client_context", "d
 #: an extra CA file for every client command (``--ca-file`` wins)
 CA_FILE_ENV = "LATTICE_RT_CA_FILE"
 
-CaFile = str | os.PathLike[str]
+CaFile = str | os.PathLike[str]  # what ca_file= takes
 
 
 class TlsError(Exception):
@@ -44,18 +44,27 @@ def client_context(ca_file: CaFile | None = None) -> ssl.SSLContext:
 
 def check_server_files(cert_file: Path, key_file: Path) -> None:
     """Load the certificate chain and key once, so a bad file is a clear error at start."""
+    for path, marker, what in (
+        (cert_file, b"-----BEGIN CERTIFICATE-----", "a PEM certificate"),
+        (key_file, b"PRIVATE KEY-----", "a PEM private key"),
+    ):
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise TlsError(f"cannot read {path}: {_reason(exc)}") from None
+        if marker not in data:
+            raise TlsError(f"{path} is not {what}")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     try:
-        context.load_cert_chain(os.fspath(cert_file), os.fspath(key_file))
-    except FileNotFoundError as exc:
-        raise TlsError(f"cannot read {exc.filename}: no such file") from None
-    except OSError as exc:
-        where = getattr(exc, "filename", None) or f"{cert_file} or {key_file}"
-        raise TlsError(f"cannot read {where}: {_reason(exc)}") from None
-    except ssl.SSLError as exc:
+        context.load_cert_chain(os.fspath(cert_file), os.fspath(key_file), password=_no_password)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         raise TlsError(
             f"cannot use certificate {cert_file} with key {key_file}: {_reason(exc)}"
         ) from None
+
+
+def _no_password() -> str:
+    raise ValueError("the key is encrypted; give an unencrypted key file")
 
 
 def describe(exc: BaseException, url: str) -> str | None:
@@ -82,10 +91,15 @@ def describe(exc: BaseException, url: str) -> str | None:
 
 
 def _reason(exc: BaseException) -> str:
-    """The readable part of an OpenSSL error, without the ``[SSL: X] ... (_ssl.c:N)`` noise."""
+    """The readable part of an OpenSSL error, without ``[SSL: X]`` and ``(_ssl.c:N)``."""
     if isinstance(exc, ssl.SSLError) and exc.reason:
-        text = str(exc.reason).replace("_", " ").lower()
-        return text
-    if isinstance(exc, OSError) and exc.strerror:
+        return str(exc.reason).replace("_", " ").lower()
+    if isinstance(exc, OSError) and not isinstance(exc, ssl.SSLError) and exc.strerror:
         return exc.strerror
-    return str(exc).split(" (_ssl.c", 1)[0] or type(exc).__name__
+    text = str(exc.args[1] if isinstance(exc, ssl.SSLError) and len(exc.args) > 1 else exc)
+    text = text.split(" (_ssl.c", 1)[0]
+    if text.startswith("["):
+        text = text.partition("] ")[2]
+    if text == "PEM lib":
+        return "not a valid PEM file"
+    return text or type(exc).__name__

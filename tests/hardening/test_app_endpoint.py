@@ -89,7 +89,7 @@ def _build(tmp_path: Path, remote: dict[str, Any]) -> tuple[TrayApp, QObject, st
         client_factory=functools.partial(RealtimeClient, read_timeout=2.0),
         autostart=Autostart(platform="linux", home=tmp_path / "home",
                             config_dir=tmp_path / "config", command=["lattice-rt-tray"]),
-        open_url=lambda url: True,
+        open_url=lambda url: None,
         parent=root,
     )
     return app, root, presence_client_id(settings.instance_id, "w")
@@ -178,7 +178,7 @@ def test_the_app_follows_a_serve_that_holds_its_data_dir_on_another_port(
         notifier=lambda tray_icon, parent: RecordingNotifier(parent),
         autostart=Autostart(platform="linux", home=tmp_path / "home",
                             config_dir=tmp_path / "config", command=["lattice-rt-tray"]),
-        open_url=lambda url: True,
+        open_url=lambda url: None,
         parent=root,
     )
     mine = presence_client_id(settings.instance_id, "w")

@@ -1,0 +1,177 @@
+"""``lattice-rt token`` and ``lattice-rt user ...`` on the local database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lattice_rt_core.accounts import Accounts
+from lattice_rt_core.paths import database_path
+from lattice_rt_core.server import EmbeddedServer
+
+from .cli_helpers import assert_one_error_line, run
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("LATTICE_RT_URL", "LATTICE_RT_TOKEN", "LATTICE_RT_CA_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LATTICE_RT_DATA_DIR", str(tmp_path / "not-used"))
+
+
+def _accounts(data: str) -> Accounts:
+    return Accounts(database_path(Path(data)))
+
+
+# -------------------------------------------------------------------- token
+def test_token_prints_the_owner_token(capsys, tmp_path: Path) -> None:
+    (tmp_path / "owner.token").write_text("the-owner-token\n")
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "token")
+    assert (code, out) == (0, ["the-owner-token"])
+
+
+def test_token_before_the_first_start_says_what_to_do(capsys, tmp_path: Path) -> None:
+    code, out, err = run(capsys, "token", "--data-dir", str(tmp_path))
+    assert code == 1 and out == []
+    assert_one_error_line(err, "no owner token", "lattice-rt serve")
+
+
+def test_token_with_a_url_is_refused(
+    capsys, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "owner.token").write_text("the-owner-token\n")
+    code, out, err = run(capsys, "--data-dir", str(tmp_path), "--url", "http://team:8765",
+                         "token")
+    assert code == 2 and out == []
+    assert_one_error_line(err, "never fetched over the network")
+    monkeypatch.setenv("LATTICE_RT_URL", "http://team:8765")
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "token")
+    assert code == 2 and out == []
+
+
+# -------------------------------------------------------------------- users
+def test_user_add_list_remove(capsys, tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    code, out, err = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws1",
+                         "--workspace", "ws2")
+    assert code == 0 and len(out) == 1 and err == []
+    token = out[0]
+    accounts = _accounts(data)
+    try:
+        assert accounts.user_for_token(token) == "ada"
+        assert accounts.allowed_scopes("ada") == {"ws1", "ws2"}
+    finally:
+        accounts.close()
+    assert (Path(data).stat().st_mode & 0o777) == 0o700
+    code, out, _ = run(capsys, "--data-dir", data, "user", "list")
+    assert (code, out) == (0, ['{"user":"ada","workspaces":["ws1","ws2"]}'])
+    assert run(capsys, "--data-dir", data, "user")[1] == out  # list is the default
+    assert run(capsys, "--data-dir", data, "user", "remove", "ada")[0] == 0
+    code, _, err = run(capsys, "--data-dir", data, "user", "remove", "ada")
+    assert code == 1
+    assert_one_error_line(err, "no user named 'ada'")
+
+
+def test_adding_an_existing_user_is_an_error_that_keeps_its_token(
+    capsys, tmp_path: Path
+) -> None:
+    data = str(tmp_path / "data")
+    token = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws1")[1][0]
+    code, out, err = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws2")
+    assert code == 1 and out == []
+    assert_one_error_line(err, "user 'ada' already exists", "lattice-rt user grant ada",
+                          "lattice-rt user renew ada")
+    accounts = _accounts(data)
+    try:
+        assert accounts.user_for_token(token) == "ada"  # not locked out
+        assert accounts.allowed_scopes("ada") == {"ws1"}
+    finally:
+        accounts.close()
+
+
+def test_grant_and_revoke_change_workspaces_only(capsys, tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    token = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws1")[1][0]
+    code, out, err = run(capsys, "--data-dir", data, "user", "grant", "ada", "-w", "ws2",
+                         "-w", "ws3")
+    assert (code, out, err) == (0, ['{"user":"ada","workspaces":["ws1","ws2","ws3"]}'], [])
+    code, out, err = run(capsys, "--data-dir", data, "user", "revoke", "ada", "-w", "ws1",
+                         "-w", "ws2", "-w", "never-had")
+    assert (code, out, err) == (0, ['{"user":"ada","workspaces":["ws3"]}'], [])
+    code, out, err = run(capsys, "--data-dir", data, "user", "revoke", "ada", "-w", "ws3")
+    assert (code, out) == (0, ['{"user":"ada","workspaces":[]}'])
+    assert len(err) == 1 and "warning: ada has no workspace" in err[0]
+    accounts = _accounts(data)
+    try:
+        assert accounts.user_for_token(token) == "ada"  # the token never changed
+    finally:
+        accounts.close()
+    for action in ("grant", "revoke"):
+        code, _, err = run(capsys, "--data-dir", data, "user", action, "bob", "-w", "ws1")
+        assert code == 1
+        assert_one_error_line(err, "no user named 'bob'")
+
+
+def test_renew_replaces_the_token_at_once(capsys, server: EmbeddedServer) -> None:
+    data = str(server.data_dir)
+    old = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws1")[1][0]
+    health = server.url + "/realtime/health"
+    assert httpx.get(health, headers={"Authorization": f"Bearer {old}"}).json()["user"] == "ada"
+    code, out, _ = run(capsys, "--data-dir", data, "user", "renew", "ada")
+    assert code == 0 and len(out) == 1 and out[0] != old
+    new = out[0]
+    assert "user" not in httpx.get(health, headers={"Authorization": f"Bearer {old}"}).json()
+    assert httpx.get(health, headers={"Authorization": f"Bearer {new}"}).json()["user"] == "ada"
+    code, _, err = run(capsys, "--data-dir", data, "user", "renew", "bob")
+    assert code == 1
+    assert_one_error_line(err, "no user named 'bob'")
+
+
+def test_a_user_without_a_workspace_gets_a_warning(capsys, tmp_path: Path) -> None:
+    code, out, err = run(capsys, "--data-dir", str(tmp_path), "user", "add", "eve")
+    assert code == 0 and len(out) == 1
+    assert len(err) == 1 and err[0].startswith("lattice-rt: warning: eve has no workspace")
+
+
+def test_a_user_added_while_the_server_runs_can_publish_in_its_workspace(
+    capsys, server: EmbeddedServer
+) -> None:
+    data = str(server.data_dir)
+    code, out, _ = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws1")
+    assert code == 0
+    token = out[0]
+    code, out, _ = run(capsys, "--url", server.url, "--token", token, "publish", "graph",
+                       "indexed", "--workspace", "ws1")
+    assert code == 0 and json.loads(out[0])["actor"] == "ada"
+    code, _, err = run(capsys, "--url", server.url, "--token", token, "publish", "graph",
+                       "indexed", "--workspace", "ws2")
+    assert code == 1
+    assert_one_error_line(err, "not a member of workspace 'ws2' (HTTP 403)")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["user", "add", " "], "user name must be a non-empty string"),
+        (["user", "add", "ada", "-w", "x\ty"], "workspace id must not contain control"),
+        (["user", "add", "a" * 129], "longer than 128 characters"),
+        (["user", "grant", "ada", "-w", ""], "workspace id must be a non-empty string"),
+    ],
+)
+def test_bad_names_are_usage_errors(
+    capsys, tmp_path: Path, argv: list[str], fragment: str
+) -> None:
+    code, out, err = run(capsys, "--data-dir", str(tmp_path), *argv)
+    assert code == 2 and out == []
+    assert_one_error_line(err, fragment)
+
+
+def test_user_add_on_an_unusable_data_dir(capsys, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = run(capsys, "--data-dir", str(blocker), "user", "add", "ada")
+    assert code == 1
+    assert_one_error_line(err, "cannot open the accounts", "not a directory")
