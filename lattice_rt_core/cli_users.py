@@ -11,9 +11,11 @@ owner token itself is only ever read from the local data directory.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Protocol
 
 from .accounts import Accounts, NoSuchUser, UserExists
@@ -105,6 +107,7 @@ def _accounts(args: argparse.Namespace) -> Iterator[AccountAdmin]:
 @contextmanager
 def _local(args: argparse.Namespace) -> Iterator[Accounts]:
     directory = data_dir(args)
+    _refuse_a_foreign_data_dir(directory)
     try:
         ensure_data_dir(directory)
         accounts = Accounts(database_path(directory))
@@ -116,6 +119,25 @@ def _local(args: argparse.Namespace) -> Iterator[Accounts]:
         raise CliError(f"cannot update the accounts in {directory}: {exc}") from None
     finally:
         accounts.close()
+
+
+def _refuse_a_foreign_data_dir(directory: Path) -> None:
+    """Another account's data dir (a service's) is changed through its server, not here.
+
+    Files SQLite creates now (``-wal``, ``-shm``) would belong to this user,
+    root included, and lock the server out of its own database.
+    """
+    if os.name != "posix":
+        return
+    try:
+        owner = directory.stat().st_uid
+    except OSError:
+        return  # absent (created below) or unreadable (opening says why)
+    if owner != os.geteuid():
+        raise CliError(
+            f"{directory} belongs to another user (uid {owner}), such as a system service: "
+            "manage its users through its server with --url, or run this as that user"
+        )
 
 
 def _show(name: str, workspaces: set[str]) -> None:

@@ -5,15 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
-import queue
 import signal
 import socket
-import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -22,9 +18,7 @@ from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.server import EmbeddedServer, ServerConfig
 from lattice_rt_core.version import __version__
 
-from .cli_helpers import assert_one_error_line, run
-
-WAIT = 20.0
+from .cli_helpers import Proc, assert_one_error_line, run
 
 
 @pytest.fixture(autouse=True)
@@ -287,69 +281,6 @@ def test_serve_on_a_busy_port_is_one_line(capsys, tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------- as real processes
-class Proc:
-    """A child process whose stdout and stderr lines arrive on queues."""
-
-    def __init__(self, *argv: str) -> None:
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "lattice_rt_core.cli", *argv],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.out: queue.Queue[str] = queue.Queue()
-        self.err: queue.Queue[str] = queue.Queue()
-        self.err_lines: list[str] = []
-        assert self.popen.stdout is not None and self.popen.stderr is not None
-        self.pumps = [
-            threading.Thread(target=self._pump, args=(pipe, q), daemon=True)
-            for pipe, q in ((self.popen.stdout, self.out), (self.popen.stderr, self.err))
-        ]
-        for pump in self.pumps:
-            pump.start()
-
-    @staticmethod
-    def _pump(pipe: IO[str], q: queue.Queue[str]) -> None:
-        for line in pipe:
-            q.put(line.rstrip("\n"))
-
-    def line(self) -> str:
-        return self.out.get(timeout=WAIT)
-
-    def wait_err(self, fragment: str) -> str:
-        while True:
-            line = self.err.get(timeout=WAIT)
-            self.err_lines.append(line)
-            if fragment in line:
-                return line
-
-    def finish(self) -> int:
-        code = self.popen.wait(timeout=WAIT)
-        for pump in self.pumps:
-            pump.join(WAIT)  # everything the child wrote is queued
-        while not self.err.empty():
-            self.err_lines.append(self.err.get())
-        return code
-
-    def kill(self) -> None:
-        """End the child if it still runs and release its pipes."""
-        if self.popen.poll() is None:
-            self.popen.kill()
-        self.popen.wait()
-        for pump in self.pumps:
-            pump.join(WAIT)  # EOF once the child is gone
-        for pipe in (self.popen.stdout, self.popen.stderr):
-            if pipe is not None:
-                pipe.close()
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
-
-
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_serve_and_tail_as_processes(

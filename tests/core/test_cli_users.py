@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import httpx
@@ -175,3 +176,16 @@ def test_user_add_on_an_unusable_data_dir(capsys, tmp_path: Path) -> None:
     code, _, err = run(capsys, "--data-dir", str(blocker), "user", "add", "ada")
     assert code == 1
     assert_one_error_line(err, "cannot open the accounts", "not a directory")
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root (chown)")
+def test_a_data_dir_of_another_account_is_managed_through_its_server(
+    capsys, tmp_path: Path
+) -> None:
+    data = tmp_path / "service-data"
+    data.mkdir(mode=0o700)
+    os.chown(data, 65534, 65534)  # like /var/lib/lattice-rt of the systemd unit
+    code, out, err = run(capsys, "--data-dir", str(data), "user", "add", "ada")
+    assert code == 1 and out == []
+    assert_one_error_line(err, f"{data} belongs to another user (uid 65534)", "--url")
+    assert list(data.iterdir()) == []  # nothing created in it
