@@ -45,6 +45,9 @@ __all__ = ["EmbeddedServer", "ServerConfig", "ServerError"]
 
 log = logging.getLogger(__name__)
 
+#: seconds uvicorn waits for connections to close at stop before cancelling them
+GRACEFUL_SHUTDOWN = 1
+
 
 class ServerError(RuntimeError):
     """The server cannot start; the message is meant for a person."""
@@ -130,7 +133,24 @@ class _Uvicorn(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.bus.close()
-        await super().shutdown(sockets=sockets)
+        lingering = asyncio.ensure_future(self._abort_lingering())
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            lingering.cancel()
+
+    async def _abort_lingering(self) -> None:
+        """Drop connections still open halfway through the graceful timeout.
+
+        A TLS connection closes only once the peer answers its close_notify;
+        a browser that does not would hold the stop up to the timeout and leave
+        the transport open as the loop closes.
+        """
+        await asyncio.sleep(GRACEFUL_SHUTDOWN / 2)
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
 
 
 class EmbeddedServer:
@@ -263,7 +283,7 @@ class EmbeddedServer:
             log_level=cfg.log_level,
             access_log=cfg.access_log,  # off by default; when on, URLs are redacted
             lifespan="on",
-            timeout_graceful_shutdown=1,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
             date_header=False,
             server_header=False,
             ssl_certfile=cfg.tls_cert,
@@ -380,15 +400,16 @@ class EmbeddedServer:
         return False
 
     def _run(self, sock: socket.socket) -> None:
-        assert self._server is not None
+        server = self._server  # stop() may drop the attribute while this thread finishes
+        assert server is not None
         try:
-            self._server.run(sockets=[sock])
+            server.run(sockets=[sock])
         except BaseException as exc:  # noqa: BLE001 - reported to start()/stop()
             self._error = exc
             log.error("the realtime server stopped: %s", exc)
         finally:
             sock.close()
-            self._server.ready.set()
+            server.ready.set()
 
     # ----------------------------------------------------------------- stop
     def stop(self, timeout: float = 2.0) -> None:

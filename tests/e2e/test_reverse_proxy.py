@@ -27,7 +27,9 @@ from lattice_rt_core.paths import read_owner_token
 from tests.conftest import TlsFiles
 from tests.hardening.helpers import ServeProcess
 
+from .chromium_tls import trust_flags
 from .proxies import NAME, SHIPPED, Ports, ProxyProcess, caddy_path, free_port, nginx_path
+from .test_activity_browser import Browser, chromium_path, text_of
 
 WAIT = 30.0
 
@@ -187,3 +189,30 @@ def test_the_shipped_caddyfile_validates_as_shipped(tmp_path: Path) -> None:
     assert proxy["flush_interval"] == -1 and proxy["upstreams"] == [{"dial": "127.0.0.1:8765"}]
     body = next(h for h in handlers if h["handler"] == "request_body")
     assert body["max_size"] == 1024 * 1024  # the server's own limit
+
+
+@pytest.mark.browser
+def test_the_activity_page_through_the_proxy(
+    proxied: Proxied, tmp_path: Path, tls_files: TlsFiles
+) -> None:
+    """Chromium at https://team.lattice.test:<port>: Origin https://, Host as typed."""
+    if chromium_path() is None:
+        pytest.skip("Chromium is not installed (scripts/sysdeps.sh test installs it)")
+    base = f"https://{NAME}:{proxied.ports.https}"
+    chrome = Browser(tmp_path / "profile", flags=trust_flags(tls_files, NAME))
+    page = chrome.page()
+    try:
+        with _client(proxied) as client:
+            answer = _launch(proxied, f"{NAME}:{proxied.ports.https}", sni=NAME)
+            page.navigate(answer.json()["url"])
+            page.wait_for("document.querySelector('#status[data-state=\"connected\"]')")
+            assert page.evaluate("location.origin") == base
+            client.publish("graph", "indexed", {"note": f"via-{proxied.kind}-9c2"},
+                           workspace_id="ws")
+            page.wait_for(text_of("#feed li.event", f"via-{proxied.kind}-9c2"))
+            client.join(workspace_id="ws-proxy", display_name=f"Ada via {proxied.kind}")
+            page.wait_for(text_of('#presence [data-workspace="ws-proxy"]',
+                                  f"Ada via {proxied.kind}"))
+    finally:
+        page.close()
+        chrome.close()
