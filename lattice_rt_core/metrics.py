@@ -55,7 +55,8 @@ class ServerCounters:
     slow_peers_cut: int = 0
     gaps: Counter[str] = field(default_factory=Counter)  # by reason
     refused: Counter[str] = field(default_factory=Counter)  # by reason
-    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)  # method, route, status
+    #: by method, route (its path template) and status
+    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
 
 
 class MetricsCollector(Collector):
