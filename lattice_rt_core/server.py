@@ -38,7 +38,7 @@ from .http_api import ApiLimits, HostOriginGuard, create_app
 from .journal import DEFAULT_RETENTION, Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
 from .presence import DEFAULT_TTL
-from .tls import TlsError, check_server_files
+from .tls import TlsError, check_server_files, server_context_factory
 from .version import __version__
 
 __all__ = ["EmbeddedServer", "ServerConfig", "ServerError"]
@@ -288,6 +288,7 @@ class EmbeddedServer:
             server_header=False,
             ssl_certfile=cfg.tls_cert,
             ssl_keyfile=cfg.tls_key,
+            ssl_context_factory=server_context_factory if cfg.tls_cert is not None else None,
             # X-Forwarded-For/-Proto only from the reverse proxies named (--trust-proxy)
             proxy_headers=bool(cfg.trusted_proxies),
             forwarded_allow_ips=list(cfg.trusted_proxies) or None,

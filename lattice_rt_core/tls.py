@@ -15,11 +15,19 @@ from __future__ import annotations
 
 import os
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 import truststore
 
-__all__ = ["CA_FILE_ENV", "TlsError", "check_server_files", "client_context", "describe"]
+__all__ = [
+    "CA_FILE_ENV",
+    "TlsError",
+    "check_server_files",
+    "client_context",
+    "describe",
+    "server_context_factory",
+]
 
 #: an extra CA file for every client command (``--ca-file`` wins)
 CA_FILE_ENV = "LATTICE_RT_CA_FILE"
@@ -61,6 +69,15 @@ def check_server_files(cert_file: Path, key_file: Path) -> None:
         raise TlsError(
             f"cannot use certificate {cert_file} with key {key_file}: {_reason(exc)}"
         ) from None
+
+
+def server_context_factory(
+    config: object, default_factory: Callable[[], ssl.SSLContext]
+) -> ssl.SSLContext:
+    """uvicorn's server context (``ssl_context_factory``), refusing TLS below 1.2."""
+    context = default_factory()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 def _no_password() -> str:

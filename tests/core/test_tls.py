@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import ssl
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,3 +162,21 @@ def test_a_certificate_without_a_key_is_refused(data_dir: Path, tls_files: TlsFi
 
 def test_describe_ignores_what_is_not_tls() -> None:
     assert describe(ConnectionRefusedError(111, "Connection refused"), "https://x") is None
+
+
+def test_the_server_refuses_tls_below_1_2(
+    https_server: EmbeddedServer, tls_files: TlsFiles
+) -> None:
+    context = ssl.create_default_context(cafile=str(tls_files.ca))
+    with warnings.catch_warnings():  # TLS 1.1 is deprecated: that is the point
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("ALL:@SECLEVEL=0")  # let this client offer what it may not
+    with socket.create_connection(("127.0.0.1", https_server.port), timeout=WAIT) as raw:
+        with pytest.raises(ssl.SSLError):
+            context.wrap_socket(raw, server_hostname="127.0.0.1").close()
+    context.maximum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection(("127.0.0.1", https_server.port), timeout=WAIT) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            assert tls.version() == "TLSv1.2"
