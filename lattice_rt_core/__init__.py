@@ -2,7 +2,8 @@
 and the client. Pure Python; never imports Qt."""
 
 from .auth import Accounts, Authenticator, Principal
-from .bus import PROTOCOL_VERSION, RealtimeBus, Subscriber
+from .bus import RealtimeBus, Subscriber
+from .defaults import PROTOCOL_VERSION
 from .events import enrich, to_json
 from .journal import Journal, JournalError
 from .presence import PresenceRegistry

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .journal import JournalError, open_db
+from .paths import OWNER_TOKEN_FILE
 from .scope import Scope
 
 __all__ = [
@@ -41,7 +42,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-OWNER_TOKEN_FILE = "owner.token"
 LAUNCH_CODE_TTL = 60.0
 SESSION_TTL = 12 * 3600.0
 MAX_NAME = 128

@@ -29,22 +29,26 @@ from collections.abc import AsyncGenerator, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from .defaults import (
+    DEFAULT_BACKLOG,
+    DEFAULT_FEED_LIMIT,
+    DEFAULT_HEARTBEAT,
+    DEFAULT_RETRY_MS,
+    DEFAULT_TTL,
+    FEED_LIMIT,
+    PROTOCOL_VERSION,
+    REPLAY_TAIL,
+)
 from .events import enrich, now_iso, to_json
 from .journal import Journal
-from .presence import DEFAULT_TTL, PresenceEntry, PresenceRegistry
+from .presence import PresenceEntry, PresenceRegistry
 from .scope import Scope, accepts
 from .sse import encode_comment, encode_data, encode_named, encode_retry
 
-__all__ = ["PROTOCOL_VERSION", "RealtimeBus", "Subscriber"]
+__all__ = ["RealtimeBus", "Subscriber"]
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = "2.0.0"  # the stats "version" reference clients know
-FEED_LIMIT = 200
-REPLAY_TAIL = 10
-DEFAULT_HEARTBEAT = 15.0
-DEFAULT_BACKLOG = 4096
-DEFAULT_RETRY_MS = 3000
 MAX_CHUNK_FRAMES = 1024  # frames per write; a long backlog goes out in several
 MAX_CHUNK_BYTES = 256 * 1024  # ... and bytes per write (at least one frame)
 
@@ -427,11 +431,11 @@ class RealtimeBus:
             self.unsubscribe(sub)
 
     # ------------------------------------------------------------------- reads
-    def recent(self, limit: int = 50, scope: Scope = None) -> list[dict[str, Any]]:
+    def recent(self, limit: int = DEFAULT_FEED_LIMIT, scope: Scope = None) -> list[dict[str, Any]]:
         """Visible feed events (the last ``feed_limit``) in scope, newest first."""
         return [e.event() for e in self._feed_entries(limit, scope)]
 
-    def recent_json(self, limit: int = 50, scope: Scope = None) -> list[bytes]:
+    def recent_json(self, limit: int = DEFAULT_FEED_LIMIT, scope: Scope = None) -> list[bytes]:
         """The same as :meth:`recent`, as the JSON bytes already encoded once."""
         return [e.data for e in self._feed_entries(limit, scope)]
 

@@ -35,15 +35,15 @@ import httpx
 from httpx_sse import ServerSentEvent, SSEError, connect_sse
 
 from .backoff import Backoff
+from .defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
 from .events import to_json
-from .paths import default_data_dir, read_owner_token, read_server_info
+from .paths import SERVER_INFO_FILE, default_data_dir, read_owner_token, read_server_info
 from .version import __version__
 
 __all__ = ["ApiError", "Backoff", "ClientState", "RealtimeClient", "discover"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HEARTBEAT = 15.0
 REQUEST_TIMEOUT = 5.0
 MAX_SERVER_RETRY = 300.0  # seconds; a larger retry: hint is capped
 
@@ -406,7 +406,7 @@ class RealtimeClient:
             "POST", "/realtime/presence/leave", body={"client_id": client_id}, timeout=timeout
         )
 
-    def feed(self, limit: int = 50) -> dict[str, Any]:
+    def feed(self, limit: int = DEFAULT_FEED_LIMIT) -> dict[str, Any]:
         return self._request("GET", "/realtime/feed", params={"limit": limit})
 
     def presence(self) -> dict[str, Any]:
@@ -515,14 +515,14 @@ def discover(
         if info is None:
             raise ApiError(
                 0,
-                f"no running lattice-rt server found (no server.json in {directory}); "
+                f"no running lattice-rt server found (no {SERVER_INFO_FILE} in {directory}); "
                 "start one with `lattice-rt serve` or pass --url",
             )
         pid = info.get("pid")
         if isinstance(pid, int) and not _pid_alive(pid):
             raise ApiError(
                 0,
-                f"no running lattice-rt server found ({directory / 'server.json'} is stale: "
+                f"no running lattice-rt server found ({directory / SERVER_INFO_FILE} is stale: "
                 f"process {pid} is not running); start one with `lattice-rt serve`",
             )
         url = str(info["url"])

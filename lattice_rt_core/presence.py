@@ -23,12 +23,11 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .defaults import DEFAULT_TTL
 from .events import now_iso
 from .scope import Scope, accepts
 
 __all__ = ["PresenceEntry", "PresenceRegistry", "new_client_id"]
-
-DEFAULT_TTL = 45.0
 
 
 def new_client_id() -> str:

@@ -31,11 +31,18 @@ from typing import Any
 import uvicorn
 
 from .auth import Accounts, Authenticator, SecretRedactor, load_or_create_owner_token
-from .bus import DEFAULT_BACKLOG, DEFAULT_HEARTBEAT, RealtimeBus
+from .bus import RealtimeBus
+from .defaults import (
+    DEFAULT_BACKLOG,
+    DEFAULT_HEARTBEAT,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_RETENTION,
+    DEFAULT_TTL,
+)
 from .http_api import ApiLimits, create_app
-from .journal import DEFAULT_RETENTION, Journal, JournalError
+from .journal import Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
-from .presence import DEFAULT_TTL
 from .version import __version__
 
 __all__ = ["EmbeddedServer", "ServerConfig", "ServerError"]
@@ -49,8 +56,8 @@ class ServerError(RuntimeError):
 
 @dataclass
 class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 8765
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
     data_dir: Path = field(default_factory=default_data_dir)
     heartbeat: float = DEFAULT_HEARTBEAT
     presence_ttl: float = DEFAULT_TTL
