@@ -1,6 +1,6 @@
 """The project's server in the foreground, as ``lattice-rt serve --no-auth`` runs it.
 
-The same :class:`lattice_rt_core.server.EmbeddedServer` with the journal on,
+The same :class:`lattice_rt_core.server.RealtimeServer` with the journal on,
 started in its own process so the load generator talks to it over loopback:
 ``python -m bench.project_server --port P --data-dir DIR [--auth]``.
 """
@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from lattice_rt_core.server import EmbeddedServer, ServerConfig, ServerError
+from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 
 __all__ = ["main"]
 
@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--auth", action="store_true", help="require the owner token")
     args = parser.parse_args(argv)
-    server = EmbeddedServer(
+    server = RealtimeServer(
         ServerConfig(host="127.0.0.1", port=args.port, data_dir=args.data_dir, auth=args.auth)
     )
     try:

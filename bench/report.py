@@ -269,7 +269,7 @@ def _machine(results: Results) -> list[str]:
 
 
 _METHOD = """\
-- **Servers.** *Project*: `lattice_rt_core.server.EmbeddedServer` (auth off, SQLite journal on,
+- **Servers.** *Project*: `lattice_rt_core.server.RealtimeServer` (auth off, SQLite journal on,
   the same object `lattice-rt serve --no-auth` runs) in its own process via
   `bench/project_server.py`. *Baseline*: `bench/baseline_server.py`, the reference design written
   from its document: Starlette `StreamingResponse`, one `asyncio.Queue(100)` per subscriber with

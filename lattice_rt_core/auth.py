@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .journal import JournalError, open_db
 from .paths import OWNER_TOKEN_FILE
-from .scope import Scope
+from .scope import WorkspaceScope
 
 __all__ = [
     "Accounts",
@@ -96,7 +96,7 @@ class Principal:
     """An authenticated caller. ``scope`` None means: sees every workspace."""
 
     user: str
-    scope: Scope
+    scope: WorkspaceScope
     owner: bool = False
 
     def may_use(self, workspace_id: str | None) -> bool:

@@ -42,7 +42,7 @@ from .defaults import (
 from .events import enrich, now_iso, to_json
 from .journal import Journal
 from .presence import PresenceEntry, PresenceRegistry
-from .scope import Scope, accepts
+from .scope import WorkspaceScope, accepts
 from .sse import encode_comment, encode_data, encode_named, encode_retry
 
 __all__ = ["RealtimeBus", "Subscriber"]
@@ -92,7 +92,7 @@ class Subscriber:
     def __init__(
         self,
         sub_id: int,
-        scope: Scope,
+        scope: WorkspaceScope,
         user: str,
         client_ids: Collection[str],
         cursor: int,
@@ -306,7 +306,7 @@ class RealtimeBus:
     # ------------------------------------------------------------- subscribers
     def subscribe(
         self,
-        scope: Scope = None,
+        scope: WorkspaceScope = None,
         *,
         user: str = "",
         client_ids: Collection[str] = (),
@@ -340,7 +340,7 @@ class RealtimeBus:
         sub.closed = True
         self._subs.pop(sub.id, None)
 
-    def _tail_cursor(self, scope: Scope) -> int:
+    def _tail_cursor(self, scope: WorkspaceScope) -> int:
         """Cursor such that the last ``replay_tail`` in-scope feed events follow."""
         hi = self._visible
         lo = max(self._first, hi - self.feed_limit + 1, 1)
@@ -431,15 +431,19 @@ class RealtimeBus:
             self.unsubscribe(sub)
 
     # ------------------------------------------------------------------- reads
-    def recent(self, limit: int = DEFAULT_FEED_LIMIT, scope: Scope = None) -> list[dict[str, Any]]:
+    def recent(
+        self, limit: int = DEFAULT_FEED_LIMIT, scope: WorkspaceScope = None
+    ) -> list[dict[str, Any]]:
         """Visible feed events (the last ``feed_limit``) in scope, newest first."""
         return [e.event() for e in self._feed_entries(limit, scope)]
 
-    def recent_json(self, limit: int = DEFAULT_FEED_LIMIT, scope: Scope = None) -> list[bytes]:
+    def recent_json(
+        self, limit: int = DEFAULT_FEED_LIMIT, scope: WorkspaceScope = None
+    ) -> list[bytes]:
         """The same as :meth:`recent`, as the JSON bytes already encoded once."""
         return [e.data for e in self._feed_entries(limit, scope)]
 
-    def _feed_entries(self, limit: int, scope: Scope) -> list[_Entry]:
+    def _feed_entries(self, limit: int, scope: WorkspaceScope) -> list[_Entry]:
         limit = max(0, min(limit, self.feed_limit))
         hi = self._visible
         lo = max(self._first, hi - self.feed_limit + 1, 1)
@@ -509,7 +513,7 @@ class RealtimeBus:
         with self._presence_lock:
             return self._presence.count_for_user(user)
 
-    def presence(self, scope: Scope = None) -> list[dict[str, Any]]:
+    def presence(self, scope: WorkspaceScope = None) -> list[dict[str, Any]]:
         with self._presence_lock:
             return self._presence.snapshot(scope)
 

@@ -257,7 +257,7 @@ def _wait(event: threading.Event) -> None:
 
 # ------------------------------------------------------------------ commands
 def _serve(args: argparse.Namespace) -> int:
-    from .server import EmbeddedServer, ServerConfig, ServerError
+    from .server import RealtimeServer, ServerConfig, ServerError
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -275,7 +275,7 @@ def _serve(args: argparse.Namespace) -> int:
         journal_retention=args.retention,
         allowed_hosts=tuple(args.allow_host),
     )
-    server = EmbeddedServer(config)
+    server = RealtimeServer(config)
     stop = threading.Event()
     with _signals_set(stop):
         try:

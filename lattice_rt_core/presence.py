@@ -25,7 +25,7 @@ from typing import Any
 
 from .defaults import DEFAULT_TTL
 from .events import now_iso
-from .scope import Scope, accepts
+from .scope import WorkspaceScope, accepts
 
 __all__ = ["PresenceEntry", "PresenceRegistry", "new_client_id"]
 
@@ -175,7 +175,7 @@ class PresenceRegistry:
             events.extend(self.leave(cid, reason="timeout"))
         return events
 
-    def snapshot(self, scope: Scope) -> list[dict[str, Any]]:
+    def snapshot(self, scope: WorkspaceScope) -> list[dict[str, Any]]:
         return [e.public() for e in self._entries.values() if accepts(scope, e.workspace_id)]
 
     def owned_by(self, user: str) -> Collection[str]:

@@ -1,6 +1,6 @@
 """The realtime endpoint: composition of journal, bus, accounts, auth and HTTP.
 
-:class:`EmbeddedServer` runs uvicorn on a background thread with its own event
+:class:`RealtimeServer` runs uvicorn on a background thread with its own event
 loop (the tray app and tests use it); ``lattice-rt serve`` runs the same class
 in the foreground and stops it on SIGINT/SIGTERM.
 
@@ -45,7 +45,7 @@ from .journal import Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
 from .version import __version__
 
-__all__ = ["EmbeddedServer", "ServerConfig", "ServerError"]
+__all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class _Uvicorn(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-class EmbeddedServer:
+class RealtimeServer:
     """The whole endpoint on a background thread. See the module docstring."""
 
     def __init__(self, config: ServerConfig | None = None) -> None:

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from lattice_rt_core.client import ApiError, Backoff, ClientState, RealtimeClient, discover
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 WAIT = 15.0  # generous upper bound for anything that should happen "soon"
 
@@ -542,14 +542,14 @@ def test_stop_interrupts_the_backoff_wait(make_client) -> None:
 
 # --------------------------------------------------------- against the server
 @pytest.fixture
-def fast_retry(server: EmbeddedServer) -> EmbeddedServer:
+def fast_retry(server: RealtimeServer) -> RealtimeServer:
     """The real endpoint, with a short retry hint so reconnects are quick."""
     assert server.bus is not None
     server.bus.retry_ms = 20
     return server
 
 
-def test_live_events_arrive_with_their_seq(make_client, fast_retry: EmbeddedServer) -> None:
+def test_live_events_arrive_with_their_seq(make_client, fast_retry: RealtimeServer) -> None:
     rec = Recorder()
     client = make_client(fast_retry.url, fast_retry.owner_token, **rec.callbacks())
     client.start()
@@ -566,7 +566,7 @@ def test_live_events_arrive_with_their_seq(make_client, fast_retry: EmbeddedServ
 
 
 def test_resume_by_last_event_id_replays_exactly_what_was_missed(
-    make_client, fast_retry: EmbeddedServer
+    make_client, fast_retry: RealtimeServer
 ) -> None:
     publisher = make_client(fast_retry.url, fast_retry.owner_token)
     first = publisher.publish_many([{"area": "graph", "event_type": f"e{n}"} for n in range(15)])
@@ -583,7 +583,7 @@ def test_resume_by_last_event_id_replays_exactly_what_was_missed(
 
 
 def test_without_last_event_id_the_reference_tail_of_ten_is_replayed(
-    make_client, fast_retry: EmbeddedServer
+    make_client, fast_retry: RealtimeServer
 ) -> None:
     publisher = make_client(fast_retry.url, fast_retry.owner_token)
     events = publisher.publish_many([{"event_type": f"e{n}"} for n in range(12)])
@@ -597,8 +597,8 @@ def test_without_last_event_id_the_reference_tail_of_ten_is_replayed(
 def test_reconnects_and_resumes_across_a_server_restart(
     make_client, data_dir: Path
 ) -> None:
-    def start(port: int) -> EmbeddedServer:
-        srv = EmbeddedServer(ServerConfig(port=port, data_dir=data_dir, owner_user="owner"))
+    def start(port: int) -> RealtimeServer:
+        srv = RealtimeServer(ServerConfig(port=port, data_dir=data_dir, owner_user="owner"))
         srv.start()
         assert srv.bus is not None
         srv.bus.retry_ms = 20
@@ -627,7 +627,7 @@ def test_reconnects_and_resumes_across_a_server_restart(
 
 
 def test_a_resume_past_retention_reports_the_gap(make_client, data_dir: Path) -> None:
-    srv = EmbeddedServer(
+    srv = RealtimeServer(
         ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                      journal_retention=10, backlog=10)
     )
@@ -651,7 +651,7 @@ def test_a_resume_past_retention_reports_the_gap(make_client, data_dir: Path) ->
         srv.stop()
 
 
-def test_a_resume_from_the_future_is_reset(make_client, fast_retry: EmbeddedServer) -> None:
+def test_a_resume_from_the_future_is_reset(make_client, fast_retry: RealtimeServer) -> None:
     rec = Recorder()
     client = make_client(
         fast_retry.url, fast_retry.owner_token, last_event_id=10**6, **rec.callbacks()
@@ -663,7 +663,7 @@ def test_a_resume_from_the_future_is_reset(make_client, fast_retry: EmbeddedServ
     assert client.last_event_id == rec.resets[0]["server_seq"]
 
 
-def test_a_bad_token_is_reported_and_retried(make_client, fast_retry: EmbeddedServer) -> None:
+def test_a_bad_token_is_reported_and_retried(make_client, fast_retry: RealtimeServer) -> None:
     rec = Recorder()
     client = make_client(
         fast_retry.url, "not-the-token", backoff=quick_backoff(), **rec.callbacks()
@@ -677,7 +677,7 @@ def test_a_bad_token_is_reported_and_retried(make_client, fast_retry: EmbeddedSe
     assert rec.states[1][1].startswith(f"{client.last_error}; retrying in")
 
 
-def test_stop_interrupts_an_idle_real_stream(make_client, server: EmbeddedServer) -> None:
+def test_stop_interrupts_an_idle_real_stream(make_client, server: RealtimeServer) -> None:
     rec = Recorder()
     client = make_client(server.url, server.owner_token, **rec.callbacks())
     client.start()
@@ -686,7 +686,7 @@ def test_stop_interrupts_an_idle_real_stream(make_client, server: EmbeddedServer
     assert not client.running
 
 
-def test_presence_round_trip(make_client, server: EmbeddedServer) -> None:
+def test_presence_round_trip(make_client, server: RealtimeServer) -> None:
     client = make_client(server.url, server.owner_token)
     entry = client.join(workspace_id="ws1", display_name="Ada")
     listed = client.presence()["presence"]
@@ -700,7 +700,7 @@ def test_presence_round_trip(make_client, server: EmbeddedServer) -> None:
     assert feed[0]["payload"]["reason"] == "left"
 
 
-def test_server_errors_reach_the_caller_verbatim(make_client, server: EmbeddedServer) -> None:
+def test_server_errors_reach_the_caller_verbatim(make_client, server: RealtimeServer) -> None:
     client = make_client(server.url, server.owner_token)
     with pytest.raises(ApiError) as info:
         client.publish_many([{"area": 5}])
@@ -744,7 +744,7 @@ def test_discover_notices_a_stale_server_json(tmp_path: Path) -> None:
         discover(tmp_path)
 
 
-def test_discover_finds_a_real_server(server: EmbeddedServer, make_client) -> None:
+def test_discover_finds_a_real_server(server: RealtimeServer, make_client) -> None:
     url, token = discover(server.data_dir)
     assert (url, token) == (server.url, server.owner_token)
     assert make_client(url, token).health()["status"] == "ok"

@@ -12,7 +12,7 @@ from httpx_sse import connect_sse
 
 from lattice_rt_core.auth import Accounts
 from lattice_rt_core.paths import database_path
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 STATS_KEYS = {"version", "subscribers", "presence", "feed_size", "transport"}
 
@@ -24,7 +24,7 @@ def events(owner: httpx.Client, *items: dict[str, object]) -> list[dict[str, obj
 
 
 def read_stream(
-    server: EmbeddedServer,
+    server: RealtimeServer,
     headers: dict[str, str],
     count: int,
     params: dict[str, object] | None = None,
@@ -103,7 +103,7 @@ def test_presence_join_and_leave(owner: httpx.Client) -> None:
     assert (feed[0]["event_type"], feed[0]["payload"]["reason"]) == ("leave", "left")
 
 
-def test_health(server: EmbeddedServer, owner: httpx.Client) -> None:
+def test_health(server: RealtimeServer, owner: httpx.Client) -> None:
     body = owner.get("/realtime/health").json()
     assert body["status"] == "ok" and body["version"] and STATS_KEYS <= body["stats"].keys()
     anonymous = httpx.get(server.url + "/realtime/health")
@@ -111,7 +111,7 @@ def test_health(server: EmbeddedServer, owner: httpx.Client) -> None:
 
 
 # ------------------------------------------------------------------ stream
-def test_stream_headers_ids_and_tail(server: EmbeddedServer, owner: httpx.Client) -> None:
+def test_stream_headers_ids_and_tail(server: RealtimeServer, owner: httpx.Client) -> None:
     events(owner, *[{"payload": {"i": i}} for i in range(15)])
     with owner.stream("GET", "/realtime/stream") as r:
         assert r.headers["cache-control"] == "no-cache"
@@ -122,7 +122,7 @@ def test_stream_headers_ids_and_tail(server: EmbeddedServer, owner: httpx.Client
     assert [int(i) for _, i, _ in got] == list(range(6, 16))
 
 
-def test_stream_resume_by_header_and_query(server: EmbeddedServer, owner: httpx.Client) -> None:
+def test_stream_resume_by_header_and_query(server: RealtimeServer, owner: httpx.Client) -> None:
     events(owner, *[{"payload": {"i": i}} for i in range(30)])
     by_header = read_stream(server, {**bearer(server.owner_token), "Last-Event-ID": "3"}, 27)
     assert [int(i) for _, i, _ in by_header] == list(range(4, 31))
@@ -130,7 +130,7 @@ def test_stream_resume_by_header_and_query(server: EmbeddedServer, owner: httpx.
     assert [int(i) for _, i, _ in by_query] == [29, 30]
 
 
-def test_stream_live_event(server: EmbeddedServer, owner: httpx.Client) -> None:
+def test_stream_live_event(server: RealtimeServer, owner: httpx.Client) -> None:
     ready = threading.Event()
     result: list[list[tuple[str, str, str]]] = []
     t = threading.Thread(
@@ -152,7 +152,7 @@ def test_stream_bad_last_event_id(owner: httpx.Client, value: str) -> None:
 
 
 # -------------------------------------------------------------------- auth
-def test_everything_needs_auth(server: EmbeddedServer) -> None:
+def test_everything_needs_auth(server: RealtimeServer) -> None:
     with httpx.Client(base_url=server.url) as anon:
         for method, path in [
             ("GET", "/realtime/feed"),
@@ -170,7 +170,7 @@ def test_everything_needs_auth(server: EmbeddedServer) -> None:
 
 
 @pytest.fixture
-def users(server: EmbeddedServer) -> Iterator[dict[str, str]]:
+def users(server: RealtimeServer) -> Iterator[dict[str, str]]:
     accounts = Accounts(database_path(server.data_dir))
     tokens = {
         "ann": accounts.add_user("ann", ["ws_a"]),
@@ -182,7 +182,7 @@ def users(server: EmbeddedServer) -> Iterator[dict[str, str]]:
 
 
 def test_users_only_see_and_publish_in_their_workspaces(
-    server: EmbeddedServer, owner: httpx.Client, users: dict[str, str]
+    server: RealtimeServer, owner: httpx.Client, users: dict[str, str]
 ) -> None:
     events(owner, {"workspace_id": "ws_a"}, {"workspace_id": "ws_b"}, {"workspace_id": None})
     owner.post("/realtime/presence/join", json={"client_id": "pa", "workspace_id": "ws_a"})
@@ -221,7 +221,7 @@ def test_users_only_see_and_publish_in_their_workspaces(
 
 
 def test_launch_code_is_single_use_and_sets_a_strict_cookie(
-    server: EmbeddedServer, owner: httpx.Client
+    server: RealtimeServer, owner: httpx.Client
 ) -> None:
     launch = owner.post("/realtime/launch").json()
     assert launch["url"].startswith(server.url + "/activity?code=")
@@ -245,7 +245,7 @@ def test_foreign_host_is_refused(owner: httpx.Client, host: str) -> None:
     assert r.status_code == 403 and r.json() == {"error": "forbidden host"}
 
 
-def test_loopback_names_are_allowed(server: EmbeddedServer, owner: httpx.Client) -> None:
+def test_loopback_names_are_allowed(server: RealtimeServer, owner: httpx.Client) -> None:
     for name in ("127.0.0.1", "localhost", "[::1]"):
         assert (
             owner.get("/realtime/feed", headers={"Host": f"{name}:{server.port}"}).status_code
@@ -263,7 +263,7 @@ def test_foreign_origin_is_refused_even_for_the_stream(owner: httpx.Client, orig
     assert "access-control-allow-origin" not in r.headers
 
 
-def test_same_origin_is_allowed(server: EmbeddedServer, owner: httpx.Client) -> None:
+def test_same_origin_is_allowed(server: RealtimeServer, owner: httpx.Client) -> None:
     assert owner.get("/realtime/feed", headers={"Origin": server.url}).status_code == 200
 
 
@@ -329,7 +329,7 @@ def test_unknown_route_and_method_are_json(owner: httpx.Client) -> None:
 
 # ------------------------------------------------------------------ no-auth
 def test_no_auth_is_the_reference_local_mode(data_dir: Path) -> None:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, auth=False))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, auth=False))
     srv.start()
     try:
         assert srv.owner_token is None

@@ -12,16 +12,16 @@ import pytest
 from httpx_sse import connect_sse
 
 from lattice_rt_core.paths import database_path
-from lattice_rt_core.server import EmbeddedServer, ServerConfig, ServerError
+from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 
 
-def start(data_dir: Path, **kw: object) -> EmbeddedServer:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, **kw))  # type: ignore[arg-type]
+def start(data_dir: Path, **kw: object) -> RealtimeServer:
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, **kw))  # type: ignore[arg-type]
     srv.start()
     return srv
 
 
-def publish(srv: EmbeddedServer, n: int) -> list[int]:
+def publish(srv: RealtimeServer, n: int) -> list[int]:
     r = httpx.post(
         srv.url + "/realtime/events",
         headers={"Authorization": f"Bearer {srv.owner_token}"},
@@ -72,7 +72,7 @@ def test_server_info_and_private_files(data_dir: Path) -> None:
 def test_port_in_use_is_a_clear_error(data_dir: Path, tmp_path: Path) -> None:
     srv = start(data_dir)
     try:
-        other = EmbeddedServer(ServerConfig(port=srv.port, data_dir=tmp_path / "other"))
+        other = RealtimeServer(ServerConfig(port=srv.port, data_dir=tmp_path / "other"))
         with pytest.raises(ServerError, match="already in use"):
             other.start()
     finally:
@@ -93,7 +93,7 @@ def test_unusable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ServerError, match="data directory"):
-        EmbeddedServer(ServerConfig(port=0, data_dir=blocker)).start()
+        RealtimeServer(ServerConfig(port=0, data_dir=blocker)).start()
 
 
 def test_stop_with_open_streams_is_prompt(data_dir: Path) -> None:

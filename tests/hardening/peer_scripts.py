@@ -37,10 +37,10 @@ def present(url: str, token: str, client_id: str, interval: float) -> None:
 
 
 def vanish(data_dir: str, heartbeat: float) -> None:
-    from lattice_rt_core.server import EmbeddedServer, ServerConfig
+    from lattice_rt_core.server import RealtimeServer, ServerConfig
 
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=Path(data_dir), heartbeat=heartbeat))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=Path(data_dir), heartbeat=heartbeat))
     srv.start()
     assert srv.bus is not None
     try:

@@ -37,7 +37,7 @@ import pytest
 
 from lattice_rt_core.bus import MAX_CHUNK_BYTES, RealtimeBus
 from lattice_rt_core.http_api import ApiLimits
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 from .helpers import WAIT, add_users, bearer, open_raw_stream, request_bytes, sse_reader, wait_for
 
@@ -45,14 +45,14 @@ ROOT = Path(__file__).resolve().parents[2]
 HIGH_WATER = 64 * 1024  # the transport's default write-buffer high-water mark
 
 
-def connections(srv: EmbeddedServer) -> list[Any]:
+def connections(srv: RealtimeServer) -> list[Any]:
     """uvicorn's open connections (protocol objects); observability only."""
     server = srv._server  # noqa: SLF001 - the test looks inside on purpose
     assert server is not None
     return list(server.server_state.connections)
 
 
-def server_tasks(srv: EmbeddedServer) -> int:
+def server_tasks(srv: RealtimeServer) -> int:
     server = srv._server  # noqa: SLF001
     assert server is not None and server.loop is not None
 
@@ -90,7 +90,7 @@ def api_log() -> Iterator[Records]:
 
 # ---------------------------------------------------------- stalled readers
 def _flood_with_a_stalled_reader(
-    srv: EmbeddedServer, events: int, size: int, stalled: bool
+    srv: RealtimeServer, events: int, size: int, stalled: bool
 ) -> tuple[list[int], int, socket.socket | None, float]:
     """Publish ``events`` while one healthy subscriber reads (and maybe one stalls).
 
@@ -169,7 +169,7 @@ def test_a_reader_that_stops_is_cut_off_and_does_not_hold_back_others(
     # fails without: the write watchdog started in create_app's lifespan (the stalled
     # stream stays; no "closing a stream" record), or the max_bytes bound in
     # RealtimeBus.collect (one chunk of 1,024 frames = 2 MiB lands in the buffer)
-    srv = EmbeddedServer(ServerConfig(
+    srv = RealtimeServer(ServerConfig(
         port=0, data_dir=data_dir, heartbeat=5.0, write_timeout=0.5, backlog=16384,
     ))  # heartbeat 5 s: the kernel's own user timeout (10 s) stays out of the way
     srv.start()
@@ -205,7 +205,7 @@ def test_delivery_to_a_healthy_reader_with_and_without_a_stalled_one(data_dir: P
     # shared 2-core machine is not a test
     results: dict[str, list[float]] = {}
     for run, stalled in enumerate((False, True) * 3):
-        srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir / str(run),
+        srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir / str(run),
                                           heartbeat=5.0, write_timeout=0.5, backlog=16384))
         srv.start()
         try:
@@ -222,7 +222,7 @@ def test_delivery_to_a_healthy_reader_with_and_without_a_stalled_one(data_dir: P
 # ---------------------------------------------------------- dead networks
 def test_accepted_connections_carry_keepalive_and_a_user_timeout(data_dir: Path) -> None:
     # fails without: `_detect_dead_peers(sock, heartbeat)` in server._bind
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=4.0))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=4.0))
     srv.start()
     try:
         raw = open_raw_stream(srv, srv.owner_token)
@@ -320,7 +320,7 @@ def test_a_sigstopped_client_process_loses_its_presence(data_dir: Path) -> None:
     # fails without: the stream_hold test in PresenceRegistry.hold (the stopped
     # process's open stream would keep its entry forever)
     ttl = 1.0
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=0.5,
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=0.5,
                                       presence_ttl=ttl))
     srv.start()
     assert srv.bus is not None and srv.owner_token
@@ -362,7 +362,7 @@ def _rst(sock: socket.socket) -> None:
     sock.close()
 
 
-def _flap(srv: EmbeddedServer, token: str, i: int) -> None:
+def _flap(srv: RealtimeServer, token: str, i: int) -> None:
     """One short-lived client, in one of five ways of going away."""
     host = f"127.0.0.1:{srv.port}"
     kind = i % 5
@@ -392,7 +392,7 @@ def _flap(srv: EmbeddedServer, token: str, i: int) -> None:
 
 
 def _flapping(data_dir: Path, cycles: int) -> None:
-    srv = EmbeddedServer(ServerConfig(
+    srv = RealtimeServer(ServerConfig(
         port=0, data_dir=data_dir, heartbeat=1.0, presence_ttl=0.6,
         limits=ApiLimits(max_streams_per_user=3),
     ))
