@@ -30,6 +30,7 @@ from typing import Any
 
 import uvicorn
 
+from .access import ApiLimits
 from .auth import Accounts, Authenticator, SecretRedactor, load_or_create_owner_token
 from .bus import RealtimeBus
 from .defaults import (
@@ -40,7 +41,7 @@ from .defaults import (
     DEFAULT_RETENTION,
     DEFAULT_TTL,
 )
-from .http_api import ApiLimits, create_app
+from .http_api import create_app
 from .journal import Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
 from .version import __version__
@@ -91,6 +92,7 @@ _SERVER_LOGGERS = (
     "asyncio",
     __package__ + ".server",
     __package__ + ".http_api",
+    __package__ + ".stream_route",
     __package__ + ".bus",
     __package__ + ".journal",
     __package__ + ".auth",
@@ -304,10 +306,10 @@ class RealtimeServer:
                 logging.getLogger(name).removeFilter(self._redactor)
             self._redactor = None
 
-    def _abort_connection(self, scope: Any) -> bool:
-        """Drop the connection ``scope`` came in on, discarding its unsent data (loop thread)."""
+    def _abort_connection(self, asgi_scope: Any) -> bool:
+        """Drop the connection a request came in on, discarding its unsent data (loop thread)."""
         server = self._server
-        client = scope.get("client")
+        client = asgi_scope.get("client")
         if server is None or not client:
             return False
         peer = (client[0], client[1])
@@ -360,25 +362,6 @@ class RealtimeServer:
         if self._accounts is not None:
             self._accounts.close()
             self._accounts = None
-
-    def serve_forever(self) -> None:
-        """Run in the foreground until SIGINT or SIGTERM (main thread only)."""
-        import signal
-
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: Any) -> None:
-            stop.set()
-
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            self.start()
-            while not stop.wait(3600):
-                pass
-        finally:
-            self.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     # ---------------------------------------------------------- server.json
     def _write_server_info(self) -> None:

@@ -131,7 +131,7 @@ def test_a_user_added_while_the_server_runs_can_publish_in_its_workspace(
 def test_user_add_refuses_a_bad_name(capsys, tmp_path: Path) -> None:
     code, out, err = run(capsys, "--data-dir", str(tmp_path), "user", "add", " ")
     assert code == 2 and out == []
-    assert_one_error_line(err, "user name must be a non-empty string")
+    assert_one_error_line(err, "user name must not be only whitespace")
 
 
 def test_user_add_on_an_unusable_data_dir(capsys, tmp_path: Path) -> None:

@@ -304,7 +304,7 @@ def test_a_user_without_that_workspace_cannot_publish_or_join_there(
 # ----------------------------------------------------------------- limits
 @pytest.fixture
 def limited(data_dir: Path) -> Iterator[RealtimeServer]:
-    from lattice_rt_core.http_api import ApiLimits
+    from lattice_rt_core.access import ApiLimits
 
     srv = RealtimeServer(ServerConfig(
         port=0, data_dir=data_dir, owner_user="owner",

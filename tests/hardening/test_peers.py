@@ -35,8 +35,8 @@ from typing import Any
 import httpx
 import pytest
 
+from lattice_rt_core.access import ApiLimits
 from lattice_rt_core.bus import MAX_CHUNK_BYTES, RealtimeBus
-from lattice_rt_core.http_api import ApiLimits
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 from .helpers import WAIT, add_users, bearer, open_raw_stream, request_bytes, sse_reader, wait_for
@@ -77,7 +77,7 @@ class Records(logging.Handler):
 
 @pytest.fixture
 def api_log() -> Iterator[Records]:
-    logger = logging.getLogger("lattice_rt_core.http_api")
+    logger = logging.getLogger("lattice_rt_core.stream_route")
     handler, level = Records(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
