@@ -293,16 +293,6 @@ class RealtimeBus:
         for sub in list(self._subs.values()):
             sub.close()
 
-    def close_threadsafe(self) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            self._closed = True
-            return
-        if threading.get_ident() == self._loop_thread:
-            self.close()
-        else:
-            loop.call_soon_threadsafe(self.close)
-
     # ------------------------------------------------------------- subscribers
     def subscribe(
         self,

@@ -124,7 +124,7 @@ class RealtimeClient:
             transport=transport,
         )
 
-        self._lock = threading.Lock()  # guards _response, _client_ids, _thread
+        self._lock = threading.Lock()  # guards _response, _thread
         self._callback_lock = threading.RLock()  # one callback at a time; none after stop
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -157,11 +157,6 @@ class RealtimeClient:
     def server_retry(self) -> float:
         """The server's ``retry:`` hint in seconds (0 until one arrives)."""
         return self._server_retry
-
-    def set_client_ids(self, client_ids: Iterable[str]) -> None:
-        """Presence ids this stream keeps fresh; sent on the next (re)connect."""
-        with self._lock:
-            self._client_ids = tuple(client_ids)
 
     # -------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -238,8 +233,7 @@ class RealtimeClient:
 
     def _stream_once(self) -> str:
         """One connection: returns why it ended, or raises what broke it."""
-        with self._lock:
-            params = [("client_id", cid) for cid in self._client_ids]
+        params = [("client_id", cid) for cid in self._client_ids]
         headers: dict[str, str] = {}
         if self._last_event_id is not None:
             headers["Last-Event-ID"] = str(self._last_event_id)

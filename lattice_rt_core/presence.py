@@ -19,7 +19,7 @@ present re-joins every TTL/3; one that stopped expires within
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,6 +177,3 @@ class PresenceRegistry:
 
     def snapshot(self, scope: WorkspaceScope) -> list[dict[str, Any]]:
         return [e.public() for e in self._entries.values() if accepts(scope, e.workspace_id)]
-
-    def owned_by(self, user: str) -> Collection[str]:
-        return [cid for cid, e in self._entries.items() if e.user == user]

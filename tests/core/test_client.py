@@ -324,23 +324,33 @@ def test_frames_are_dispatched_by_kind_and_the_id_advances(make_client) -> None:
     assert client.last_event_id == 3
 
 
-def test_stream_request_shape_and_client_ids_apply_on_reconnect(make_client) -> None:
+def test_stream_request_shape_and_new_client_ids_after_a_restart(make_client) -> None:
     mock = MockServer([lambda r: sse_response(b"retry: 10\n\n" + frame(1))])
+    transport = httpx.MockTransport(mock)
     client = make_client(
         "http://h:1/", "tok", client_ids=["a", "b"], last_event_id=0,
-        transport=httpx.MockTransport(mock), backoff=quick_backoff(),
+        transport=transport, backoff=quick_backoff(),
     )
     client.start()
-    first = mock.wait_requests(1)[0]
-    client.set_client_ids(["c"])
-    second = mock.wait_requests(2)[1]
+    first, reconnect = mock.wait_requests(2)[:2]  # the scripted stream ends: it reconnects
+    client.stop()
+    assert not client.running
+    # the app's way to change its presence ids: a new client from the old one's resume point
+    restarted = make_client(
+        "http://h:1/", "tok", client_ids=["c"], last_event_id=client.last_event_id,
+        transport=transport, backoff=quick_backoff(),
+    )
+    restarted.start()
+    third = mock.wait_requests(3)[2]
     assert first.url.path == "/realtime/stream"
     assert first.url.params.get_list("client_id") == ["a", "b"]
     assert first.headers["accept"] == "text/event-stream"
     assert first.headers["authorization"] == "Bearer tok"
     assert first.headers["last-event-id"] == "0"
-    assert second.url.params.get_list("client_id") == ["c"]
-    assert second.headers["last-event-id"] == "1"
+    assert reconnect.url.params.get_list("client_id") == ["a", "b"]
+    assert reconnect.headers["last-event-id"] == "1"
+    assert third.url.params.get_list("client_id") == ["c"]
+    assert third.headers["last-event-id"] == "1"
 
 
 def test_a_failing_callback_is_logged_and_the_stream_goes_on(
