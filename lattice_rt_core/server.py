@@ -24,6 +24,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,8 @@ class ServerConfig:
     presence_hold: float | None = None
     #: log every request (uvicorn's access log); credentials in URLs are redacted
     access_log: bool = False
+    #: monotonic seconds; decides presence expiry and launch-code and session lifetimes
+    clock: Callable[[], float] = time.monotonic
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
@@ -189,6 +192,7 @@ class RealtimeServer:
                 presence_ttl=cfg.presence_ttl,
                 presence_hold=cfg.presence_hold,
                 backlog=cfg.backlog,
+                clock=cfg.clock,
                 server_version=__version__,
             )
         except JournalError as exc:  # loading it failed (e.g. the file is read-only)
@@ -209,6 +213,7 @@ class RealtimeServer:
             owner_user=cfg.owner_user or _login_name(),
             accounts=self._accounts,
             enabled=cfg.auth,
+            clock=cfg.clock,
         )
         try:
             sock = _bind(cfg.host, cfg.port, cfg.heartbeat)

@@ -28,9 +28,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -42,6 +42,7 @@ from lattice_rt_core.server import RealtimeServer, ServerConfig
 from .helpers import WAIT, add_users, bearer, open_raw_stream, request_bytes, sse_reader, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 HIGH_WATER = 64 * 1024  # the transport's default write-buffer high-water mark
 
 
@@ -52,14 +53,19 @@ def connections(srv: RealtimeServer) -> list[Any]:
     return list(server.server_state.connections)
 
 
-def server_tasks(srv: RealtimeServer) -> int:
+def on_loop(srv: RealtimeServer, call: Callable[[], T]) -> T:
+    """Run ``call`` on the server's event loop thread (where the bus's subscribers live)."""
     server = srv._server  # noqa: SLF001
     assert server is not None and server.loop is not None
 
-    async def count() -> int:
-        return len(asyncio.all_tasks())
+    async def run() -> T:
+        return call()
 
-    return asyncio.run_coroutine_threadsafe(count(), server.loop).result(WAIT)
+    return asyncio.run_coroutine_threadsafe(run(), server.loop).result(WAIT)
+
+
+def server_tasks(srv: RealtimeServer) -> int:
+    return on_loop(srv, lambda: len(asyncio.all_tasks()))
 
 
 def open_fds() -> int:
@@ -317,33 +323,56 @@ def test_reconnecting_is_a_proof_of_life() -> None:
 
 
 def test_a_sigstopped_client_process_loses_its_presence(data_dir: Path) -> None:
-    # fails without: the stream_hold test in PresenceRegistry.hold (the stopped
-    # process's open stream would keep its entry forever)
-    ttl = 1.0
+    # fails without: the stream_hold test in PresenceRegistry._refresh (the
+    # stopped process's open stream would keep its entry forever)
+    # Presence runs on a clock the test moves (ServerConfig.clock): a starved
+    # machine cannot expire the entry early, and each step is one re-join
+    # interval (TTL/3) followed by a sweep. The child is a real process with a
+    # real stream; it re-joins when told, as the app's timer would.
+    ttl = 3.0
+    step = ttl / 3
+    now = [0.0]
     srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=0.5,
-                                      presence_ttl=ttl))
+                                      presence_ttl=ttl, clock=lambda: now[0]))
     srv.start()
     assert srv.bus is not None and srv.owner_token
     bus = srv.bus
+    hold = bus.presence_hold  # one TTL
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.hardening.peer_scripts", "present", srv.url,
-         srv.owner_token, "stopme", str(ttl / 3)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         srv.owner_token, "stopme"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )
+
+    def rejoin() -> None:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write("join\n")
+        child.stdin.flush()
+        line = child.stdout.readline()
+        died = child.stderr.read() if child.stderr and not line else ""
+        assert line.startswith("joined"), (line, died)
+
+    def advance() -> None:
+        now[0] += step
+        on_loop(srv, bus.sweep)
+
     try:
-        assert child.stdout is not None
-        # alive and re-joining: present for longer than hold + TTL + a sweep
-        hold, sweep, interval = ttl, ttl / 3, ttl / 3
-        needed = math.ceil((hold + ttl + sweep) / interval) + 1
-        joins = 0
-        while joins < needed:
-            line = child.stdout.readline()
-            assert line.startswith("joined"), (line, child.stderr.read() if not line else "")
-            joins = int(line.split()[1])
+        rejoin()
         wait_for(lambda: bus.subscriber_count == 1, "the child's stream")
-        assert bus.presence_entry("stopme") is not None
+        # alive and re-joining: present for longer than hold + TTL + a sweep
+        for _ in range(math.ceil((hold + ttl) / step) + 3):
+            advance()
+            assert bus.presence_entry("stopme") is not None
+            rejoin()
+        last_join = now[0]
         os.kill(child.pid, signal.SIGSTOP)
-        wait_for(lambda: bus.presence_entry("stopme") is None, "the stopped client to expire")
+        # stopped: its open stream holds the entry for `hold`, then the TTL runs out
+        while now[0] - last_join < hold + ttl:
+            advance()
+            assert bus.presence_entry("stopme") is not None, now[0] - last_join
+        advance()
+        assert bus.presence_entry("stopme") is None
         assert bus.subscriber_count == 1  # its TCP connection is still open: TCP cannot tell
         feed = httpx.get(srv.url + "/realtime/feed", headers=bearer(srv.owner_token)).json()
         leave = next(e for e in feed["events"] if e["event_type"] == "leave")
