@@ -1,6 +1,6 @@
 """Who gets in: Host and Origin, content types, private files, workspace scope.
 
-Extends tests/core/test_http_api.py (which covers the basic guards) with the
+Extends tests/core/test_guard.py and test_http_api.py (the basic guards) with the
 subtle cases and with every route of the OpenAPI document, so a new route is
 covered without touching this file. Each test names the line whose removal
 makes it fail.
@@ -61,7 +61,7 @@ def _request(server: RealtimeServer, method: str, path: str, **headers: str) -> 
 def test_every_route_refuses_a_host_that_is_not_exactly_allowed(
     server: RealtimeServer, host: str
 ) -> None:
-    # fails without: `if host not in allowed:` in HostOriginGuard.__call__
+    # fails without: `if host not in allowed:` in guard.HostOriginGuard.__call__
     for method, path in ROUTES:
         r = _request(server, method, path, Host=host.format(port=server.port),
                      **bearer(server.owner_token))
@@ -83,7 +83,7 @@ def named_server(data_dir: Path) -> Iterator[RealtimeServer]:
 
 
 def test_allow_host_names_are_exact_too(named_server: RealtimeServer) -> None:
-    # fails without: the extra_hosts loop in HostOriginGuard.allowed
+    # fails without: the extra_hosts loop in guard.HostOriginGuard.allowed
     port = named_server.port
     h = bearer(named_server.owner_token)
 
@@ -121,7 +121,7 @@ FOREIGN_ORIGINS = [
 def test_every_route_refuses_a_foreign_origin_and_never_grants_cors(
     server: RealtimeServer, origin: str
 ) -> None:
-    # fails without: the `origin is not None and not (...)` check in HostOriginGuard.__call__
+    # fails without: the `origin is not None and not (...)` check in the guard's __call__
     origin = origin.format(port=server.port)
     for method, path in [*ROUTES, ("OPTIONS", "/realtime/events"), ("OPTIONS", "/realtime/feed")]:
         r = _request(server, method, path, Origin=origin, **bearer(server.owner_token))
@@ -158,7 +158,7 @@ def test_own_origin_gets_an_answer_but_no_cors_headers(server: RealtimeServer) -
     ],
 )
 def test_posts_need_application_json(owner: httpx.Client, path: str, ctype: str | None) -> None:
-    # fails without: the Content-Type check at the top of _Api.body
+    # fails without: the Content-Type check at the top of http_api._JsonRoutes.body
     headers = {"Content-Type": ctype} if ctype else {}
     body = b'{"client_id": "c1", "workspace_id": "w"}'
     r = owner.post(path, content=body, headers=headers)
@@ -281,7 +281,7 @@ def test_streams_feed_and_presence_are_scoped_live_and_on_replay(
 def test_a_user_without_that_workspace_cannot_publish_or_join_there(
     server: RealtimeServer, users: dict[str, str]
 ) -> None:
-    # fails without: `if not principal.may_use(workspace_id)` in _Api.join and check_event
+    # fails without: the _membership call in access.check_join or access.check_event
     def post(user: str, path: str, body: object) -> httpx.Response:
         return httpx.post(server.url + path, headers=bearer(users[user]), json=body)
 
@@ -318,8 +318,8 @@ def limited(data_dir: Path) -> Iterator[RealtimeServer]:
 
 
 def test_concurrent_streams_per_user_are_capped_and_freed(limited: RealtimeServer) -> None:
-    # fails without: the max_streams_per_user check in _Api.stream (or, for the
-    # "freed" half, the `self.streams[principal.user] -= 1` in its finally)
+    # fails without: the max_streams_per_user check in access.check_stream (or, for
+    # the "freed" half, the `self.streams[principal.user] -= 1` in StreamRoute's finally)
     token = add_users(limited.data_dir, {"ann": ["w"]})["ann"]
     h = bearer(token)
     with sse_reader(limited, h), sse_reader(limited, h):
@@ -339,7 +339,7 @@ def test_concurrent_streams_per_user_are_capped_and_freed(limited: RealtimeServe
 
 
 def test_presence_entries_per_user_are_capped(limited: RealtimeServer) -> None:
-    # fails without: the max_presence_per_user check in _Api.join
+    # fails without: the max_presence_per_user check in access.check_join
     token = add_users(limited.data_dir, {"ann": ["w"]})["ann"]
 
     def join(cid: str) -> httpx.Response:
@@ -356,7 +356,7 @@ def test_presence_entries_per_user_are_capped(limited: RealtimeServer) -> None:
 
 
 def test_client_ids_per_stream_are_capped(limited: RealtimeServer) -> None:
-    # fails without: the max_client_ids check in _Api.stream
+    # fails without: the max_client_ids check in access.check_stream
     query = "&".join(f"client_id=c{i}" for i in range(5))
     r = _request(limited, "GET", f"/realtime/stream?{query}", **bearer(limited.owner_token))
     assert r.status_code == 400 and r.json()["error"] == "at most 4 client_id values"
@@ -378,7 +378,7 @@ def test_client_ids_per_stream_are_capped(limited: RealtimeServer) -> None:
 def test_string_lengths_and_characters_are_checked(
     owner: httpx.Client, path: str, body: dict[str, str], needle: str
 ) -> None:
-    # fails without: the length / control-character checks in _Api.name
+    # fails without: the length / control-character checks in access.name_problem
     r = owner.post(path, json=body)
     assert r.status_code == 422 and needle in r.json()["error"], r.text
 
@@ -387,7 +387,7 @@ def test_string_lengths_and_characters_are_checked(
 def test_lone_surrogates_are_a_4xx_or_stored_escaped_never_a_500(
     owner: httpx.Client, path: str
 ) -> None:
-    # fails (500) without: _Json.render (Starlette cannot encode "\ud800") or
+    # fails (500) without: responses.JsonResponse.render (Starlette cannot encode "\ud800") or
     # the surrogate escape in events.to_json
     raw = b'{"workspace_id": "w", "payload": {"text": "a\\ud800b"}}'
     r = owner.post(path, content=raw, headers={"Content-Type": "application/json"})
@@ -403,7 +403,7 @@ def test_lone_surrogates_are_a_4xx_or_stored_escaped_never_a_500(
 def test_a_body_over_the_limit_is_413_even_without_a_length(
     owner: httpx.Client, path: str
 ) -> None:
-    # fails without: the running size check in the `async for chunk` loop of _Api.body
+    # fails without: the running size check in the `async for chunk` loop of the JSON body
     def chunks() -> Iterator[bytes]:  # chunked transfer: no Content-Length to trust
         yield b'{"payload": "'
         for _ in range(1100):

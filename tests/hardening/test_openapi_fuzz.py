@@ -74,8 +74,8 @@ def test_the_served_document_is_the_module_one(fuzzed: RealtimeServer) -> None:
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_survives_fuzzing(fuzzed: RealtimeServer, mode: GenerationMode) -> None:
-    # fails (500s found) without e.g. the ValueError handling of `limit` in _Api.feed,
-    # or the "body must be a JSON object" check in _Api.join
+    # fails (500s found) without e.g. the ValueError handling of `limit` in http_api's feed,
+    # or the "body must be a JSON object" check in its object_body
     schema = _schema().exclude(path="/realtime/stream")
     headers = bearer(fuzzed.owner_token)
     strategy = schema.as_strategy(generation_mode=mode)
@@ -102,7 +102,7 @@ def test_every_operation_survives_fuzzing(fuzzed: RealtimeServer, mode: Generati
 def test_the_stream_survives_fuzzing_of_its_parameters(fuzzed: RealtimeServer) -> None:
     # the stream never ends, so schemathesis cannot read it: send each case
     # with httpx, read the head and the first chunk, check by hand
-    # fails without: the ValueError handling in _Api.last_event_id
+    # fails without: the ValueError handling in stream_route._last_event_id
     operation = _schema()["/realtime/stream"]["GET"]
     documented = set(operation.definition.raw["responses"])
     strategy = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),

@@ -274,7 +274,7 @@ def test_a_vanished_network_drops_the_stream_within_two_heartbeats(tmp_path: Pat
 
 # ---------------------------------------------------------- stopped process
 def test_an_open_stream_alone_holds_presence_only_for_a_while() -> None:
-    # fails without: the stream_hold test in PresenceRegistry.hold
+    # fails without: the stream_hold test in PresenceRegistry._refresh
     now = [0.0]
 
     async def scenario() -> tuple[float | None, bool, int]:
@@ -456,7 +456,7 @@ def _flapping(data_dir: Path, cycles: int) -> None:
 
 
 def test_flapping_clients_leave_nothing_behind(data_dir: Path) -> None:
-    # fails without: `self.streams[principal.user] -= 1` in _Api.stream's finally
+    # fails without: `self.streams[principal.user] -= 1` in StreamRoute's finally
     # (the slots stay taken), or `watcher.add_done_callback(lambda _: sub.close())`
     # (a gone peer's stream keeps "sending" heartbeats into nothing, forever)
     _flapping(data_dir, 300)

@@ -188,7 +188,7 @@ def test_an_event_is_visible_only_once_durable(tmp_path: Path) -> None:
 
 
 def test_a_publish_is_answered_only_once_durable(tmp_path: Path) -> None:
-    # fails without: the `await waiter` in _Api.publish (the answer would be
+    # fails without: the `await waiter` in http_api's publish (the answer would be
     # sent while the commit is still held back)
     journal = HeldJournal(tmp_path / "j.sqlite")
     bus = RealtimeBus(journal=journal)
