@@ -27,8 +27,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .access import SESSION_COOKIE, name_problem
 from .journal import JournalError, open_db
-from .scope import Scope
+from .paths import OWNER_TOKEN_FILE
+from .scope import WorkspaceScope
 
 __all__ = [
     "Accounts",
@@ -41,10 +43,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-OWNER_TOKEN_FILE = "owner.token"
 LAUNCH_CODE_TTL = 60.0
 SESSION_TTL = 12 * 3600.0
-MAX_NAME = 128
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -96,7 +96,7 @@ class Principal:
     """An authenticated caller. ``scope`` None means: sees every workspace."""
 
     user: str
-    scope: Scope
+    scope: WorkspaceScope
     owner: bool = False
 
     def may_use(self, workspace_id: str | None) -> bool:
@@ -192,12 +192,10 @@ class Accounts:
 
 
 def _check_name(what: str, value: str) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string")
-    if len(value) > MAX_NAME:
-        raise ValueError(f"{what} is longer than {MAX_NAME} characters")
-    if any(ord(c) < 32 or c == "\x7f" for c in value):
-        raise ValueError(f"{what} must not contain control characters")
+    """The API's name rule (access.name_problem), as a ValueError naming ``what``."""
+    problem = name_problem(value)
+    if problem is not None:
+        raise ValueError(f"{what} {problem}")
 
 
 class Authenticator:
@@ -293,7 +291,7 @@ class Authenticator:
 _REDACTED = "[redacted]"
 # code=, token=, session ids in a URL or a Cookie header; a bearer credential
 _SECRET_PARAM = re.compile(
-    r"(?i)(\b(?:code|token|access_token|session|lrt_session)=)[^&\s\"';#,]+"
+    rf"(?i)(\b(?:code|token|access_token|session|{SESSION_COOKIE})=)[^&\s\"';#,]+"
 )
 _BEARER = re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+")
 

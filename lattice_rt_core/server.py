@@ -1,6 +1,6 @@
 """The realtime endpoint: composition of journal, bus, accounts, auth and HTTP.
 
-:class:`EmbeddedServer` runs uvicorn on a background thread with its own event
+:class:`RealtimeServer` runs uvicorn on a background thread with its own event
 loop (the tray app and tests use it); ``lattice-rt serve`` runs the same class
 in the foreground and stops it on SIGINT/SIGTERM.
 
@@ -24,21 +24,30 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from .access import ApiLimits
 from .auth import Accounts, Authenticator, SecretRedactor, load_or_create_owner_token
-from .bus import DEFAULT_BACKLOG, DEFAULT_HEARTBEAT, RealtimeBus
-from .http_api import ApiLimits, create_app
-from .journal import DEFAULT_RETENTION, Journal, JournalError
+from .bus import RealtimeBus
+from .defaults import (
+    DEFAULT_BACKLOG,
+    DEFAULT_HEARTBEAT,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_RETENTION,
+    DEFAULT_TTL,
+)
+from .http_api import create_app
+from .journal import Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
-from .presence import DEFAULT_TTL
 from .version import __version__
 
-__all__ = ["EmbeddedServer", "ServerConfig", "ServerError"]
+__all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +58,8 @@ class ServerError(RuntimeError):
 
 @dataclass
 class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 8765
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
     data_dir: Path = field(default_factory=default_data_dir)
     heartbeat: float = DEFAULT_HEARTBEAT
     presence_ttl: float = DEFAULT_TTL
@@ -70,6 +79,8 @@ class ServerConfig:
     presence_hold: float | None = None
     #: log every request (uvicorn's access log); credentials in URLs are redacted
     access_log: bool = False
+    #: monotonic seconds; decides presence expiry and launch-code and session lifetimes
+    clock: Callable[[], float] = time.monotonic
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
@@ -84,6 +95,7 @@ _SERVER_LOGGERS = (
     "asyncio",
     __package__ + ".server",
     __package__ + ".http_api",
+    __package__ + ".stream_route",
     __package__ + ".bus",
     __package__ + ".journal",
     __package__ + ".auth",
@@ -124,7 +136,7 @@ class _Uvicorn(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
 
-class EmbeddedServer:
+class RealtimeServer:
     """The whole endpoint on a background thread. See the module docstring."""
 
     def __init__(self, config: ServerConfig | None = None) -> None:
@@ -180,6 +192,7 @@ class EmbeddedServer:
                 presence_ttl=cfg.presence_ttl,
                 presence_hold=cfg.presence_hold,
                 backlog=cfg.backlog,
+                clock=cfg.clock,
                 server_version=__version__,
             )
         except JournalError as exc:  # loading it failed (e.g. the file is read-only)
@@ -200,6 +213,7 @@ class EmbeddedServer:
             owner_user=cfg.owner_user or _login_name(),
             accounts=self._accounts,
             enabled=cfg.auth,
+            clock=cfg.clock,
         )
         try:
             sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
@@ -297,10 +311,10 @@ class EmbeddedServer:
                 logging.getLogger(name).removeFilter(self._redactor)
             self._redactor = None
 
-    def _abort_connection(self, scope: Any) -> bool:
-        """Drop the connection ``scope`` came in on, discarding its unsent data (loop thread)."""
+    def _abort_connection(self, asgi_scope: Any) -> bool:
+        """Drop the connection a request came in on, discarding its unsent data (loop thread)."""
         server = self._server
-        client = scope.get("client")
+        client = asgi_scope.get("client")
         if server is None or not client:
             return False
         peer = (client[0], client[1])
@@ -353,25 +367,6 @@ class EmbeddedServer:
         if self._accounts is not None:
             self._accounts.close()
             self._accounts = None
-
-    def serve_forever(self) -> None:
-        """Run in the foreground until SIGINT or SIGTERM (main thread only)."""
-        import signal
-
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: Any) -> None:
-            stop.set()
-
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            self.start()
-            while not stop.wait(3600):
-                pass
-        finally:
-            self.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     # ---------------------------------------------------------- server.json
     def _write_server_info(self) -> None:

@@ -20,7 +20,7 @@ from lattice_rt_core import cli
 from lattice_rt_core.auth import Accounts
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.paths import database_path
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
 
 WAIT = 20.0
@@ -113,7 +113,7 @@ def test_user_add_list_remove(capsys, tmp_path: Path) -> None:
 
 
 def test_a_user_added_while_the_server_runs_can_publish_in_its_workspace(
-    capsys, server: EmbeddedServer
+    capsys, server: RealtimeServer
 ) -> None:
     data = str(server.data_dir)
     code, out, _ = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws1")
@@ -131,7 +131,7 @@ def test_a_user_added_while_the_server_runs_can_publish_in_its_workspace(
 def test_user_add_refuses_a_bad_name(capsys, tmp_path: Path) -> None:
     code, out, err = run(capsys, "--data-dir", str(tmp_path), "user", "add", " ")
     assert code == 2 and out == []
-    assert_one_error_line(err, "user name must be a non-empty string")
+    assert_one_error_line(err, "user name must not be only whitespace")
 
 
 def test_user_add_on_an_unusable_data_dir(capsys, tmp_path: Path) -> None:
@@ -164,7 +164,7 @@ def test_a_bad_url_is_a_usage_error(capsys) -> None:
     assert_one_error_line(err, "http://")
 
 
-def test_publish_then_feed_and_presence(capsys, server: EmbeddedServer) -> None:
+def test_publish_then_feed_and_presence(capsys, server: RealtimeServer) -> None:
     data = str(server.data_dir)  # server.json and owner.token are found there
     code, out, _ = run(capsys, "--data-dir", data, "publish", "workflow", "workflow_run",
                        "--workspace", "ws1", "--payload", '{"run_id": "r1"}')
@@ -189,14 +189,14 @@ def test_publish_then_feed_and_presence(capsys, server: EmbeddedServer) -> None:
     assert [json.loads(line)["client_id"] for line in out] == [entry["client_id"]]
 
 
-def test_a_server_error_is_one_line(capsys, server: EmbeddedServer) -> None:
+def test_a_server_error_is_one_line(capsys, server: RealtimeServer) -> None:
     code, _, err = run(capsys, "--url", server.url, "--token", "wrong", "feed")
     assert code == 1
     assert_one_error_line(err, "authentication required (HTTP 401)")
 
 
 def test_open_starts_a_browser_on_a_one_time_link(
-    capsys, monkeypatch: pytest.MonkeyPatch, server: EmbeddedServer
+    capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer
 ) -> None:
     opened: list[str] = []
     monkeypatch.setattr(cli.webbrowser, "open", lambda url: opened.append(url) or True)
@@ -208,7 +208,7 @@ def test_open_starts_a_browser_on_a_one_time_link(
 
 
 def test_open_without_a_browser_prints_the_link(
-    capsys, monkeypatch: pytest.MonkeyPatch, server: EmbeddedServer
+    capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer
 ) -> None:
     monkeypatch.setattr(cli.webbrowser, "open", lambda url: False)
     code, _, err = run(capsys, "--data-dir", str(server.data_dir), "open")
@@ -218,7 +218,7 @@ def test_open_without_a_browser_prints_the_link(
     assert code == 0 and out[0].startswith(f"{server.url}/activity?code=")
 
 
-def test_tail_prints_the_replay_as_json_lines(capsys, server: EmbeddedServer) -> None:
+def test_tail_prints_the_replay_as_json_lines(capsys, server: RealtimeServer) -> None:
     with RealtimeClient(server.url, server.owner_token) as client:
         published = client.publish_many([{"event_type": f"e{n}"} for n in range(3)])
     code, out, err = run(capsys, "--data-dir", str(server.data_dir), "tail", "--count", "3")
@@ -227,7 +227,7 @@ def test_tail_prints_the_replay_as_json_lines(capsys, server: EmbeddedServer) ->
     assert f"lattice-rt: connected to {server.url}" in err
 
 
-def test_tail_resumes_after_last_event_id(capsys, server: EmbeddedServer) -> None:
+def test_tail_resumes_after_last_event_id(capsys, server: RealtimeServer) -> None:
     with RealtimeClient(server.url, server.owner_token) as client:
         published = client.publish_many([{"event_type": f"e{n}"} for n in range(5)])
     start = published[2]["seq"]
@@ -239,7 +239,7 @@ def test_tail_resumes_after_last_event_id(capsys, server: EmbeddedServer) -> Non
 
 
 def test_tail_reports_reset_and_gap_on_stderr(capsys, data_dir: Path) -> None:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                                       journal_retention=10, backlog=10))
     srv.start()
     try:
@@ -264,7 +264,7 @@ def test_tail_reports_reset_and_gap_on_stderr(capsys, data_dir: Path) -> None:
         srv.stop()
 
 
-def test_tail_with_a_refused_token_exits_1(capsys, server: EmbeddedServer) -> None:
+def test_tail_with_a_refused_token_exits_1(capsys, server: RealtimeServer) -> None:
     code, out, err = run(capsys, "--url", server.url, "--token", "wrong", "tail")
     assert code == 1 and out == []
     assert_one_error_line(err, "authentication required (HTTP 401)")
