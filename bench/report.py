@@ -269,9 +269,9 @@ def _machine(results: Results) -> list[str]:
 
 
 _METHOD = """\
-- **Servers.** *Project*: `lattice_rt_core.server.EmbeddedServer` (auth off, SQLite journal on,
-  the same object `lattice-rt serve --no-auth` runs) in its own process via
-  `bench/project_server.py`. *Baseline*: `bench/baseline_server.py`, the reference design written
+- **Servers.** *Project*: `lattice_rt_core.server.RealtimeServer` (auth off, SQLite journal on),
+  run by `lattice-rt serve --no-auth` (`python -m lattice_rt_core.cli`) in its own process.
+  *Baseline*: `bench/baseline_server.py`, the reference design written
   from its document: Starlette `StreamingResponse`, one `asyncio.Queue(100)` per subscriber with
   drop-oldest, `json.dumps` per subscriber per frame, replay tail of 10, a 200-event feed ring,
   heartbeat 15 s via `asyncio.wait_for`, `request.is_disconnected()` checked before each frame,
@@ -406,7 +406,7 @@ def write_plot(results: Results, path: Path) -> None:
         ax.set_xlabel("subscribers (open streams)")
         ax.grid(True, which="both", alpha=0.3)
         if ax.has_data():
-            ax.legend()
+            ax.legend(loc="upper left")  # both curves rise to the right; "best" can be slow
     fig.suptitle("Project vs reference design (baseline), same machine, same run")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,8 +39,8 @@ def free_port() -> int:
 def _command(kind: str, port: int, data_dir: Path) -> list[str]:
     if kind == "baseline":
         return [sys.executable, "-m", "bench.baseline_server", "--port", str(port)]
-    if kind == "project":
-        return [sys.executable, "-m", "bench.project_server",
+    if kind == "project":  # exactly what `lattice-rt serve --no-auth` runs
+        return [sys.executable, "-m", "lattice_rt_core.cli", "serve", "--no-auth",
                 "--port", str(port), "--data-dir", str(data_dir)]
     raise ValueError(f"unknown server kind {kind!r}")
 

@@ -3,12 +3,13 @@ and the client. Pure Python; never imports Qt."""
 
 from .accounts import Accounts
 from .auth import Authenticator, Principal
-from .bus import PROTOCOL_VERSION, RealtimeBus, Subscriber
+from .bus import RealtimeBus, Subscriber
+from .defaults import PROTOCOL_VERSION
 from .events import enrich, to_json
 from .journal import Journal, JournalError
 from .presence import PresenceRegistry
-from .scope import Scope, accepts
-from .server import EmbeddedServer, ServerConfig, ServerError
+from .scope import WorkspaceScope, accepts
+from .server import RealtimeServer, ServerConfig, ServerError
 from .store import WorkspaceOSStore
 from .version import __version__
 
@@ -16,17 +17,17 @@ __all__ = [
     "PROTOCOL_VERSION",
     "Accounts",
     "Authenticator",
-    "EmbeddedServer",
     "Journal",
     "JournalError",
     "PresenceRegistry",
     "Principal",
     "RealtimeBus",
-    "Scope",
+    "RealtimeServer",
     "ServerConfig",
     "ServerError",
     "Subscriber",
     "WorkspaceOSStore",
+    "WorkspaceScope",
     "__version__",
     "accepts",
     "enrich",

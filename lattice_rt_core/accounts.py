@@ -3,7 +3,7 @@
 :class:`Accounts` is the one place that changes them. The admin routes and
 the local ``lattice-rt user`` commands both call these methods, so the rules
 (an existing name is not silently re-created, a renewed token replaces the old
-one at once, names follow the API's rule) hold whichever way an admin comes
+one at once, names follow the API's one rule) hold whichever way an admin comes
 in. The storage is the project's SQLite file; nothing outside this class
 knows its tables.
 
@@ -21,13 +21,12 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from .access import name_problem
 from .journal import JournalError, open_db
 
 __all__ = ["AccountError", "Accounts", "NoSuchUser", "UserExists", "check_name", "new_token"]
 
 log = logging.getLogger(__name__)
-
-MAX_NAME = 128
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -68,17 +67,11 @@ def token_digest(token: str) -> str:
 
 
 def check_name(what: str, value: object) -> str:
-    """``value`` when it is a valid name (user, workspace); ValueError saying why not."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string")
-    if len(value) > MAX_NAME:
-        raise ValueError(f"{what} is longer than {MAX_NAME} characters")
-    if any(ord(c) < 32 or c == "\x7f" for c in value):
-        raise ValueError(f"{what} must not contain control characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"{what} must be valid Unicode text (no lone surrogates)") from None
+    """``value`` when it is a valid name (the API's one rule, access.name_problem)."""
+    problem = name_problem(value)
+    if problem is not None:
+        raise ValueError(f"{what} {problem}")
+    assert isinstance(value, str)
     return value
 
 

@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .access import SESSION_COOKIE
 from .accounts import Accounts, new_token
-from .scope import Scope
+from .paths import OWNER_TOKEN_FILE
+from .scope import WorkspaceScope
 
 __all__ = [
     "Authenticator",
@@ -37,7 +39,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-OWNER_TOKEN_FILE = "owner.token"
 LAUNCH_CODE_TTL = 60.0
 SESSION_TTL = 12 * 3600.0
 
@@ -66,7 +67,7 @@ class Principal:
     """An authenticated caller. ``scope`` None means: sees every workspace."""
 
     user: str
-    scope: Scope
+    scope: WorkspaceScope
     owner: bool = False
 
     def may_use(self, workspace_id: str | None) -> bool:
@@ -169,7 +170,7 @@ class Authenticator:
 _REDACTED = "[redacted]"
 # code=, token=, session ids in a URL or a Cookie header; a bearer credential
 _SECRET_PARAM = re.compile(
-    r"(?i)(\b(?:code|token|access_token|session|lrt_session)=)[^&\s\"';#,]+"
+    rf"(?i)(\b(?:code|token|access_token|session|{SESSION_COOKIE})=)[^&\s\"';#,]+"
 )
 _BEARER = re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+")
 

@@ -29,22 +29,26 @@ from collections.abc import AsyncGenerator, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+from .defaults import (
+    DEFAULT_BACKLOG,
+    DEFAULT_FEED_LIMIT,
+    DEFAULT_HEARTBEAT,
+    DEFAULT_RETRY_MS,
+    DEFAULT_TTL,
+    FEED_LIMIT,
+    PROTOCOL_VERSION,
+    REPLAY_TAIL,
+)
 from .events import enrich, now_iso, to_json
 from .journal import Journal
-from .presence import DEFAULT_TTL, PresenceEntry, PresenceRegistry
-from .scope import Scope, accepts
+from .presence import PresenceEntry, PresenceRegistry
+from .scope import WorkspaceScope, accepts
 from .sse import encode_comment, encode_data, encode_named, encode_retry
 
-__all__ = ["PROTOCOL_VERSION", "RealtimeBus", "Subscriber"]
+__all__ = ["RealtimeBus", "Subscriber"]
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = "2.0.0"  # the stats "version" reference clients know
-FEED_LIMIT = 200
-REPLAY_TAIL = 10
-DEFAULT_HEARTBEAT = 15.0
-DEFAULT_BACKLOG = 4096
-DEFAULT_RETRY_MS = 3000
 MAX_CHUNK_FRAMES = 1024  # frames per write; a long backlog goes out in several
 MAX_CHUNK_BYTES = 256 * 1024  # ... and bytes per write (at least one frame)
 
@@ -88,7 +92,7 @@ class Subscriber:
     def __init__(
         self,
         sub_id: int,
-        scope: Scope,
+        scope: WorkspaceScope,
         user: str,
         client_ids: Collection[str],
         cursor: int,
@@ -289,20 +293,10 @@ class RealtimeBus:
         for sub in list(self._subs.values()):
             sub.close()
 
-    def close_threadsafe(self) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            self._closed = True
-            return
-        if threading.get_ident() == self._loop_thread:
-            self.close()
-        else:
-            loop.call_soon_threadsafe(self.close)
-
     # ------------------------------------------------------------- subscribers
     def subscribe(
         self,
-        scope: Scope = None,
+        scope: WorkspaceScope = None,
         *,
         user: str = "",
         client_ids: Collection[str] = (),
@@ -336,7 +330,7 @@ class RealtimeBus:
         sub.closed = True
         self._subs.pop(sub.id, None)
 
-    def _tail_cursor(self, scope: Scope) -> int:
+    def _tail_cursor(self, scope: WorkspaceScope) -> int:
         """Cursor such that the last ``replay_tail`` in-scope feed events follow."""
         hi = self._visible
         lo = max(self._first, hi - self.feed_limit + 1, 1)
@@ -427,15 +421,19 @@ class RealtimeBus:
             self.unsubscribe(sub)
 
     # ------------------------------------------------------------------- reads
-    def recent(self, limit: int = 50, scope: Scope = None) -> list[dict[str, Any]]:
+    def recent(
+        self, limit: int = DEFAULT_FEED_LIMIT, scope: WorkspaceScope = None
+    ) -> list[dict[str, Any]]:
         """Visible feed events (the last ``feed_limit``) in scope, newest first."""
         return [e.event() for e in self._feed_entries(limit, scope)]
 
-    def recent_json(self, limit: int = 50, scope: Scope = None) -> list[bytes]:
+    def recent_json(
+        self, limit: int = DEFAULT_FEED_LIMIT, scope: WorkspaceScope = None
+    ) -> list[bytes]:
         """The same as :meth:`recent`, as the JSON bytes already encoded once."""
         return [e.data for e in self._feed_entries(limit, scope)]
 
-    def _feed_entries(self, limit: int, scope: Scope) -> list[_Entry]:
+    def _feed_entries(self, limit: int, scope: WorkspaceScope) -> list[_Entry]:
         limit = max(0, min(limit, self.feed_limit))
         hi = self._visible
         lo = max(self._first, hi - self.feed_limit + 1, 1)
@@ -505,7 +503,7 @@ class RealtimeBus:
         with self._presence_lock:
             return self._presence.count_for_user(user)
 
-    def presence(self, scope: Scope = None) -> list[dict[str, Any]]:
+    def presence(self, scope: WorkspaceScope = None) -> list[dict[str, Any]]:
         with self._presence_lock:
             return self._presence.snapshot(scope)
 

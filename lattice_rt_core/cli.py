@@ -28,12 +28,23 @@ from .backoff import Backoff
 from .browser import open_browser
 from .cli_support import PROG, TOKEN_ENV, URL_ENV, CliError, Remote, data_dir, emit, say
 from .client import ApiError, ClientState, RealtimeClient
+from .defaults import (
+    DEFAULT_FEED_LIMIT,
+    DEFAULT_HEARTBEAT,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_RETENTION,
+    DEFAULT_TTL,
+    FEED_LIMIT,
+    REPLAY_TAIL,
+)
 from .events import to_json
+from .paths import DATA_DIR_ENV, OWNER_TOKEN_FILE, SERVER_INFO_FILE
 from .tls import CA_FILE_ENV
 from .version import __version__
 
 if TYPE_CHECKING:
-    from .server import EmbeddedServer
+    from .server import RealtimeServer
 
 __all__ = ["main"]
 
@@ -115,7 +126,8 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     group = parser.add_argument_group("connection")
     group.add_argument(
         "--url", default=default,
-        help=f"endpoint URL (default: ${URL_ENV}, else the local server from server.json)",
+        help=f"endpoint URL (default: ${URL_ENV}, else the local server from "
+             f"{SERVER_INFO_FILE})",
     )
     group.add_argument(
         "--token", default=default,
@@ -127,7 +139,7 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
     group.add_argument(
         "--data-dir", type=Path, default=default, metavar="DIR",
-        help="data directory (default: $LATTICE_RT_DATA_DIR, else the user data dir)",
+        help=f"data directory (default: ${DATA_DIR_ENV}, else the user data dir)",
     )
 
 
@@ -147,16 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     serve = command("serve", _serve, "run the realtime endpoint in the foreground")
-    serve.add_argument("--host", default="127.0.0.1",
-                       help="address to listen on (default 127.0.0.1; 0.0.0.0 for every IPv4 "
-                            "address, :: for every IPv6 one)")
-    serve.add_argument("--port", type=_port, default=8765, help="TCP port, 0 for any (8765)")
-    serve.add_argument("--heartbeat", type=_positive, default=15.0, metavar="S",
-                       help="seconds between heartbeat comments on idle streams (15)")
-    serve.add_argument("--presence-ttl", type=_positive, default=45.0, metavar="S",
-                       help="seconds before an unrefreshed presence entry expires (45)")
-    serve.add_argument("--retention", type=_count(1), default=500, metavar="N",
-                       help="events kept in the durable journal (500)")
+    serve.add_argument("--host", default=DEFAULT_HOST,
+                       help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every "
+                            "IPv4 address, :: for every IPv6 one)")
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                       help=f"TCP port, 0 for any ({DEFAULT_PORT})")
+    serve.add_argument("--heartbeat", type=_positive, default=DEFAULT_HEARTBEAT, metavar="S",
+                       help="seconds between heartbeat comments on idle streams "
+                            f"({DEFAULT_HEARTBEAT:g})")
+    serve.add_argument("--presence-ttl", type=_positive, default=DEFAULT_TTL, metavar="S",
+                       help="seconds before an unrefreshed presence entry expires "
+                            f"({DEFAULT_TTL:g})")
+    serve.add_argument("--retention", type=_count(1), default=DEFAULT_RETENTION, metavar="N",
+                       help=f"events kept in the durable journal ({DEFAULT_RETENTION})")
     serve.add_argument("--no-auth", action="store_true",
                        help="accept every request without a token (local mode; insecure)")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
@@ -183,19 +198,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     tail = command("tail", _tail, "follow the live stream as JSON lines (reconnects, resumes)")
     tail.add_argument("--last-event-id", type=_count(0), metavar="N",
-                      help="start after this seq (default: the last 10 events, then live)")
+                      help=f"start after this seq (default: the last {REPLAY_TAIL} events, "
+                           "then live)")
     tail.add_argument("--count", type=_count(1), metavar="N",
                       help="exit after N events")
     tail.add_argument("--client-id", action="append", default=[], metavar="ID",
                       help="a presence client_id this stream keeps fresh (repeatable)")
-    tail.add_argument("--heartbeat", type=_positive, default=15.0, metavar="S",
-                      help="the server's heartbeat interval; silence for 2*S+5 s reconnects")
+    tail.add_argument("--heartbeat", type=_positive, default=DEFAULT_HEARTBEAT, metavar="S",
+                      help=f"the server's heartbeat interval ({DEFAULT_HEARTBEAT:g}); "
+                           "silence for 2*S+5 s reconnects")
 
     command("presence", _presence, "print who is present, one JSON line each")
 
     feed = command("feed", _feed, "print recent events, oldest first, one JSON line each")
-    feed.add_argument("--limit", type=_count(0), default=50, metavar="N",
-                      help="how many (default 50, at most 200)")
+    feed.add_argument("--limit", type=_count(0), default=DEFAULT_FEED_LIMIT, metavar="N",
+                      help=f"how many (default {DEFAULT_FEED_LIMIT}, at most {FEED_LIMIT})")
 
     open_ = command("open", _open, "open the activity page in a browser (one-time link)")
     open_.add_argument("--print-url", action="store_true",
@@ -231,7 +248,7 @@ def _wait(event: threading.Event) -> None:
 
 # ------------------------------------------------------------------ commands
 def _serve(args: argparse.Namespace) -> int:
-    from .server import EmbeddedServer, ServerConfig, ServerError
+    from .server import RealtimeServer, ServerConfig, ServerError
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -254,7 +271,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         trusted_proxies=tuple(args.trust_proxy),
     )
-    server = EmbeddedServer(config)
+    server = RealtimeServer(config)
     stop = threading.Event()
     with _signals_set(stop):
         try:
@@ -270,7 +287,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _banner(server: EmbeddedServer, directory: Path, args: argparse.Namespace) -> None:
+def _banner(server: RealtimeServer, directory: Path, args: argparse.Namespace) -> None:
     """What runs where, for whom; the warnings that matter, on stderr."""
     host, port = server.address
     emit(f"{PROG} {__version__} serving {server.url}")
@@ -278,7 +295,7 @@ def _banner(server: EmbeddedServer, directory: Path, args: argparse.Namespace) -
     emit(f"  hosts:     {', '.join(server.allowed_hosts)}")
     emit(f"  data:      {directory}")
     if not args.no_auth:
-        emit(f"  token:     {directory / 'owner.token'} (`{PROG} token` prints it)")
+        emit(f"  token:     {directory / OWNER_TOKEN_FILE} (`{PROG} token` prints it)")
     emit(f"  activity:  `{PROG} open` opens the live page in your browser")
     emit("Stop with Ctrl-C.")
     if args.no_auth:
@@ -331,6 +348,8 @@ def _feed(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace) -> int:
+    from .auth import LAUNCH_CODE_TTL
+
     with Remote(args).session() as client:
         url = client.launch_url()
     if args.print_url:
@@ -338,7 +357,8 @@ def _open(args: argparse.Namespace) -> int:
         return 0
     failure = open_browser(url)
     if failure is not None:
-        say(f"could not open a browser ({failure}); open this one-time link within 60 s:")
+        say(f"could not open a browser ({failure}); open this one-time link within "
+            f"{LAUNCH_CODE_TTL:g} s:")
         emit(url, sys.stderr)
         return 1
     say("opened the activity page in your browser")

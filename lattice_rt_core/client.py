@@ -35,8 +35,9 @@ import httpx
 from httpx_sse import ServerSentEvent, SSEError, connect_sse
 
 from .backoff import Backoff
+from .defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
 from .events import to_json
-from .paths import default_data_dir, read_owner_token, read_server_info
+from .paths import SERVER_INFO_FILE, default_data_dir, read_owner_token, read_server_info
 from .tls import CaFile, TlsError, client_context
 from .tls import describe as describe_tls
 from .version import __version__
@@ -45,7 +46,6 @@ __all__ = ["ApiError", "Backoff", "ClientState", "RealtimeClient", "check_url", 
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HEARTBEAT = 15.0
 REQUEST_TIMEOUT = 5.0
 MAX_SERVER_RETRY = 300.0  # seconds; a larger retry: hint is capped
 
@@ -131,7 +131,7 @@ class RealtimeClient:
             verify=verify,
         )
 
-        self._lock = threading.Lock()  # guards _response, _client_ids, _thread
+        self._lock = threading.Lock()  # guards _response, _thread
         self._callback_lock = threading.RLock()  # one callback at a time; none after stop
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -164,11 +164,6 @@ class RealtimeClient:
     def server_retry(self) -> float:
         """The server's ``retry:`` hint in seconds (0 until one arrives)."""
         return self._server_retry
-
-    def set_client_ids(self, client_ids: Iterable[str]) -> None:
-        """Presence ids this stream keeps fresh; sent on the next (re)connect."""
-        with self._lock:
-            self._client_ids = tuple(client_ids)
 
     # -------------------------------------------------------------- lifecycle
     def start(self) -> None:
@@ -245,8 +240,7 @@ class RealtimeClient:
 
     def _stream_once(self) -> str:
         """One connection: returns why it ended, or raises what broke it."""
-        with self._lock:
-            params = [("client_id", cid) for cid in self._client_ids]
+        params = [("client_id", cid) for cid in self._client_ids]
         headers: dict[str, str] = {}
         if self._last_event_id is not None:
             headers["Last-Event-ID"] = str(self._last_event_id)
@@ -423,7 +417,7 @@ class RealtimeClient:
             "POST", "/realtime/presence/leave", body={"client_id": client_id}, timeout=timeout
         )
 
-    def feed(self, limit: int = 50) -> dict[str, Any]:
+    def feed(self, limit: int = DEFAULT_FEED_LIMIT) -> dict[str, Any]:
         return self.request("GET", "/realtime/feed", params={"limit": limit})
 
     def presence(self) -> dict[str, Any]:
@@ -552,14 +546,14 @@ def discover(
         if info is None:
             raise ApiError(
                 0,
-                f"no running lattice-rt server found (no server.json in {directory}); "
+                f"no running lattice-rt server found (no {SERVER_INFO_FILE} in {directory}); "
                 "start one with `lattice-rt serve` or pass --url",
             )
         pid = info.get("pid")
         if isinstance(pid, int) and not _pid_alive(pid):
             raise ApiError(
                 0,
-                f"no running lattice-rt server found ({directory / 'server.json'} is stale: "
+                f"no running lattice-rt server found ({directory / SERVER_INFO_FILE} is stale: "
                 f"process {pid} is not running); start one with `lattice-rt serve`",
             )
         url = str(info["url"])

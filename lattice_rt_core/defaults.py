@@ -1,7 +1,7 @@
 """Every default of the protocol and the server, defined once.
 
-The reference's numbers (feed 200, replay tail 10, heartbeat 15 s, stats
-version "2.0.0") and this project's own (port, presence TTL, retention,
+The reference's numbers (feed 200, feed page 50, replay tail 10, heartbeat
+15 s, stats version "2.0.0") and this project's own (port, presence TTL, retention,
 backlog, retry hint). Everything else imports them from here: the bus, the
 server's configuration, the CLI's option defaults and help texts, the client,
 the OpenAPI document and the tray app.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "DEFAULT_BACKLOG",
+    "DEFAULT_FEED_LIMIT",
     "DEFAULT_HEARTBEAT",
     "DEFAULT_HOST",
     "DEFAULT_PORT",
@@ -38,5 +39,7 @@ DEFAULT_BACKLOG = 4096
 DEFAULT_RETRY_MS = 3000
 #: events in the feed ring (``/realtime/feed`` is clamped to it)
 FEED_LIMIT = 200
+#: events ``/realtime/feed`` answers when the request names no ``limit``
+DEFAULT_FEED_LIMIT = 50
 #: in-scope events replayed to a stream that does not resume
 REPLAY_TAIL = 10

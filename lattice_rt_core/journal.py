@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .defaults import DEFAULT_RETENTION
+
 __all__ = ["Journal", "JournalError", "JournalState", "open_db"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RETENTION = 500
 _TRIM_EVERY = 64  # commits between retention trims
 
 _SCHEMA = """

@@ -4,20 +4,26 @@ Served at ``GET /realtime/openapi.json`` without authentication (it holds no
 secret) and used to fuzz the running server with schemathesis
 (tests/hardening/test_openapi_fuzz.py). Every route, its parameters, request
 and response bodies, and every 4xx it can answer are listed; a route or an
-answer missing here is a failing test there.
+answer missing here is a failing test there. Its numbers (name length, body,
+batch and event sizes, client ids per stream, feed limit, protocol version,
+launch code lifetime) come from the server's limits and defaults.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-__all__ = ["openapi_document"]
+from .access import NAME_PATTERN, SESSION_COOKIE, ApiLimits
+from .auth import LAUNCH_CODE_TTL
+from .defaults import (
+    DEFAULT_FEED_LIMIT,
+    DEFAULT_RETRY_MS,
+    FEED_LIMIT,
+    PROTOCOL_VERSION,
+    REPLAY_TAIL,
+)
 
-_NAME_MAX = 128  # ApiLimits.max_name
-_BATCH_MAX = 1000  # ApiLimits.max_batch
-_CLIENT_IDS_MAX = 16  # ApiLimits.max_client_ids
-_NO_CONTROL = "^[^\\u0000-\\u001f\\u007f]*$"
+__all__ = ["openapi_document"]
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -47,98 +53,109 @@ def _errors(*codes: int) -> dict[str, Any]:
     return out
 
 
-def _name(description: str) -> dict[str, Any]:
+def _size(n: int) -> str:
+    """``n`` bytes as people write it: 1 MiB, 64 KiB, 1000 bytes."""
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
+def _name(description: str, limits: ApiLimits) -> dict[str, Any]:
     return {
         "type": "string",
         "minLength": 1,
-        "maxLength": _NAME_MAX,
-        "pattern": _NO_CONTROL,
+        "maxLength": limits.max_name,
+        "pattern": NAME_PATTERN,
         "description": description,
     }
 
 
-def _nullable_name(description: str) -> dict[str, Any]:
-    return {"oneOf": [_name(description), {"type": "null"}]}
+def _nullable_name(description: str, limits: ApiLimits) -> dict[str, Any]:
+    return {"oneOf": [_name(description, limits), {"type": "null"}]}
 
 
-_SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {"error": {"type": "string", "minLength": 1}},
-    },
-    "Stats": {
-        "type": "object",
-        "required": ["version", "subscribers", "presence", "feed_size", "transport", "seq"],
-        "properties": {
-            "version": {"const": "2.0.0"},
-            "subscribers": {"type": "integer", "minimum": 0},
-            "presence": {"type": "integer", "minimum": 0},
-            "feed_size": {"type": "integer", "minimum": 0},
-            "transport": {"const": "sse"},
-            "seq": {"type": "integer", "minimum": 0},
-            "server_version": {"type": "string"},
-            "journal": {"enum": ["ok", "degraded", "off"]},
-            "presence_ttl": {"type": "number", "exclusiveMinimum": 0},
+def _schemas(limits: ApiLimits) -> dict[str, Any]:
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "string", "minLength": 1}},
         },
-    },
-    "Event": {
-        "type": "object",
-        "description": "An enriched event as the bus delivers it; extra keys are kept.",
-        "required": ["seq", "received_at", "area", "event_type", "workspace_id", "payload"],
-        "properties": {
-            "seq": {"type": "integer", "minimum": 1},
-            "received_at": {"type": "string"},
-            "area": {"type": "string"},
-            "event_type": {"type": "string"},
-            "workspace_id": {"type": ["string", "null"]},
-            "payload": {},
-            "actor": {"type": "string"},
+        "Stats": {
+            "type": "object",
+            "required": ["version", "subscribers", "presence", "feed_size", "transport", "seq"],
+            "properties": {
+                "version": {"const": PROTOCOL_VERSION},
+                "subscribers": {"type": "integer", "minimum": 0},
+                "presence": {"type": "integer", "minimum": 0},
+                "feed_size": {"type": "integer", "minimum": 0},
+                "transport": {"const": "sse"},
+                "seq": {"type": "integer", "minimum": 0},
+                "server_version": {"type": "string"},
+                "journal": {"enum": ["ok", "degraded", "off"]},
+                "presence_ttl": {"type": "number", "exclusiveMinimum": 0},
+            },
         },
-    },
-    "EventInput": {
-        "type": "object",
-        "description": (
-            "An event to publish. seq and received_at are set by the server, actor "
-            "is the caller; any other key is kept. At most 64 KiB as JSON."
-        ),
-        "properties": {
-            "area": _nullable_name("defaults to 'workspace'; 'presence' is owner-only"),
-            "event_type": _nullable_name("defaults to 'event'"),
-            "workspace_id": _nullable_name("required for users who are not the owner"),
-            "payload": {},
+        "Event": {
+            "type": "object",
+            "description": "An enriched event as the bus delivers it; extra keys are kept.",
+            "required": ["seq", "received_at", "area", "event_type", "workspace_id", "payload"],
+            "properties": {
+                "seq": {"type": "integer", "minimum": 1},
+                "received_at": {"type": "string"},
+                "area": {"type": "string"},
+                "event_type": {"type": "string"},
+                "workspace_id": {"type": ["string", "null"]},
+                "payload": {},
+                "actor": {"type": "string"},
+            },
         },
-    },
-    "PresenceEntry": {
-        "type": "object",
-        "required": ["client_id", "user", "workspace_id", "joined_at", "last_seen"],
-        "properties": {
-            "client_id": {"type": "string"},
-            "user": {"type": "string"},
-            "workspace_id": {"type": ["string", "null"]},
-            "joined_at": {"type": "string"},
-            "last_seen": {"type": "string"},
-            "display_name": {"type": "string"},
+        "EventInput": {
+            "type": "object",
+            "description": (
+                "An event to publish. seq and received_at are set by the server, actor "
+                "is the caller; any other key is kept. "
+                    f"At most {_size(limits.max_event_bytes)} as JSON."
+            ),
+            "properties": {
+                "area": _nullable_name("defaults to 'workspace'; 'presence' is owner-only", limits),
+                "event_type": _nullable_name("defaults to 'event'", limits),
+                "workspace_id": _nullable_name("required for users who are not the owner", limits),
+                "payload": {},
+            },
         },
-    },
-    "JoinRequest": {
-        "type": "object",
-        "properties": {
-            "client_id": _nullable_name("generated when omitted"),
-            "workspace_id": _nullable_name("a workspace the caller belongs to"),
-            "display_name": _nullable_name("shown to others"),
+        "PresenceEntry": {
+            "type": "object",
+            "required": ["client_id", "user", "workspace_id", "joined_at", "last_seen"],
+            "properties": {
+                "client_id": {"type": "string"},
+                "user": {"type": "string"},
+                "workspace_id": {"type": ["string", "null"]},
+                "joined_at": {"type": "string"},
+                "last_seen": {"type": "string"},
+                "display_name": {"type": "string"},
+            },
         },
-    },
-    "LeaveRequest": {
-        "type": "object",
-        "properties": {"client_id": _nullable_name("an entry of the caller's")},
-    },
-}
+        "JoinRequest": {
+            "type": "object",
+            "properties": {
+                "client_id": _nullable_name("generated when omitted", limits),
+                "workspace_id": _nullable_name("a workspace the caller belongs to", limits),
+                "display_name": _nullable_name("shown to others", limits),
+            },
+        },
+        "LeaveRequest": {
+            "type": "object",
+            "properties": {"client_id": _nullable_name("an entry of the caller's", limits)},
+        },
+    }
+
 
 _JSON_BODY_ERRORS = (400, 401, 413, 415, 422)
 
 
-def _paths() -> dict[str, Any]:
+def _paths(limits: ApiLimits) -> dict[str, Any]:
     stats = _ref("Stats")
     return {
         "/realtime/stream": {
@@ -146,9 +163,10 @@ def _paths() -> dict[str, Any]:
                 "operationId": "stream",
                 "summary": "The live event stream (Server-Sent Events)",
                 "description": (
-                    "retry: 3000, then id:/data: frames, ': heartbeat' comments, and the "
-                    "named frames 'gap' and 'reset'. Replays what follows Last-Event-ID "
-                    "(header or query), else the last 10 in-scope events."
+                    f"retry: {DEFAULT_RETRY_MS}, then id:/data: frames, ': heartbeat' comments, "
+                    "and the named frames 'gap' and 'reset'. Replays what follows "
+                    f"Last-Event-ID (header or query), else the last {REPLAY_TAIL} in-scope "
+                    "events."
                 ),
                 "parameters": [
                     {
@@ -163,8 +181,8 @@ def _paths() -> dict[str, Any]:
                         "explode": True,
                         "schema": {
                             "type": "array",
-                            "maxItems": _CLIENT_IDS_MAX,
-                            "items": _name("presence entry this stream keeps fresh"),
+                            "maxItems": limits.max_client_ids,
+                            "items": _name("presence entry this stream keeps fresh", limits),
                         },
                     },
                     {
@@ -185,12 +203,14 @@ def _paths() -> dict[str, Any]:
         "/realtime/feed": {
             "get": {
                 "operationId": "feed",
-                "summary": "Recent in-scope events, newest first (at most 200)",
+                "summary": f"Recent in-scope events, newest first (at most {FEED_LIMIT})",
                 "parameters": [
                     {
                         "name": "limit",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 0, "default": 50},
+                        "schema": {
+                            "type": "integer", "minimum": 0, "default": DEFAULT_FEED_LIMIT,
+                        },
                     }
                 ],
                 "responses": {
@@ -285,7 +305,7 @@ def _paths() -> dict[str, Any]:
                                     {
                                         "type": "array",
                                         "minItems": 1,
-                                        "maxItems": _BATCH_MAX,
+                                        "maxItems": limits.max_batch,
                                         "items": _ref("EventInput"),
                                     },
                                 ]
@@ -334,7 +354,7 @@ def _paths() -> dict[str, Any]:
         "/realtime/launch": {
             "post": {
                 "operationId": "launch",
-                "summary": "A single-use code (60 s) that logs a browser in",
+                "summary": f"A single-use code ({LAUNCH_CODE_TTL:g} s) that logs a browser in",
                 "security": [{"bearer": []}],
                 "responses": {
                     "200": _json(
@@ -414,8 +434,9 @@ def _paths() -> dict[str, Any]:
     }
 
 
-def openapi_document(version: str) -> dict[str, Any]:
-    """The whole document for server version ``version`` (a fresh dict each call)."""
+def openapi_document(version: str, limits: ApiLimits | None = None) -> dict[str, Any]:
+    """The whole document for server version ``version`` and ``limits`` (a fresh dict)."""
+    limits = limits or ApiLimits()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -425,17 +446,17 @@ def openapi_document(version: str) -> dict[str, Any]:
                 "Local-first realtime bus: activity events and presence over SSE. "
                 "Every request needs a loopback Host with the server's port (or a "
                 "configured name) and no foreign Origin; POST bodies are "
-                "application/json of at most 1 MiB. See SECURITY.md."
+                f"application/json of at most {_size(limits.max_body)}. See SECURITY.md."
             ),
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
-        "paths": _paths(),
+        "paths": _paths(limits),
         "components": {
-            "schemas": copy.deepcopy(_SCHEMAS),
+            "schemas": _schemas(limits),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "session": {"type": "apiKey", "in": "cookie", "name": "lrt_session"},
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
             },
         },
     }

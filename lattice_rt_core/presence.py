@@ -19,16 +19,15 @@ present re-joins every TTL/3; one that stopped expires within
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .defaults import DEFAULT_TTL
 from .events import now_iso
-from .scope import Scope, accepts
+from .scope import WorkspaceScope, accepts
 
 __all__ = ["PresenceEntry", "PresenceRegistry", "new_client_id"]
-
-DEFAULT_TTL = 45.0
 
 
 def new_client_id() -> str:
@@ -176,8 +175,5 @@ class PresenceRegistry:
             events.extend(self.leave(cid, reason="timeout"))
         return events
 
-    def snapshot(self, scope: Scope) -> list[dict[str, Any]]:
+    def snapshot(self, scope: WorkspaceScope) -> list[dict[str, Any]]:
         return [e.public() for e in self._entries.values() if accepts(scope, e.workspace_id)]
-
-    def owned_by(self, user: str) -> Collection[str]:
-        return [cid for cid, e in self._entries.items() if e.user == user]

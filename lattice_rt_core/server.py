@@ -1,6 +1,6 @@
 """The realtime endpoint: composition of journal, bus, accounts, auth and HTTP.
 
-:class:`EmbeddedServer` runs uvicorn on a background thread with its own event
+:class:`RealtimeServer` runs uvicorn on a background thread with its own event
 loop (the tray app and tests use it); ``lattice-rt serve`` runs the same class
 in the foreground and stops it on SIGINT/SIGTERM.
 
@@ -24,24 +24,34 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from .access import ApiLimits
 from .accounts import Accounts
 from .auth import Authenticator, SecretRedactor, load_or_create_owner_token
-from .bus import DEFAULT_BACKLOG, DEFAULT_HEARTBEAT, RealtimeBus
+from .bus import RealtimeBus
+from .defaults import (
+    DEFAULT_BACKLOG,
+    DEFAULT_HEARTBEAT,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEFAULT_RETENTION,
+    DEFAULT_TTL,
+)
 from .dirlock import DataDirInUse, DataDirLock
-from .http_api import ApiLimits, HostOriginGuard, create_app
-from .journal import DEFAULT_RETENTION, Journal, JournalError
+from .guard import allowed_hosts
+from .http_api import create_app
+from .journal import Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
-from .presence import DEFAULT_TTL
 from .tls import TlsError, check_server_files, server_context_factory
 from .version import __version__
 
-__all__ = ["EmbeddedServer", "ServerConfig", "ServerError"]
+__all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +65,8 @@ class ServerError(RuntimeError):
 
 @dataclass
 class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 8765
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
     data_dir: Path = field(default_factory=default_data_dir)
     heartbeat: float = DEFAULT_HEARTBEAT
     presence_ttl: float = DEFAULT_TTL
@@ -76,6 +86,8 @@ class ServerConfig:
     presence_hold: float | None = None
     #: log every request (uvicorn's access log); credentials in URLs are redacted
     access_log: bool = False
+    #: monotonic seconds; decides presence expiry and launch-code and session lifetimes
+    clock: Callable[[], float] = time.monotonic
     #: serve HTTPS with this certificate chain and private key (PEM files)
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -96,6 +108,7 @@ _SERVER_LOGGERS = (
     "asyncio",
     __package__ + ".server",
     __package__ + ".http_api",
+    __package__ + ".stream_route",
     __package__ + ".bus",
     __package__ + ".journal",
     __package__ + ".auth",
@@ -153,7 +166,7 @@ class _Uvicorn(uvicorn.Server):
                 transport.abort()
 
 
-class EmbeddedServer:
+class RealtimeServer:
     """The whole endpoint on a background thread. See the module docstring."""
 
     def __init__(self, config: ServerConfig | None = None) -> None:
@@ -171,7 +184,6 @@ class EmbeddedServer:
         self._dir_lock: DataDirLock | None = None
         self._wrote_server_info = False
         self._address: tuple[str, int] = (self.config.host, 0)
-        self._guard: HostOriginGuard | None = None
         self.read_only = False  # the data dir refused writes: no journal, no server.json
 
     @property
@@ -201,8 +213,8 @@ class EmbeddedServer:
 
     @property
     def allowed_hosts(self) -> list[str]:
-        """The ``Host`` values requests may carry (see the guard in http_api.py)."""
-        return sorted(self._guard.allowed(self.port)) if self._guard is not None else []
+        """The ``Host`` values requests may carry (guard.py)."""
+        return sorted(allowed_hosts(self.port, self.config.allowed_hosts))
 
     @property
     def data_dir(self) -> Path:
@@ -250,6 +262,7 @@ class EmbeddedServer:
                 presence_ttl=cfg.presence_ttl,
                 presence_hold=cfg.presence_hold,
                 backlog=cfg.backlog,
+                clock=cfg.clock,
                 server_version=__version__,
             )
         except JournalError as exc:  # loading it failed (e.g. the file is read-only)
@@ -269,11 +282,12 @@ class EmbeddedServer:
             owner_user=cfg.owner_user or _login_name(),
             accounts=self._accounts,
             enabled=cfg.auth,
+            clock=cfg.clock,
         )
         sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
         self._address = sock.getsockname()[:2]
         self.port = self._address[1]
-        app = self._guard = create_app(
+        app = create_app(
             self.bus, authenticator, version=__version__, limits=cfg.limits,
             extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
             abort_connection=self._abort_connection,
@@ -385,10 +399,10 @@ class EmbeddedServer:
                 logging.getLogger(name).removeFilter(self._redactor)
             self._redactor = None
 
-    def _abort_connection(self, scope: Any) -> bool:
-        """Drop the connection ``scope`` came in on, discarding its unsent data (loop thread)."""
+    def _abort_connection(self, asgi_scope: Any) -> bool:
+        """Drop the connection a request came in on, discarding its unsent data (loop thread)."""
         server = self._server
-        client = scope.get("client")
+        client = asgi_scope.get("client")
         if server is None or not client:
             return False
         peer = (client[0], client[1])
@@ -445,25 +459,6 @@ class EmbeddedServer:
         if self._accounts is not None:
             self._accounts.close()
             self._accounts = None
-
-    def serve_forever(self) -> None:
-        """Run in the foreground until SIGINT or SIGTERM (main thread only)."""
-        import signal
-
-        stop = threading.Event()
-
-        def on_signal(signum: int, frame: Any) -> None:
-            stop.set()
-
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            self.start()
-            while not stop.wait(3600):
-                pass
-        finally:
-            self.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     # ---------------------------------------------------------- server.json
     def _write_server_info(self) -> None:

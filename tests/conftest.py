@@ -10,7 +10,7 @@ import httpx
 import pytest
 import trustme
 
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,8 +39,8 @@ def server_config(data_dir: Path) -> ServerConfig:
 
 
 @pytest.fixture
-def server(server_config: ServerConfig) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(server_config)
+def server(server_config: ServerConfig) -> Iterator[RealtimeServer]:
+    srv = RealtimeServer(server_config)
     srv.start()
     try:
         yield srv
@@ -49,7 +49,7 @@ def server(server_config: ServerConfig) -> Iterator[EmbeddedServer]:
 
 
 @pytest.fixture
-def owner(server: EmbeddedServer) -> Iterator[httpx.Client]:
+def owner(server: RealtimeServer) -> Iterator[httpx.Client]:
     """An httpx client authenticated as the owner."""
     with httpx.Client(
         base_url=server.url,

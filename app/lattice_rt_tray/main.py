@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from lattice_rt_core.browser import open_browser
 from lattice_rt_core.client import ApiError, RealtimeClient, discover
 from lattice_rt_core.paths import default_data_dir
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
 
 from .actions import AppActions
@@ -59,7 +59,7 @@ NOTIFIERS = ("auto", "dbus", "tray", "record")
 
 
 def embedded_server(port: int, data_dir: Path) -> ServerLike:
-    return EmbeddedServer(ServerConfig(port=port, data_dir=data_dir))
+    return RealtimeServer(ServerConfig(port=port, data_dir=data_dir))
 
 
 def find_local_server(data_dir: Path) -> tuple[str, str | None] | None:

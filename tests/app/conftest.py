@@ -21,7 +21,7 @@ import pytest  # noqa: E402
 import shiboken6  # noqa: E402
 from PySide6.QtCore import QObject, QSettings  # noqa: E402
 
-from lattice_rt_core.server import EmbeddedServer, ServerConfig  # noqa: E402
+from lattice_rt_core.server import RealtimeServer, ServerConfig  # noqa: E402
 from lattice_rt_tray.autostart import Autostart  # noqa: E402
 from lattice_rt_tray.main import TrayApp, build  # noqa: E402
 from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
@@ -45,18 +45,18 @@ class ServerBox:
     """The embedded servers an app under test started (the factory records them)."""
 
     def __init__(self, heartbeat: float = 15.0) -> None:
-        self.servers: list[EmbeddedServer] = []
+        self.servers: list[RealtimeServer] = []
         self.heartbeat = heartbeat
 
-    def factory(self, port: int, data_dir: Path) -> EmbeddedServer:
-        server = EmbeddedServer(
+    def factory(self, port: int, data_dir: Path) -> RealtimeServer:
+        server = RealtimeServer(
             ServerConfig(port=0, data_dir=data_dir, heartbeat=self.heartbeat)
         )
         self.servers.append(server)
         return server
 
     @property
-    def current(self) -> EmbeddedServer:
+    def current(self) -> RealtimeServer:
         assert self.servers, "the app has not started a server"
         return self.servers[-1]
 

@@ -38,9 +38,9 @@ def test_a_published_event_is_notified_once(harness, settings, qtbot):
 
 def test_history_before_the_first_start_is_not_notified(harness, settings, qtbot):
     """A first start (no resume point) replays a tail: shown in the list, not popped up."""
-    from lattice_rt_core.server import EmbeddedServer, ServerConfig
+    from lattice_rt_core.server import RealtimeServer, ServerConfig
 
-    before = EmbeddedServer(ServerConfig(port=0, data_dir=harness.data_dir))
+    before = RealtimeServer(ServerConfig(port=0, data_dir=harness.data_dir))
     before.start()
     for i in range(5):
         before.bus.publish(_event(i))
@@ -152,9 +152,9 @@ def test_missed_events_arrive_as_one_catch_up_digest(harness, settings, qtbot):
     data_dir = harness.data_dir
 
     # while the app is away, 37 events in 3 workspaces (through a server of its own)
-    from lattice_rt_core.server import EmbeddedServer, ServerConfig
+    from lattice_rt_core.server import RealtimeServer, ServerConfig
 
-    away = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir))
+    away = RealtimeServer(ServerConfig(port=0, data_dir=data_dir))
     away.start()
     for i in range(37):
         away.bus.publish(_event(i, ws=("ws_a", "ws_b", "ws_c")[i % 3]))

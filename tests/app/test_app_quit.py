@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.settings import Settings
 
@@ -43,7 +43,7 @@ def test_quit_finishes_when_the_server_never_answers(harness, settings, qtbot, b
 
 
 def test_sigterm_quits_the_real_app_and_it_leaves_presence(tmp_path, qtbot):
-    server = EmbeddedServer(ServerConfig(port=0, data_dir=tmp_path / "server"))
+    server = RealtimeServer(ServerConfig(port=0, data_dir=tmp_path / "server"))
     server.start()
     try:
         ini = tmp_path / "tray.ini"

@@ -15,7 +15,7 @@ import pytest
 
 from lattice_rt_core import cli
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
 
 from .cli_helpers import Proc, assert_one_error_line, run
@@ -102,7 +102,7 @@ def test_a_bad_url_is_one_line_and_a_usage_error(capsys, url: str, fragment: str
     assert_one_error_line(err, fragment)
 
 
-def test_publish_then_feed_and_presence(capsys, server: EmbeddedServer) -> None:
+def test_publish_then_feed_and_presence(capsys, server: RealtimeServer) -> None:
     data = str(server.data_dir)  # server.json and owner.token are found there
     code, out, _ = run(capsys, "--data-dir", data, "publish", "workflow", "workflow_run",
                        "--workspace", "ws1", "--payload", '{"run_id": "r1"}')
@@ -127,17 +127,17 @@ def test_publish_then_feed_and_presence(capsys, server: EmbeddedServer) -> None:
     assert [json.loads(line)["client_id"] for line in out] == [entry["client_id"]]
 
 
-def test_a_refused_token_names_the_server(capsys, server: EmbeddedServer) -> None:
+def test_a_refused_token_names_the_server(capsys, server: RealtimeServer) -> None:
     code, _, err = run(capsys, "--url", server.url, "--token", "wrong", "feed")
     assert code == 1
     assert err == [f"lattice-rt: error: token refused by {server.url} (HTTP 401)"]
 
 
 def test_the_owner_token_is_only_sent_to_the_local_server(
-    capsys, server: EmbeddedServer, tmp_path: Path
+    capsys, server: RealtimeServer, tmp_path: Path
 ) -> None:
     """Another URL than server.json's gets no token, and the message says why."""
-    other = EmbeddedServer(ServerConfig(port=0, data_dir=tmp_path / "other"))
+    other = RealtimeServer(ServerConfig(port=0, data_dir=tmp_path / "other"))
     other.start()
     try:
         code, _, err = run(capsys, "--data-dir", str(server.data_dir), "--url", other.url,
@@ -155,7 +155,7 @@ def test_the_owner_token_is_only_sent_to_the_local_server(
         other.stop()
 
 
-def test_other_server_errors_keep_the_servers_words(capsys, server: EmbeddedServer) -> None:
+def test_other_server_errors_keep_the_servers_words(capsys, server: RealtimeServer) -> None:
     code, _, err = run(capsys, "--data-dir", str(server.data_dir), "publish", "a", "b",
                        "--payload", '{"x": "' + "y" * 70_000 + '"}')
     assert code == 1
@@ -163,7 +163,7 @@ def test_other_server_errors_keep_the_servers_words(capsys, server: EmbeddedServ
 
 
 def test_payload_from_a_file_and_from_stdin(
-    capsys, monkeypatch: pytest.MonkeyPatch, server: EmbeddedServer, tmp_path: Path
+    capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer, tmp_path: Path
 ) -> None:
     big = {"text": "x" * 40_000, "n": 1}  # far past what fits comfortably on a command line
     (tmp_path / "payload.json").write_text(json.dumps(big))
@@ -193,7 +193,7 @@ def test_a_bad_payload_file_is_a_usage_error(
 
 
 def test_open_starts_a_browser_on_a_one_time_link(
-    capsys, monkeypatch: pytest.MonkeyPatch, server: EmbeddedServer
+    capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer
 ) -> None:
     opened: list[str] = []
     monkeypatch.setattr(cli, "open_browser", lambda url: opened.append(url))
@@ -205,7 +205,7 @@ def test_open_starts_a_browser_on_a_one_time_link(
 
 
 def test_open_with_a_browser_that_fails_prints_the_link(
-    capsys, monkeypatch: pytest.MonkeyPatch, server: EmbeddedServer
+    capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer
 ) -> None:
     monkeypatch.setattr(cli, "open_browser", lambda url: "xdg-open exited with status 3")
     code, _, err = run(capsys, "--data-dir", str(server.data_dir), "open")
@@ -217,7 +217,7 @@ def test_open_with_a_browser_that_fails_prints_the_link(
     assert code == 0 and out[0].startswith(f"{server.url}/activity?code=")
 
 
-def test_tail_prints_the_replay_as_json_lines(capsys, server: EmbeddedServer) -> None:
+def test_tail_prints_the_replay_as_json_lines(capsys, server: RealtimeServer) -> None:
     with RealtimeClient(server.url, server.owner_token) as client:
         published = client.publish_many([{"event_type": f"e{n}"} for n in range(3)])
     code, out, err = run(capsys, "--data-dir", str(server.data_dir), "tail", "--count", "3")
@@ -226,7 +226,7 @@ def test_tail_prints_the_replay_as_json_lines(capsys, server: EmbeddedServer) ->
     assert f"lattice-rt: connected to {server.url}" in err
 
 
-def test_tail_resumes_after_last_event_id(capsys, server: EmbeddedServer) -> None:
+def test_tail_resumes_after_last_event_id(capsys, server: RealtimeServer) -> None:
     with RealtimeClient(server.url, server.owner_token) as client:
         published = client.publish_many([{"event_type": f"e{n}"} for n in range(5)])
     start = published[2]["seq"]
@@ -238,7 +238,7 @@ def test_tail_resumes_after_last_event_id(capsys, server: EmbeddedServer) -> Non
 
 
 def test_tail_reports_reset_and_gap_on_stderr(capsys, data_dir: Path) -> None:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                                       journal_retention=10, backlog=10))
     srv.start()
     try:
@@ -263,7 +263,7 @@ def test_tail_reports_reset_and_gap_on_stderr(capsys, data_dir: Path) -> None:
         srv.stop()
 
 
-def test_tail_with_a_refused_token_exits_1(capsys, server: EmbeddedServer) -> None:
+def test_tail_with_a_refused_token_exits_1(capsys, server: RealtimeServer) -> None:
     code, out, err = run(capsys, "--url", server.url, "--token", "wrong", "tail")
     assert code == 1 and out == []
     assert_one_error_line(err, f"token refused by {server.url} (HTTP 401)")

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from lattice_rt_core.client import ApiError, Backoff, ClientState, RealtimeClient, discover
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 WAIT = 15.0  # generous upper bound for anything that should happen "soon"
 
@@ -324,23 +324,33 @@ def test_frames_are_dispatched_by_kind_and_the_id_advances(make_client) -> None:
     assert client.last_event_id == 3
 
 
-def test_stream_request_shape_and_client_ids_apply_on_reconnect(make_client) -> None:
+def test_stream_request_shape_and_new_client_ids_after_a_restart(make_client) -> None:
     mock = MockServer([lambda r: sse_response(b"retry: 10\n\n" + frame(1))])
+    transport = httpx.MockTransport(mock)
     client = make_client(
         "http://h:1/", "tok", client_ids=["a", "b"], last_event_id=0,
-        transport=httpx.MockTransport(mock), backoff=quick_backoff(),
+        transport=transport, backoff=quick_backoff(),
     )
     client.start()
-    first = mock.wait_requests(1)[0]
-    client.set_client_ids(["c"])
-    second = mock.wait_requests(2)[1]
+    first, reconnect = mock.wait_requests(2)[:2]  # the scripted stream ends: it reconnects
+    client.stop()
+    assert not client.running
+    # the app's way to change its presence ids: a new client from the old one's resume point
+    restarted = make_client(
+        "http://h:1/", "tok", client_ids=["c"], last_event_id=client.last_event_id,
+        transport=transport, backoff=quick_backoff(),
+    )
+    restarted.start()
+    third = mock.wait_requests(3)[2]
     assert first.url.path == "/realtime/stream"
     assert first.url.params.get_list("client_id") == ["a", "b"]
     assert first.headers["accept"] == "text/event-stream"
     assert first.headers["authorization"] == "Bearer tok"
     assert first.headers["last-event-id"] == "0"
-    assert second.url.params.get_list("client_id") == ["c"]
-    assert second.headers["last-event-id"] == "1"
+    assert reconnect.url.params.get_list("client_id") == ["a", "b"]
+    assert reconnect.headers["last-event-id"] == "1"
+    assert third.url.params.get_list("client_id") == ["c"]
+    assert third.headers["last-event-id"] == "1"
 
 
 def test_a_failing_callback_is_logged_and_the_stream_goes_on(
@@ -542,14 +552,14 @@ def test_stop_interrupts_the_backoff_wait(make_client) -> None:
 
 # --------------------------------------------------------- against the server
 @pytest.fixture
-def fast_retry(server: EmbeddedServer) -> EmbeddedServer:
+def fast_retry(server: RealtimeServer) -> RealtimeServer:
     """The real endpoint, with a short retry hint so reconnects are quick."""
     assert server.bus is not None
     server.bus.retry_ms = 20
     return server
 
 
-def test_live_events_arrive_with_their_seq(make_client, fast_retry: EmbeddedServer) -> None:
+def test_live_events_arrive_with_their_seq(make_client, fast_retry: RealtimeServer) -> None:
     rec = Recorder()
     client = make_client(fast_retry.url, fast_retry.owner_token, **rec.callbacks())
     client.start()
@@ -566,7 +576,7 @@ def test_live_events_arrive_with_their_seq(make_client, fast_retry: EmbeddedServ
 
 
 def test_resume_by_last_event_id_replays_exactly_what_was_missed(
-    make_client, fast_retry: EmbeddedServer
+    make_client, fast_retry: RealtimeServer
 ) -> None:
     publisher = make_client(fast_retry.url, fast_retry.owner_token)
     first = publisher.publish_many([{"area": "graph", "event_type": f"e{n}"} for n in range(15)])
@@ -583,7 +593,7 @@ def test_resume_by_last_event_id_replays_exactly_what_was_missed(
 
 
 def test_without_last_event_id_the_reference_tail_of_ten_is_replayed(
-    make_client, fast_retry: EmbeddedServer
+    make_client, fast_retry: RealtimeServer
 ) -> None:
     publisher = make_client(fast_retry.url, fast_retry.owner_token)
     events = publisher.publish_many([{"event_type": f"e{n}"} for n in range(12)])
@@ -597,8 +607,8 @@ def test_without_last_event_id_the_reference_tail_of_ten_is_replayed(
 def test_reconnects_and_resumes_across_a_server_restart(
     make_client, data_dir: Path
 ) -> None:
-    def start(port: int) -> EmbeddedServer:
-        srv = EmbeddedServer(ServerConfig(port=port, data_dir=data_dir, owner_user="owner"))
+    def start(port: int) -> RealtimeServer:
+        srv = RealtimeServer(ServerConfig(port=port, data_dir=data_dir, owner_user="owner"))
         srv.start()
         assert srv.bus is not None
         srv.bus.retry_ms = 20
@@ -627,7 +637,7 @@ def test_reconnects_and_resumes_across_a_server_restart(
 
 
 def test_a_resume_past_retention_reports_the_gap(make_client, data_dir: Path) -> None:
-    srv = EmbeddedServer(
+    srv = RealtimeServer(
         ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                      journal_retention=10, backlog=10)
     )
@@ -651,7 +661,7 @@ def test_a_resume_past_retention_reports_the_gap(make_client, data_dir: Path) ->
         srv.stop()
 
 
-def test_a_resume_from_the_future_is_reset(make_client, fast_retry: EmbeddedServer) -> None:
+def test_a_resume_from_the_future_is_reset(make_client, fast_retry: RealtimeServer) -> None:
     rec = Recorder()
     client = make_client(
         fast_retry.url, fast_retry.owner_token, last_event_id=10**6, **rec.callbacks()
@@ -663,7 +673,7 @@ def test_a_resume_from_the_future_is_reset(make_client, fast_retry: EmbeddedServ
     assert client.last_event_id == rec.resets[0]["server_seq"]
 
 
-def test_a_bad_token_is_reported_and_retried(make_client, fast_retry: EmbeddedServer) -> None:
+def test_a_bad_token_is_reported_and_retried(make_client, fast_retry: RealtimeServer) -> None:
     rec = Recorder()
     client = make_client(
         fast_retry.url, "not-the-token", backoff=quick_backoff(), **rec.callbacks()
@@ -677,7 +687,7 @@ def test_a_bad_token_is_reported_and_retried(make_client, fast_retry: EmbeddedSe
     assert rec.states[1][1].startswith(f"{client.last_error}; retrying in")
 
 
-def test_stop_interrupts_an_idle_real_stream(make_client, server: EmbeddedServer) -> None:
+def test_stop_interrupts_an_idle_real_stream(make_client, server: RealtimeServer) -> None:
     rec = Recorder()
     client = make_client(server.url, server.owner_token, **rec.callbacks())
     client.start()
@@ -686,7 +696,7 @@ def test_stop_interrupts_an_idle_real_stream(make_client, server: EmbeddedServer
     assert not client.running
 
 
-def test_presence_round_trip(make_client, server: EmbeddedServer) -> None:
+def test_presence_round_trip(make_client, server: RealtimeServer) -> None:
     client = make_client(server.url, server.owner_token)
     entry = client.join(workspace_id="ws1", display_name="Ada")
     listed = client.presence()["presence"]
@@ -700,7 +710,7 @@ def test_presence_round_trip(make_client, server: EmbeddedServer) -> None:
     assert feed[0]["payload"]["reason"] == "left"
 
 
-def test_server_errors_reach_the_caller_verbatim(make_client, server: EmbeddedServer) -> None:
+def test_server_errors_reach_the_caller_verbatim(make_client, server: RealtimeServer) -> None:
     client = make_client(server.url, server.owner_token)
     with pytest.raises(ApiError) as info:
         client.publish_many([{"area": 5}])
@@ -744,7 +754,7 @@ def test_discover_notices_a_stale_server_json(tmp_path: Path) -> None:
         discover(tmp_path)
 
 
-def test_discover_finds_a_real_server(server: EmbeddedServer, make_client) -> None:
+def test_discover_finds_a_real_server(server: RealtimeServer, make_client) -> None:
     url, token = discover(server.data_dir)
     assert (url, token) == (server.url, server.owner_token)
     assert make_client(url, token).health()["status"] == "ok"

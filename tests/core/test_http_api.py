@@ -1,52 +1,23 @@
-"""The HTTP API over a real server on a loopback port: shapes, auth, guards."""
+"""The JSON routes over a real server on a loopback port: shapes, auth, bad input.
+
+The stream, the page and the Host/Origin guard have their own test modules.
+"""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from httpx_sse import connect_sse
 
 from lattice_rt_core.accounts import Accounts
 from lattice_rt_core.paths import database_path
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
+
+from .http_helpers import bearer, events, read_stream
 
 STATS_KEYS = {"version", "subscribers", "presence", "feed_size", "transport"}
-
-
-def events(owner: httpx.Client, *items: dict[str, object]) -> list[dict[str, object]]:
-    r = owner.post("/realtime/events", json=list(items))
-    assert r.status_code == 200, r.text
-    return r.json()["events"]
-
-
-def read_stream(
-    server: EmbeddedServer,
-    headers: dict[str, str],
-    count: int,
-    params: dict[str, object] | None = None,
-    ready: threading.Event | None = None,
-) -> list[tuple[str, str, str]]:
-    """Open a stream and return (event, id, data) of the first ``count`` non-empty frames."""
-    out: list[tuple[str, str, str]] = []
-    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
-        with connect_sse(client, "GET", "/realtime/stream", params=params) as source:
-            assert source.response.headers["content-type"].startswith("text/event-stream")
-            if ready is not None:
-                ready.set()
-            for sse in source.iter_sse():
-                if sse.data:
-                    out.append((sse.event, sse.id, sse.data))
-                if len(out) >= count:
-                    break
-    return out
-
-
-def bearer(token: str | None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 # ------------------------------------------------------------------ shapes
@@ -103,56 +74,15 @@ def test_presence_join_and_leave(owner: httpx.Client) -> None:
     assert (feed[0]["event_type"], feed[0]["payload"]["reason"]) == ("leave", "left")
 
 
-def test_health(server: EmbeddedServer, owner: httpx.Client) -> None:
+def test_health(server: RealtimeServer, owner: httpx.Client) -> None:
     body = owner.get("/realtime/health").json()
     assert body["status"] == "ok" and body["version"] and STATS_KEYS <= body["stats"].keys()
     anonymous = httpx.get(server.url + "/realtime/health")
     assert anonymous.status_code == 200 and "stats" not in anonymous.json()
 
 
-# ------------------------------------------------------------------ stream
-def test_stream_headers_ids_and_tail(server: EmbeddedServer, owner: httpx.Client) -> None:
-    events(owner, *[{"payload": {"i": i}} for i in range(15)])
-    with owner.stream("GET", "/realtime/stream") as r:
-        assert r.headers["cache-control"] == "no-cache"
-        assert r.headers["x-accel-buffering"] == "no"
-        first = next(r.iter_bytes())
-    assert first.startswith(b"retry: 3000\n\n")
-    got = read_stream(server, bearer(server.owner_token), 10)
-    assert [int(i) for _, i, _ in got] == list(range(6, 16))
-
-
-def test_stream_resume_by_header_and_query(server: EmbeddedServer, owner: httpx.Client) -> None:
-    events(owner, *[{"payload": {"i": i}} for i in range(30)])
-    by_header = read_stream(server, {**bearer(server.owner_token), "Last-Event-ID": "3"}, 27)
-    assert [int(i) for _, i, _ in by_header] == list(range(4, 31))
-    by_query = read_stream(server, bearer(server.owner_token), 2, params={"last_event_id": 28})
-    assert [int(i) for _, i, _ in by_query] == [29, 30]
-
-
-def test_stream_live_event(server: EmbeddedServer, owner: httpx.Client) -> None:
-    ready = threading.Event()
-    result: list[list[tuple[str, str, str]]] = []
-    t = threading.Thread(
-        target=lambda: result.append(
-            read_stream(server, bearer(server.owner_token), 1, ready=ready)
-        )
-    )
-    t.start()
-    assert ready.wait(10)
-    events(owner, {"area": "plugins", "event_type": "plugin_enabled"})
-    t.join(10)
-    assert '"plugin_enabled"' in result[0][0][2]
-
-
-@pytest.mark.parametrize("value", ["abc", "-4"])
-def test_stream_bad_last_event_id(owner: httpx.Client, value: str) -> None:
-    r = owner.get("/realtime/stream", headers={"Last-Event-ID": value})
-    assert r.status_code == 400 and "Last-Event-ID" in r.json()["error"]
-
-
 # -------------------------------------------------------------------- auth
-def test_everything_needs_auth(server: EmbeddedServer) -> None:
+def test_everything_needs_auth(server: RealtimeServer) -> None:
     with httpx.Client(base_url=server.url) as anon:
         for method, path in [
             ("GET", "/realtime/feed"),
@@ -170,7 +100,7 @@ def test_everything_needs_auth(server: EmbeddedServer) -> None:
 
 
 @pytest.fixture
-def users(server: EmbeddedServer) -> Iterator[dict[str, str]]:
+def users(server: RealtimeServer) -> Iterator[dict[str, str]]:
     accounts = Accounts(database_path(server.data_dir))
     tokens = {
         "ann": accounts.add_user("ann", ["ws_a"]),
@@ -182,7 +112,7 @@ def users(server: EmbeddedServer) -> Iterator[dict[str, str]]:
 
 
 def test_users_only_see_and_publish_in_their_workspaces(
-    server: EmbeddedServer, owner: httpx.Client, users: dict[str, str]
+    server: RealtimeServer, owner: httpx.Client, users: dict[str, str]
 ) -> None:
     events(owner, {"workspace_id": "ws_a"}, {"workspace_id": "ws_b"}, {"workspace_id": None})
     owner.post("/realtime/presence/join", json={"client_id": "pa", "workspace_id": "ws_a"})
@@ -220,53 +150,7 @@ def test_users_only_see_and_publish_in_their_workspaces(
     assert {'"ws_b"' in d or '"workspace_id":null' in d for _, _, d in streamed} == {True}
 
 
-def test_launch_code_is_single_use_and_sets_a_strict_cookie(
-    server: EmbeddedServer, owner: httpx.Client
-) -> None:
-    launch = owner.post("/realtime/launch").json()
-    assert launch["url"].startswith(server.url + "/activity?code=")
-    with httpx.Client(base_url=server.url) as browser:
-        assert browser.get("/activity").status_code == 401
-        r = browser.get(launch["url"])
-        assert r.status_code == 303 and r.headers["location"] == "/activity"
-        cookie = r.headers["set-cookie"].lower()
-        assert "httponly" in cookie and "samesite=strict" in cookie
-        assert browser.get("/realtime/feed").status_code == 200  # the cookie works
-        assert browser.get("/activity").status_code in (200, 404)
-        assert browser.post("/realtime/launch").status_code == 401  # cookie cannot mint codes
-    with httpx.Client(base_url=server.url) as other:
-        assert other.get(launch["url"]).status_code == 401  # used already
-
-
-# ------------------------------------------------------------------ guards
-@pytest.mark.parametrize("host", ["evil.example", "127.0.0.1", "127.0.0.1:1", "localhost.evil:80"])
-def test_foreign_host_is_refused(owner: httpx.Client, host: str) -> None:
-    r = owner.get("/realtime/feed", headers={"Host": host})
-    assert r.status_code == 403 and r.json() == {"error": "forbidden host"}
-
-
-def test_loopback_names_are_allowed(server: EmbeddedServer, owner: httpx.Client) -> None:
-    for name in ("127.0.0.1", "localhost", "[::1]"):
-        assert (
-            owner.get("/realtime/feed", headers={"Host": f"{name}:{server.port}"}).status_code
-            == 200
-        )
-
-
-@pytest.mark.parametrize(
-    "origin", ["http://evil.example", "https://127.0.0.1", "null", "http://127.0.0.1:1"]
-)
-def test_foreign_origin_is_refused_even_for_the_stream(owner: httpx.Client, origin: str) -> None:
-    for path in ("/realtime/feed", "/realtime/stream"):
-        r = owner.get(path, headers={"Origin": origin})
-        assert r.status_code == 403 and r.json() == {"error": "forbidden origin"}
-    assert "access-control-allow-origin" not in r.headers
-
-
-def test_same_origin_is_allowed(server: EmbeddedServer, owner: httpx.Client) -> None:
-    assert owner.get("/realtime/feed", headers={"Origin": server.url}).status_code == 200
-
-
+# --------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("kwargs", "status", "needle"),
     [
@@ -329,7 +213,7 @@ def test_unknown_route_and_method_are_json(owner: httpx.Client) -> None:
 
 # ------------------------------------------------------------------ no-auth
 def test_no_auth_is_the_reference_local_mode(data_dir: Path) -> None:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, auth=False))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, auth=False))
     srv.start()
     try:
         assert srv.owner_token is None

@@ -1,30 +1,38 @@
-"""The embedded server: lifecycle, restarts, bad environments, quick stop."""
+"""The realtime server: lifecycle, restarts, bad environments, quick stop, and
+the uvicorn internals it depends on."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import logging
 import os
 import socket
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
+import uvicorn
 from httpx_sse import connect_sse
 
 from lattice_rt_core.paths import database_path
-from lattice_rt_core.server import EmbeddedServer, ServerConfig, ServerError
+from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
+
+T = TypeVar("T")
 
 
-def start(data_dir: Path, **kw: object) -> EmbeddedServer:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, **kw))  # type: ignore[arg-type]
+def start(data_dir: Path, **kw: object) -> RealtimeServer:
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, **kw))  # type: ignore[arg-type]
     srv.start()
     return srv
 
 
-def publish(srv: EmbeddedServer, n: int) -> list[int]:
+def publish(srv: RealtimeServer, n: int) -> list[int]:
     r = httpx.post(
         srv.url + "/realtime/events",
         headers={"Authorization": f"Bearer {srv.owner_token}"},
@@ -75,7 +83,7 @@ def test_server_info_and_private_files(data_dir: Path) -> None:
 def test_port_in_use_is_a_clear_error(data_dir: Path, tmp_path: Path) -> None:
     srv = start(data_dir)
     try:
-        other = EmbeddedServer(ServerConfig(port=srv.port, data_dir=tmp_path / "other"))
+        other = RealtimeServer(ServerConfig(port=srv.port, data_dir=tmp_path / "other"))
         with pytest.raises(ServerError, match="already in use"):
             other.start()
     finally:
@@ -96,7 +104,7 @@ def test_unusable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(ServerError, match="data directory"):
-        EmbeddedServer(ServerConfig(port=0, data_dir=blocker)).start()
+        RealtimeServer(ServerConfig(port=0, data_dir=blocker)).start()
 
 
 def test_stop_with_open_streams_is_prompt(data_dir: Path) -> None:
@@ -131,7 +139,7 @@ def test_a_second_server_on_the_data_dir_is_refused_and_changes_nothing(
     first = start(data_dir)
     try:
         info_before = (data_dir / "server.json").read_bytes()
-        second = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir))
+        second = RealtimeServer(ServerConfig(port=0, data_dir=data_dir))
         with pytest.raises(ServerError) as refused:
             second.start()
         message = str(refused.value)
@@ -160,6 +168,99 @@ def test_a_failed_start_lets_go_of_the_data_dir(data_dir: Path, tmp_path: Path) 
         busy.listen()
         port = busy.getsockname()[1]
         with pytest.raises(ServerError, match="already in use"):
-            EmbeddedServer(ServerConfig(port=port, data_dir=data_dir)).start()
+            RealtimeServer(ServerConfig(port=port, data_dir=data_dir)).start()
     srv = start(data_dir)  # neither the lock nor the journal was left behind
     srv.stop()
+
+
+# ------------------------------------------------------- uvicorn internals
+# server.py subclasses uvicorn.Server (a quiet idle loop instead of polling,
+# streams closed before shutdown) and finds a stalled peer's connection in
+# uvicorn's private server_state. pyproject.toml bounds uvicorn to versions
+# these tests passed with; when a new uvicorn moves one of these, this fails
+# naming what moved, instead of the server silently polling again or never
+# aborting a stalled connection.
+def on_loop(srv: RealtimeServer, call: Callable[[], T]) -> T:
+    """Run ``call`` on the server's event loop thread; its result."""
+    server = srv._server  # noqa: SLF001 - the test looks inside on purpose
+    assert server is not None and server.loop is not None
+
+    async def run() -> T:
+        return call()
+
+    return asyncio.run_coroutine_threadsafe(run(), server.loop).result(10)
+
+
+def awaited_names() -> set[str]:
+    """The qualified names of every coroutine the loop's tasks are suspended in."""
+    names: set[str] = set()
+    for task in asyncio.all_tasks():
+        coro: Any = task.get_coro()
+        while coro is not None:
+            names.add(getattr(coro, "__qualname__", ""))
+            coro = getattr(coro, "cr_await", None)
+    return names
+
+
+def test_uvicorn_server_still_has_the_methods_server_py_overrides_and_calls() -> None:
+    for name in ("main_loop", "on_tick", "startup", "shutdown"):
+        method = getattr(uvicorn.Server, name, None)
+        assert inspect.iscoroutinefunction(method), (
+            f"uvicorn {uvicorn.__version__}: uvicorn.Server.{name} is not a coroutine method "
+            "any more; _Uvicorn in server.py overrides or calls it"
+        )
+    params = list(inspect.signature(uvicorn.Server.on_tick).parameters)
+    assert params == ["self", "counter"], (
+        f"uvicorn {uvicorn.__version__}: uvicorn.Server.on_tick takes {params}; "
+        "_Uvicorn.main_loop calls on_tick(0)"
+    )
+    for name in ("should_exit", "force_exit", "server_state"):
+        assert hasattr(uvicorn.Server(uvicorn.Config(app=None)), name), (
+            f"uvicorn {uvicorn.__version__}: uvicorn.Server has no attribute {name!r}; "
+            "RealtimeServer uses it to stop or to find connections"
+        )
+
+
+def test_uvicorn_runs_our_main_loop_and_keeps_its_connections_where_we_look(
+    data_dir: Path,
+) -> None:
+    srv = start(data_dir)
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    try:
+        assert "_Uvicorn.main_loop" in on_loop(srv, awaited_names), (
+            f"uvicorn {uvicorn.__version__}: uvicorn.Server._serve no longer awaits "
+            "main_loop(); the event-driven idle loop of server.py is bypassed"
+        )
+        sock.sendall(
+            f"GET /realtime/stream HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+            f"Authorization: Bearer {srv.owner_token}\r\n\r\n".encode()
+        )
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        server = srv._server  # noqa: SLF001
+        state = getattr(server, "server_state", None)
+        assert hasattr(state, "connections"), (
+            f"uvicorn {uvicorn.__version__}: uvicorn.Server.server_state.connections is gone; "
+            "RealtimeServer._abort_connection looks for a stalled peer there"
+        )
+        connections = on_loop(srv, lambda: list(state.connections))
+        peer = sock.getsockname()[:2]
+        mine = [c for c in connections if getattr(c, "client", None) == peer]
+        assert mine, (
+            f"uvicorn {uvicorn.__version__}: no connection in server_state.connections has "
+            f".client == {peer} (found {[getattr(c, 'client', '<none>') for c in connections]}); "
+            "RealtimeServer._abort_connection matches on it"
+        )
+        assert callable(getattr(getattr(mine[0], "transport", None), "abort", None)), (
+            f"uvicorn {uvicorn.__version__}: a connection in server_state.connections has no "
+            ".transport.abort(); RealtimeServer._abort_connection calls it"
+        )
+        assert on_loop(srv, lambda: srv._abort_connection({"client": peer}))  # noqa: SLF001
+        try:
+            while sock.recv(65536):
+                pass  # what was already on its way, then the end
+        except ConnectionResetError:
+            pass  # the abort: a reset
+    finally:
+        sock.close()
+        srv.stop()
+

@@ -15,7 +15,7 @@ import pytest
 import trustme
 
 from lattice_rt_core.client import ApiError, ClientState, RealtimeClient
-from lattice_rt_core.server import EmbeddedServer, ServerConfig, ServerError
+from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 from lattice_rt_core.tls import TlsError, check_server_files, client_context, describe
 from tests.conftest import TlsFiles
 
@@ -23,8 +23,8 @@ WAIT = 20.0
 
 
 @pytest.fixture
-def https_server(data_dir: Path, tls_files: TlsFiles) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+def https_server(data_dir: Path, tls_files: TlsFiles) -> Iterator[RealtimeServer]:
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                                       tls_cert=tls_files.cert, tls_key=tls_files.key))
     srv.start()
     try:
@@ -34,7 +34,7 @@ def https_server(data_dir: Path, tls_files: TlsFiles) -> Iterator[EmbeddedServer
 
 
 def test_the_server_speaks_https_and_says_so_in_server_json(
-    https_server: EmbeddedServer, tls_files: TlsFiles
+    https_server: RealtimeServer, tls_files: TlsFiles
 ) -> None:
     assert https_server.url == f"https://127.0.0.1:{https_server.port}"
     info = json.loads((https_server.data_dir / "server.json").read_text())
@@ -46,7 +46,7 @@ def test_the_server_speaks_https_and_says_so_in_server_json(
 
 
 def test_the_stream_over_https_with_the_extra_ca(
-    https_server: EmbeddedServer, tls_files: TlsFiles
+    https_server: RealtimeServer, tls_files: TlsFiles
 ) -> None:
     events: queue.Queue[dict[str, Any]] = queue.Queue()
     connected: queue.Queue[str] = queue.Queue()
@@ -63,7 +63,7 @@ def test_the_stream_over_https_with_the_extra_ca(
 
 
 def test_an_unknown_ca_is_one_line_on_requests_and_on_the_stream(
-    https_server: EmbeddedServer,
+    https_server: RealtimeServer,
 ) -> None:
     expected = (f"certificate verify failed for {https_server.url}: "
                 "unable to get local issuer certificate")
@@ -91,7 +91,7 @@ def test_a_certificate_for_another_name_is_refused(data_dir: Path, tmp_path: Pat
     cert.write_bytes(b"".join(pem.bytes() for pem in issued.cert_chain_pems))
     issued.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(ca_file))
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, tls_cert=cert, tls_key=key))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, tls_cert=cert, tls_key=key))
     srv.start()
     try:
         with RealtimeClient(srv.url, srv.owner_token, ca_file=ca_file) as client:
@@ -103,7 +103,7 @@ def test_a_certificate_for_another_name_is_refused(data_dir: Path, tmp_path: Pat
         srv.stop()
 
 
-def test_https_to_a_plain_http_server_says_what_is_wrong(server: EmbeddedServer) -> None:
+def test_https_to_a_plain_http_server_says_what_is_wrong(server: RealtimeServer) -> None:
     url = server.url.replace("http://", "https://")
     with RealtimeClient(url, server.owner_token) as client:
         with pytest.raises(ApiError) as failed:
@@ -145,7 +145,7 @@ def test_unusable_server_files_refuse_to_start_in_one_line(
         key = tmp_path / "other.key"
         trustme.CA().issue_cert("x.test").private_key_pem.write_to_path(str(key))
     with pytest.raises(ServerError) as refused:
-        EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, tls_cert=cert,
+        RealtimeServer(ServerConfig(port=0, data_dir=data_dir, tls_cert=cert,
                                     tls_key=key)).start()
     message = str(refused.value)
     assert "\n" not in message and "_ssl.c" not in message
@@ -157,7 +157,7 @@ def test_unusable_server_files_refuse_to_start_in_one_line(
 
 def test_a_certificate_without_a_key_is_refused(data_dir: Path, tls_files: TlsFiles) -> None:
     with pytest.raises(ServerError, match="both a certificate and its key"):
-        EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, tls_cert=tls_files.cert)).start()
+        RealtimeServer(ServerConfig(port=0, data_dir=data_dir, tls_cert=tls_files.cert)).start()
 
 
 def test_describe_ignores_what_is_not_tls() -> None:
@@ -165,7 +165,7 @@ def test_describe_ignores_what_is_not_tls() -> None:
 
 
 def test_the_server_refuses_tls_below_1_2(
-    https_server: EmbeddedServer, tls_files: TlsFiles
+    https_server: RealtimeServer, tls_files: TlsFiles
 ) -> None:
     context = ssl.create_default_context(cafile=str(tls_files.ca))
     with warnings.catch_warnings():  # TLS 1.1 is deprecated: that is the point

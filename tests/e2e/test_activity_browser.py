@@ -29,7 +29,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 pytestmark = pytest.mark.browser
 
@@ -223,7 +223,7 @@ def text_of(selector: str, contains: str) -> str:
 
 # -------------------------------------------------------------------- tests
 def test_live_feed_and_presence_through_a_launch_code(
-    page: Page, server: EmbeddedServer, tmp_path: Path
+    page: Page, server: RealtimeServer, tmp_path: Path
 ) -> None:
     with RealtimeClient(server.url, server.owner_token) as client:
         earlier = client.publish("graph", "indexing_resumed", {"graph": "g-earlier"},
@@ -269,7 +269,7 @@ def test_live_feed_and_presence_through_a_launch_code(
 def test_a_resume_past_retention_shows_a_gap_row(
     page: Page, data_dir: Path
 ) -> None:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                                       journal_retention=10, backlog=10))
     srv.start()
     try:
@@ -303,7 +303,7 @@ def test_a_resume_past_retention_shows_a_gap_row(
 
 
 def test_without_a_session_the_page_says_how_to_get_one(
-    page: Page, server: EmbeddedServer
+    page: Page, server: RealtimeServer
 ) -> None:
     page.navigate(f"{server.url}/activity")
     assert "lattice-rt open" in page.evaluate("document.body.textContent")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.conftest import TlsFiles
 
 from .chromium_tls import trust_flags
@@ -35,7 +35,7 @@ def https_browser(tmp_path: Path, tls_files: TlsFiles) -> Iterator[Browser]:
 def test_the_activity_page_works_over_https(
     https_browser: Browser, data_dir: Path, tls_files: TlsFiles
 ) -> None:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                                       tls_cert=tls_files.cert, tls_key=tls_files.key))
     srv.start()
     page = https_browser.page()

@@ -14,7 +14,7 @@ from httpx_sse import connect_sse
 
 from lattice_rt_core.accounts import Accounts
 from lattice_rt_core.paths import database_path
-from lattice_rt_core.server import EmbeddedServer
+from lattice_rt_core.server import RealtimeServer
 
 T = TypeVar("T")
 
@@ -57,7 +57,7 @@ def request_bytes(
 
 
 def open_raw_stream(
-    server: EmbeddedServer,
+    server: RealtimeServer,
     token: str | None,
     *,
     query: str = "",
@@ -76,7 +76,7 @@ def open_raw_stream(
 
 @contextmanager
 def sse_reader(
-    server: EmbeddedServer, headers: dict[str, str], params: object = None
+    server: RealtimeServer, headers: dict[str, str], params: object = None
 ) -> Iterator[Iterator[tuple[str, str, str]]]:
     """(event, id, data) of every frame with data, from a real httpx-sse stream."""
     with httpx.Client(base_url=server.url, headers=headers, timeout=WAIT) as client:

@@ -1,9 +1,11 @@
 """Programs the peer tests run in child processes: ``python -m tests.hardening.peer_scripts``.
 
-``present URL TOKEN CLIENT_ID INTERVAL``
-    A desktop client as the app is asked to behave: it joins presence, keeps
-    the stream open naming its client_id (``RealtimeClient``) and re-joins every
-    INTERVAL seconds. Prints ``joined N`` after each join. The test SIGSTOPs it.
+``present URL TOKEN CLIENT_ID``
+    A desktop client as the app is asked to behave: it keeps the stream open
+    naming its client_id (``RealtimeClient``) and joins presence each time a
+    line arrives on stdin (the test plays the app's re-join timer, on the
+    server's test clock). Prints ``joined N`` after each join. The test
+    SIGSTOPs it.
 
 ``vanish DATA_DIR HEARTBEAT``
     Run inside a private network namespace (``unshare --net``): a server, one
@@ -18,29 +20,25 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 
-def present(url: str, token: str, client_id: str, interval: float) -> None:
+def present(url: str, token: str, client_id: str) -> None:
     from lattice_rt_core.client import RealtimeClient
 
-    stop = threading.Event()
     with RealtimeClient(url, token, client_ids=[client_id], heartbeat=1.0) as client:
         client.start()
-        count = 0
-        while not stop.wait(0 if count == 0 else interval):
+        for count, _ in enumerate(sys.stdin, start=1):
             client.join(client_id=client_id)
-            count += 1
             print(f"joined {count}", flush=True)
 
 
 def vanish(data_dir: str, heartbeat: float) -> None:
-    from lattice_rt_core.server import EmbeddedServer, ServerConfig
+    from lattice_rt_core.server import RealtimeServer, ServerConfig
 
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=Path(data_dir), heartbeat=heartbeat))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=Path(data_dir), heartbeat=heartbeat))
     srv.start()
     assert srv.bus is not None
     try:
@@ -70,7 +68,7 @@ def vanish(data_dir: str, heartbeat: float) -> None:
 if __name__ == "__main__":
     command, *args = sys.argv[1:]
     if command == "present":
-        present(args[0], args[1], args[2], float(args[3]))
+        present(args[0], args[1], args[2])
     elif command == "vanish":
         vanish(args[0], float(args[1]))
     else:

@@ -1,6 +1,6 @@
 """Who gets in: Host and Origin, content types, private files, workspace scope.
 
-Extends tests/core/test_http_api.py (which covers the basic guards) with the
+Extends tests/core/test_guard.py and test_http_api.py (the basic guards) with the
 subtle cases and with every route of the OpenAPI document, so a new route is
 covered without touching this file. Each test names the line whose removal
 makes it fail.
@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from lattice_rt_core.openapi import openapi_document
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 from .helpers import add_users, bearer, sse_reader
 
@@ -29,7 +29,7 @@ ROUTES = [
 ]
 
 
-def _request(server: EmbeddedServer, method: str, path: str, **headers: str) -> httpx.Response:
+def _request(server: RealtimeServer, method: str, path: str, **headers: str) -> httpx.Response:
     """One request that never hangs on the endless stream: only the head is read."""
     with httpx.Client(base_url=server.url, timeout=10) as client:
         kwargs: dict[str, object] = {"headers": headers}
@@ -59,9 +59,9 @@ def _request(server: EmbeddedServer, method: str, path: str, **headers: str) -> 
     ],
 )
 def test_every_route_refuses_a_host_that_is_not_exactly_allowed(
-    server: EmbeddedServer, host: str
+    server: RealtimeServer, host: str
 ) -> None:
-    # fails without: `if host not in allowed:` in HostOriginGuard.__call__
+    # fails without: `if host not in allowed:` in guard.HostOriginGuard.__call__
     for method, path in ROUTES:
         r = _request(server, method, path, Host=host.format(port=server.port),
                      **bearer(server.owner_token))
@@ -70,8 +70,8 @@ def test_every_route_refuses_a_host_that_is_not_exactly_allowed(
 
 
 @pytest.fixture
-def named_server(data_dir: Path) -> Iterator[EmbeddedServer]:
-    srv = EmbeddedServer(ServerConfig(
+def named_server(data_dir: Path) -> Iterator[RealtimeServer]:
+    srv = RealtimeServer(ServerConfig(
         port=0, data_dir=data_dir, owner_user="owner",
         allowed_hosts=("lattice.lan", "Team.Example:9000"),
     ))
@@ -82,8 +82,8 @@ def named_server(data_dir: Path) -> Iterator[EmbeddedServer]:
         srv.stop()
 
 
-def test_allow_host_names_are_exact_too(named_server: EmbeddedServer) -> None:
-    # fails without: the extra_hosts loop in HostOriginGuard.allowed
+def test_allow_host_names_are_exact_too(named_server: RealtimeServer) -> None:
+    # fails without: the extra_hosts loop in guard.HostOriginGuard.allowed
     port = named_server.port
     h = bearer(named_server.owner_token)
 
@@ -119,9 +119,9 @@ FOREIGN_ORIGINS = [
 
 @pytest.mark.parametrize("origin", FOREIGN_ORIGINS)
 def test_every_route_refuses_a_foreign_origin_and_never_grants_cors(
-    server: EmbeddedServer, origin: str
+    server: RealtimeServer, origin: str
 ) -> None:
-    # fails without: the `origin is not None and not (...)` check in HostOriginGuard.__call__
+    # fails without: the `origin is not None and not (...)` check in the guard's __call__
     origin = origin.format(port=server.port)
     for method, path in [*ROUTES, ("OPTIONS", "/realtime/events"), ("OPTIONS", "/realtime/feed")]:
         r = _request(server, method, path, Origin=origin, **bearer(server.owner_token))
@@ -130,7 +130,7 @@ def test_every_route_refuses_a_foreign_origin_and_never_grants_cors(
         assert not any(k.lower().startswith("access-control-") for k in r.headers), r.headers
 
 
-def test_own_origin_gets_an_answer_but_no_cors_headers(server: EmbeddedServer) -> None:
+def test_own_origin_gets_an_answer_but_no_cors_headers(server: RealtimeServer) -> None:
     # a same-origin page needs no CORS; the server must never add it (neither
     # "*" nor a reflected Origin), even for a preflight
     for origin in (server.url, f"http://localhost:{server.port}"):
@@ -158,7 +158,7 @@ def test_own_origin_gets_an_answer_but_no_cors_headers(server: EmbeddedServer) -
     ],
 )
 def test_posts_need_application_json(owner: httpx.Client, path: str, ctype: str | None) -> None:
-    # fails without: the Content-Type check at the top of _Api.body
+    # fails without: the Content-Type check at the top of http_api._JsonRoutes.body
     headers = {"Content-Type": ctype} if ctype else {}
     body = b'{"client_id": "c1", "workspace_id": "w"}'
     r = owner.post(path, content=body, headers=headers)
@@ -176,7 +176,7 @@ def test_everything_the_server_writes_is_private(tmp_path: Path) -> None:
     # first makes them private from their first byte, the second repairs
     # leftovers, see below), or without the mode in paths.ensure_data_dir
     data_dir = tmp_path / "fresh" / "lattice-rt"  # not created by the test
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir))
     srv.start()
     try:
         add_users(data_dir, {"ann": ["w"]})
@@ -196,14 +196,14 @@ def test_everything_the_server_writes_is_private(tmp_path: Path) -> None:
 def test_loose_files_left_by_a_crash_are_made_private(data_dir: Path) -> None:
     # an older version, a crash: the database and its -wal/-shm are 0644
     # fails without: the chmod loop at the end of journal.open_db
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir))
     srv.start()
     srv.stop()
     db = data_dir / "lattice-rt.sqlite"
     for name in (db, data_dir / "lattice-rt.sqlite-wal", data_dir / "lattice-rt.sqlite-shm"):
         name.touch()
         name.chmod(0o644)
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir))
     srv.start()
     try:
         for name in ("lattice-rt.sqlite", "lattice-rt.sqlite-wal", "lattice-rt.sqlite-shm"):
@@ -214,12 +214,12 @@ def test_loose_files_left_by_a_crash_are_made_private(data_dir: Path) -> None:
 
 # ------------------------------------------------------------------ scope
 @pytest.fixture
-def users(server: EmbeddedServer) -> dict[str, str]:
+def users(server: RealtimeServer) -> dict[str, str]:
     return add_users(server.data_dir, {"ann": ["ws_a"], "bob": ["ws_b"], "eve": []})
 
 
 def _collect_until_marker(
-    server: EmbeddedServer, token: str, params: object, ready: threading.Barrier,
+    server: RealtimeServer, token: str, params: object, ready: threading.Barrier,
     out: dict[str, list[dict[str, object]]], name: str,
 ) -> None:
     got: list[dict[str, object]] = []
@@ -234,7 +234,7 @@ def _collect_until_marker(
 
 
 def test_streams_feed_and_presence_are_scoped_live_and_on_replay(
-    server: EmbeddedServer, owner: httpx.Client, users: dict[str, str]
+    server: RealtimeServer, owner: httpx.Client, users: dict[str, str]
 ) -> None:
     # fails without: the scope test in RealtimeBus.collect (streams), the
     # accepts() in _feed_entries (feed) or in PresenceRegistry.snapshot (presence)
@@ -279,9 +279,9 @@ def test_streams_feed_and_presence_are_scoped_live_and_on_replay(
 
 
 def test_a_user_without_that_workspace_cannot_publish_or_join_there(
-    server: EmbeddedServer, users: dict[str, str]
+    server: RealtimeServer, users: dict[str, str]
 ) -> None:
-    # fails without: `if not principal.may_use(workspace_id)` in _Api.join and check_event
+    # fails without: the _membership call in access.check_join or access.check_event
     def post(user: str, path: str, body: object) -> httpx.Response:
         return httpx.post(server.url + path, headers=bearer(users[user]), json=body)
 
@@ -303,10 +303,10 @@ def test_a_user_without_that_workspace_cannot_publish_or_join_there(
 
 # ----------------------------------------------------------------- limits
 @pytest.fixture
-def limited(data_dir: Path) -> Iterator[EmbeddedServer]:
-    from lattice_rt_core.http_api import ApiLimits
+def limited(data_dir: Path) -> Iterator[RealtimeServer]:
+    from lattice_rt_core.access import ApiLimits
 
-    srv = EmbeddedServer(ServerConfig(
+    srv = RealtimeServer(ServerConfig(
         port=0, data_dir=data_dir, owner_user="owner",
         limits=ApiLimits(max_streams_per_user=2, max_presence_per_user=3, max_client_ids=4),
     ))
@@ -317,9 +317,9 @@ def limited(data_dir: Path) -> Iterator[EmbeddedServer]:
         srv.stop()
 
 
-def test_concurrent_streams_per_user_are_capped_and_freed(limited: EmbeddedServer) -> None:
-    # fails without: the max_streams_per_user check in _Api.stream (or, for the
-    # "freed" half, the `self.streams[principal.user] -= 1` in its finally)
+def test_concurrent_streams_per_user_are_capped_and_freed(limited: RealtimeServer) -> None:
+    # fails without: the max_streams_per_user check in access.check_stream (or, for
+    # the "freed" half, the `self.streams[principal.user] -= 1` in StreamRoute's finally)
     token = add_users(limited.data_dir, {"ann": ["w"]})["ann"]
     h = bearer(token)
     with sse_reader(limited, h), sse_reader(limited, h):
@@ -338,8 +338,8 @@ def test_concurrent_streams_per_user_are_capped_and_freed(limited: EmbeddedServe
         pass
 
 
-def test_presence_entries_per_user_are_capped(limited: EmbeddedServer) -> None:
-    # fails without: the max_presence_per_user check in _Api.join
+def test_presence_entries_per_user_are_capped(limited: RealtimeServer) -> None:
+    # fails without: the max_presence_per_user check in access.check_join
     token = add_users(limited.data_dir, {"ann": ["w"]})["ann"]
 
     def join(cid: str) -> httpx.Response:
@@ -355,8 +355,8 @@ def test_presence_entries_per_user_are_capped(limited: EmbeddedServer) -> None:
     assert join("c3").status_code == 200
 
 
-def test_client_ids_per_stream_are_capped(limited: EmbeddedServer) -> None:
-    # fails without: the max_client_ids check in _Api.stream
+def test_client_ids_per_stream_are_capped(limited: RealtimeServer) -> None:
+    # fails without: the max_client_ids check in access.check_stream
     query = "&".join(f"client_id=c{i}" for i in range(5))
     r = _request(limited, "GET", f"/realtime/stream?{query}", **bearer(limited.owner_token))
     assert r.status_code == 400 and r.json()["error"] == "at most 4 client_id values"
@@ -378,7 +378,7 @@ def test_client_ids_per_stream_are_capped(limited: EmbeddedServer) -> None:
 def test_string_lengths_and_characters_are_checked(
     owner: httpx.Client, path: str, body: dict[str, str], needle: str
 ) -> None:
-    # fails without: the length / control-character checks in _Api.name
+    # fails without: the length / control-character checks in access.name_problem
     r = owner.post(path, json=body)
     assert r.status_code == 422 and needle in r.json()["error"], r.text
 
@@ -387,7 +387,7 @@ def test_string_lengths_and_characters_are_checked(
 def test_lone_surrogates_are_a_4xx_or_stored_escaped_never_a_500(
     owner: httpx.Client, path: str
 ) -> None:
-    # fails (500) without: _Json.render (Starlette cannot encode "\ud800") or
+    # fails (500) without: responses.JsonResponse.render (Starlette cannot encode "\ud800") or
     # the surrogate escape in events.to_json
     raw = b'{"workspace_id": "w", "payload": {"text": "a\\ud800b"}}'
     r = owner.post(path, content=raw, headers={"Content-Type": "application/json"})
@@ -403,7 +403,7 @@ def test_lone_surrogates_are_a_4xx_or_stored_escaped_never_a_500(
 def test_a_body_over_the_limit_is_413_even_without_a_length(
     owner: httpx.Client, path: str
 ) -> None:
-    # fails without: the running size check in the `async for chunk` loop of _Api.body
+    # fails without: the running size check in the `async for chunk` loop of the JSON body
     def chunks() -> Iterator[bytes]:  # chunked transfer: no Content-Length to trust
         yield b'{"payload": "'
         for _ in range(1100):

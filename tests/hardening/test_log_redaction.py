@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from lattice_rt_core.auth import SecretRedactor
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 from .helpers import bearer
 
@@ -28,8 +28,8 @@ class Capture(logging.Handler):
 
 
 @pytest.fixture
-def chatty(data_dir: Path) -> Iterator[tuple[EmbeddedServer, Capture]]:
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+def chatty(data_dir: Path) -> Iterator[tuple[RealtimeServer, Capture]]:
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                                       log_level="debug", access_log=True))
     srv.start()
     capture = Capture()
@@ -50,9 +50,9 @@ def chatty(data_dir: Path) -> Iterator[tuple[EmbeddedServer, Capture]]:
 
 
 def test_a_launch_code_login_leaves_no_secret_in_the_logs(
-    chatty: tuple[EmbeddedServer, Capture],
+    chatty: tuple[RealtimeServer, Capture],
 ) -> None:
-    # fails without: `self._install_redactor()` in EmbeddedServer.start (the
+    # fails without: `self._install_redactor()` in RealtimeServer.start (the
     # access log then shows /activity?code=<the code>)
     srv, capture = chatty
     token = srv.owner_token

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from lattice_rt_core.openapi import openapi_document
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
 
 from .helpers import bearer, sse_reader
@@ -49,9 +49,9 @@ FUZZ = settings(max_examples=150, deadline=None, database=None, derandomize=True
 
 
 @pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealtimeServer]:
     data_dir: Path = tmp_path_factory.mktemp("fuzz") / "data"
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                                       heartbeat=1.0, presence_ttl=3.0))
     srv.start()
     try:
@@ -64,7 +64,7 @@ def _schema() -> Any:
     return schemathesis.openapi.from_dict(openapi_document(__version__))
 
 
-def test_the_served_document_is_the_module_one(fuzzed: EmbeddedServer) -> None:
+def test_the_served_document_is_the_module_one(fuzzed: RealtimeServer) -> None:
     # no auth needed; fails without the /realtime/openapi.json route in create_app
     r = httpx.get(fuzzed.url + "/realtime/openapi.json")
     assert r.status_code == 200
@@ -73,9 +73,9 @@ def test_the_served_document_is_the_module_one(fuzzed: EmbeddedServer) -> None:
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_every_operation_survives_fuzzing(fuzzed: EmbeddedServer, mode: GenerationMode) -> None:
-    # fails (500s found) without e.g. the ValueError handling of `limit` in _Api.feed,
-    # or the "body must be a JSON object" check in _Api.join
+def test_every_operation_survives_fuzzing(fuzzed: RealtimeServer, mode: GenerationMode) -> None:
+    # fails (500s found) without e.g. the ValueError handling of `limit` in http_api's feed,
+    # or the "body must be a JSON object" check in its object_body
     schema = _schema().exclude(path="/realtime/stream")
     headers = bearer(fuzzed.owner_token)
     strategy = schema.as_strategy(generation_mode=mode)
@@ -99,10 +99,10 @@ def test_every_operation_survives_fuzzing(fuzzed: EmbeddedServer, mode: Generati
     _still_serves(fuzzed)
 
 
-def test_the_stream_survives_fuzzing_of_its_parameters(fuzzed: EmbeddedServer) -> None:
+def test_the_stream_survives_fuzzing_of_its_parameters(fuzzed: RealtimeServer) -> None:
     # the stream never ends, so schemathesis cannot read it: send each case
     # with httpx, read the head and the first chunk, check by hand
-    # fails without: the ValueError handling in _Api.last_event_id
+    # fails without: the ValueError handling in stream_route._last_event_id
     operation = _schema()["/realtime/stream"]["GET"]
     documented = set(operation.definition.raw["responses"])
     strategy = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
@@ -132,7 +132,7 @@ def test_the_stream_survives_fuzzing_of_its_parameters(fuzzed: EmbeddedServer) -
     _still_serves(fuzzed)
 
 
-def _still_serves(srv: EmbeddedServer) -> None:
+def _still_serves(srv: RealtimeServer) -> None:
     """A fresh stream gets a new event; the server's state is sane."""
     h = bearer(srv.owner_token)
     health = httpx.get(srv.url + "/realtime/health", headers=h).json()

@@ -28,38 +28,44 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
+from lattice_rt_core.access import ApiLimits
 from lattice_rt_core.bus import MAX_CHUNK_BYTES, RealtimeBus
-from lattice_rt_core.http_api import ApiLimits
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 from .helpers import WAIT, add_users, bearer, open_raw_stream, request_bytes, sse_reader, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 HIGH_WATER = 64 * 1024  # the transport's default write-buffer high-water mark
 
 
-def connections(srv: EmbeddedServer) -> list[Any]:
+def connections(srv: RealtimeServer) -> list[Any]:
     """uvicorn's open connections (protocol objects); observability only."""
     server = srv._server  # noqa: SLF001 - the test looks inside on purpose
     assert server is not None
     return list(server.server_state.connections)
 
 
-def server_tasks(srv: EmbeddedServer) -> int:
+def on_loop(srv: RealtimeServer, call: Callable[[], T]) -> T:
+    """Run ``call`` on the server's event loop thread (where the bus's subscribers live)."""
     server = srv._server  # noqa: SLF001
     assert server is not None and server.loop is not None
 
-    async def count() -> int:
-        return len(asyncio.all_tasks())
+    async def run() -> T:
+        return call()
 
-    return asyncio.run_coroutine_threadsafe(count(), server.loop).result(WAIT)
+    return asyncio.run_coroutine_threadsafe(run(), server.loop).result(WAIT)
+
+
+def server_tasks(srv: RealtimeServer) -> int:
+    return on_loop(srv, lambda: len(asyncio.all_tasks()))
 
 
 def open_fds() -> int:
@@ -77,7 +83,7 @@ class Records(logging.Handler):
 
 @pytest.fixture
 def api_log() -> Iterator[Records]:
-    logger = logging.getLogger("lattice_rt_core.http_api")
+    logger = logging.getLogger("lattice_rt_core.stream_route")
     handler, level = Records(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -90,7 +96,7 @@ def api_log() -> Iterator[Records]:
 
 # ---------------------------------------------------------- stalled readers
 def _flood_with_a_stalled_reader(
-    srv: EmbeddedServer, events: int, size: int, stalled: bool
+    srv: RealtimeServer, events: int, size: int, stalled: bool
 ) -> tuple[list[int], int, socket.socket | None, float]:
     """Publish ``events`` while one healthy subscriber reads (and maybe one stalls).
 
@@ -169,7 +175,7 @@ def test_a_reader_that_stops_is_cut_off_and_does_not_hold_back_others(
     # fails without: the write watchdog started in create_app's lifespan (the stalled
     # stream stays; no "closing a stream" record), or the max_bytes bound in
     # RealtimeBus.collect (one chunk of 1,024 frames = 2 MiB lands in the buffer)
-    srv = EmbeddedServer(ServerConfig(
+    srv = RealtimeServer(ServerConfig(
         port=0, data_dir=data_dir, heartbeat=5.0, write_timeout=0.5, backlog=16384,
     ))  # heartbeat 5 s: the kernel's own user timeout (10 s) stays out of the way
     srv.start()
@@ -205,7 +211,7 @@ def test_delivery_to_a_healthy_reader_with_and_without_a_stalled_one(data_dir: P
     # shared 2-core machine is not a test
     results: dict[str, list[float]] = {}
     for run, stalled in enumerate((False, True) * 3):
-        srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir / str(run),
+        srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir / str(run),
                                           heartbeat=5.0, write_timeout=0.5, backlog=16384))
         srv.start()
         try:
@@ -222,7 +228,7 @@ def test_delivery_to_a_healthy_reader_with_and_without_a_stalled_one(data_dir: P
 # ---------------------------------------------------------- dead networks
 def test_accepted_connections_carry_keepalive_and_a_user_timeout(data_dir: Path) -> None:
     # fails without: `_detect_dead_peers(sock, heartbeat)` in server._bind
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=4.0))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=4.0))
     srv.start()
     try:
         raw = open_raw_stream(srv, srv.owner_token)
@@ -268,7 +274,7 @@ def test_a_vanished_network_drops_the_stream_within_two_heartbeats(tmp_path: Pat
 
 # ---------------------------------------------------------- stopped process
 def test_an_open_stream_alone_holds_presence_only_for_a_while() -> None:
-    # fails without: the stream_hold test in PresenceRegistry.hold
+    # fails without: the stream_hold test in PresenceRegistry._refresh
     now = [0.0]
 
     async def scenario() -> tuple[float | None, bool, int]:
@@ -317,33 +323,56 @@ def test_reconnecting_is_a_proof_of_life() -> None:
 
 
 def test_a_sigstopped_client_process_loses_its_presence(data_dir: Path) -> None:
-    # fails without: the stream_hold test in PresenceRegistry.hold (the stopped
-    # process's open stream would keep its entry forever)
-    ttl = 1.0
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=0.5,
-                                      presence_ttl=ttl))
+    # fails without: the stream_hold test in PresenceRegistry._refresh (the
+    # stopped process's open stream would keep its entry forever)
+    # Presence runs on a clock the test moves (ServerConfig.clock): a starved
+    # machine cannot expire the entry early, and each step is one re-join
+    # interval (TTL/3) followed by a sweep. The child is a real process with a
+    # real stream; it re-joins when told, as the app's timer would.
+    ttl = 3.0
+    step = ttl / 3
+    now = [0.0]
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=0.5,
+                                      presence_ttl=ttl, clock=lambda: now[0]))
     srv.start()
     assert srv.bus is not None and srv.owner_token
     bus = srv.bus
+    hold = bus.presence_hold  # one TTL
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.hardening.peer_scripts", "present", srv.url,
-         srv.owner_token, "stopme", str(ttl / 3)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+         srv.owner_token, "stopme"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
     )
+
+    def rejoin() -> None:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write("join\n")
+        child.stdin.flush()
+        line = child.stdout.readline()
+        died = child.stderr.read() if child.stderr and not line else ""
+        assert line.startswith("joined"), (line, died)
+
+    def advance() -> None:
+        now[0] += step
+        on_loop(srv, bus.sweep)
+
     try:
-        assert child.stdout is not None
-        # alive and re-joining: present for longer than hold + TTL + a sweep
-        hold, sweep, interval = ttl, ttl / 3, ttl / 3
-        needed = math.ceil((hold + ttl + sweep) / interval) + 1
-        joins = 0
-        while joins < needed:
-            line = child.stdout.readline()
-            assert line.startswith("joined"), (line, child.stderr.read() if not line else "")
-            joins = int(line.split()[1])
+        rejoin()
         wait_for(lambda: bus.subscriber_count == 1, "the child's stream")
-        assert bus.presence_entry("stopme") is not None
+        # alive and re-joining: present for longer than hold + TTL + a sweep
+        for _ in range(math.ceil((hold + ttl) / step) + 3):
+            advance()
+            assert bus.presence_entry("stopme") is not None
+            rejoin()
+        last_join = now[0]
         os.kill(child.pid, signal.SIGSTOP)
-        wait_for(lambda: bus.presence_entry("stopme") is None, "the stopped client to expire")
+        # stopped: its open stream holds the entry for `hold`, then the TTL runs out
+        while now[0] - last_join < hold + ttl:
+            advance()
+            assert bus.presence_entry("stopme") is not None, now[0] - last_join
+        advance()
+        assert bus.presence_entry("stopme") is None
         assert bus.subscriber_count == 1  # its TCP connection is still open: TCP cannot tell
         feed = httpx.get(srv.url + "/realtime/feed", headers=bearer(srv.owner_token)).json()
         leave = next(e for e in feed["events"] if e["event_type"] == "leave")
@@ -362,7 +391,7 @@ def _rst(sock: socket.socket) -> None:
     sock.close()
 
 
-def _flap(srv: EmbeddedServer, token: str, i: int) -> None:
+def _flap(srv: RealtimeServer, token: str, i: int) -> None:
     """One short-lived client, in one of five ways of going away."""
     host = f"127.0.0.1:{srv.port}"
     kind = i % 5
@@ -392,7 +421,7 @@ def _flap(srv: EmbeddedServer, token: str, i: int) -> None:
 
 
 def _flapping(data_dir: Path, cycles: int) -> None:
-    srv = EmbeddedServer(ServerConfig(
+    srv = RealtimeServer(ServerConfig(
         port=0, data_dir=data_dir, heartbeat=1.0, presence_ttl=0.6,
         limits=ApiLimits(max_streams_per_user=3),
     ))
@@ -427,7 +456,7 @@ def _flapping(data_dir: Path, cycles: int) -> None:
 
 
 def test_flapping_clients_leave_nothing_behind(data_dir: Path) -> None:
-    # fails without: `self.streams[principal.user] -= 1` in _Api.stream's finally
+    # fails without: `self.streams[principal.user] -= 1` in StreamRoute's finally
     # (the slots stay taken), or `watcher.add_done_callback(lambda _: sub.close())`
     # (a gone peer's stream keeps "sending" heartbeats into nothing, forever)
     _flapping(data_dir, 300)

@@ -28,7 +28,7 @@ from lattice_rt_core.client import ClientState, RealtimeClient
 from lattice_rt_core.http_api import create_app
 from lattice_rt_core.journal import Journal
 from lattice_rt_core.paths import database_path, read_owner_token
-from lattice_rt_core.server import EmbeddedServer, ServerConfig
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 from .helpers import WAIT, ServeProcess, add_users, bearer, sse_reader, wait_for
 
@@ -188,7 +188,7 @@ def test_an_event_is_visible_only_once_durable(tmp_path: Path) -> None:
 
 
 def test_a_publish_is_answered_only_once_durable(tmp_path: Path) -> None:
-    # fails without: the `await waiter` in _Api.publish (the answer would be
+    # fails without: the `await waiter` in http_api's publish (the answer would be
     # sent while the commit is still held back)
     journal = HeldJournal(tmp_path / "j.sqlite")
     bus = RealtimeBus(journal=journal)
@@ -225,14 +225,14 @@ def test_a_resume_past_retention_gets_one_gap_and_then_everything_retained(
     # fails without: the gap branch of RealtimeBus.collect (the missing range
     # would be skipped silently)
     cfg = ServerConfig(port=0, data_dir=data_dir, journal_retention=50)
-    srv = EmbeddedServer(cfg)
+    srv = RealtimeServer(cfg)
     srv.start()
     for _ in range(4):
         r = httpx.post(srv.url + "/realtime/events", headers=bearer(srv.owner_token),
                        json=[{"payload": {}}] * 50)
         assert r.status_code == 200
     srv.stop()  # the journal keeps the last 50: 151..200
-    srv = EmbeddedServer(cfg)
+    srv = RealtimeServer(cfg)
     srv.start()
     try:
         h = bearer(srv.owner_token)
@@ -260,7 +260,7 @@ def test_a_client_ahead_of_a_replaced_data_dir_gets_a_reset_then_the_new_events(
     tmp_path: Path,
 ) -> None:
     # fails without: the `last_event_id > self._seq` branch of RealtimeBus.subscribe
-    first = EmbeddedServer(ServerConfig(port=0, data_dir=tmp_path / "old"))
+    first = RealtimeServer(ServerConfig(port=0, data_dir=tmp_path / "old"))
     first.start()
     port, token = first.port, first.owner_token
     r = httpx.post(first.url + "/realtime/events", headers=bearer(token),
@@ -274,7 +274,7 @@ def test_a_client_ahead_of_a_replaced_data_dir_gets_a_reset_then_the_new_events(
     # the data dir is replaced (restored from elsewhere, or deleted): seq starts again
     (tmp_path / "new").mkdir(mode=0o700)
     shutil.copy(tmp_path / "old" / "owner.token", tmp_path / "new" / "owner.token")
-    second = EmbeddedServer(ServerConfig(port=port, data_dir=tmp_path / "new"))
+    second = RealtimeServer(ServerConfig(port=port, data_dir=tmp_path / "new"))
     second.start()
     try:
         wait_for(lambda: rec.resets, "the reset")
@@ -323,7 +323,7 @@ def test_serve_on_an_unusable_data_dir_says_so_in_one_line(tmp_path: Path) -> No
 
 
 def test_serve_moves_a_corrupt_database_aside_and_starts_fresh(tmp_path: Path) -> None:
-    # fails without: the JournalError branch of EmbeddedServer._open_journal
+    # fails without: the JournalError branch of RealtimeServer._open_journal
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
     database_path(data).write_bytes(b"this is not SQLite " * 500)
@@ -353,10 +353,10 @@ def _can_mount_read_only() -> bool:
 
 @pytest.mark.skipif(not _can_mount_read_only(), reason="needs `unshare --mount` (root)")
 def test_serve_on_a_read_only_data_dir_warns_and_serves(tmp_path: Path) -> None:
-    # fails without: the `self.read_only` branch in EmbeddedServer.start (the
+    # fails without: the `self.read_only` branch in RealtimeServer.start (the
     # journal cannot be opened and the server refuses to start)
     data = tmp_path / "data"
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data))
     srv.start()
     r = httpx.post(srv.url + "/realtime/events", headers=bearer(srv.owner_token), json={})
     assert r.status_code == 200
@@ -385,10 +385,10 @@ def test_serve_on_a_read_only_data_dir_warns_and_serves(tmp_path: Path) -> None:
 
 def test_a_damaged_database_is_moved_aside_and_a_new_one_started(tmp_path: Path) -> None:
     # a valid header but broken pages: only SQLite's own check sees it
-    # fails without: `journal.check()` in EmbeddedServer._checked_journal (the
+    # fails without: `journal.check()` in RealtimeServer._checked_journal (the
     # damage surfaces later, as a failed start or a degraded journal)
     data = tmp_path / "data"
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data, journal_retention=10_000))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data, journal_retention=10_000))
     srv.start()
     for _ in range(6):
         r = httpx.post(srv.url + "/realtime/events", headers=bearer(srv.owner_token),
@@ -398,7 +398,7 @@ def test_a_damaged_database_is_moved_aside_and_a_new_one_started(tmp_path: Path)
     with open(database_path(data), "r+b") as db:
         db.seek(4096 * 3)
         db.write(b"\xff" * 4096 * 2)
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data, journal_retention=10_000))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data, journal_retention=10_000))
     srv.start()
     try:
         assert list(data.glob("lattice-rt.sqlite.corrupt-*"))
@@ -417,10 +417,10 @@ def test_a_database_that_cannot_be_written_is_left_alone_with_a_one_line_reason(
     # the file is read-only, its directory is not: nothing is moved aside or
     # rewritten, and the person gets one line instead of "unexpected JournalError"
     # fails without: the `except JournalError` around RealtimeBus(...) in
-    # EmbeddedServer.start (and, were SQLite to refuse at open, the
+    # RealtimeServer.start (and, were SQLite to refuse at open, the
     # `if not exc.corrupt` in _open_journal keeps a healthy file from being renamed)
     data = tmp_path / "data"
-    srv = EmbeddedServer(ServerConfig(port=0, data_dir=data))
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data))
     srv.start()
     srv.stop()
     db = database_path(data)

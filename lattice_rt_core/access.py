@@ -1,0 +1,223 @@
+"""Who may do what: the request limits, the name rule and the access decisions.
+
+Plain Python, no HTTP: the routes (``http_api.py``, ``stream_route.py``,
+``page.py``) parse a request, ask these functions, and turn a
+:class:`Refusal` into ``{"error": message}`` with its status. Each decision
+takes the facts it needs as values (the caller, the user holding a client id,
+how many entries or streams a user has), so it is tested without a server
+(tests/core/test_access.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .events import to_json
+
+if TYPE_CHECKING:
+    from .auth import Authenticator, Principal
+
+__all__ = [
+    "MAX_NAME",
+    "NAME_PATTERN",
+    "SESSION_COOKIE",
+    "ApiLimits",
+    "Refusal",
+    "authenticated",
+    "caller",
+    "check_batch",
+    "check_event",
+    "check_join",
+    "check_leave",
+    "check_name",
+    "check_stream",
+    "name_problem",
+]
+
+#: the browser session's cookie (HttpOnly, SameSite=Strict; see page.py)
+SESSION_COOKIE = "lrt_session"
+#: characters in a name: ids, user and display names, workspace, area, event type
+MAX_NAME = 128
+#: the name rule as a JSON Schema pattern (length and lone surrogates aside):
+#: no control character, and at least one character that is not whitespace
+NAME_PATTERN = "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiLimits:
+    max_body: int = 1024 * 1024
+    max_batch: int = 1000
+    max_event_bytes: int = 64 * 1024
+    max_name: int = MAX_NAME
+    max_streams_per_user: int = 64
+    max_presence_per_user: int = 64
+    max_client_ids: int = 16
+
+
+class Refusal(Exception):
+    """A request the server refuses: the HTTP status and the one-line message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# ------------------------------------------------------------------ names
+def name_problem(value: object, max_len: int = MAX_NAME) -> str | None:
+    """What is wrong with ``value`` as a name, or None when it is a good one.
+
+    The one rule for every name the server stores or shows (API fields and
+    account names): a string of 1 to ``max_len`` characters, no control
+    character, valid Unicode (no lone surrogate), not only whitespace.
+    """
+    if not isinstance(value, str):
+        return "must be a string"
+    if not value or len(value) > max_len:
+        return f"must be 1 to {max_len} characters"
+    if any(ord(c) < 32 or c == "\x7f" for c in value):
+        return "must not contain control characters"
+    if not _valid_unicode(value):
+        return "must be valid Unicode text (no lone surrogates)"
+    if value.isspace():
+        return "must not be only whitespace"
+    return None
+
+
+def check_name(value: object, key: str, limits: ApiLimits) -> str | None:
+    """``value`` of the field ``key`` when it is absent (None) or a good name; else 422."""
+    if value is None:
+        return None
+    problem = name_problem(value, limits.max_name)
+    if problem is not None:
+        raise Refusal(422, f"'{key}' {problem}")
+    assert isinstance(value, str)
+    return value
+
+
+def _valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------- caller
+def caller(
+    auth: Authenticator, headers: Mapping[str, str], cookies: Mapping[str, str]
+) -> Principal | None:
+    """Who sent a request: its ``Authorization`` header or its session cookie."""
+    return auth.resolve(headers.get("authorization"), cookies.get(SESSION_COOKIE))
+
+
+def authenticated(
+    auth: Authenticator, headers: Mapping[str, str], cookies: Mapping[str, str]
+) -> Principal:
+    """The caller, or 401. Pass no cookies where only a bearer token may do."""
+    principal = caller(auth, headers, cookies)
+    if principal is None:
+        raise Refusal(401, "authentication required")
+    return principal
+
+
+def _membership(principal: Principal, workspace_id: str | None, where: str = "") -> None:
+    """403 unless ``principal`` may publish to or join ``workspace_id``.
+
+    An entry or event without a workspace is seen by everyone, so a caller
+    limited to some workspaces must name one of them.
+    """
+    if not principal.may_use(workspace_id):
+        if workspace_id is None:
+            raise Refusal(403, f"{where}'workspace_id' is required for this user")
+        raise Refusal(403, f"{where}not a member of workspace {workspace_id!r}")
+
+
+# --------------------------------------------------------------- presence
+def check_join(
+    principal: Principal,
+    workspace_id: str | None,
+    *,
+    holder: str | None,
+    entries: int,
+    limits: ApiLimits,
+) -> None:
+    """May ``principal`` join (or re-join) presence in ``workspace_id``?
+
+    ``holder``: the user whose entry the requested client_id is (None: a new
+    entry); ``entries``: how many entries ``principal`` has now. 409 for a
+    client_id of another user, 403 for a workspace that is not the caller's,
+    429 for a new entry over the per-user limit.
+    """
+    if holder is not None and holder != principal.user:
+        raise Refusal(409, "client_id is in use by another user")
+    _membership(principal, workspace_id)
+    if holder is None and entries >= limits.max_presence_per_user:
+        raise Refusal(429, f"at most {limits.max_presence_per_user} presence entries per user")
+
+
+def check_leave(principal: Principal, holder: str) -> None:
+    """403 unless the entry of ``holder`` is the caller's own (the owner may end any)."""
+    if holder != principal.user and not principal.owner:
+        raise Refusal(403, "client_id belongs to another user")
+
+
+# ---------------------------------------------------------------- publish
+def check_batch(body: Any, limits: ApiLimits) -> list[Any]:
+    """The events of a publish body (one event or a list): 422 for none, 413 for too many."""
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise Refusal(422, "no events given")
+    if len(items) > limits.max_batch:
+        raise Refusal(413, f"at most {limits.max_batch} events per request")
+    return items
+
+
+def check_event(
+    item: Any, principal: Principal, index: int, limits: ApiLimits, *, auth_enabled: bool
+) -> dict[str, Any]:
+    """Event ``index`` of a batch as the bus should publish it, or a refusal.
+
+    Its names are checked (422), its size (413) and the caller's right to
+    publish to its workspace (403). The ``presence`` area belongs to the
+    server unless the caller is the owner (or auth is off). ``seq`` and
+    ``received_at`` are the bus's to set; ``actor`` is the caller.
+    """
+    where = f"event {index}: " if index else ""
+    if not isinstance(item, dict):
+        raise Refusal(422, f"{where}each event must be a JSON object")
+    try:
+        area = check_name(item.get("area"), "area", limits)
+        check_name(item.get("event_type"), "event_type", limits)
+        workspace_id = check_name(item.get("workspace_id"), "workspace_id", limits)
+    except Refusal as exc:
+        raise Refusal(exc.status, where + exc.message) from None
+    if len(to_json(item)) > limits.max_event_bytes:
+        raise Refusal(413, f"{where}event larger than {limits.max_event_bytes} bytes")
+    _membership(principal, workspace_id, where)
+    if area == "presence" and not principal.owner and auth_enabled:
+        raise Refusal(403, f"{where}the presence area is reserved for the server")
+    event = dict(item)
+    event.pop("seq", None)
+    event.pop("received_at", None)
+    event["actor"] = principal.user
+    return event
+
+
+# ----------------------------------------------------------------- stream
+def check_stream(
+    principal: Principal, client_ids: list[str], *, open_streams: int, limits: ApiLimits
+) -> None:
+    """May ``principal`` open one more stream naming ``client_ids``?
+
+    400 for too many client ids, 422 for a bad one, 429 when a user limited
+    to some workspaces already has ``max_streams_per_user`` streams open.
+    """
+    if len(client_ids) > limits.max_client_ids:
+        raise Refusal(400, f"at most {limits.max_client_ids} client_id values")
+    for cid in client_ids:
+        check_name(cid, "client_id", limits)
+    if principal.scope is not None and open_streams >= limits.max_streams_per_user:
+        raise Refusal(429, f"at most {limits.max_streams_per_user} open streams")
