@@ -14,10 +14,9 @@ from typing import Any
 
 from .accounts import NoSuchUser, UserExists, check_name
 from .client import ApiError, RealtimeClient
+from .defaults import ADMIN_PREFIX
 
-__all__ = ["ADMIN_PREFIX", "RemoteAccounts"]
-
-ADMIN_PREFIX = "/realtime/admin"
+__all__ = ["RemoteAccounts"]
 
 
 class RemoteAccounts:

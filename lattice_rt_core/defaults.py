@@ -10,6 +10,7 @@ the OpenAPI document and the tray app.
 from __future__ import annotations
 
 __all__ = [
+    "ADMIN_PREFIX",
     "DEFAULT_BACKLOG",
     "DEFAULT_FEED_LIMIT",
     "DEFAULT_HEARTBEAT",
@@ -43,3 +44,5 @@ FEED_LIMIT = 200
 DEFAULT_FEED_LIMIT = 50
 #: in-scope events replayed to a stream that does not resume
 REPLAY_TAIL = 10
+#: where the owner's account routes live (owner_routes.py; admin_client.py calls them)
+ADMIN_PREFIX = "/realtime/admin"

@@ -109,6 +109,8 @@ _SERVER_LOGGERS = (
     __package__ + ".server",
     __package__ + ".http_api",
     __package__ + ".stream_route",
+    __package__ + ".guard",
+    __package__ + ".owner_routes",
     __package__ + ".bus",
     __package__ + ".journal",
     __package__ + ".auth",
@@ -290,7 +292,7 @@ class RealtimeServer:
         app = create_app(
             self.bus, authenticator, version=__version__, limits=cfg.limits,
             extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
-            abort_connection=self._abort_connection,
+            abort_connection=self._abort_connection, accounts=self._accounts, clock=cfg.clock,
         )
         uv_config = uvicorn.Config(
             app,
