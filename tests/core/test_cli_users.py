@@ -189,3 +189,56 @@ def test_a_data_dir_of_another_account_is_managed_through_its_server(
     assert code == 1 and out == []
     assert_one_error_line(err, f"{data} belongs to another user (uid 65534)", "--url")
     assert list(data.iterdir()) == []  # nothing created in it
+
+
+# ------------------------------------------------- through a server's admin routes
+def test_with_a_url_the_user_commands_go_through_the_server(
+    capsys, server: RealtimeServer, tmp_path: Path
+) -> None:
+    local = tmp_path / "laptop"  # the admin's own data dir: must stay untouched
+    remote = ["--data-dir", str(local), "--url", server.url, "--token", str(server.owner_token)]
+    code, out, err = run(capsys, *remote, "user", "add", "zed", "-w", "ws_x")
+    assert code == 0 and len(out) == 1 and err == []
+    token = out[0]
+    health = httpx.get(server.url + "/realtime/health",
+                       headers={"Authorization": f"Bearer {token}"}).json()
+    assert health["user"] == "zed"  # the team server knows zed, with this token
+    assert not local.exists()
+
+    code, out, err = run(capsys, *remote, "user", "add", "zed")
+    assert code == 1 and out == []
+    assert_one_error_line(err, "user 'zed' already exists", "lattice-rt user grant zed")
+    assert run(capsys, *remote, "user", "grant", "zed", "-w", "ws_y")[1] == [
+        '{"user":"zed","workspaces":["ws_x","ws_y"]}']
+    assert run(capsys, *remote, "user", "revoke", "zed", "-w", "ws_x")[1] == [
+        '{"user":"zed","workspaces":["ws_y"]}']
+    code, out, _ = run(capsys, *remote, "user", "renew", "zed")
+    assert code == 0 and out[0] != token
+    assert run(capsys, *remote, "user", "list")[1] == ['{"user":"zed","workspaces":["ws_y"]}']
+    assert run(capsys, *remote, "user", "remove", "zed")[0] == 0
+    code, _, err = run(capsys, *remote, "user", "remove", "zed")
+    assert code == 1
+    assert_one_error_line(err, "no user named 'zed'")
+    assert not local.exists()
+
+
+def test_a_url_from_the_environment_is_used_too(
+    capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer
+) -> None:
+    monkeypatch.setenv("LATTICE_RT_URL", server.url)
+    monkeypatch.setenv("LATTICE_RT_TOKEN", str(server.owner_token))
+    code, out, _ = run(capsys, "user", "add", "amy")
+    assert code == 0
+    assert run(capsys, "user", "list")[1] == ['{"user":"amy","workspaces":[]}']
+
+
+def test_remote_administration_needs_the_owner_token(
+    capsys, server: RealtimeServer, tmp_path: Path
+) -> None:
+    user = run(capsys, "--data-dir", str(server.data_dir), "user", "add", "ada", "-w", "w")[1][0]
+    code, _, err = run(capsys, "--url", server.url, "--token", user, "user", "list")
+    assert code == 1
+    assert_one_error_line(err, "only the owner token may use this route (HTTP 403)")
+    code, _, err = run(capsys, "--data-dir", str(tmp_path), "--url", server.url, "user", "list")
+    assert code == 1
+    assert_one_error_line(err, f"{server.url} needs a token (HTTP 401)")

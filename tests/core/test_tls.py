@@ -16,7 +16,13 @@ import trustme
 
 from lattice_rt_core.client import ApiError, ClientState, RealtimeClient
 from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
-from lattice_rt_core.tls import TlsError, check_server_files, client_context, describe
+from lattice_rt_core.tls import (
+    TlsError,
+    check_server_files,
+    client_context,
+    describe,
+    server_context_factory,
+)
 from tests.conftest import TlsFiles
 
 WAIT = 20.0
@@ -180,3 +186,10 @@ def test_the_server_refuses_tls_below_1_2(
     with socket.create_connection(("127.0.0.1", https_server.port), timeout=WAIT) as raw:
         with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
             assert tls.version() == "TLSv1.2"
+
+
+def test_the_server_context_factory_refuses_below_tls_1_2() -> None:
+    # fails without: context.minimum_version in tls.server_context_factory (this
+    # machine's OpenSSL refuses TLS 1.1 by its own configuration as well)
+    context = server_context_factory(None, lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
+    assert context.minimum_version is ssl.TLSVersion.TLSv1_2
