@@ -18,8 +18,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector, CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,7 +33,8 @@ __all__ = [
     "render",
 ]
 
-CONTENT_TYPE = CONTENT_TYPE_LATEST
+#: the text format every Prometheus reads (1.0.0, the library's latest, needs Prometheus 3)
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 #: what ``stats()["journal"]`` can say
 JOURNAL_STATES = ("ok", "degraded", "off")
 #: why a stream got a gap frame (bus.py)

@@ -264,3 +264,27 @@ def test_uvicorn_runs_our_main_loop_and_keeps_its_connections_where_we_look(
         sock.close()
         srv.stop()
 
+
+
+# ------------------------------------------------------------ behind a proxy
+@pytest.mark.parametrize("trusted", [False, True])
+def test_forwarded_headers_are_believed_only_from_trusted_proxies(
+    data_dir: Path, caplog: pytest.LogCaptureFixture, trusted: bool
+) -> None:
+    srv = start(data_dir, trusted_proxies=("127.0.0.0/8",) if trusted else ())
+    try:
+        forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
+                     "Authorization": f"Bearer {srv.owner_token}"}
+        launch = httpx.post(srv.url + "/realtime/launch", headers=forwarded).json()["url"]
+        scheme = "https" if trusted else "http"
+        assert launch.startswith(f"{scheme}://127.0.0.1:{srv.port}/activity?code=")
+        with caplog.at_level(logging.WARNING, logger="lattice_rt_core.guard"):
+            r = httpx.get(srv.url + "/realtime/feed", headers={**forwarded, "Host": "team.lan"})
+        assert r.status_code == 403
+        peer = "203.0.113.9" if trusted else "127.0.0.1"
+        assert [rec.getMessage() for rec in caplog.records] == [
+            f"refused a request from {peer} for Host 'team.lan': not an allowed host; "
+            "start the server with --allow-host team.lan to accept it"
+        ]
+    finally:
+        srv.stop()
