@@ -33,8 +33,9 @@ __all__ = [
     "render",
 ]
 
-#: the text format every Prometheus reads (1.0.0, the library's latest, needs Prometheus 3)
-CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+#: the text format every Prometheus reads (the library's newest, 1.0.0, needs Prometheus 3;
+#: for names like these two formats are the same text)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: what ``stats()["journal"]`` can say
 JOURNAL_STATES = ("ok", "degraded", "off")
 #: why a stream got a gap frame (bus.py)

