@@ -33,10 +33,6 @@ class DataDirLock:
         self.path = self.data_dir / LOCK_FILE
         self._lock = FileLock(self.path, mode=0o600, thread_local=False, is_singleton=False)
 
-    @property
-    def held(self) -> bool:
-        return bool(self._lock.is_locked)
-
     def acquire(self) -> None:
         """Take the lock without waiting.
 

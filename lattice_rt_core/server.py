@@ -44,7 +44,7 @@ from .defaults import (
     DEFAULT_TTL,
 )
 from .dirlock import DataDirInUse, DataDirLock
-from .guard import allowed_hosts
+from .guard import allowed_hosts, split_host
 from .http_api import create_app
 from .journal import Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
@@ -202,7 +202,7 @@ class RealtimeServer:
         """
         host = self.config.host
         if host in ("0.0.0.0", "::", ""):
-            names = [h for h in self.config.allowed_hosts if ":" not in h.rsplit("]", 1)[-1]]
+            names = [h for h in self.config.allowed_hosts if not split_host(h)[1]]
             host = names[0] if self.tls and names else "127.0.0.1"
         elif ":" in host:
             host = f"[{host}]"

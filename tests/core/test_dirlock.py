@@ -28,16 +28,20 @@ def test_a_second_lock_on_the_directory_is_refused_until_the_first_is_released(
     first, second = DataDirLock(tmp_path), DataDirLock(tmp_path)
     first.acquire()
     try:
-        assert first.held and (tmp_path / LOCK_FILE).exists()
+        assert (tmp_path / LOCK_FILE).exists()
         with pytest.raises(DataDirInUse):
             second.acquire()
-        assert not second.held
+        second.release()  # releasing a lock not held changes nothing
+        with pytest.raises(DataDirInUse):
+            DataDirLock(tmp_path).acquire()
     finally:
         first.release()
     second.acquire()
-    assert second.held
+    with pytest.raises(DataDirInUse):
+        first.acquire()
     second.release()
-    assert not second.held
+    first.acquire()
+    first.release()
 
 
 def test_the_refusal_names_the_running_server_from_server_json(tmp_path: Path) -> None:
