@@ -368,6 +368,10 @@ def test_installed_server_answers_health(installed: Installed, server: Server) -
     body = response.json()
     assert body["status"] == "ok"
     assert body["version"] == load_project(ROOT).version
+    metrics = httpx.get(f"{server.url}/metrics",
+                        headers={"Authorization": f"Bearer {server.token}"}, timeout=10.0)
+    assert metrics.status_code == 200  # prometheus-client is in the bundle
+    assert "lattice_rt_streams_open" in metrics.text
     _assert_from_depends(installed, _loaded_libraries(server.process.pid))
 
 
