@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from .client import ApiError, RealtimeClient, check_url, discover
+from .client import ApiError, RealtimeClient, check_url
+from .discovery import discover
 from .paths import default_data_dir, read_server_info
 from .tls import CA_FILE_ENV
 

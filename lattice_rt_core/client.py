@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,12 +35,11 @@ from httpx_sse import ServerSentEvent, SSEError, connect_sse
 from .backoff import Backoff
 from .defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
 from .events import to_json
-from .paths import SERVER_INFO_FILE, default_data_dir, read_owner_token, read_server_info
 from .tls import CaFile, TlsError, client_context
 from .tls import describe as describe_tls
 from .version import __version__
 
-__all__ = ["ApiError", "Backoff", "ClientState", "RealtimeClient", "check_url", "discover"]
+__all__ = ["ApiError", "Backoff", "ClientState", "RealtimeClient", "check_url"]
 
 log = logging.getLogger(__name__)
 
@@ -397,19 +394,38 @@ class RealtimeClient:
         workspace_id: str | None = None,
         client_id: str | None = None,
         display_name: str | None = None,
+        status: str | None = None,
+        status_text: str | None = None,
     ) -> dict[str, Any]:
-        """Announce presence; returns the presence entry (with its client_id)."""
+        """Announce presence; returns the presence entry (with its client_id).
+
+        ``status`` (with ``status_text``) sets the entry's state; without it
+        a new entry is ``active`` and a re-join keeps what the entry says.
+        """
         body = {
             key: value
             for key, value in (
                 ("client_id", client_id),
                 ("workspace_id", workspace_id),
                 ("display_name", display_name),
+                ("status", status),
+                ("status_text", status_text),
             )
             if value is not None
         }
         answer = self.request("POST", "/realtime/presence/join", body=body)
         entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/join")
+        return entry
+
+    def set_status(
+        self, client_id: str, status: str, status_text: str | None = None
+    ) -> dict[str, Any]:
+        """Change an entry's status and status line (None: no line); returns the entry."""
+        body: dict[str, Any] = {"client_id": client_id, "status": status}
+        if status_text is not None:
+            body["status_text"] = status_text
+        answer = self.request("POST", "/realtime/presence/status", body=body)
+        entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/status")
         return entry
 
     def leave(self, client_id: str, timeout: float = 1.0) -> None:
@@ -527,55 +543,3 @@ def _reason(exc: Exception) -> str:
         return "connection refused"
     return text or type(exc).__name__
 
-
-def discover(
-    data_dir: Path | str | None = None,
-    url: str | None = None,
-    token: str | None = None,
-) -> tuple[str, str | None]:
-    """The URL and token of the server to talk to.
-
-    An explicit ``url`` wins; otherwise the running local server's
-    ``server.json`` in the data dir names it. The owner token is read from the
-    data dir only for that local server, never sent to another URL.
-    Raises :class:`ApiError` (status 0) when no server can be found.
-    """
-    directory = Path(data_dir) if data_dir is not None else default_data_dir()
-    info = read_server_info(directory)
-    if url is None:
-        if info is None:
-            raise ApiError(
-                0,
-                f"no running lattice-rt server found (no {SERVER_INFO_FILE} in {directory}); "
-                "start one with `lattice-rt serve` or pass --url",
-            )
-        pid = info.get("pid")
-        if isinstance(pid, int) and not _pid_alive(pid):
-            raise ApiError(
-                0,
-                f"no running lattice-rt server found ({directory / SERVER_INFO_FILE} is stale: "
-                f"process {pid} is not running); start one with `lattice-rt serve`",
-            )
-        url = str(info["url"])
-        local = True
-    else:
-        local = info is not None and _same_url(str(info["url"]), url)
-    if token is None and local:
-        token = read_owner_token(directory)
-    return url.strip().rstrip("/"), token
-
-
-def _same_url(a: str, b: str) -> bool:
-    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
-
-
-def _pid_alive(pid: int) -> bool:
-    if os.name != "posix" or pid <= 0:
-        return True  # no cheap check: let the connection attempt tell
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True

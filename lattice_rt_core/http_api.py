@@ -34,6 +34,8 @@ from .access import (
     check_join,
     check_leave,
     check_name,
+    check_state,
+    check_status,
 )
 from .accounts import Accounts
 from .auth import Authenticator
@@ -58,7 +60,7 @@ STREAM_PATH = "/realtime/stream"
 
 
 class _JsonRoutes:
-    """Feed, presence, join, leave, publish and health."""
+    """Feed, presence, join, leave, status, publish and health."""
 
     def __init__(
         self, bus: RealtimeBus, auth: Authenticator, limits: ApiLimits, version: str
@@ -112,6 +114,8 @@ class _JsonRoutes:
         client_id = self.name(body, "client_id")
         workspace_id = self.name(body, "workspace_id")
         display_name = self.name(body, "display_name")
+        state = check_state(body.get("status"), body.get("status_text"), self.limits,
+                            required=False)
         existing = self.bus.presence_entry(client_id) if client_id is not None else None
         check_join(
             principal, workspace_id,
@@ -124,7 +128,30 @@ class _JsonRoutes:
             client_id=client_id,
             workspace_id=workspace_id,
             display_name=display_name,
+            status=state[0] if state else None,
+            status_text=state[1] if state else None,
         )
+        await self.settle()
+        return JsonResponse({"presence": entry}, headers=SECURITY_HEADERS)
+
+    async def status(self, request: Request) -> Response:
+        principal = authenticated(self.auth, request.headers, request.cookies)
+        body = await object_body(request, self.limits)
+        client_id = self.name(body, "client_id")
+        if client_id is None:
+            raise Refusal(422, "'client_id' is required")
+        state = check_state(body.get("status"), body.get("status_text"), self.limits,
+                            required=True)
+        assert state is not None
+        existing = self.bus.presence_entry(client_id)
+        check_status(
+            principal,
+            existing.user if existing is not None else None,
+            existing.workspace_id if existing is not None else None,
+        )
+        entry = self.bus.set_status(client_id, *state)
+        if entry is None:  # it left between the check and the change
+            raise Refusal(404, "no presence entry with that client_id")
         await self.settle()
         return JsonResponse({"presence": entry}, headers=SECURITY_HEADERS)
 
@@ -258,6 +285,7 @@ def create_app(
         Route("/realtime/presence", refusals_as_json(api.presence), methods=["GET"]),
         Route("/realtime/presence/join", refusals_as_json(api.join), methods=["POST"]),
         Route("/realtime/presence/leave", refusals_as_json(api.leave), methods=["POST"]),
+        Route("/realtime/presence/status", refusals_as_json(api.status), methods=["POST"]),
         Route("/realtime/events", refusals_as_json(api.publish), methods=["POST"]),
         Route("/realtime/health", refusals_as_json(api.health), methods=["GET"]),
         Route("/realtime/launch", refusals_as_json(page.launch), methods=["POST"]),

@@ -13,8 +13,11 @@ from .access import ApiLimits, Refusal
 __all__ = ["json_body", "object_body"]
 
 
-async def json_body(request: Request, limits: ApiLimits) -> Any:
-    """The body as JSON (None when empty): 415 unless application/json, 413 over the limit."""
+async def json_body(request: Request, limits: ApiLimits, *, empty: Any = None) -> Any:
+    """The body as JSON; ``empty`` when there is none (not when it is ``null``).
+
+    415 unless it is application/json, 413 over the size limit, 400 if not JSON.
+    """
     ctype = request.headers.get("content-type", "")
     if ctype.split(";", 1)[0].strip().lower() != "application/json":
         raise Refusal(415, "Content-Type must be application/json")
@@ -30,7 +33,7 @@ async def json_body(request: Request, limits: ApiLimits) -> Any:
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
-        return None
+        return empty
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -38,10 +41,8 @@ async def json_body(request: Request, limits: ApiLimits) -> Any:
 
 
 async def object_body(request: Request, limits: ApiLimits) -> dict[str, Any]:
-    """A JSON object body; an empty body counts as ``{}``."""
-    body = await json_body(request, limits)
-    if body is None:
-        return {}
+    """A JSON object body; an empty body counts as ``{}``, a JSON ``null`` does not."""
+    body = await json_body(request, limits, empty={})
     if not isinstance(body, dict):
         raise Refusal(422, "body must be a JSON object")
     return body

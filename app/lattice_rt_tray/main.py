@@ -22,7 +22,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from lattice_rt_core.browser import open_browser
-from lattice_rt_core.client import ApiError, RealtimeClient, discover
+from lattice_rt_core.client import ApiError, RealtimeClient
+from lattice_rt_core.discovery import discover
 from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lattice_rt_core.client import RealtimeClient, discover
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.discovery import discover
 from tests.conftest import TlsFiles
 
 from .cli_helpers import Proc, assert_one_error_line, run

@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lattice_rt_core.client import ApiError, Backoff, ClientState, RealtimeClient, discover
+from lattice_rt_core.client import ApiError, Backoff, ClientState, RealtimeClient
+from lattice_rt_core.discovery import discover
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 WAIT = 15.0  # generous upper bound for anything that should happen "soon"
@@ -217,6 +218,27 @@ def test_feed_presence_leave_and_launch(make_client) -> None:
     assert client.leave("c1") is None
     assert json.loads(seen[-1].content) == {"client_id": "c1"}
     assert client.launch_url() == "http://h:1/activity?code=x"
+
+
+def test_join_and_set_status_send_only_what_is_given(make_client) -> None:
+    seen: list[httpx.Request] = []
+    entry = {"client_id": "c1", "status": "away"}
+    answers = {
+        "/realtime/presence/join": (200, {"presence": entry}),
+        "/realtime/presence/status": (200, {"presence": entry}),
+    }
+    client = make_client("http://h:1", "t",
+                         transport=httpx.MockTransport(json_handler(answers, seen)))
+    assert client.join("ws", "c1", status="dnd", status_text="Focus") == entry
+    assert json.loads(seen[-1].content) == {"client_id": "c1", "workspace_id": "ws",
+                                            "status": "dnd", "status_text": "Focus"}
+    client.join("ws", "c1")
+    assert json.loads(seen[-1].content) == {"client_id": "c1", "workspace_id": "ws"}
+    assert client.set_status("c1", "away", "Lunch") == entry
+    assert json.loads(seen[-1].content) == {"client_id": "c1", "status": "away",
+                                            "status_text": "Lunch"}
+    client.set_status("c1", "active")
+    assert json.loads(seen[-1].content) == {"client_id": "c1", "status": "active"}
 
 
 @pytest.mark.parametrize(
