@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -313,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         print("lattice-rt-tray is already running but does not answer.", file=sys.stderr)
         return 1
 
-    data_dir = args.data_dir or _env_data_dir() or default_data_dir()
+    data_dir = args.data_dir or default_data_dir()
     tray_available = not args.no_tray and QSystemTrayIcon.isSystemTrayAvailable()
     qapp.setQuitOnLastWindowClosed(False)
     app = build(
@@ -336,11 +335,6 @@ def main(argv: list[str] | None = None) -> int:
         signals.deactivate()
         instance.release()
     return int(code)
-
-
-def _env_data_dir() -> Path | None:
-    value = os.environ.get("LATTICE_RT_DATA_DIR")
-    return Path(value) if value else None
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from lattice_rt_core.defaults import DEFAULT_PORT
+
 from .coalescer import NotifyPrefs
 from .dnd import DoNotDisturb
 
-__all__ = ["DEFAULT_PORT", "Settings", "SettingsValues", "parse_list"]
+__all__ = ["Settings", "SettingsValues", "parse_list"]
 
-DEFAULT_PORT = 8765
 ORGANIZATION = "lattice-rt"
 APPLICATION = "tray"
 

@@ -6,10 +6,11 @@ import plistlib
 
 import pytest
 
+from lattice_rt_core.defaults import DEFAULT_PORT
 from lattice_rt_tray.autostart import RUN_VALUE, Autostart
 from lattice_rt_tray.coalescer import NotifyPrefs
 from lattice_rt_tray.dnd import DoNotDisturb
-from lattice_rt_tray.settings import DEFAULT_PORT, Settings, SettingsValues, parse_list
+from lattice_rt_tray.settings import Settings, SettingsValues, parse_list
 
 
 def test_defaults_and_round_trip(tmp_path, qtbot):
