@@ -35,6 +35,7 @@ from typing import Any
 
 from .dnd import DoNotDisturb
 from .summary import event_body, event_title, is_presence, workspace_label
+from .text import plural
 
 __all__ = ["Notice", "NoticeKind", "NotificationCoalescer", "NotifyPrefs"]
 
@@ -304,8 +305,7 @@ class NotificationCoalescer:
                           single.seq, 1)
         spaces = tally.spaces
         count = tally.count
-        noun = "event" if count == 1 else "events"
-        body = f"{count} {noun} {_where(spaces)}"
+        body = f"{plural(count, 'event')} {_where(spaces)}"
         if missed:
             body += f"; {missed} more could not be replayed"
         return Notice(

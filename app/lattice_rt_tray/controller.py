@@ -35,6 +35,7 @@ from .roster import Roster
 from .settings import GROUP_GENERAL, GROUP_NOTIFY, GROUP_PRESENCE, GROUP_SERVER, Settings
 from .settings_dialog import SettingsDialog
 from .tasks import TaskRunner
+from .text import people_online
 from .tray import TrayIcon, TrayStatus
 
 __all__ = ["QUIT_BUDGET", "TrayController", "Views"]
@@ -419,8 +420,7 @@ class TrayController(QObject):
             self.views.tray.update(status)
         text = "Connected" if status.connected else "Offline"
         if status.connected and status.people_online:
-            people = status.people_online
-            text += f" · {people} {'person' if people == 1 else 'people'} online"
+            text += f" · {people_online(status.people_online)}"
         if status.unread:
             text += f" · {status.unread} unread"
         self.views.actions.set_status(text)

@@ -7,6 +7,7 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidget
 
 from .presence_model import PresenceModel
+from .text import people_online, plural
 from .windows import bring_forward
 
 __all__ = ["PresenceWindow"]
@@ -57,8 +58,7 @@ class PresenceWindow(QMainWindow):
         people = roster.online_count()
         spaces = self.model.rowCount()
         self.summary.setText(
-            f"{people} {'person' if people == 1 else 'people'} online"
-            f" in {spaces} {'workspace' if spaces == 1 else 'workspaces'}"
+            f"{people_online(people)} in {plural(spaces, 'workspace')}"
             if people
             else "Nobody is online yet."
         )

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from .actions import AppActions
 from .icons import TrayState, tray_icon
+from .text import people_online
 
 __all__ = ["TrayIcon", "TrayStatus", "tray_state"]
 
@@ -39,8 +40,7 @@ def tooltip(status: TrayStatus) -> str:
     lines.append(status.server or "no server")
     if not status.connected:
         lines.append(status.detail or "offline")
-    people = status.people_online
-    lines.append(f"{people} {'person' if people == 1 else 'people'} online")
+    lines.append(people_online(status.people_online))
     lines.append(f"{status.unread} unread" if status.unread else "no unread activity")
     if status.dnd:
         lines.append(status.dnd)
