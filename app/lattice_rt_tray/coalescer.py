@@ -30,27 +30,20 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .dnd import DoNotDisturb
+from .settings_values import NotifyPrefs
 from .summary import event_body, event_title, is_presence, workspace_label
 from .text import plural
 
-__all__ = ["Notice", "NoticeKind", "NotificationCoalescer", "NotifyPrefs"]
+__all__ = ["Notice", "NoticeKind", "NotificationCoalescer"]
 
 DEFAULT_WINDOW = 2.0
 DEFAULT_HOLD = 3.0
 
 Event = Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class NotifyPrefs:
-    enabled: bool = True
-    presence: bool = False
-    muted_workspaces: frozenset[str] = field(default_factory=frozenset)
-    muted_areas: frozenset[str] = field(default_factory=frozenset)
 
 
 class NoticeKind(enum.Enum):

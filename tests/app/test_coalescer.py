@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 
 from lattice_rt_tray import coalescer
-from lattice_rt_tray.coalescer import NoticeKind, NotificationCoalescer, NotifyPrefs
+from lattice_rt_tray.coalescer import NoticeKind, NotificationCoalescer
 from lattice_rt_tray.dnd import DoNotDisturb
+from lattice_rt_tray.settings_values import NotifyPrefs
 
 IID = "me1234"
 
