@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from .actions import AppActions
 from .activity_delegate import ActivityDelegate
 from .activity_model import ActivityFilter, ActivityModel
+from .identity import PRODUCT
 from .windows import bring_forward
 
 __all__ = ["ActivityWindow"]
@@ -58,7 +59,7 @@ class ActivityWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("activity-window")
-        self.setWindowTitle("Lattice Realtime — Activity")
+        self.setWindowTitle(f"{PRODUCT} — Activity")
         self.resize(880, 520)
         self.model = model
         self.main_window = main_window

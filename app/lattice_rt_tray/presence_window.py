@@ -6,6 +6,7 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidget
 
+from .identity import PRODUCT
 from .presence_model import PresenceModel
 from .text import people_online, plural
 from .windows import bring_forward
@@ -26,7 +27,7 @@ class PresenceWindow(QMainWindow):
     def __init__(self, model: PresenceModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("presence-window")
-        self.setWindowTitle("Lattice Realtime — Presence")
+        self.setWindowTitle(f"{PRODUCT} — Presence")
         self.resize(560, 420)
         self.model = model
         self.view = QTreeView()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from lattice_rt_core.defaults import DEFAULT_PORT
 
+from .identity import PRODUCT
 from .settings_values import EMBEDDED, MAX_PORT, REMOTE, NotifyPrefs, SettingsValues, parse_list
 
 __all__ = ["SettingsDialog"]
@@ -35,7 +36,7 @@ class SettingsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settings-dialog")
-        self.setWindowTitle("Lattice Realtime — Settings")
+        self.setWindowTitle(f"{PRODUCT} — Settings")
 
         self.embedded = QRadioButton("Run the endpoint on this computer")
         self.remote = QRadioButton("Follow a server")

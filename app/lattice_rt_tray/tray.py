@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from .actions import AppActions
 from .icons import TrayState, tray_icon
+from .identity import APP_NAME
 from .text import people_online
 
 __all__ = ["TrayIcon", "TrayStatus", "tray_state"]
@@ -36,7 +37,7 @@ def tray_state(status: TrayStatus) -> TrayState:
 
 
 def tooltip(status: TrayStatus) -> str:
-    lines = ["Lattice Realtime Tray"]
+    lines = [APP_NAME]
     lines.append(status.server or "no server")
     if not status.connected:
         lines.append(status.detail or "offline")
@@ -63,7 +64,7 @@ class TrayIcon(QObject):
         self.state = TrayState.OFFLINE
         self.status: TrayStatus | None = None
         self.icon.setIcon(tray_icon(self.state))
-        self.icon.setToolTip("Lattice Realtime Tray\nstarting…")
+        self.icon.setToolTip(f"{APP_NAME}\nstarting…")
 
     def show(self) -> None:
         self.icon.show()
