@@ -20,6 +20,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
 
+from lattice_rt_core.client import ClientState
+
 from .actions import AppActions
 from .activity_model import ActivityModel
 from .activity_window import ActivityWindow
@@ -192,12 +194,12 @@ class TrayController(QObject):
         server_seq = body.get("server_seq")
         self._last_seq = server_seq if isinstance(server_seq, int) else None
 
-    @Slot(str, str)
-    def on_state(self, state: str, detail: str) -> None:
+    @Slot(object, str)
+    def on_state(self, state: ClientState, detail: str) -> None:
         if self.quitting:
             return
         was = self.connected
-        self.connected = state == "connected"
+        self.connected = state is ClientState.CONNECTED
         self.detail = detail
         if was and not self.connected:
             self.keeper.stop_keep_alive()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lattice_rt_core.client import ClientState
 from lattice_rt_tray.presence_keeper import presence_client_id
 
 
@@ -37,6 +38,6 @@ def test_refreshes_presence_while_connected_and_stops_when_not(harness, settings
     app.keeper._on_keep_alive()
     qtbot.waitUntil(lambda: bus.presence_entry(cid).proven_at > before, timeout=5000)
 
-    app.controller.on_state("reconnecting", "lost it")
+    app.controller.on_state(ClientState.RECONNECTING, "lost it")
     assert not app.keeper.keeping_alive
     harness.quit(app)
