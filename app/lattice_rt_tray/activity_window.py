@@ -33,6 +33,7 @@ from .actions import AppActions
 from .activity_delegate import ActivityDelegate
 from .activity_model import ActivityFilter, ActivityModel
 from .identity import PRODUCT
+from .text import plural
 from .windows import bring_forward
 
 __all__ = ["ActivityWindow"]
@@ -152,9 +153,9 @@ class ActivityWindow(QMainWindow):
     @Slot()
     def on_rows_changed(self) -> None:
         total = self.model.total()
-        text = f"{total} events"
+        text = plural(total, "event")
         if self.model.filter.active:
-            text = f"{self.model.rowCount()} of {total} events"
+            text = f"{self.model.rowCount()} of {text}"
         if text != self.count_label.text():
             self.count_label.setText(text)
 

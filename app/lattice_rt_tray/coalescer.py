@@ -291,7 +291,7 @@ class NotificationCoalescer:
     def _catch_up(self, tally: _Tally, missed: int) -> Notice:
         if tally.first is None:
             return Notice(NoticeKind.CATCH_UP, "catch-up", "While you were away",
-                          f"{missed} events could not be replayed", None, 0)
+                          f"{plural(missed, 'event')} could not be replayed", None, 0)
         if tally.count == 1 and not missed:
             single = self._single(tally.first, "catch-up")
             return Notice(NoticeKind.CATCH_UP, "catch-up", single.title, single.body,
