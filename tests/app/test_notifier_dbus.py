@@ -125,12 +125,19 @@ def service(bus: str) -> Iterator[FakeNotifications]:
     fake.close()
 
 
+def closed(notifier: DBusNotifier) -> None:
+    """Close and wait until its sender thread closed the connection (before the bus goes)."""
+    notifier.close()
+    notifier._sender.join(WAIT)  # noqa: SLF001
+    assert not notifier._sender.is_alive()  # noqa: SLF001
+
+
 @pytest.fixture
 def notifier(qapp, bus: str, service: FakeNotifications) -> Iterator[DBusNotifier]:
     made = DBusNotifier(app_name="Lattice Realtime Tray", app_icon="/icons/app-64.png",
                         desktop_entry="lattice-rt-tray", bus=bus)
     yield made
-    made.close()
+    closed(made)
 
 
 def shown(notifier: DBusNotifier, service: FakeNotifications) -> None:
@@ -183,7 +190,7 @@ def test_without_those_capabilities_no_actions_and_the_body_as_is(qapp, bus):
         assert call["actions"] == [] and call["body"] == "a <b> & c"
         assert call["hints"] == {"urgency": ("y", 1)}  # no desktop entry given
     finally:
-        plain.close()
+        closed(plain)
         fake.close()
 
 
@@ -220,11 +227,10 @@ def test_a_closed_notification_is_forgotten(qtbot, notifier, service):
 
 
 def test_close_ends_its_threads_and_it_shows_nothing_more(notifier, service):
-    threads = [notifier._sender, notifier._listener]  # noqa: SLF001
-    notifier.close()
-    for thread in threads:
-        thread.join(WAIT)
-        assert not thread.is_alive()
+    listener = notifier._listener  # noqa: SLF001
+    closed(notifier)
+    listener.join(WAIT)
+    assert not listener.is_alive()
     notifier.show(notice())
     notifier.close()  # twice is fine
     with pytest.raises(queue.Empty):
@@ -269,7 +275,7 @@ def test_the_app_uses_it_where_a_daemon_answers_and_falls_back_where_none(
     try:
         chosen = choose_notifier("auto", None, parent)
         assert isinstance(chosen, DBusNotifier)
-        chosen.close()
+        closed(chosen)
     finally:
         fake.close()
     assert NOTIFICATIONS.bus_name == SERVICE
