@@ -130,13 +130,19 @@ def paced(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.publisher --url U --events N --seconds S``: a paced flood."""
+    """``python -m bench.publisher --url U --events N --seconds S``: a paced flood.
+
+    The token comes from ``$LATTICE_RT_TOKEN`` (as for ``lattice-rt``), not the
+    command line, where every user of the machine could read it.
+    """
     import argparse
     import json
+    import os
+
+    from lattice_rt_core.cli_support import TOKEN_ENV
 
     parser = argparse.ArgumentParser(description="Publish a paced flood of events")
     parser.add_argument("--url", required=True)
-    parser.add_argument("--token", default=None)
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--batch", type=int, default=100)
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.events < 1 or args.seconds <= 0 or args.batch < 1:
         parser.error("--events, --seconds and --batch must be positive")
     timing = paced(args.url, args.events, seconds=args.seconds, batch=args.batch,
-                   token=args.token)
+                   token=os.environ.get(TOKEN_ENV) or None)
     print(json.dumps({"publish_s": (timing.end_ns - timing.start_ns) / 1e9,
                       "requests": timing.requests, "last_seq": timing.last_seq}))
     return 0

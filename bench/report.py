@@ -204,6 +204,7 @@ def _flood(results: Results) -> list[str]:
     runs = rows[0].get("runs", [])
     items = [
         ("events taken in by the app", "received", 0),
+        ("events the server reported lost to it", "missed", 0),
         ("publishing them took, s", "publish_s", 2),
         ("heartbeats (every 5 ms on the GUI thread)", "beats", 0),
         ("longest GUI-thread stall, ms", "max_stall_ms", 1),
@@ -310,12 +311,13 @@ _METHOD = """\
   Memory = RSS of the app process (embedded server included) {tray_settle_seconds:g} s after
   joining; idle CPU = its CPU time over {tray_idle_seconds:g} s with its stream open.
 - **6 GUI flood.** `bench/app_flood.py` builds the app with its own composition root
-  (`lattice_rt_tray.main.build`), with the Activity window hidden, then shown; once joined, a
-  `QTimer` beats every 5 ms on the GUI thread while a separate process POSTs
-  {flood_events:,} events (lists of 100) spread over {flood_seconds:g} s to the app's embedded
-  server. Longest stall = longest interval between two beats − 5 ms, until the app has taken in
-  every event (client at the last seq, bridge queue empty) + 0.5 s. The probe connects no slot
-  to the app's signals (each extra slot would add work).
+  (`lattice_rt_tray.main.build`, tuned as `main()` tunes it), with the Activity window hidden,
+  then shown; once joined, a `QTimer` beats every 5 ms on the GUI thread while a separate
+  process POSTs {flood_events:,} events (lists of 100) spread over {flood_seconds:g} s to the
+  app's embedded server. Longest stall = longest interval between two beats − 5 ms, until the
+  app has taken in every event (client at the last seq, bridge queue empty) + 0.5 s. Events
+  are counted by one slot on the bridge's `Signal(object)`, which hands it the same list as
+  the app's own slot (one call per batch).
 - Figures 5 and 6 have no counterpart in the reference (it only has a browser page): they are
   the project's numbers against the issue's targets.
 """

@@ -233,5 +233,6 @@ def test_smoke_flood_reaches_the_gui_thread_in_both_window_states(tmp_path: Path
     assert [r["window"] for r in row["runs"]] == ["hidden", "shown"]
     for run in row["runs"]:
         assert run["error"] is None
-        assert run["received"] == SMOKE.flood_events
+        assert run["received"] == SMOKE.flood_events and run["missed"] == 0
+        assert run["activity_visible"] == (run["window"] == "shown")
         assert run["beats"] > 0
