@@ -37,15 +37,17 @@ def test_presence_window_updates_live_from_joins_leaves_and_expiry(harness, sett
     window = app.views.presence
     assert window.isVisible()
     me = presence_client_id(settings.instance_id, "ws_a")
-    wait_until(qtbot, lambda: ("ws_a  (1)", "Ada (you)", me) in app.presence_model.person_rows())
+    wait_until(qtbot, lambda: ("", "ws_a · 1 person", "Ada (you)", (me,))
+               in app.presence_model.person_rows())
     bus = harness.box.current.bus
     bus.join(user="grace", client_id="grace-1", workspace_id="ws_a", display_name="Grace")
-    wait_until(qtbot, lambda: ("ws_a  (2)", "Grace", "grace-1") in app.presence_model.person_rows())
+    wait_until(qtbot, lambda: ("", "ws_a · 2 people", "Grace", ("grace-1",))
+               in app.presence_model.person_rows())
     assert window.summary.text() == "2 people online in 1 workspace"
     assert "2 people online" in app.views.tray.icon.toolTip()
     # expiry on the server is a leave event like any other
     bus.leave("grace-1", reason="timeout")
-    wait_until(qtbot, lambda: [r[1] for r in app.presence_model.person_rows()] == ["Ada (you)"])
+    wait_until(qtbot, lambda: [r[2] for r in app.presence_model.person_rows()] == ["Ada (you)"])
 
 
 def test_open_in_browser_uses_a_fresh_launch_url(harness, settings, qtbot):
