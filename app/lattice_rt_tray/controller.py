@@ -303,7 +303,7 @@ class TrayController(QObject):
     def on_notice_clicked(self, seq: int) -> None:
         self.on_activity_requested()
         if seq >= 0:
-            self.views.activity.select_seq(seq)
+            self.views.activity.select_event("", seq)
 
     # ------------------------------------------------------------ menu intents
     @Slot()
@@ -427,9 +427,9 @@ class TrayController(QObject):
         if status.unread:
             text += f" · {status.unread} unread"
         self.views.actions.set_status(text)
-        self.views.activity.set_connection(
+        self.views.activity.set_connection_summary(
             status.detail if not status.connected else f"connected to {status.server}",
-            status.connected,
+            "ok" if status.connected else "warning",
         )
         self.status_changed.emit(status)
 

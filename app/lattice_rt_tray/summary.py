@@ -24,6 +24,7 @@ __all__ = [
     "MAX_SUMMARY",
     "actor_name",
     "event_body",
+    "event_json",
     "event_summary",
     "event_title",
     "humanize",
@@ -205,6 +206,11 @@ def _words(value: object) -> set[str]:
     if not isinstance(value, str):
         return set()
     return set(_WORD.findall(_CAMEL.sub(r"\1 \2", value).lower()))
+
+
+def event_json(event: Mapping[str, Any]) -> str:
+    """Every field of the event, pretty-printed (the detail view, and what Copy copies)."""
+    return json.dumps(event, ensure_ascii=False, indent=2, default=str)
 
 
 def _capital(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QUrl
 
+from lattice_rt_tray.activity_model import EVENT_COLUMN
 from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.settings_dialog import SettingsDialog
 
@@ -16,7 +17,7 @@ def test_activity_window_updates_live_and_shows_connection(harness, settings, qt
     window = app.views.activity
     app.views.actions.activity.trigger()
     assert window.isVisible()
-    assert window.connection_label.text().startswith("● connected to http://127.0.0.1:")
+    assert window.connection_label.full_text().startswith("● connected to http://127.0.0.1:")
     bus = harness.box.current.bus
     wait_until(qtbot, lambda: app.activity_model.rowCount() == 1)  # our own join
     before = app.activity_model.rowCount()
@@ -24,7 +25,7 @@ def test_activity_window_updates_live_and_shows_connection(harness, settings, qt
         bus.publish({"area": "graph", "event_type": "indexing_paused", "workspace_id": "ws_r",
                      "payload": {"graph_id": "papers"}})
     assert app.activity_model.rowCount() == before + 1
-    assert app.activity_model.index(0, 3).data() == "Graph: indexing paused"
+    assert app.activity_model.index(0, EVENT_COLUMN).data() == "Graph: indexing paused"
     assert window.workspace_box.findText("ws_r") >= 0
     assert app.coalescer.unread == 0  # seen while the window is open
 
