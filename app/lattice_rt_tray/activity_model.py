@@ -236,26 +236,31 @@ class ActivityModel(QAbstractTableModel):
     def add_events(self, events: Iterable[Mapping[str, Any]], server: str = "") -> None:
         """A batch of ``server``'s events, in the order it sent them."""
         serials = self._serials
-        last = self._last_key.get(server)
-        rows = []
+        last = self._last_key.get(server)  # the newest time this server sent
+        rows: list[_Row] = []
+        ordered = True
         for event in events:
             if not isinstance(event, Mapping):
                 continue
-            key = time_key(event.get("received_at"))
-            if key is None:  # no time of its own: right after what the server sent last
-                key = last if last is not None else self._newest_key()
-            elif last is None or key > last:
+            key = event.get("received_at")
+            if not (isinstance(key, str) and len(key) == _CANONICAL and key.endswith("+00:00")):
+                key = time_key(key)
+                if key is None:  # no time of its own: right after what the server sent last
+                    key = last if last is not None else self._newest_key()
+            if last is None or key >= last:
                 last = key
+            else:
+                ordered = False
             rows.append(_Row(_ROW_EVENT, event, server, key, next(serials)))
         if last is not None:
             self._last_key[server] = last
-        self._add(rows)
+        self._add(rows, ordered)
 
     def add_gap(self, body: Mapping[str, Any], server: str = "") -> None:
         """``server`` could not deliver some events: a row after its last event."""
         key = self._last_key.get(server)
         self._add([_Row(_ROW_GAP, body, server, key if key is not None else self._newest_key(),
-                        next(self._serials))])
+                        next(self._serials))], True)
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -270,10 +275,10 @@ class ActivityModel(QAbstractTableModel):
     def _newest_key(self) -> str:
         return self._rows[-1].key if self._rows else ""
 
-    def _add(self, rows: list[_Row]) -> None:
+    def _add(self, rows: list[_Row], ordered: bool) -> None:
         if not rows:
             return
-        if any(rows[i].key > rows[i + 1].key for i in range(len(rows) - 1)):
+        if not ordered:
             rows.sort(key=_KEY)  # stable: arrival order among equal times
         if self._rows and rows[0].key < self._rows[-1].key:
             self._merge(rows)
@@ -463,6 +468,17 @@ class ActivityModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         row = self._row_at(index)
         return None if row is None else self._value(row, index.column(), int(role))
+
+    def cell(self, index: Index) -> tuple[str, QFont | None, QBrush | None] | None:
+        """Text, font and colour of a cell in one call (what :meth:`data` answers for the
+        display, font and foreground roles), for the delegate that paints it."""
+        row = self._row_at(index)
+        if row is None:
+            return None
+        text = self._text(row, index.column())
+        if row.kind == _ROW_GAP:
+            return text, self._gap_font, self._gap_brush
+        return text, None, self._failure_brush if self._failed(row) else None
 
     def _row_at(self, index: Index) -> _Row | None:
         if not index.isValid():
