@@ -133,16 +133,31 @@ class AboutDialog(QDialog):
         intro.setWordWrap(True)
         self.package_list = QListWidget()
         self.package_list.setObjectName("licence-list")
+        self.package_list.setUniformItemSizes(True)
+        self.package_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.package_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.licence_title = QLabel()
+        self.licence_title.setObjectName("licence-title")
+        self.licence_title.setWordWrap(True)
+        self.licence_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        bold = QFont(self.licence_title.font())
+        bold.setBold(True)
+        self.licence_title.setFont(bold)
         self.licence_text = QPlainTextEdit()
         self.licence_text.setObjectName("licence-text")
         self.licence_text.setReadOnly(True)
         self.licence_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.package_list.currentRowChanged.connect(self.on_package)
+        reading = QWidget()
+        column = QVBoxLayout(reading)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.licence_title)
+        column.addWidget(self.licence_text, 1)
         split = QSplitter()
         split.addWidget(self.package_list)
-        split.addWidget(self.licence_text)
+        split.addWidget(reading)
         split.setStretchFactor(1, 1)
-        split.setSizes([240, 480])
+        split.setSizes([200, 520])
         layout = QVBoxLayout(page)
         layout.addWidget(intro)
         layout.addWidget(split, 1)
@@ -171,7 +186,7 @@ class AboutDialog(QDialog):
             answer = []
         self.licences = licences = answer
         for licence in licences:
-            item = QListWidgetItem(f"{licence.name} {licence.version}\n{licence.licence}")
+            item = QListWidgetItem(f"{licence.name} {licence.version}")
             item.setToolTip(f"{licence.name} {licence.version}: {licence.licence}")
             self.package_list.addItem(item)
         if licences:
@@ -181,7 +196,9 @@ class AboutDialog(QDialog):
     @Slot(int)
     def on_package(self, row: int) -> None:
         if self.licences is not None and 0 <= row < len(self.licences):
-            self.licence_text.setPlainText(self.licences[row].text)
+            licence = self.licences[row]
+            self.licence_title.setText(f"{licence.name} {licence.version} — {licence.licence}")
+            self.licence_text.setPlainText(licence.text)
             self.licence_text.moveCursor(self.licence_text.textCursor().MoveOperation.Start)
 
 

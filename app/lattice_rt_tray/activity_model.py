@@ -50,6 +50,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from .summary import (
+    event_actor,
     event_json,
     event_summary,
     event_title,
@@ -539,8 +540,7 @@ class ActivityModel(QAbstractTableModel):
             title = event_title(event)
             return f"{FAILURE_MARK} {title}" if self._failed(row) else title
         if column == ACTOR_COLUMN:
-            actor = event.get("actor")
-            return actor if isinstance(actor, str) else ""
+            return event_actor(event)
         return event_summary(event)
 
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from .activity_model import FAILURE_COLOUR, FAILURE_MARK
 from .identity import PRODUCT
 from .summary import (
+    event_actor,
     event_json,
     event_summary,
     event_title,
@@ -114,7 +115,6 @@ class EventDetail(QDialog):
         summary = event_summary(event)
         self.summary.setText(summary)
         self.summary.setVisible(bool(summary))
-        actor = event.get("actor")
         seq = event.get("seq")
         values = {
             "Server": server,
@@ -122,7 +122,7 @@ class EventDetail(QDialog):
             "Workspace": workspace_label(event),
             "Area": humanize(event.get("area") or "workspace"),
             "Type": str(event.get("event_type") or ""),
-            "Actor": actor if isinstance(actor, str) else "",
+            "Actor": event_actor(event),
             "Seq": str(seq) if isinstance(seq, int) else "",
         }
         for name, value in values.items():

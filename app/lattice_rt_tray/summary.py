@@ -23,6 +23,7 @@ from lattice_rt_core.people import NO_WORKSPACE
 __all__ = [
     "MAX_SUMMARY",
     "actor_name",
+    "event_actor",
     "event_body",
     "event_json",
     "event_summary",
@@ -93,6 +94,15 @@ def actor_name(event: Mapping[str, Any]) -> str:
     return ""
 
 
+def event_actor(event: Mapping[str, Any]) -> str:
+    """The account that did it: the event's ``actor`` (the server sets it), else, for a
+    presence event, the user whose entry it is."""
+    for value in (event.get("actor"), _payload(event).get("user") if is_presence(event) else None):
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
 def event_title(event: Mapping[str, Any]) -> str:
     """``Workflow run``, ``Graph: indexing paused``, ``Alice joined``."""
     area = humanize(event.get("area") or "workspace")
@@ -114,8 +124,8 @@ def event_summary(event: Mapping[str, Any]) -> str:
     payload = event.get("payload")
     if is_presence(event):
         reason = _payload(event).get("reason")
-        where = workspace_label(event)
-        text = f"{event_title(event)} {where}"
+        ws = event.get("workspace_id")
+        text = event_title(event) + (f" {ws}" if ws not in (None, "") else "")
         return _clip(f"{text} ({reason})" if reason and reason != "left" else text)
     if not isinstance(payload, Mapping):
         return _clip("" if payload is None else _scalar(payload))

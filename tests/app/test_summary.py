@@ -5,6 +5,7 @@ import pytest
 from lattice_rt_core.people import NO_WORKSPACE
 from lattice_rt_tray.summary import (
     MAX_SUMMARY,
+    event_actor,
     event_body,
     event_summary,
     event_title,
@@ -103,3 +104,18 @@ def test_presence_is_never_a_failure():
     leave = {"area": "presence", "event_type": "leave",
              "payload": {"client_id": "c", "reason": "timeout", "error": "x"}}
     assert not is_failure(leave)
+
+
+def test_presence_without_a_workspace_reads_as_a_sentence():
+    join = {"area": "presence", "event_type": "join", "workspace_id": None,
+            "payload": {"client_id": "c", "user": "barbara", "display_name": "Barbara"}}
+    assert event_summary(join) == "Barbara joined"
+    assert event_body(join) == NO_WORKSPACE
+
+
+def test_the_actor_is_the_servers_word_or_the_presence_entrys_user():
+    assert event_actor({"actor": "ada", "payload": {"user": "x"}}) == "ada"
+    assert event_actor({"area": "workspace", "payload": {"user": "x"}}) == ""  # not a presence
+    join = {"area": "presence", "event_type": "join", "payload": {"user": "grace"}}
+    assert event_actor(join) == "grace"
+    assert event_actor({"actor": 3, "payload": None}) == ""
