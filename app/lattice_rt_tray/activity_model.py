@@ -62,16 +62,22 @@ from .text import plural
 from .timefmt import clock_time, parse_iso
 
 __all__ = [
+    "ACTOR_COLUMN",
     "COLUMNS",
+    "EVENT_COLUMN",
     "EVENT_ROLE",
+    "FAILURE_COLOUR",
     "FAILURE_MARK",
+    "GAP_COLOUR",
     "KIND_ROLE",
     "SEARCH_ROLE",
     "SEQ_ROLE",
     "SERVER_COLUMN",
     "SERVER_ROLE",
+    "SUMMARY_COLUMN",
     "ActivityFilter",
     "ActivityModel",
+    "time_key",
 ]
 
 DEFAULT_CAPACITY = 5000
@@ -241,7 +247,7 @@ class ActivityModel(QAbstractTableModel):
         rows: list[_Row] = []
         ordered = True
         for event in events:
-            if not isinstance(event, Mapping):
+            if type(event) is not dict and not isinstance(event, Mapping):  # dict: the fast test
                 continue
             key = event.get("received_at")
             if not (isinstance(key, str) and len(key) == _CANONICAL and key.endswith("+00:00")):

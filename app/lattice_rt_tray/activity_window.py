@@ -105,7 +105,7 @@ class ActivityWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("activity-window")
         self.setWindowTitle(f"{PRODUCT} — Activity")
-        self.resize(1000, 560)
+        self.resize(1000, 520)
         self.model = model
         self.main_window = main_window
         self.intro: str | None = None

@@ -32,7 +32,7 @@ CLIENT_IDS_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 PersonRow = tuple[str, str, str, tuple[str, ...]]
 
 
-def people_text(count: int) -> str:
+def _people(count: int) -> str:
     return plural(count, "person", "people")
 
 
@@ -68,7 +68,7 @@ class PresenceModel(QStandardItemModel):
         root = self.invisibleRootItem()
         if self.by_server:
             for server in self.servers:
-                title = f"{server.name} · {people_text(server.people)}"
+                title = f"{server.name} · {_people(server.people)}"
                 item = _group_row(root, title if server.people else f"{server.name} · nobody")
                 self._add_workspaces(item, server.workspaces, now)
         elif self.servers:
@@ -79,7 +79,7 @@ class PresenceModel(QStandardItemModel):
         self, parent: QStandardItem, groups: Sequence[WorkspaceGroup], now: datetime
     ) -> None:
         for group in groups:
-            item = _group_row(parent, f"{group.title} · {people_text(len(group.people))}")
+            item = _group_row(parent, f"{group.title} · {_people(len(group.people))}")
             for person in group.people:
                 item.appendRow(_person_row(person, now))
 
