@@ -36,11 +36,10 @@ from .access import (
     check_name,
 )
 from .auth import Authenticator
-from .bus import RealtimeBus
 from .defaults import DEFAULT_FEED_LIMIT
+from .engine import Engine, NotPersisted, Unavailable
 from .events import to_json
 from .guard import HostOriginGuard
-from .journal import JournalError
 from .openapi import openapi_document
 from .page import ActivityPage
 from .responses import SECURITY_HEADERS, JsonResponse, error_response, refusals_as_json
@@ -55,9 +54,9 @@ class _JsonRoutes:
     """Feed, presence, join, leave, publish and health."""
 
     def __init__(
-        self, bus: RealtimeBus, auth: Authenticator, limits: ApiLimits, version: str
+        self, engine: Engine, auth: Authenticator, limits: ApiLimits, version: str
     ) -> None:
-        self.bus = bus
+        self.engine = engine
         self.auth = auth
         self.limits = limits
         self.version = version
@@ -97,22 +96,9 @@ class _JsonRoutes:
     def name(self, body: dict[str, Any], key: str) -> str | None:
         return check_name(body.get(key), key, self.limits)
 
-    async def settle(self) -> None:
-        """Wait until what this request published (presence events) is visible.
-
-        Read-your-writes: after a join or leave is answered, the feed and new
-        streams show its event. A journal that cannot write does not block it.
-        """
-        waiter = self.bus.durable(self.bus.last_seq)
-        if waiter is not None:
-            try:
-                await waiter
-            except JournalError:
-                pass
-
     # -------------------------------------------------------------- routes
     async def feed(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
         raw = request.query_params.get("limit", str(DEFAULT_FEED_LIMIT))
         try:
             limit = int(raw)
@@ -120,77 +106,71 @@ class _JsonRoutes:
             raise Refusal(400, "'limit' must be an integer") from None
         if limit < 0:
             raise Refusal(400, "'limit' must not be negative")
-        events = self.bus.recent_json(min(limit, self.bus.feed_limit), principal.scope)
-        body = b'{"events":[' + b",".join(events) + b'],"stats":' + _dumps(self.bus.stats()) + b"}"
+        events = self.engine.recent_json(min(limit, self.engine.feed_limit), principal.scope)
+        stats = _dumps(await self.engine.stats())
+        body = b'{"events":[' + b",".join(events) + b'],"stats":' + stats + b"}"
         return Response(body, media_type="application/json", headers=SECURITY_HEADERS)
 
     async def presence(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
+        listing = await self.engine.presence(principal.scope)
         return JsonResponse(
-            {"presence": self.bus.presence(principal.scope), "stats": self.bus.stats()},
-            headers=SECURITY_HEADERS,
+            {"presence": listing, "stats": await self.engine.stats()}, headers=SECURITY_HEADERS
         )
 
     async def join(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
         body = await self.object_body(request)
         client_id = self.name(body, "client_id")
         workspace_id = self.name(body, "workspace_id")
         display_name = self.name(body, "display_name")
-        existing = self.bus.presence_entry(client_id) if client_id is not None else None
         check_join(
             principal, workspace_id,
-            holder=existing.user if existing is not None else None,
-            entries=self.bus.presence_count(principal.user),
+            holder=await self.engine.presence_holder(client_id) if client_id else None,
+            entries=await self.engine.presence_count(principal.user),
             limits=self.limits,
         )
-        entry = self.bus.join(
+        entry = await self.engine.join(
             user=principal.user,
             client_id=client_id,
             workspace_id=workspace_id,
             display_name=display_name,
         )
-        await self.settle()
         return JsonResponse({"presence": entry}, headers=SECURITY_HEADERS)
 
     async def leave(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
         body = await self.object_body(request)
         client_id = self.name(body, "client_id")
-        existing = self.bus.presence_entry(client_id) if client_id is not None else None
-        if client_id is not None and existing is not None:
-            check_leave(principal, existing.user)
-            if self.bus.leave(client_id, reason="left"):
-                await self.settle()
+        holder = await self.engine.presence_holder(client_id) if client_id else None
+        if client_id is not None and holder is not None:
+            check_leave(principal, holder)
+            await self.engine.leave(client_id, reason="left")
         return JsonResponse({"status": "ok"}, headers=SECURITY_HEADERS)
 
     async def publish(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
         items = check_batch(await self.body(request), self.limits)
         events = [
             check_event(item, principal, i, self.limits, auth_enabled=self.auth.enabled)
             for i, item in enumerate(items)
         ]
-        published = [self.bus.publish(e) for e in events]
-        if any(e.get("seq") is None for e in published):
-            return error_response(503, "the bus could not publish the event (see the server log)")
-        waiter = self.bus.durable(published[-1]["seq"])
-        if waiter is not None:
-            try:
-                await waiter
-            except JournalError as exc:
-                return JsonResponse(
-                    {"error": f"published but not persisted: {exc}", "events": published},
-                    status_code=503,
-                    headers=SECURITY_HEADERS,
-                )
+        try:
+            published = await self.engine.publish_events(events)
+        except NotPersisted as exc:
+            return JsonResponse(
+                {"error": str(exc), "events": exc.events},
+                status_code=503,
+                headers=SECURITY_HEADERS,
+            )
         return JsonResponse({"events": published}, headers=SECURITY_HEADERS)
 
     async def health(self, request: Request) -> Response:
-        body: dict[str, Any] = {"status": "ok", "version": self.version}
-        principal = caller(self.auth, request.headers, request.cookies)
+        status = "ok" if self.engine.healthy() else "degraded"
+        body: dict[str, Any] = {"status": status, "version": self.version}
+        principal = await caller(self.auth, request.headers, request.cookies)
         if principal is not None:
-            body["stats"] = self.bus.stats()
+            body["stats"] = await self.engine.stats()
             body["user"] = principal.user
         return JsonResponse(body, headers=SECURITY_HEADERS)
 
@@ -204,7 +184,7 @@ def _dumps(value: Any) -> bytes:
 
 
 def create_app(
-    bus: RealtimeBus,
+    engine: Engine,
     auth: Authenticator,
     *,
     version: str,
@@ -214,9 +194,9 @@ def create_app(
     write_timeout: float | None = None,
     abort_connection: Callable[[AsgiScope], bool] | None = None,
 ) -> ASGIApp:
-    """Build the ASGI application for ``bus``.
+    """Build the ASGI application over ``engine``.
 
-    The lifespan binds the bus to the server's loop and runs the presence
+    The lifespan starts the engine on the server's loop and runs the presence
     sweep every ``sweep_interval`` seconds (default: a third of the TTL, at
     most 5 s).
 
@@ -228,10 +208,10 @@ def create_app(
     if write_timeout is not None and not (math.isfinite(write_timeout) and write_timeout > 0):
         raise ValueError("write timeout must be positive")
     limits = limits or ApiLimits()
-    api = _JsonRoutes(bus, auth, limits, version)
-    stream = StreamRoute(bus, auth, limits, write_timeout, abort_connection)
+    api = _JsonRoutes(engine, auth, limits, version)
+    stream = StreamRoute(engine, auth, limits, write_timeout, abort_connection)
     page = ActivityPage(auth)
-    interval = sweep_interval or min(5.0, bus.presence_ttl / 3)
+    interval = sweep_interval or min(5.0, engine.presence_ttl / 3)
     if not math.isfinite(interval) or interval <= 0:
         raise ValueError("sweep interval must be positive")
 
@@ -239,13 +219,15 @@ def create_app(
         while True:
             await asyncio.sleep(interval)
             try:
-                bus.sweep()
+                await engine.sweep()
+            except Unavailable as exc:
+                log.warning("presence sweep skipped: %s", exc)
             except Exception:  # noqa: BLE001 - the sweep must outlive any bug
                 log.exception("presence sweep failed")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        bus.attach_loop(asyncio.get_running_loop())
+        await engine.start()
         tasks = [asyncio.ensure_future(sweeper())]
         if write_timeout is not None:
             tasks.append(asyncio.ensure_future(stream.watchdog()))
@@ -254,7 +236,7 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
-            bus.close()
+            await engine.stop()
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_response(404, "not found")

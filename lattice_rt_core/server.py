@@ -32,7 +32,13 @@ from typing import Any
 import uvicorn
 
 from .access import ApiLimits
-from .auth import Accounts, Authenticator, SecretRedactor, load_or_create_owner_token
+from .auth import (
+    Accounts,
+    Authenticator,
+    LocalDirectory,
+    SecretRedactor,
+    load_or_create_owner_token,
+)
 from .bus import RealtimeBus
 from .defaults import (
     DEFAULT_BACKLOG,
@@ -42,8 +48,11 @@ from .defaults import (
     DEFAULT_RETENTION,
     DEFAULT_TTL,
 )
+from .engine import Engine
 from .http_api import create_app
+from .identity import load_or_create_server_id
 from .journal import Journal, JournalError
+from .local_engine import LocalEngine
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
 from .version import __version__
 
@@ -105,9 +114,9 @@ _SERVER_LOGGERS = (
 class _Uvicorn(uvicorn.Server):
     """uvicorn with a quiet idle loop and streams closed before shutdown."""
 
-    def __init__(self, config: uvicorn.Config, bus: RealtimeBus) -> None:
+    def __init__(self, config: uvicorn.Config, engine: Engine) -> None:
         super().__init__(config)
-        self.bus = bus
+        self.engine = engine
         self.ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -132,7 +141,7 @@ class _Uvicorn(uvicorn.Server):
             self._stop.set()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self.bus.close()
+        self.engine.close()
         await super().shutdown(sockets=sockets)
 
 
@@ -141,7 +150,8 @@ class RealtimeServer:
 
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
-        self.bus: RealtimeBus | None = None
+        self.bus: RealtimeBus | None = None  # the local engine's bus
+        self.engine: Engine | None = None
         self.owner_token: str | None = None
         self.port = 0
         self._journal: Journal | None = None
@@ -194,6 +204,7 @@ class RealtimeServer:
                 backlog=cfg.backlog,
                 clock=cfg.clock,
                 server_version=__version__,
+                server_id=load_or_create_server_id(data_dir),
             )
         except JournalError as exc:  # loading it failed (e.g. the file is read-only)
             if self._journal is not None:
@@ -211,7 +222,7 @@ class RealtimeServer:
         authenticator = Authenticator(
             owner_token=self.owner_token,
             owner_user=cfg.owner_user or _login_name(),
-            accounts=self._accounts,
+            accounts=LocalDirectory(self._accounts) if self._accounts is not None else None,
             enabled=cfg.auth,
             clock=cfg.clock,
         )
@@ -221,8 +232,9 @@ class RealtimeServer:
             self._close_storage()
             raise
         self.port = sock.getsockname()[1]
+        self.engine = LocalEngine(self.bus)
         app = create_app(
-            self.bus, authenticator, version=__version__, limits=cfg.limits,
+            self.engine, authenticator, version=__version__, limits=cfg.limits,
             extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
             abort_connection=self._abort_connection,
         )
@@ -235,7 +247,7 @@ class RealtimeServer:
             date_header=False,
             server_header=False,
         )
-        self._server = _Uvicorn(uv_config, self.bus)
+        self._server = _Uvicorn(uv_config, self.engine)
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name="realtime-server", daemon=True
         )

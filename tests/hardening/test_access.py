@@ -236,8 +236,8 @@ def _collect_until_marker(
 def test_streams_feed_and_presence_are_scoped_live_and_on_replay(
     server: RealtimeServer, owner: httpx.Client, users: dict[str, str]
 ) -> None:
-    # fails without: the scope test in RealtimeBus.collect (streams), the
-    # accepts() in _feed_entries (feed) or in PresenceRegistry.snapshot (presence)
+    # fails without: the scope test in Fanout.collect (streams), the
+    # accepts() in Fanout._feed_entries (feed) or in PresenceRegistry.snapshot (presence)
     ready = threading.Barrier(4)
     live: dict[str, list[dict[str, object]]] = {}
     readers = [
