@@ -266,11 +266,11 @@ class Fanout:
         sub.closed = True
         self._subs.pop(sub.id, None)
 
-    def _reset_all(self, reason: str) -> None:
-        """Tell every open stream its position means nothing any more (after :meth:`_restart`)."""
+    def _reset_all(self, reason: str, cursor: int) -> None:
+        """Tell every open stream its position means nothing any more; go on from ``cursor``."""
         for sub in list(self._subs.values()):
-            sub.prefix += self.reset_frame(sub.cursor, self._visible, reason)
-            sub.cursor = self._visible
+            sub.prefix += self.reset_frame(sub.cursor, cursor, reason)
+            sub.cursor = cursor
             sub.live = False
         self._schedule_wake()
 

@@ -48,12 +48,13 @@ from .defaults import (
     DEFAULT_RETENTION,
     DEFAULT_TTL,
 )
-from .engine import Engine
+from .engine import Engine, Unavailable
 from .http_api import create_app
 from .identity import load_or_create_server_id
 from .journal import Journal, JournalError
 from .local_engine import LocalEngine
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
+from .redis_store import DEFAULT_PREFIX, RedisKeys
 from .version import __version__
 
 __all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
@@ -90,6 +91,12 @@ class ServerConfig:
     access_log: bool = False
     #: monotonic seconds; decides presence expiry and launch-code and session lifetimes
     clock: Callable[[], float] = time.monotonic
+    #: run as a node of the cluster in this Redis (redis://...); None: the local engine
+    redis_url: str | None = None
+    #: the prefix of every Redis key (one cluster per prefix)
+    redis_prefix: str = DEFAULT_PREFIX
+    #: seconds between a node's checks of Redis's last seq and epoch
+    redis_check_interval: float = 1.0
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
@@ -186,6 +193,51 @@ class RealtimeServer:
             data_dir = ensure_data_dir(cfg.data_dir)
         except OSError as exc:
             raise ServerError(f"cannot use data directory {cfg.data_dir}: {exc}") from exc
+        if cfg.redis_url:
+            engine, authenticator = self._redis_engine()
+        else:
+            engine, authenticator = self._local_engine(data_dir)
+        self.engine = engine
+        self._install_redactor()
+        try:
+            sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
+        except ServerError:
+            self._close_storage()
+            raise
+        self.port = sock.getsockname()[1]
+        app = create_app(
+            engine, authenticator, version=__version__, limits=cfg.limits,
+            extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
+            abort_connection=self._abort_connection,
+        )
+        uv_config = uvicorn.Config(
+            app,
+            log_level=cfg.log_level,
+            access_log=cfg.access_log,  # off by default; when on, URLs are redacted
+            lifespan="on",
+            timeout_graceful_shutdown=1,
+            date_header=False,
+            server_header=False,
+        )
+        self._server = _Uvicorn(uv_config, engine)
+        self._thread = threading.Thread(
+            target=self._run, args=(sock,), name="realtime-server", daemon=True
+        )
+        self._thread.start()
+        if not self._server.ready.wait(timeout) or self._error is not None:
+            self.stop()
+            raise ServerError(f"the server did not start: {self._error or 'timed out'}")
+        if cfg.write_server_info and not self.read_only:
+            self._write_server_info()
+        if not cfg.auth:
+            log.warning(
+                "AUTHENTICATION IS DISABLED (--no-auth): anyone who can reach %s can read "
+                "and publish everything", self.url,
+            )
+
+    def _local_engine(self, data_dir: Path) -> tuple[Engine, Authenticator]:
+        """The journal, the bus, the owner token and the accounts of this data directory."""
+        cfg = self.config
         self.read_only = not _writable(data_dir)
         if self.read_only:
             log.warning(
@@ -218,50 +270,39 @@ class RealtimeServer:
                 self._close_storage()
                 raise ServerError(f"cannot read or create the owner token: {exc}") from exc
             self._accounts = self._open_accounts(data_dir)
-        self._install_redactor()
-        authenticator = Authenticator(
+        return LocalEngine(self.bus), Authenticator(
             owner_token=self.owner_token,
             owner_user=cfg.owner_user or _login_name(),
             accounts=LocalDirectory(self._accounts) if self._accounts is not None else None,
             enabled=cfg.auth,
             clock=cfg.clock,
         )
+
+    def _redis_engine(self) -> tuple[Engine, Authenticator]:
+        """A node of the cluster in Redis: nothing of it is kept in the data directory."""
+        from .redis_engine import RedisEngine, bootstrap
+
+        cfg = self.config
+        assert cfg.redis_url is not None
+        keys = RedisKeys(cfg.redis_prefix)
         try:
-            sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
-        except ServerError:
-            self._close_storage()
-            raise
-        self.port = sock.getsockname()[1]
-        self.engine = LocalEngine(self.bus)
-        app = create_app(
-            self.engine, authenticator, version=__version__, limits=cfg.limits,
-            extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
-            abort_connection=self._abort_connection,
+            identity = bootstrap(cfg.redis_url, keys, cfg.owner_user or _login_name())
+        except Unavailable as exc:
+            raise ServerError(str(exc)) from None
+        engine = RedisEngine(
+            cfg.redis_url, identity, keys=keys, retention=cfg.journal_retention,
+            backlog=cfg.backlog, heartbeat=cfg.heartbeat, presence_ttl=cfg.presence_ttl,
+            presence_hold=cfg.presence_hold, check_interval=cfg.redis_check_interval,
+            server_version=__version__,
         )
-        uv_config = uvicorn.Config(
-            app,
-            log_level=cfg.log_level,
-            access_log=cfg.access_log,  # off by default; when on, URLs are redacted
-            lifespan="on",
-            timeout_graceful_shutdown=1,
-            date_header=False,
-            server_header=False,
+        self.owner_token = identity.owner_token if cfg.auth else None
+        return engine, Authenticator(
+            owner_token=self.owner_token,
+            owner_user=identity.owner_user,
+            accounts=None,
+            enabled=cfg.auth,
+            clock=cfg.clock,
         )
-        self._server = _Uvicorn(uv_config, self.engine)
-        self._thread = threading.Thread(
-            target=self._run, args=(sock,), name="realtime-server", daemon=True
-        )
-        self._thread.start()
-        if not self._server.ready.wait(timeout) or self._error is not None:
-            self.stop()
-            raise ServerError(f"the server did not start: {self._error or 'timed out'}")
-        if cfg.write_server_info and not self.read_only:
-            self._write_server_info()
-        if not cfg.auth:
-            log.warning(
-                "AUTHENTICATION IS DISABLED (--no-auth): anyone who can reach %s can read "
-                "and publish everything", self.url,
-            )
 
     def _open_journal(self, data_dir: Path) -> Journal:
         """The journal; a damaged file is moved aside and a new one started.

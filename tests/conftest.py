@@ -10,6 +10,8 @@ import pytest
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
+from .redis_server import RedisServer, unique_prefix
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="run long soak/stress tests")
@@ -55,3 +57,18 @@ def owner(server: RealtimeServer) -> Iterator[httpx.Client]:
         timeout=10.0,
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server per test module (tests keep apart by key prefix)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    return unique_prefix()

@@ -1,0 +1,227 @@
+"""Presence in Redis: one registry for every node of a cluster.
+
+The rules are presence.py's (a first join publishes ``presence/join``, a
+re-join refreshes, a move is a leave with reason ``moved`` and a join; an
+open stream keeps an entry only within ``hold`` of the client's last
+request; an entry nobody refreshes within the TTL leaves with reason
+``timeout``), and so is every event's shape (``presence_event``). What
+differs is where the state lives and who may change it:
+
+* an entry is read, the node decides what to write and which events to
+  publish, and ``presence_write`` applies both atomically only if the entry
+  is still what was read (else the node reads again): a compare-and-set, so
+  two nodes never both publish a join for one client id;
+* refresh times are Redis's own clock (``TIME`` inside the scripts);
+* every node sweeps; ``presence_write`` in ``expire`` mode deletes an entry
+  only if it is still stale, so one expiry is exactly one leave event
+  however many nodes sweep at once. A node that dies stops holding its
+  streams' entries, and they expire after the TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Collection, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from .engine import Unavailable
+from .events import enrich, now_iso, to_json
+from .presence import PresenceEntry, new_client_id, presence_event
+from .redis_log import RedisLog, encode_for_script
+from .redis_store import RedisKeys
+from .scope import WorkspaceScope, accepts
+
+__all__ = ["RedisPresence"]
+
+log = logging.getLogger(__name__)
+
+_ATTEMPTS = 16  # compare-and-set rounds before a write gives up (a 503)
+_SWEEP_BATCH = 100
+
+
+def _iso(ms: float) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+
+
+def _record(entry: PresenceEntry) -> str:
+    """What Redis keeps of an entry: its public fields but ``last_seen`` (the refresh time)."""
+    fields = entry.public()
+    del fields["last_seen"]
+    return to_json(fields)
+
+
+def _entry(record: bytes | str, last_seen: str) -> PresenceEntry:
+    fields = json.loads(record)
+    return PresenceEntry(
+        client_id=fields["client_id"], user=fields["user"],
+        workspace_id=fields.get("workspace_id"), joined_at=fields["joined_at"],
+        last_seen=last_seen, display_name=fields.get("display_name"), seen_at=0.0,
+    )
+
+
+class RedisPresence:
+    """The presence registry in Redis (see the module docstring)."""
+
+    def __init__(
+        self,
+        log_: RedisLog,
+        keys: RedisKeys,
+        *,
+        ttl: float,
+        hold: float | None = None,
+        wallclock: Callable[[], str] = now_iso,
+    ) -> None:
+        if ttl <= 0:
+            raise ValueError("presence ttl must be positive")
+        self.log = log_
+        self.keys = keys
+        self.ttl = ttl
+        self.hold = ttl if hold is None else hold
+        self._wallclock = wallclock
+        self._keys = [keys.meta, keys.log, *keys.presence]
+        self.count_seen = 0  # entries at the last read (stats while Redis is away)
+
+    # ----------------------------------------------------------------- reads
+    async def _call(self, name: str, *args: Any) -> Any:
+        try:
+            return await getattr(self.log.client, name)(*args)
+        except (RedisError, OSError) as exc:
+            raise Unavailable(f"Redis is unreachable: {exc}") from None
+
+    async def holder(self, client_id: str) -> str | None:
+        user = await self._call("hget", self.keys.presence[1], client_id)
+        return None if user is None else bytes(user).decode()
+
+    async def count(self, user: str) -> int:
+        return int(await self._call("hget", self.keys.presence[4], user) or 0)
+
+    async def size(self) -> int:
+        self.count_seen = int(await self._call("hlen", self.keys.presence[0]))
+        return self.count_seen
+
+    async def snapshot(self, scope: WorkspaceScope) -> list[dict[str, Any]]:
+        entries, seen = self.keys.presence[0], self.keys.presence[2]
+        try:
+            async with self.log.client.pipeline(transaction=True) as pipe:
+                pipe.hgetall(entries)
+                pipe.zrange(seen, 0, -1, withscores=True)
+                records, times = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise Unavailable(f"Redis is unreachable: {exc}") from None
+        when = {bytes(cid): float(ms) for cid, ms in times}
+        self.count_seen = len(records)
+        out = []
+        for cid, record in records.items():
+            entry = _entry(record, _iso(when.get(bytes(cid), 0.0)))
+            if accepts(scope, entry.workspace_id):
+                out.append(entry.public())
+        return out
+
+    # ---------------------------------------------------------------- writes
+    async def _write(
+        self,
+        client_id: str,
+        expected: bytes | None,
+        new: str,
+        user: str,
+        events: list[dict[str, Any]],
+        *,
+        mode: str = "write",
+    ) -> tuple[str, int, int]:
+        """One compare-and-set with its events: (outcome, last seq, Redis ms)."""
+        stamp = self._wallclock()
+        args: list[Any] = [client_id, expected or b"", new, user, mode,
+                           int(self.ttl * 1000), len(events)]
+        for event in events:
+            args.extend(encode_for_script(enrich(event, 0, stamp)))
+        result = await self.log.run_appending("presence_write", self._keys, args)
+        outcome = bytes(result[0]).decode()
+        if outcome != "OK":
+            return outcome, 0, 0
+        last, now = int(result[1]), int(result[2])
+        if events:
+            await self.log.visible(last)  # answered once visible here: read-your-writes
+        return outcome, last, now
+
+    async def join(
+        self,
+        *,
+        user: str,
+        client_id: str | None,
+        workspace_id: str | None,
+        display_name: str | None,
+    ) -> dict[str, Any]:
+        cid = client_id or new_client_id()
+        for _ in range(_ATTEMPTS):
+            current = await self._call("hget", self.keys.presence[0], cid)
+            stamp = self._wallclock()
+            old = None if current is None else _entry(current, stamp)
+            events: list[dict[str, Any]] = []
+            if old is not None and old.workspace_id == workspace_id and old.user == user:
+                entry = old
+                if display_name is not None:
+                    entry.display_name = display_name
+            else:
+                if old is not None:
+                    events.append(presence_event("leave", old, reason="moved"))
+                entry = PresenceEntry(cid, user, workspace_id, stamp, stamp, display_name, 0.0)
+                events.append(presence_event("join", entry))
+            outcome, _, now = await self._write(cid, current, _record(entry), user, events)
+            if outcome == "OK":
+                entry.last_seen = _iso(now)
+                return entry.public()
+        raise Unavailable(f"presence entry {cid!r} kept changing; try again")
+
+    async def leave(self, client_id: str, *, reason: str = "left") -> bool:
+        for _ in range(_ATTEMPTS):
+            current = await self._call("hget", self.keys.presence[0], client_id)
+            if current is None:
+                return False
+            old = _entry(current, self._wallclock())
+            event = presence_event("leave", old, reason=reason)
+            outcome, _, _ = await self._write(client_id, current, "", old.user, [event])
+            if outcome == "OK":
+                return True
+        raise Unavailable(f"presence entry {client_id!r} kept changing; try again")
+
+    async def refresh(self, client_ids: Collection[str], *, user: str, proof: bool) -> None:
+        """A request from the client (``proof``) or an open stream naming these entries."""
+        if not client_ids:
+            return
+        args = [user, "1" if proof else "0", int(self.hold * 1000), *client_ids]
+        await self.log.script("presence_refresh", self.keys.presence[1:4], args)
+
+    async def sweep(self, held: Iterable[tuple[str, tuple[str, ...]]]) -> int:
+        """Hold what this node's open streams name, then expire what is stale."""
+        by_user: dict[str, set[str]] = {}
+        for user, named in held:
+            by_user.setdefault(user, set()).update(named)
+        for user, client_ids in by_user.items():
+            await self.refresh(sorted(client_ids), user=user, proof=False)
+        expired = 0
+        while True:
+            due = await self.log.script(
+                "presence_due", [self.keys.presence[0], self.keys.presence[2]],
+                [int(self.ttl * 1000), _SWEEP_BATCH],
+            )
+            claimed = 0
+            for cid, record in zip(due[::2], due[1::2], strict=True):
+                client_id = bytes(cid).decode()
+                events: list[dict[str, Any]] = []
+                user = ""
+                if record:
+                    old = _entry(record, self._wallclock())
+                    user = old.user
+                    events.append(presence_event("leave", old, reason="timeout"))
+                outcome, _, _ = await self._write(
+                    client_id, bytes(record) or None, "", user, events, mode="expire"
+                )
+                if outcome == "OK":
+                    claimed += 1
+                    expired += 1 if record else 0
+            if len(due) < 2 * _SWEEP_BATCH or not claimed:
+                return expired
