@@ -44,6 +44,7 @@ from .paths import (
     ensure_data_dir,
     read_owner_token,
 )
+from .redis_store import REDIS_URL_ENV, safe_url
 from .version import __version__
 
 __all__ = ["main"]
@@ -122,6 +123,15 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
 
 
+def _redis_option(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--redis", metavar="URL", default=None,
+                        help=f"{text} (default: ${REDIS_URL_ENV})")
+
+
+def _redis_url(args: argparse.Namespace) -> str | None:
+    return args.redis or os.environ.get(REDIS_URL_ENV, "").strip() or None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -154,8 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="accept every request without a token (local mode; insecure)")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                        help="an extra Host name to accept besides loopback (repeatable)")
+    _redis_option(serve, "run as a node of the cluster in this Redis (redis://HOST:PORT/DB)")
 
-    command("token", _token, "print the owner token")
+    token = command("token", _token, "print the owner token")
+    _redis_option(token, "print the owner token of the cluster in this Redis")
 
     user = command("user", _user_list, "manage user accounts (default: list them)")
     user_commands = user.add_subparsers(dest="user_command", metavar="ACTION")
@@ -274,6 +286,7 @@ def _serve(args: argparse.Namespace) -> int:
         auth=not args.no_auth,
         journal_retention=args.retention,
         allowed_hosts=tuple(args.allow_host),
+        redis_url=_redis_url(args),
     )
     server = RealtimeServer(config)
     stop = threading.Event()
@@ -285,9 +298,13 @@ def _serve(args: argparse.Namespace) -> int:
         try:
             _emit(f"{PROG} {__version__} serving {server.url}")
             _emit(f"  data:     {data_dir}")
+            if config.redis_url:
+                _emit(f"  cluster:  {safe_url(config.redis_url)} (a node of the cluster in Redis)")
             if args.no_auth:
                 _say("WARNING: authentication is disabled (--no-auth): anyone who can reach "
                      f"{server.url} can read and publish everything")
+            elif config.redis_url:
+                _emit(f"  token:    `{PROG} token --redis URL` prints the cluster's owner token")
             else:
                 _emit(f"  token:    {data_dir / OWNER_TOKEN_FILE} (`{PROG} token` prints it)")
             _emit(f"  activity: `{PROG} open` opens the live page in your browser")
@@ -300,6 +317,21 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    url = _redis_url(args)
+    if url is not None:
+        from .engine import Unavailable
+        from .redis_engine import read_owner_token as cluster_token
+        from .redis_store import RedisKeys
+
+        try:
+            found = cluster_token(url, RedisKeys())
+        except Unavailable as exc:
+            raise CliError(str(exc)) from None
+        if found is None:
+            raise CliError(f"no cluster in Redis at {safe_url(url)} yet: start a node with "
+                           f"`{PROG} serve --redis URL`")
+        _emit(found)
+        return 0
     data_dir = _data_dir(args)
     token = read_owner_token(data_dir)
     if token is None:

@@ -1,0 +1,43 @@
+"""The HTTP routes and the stream over a Redis node: the same tests, the other engine.
+
+The routes only know the engine interface, so the tests of ``test_http_api``,
+``test_stream_route`` and ``test_page`` that use the ``server`` fixture run
+here again, unchanged, against a node of a cluster in a real Redis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lattice_rt_core.server import ServerConfig
+
+from ..redis_server import RedisServer
+from .test_http_api import (  # noqa: F401 - collected again with the fixture below
+    test_bad_join_input,
+    test_bad_publish_input_gets_a_clear_4xx,
+    test_everything_needs_auth,
+    test_feed_bad_limit_is_400,
+    test_feed_limit_default_and_clamp,
+    test_health,
+    test_presence_join_and_leave,
+    test_publish_feed_and_stats,
+    test_unknown_route_and_method_are_json,
+)
+from .test_page import (  # noqa: F401
+    test_anything_else_under_static_is_not_found,
+    test_launch_code_is_single_use_and_sets_a_strict_cookie,
+)
+from .test_stream_route import (  # noqa: F401
+    test_stream_bad_last_event_id,
+    test_stream_headers_ids_and_tail,
+    test_stream_live_event,
+    test_stream_resume_by_header_and_query,
+)
+
+
+@pytest.fixture
+def server_config(data_dir: Path, redis_server: RedisServer, redis_prefix: str) -> ServerConfig:
+    return ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+                        redis_url=redis_server.url, redis_prefix=redis_prefix)
