@@ -53,6 +53,8 @@ PROG = "lattice-rt"
 URL_ENV = "LATTICE_RT_URL"
 TOKEN_ENV = "LATTICE_RT_TOKEN"
 FATAL_STREAM_STATUSES = (401, 403)
+#: the hidden command a worker of `serve --workers N` runs (see workers.py)
+WORKER_COMMAND = "_worker"
 
 
 class CliError(Exception):
@@ -165,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                        help="an extra Host name to accept besides loopback (repeatable)")
     _redis_option(serve, "run as a node of the cluster in this Redis (redis://HOST:PORT/DB)")
+    serve.add_argument("--workers", type=_count(1), default=1, metavar="N",
+                       help="N node processes on one port, one per core (needs --redis; "
+                            "default 1)")
 
     token = command("token", _token, "print the owner token")
     _redis_option(token, "print the owner token of the cluster in this Redis")
@@ -270,6 +275,7 @@ def _wait(event: threading.Event) -> None:
 # ------------------------------------------------------------------ commands
 def _serve(args: argparse.Namespace) -> int:
     from .server import RealtimeServer, ServerConfig, ServerError
+    from .workers import Supervisor
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -277,6 +283,9 @@ def _serve(args: argparse.Namespace) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
     data_dir = _data_dir(args)
+    if args.workers > 1 and _redis_url(args) is None:
+        raise CliError("--workers needs --redis: the processes share their state through "
+                       "Redis", code=2)
     config = ServerConfig(
         host=args.host,
         port=args.port,
@@ -288,7 +297,11 @@ def _serve(args: argparse.Namespace) -> int:
         allowed_hosts=tuple(args.allow_host),
         redis_url=_redis_url(args),
     )
-    server = RealtimeServer(config)
+    server: RealtimeServer | Supervisor
+    if args.workers > 1:
+        server = Supervisor(config, args.workers, say=_say)
+    else:
+        server = RealtimeServer(config)
     stop = threading.Event()
     with _signals_set(stop):
         try:
@@ -297,6 +310,9 @@ def _serve(args: argparse.Namespace) -> int:
             raise CliError(str(exc)) from None
         try:
             _emit(f"{PROG} {__version__} serving {server.url}")
+            if isinstance(server, Supervisor):
+                pids = ", ".join(str(pid) for pid in server.pids)
+                _emit(f"  workers:  {args.workers} processes on one port (pids {pids})")
             _emit(f"  data:     {data_dir}")
             if config.redis_url:
                 _emit(f"  cluster:  {safe_url(config.redis_url)} (a node of the cluster in Redis)")
@@ -494,7 +510,21 @@ def _tail(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- main
+def _worker() -> int:
+    """A worker of ``serve --workers N`` (started by the supervisor, not by people)."""
+    from .workers import run_worker
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    with _signals_set(stop):
+        return run_worker(sys.stdin, sys.stdout, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list == [WORKER_COMMAND]:
+        return _worker()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

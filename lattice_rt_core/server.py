@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import getpass
-import json
 import logging
 import os
 import socket
@@ -53,11 +52,17 @@ from .http_api import create_app
 from .identity import load_or_create_server_id
 from .journal import Journal, JournalError
 from .local_engine import LocalEngine
-from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
+from .paths import (
+    database_path,
+    default_data_dir,
+    ensure_data_dir,
+    remove_server_info,
+    write_server_info,
+)
 from .redis_store import DEFAULT_PREFIX, RedisKeys
 from .version import __version__
 
-__all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
+__all__ = ["RealtimeServer", "ServerConfig", "ServerError", "bind_socket"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +102,11 @@ class ServerConfig:
     redis_prefix: str = DEFAULT_PREFIX
     #: seconds between a node's checks of Redis's last seq and epoch
     redis_check_interval: float = 1.0
+    #: bind with SO_REUSEPORT, so several processes share the port (--workers)
+    reuse_port: bool = False
+    #: serve on this inherited listening socket instead of binding (--workers without
+    #: SO_REUSEPORT)
+    listen_fd: int | None = None
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
@@ -200,7 +210,10 @@ class RealtimeServer:
         self.engine = engine
         self._install_redactor()
         try:
-            sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
+            if cfg.listen_fd is not None:
+                sock = socket.socket(fileno=cfg.listen_fd)
+            else:
+                sock = bind_socket(cfg.host, cfg.port, cfg.heartbeat, reuse_port=cfg.reuse_port)
         except ServerError:
             self._close_storage()
             raise
@@ -423,28 +436,10 @@ class RealtimeServer:
 
     # ---------------------------------------------------------- server.json
     def _write_server_info(self) -> None:
-        info = {"url": self.url, "pid": os.getpid(), "version": __version__,
-                "auth": self.config.auth}
-        path = self.data_dir / SERVER_INFO_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(info, fh)
-            os.replace(tmp, path)
-        except OSError as exc:
-            log.warning("cannot write %s: %s", path, exc)
+        write_server_info(self.data_dir, self.url, auth=self.config.auth)
 
     def _remove_server_info(self) -> None:
-        path = self.data_dir / SERVER_INFO_FILE
-        try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(info, dict) and info.get("pid") == os.getpid() and (
-                info.get("url") == self.url
-            ):
-                path.unlink()
-        except (OSError, ValueError):
-            pass
+        remove_server_info(self.data_dir, self.url)
 
 
 def _writable(directory: Path) -> bool:
@@ -489,14 +484,30 @@ def _detect_dead_peers(sock: socket.socket, heartbeat: float) -> None:
             log.debug("socket option %s not set: %s", option, exc)
 
 
-def _bind(host: str, port: int, heartbeat: float = DEFAULT_HEARTBEAT) -> socket.socket:
+def bind_socket(
+    host: str,
+    port: int,
+    heartbeat: float = DEFAULT_HEARTBEAT,
+    *,
+    reuse_port: bool = False,
+    listen: bool = True,
+) -> socket.socket:
+    """A TCP socket on ``host:port`` with the dead-peer options; a clear error if not.
+
+    ``reuse_port``: SO_REUSEPORT, so processes of one user share the port and
+    the kernel spreads connections over them; ``listen`` False only reserves
+    the port (a supervisor whose workers listen).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         _detect_dead_peers(sock, heartbeat)
         sock.bind((host, port))
-        sock.listen(2048)
+        if listen:
+            sock.listen(2048)
         sock.set_inheritable(True)
     except OSError as exc:
         sock.close()
