@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .defaults import PRESENCE_STATUSES
 from .events import to_json
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ __all__ = [
     "check_join",
     "check_leave",
     "check_name",
+    "check_state",
+    "check_status",
     "check_stream",
     "name_problem",
 ]
@@ -54,6 +57,8 @@ class ApiLimits:
     max_streams_per_user: int = 64
     max_presence_per_user: int = 64
     max_client_ids: int = 16
+    #: characters in a presence entry's status_text (the name rule otherwise)
+    max_status_text: int = 100
 
 
 class Refusal(Exception):
@@ -86,11 +91,16 @@ def name_problem(value: object, max_len: int = MAX_NAME) -> str | None:
     return None
 
 
-def check_name(value: object, key: str, limits: ApiLimits) -> str | None:
-    """``value`` of the field ``key`` when it is absent (None) or a good name; else 422."""
+def check_name(
+    value: object, key: str, limits: ApiLimits, max_len: int | None = None
+) -> str | None:
+    """``value`` of the field ``key`` when it is absent (None) or a good name; else 422.
+
+    ``max_len``: a field with its own length limit (default: ``limits.max_name``).
+    """
     if value is None:
         return None
-    problem = name_problem(value, limits.max_name)
+    problem = name_problem(value, limits.max_name if max_len is None else max_len)
     if problem is not None:
         raise Refusal(422, f"'{key}' {problem}")
     assert isinstance(value, str)
@@ -160,8 +170,45 @@ def check_join(
 
 def check_leave(principal: Principal, holder: str) -> None:
     """403 unless the entry of ``holder`` is the caller's own (the owner may end any)."""
+    _own_entry(principal, holder)
+
+
+def _own_entry(principal: Principal, holder: str) -> None:
     if holder != principal.user and not principal.owner:
         raise Refusal(403, "client_id belongs to another user")
+
+
+def check_state(
+    status: object, status_text: object, limits: ApiLimits, *, required: bool
+) -> tuple[str, str | None] | None:
+    """The ``status`` and ``status_text`` fields of a request, or 422.
+
+    A status request must name a status (``required``); a join may leave both
+    out (None: the entry keeps its state), but a text needs its status. The
+    text follows the name rule with its own length limit; None means no text.
+    """
+    if status is None:
+        if required:
+            raise Refusal(422, "'status' is required")
+        if status_text is not None:
+            raise Refusal(422, "'status_text' needs 'status'")
+        return None
+    if not isinstance(status, str) or status not in PRESENCE_STATUSES:
+        raise Refusal(422, f"'status' must be one of {', '.join(PRESENCE_STATUSES)}")
+    return status, check_name(status_text, "status_text", limits, limits.max_status_text)
+
+
+def check_status(principal: Principal, holder: str | None, entry_workspace: str | None) -> None:
+    """May ``principal`` change the status of the entry ``holder`` holds?
+
+    ``holder`` None: there is no such entry (404). The entry must be the
+    caller's own (the owner may change any; 403 otherwise) and in one of the
+    caller's workspaces (403: a status event is published there).
+    """
+    if holder is None:
+        raise Refusal(404, "no presence entry with that client_id")
+    _own_entry(principal, holder)
+    _membership(principal, entry_workspace)
 
 
 # ---------------------------------------------------------------- publish

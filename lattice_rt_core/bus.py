@@ -28,6 +28,7 @@ from .defaults import (
     DEFAULT_TTL,
     FEED_LIMIT,
     REPLAY_TAIL,
+    STATUS_INTERVAL,
 )
 from .events import enrich, now_iso, to_json
 from .fanout import Fanout, Subscriber
@@ -62,6 +63,7 @@ class RealtimeBus(Fanout):
         heartbeat: float = DEFAULT_HEARTBEAT,
         presence_ttl: float = DEFAULT_TTL,
         presence_hold: float | None = None,
+        status_interval: float = STATUS_INTERVAL,
         retry_ms: int = DEFAULT_RETRY_MS,
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = now_iso,
@@ -81,8 +83,12 @@ class RealtimeBus(Fanout):
         self._lock = threading.Lock()
         self._presence_lock = threading.Lock()
         self._presence = PresenceRegistry(
-            ttl=presence_ttl, clock=clock, wallclock=wallclock, stream_hold=presence_hold
+            ttl=presence_ttl, clock=clock, wallclock=wallclock, stream_hold=presence_hold,
+            status_interval=status_interval,
         )
+        self._clock = clock
+        self._status_timer: asyncio.TimerHandle | None = None  # the trailing status publish
+        self._status_due = 0.0  # when it fires, on ``clock``
         if journal is not None:
             state = journal.load(limit=self._cap)
             self.epoch = state.epoch
@@ -144,6 +150,13 @@ class RealtimeBus(Fanout):
                 self._visible = seq
         self._schedule_wake()
 
+    def close(self) -> None:
+        """End every open stream (loop thread); the trailing status publish is dropped."""
+        if self._status_timer is not None:
+            self._status_timer.cancel()
+            self._status_timer = None
+        super().close()
+
     # ------------------------------------------------------------- subscribers
     def subscribe(
         self,
@@ -198,16 +211,75 @@ class RealtimeBus(Fanout):
         client_id: str | None = None,
         workspace_id: str | None = None,
         display_name: str | None = None,
+        status: str | None = None,
+        status_text: str | None = None,
     ) -> dict[str, Any]:
+        """Join or re-join presence (see PresenceRegistry.join); the entry's wire shape."""
         with self._presence_lock:
             entry, events = self._presence.join(
                 user=user, client_id=client_id, workspace_id=workspace_id,
-                display_name=display_name,
+                display_name=display_name, status=status, status_text=status_text,
             )
             public = entry.public()
             for event in events:
                 self.publish(event)
+        if status is not None:
+            self._arm_status()
         return public
+
+    def set_status(
+        self, client_id: str, status: str, status_text: str | None = None
+    ) -> dict[str, Any] | None:
+        """Change an entry's status (coalesced, see presence.py); its wire shape,
+        or None when there is no such entry."""
+        with self._presence_lock:
+            entry = self._presence.get(client_id)
+            if entry is None:
+                return None
+            for event in self._presence.set_status(client_id, status, status_text):
+                self.publish(event)
+            public = entry.public()
+        self._arm_status()
+        return public
+
+    def flush_status(self) -> int:
+        """Publish the status changes whose coalescing interval is over; how many."""
+        with self._presence_lock:
+            events = self._presence.flush_status()
+            for event in events:
+                self.publish(event)
+        return len(events)
+
+    def _arm_status(self) -> None:
+        """Have the loop publish pending status changes when they are due (any thread)."""
+        loop = self._loop
+        if loop is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._arm_status_timer()
+            return
+        try:
+            loop.call_soon_threadsafe(self._arm_status_timer)
+        except RuntimeError:  # loop closed: the server is gone
+            pass
+
+    def _arm_status_timer(self) -> None:  # loop thread
+        with self._presence_lock:
+            due = self._presence.next_status_due()
+        if due is None or self._closed or self._loop is None:
+            return
+        if self._status_timer is not None:
+            if self._status_due <= due:
+                return
+            self._status_timer.cancel()
+        self._status_due = due
+        delay = max(0.0, due - self._clock())
+        self._status_timer = self._loop.call_later(delay, self._on_status_timer)
+
+    def _on_status_timer(self) -> None:  # loop thread
+        self._status_timer = None
+        self.flush_status()
+        self._arm_status_timer()
 
     def leave(self, client_id: str, *, reason: str = "left") -> bool:
         with self._presence_lock:

@@ -32,6 +32,7 @@ from .defaults import (
     DEFAULT_RETENTION,
     DEFAULT_TTL,
     FEED_LIMIT,
+    PRESENCE_STATUSES,
     REPLAY_TAIL,
 )
 from .events import to_json
@@ -209,7 +210,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"the server's heartbeat interval ({DEFAULT_HEARTBEAT:g}); "
                            "silence for 2*S+5 s reconnects")
 
-    command("presence", _presence, "print who is present, one JSON line each")
+    command("presence", _presence,
+            "print who is present, one JSON line each (with status and status_text)")
+
+    status = command("status", _status,
+                     "set the status (and status line) of a presence entry; prints it")
+    status.add_argument("client_id", metavar="CLIENT_ID", help="the entry's client_id")
+    status.add_argument("status", metavar="STATUS", choices=PRESENCE_STATUSES,
+                        help=f"one of {', '.join(PRESENCE_STATUSES)}")
+    status.add_argument("--text", "-t", metavar="TEXT",
+                        help="a short status line (default: none, which clears it)")
 
     feed = command("feed", _feed, "print recent events, oldest first, one JSON line each")
     feed.add_argument("--limit", type=_count(0), default=DEFAULT_FEED_LIMIT, metavar="N",
@@ -416,6 +426,13 @@ def _presence(args: argparse.Namespace) -> int:
         entries = client.presence().get("presence", [])
     for entry in entries:
         _emit(to_json(entry))
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        entry = client.set_status(args.client_id, args.status, args.text)
+    _emit(to_json(entry))
     return 0
 
 

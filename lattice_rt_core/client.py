@@ -380,19 +380,38 @@ class RealtimeClient:
         workspace_id: str | None = None,
         client_id: str | None = None,
         display_name: str | None = None,
+        status: str | None = None,
+        status_text: str | None = None,
     ) -> dict[str, Any]:
-        """Announce presence; returns the presence entry (with its client_id)."""
+        """Announce presence; returns the presence entry (with its client_id).
+
+        ``status`` (with ``status_text``) sets the entry's state; without it
+        a new entry is ``active`` and a re-join keeps what the entry says.
+        """
         body = {
             key: value
             for key, value in (
                 ("client_id", client_id),
                 ("workspace_id", workspace_id),
                 ("display_name", display_name),
+                ("status", status),
+                ("status_text", status_text),
             )
             if value is not None
         }
         answer = self._request("POST", "/realtime/presence/join", body=body)
         entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/join")
+        return entry
+
+    def set_status(
+        self, client_id: str, status: str, status_text: str | None = None
+    ) -> dict[str, Any]:
+        """Change an entry's status and status line (None: no line); returns the entry."""
+        body: dict[str, Any] = {"client_id": client_id, "status": status}
+        if status_text is not None:
+            body["status_text"] = status_text
+        answer = self._request("POST", "/realtime/presence/status", body=body)
+        entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/status")
         return entry
 
     def leave(self, client_id: str, timeout: float = 1.0) -> None:

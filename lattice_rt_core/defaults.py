@@ -17,10 +17,13 @@ __all__ = [
     "DEFAULT_PORT",
     "DEFAULT_RETENTION",
     "DEFAULT_RETRY_MS",
+    "DEFAULT_STATUS",
     "DEFAULT_TTL",
     "FEED_LIMIT",
+    "PRESENCE_STATUSES",
     "PROTOCOL_VERSION",
     "REPLAY_TAIL",
+    "STATUS_INTERVAL",
 ]
 
 #: the stats ``version`` reference clients know (the protocol, not this package)
@@ -43,3 +46,11 @@ FEED_LIMIT = 200
 DEFAULT_FEED_LIMIT = 50
 #: in-scope events replayed to a stream that does not resume
 REPLAY_TAIL = 10
+#: what a presence entry's ``status`` may say: at the desk, no input for a while,
+#: gone (screen locked, asleep, idle long), do not disturb
+PRESENCE_STATUSES = ("active", "idle", "away", "dnd")
+#: the status of an entry whose client never named one (every older client)
+DEFAULT_STATUS = "active"
+#: seconds: a presence entry's status events are at most one per this interval
+#: (changes in between are shown at once and published as one when it is over)
+STATUS_INTERVAL = 1.0

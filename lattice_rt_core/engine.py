@@ -88,8 +88,8 @@ class Engine(Protocol):
     def unsubscribe(self, sub: Subscriber) -> None: ...
 
     # presence --------------------------------------------------------------
-    async def presence_holder(self, client_id: str) -> str | None:
-        """The user whose entry ``client_id`` is, or None."""
+    async def presence_owner(self, client_id: str) -> tuple[str, str | None] | None:
+        """(user, workspace) of the entry ``client_id``, or None when there is none."""
 
     async def presence_count(self, user: str) -> int: ...
 
@@ -100,8 +100,15 @@ class Engine(Protocol):
         client_id: str | None,
         workspace_id: str | None,
         display_name: str | None,
+        status: str | None = None,
+        status_text: str | None = None,
     ) -> dict[str, Any]:
         """Join or refresh; answered once the event (if any) is visible here."""
+
+    async def set_status(
+        self, client_id: str, status: str, status_text: str | None
+    ) -> dict[str, Any] | None:
+        """Change an entry's status (its event coalesced); None when it is gone."""
 
     async def leave(self, client_id: str, *, reason: str = "left") -> bool: ...
 

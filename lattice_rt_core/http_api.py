@@ -34,6 +34,8 @@ from .access import (
     check_join,
     check_leave,
     check_name,
+    check_state,
+    check_status,
 )
 from .auth import Authenticator
 from .defaults import DEFAULT_FEED_LIMIT
@@ -51,7 +53,7 @@ log = logging.getLogger(__name__)
 
 
 class _JsonRoutes:
-    """Feed, presence, join, leave, publish and health."""
+    """Feed, presence, join, leave, status, publish and health."""
 
     def __init__(
         self, engine: Engine, auth: Authenticator, limits: ApiLimits, version: str
@@ -124,9 +126,12 @@ class _JsonRoutes:
         client_id = self.name(body, "client_id")
         workspace_id = self.name(body, "workspace_id")
         display_name = self.name(body, "display_name")
+        state = check_state(body.get("status"), body.get("status_text"), self.limits,
+                            required=False)
+        owner = await self.engine.presence_owner(client_id) if client_id else None
         check_join(
             principal, workspace_id,
-            holder=await self.engine.presence_holder(client_id) if client_id else None,
+            holder=owner[0] if owner is not None else None,
             entries=await self.engine.presence_count(principal.user),
             limits=self.limits,
         )
@@ -135,16 +140,38 @@ class _JsonRoutes:
             client_id=client_id,
             workspace_id=workspace_id,
             display_name=display_name,
+            status=state[0] if state else None,
+            status_text=state[1] if state else None,
         )
+        return JsonResponse({"presence": entry}, headers=SECURITY_HEADERS)
+
+    async def status(self, request: Request) -> Response:
+        principal = await authenticated(self.auth, request.headers, request.cookies)
+        body = await self.object_body(request)
+        client_id = self.name(body, "client_id")
+        if client_id is None:
+            raise Refusal(422, "'client_id' is required")
+        state = check_state(body.get("status"), body.get("status_text"), self.limits,
+                            required=True)
+        assert state is not None
+        owner = await self.engine.presence_owner(client_id)
+        check_status(
+            principal,
+            owner[0] if owner is not None else None,
+            owner[1] if owner is not None else None,
+        )
+        entry = await self.engine.set_status(client_id, *state)
+        if entry is None:  # it left between the check and the change
+            raise Refusal(404, "no presence entry with that client_id")
         return JsonResponse({"presence": entry}, headers=SECURITY_HEADERS)
 
     async def leave(self, request: Request) -> Response:
         principal = await authenticated(self.auth, request.headers, request.cookies)
         body = await self.object_body(request)
         client_id = self.name(body, "client_id")
-        holder = await self.engine.presence_holder(client_id) if client_id else None
-        if client_id is not None and holder is not None:
-            check_leave(principal, holder)
+        owner = await self.engine.presence_owner(client_id) if client_id else None
+        if client_id is not None and owner is not None:
+            check_leave(principal, owner[0])
             await self.engine.leave(client_id, reason="left")
         return JsonResponse({"status": "ok"}, headers=SECURITY_HEADERS)
 
@@ -261,6 +288,7 @@ def create_app(
         Route("/realtime/presence", refusals_as_json(api.presence), methods=["GET"]),
         Route("/realtime/presence/join", refusals_as_json(api.join), methods=["POST"]),
         Route("/realtime/presence/leave", refusals_as_json(api.leave), methods=["POST"]),
+        Route("/realtime/presence/status", refusals_as_json(api.status), methods=["POST"]),
         Route("/realtime/events", refusals_as_json(api.publish), methods=["POST"]),
         Route("/realtime/health", refusals_as_json(api.health), methods=["GET"]),
         Route("/realtime/launch", refusals_as_json(page.launch), methods=["POST"]),

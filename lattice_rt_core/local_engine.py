@@ -77,9 +77,9 @@ class LocalEngine:
     def unsubscribe(self, sub: Subscriber) -> None:
         self.bus.unsubscribe(sub)
 
-    async def presence_holder(self, client_id: str) -> str | None:
+    async def presence_owner(self, client_id: str) -> tuple[str, str | None] | None:
         entry = self.bus.presence_entry(client_id)
-        return None if entry is None else entry.user
+        return None if entry is None else (entry.user, entry.workspace_id)
 
     async def presence_count(self, user: str) -> int:
         return self.bus.presence_count(user)
@@ -91,11 +91,20 @@ class LocalEngine:
         client_id: str | None,
         workspace_id: str | None,
         display_name: str | None,
+        status: str | None = None,
+        status_text: str | None = None,
     ) -> dict[str, Any]:
         entry = self.bus.join(
             user=user, client_id=client_id, workspace_id=workspace_id,
-            display_name=display_name,
+            display_name=display_name, status=status, status_text=status_text,
         )
+        await self._settle()
+        return entry
+
+    async def set_status(
+        self, client_id: str, status: str, status_text: str | None
+    ) -> dict[str, Any] | None:
+        entry = self.bus.set_status(client_id, status, status_text)
         await self._settle()
         return entry
 

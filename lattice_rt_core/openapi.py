@@ -18,9 +18,12 @@ from .auth import LAUNCH_CODE_TTL
 from .defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_RETRY_MS,
+    DEFAULT_STATUS,
     FEED_LIMIT,
+    PRESENCE_STATUSES,
     PROTOCOL_VERSION,
     REPLAY_TAIL,
+    STATUS_INTERVAL,
 )
 
 __all__ = ["openapi_document"]
@@ -38,8 +41,8 @@ def _errors(*codes: int) -> dict[str, Any]:
     text = {
         400: "Bad parameter or body that is not JSON",
         401: "No or unknown credentials",
-        403: "Foreign Host or Origin, or not a member of the workspace",
-        404: "Not found",
+        403: "Foreign Host or Origin, not a member of the workspace, or another user's entry",
+        404: "Not found (no such route, file or presence entry)",
         409: "The client_id belongs to another user",
         413: "Body, batch or event too large",
         415: "Content-Type is not application/json",
@@ -61,18 +64,24 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _name(description: str, limits: ApiLimits) -> dict[str, Any]:
+def _name(description: str, limits: ApiLimits, max_len: int | None = None) -> dict[str, Any]:
     return {
         "type": "string",
         "minLength": 1,
-        "maxLength": limits.max_name,
+        "maxLength": limits.max_name if max_len is None else max_len,
         "pattern": NAME_PATTERN,
         "description": description,
     }
 
 
-def _nullable_name(description: str, limits: ApiLimits) -> dict[str, Any]:
-    return {"oneOf": [_name(description, limits), {"type": "null"}]}
+def _nullable_name(
+    description: str, limits: ApiLimits, max_len: int | None = None
+) -> dict[str, Any]:
+    return {"oneOf": [_name(description, limits, max_len), {"type": "null"}]}
+
+
+def _status(description: str) -> dict[str, Any]:
+    return {"enum": list(PRESENCE_STATUSES), "description": description}
 
 
 def _schemas(limits: ApiLimits) -> dict[str, Any]:
@@ -127,7 +136,8 @@ def _schemas(limits: ApiLimits) -> dict[str, Any]:
         },
         "PresenceEntry": {
             "type": "object",
-            "required": ["client_id", "user", "workspace_id", "joined_at", "last_seen"],
+            "required": ["client_id", "user", "workspace_id", "joined_at", "last_seen",
+                         "status", "status_since"],
             "properties": {
                 "client_id": {"type": "string"},
                 "user": {"type": "string"},
@@ -135,6 +145,9 @@ def _schemas(limits: ApiLimits) -> dict[str, Any]:
                 "joined_at": {"type": "string"},
                 "last_seen": {"type": "string"},
                 "display_name": {"type": "string"},
+                "status": _status(f"'{DEFAULT_STATUS}' unless the client said otherwise"),
+                "status_since": {"type": "string", "description": "when the status changed"},
+                "status_text": {"type": "string"},
             },
         },
         "JoinRequest": {
@@ -143,6 +156,26 @@ def _schemas(limits: ApiLimits) -> dict[str, Any]:
                 "client_id": _nullable_name("generated when omitted", limits),
                 "workspace_id": _nullable_name("a workspace the caller belongs to", limits),
                 "display_name": _nullable_name("shown to others", limits),
+                "status": {"oneOf": [
+                    _status(f"with status_text, the entry's state; omitted: kept "
+                            f"('{DEFAULT_STATUS}' for a new entry)"),
+                    {"type": "null"},
+                ]},
+                "status_text": _nullable_name(
+                    "only with status", limits, limits.max_status_text
+                ),
+            },
+        },
+        "StatusRequest": {
+            "type": "object",
+            "required": ["client_id", "status"],
+            "properties": {
+                "client_id": _name("an entry of the caller's", limits),
+                "status": _status("the new status"),
+                "status_text": _nullable_name(
+                    "a short status line; omitted or null: none", limits,
+                    limits.max_status_text,
+                ),
             },
         },
         "LeaveRequest": {
@@ -288,6 +321,32 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         "Done (also when there was no such entry)",
                     ),
                     **_errors(*_JSON_BODY_ERRORS),
+                },
+            }
+        },
+        "/realtime/presence/status": {
+            "post": {
+                "operationId": "status",
+                "summary": "Change the status and status line of one of the caller's entries",
+                "description": (
+                    "Shown in GET /realtime/presence at once; published as a presence/status "
+                    f"event at most once per {STATUS_INTERVAL:g} s per entry, the latest "
+                    "state when the interval is over."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("StatusRequest")}},
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["presence"],
+                            "properties": {"presence": _ref("PresenceEntry")},
+                        },
+                        "The entry with its new state",
+                    ),
+                    **_errors(*_JSON_BODY_ERRORS, 404),
                 },
             }
         },

@@ -32,6 +32,7 @@ from .defaults import (
     DEFAULT_TTL,
     FEED_LIMIT,
     REPLAY_TAIL,
+    STATUS_INTERVAL,
 )
 from .engine import Unavailable
 from .fanout import Fanout, Subscriber
@@ -98,6 +99,7 @@ class RedisEngine(Fanout):
         retry_ms: int = DEFAULT_RETRY_MS,
         presence_ttl: float = DEFAULT_TTL,
         presence_hold: float | None = None,
+        status_interval: float = STATUS_INTERVAL,
         check_interval: float = DEFAULT_CHECK_INTERVAL,
         server_version: str = "",
     ) -> None:
@@ -112,7 +114,7 @@ class RedisEngine(Fanout):
                             retention=retention, identity=identity,
                             check_interval=check_interval)
         self.presence_store = RedisPresence(self.log, self.keys, ttl=presence_ttl,
-                                            hold=presence_hold)
+                                            hold=presence_hold, status_interval=status_interval)
         self._stopping: asyncio.Event | None = None
         self._follower: asyncio.Task[None] | None = None
 
@@ -141,6 +143,7 @@ class RedisEngine(Fanout):
 
     async def stop(self) -> None:
         self.close()
+        self.presence_store.cancel_timer()
         if self._stopping is not None:
             self._stopping.set()
         if self._follower is not None:
@@ -221,8 +224,8 @@ class RedisEngine(Fanout):
         return int(values[1])
 
     # -------------------------------------------------------------- presence
-    async def presence_holder(self, client_id: str) -> str | None:
-        return await self.presence_store.holder(client_id)
+    async def presence_owner(self, client_id: str) -> tuple[str, str | None] | None:
+        return await self.presence_store.owner(client_id)
 
     async def presence_count(self, user: str) -> int:
         return await self.presence_store.count(user)
@@ -234,10 +237,18 @@ class RedisEngine(Fanout):
         client_id: str | None,
         workspace_id: str | None,
         display_name: str | None,
+        status: str | None = None,
+        status_text: str | None = None,
     ) -> dict[str, Any]:
         return await self.presence_store.join(
-            user=user, client_id=client_id, workspace_id=workspace_id, display_name=display_name
+            user=user, client_id=client_id, workspace_id=workspace_id,
+            display_name=display_name, status=status, status_text=status_text,
         )
+
+    async def set_status(
+        self, client_id: str, status: str, status_text: str | None
+    ) -> dict[str, Any] | None:
+        return await self.presence_store.set_status(client_id, status, status_text)
 
     async def leave(self, client_id: str, *, reason: str = "left") -> bool:
         return await self.presence_store.leave(client_id, reason=reason)

@@ -15,11 +15,17 @@ differs is where the state lives and who may change it:
 * every node sweeps; ``presence_write`` in ``expire`` mode deletes an entry
   only if it is still stale, so one expiry is exactly one leave event
   however many nodes sweep at once. A node that dies stops holding its
-  streams' entries, and they expire after the TTL.
+  streams' entries, and they expire after the TTL;
+* a status change inside ``status_interval`` of the entry's last status
+  event waits in ``P:presence:due``; the node that made it publishes the
+  latest state when the interval is over, and every node's sweep does so for
+  one whose node died. Whoever comes first, the compare-and-set makes it one
+  event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Collection, Iterable
@@ -28,6 +34,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from .defaults import DEFAULT_STATUS, STATUS_INTERVAL
 from .engine import Unavailable
 from .events import enrich, now_iso, to_json
 from .presence import PresenceEntry, new_client_id, presence_event
@@ -48,18 +55,26 @@ def _iso(ms: float) -> str:
 
 
 def _record(entry: PresenceEntry) -> str:
-    """What Redis keeps of an entry: its public fields but ``last_seen`` (the refresh time)."""
+    """What Redis keeps of an entry: its public fields but ``last_seen`` (the refresh
+    time), and the state its last event carried, with when (Redis ms)."""
     fields = entry.public()
     del fields["last_seen"]
+    fields["_published"] = list(entry.published)
+    fields["_published_at"] = entry.published_at
     return to_json(fields)
 
 
 def _entry(record: bytes | str, last_seen: str) -> PresenceEntry:
     fields = json.loads(record)
+    published = fields.get("_published") or [DEFAULT_STATUS, None]
     return PresenceEntry(
         client_id=fields["client_id"], user=fields["user"],
         workspace_id=fields.get("workspace_id"), joined_at=fields["joined_at"],
         last_seen=last_seen, display_name=fields.get("display_name"), seen_at=0.0,
+        status=fields.get("status", DEFAULT_STATUS), status_text=fields.get("status_text"),
+        status_since=fields.get("status_since", ""),
+        published=(published[0], published[1]),
+        published_at=float(fields.get("_published_at", 0)),
     )
 
 
@@ -73,6 +88,7 @@ class RedisPresence:
         *,
         ttl: float,
         hold: float | None = None,
+        status_interval: float = STATUS_INTERVAL,
         wallclock: Callable[[], str] = now_iso,
     ) -> None:
         if ttl <= 0:
@@ -81,7 +97,10 @@ class RedisPresence:
         self.keys = keys
         self.ttl = ttl
         self.hold = ttl if hold is None else hold
+        self.status_interval_ms = int(status_interval * 1000)
         self._wallclock = wallclock
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flush_at = 0.0  # loop time the timer fires
         self._keys = [keys.meta, keys.log, *keys.presence]
         self.count_seen = 0  # entries at the last read (stats while Redis is away)
 
@@ -92,9 +111,24 @@ class RedisPresence:
         except (RedisError, OSError) as exc:
             raise Unavailable(f"Redis is unreachable: {exc}") from None
 
-    async def holder(self, client_id: str) -> str | None:
-        user = await self._call("hget", self.keys.presence[1], client_id)
-        return None if user is None else bytes(user).decode()
+    async def owner(self, client_id: str) -> tuple[str, str | None] | None:
+        """(user, workspace) of the entry, or None."""
+        record = await self._call("hget", self.keys.presence[0], client_id)
+        if record is None:
+            return None
+        entry = _entry(record, "")
+        return entry.user, entry.workspace_id
+
+    async def _read(self, client_id: str) -> tuple[bytes | None, int]:
+        """The entry as stored and Redis's clock (ms), in one round trip."""
+        try:
+            async with self.log.client.pipeline(transaction=False) as pipe:
+                pipe.hget(self.keys.presence[0], client_id)
+                pipe.time()
+                record, (secs, micros) = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise Unavailable(f"Redis is unreachable: {exc}") from None
+        return record, int(secs) * 1000 + int(micros) // 1000
 
     async def count(self, user: str) -> int:
         return int(await self._call("hget", self.keys.presence[4], user) or 0)
@@ -131,11 +165,16 @@ class RedisPresence:
         events: list[dict[str, Any]],
         *,
         mode: str = "write",
+        due: int = -1,
     ) -> tuple[str, int, int]:
-        """One compare-and-set with its events: (outcome, last seq, Redis ms)."""
+        """One compare-and-set with its events: (outcome, last seq, Redis ms).
+
+        ``due``: when the entry's pending status event is due (Redis ms), 0 for
+        none, -1 to leave it as it is.
+        """
         stamp = self._wallclock()
         args: list[Any] = [client_id, expected or b"", new, user, mode,
-                           int(self.ttl * 1000), len(events)]
+                           int(self.ttl * 1000), due, len(events)]
         for event in events:
             args.extend(encode_for_script(enrich(event, 0, stamp)))
         result = await self.log.run_appending("presence_write", self._keys, args)
@@ -147,6 +186,20 @@ class RedisPresence:
             await self.log.visible(last)  # answered once visible here: read-your-writes
         return outcome, last, now
 
+    def _change(
+        self, entry: PresenceEntry, status: str, status_text: str | None, now: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """presence.py's status rule on ``entry``: (events now, when the rest is due)."""
+        if status != entry.status:
+            entry.status_since = self._wallclock()
+        entry.status, entry.status_text = status, status_text
+        if entry.state() == entry.published:
+            return [], 0  # back to what others were last told
+        if now - entry.published_at < self.status_interval_ms:
+            return [], int(entry.published_at) + self.status_interval_ms
+        entry.published, entry.published_at = entry.state(), now
+        return [presence_event("status", entry)], 0
+
     async def join(
         self,
         *,
@@ -154,27 +207,113 @@ class RedisPresence:
         client_id: str | None,
         workspace_id: str | None,
         display_name: str | None,
+        status: str | None = None,
+        status_text: str | None = None,
     ) -> dict[str, Any]:
         cid = client_id or new_client_id()
         for _ in range(_ATTEMPTS):
-            current = await self._call("hget", self.keys.presence[0], cid)
+            current, now = await self._read(cid)
             stamp = self._wallclock()
             old = None if current is None else _entry(current, stamp)
             events: list[dict[str, Any]] = []
+            due = -1
             if old is not None and old.workspace_id == workspace_id and old.user == user:
                 entry = old
                 if display_name is not None:
                     entry.display_name = display_name
+                if status is not None:
+                    events, due = self._change(entry, status, status_text, now)
             else:
+                previous = old if old is not None and old.user == user else None
                 if old is not None:
                     events.append(presence_event("leave", old, reason="moved"))
-                entry = PresenceEntry(cid, user, workspace_id, stamp, stamp, display_name, 0.0)
+                state = (status, status_text) if status is not None else (
+                    previous.state() if previous is not None else (DEFAULT_STATUS, None))
+                kept = previous is not None and previous.status == state[0]
+                entry = PresenceEntry(
+                    cid, user, workspace_id, stamp, stamp, display_name, 0.0,
+                    status=state[0], status_text=state[1],
+                    status_since=previous.status_since if previous and kept else stamp,
+                    published=state, published_at=now,
+                )
                 events.append(presence_event("join", entry))
-            outcome, _, now = await self._write(cid, current, _record(entry), user, events)
+                due = 0
+            outcome, _, written = await self._write(cid, current, _record(entry), user, events,
+                                                    due=due)
             if outcome == "OK":
-                entry.last_seen = _iso(now)
+                self._arm(due, written)
+                entry.last_seen = _iso(written)
                 return entry.public()
         raise Unavailable(f"presence entry {cid!r} kept changing; try again")
+
+    async def set_status(
+        self, client_id: str, status: str, status_text: str | None
+    ) -> dict[str, Any] | None:
+        for _ in range(_ATTEMPTS):
+            current, now = await self._read(client_id)
+            if current is None:
+                return None
+            entry = _entry(current, self._wallclock())
+            events, due = self._change(entry, status, status_text, now)
+            outcome, _, written = await self._write(
+                client_id, current, _record(entry), entry.user, events, mode="keep", due=due
+            )
+            if outcome == "OK":
+                self._arm(due, written)
+                return entry.public()
+        raise Unavailable(f"presence entry {client_id!r} kept changing; try again")
+
+    def _arm(self, due: int, now: int) -> None:
+        """Publish pending status changes when ``due`` (Redis ms) comes (this node)."""
+        if due <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        at = loop.time() + max(0, due - now) / 1000
+        if self._flush_timer is not None and self._flush_at <= at:
+            return
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+        self._flush_at = at
+        self._flush_timer = loop.call_at(at, lambda: asyncio.ensure_future(self._on_timer()))
+
+    async def _on_timer(self) -> None:
+        self._flush_timer = None
+        try:
+            await self.flush_status()
+        except Unavailable as exc:
+            log.warning("status changes not published yet: %s", exc)
+
+    def cancel_timer(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+
+    async def flush_status(self) -> int:
+        """Publish every status change whose interval is over; how many events."""
+        published = 0
+        while True:
+            due = await self.log.script(
+                "presence_due", [self.keys.presence[0], self.keys.presence[5]],
+                [0, _SWEEP_BATCH],
+            )
+            now, pairs = int(due[0]), due[1:]
+            for cid, record in zip(pairs[::2], pairs[1::2], strict=True):
+                events: list[dict[str, Any]] = []
+                new = ""
+                user = ""
+                if record:
+                    entry = _entry(record, self._wallclock())
+                    user = entry.user
+                    if entry.state() != entry.published:
+                        entry.published, entry.published_at = entry.state(), now
+                        events.append(presence_event("status", entry))
+                    new = _record(entry)
+                if new:
+                    outcome, _, _ = await self._write(bytes(cid).decode(), bytes(record), new,
+                                                      user, events, mode="keep", due=0)
+                    published += len(events) if outcome == "OK" else 0
+            if len(pairs) < 2 * _SWEEP_BATCH:
+                return published
 
     async def leave(self, client_id: str, *, reason: str = "left") -> bool:
         for _ in range(_ATTEMPTS):
@@ -196,18 +335,20 @@ class RedisPresence:
         await self.log.script("presence_refresh", self.keys.presence[1:4], args)
 
     async def sweep(self, held: Iterable[tuple[str, tuple[str, ...]]]) -> int:
-        """Hold what this node's open streams name, then expire what is stale."""
+        """Hold what this node's open streams name, expire what is stale, publish
+        status changes that are due (a node that died left them)."""
         by_user: dict[str, set[str]] = {}
         for user, named in held:
             by_user.setdefault(user, set()).update(named)
         for user, client_ids in by_user.items():
             await self.refresh(sorted(client_ids), user=user, proof=False)
+        await self.flush_status()
         expired = 0
         while True:
-            due = await self.log.script(
+            due = (await self.log.script(
                 "presence_due", [self.keys.presence[0], self.keys.presence[2]],
                 [int(self.ttl * 1000), _SWEEP_BATCH],
-            )
+            ))[1:]
             claimed = 0
             for cid, record in zip(due[::2], due[1::2], strict=True):
                 client_id = bytes(cid).decode()

@@ -19,6 +19,7 @@ key                         holds
 ``P:presence:seen`` (zset)  client id -> last refresh, Redis ms (expiry)
 ``P:presence:proof`` (hash) client id -> last request from the client, Redis ms
 ``P:presence:count`` (hash) user -> how many entries
+``P:presence:due`` (zset)   client id -> when its coalesced status event is due, Redis ms
 ``P:users``, ``P:tokens``   user -> SHA-256 of its token, and back
 ``P:member:<user>`` (set)   the user's workspaces
 ``P:code:<sha256>``,        a launch code's / a browser session's principal, with the
@@ -75,7 +76,7 @@ class RedisKeys:
         """The presence keys in the order the scripts take them."""
         p = self.prefix
         return [f"{p}:presence", f"{p}:presence:user", f"{p}:presence:seen",
-                f"{p}:presence:proof", f"{p}:presence:count"]
+                f"{p}:presence:proof", f"{p}:presence:count", f"{p}:presence:due"]
 
     @property
     def users(self) -> str:
@@ -221,17 +222,19 @@ return redis.call('HMGET', meta, 'epoch', 'first', 'seq', 'server_id', 'owner_to
                   'owner_user')
 """
 
-# KEYS meta, log, presence, user, seen, proof, count
+# KEYS meta, log, presence, user, seen, proof, count, due
 # ARGV epoch, floor, maxlen, channel, client id, expected entry ('' none),
-#      new entry ('' removes it), user, mode (write|expire), ttl ms,
-#      n, then n (workspace, json) pairs
+#      new entry ('' removes it), user, mode, ttl ms, status due (ms; 0 none,
+#      -1 unchanged), n, then n (workspace, json) pairs
 # Compare-and-set of one presence entry and its events, atomically: the node
 # read the entry, decided (presence.py's rules) and built the events; if the
 # entry changed meanwhile, nothing is done ('CONFLICT') and the node decides
-# again. 'expire' also requires the entry to be stale by Redis's clock, so
-# however many nodes sweep, one expiry is one leave event.
+# again. Modes: 'write' (a request from the client: refreshes it), 'keep'
+# (the entry changes, its times do not), 'expire' (removes it only if it is
+# stale by Redis's clock, so however many nodes sweep, one expiry is one
+# leave event).
 _PRESENCE_WRITE = _APPEND + r"""
-local meta, log, entries, users, seen, proof, count = unpack(KEYS)
+local meta, log, entries, users, seen, proof, count, due = unpack(KEYS)
 local cid, expected, new, user, mode = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local cur = redis.call('HGET', entries, cid) or ''
 if cur ~= expected then return {'CONFLICT'} end
@@ -241,7 +244,7 @@ if mode == 'expire' then
   if at >= now - tonumber(ARGV[10]) then return {'FRESH'} end
 end
 local holder = redis.call('HGET', users, cid)
-local n = tonumber(ARGV[11])
+local n = tonumber(ARGV[12])
 local seq = 0
 if n > 0 then
   seq = current_seq(meta, ARGV[1], tonumber(ARGV[2]))
@@ -255,15 +258,21 @@ if new == '' then
   redis.call('HDEL', users, cid)
   redis.call('ZREM', seen, cid)
   redis.call('HDEL', proof, cid)
+  redis.call('ZREM', due, cid)
 else
   if holder ~= user then redis.call('HINCRBY', count, user, 1) end
   redis.call('HSET', entries, cid, new)
   redis.call('HSET', users, cid, user)
-  redis.call('ZADD', seen, now, cid)
-  redis.call('HSET', proof, cid, now)
+  if mode == 'write' or not holder then
+    redis.call('ZADD', seen, now, cid)
+    redis.call('HSET', proof, cid, now)
+  end
+  local when = tonumber(ARGV[11])
+  if when > 0 then redis.call('ZADD', due, when, cid)
+  elseif when == 0 then redis.call('ZREM', due, cid) end
 end
 if n > 0 then
-  seq = append(meta, log, ARGV[4], ARGV[1], seq, ARGV[3], pairs_from(ARGV, 12, n))
+  seq = append(meta, log, ARGV[4], ARGV[1], seq, ARGV[3], pairs_from(ARGV, 13, n))
 end
 return {'OK', seq, now}
 """
@@ -293,14 +302,15 @@ end
 return done
 """
 
-# KEYS presence, seen; ARGV ttl ms, at most how many. The entries that are
-# stale by Redis's clock: {client id, entry, ...}
+# KEYS presence, a zset of times; ARGV age ms, at most how many. The entries
+# whose time is older than ``age`` by Redis's clock (stale ones in ``seen``,
+# due status events in ``due``): {now ms, client id, entry, client id, ...}
 _PRESENCE_DUE = r"""
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[1])),
                        'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
+local out = {now}
 for _, cid in ipairs(due) do
   out[#out + 1] = cid
   out[#out + 1] = redis.call('HGET', KEYS[1], cid) or ''

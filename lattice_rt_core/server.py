@@ -302,7 +302,7 @@ class RealtimeServer:
             identity = bootstrap(cfg.redis_url, keys, cfg.owner_user or _login_name())
         except Unavailable as exc:
             raise ServerError(str(exc)) from None
-        engine = RedisEngine(
+        engine: Engine = RedisEngine(
             cfg.redis_url, identity, keys=keys, retention=cfg.journal_retention,
             backlog=cfg.backlog, heartbeat=cfg.heartbeat, presence_ttl=cfg.presence_ttl,
             presence_hold=cfg.presence_hold, check_interval=cfg.redis_check_interval,

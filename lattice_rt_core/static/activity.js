@@ -30,6 +30,8 @@
   var presenceTimer = null;
   var presenceBusy = false;
   var presenceAgain = false;
+  // what a presence entry's status says, in words (the server's statuses)
+  var STATUS_LABELS = { active: "Active", idle: "Idle", away: "Away", dnd: "Do not disturb" };
 
   // ------------------------------------------------------------ helpers
   function el(tag, className, text) {
@@ -78,9 +80,20 @@
     return entry.display_name || entry.user || "anonymous";
   }
 
+  function statusLabel(entry) {
+    var status = entry && typeof entry.status === "string" ? entry.status : "active";
+    return Object.prototype.hasOwnProperty.call(STATUS_LABELS, status) ? STATUS_LABELS[status] : status;
+  }
+
+  function statusLine(entry) {
+    var text = entry && entry.status_text ? String(entry.status_text) : "";
+    return statusLabel(entry) + (text ? ": " + text : "");
+  }
+
   function summary(event) {
     var payload = event.payload;
     if (event.area === "presence" && payload && typeof payload === "object") {
+      if (event.event_type === "status") return personName(payload) + " is now " + statusLine(payload);
       var verb = event.event_type === "join" ? "joined" : event.event_type === "leave" ? "left" : event.event_type;
       var text = personName(payload) + " " + verb;
       if (payload.reason === "timeout") text += " (timed out)";
@@ -194,14 +207,24 @@
         var name = personName(entry);
         var item = el("li", "person");
         item.setAttribute("data-client-id", String(entry.client_id || ""));
+        var status = typeof entry.status === "string" ? entry.status : "active";
+        item.setAttribute("data-status", status);
         var avatar = el("span", "avatar " + hueClass(name), name.charAt(0).toUpperCase());
         avatar.setAttribute("aria-hidden", "true");
+        avatar.setAttribute("data-status", status);
+        var dot = el("span", "presence-dot");
+        dot.title = statusLabel(entry);
+        avatar.append(dot);
         var who = el("div", "who");
+        var line = el("div", "person-status");
+        line.append(el("span", "status-label", statusLabel(entry)));
+        if (entry.status_text) line.append(el("span", "status-text", " · " + entry.status_text));
+        line.title = statusLine(entry);
         var sub = [];
         if (entry.display_name && entry.user && entry.user !== entry.display_name) sub.push(entry.user);
         var since = formatTime(entry.joined_at);
         if (since) sub.push("since " + since);
-        who.append(el("div", "name", name), el("div", "sub", sub.join(" · ")));
+        who.append(el("div", "name", name), line, el("div", "sub", sub.join(" · ")));
         item.append(avatar, who);
         list.append(item);
       });

@@ -24,6 +24,8 @@ from lattice_rt_core.access import (
     check_join,
     check_leave,
     check_name,
+    check_state,
+    check_status,
     check_stream,
     name_problem,
 )
@@ -167,6 +169,55 @@ def test_only_the_holder_or_the_owner_may_end_an_entry() -> None:
     check_leave(OWNER, "ann")
     refused(lambda: check_leave(ANN, "bob"), 403, "client_id belongs to another user")
     refused(lambda: check_leave(LOCAL, "ann"), 403, "client_id belongs to another user")
+
+
+# ---------------------------------------------------------------------- status
+@pytest.mark.parametrize("status", ["active", "idle", "away", "dnd"])
+def test_the_four_statuses_with_or_without_a_line(status: str) -> None:
+    assert check_state(status, None, LIMITS, required=True) == (status, None)
+    assert check_state(status, "Back at 2", LIMITS, required=False) == (status, "Back at 2")
+    assert check_state(status, "x" * 100, LIMITS, required=True) == (status, "x" * 100)
+
+
+def test_a_join_may_name_no_status_a_status_request_must() -> None:
+    assert check_state(None, None, LIMITS, required=False) is None
+    refused(lambda: check_state(None, None, LIMITS, required=True), 422, "'status' is required")
+    refused(lambda: check_state(None, "hi", LIMITS, required=False), 422,
+            "'status_text' needs 'status'")
+
+
+@pytest.mark.parametrize(
+    ("status", "text", "message"),
+    [
+        ("busy", None, "'status' must be one of active, idle, away, dnd"),
+        ("Away", None, "'status' must be one of active, idle, away, dnd"),
+        (1, None, "'status' must be one of active, idle, away, dnd"),
+        (["away"], None, "'status' must be one of active, idle, away, dnd"),
+        ("away", "x" * 101, "'status_text' must be 1 to 100 characters"),
+        ("away", "", "'status_text' must be 1 to 100 characters"),
+        ("away", " \t", "'status_text' must not contain control characters"),
+        ("away", "  ", "'status_text' must not be only whitespace"),
+        ("away", 7, "'status_text' must be a string"),
+    ],
+)
+def test_bad_status_fields_say_what_is_wrong(status: object, text: object, message: str) -> None:
+    refused(lambda: check_state(status, text, LIMITS, required=True), 422, message)
+
+
+def test_the_status_line_limit_is_the_servers() -> None:
+    small = ApiLimits(max_status_text=5)
+    assert check_state("away", "12345", small, required=True) == ("away", "12345")
+    refused(lambda: check_state("away", "123456", small, required=True), 422,
+            "'status_text' must be 1 to 5 characters")
+
+
+def test_who_may_change_a_status() -> None:
+    check_status(ANN, "ann", "ws_a")
+    check_status(OWNER, "ann", "ws_a")  # the owner may change any, as it may end any
+    check_status(LOCAL, "", None)
+    refused(lambda: check_status(ANN, None, None), 404, "no presence entry with that client_id")
+    refused(lambda: check_status(ANN, "bob", "ws_a"), 403, "client_id belongs to another user")
+    refused(lambda: check_status(ANN, "ann", "ws_b"), 403, "not a member of workspace 'ws_b'")
 
 
 # --------------------------------------------------------------------- publish

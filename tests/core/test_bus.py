@@ -366,3 +366,40 @@ def test_explicit_leave_reason() -> None:
     assert bus.leave("c") is True
     assert bus.recent(1)[0]["payload"]["reason"] == "left"
     assert bus.leave("c") is False
+
+
+def test_the_loop_publishes_the_last_status_once_its_interval_is_over() -> None:
+    # fails without: the call_later in RealtimeBus._arm_status_timer (nothing would
+    # publish the coalesced state)
+    now = [0.0]
+
+    async def scenario() -> list[tuple[str, str]]:
+        bus = RealtimeBus(clock=lambda: now[0], status_interval=0.01)
+        bus.attach_loop()
+        bus.join(user="ann", client_id="c1")
+        gen = bus.stream(bus.subscribe(last_event_id=bus.last_seq))
+        await gen.__anext__()  # the retry hint
+        # within the join's interval (the clock stands still): shown, not yet published
+        changes = threading.Thread(
+            target=lambda: [bus.set_status("c1", s, "t") for s in ("idle", "away", "dnd")]
+        )
+        changes.start()
+        changes.join()
+        assert [p["status"] for p in bus.presence()] == ["dnd"]
+        bus.publish({"area": "marker"})
+        got = [(f.json()["area"], f.json()["event_type"]) for f in data_frames(
+            await gen.__anext__())]
+        now[0] = 0.01  # the interval is over: the loop's timer publishes the last state
+        frames = data_frames(await gen.__anext__())
+        got += [(f.json()["event_type"], f.json()["payload"]["status"]) for f in frames]
+        bus.close()
+        await gen.aclose()
+        return got
+
+    assert run(scenario()) == [("marker", "event"), ("status", "dnd")]
+
+
+def test_a_status_for_an_unknown_client_is_none() -> None:
+    bus = RealtimeBus()
+    assert bus.set_status("nobody", "away") is None
+    assert bus.last_seq == 0

@@ -70,6 +70,8 @@ def test_a_command_is_required(capsys) -> None:
         (["tail", "--last-event-id", "-1"], "at least 0"),
         (["feed", "--limit", "many"], "not an integer"),
         (["frobnicate"], "invalid choice"),
+        (["status", "c1", "busy"], "invalid choice: 'busy'"),
+        (["status", "c1"], "the following arguments are required: STATUS"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(capsys, argv: list[str], fragment: str) -> None:
@@ -187,6 +189,30 @@ def test_publish_then_feed_and_presence(capsys, server: RealtimeServer) -> None:
     code, out, _ = run(capsys, "--data-dir", data, "presence")
     assert code == 0
     assert [json.loads(line)["client_id"] for line in out] == [entry["client_id"]]
+
+
+def test_status_sets_a_status_and_presence_shows_it(capsys, server: RealtimeServer) -> None:
+    data = str(server.data_dir)
+    with RealtimeClient(server.url, server.owner_token) as joiner:
+        entry = joiner.join(workspace_id="ws1", display_name="Ada")
+    cid = entry["client_id"]
+    code, out, _ = run(capsys, "--data-dir", data, "status", cid, "dnd", "--text", "Focus time")
+    assert code == 0
+    changed = json.loads(out[0])
+    assert (changed["client_id"], changed["status"], changed["status_text"]) == (
+        cid, "dnd", "Focus time")
+    code, out, _ = run(capsys, "--data-dir", data, "presence")
+    assert code == 0
+    listed = [json.loads(line) for line in out]
+    assert [(p["status"], p["status_text"]) for p in listed] == [("dnd", "Focus time")]
+    code, out, _ = run(capsys, "status", cid, "active", "--data-dir", data)  # no --text: cleared
+    assert code == 0 and "status_text" not in json.loads(out[0])
+    code, out, err = run(capsys, "--data-dir", data, "status", "nobody", "away")
+    assert code == 1 and out == []
+    assert_one_error_line(err, "no presence entry with that client_id (HTTP 404)")
+    code, _, err = run(capsys, "--data-dir", data, "status", cid, "away", "--text", "x" * 101)
+    assert code == 1
+    assert_one_error_line(err, "'status_text' must be 1 to 100 characters (HTTP 422)")
 
 
 def test_a_server_error_is_one_line(capsys, server: RealtimeServer) -> None:

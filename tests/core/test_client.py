@@ -219,6 +219,27 @@ def test_feed_presence_leave_and_launch(make_client) -> None:
     assert client.launch_url() == "http://h:1/activity?code=x"
 
 
+def test_join_and_set_status_send_only_what_is_given(make_client) -> None:
+    seen: list[httpx.Request] = []
+    entry = {"client_id": "c1", "status": "away"}
+    answers = {
+        "/realtime/presence/join": (200, {"presence": entry}),
+        "/realtime/presence/status": (200, {"presence": entry}),
+    }
+    client = make_client("http://h:1", "t",
+                         transport=httpx.MockTransport(json_handler(answers, seen)))
+    assert client.join("ws", "c1", status="dnd", status_text="Focus") == entry
+    assert json.loads(seen[-1].content) == {"client_id": "c1", "workspace_id": "ws",
+                                            "status": "dnd", "status_text": "Focus"}
+    client.join("ws", "c1")
+    assert json.loads(seen[-1].content) == {"client_id": "c1", "workspace_id": "ws"}
+    assert client.set_status("c1", "away", "Lunch") == entry
+    assert json.loads(seen[-1].content) == {"client_id": "c1", "status": "away",
+                                            "status_text": "Lunch"}
+    client.set_status("c1", "active")
+    assert json.loads(seen[-1].content) == {"client_id": "c1", "status": "active"}
+
+
 @pytest.mark.parametrize(
     ("status", "body", "message"),
     [

@@ -5,6 +5,7 @@ The stream, the page and the Host/Origin guard have their own test modules.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def test_everything_needs_auth(server: RealtimeServer) -> None:
             ("GET", "/realtime/stream"),
             ("POST", "/realtime/events"),
             ("POST", "/realtime/presence/join"),
+            ("POST", "/realtime/presence/leave"),
+            ("POST", "/realtime/presence/status"),
             ("POST", "/realtime/launch"),
         ]:
             r = anon.request(method, path, json={})
@@ -203,6 +206,158 @@ def test_bad_publish_input_gets_a_clear_4xx(
 def test_bad_join_input(owner: httpx.Client, body: object, status: int) -> None:
     r = owner.post("/realtime/presence/join", json=body)
     assert r.status_code == status and r.json()["error"]
+
+
+# ------------------------------------------------------------------ status
+class Clock:
+    """The server's monotonic clock, moved by the test (presence status coalescing)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def timed(data_dir: Path, clock: Clock) -> Iterator[RealtimeServer]:
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+                                      clock=clock))
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def timed_owner(timed: RealtimeServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=timed.url, headers=bearer(timed.owner_token),
+                      timeout=10.0) as client:
+        yield client
+
+
+def _status_frames(frames: list[tuple[str, str, str]]) -> list[tuple[str, str | None]]:
+    out = []
+    for _, _, data in frames:
+        event = json.loads(data)
+        payload = event["payload"]
+        out.append((event["event_type"], payload.get("status") if isinstance(payload, dict)
+                    else None))
+    return out
+
+
+def test_status_is_joined_changed_listed_and_published(
+    timed: RealtimeServer, timed_owner: httpx.Client, clock: Clock
+) -> None:
+    r = timed_owner.post("/realtime/presence/join",
+                         json={"client_id": "c1", "workspace_id": "ws", "status": "dnd",
+                               "status_text": "Deep work"})
+    assert r.status_code == 200, r.text
+    entry = r.json()["presence"]
+    assert (entry["status"], entry["status_text"]) == ("dnd", "Deep work")
+    assert entry["status_since"] == entry["joined_at"]
+    join_seq = timed_owner.get("/realtime/feed").json()["events"][0]["seq"]
+    clock.now += 5  # the join's interval is over: the change is published at once
+    r = timed_owner.post("/realtime/presence/status",
+                         json={"client_id": "c1", "status": "away", "status_text": "Lunch"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["presence"]["status"], r.json()["presence"]["status_text"]) == (
+        "away", "Lunch")
+    event = timed_owner.get("/realtime/feed").json()["events"][0]
+    assert (event["area"], event["event_type"], event["workspace_id"]) == (
+        "presence", "status", "ws")
+    assert event["payload"]["client_id"] == "c1"
+    assert (event["payload"]["status"], event["payload"]["status_text"]) == ("away", "Lunch")
+    listed = timed_owner.get("/realtime/presence").json()["presence"]
+    assert [(p["status"], p["status_text"]) for p in listed] == [("away", "Lunch")]
+    # no status_text: the line is cleared; a re-join without a status keeps the state
+    clock.now += 5
+    cleared = timed_owner.post("/realtime/presence/status",
+                               json={"client_id": "c1", "status": "active"}).json()["presence"]
+    assert cleared["status"] == "active" and "status_text" not in cleared
+    again = timed_owner.post("/realtime/presence/join",
+                             json={"client_id": "c1", "workspace_id": "ws"}).json()["presence"]
+    assert again["status"] == "active"
+    frames = read_stream(timed, bearer(timed.owner_token), 2, {"last_event_id": join_seq})
+    assert _status_frames(frames) == [("status", "away"), ("status", "active")]
+
+
+def test_status_changes_are_coalesced_and_the_last_is_published(
+    timed: RealtimeServer, timed_owner: httpx.Client, clock: Clock
+) -> None:
+    # fails without: the interval test in PresenceRegistry._publish_due (every change
+    # is published) or the trailing publish the bus's loop timer makes
+    timed_owner.post("/realtime/presence/join", json={"client_id": "c1"})
+    start = timed_owner.get("/realtime/feed").json()["stats"]["seq"]
+
+    def status(value: str) -> dict[str, object]:
+        r = timed_owner.post("/realtime/presence/status",
+                             json={"client_id": "c1", "status": value})
+        assert r.status_code == 200, r.text
+        entry: dict[str, object] = r.json()["presence"]
+        return entry
+
+    clock.now += 5
+    status("idle")  # published at once
+    for value in ("away", "active", "dnd"):  # within the second after it: shown, held back
+        assert status(value)["status"] == value
+        listed = timed_owner.get("/realtime/presence").json()["presence"]
+        assert [p["status"] for p in listed] == [value]
+    events(timed_owner, {"area": "marker", "event_type": "m"})
+    clock.now += 1  # the second is over: the server's loop publishes the last state
+    frames = read_stream(timed, bearer(timed.owner_token), 3, {"last_event_id": start})
+    assert _status_frames(frames) == [("status", "idle"), ("m", None), ("status", "dnd")]
+    # the next change within a second of that publish waits for its second too
+    clock.now += 0.5
+    status("active")
+    events(timed_owner, {"area": "marker", "event_type": "m2"})
+    clock.now += 0.5
+    frames = read_stream(timed, bearer(timed.owner_token), 5, {"last_event_id": start})
+    assert _status_frames(frames)[3:] == [("m2", None), ("status", "active")]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "needle"),
+    [
+        ("/realtime/presence/status", {"client_id": "nobody", "status": "away"}, 404,
+         "no presence entry"),
+        ("/realtime/presence/status", {"status": "away"}, 422, "'client_id' is required"),
+        ("/realtime/presence/status", {"client_id": "c1"}, 422, "'status' is required"),
+        ("/realtime/presence/status", {"client_id": "c1", "status": "busy"}, 422,
+         "'status' must be one of active, idle, away, dnd"),
+        ("/realtime/presence/status", {"client_id": "c1", "status": ["away"]}, 422,
+         "'status' must be one of"),
+        ("/realtime/presence/status", {"client_id": "c1", "status": "away",
+                                       "status_text": "x" * 101}, 422,
+         "'status_text' must be 1 to 100 characters"),
+        ("/realtime/presence/status", {"client_id": "c1", "status": "away",
+                                       "status_text": "a\nb"}, 422, "control characters"),
+        ("/realtime/presence/status", {"client_id": "c1", "status": "away",
+                                       "status_text": "   "}, 422, "only whitespace"),
+        ("/realtime/presence/status", [1], 422, "JSON object"),
+        ("/realtime/presence/join", {"client_id": "c1", "status": "gone"}, 422,
+         "'status' must be one of"),
+        ("/realtime/presence/join", {"client_id": "c1", "status_text": "hi"}, 422,
+         "'status_text' needs 'status'"),
+    ],
+)
+def test_bad_status_input_gets_a_clear_4xx_and_changes_nothing(
+    owner: httpx.Client, path: str, body: object, status: int, needle: str
+) -> None:
+    # fails without: the PRESENCE_STATUSES test in access.check_state
+    owner.post("/realtime/presence/join", json={"client_id": "c1", "status": "idle"})
+    seq = owner.get("/realtime/feed").json()["stats"]["seq"]
+    r = owner.post(path, json=body)
+    assert r.status_code == status, r.text
+    assert needle in r.json()["error"]
+    assert [p["status"] for p in owner.get("/realtime/presence").json()["presence"]] == ["idle"]
+    assert owner.get("/realtime/feed").json()["stats"]["seq"] == seq
 
 
 def test_unknown_route_and_method_are_json(owner: httpx.Client) -> None:

@@ -17,6 +17,7 @@ from ..redis_server import RedisServer
 from .test_http_api import (  # noqa: F401 - collected again with the fixture below
     test_bad_join_input,
     test_bad_publish_input_gets_a_clear_4xx,
+    test_bad_status_input_gets_a_clear_4xx_and_changes_nothing,
     test_everything_needs_auth,
     test_feed_bad_limit_is_400,
     test_feed_limit_default_and_clamp,

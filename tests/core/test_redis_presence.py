@@ -9,6 +9,7 @@ from lattice_rt_core.redis_engine import RedisEngine
 
 from ..redis_server import RedisServer
 from .redis_nodes import frames, nodes, run
+from .sse_frames import parse
 
 
 def presence_events(got: list[Any]) -> list[tuple[str, str, str | None]]:
@@ -34,7 +35,7 @@ def test_a_join_on_one_node_is_seen_on_all(redis_server: RedisServer, redis_pref
             assert [(p["client_id"], p["user"], p["display_name"]) for p in listing] == [
                 ("c1", "ann", "Ann")]
             assert await b.presence({"other"}) == []
-            assert await b.presence_holder("c1") == "ann"
+            assert await b.presence_owner("c1") == ("ann", "ws")
             assert await b.presence_count("ann") == 1
             again = await b.join(user="ann", client_id="c1", workspace_id="ws",
                                  display_name=None)  # a refresh: no event
@@ -132,7 +133,8 @@ def test_presence_writes_refused_while_the_client_id_belongs_to_someone_else(
                 e.join(user=f"user{i}", client_id="same", workspace_id=None, display_name=None)
                 for i, e in enumerate((a, b, a, b))
             ))
-            holder = await a.presence_holder("same")
+            owner = await a.presence_owner("same")
+            holder = owner[0] if owner else None
             # every join went through, one after the other: the last one holds it, and
             # the counts follow (one entry, held by one user)
             assert holder in {r["user"] for r in results}
@@ -140,3 +142,49 @@ def test_presence_writes_refused_while_the_client_id_belongs_to_someone_else(
             assert sorted(counts) == [0, 0, 0, 1]
 
     run(scenario())
+
+
+def status_events(got: list[Any]) -> list[tuple[str, str]]:
+    return [(f.json()["payload"]["client_id"], f.json()["payload"]["status"]) for f in got
+            if f.event == "message" and f.json()["event_type"] == "status"]
+
+
+def test_status_changes_are_coalesced_across_nodes_and_the_last_is_published(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    async def scenario() -> list[Any]:
+        async with nodes(redis_server.url, redis_prefix, 2, status_interval=0.3) as (a, b):
+            sub = b.add_subscriber(None, "", (), 0)
+            joined = await a.join(user="ann", client_id="c", workspace_id="ws",
+                                  display_name=None, status="dnd", status_text="Deep")
+            assert (joined["status"], joined["status_text"]) == ("dnd", "Deep")
+            # within the join's interval, from both nodes: shown at once, published once
+            for engine, value in ((a, "idle"), (b, "away"), (a, "active"), (b, "away")):
+                entry = await engine.set_status("c", value, None)
+                assert entry is not None and entry["status"] == value
+                assert [p["status"] for p in await a.presence(None)] == [value]
+            assert await a.set_status("nobody", "away", None) is None
+            return await frames(b, sub, 2)  # the join, then one status event
+
+    got = run(scenario())
+    assert status_events(got) == [("c", "away")]
+
+
+def test_a_status_change_left_by_a_dead_node_is_published_by_a_sweep(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    async def scenario() -> list[Any]:
+        async with nodes(redis_server.url, redis_prefix, 1, status_interval=0.3) as (survivor,):
+            sub = survivor.add_subscriber(None, "", (), 0)
+            async with nodes(redis_server.url, redis_prefix, 1, status_interval=0.3) as (dying,):
+                await dying.join(user="ann", client_id="c", workspace_id=None,
+                                 display_name=None)
+                await dying.set_status("c", "away", "Lunch")  # held back: inside the interval
+            got: list[Any] = []
+            while not status_events(got):  # the interval passes on Redis's clock
+                await survivor.sweep()
+                got += parse(survivor.collect(sub))
+            return [p for p in await survivor.presence(None)]
+
+    listed = run(scenario())
+    assert [(p["status"], p["status_text"]) for p in listed] == [("away", "Lunch")]

@@ -264,6 +264,43 @@ def test_live_feed_and_presence_through_a_launch_code(
         assert (tmp_path / "activity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_presence_shows_each_persons_status_dot_and_line_live(
+    page: Page, server: RealtimeServer, tmp_path: Path
+) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        ada = client.join(workspace_id="ws-alpha", display_name="Ada Lovelace",
+                          status="dnd", status_text="Writing <b>notes</b>")
+        client.join(workspace_id="ws-alpha", display_name="Grace Hopper")
+        sign_in(page, client)
+        item = f'#presence li.person[data-client-id="{ada["client_id"]}"]'
+        line = page.wait_for(
+            f"document.querySelector('{item}[data-status=\"dnd\"] .person-status')"
+            "?.textContent"
+        )
+        assert line == "Do not disturb · Writing <b>notes</b>"  # text, never markup
+        assert page.evaluate(f"document.querySelectorAll('{item} b').length") == 0
+        colour = page.evaluate(
+            f"getComputedStyle(document.querySelector('{item} .presence-dot')).backgroundColor"
+        )
+        grace = page.evaluate(
+            "Array.from(document.querySelectorAll('#presence li.person'))"
+            ".find((n) => n.textContent.includes('Grace')).dataset.status"
+        )
+        assert grace == "active"
+
+        client.set_status(ada["client_id"], "away", "Lunch")  # published within a second
+        line = page.wait_for(
+            f"document.querySelector('{item}[data-status=\"away\"] .person-status')"
+            "?.textContent"
+        )
+        assert line == "Away · Lunch"
+        assert page.evaluate(
+            f"getComputedStyle(document.querySelector('{item} .presence-dot')).backgroundColor"
+        ) != colour  # the dot changed colour with the status
+        assert page.wait_for(text_of("#feed li.event", "Ada Lovelace is now Away: Lunch"))
+        page.screenshot(tmp_path / "presence-status.png")
+
+
 def test_a_resume_past_retention_shows_a_gap_row(
     page: Page, data_dir: Path
 ) -> None:

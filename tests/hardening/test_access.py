@@ -144,7 +144,7 @@ def test_own_origin_gets_an_answer_but_no_cors_headers(server: RealtimeServer) -
 
 # ---------------------------------------------------------- content types
 @pytest.mark.parametrize("path", ["/realtime/events", "/realtime/presence/join",
-                                  "/realtime/presence/leave"])
+                                  "/realtime/presence/leave", "/realtime/presence/status"])
 @pytest.mark.parametrize(
     "ctype",
     [
@@ -160,11 +160,15 @@ def test_own_origin_gets_an_answer_but_no_cors_headers(server: RealtimeServer) -
 def test_posts_need_application_json(owner: httpx.Client, path: str, ctype: str | None) -> None:
     # fails without: the Content-Type check at the top of http_api._JsonRoutes.body
     headers = {"Content-Type": ctype} if ctype else {}
-    body = b'{"client_id": "c1", "workspace_id": "w"}'
+    before = []
+    if path.endswith("/status"):  # changes an entry that exists
+        assert owner.post("/realtime/presence/join", json={"client_id": "c1"}).is_success
+        before = ["active"]
+    body = b'{"client_id": "c1", "workspace_id": "w", "status": "away"}'
     r = owner.post(path, content=body, headers=headers)
     assert r.status_code == 415, (path, ctype, r.status_code)
     assert "application/json" in r.json()["error"]
-    assert owner.get("/realtime/presence").json()["presence"] == []
+    assert [p["status"] for p in owner.get("/realtime/presence").json()["presence"]] == before
     ok = owner.post(path, content=body, headers={"Content-Type": "application/json; charset=utf-8"})
     assert ok.status_code == 200, ok.text
 
@@ -301,6 +305,43 @@ def test_a_user_without_that_workspace_cannot_publish_or_join_there(
         "stats"]["seq"] == 0
 
 
+def test_only_the_holder_or_the_owner_changes_a_status_and_only_in_its_workspace(
+    server: RealtimeServer, owner: httpx.Client, users: dict[str, str]
+) -> None:
+    # fails without: the _own_entry call in access.check_status (bob changes ann's
+    # status) or its _membership call (ann, no longer in ws_a, still publishes there)
+    def post(token: str | None, path: str, body: object) -> httpx.Response:
+        return httpx.post(server.url + path, headers=bearer(token), json=body)
+
+    assert post(users["ann"], "/realtime/presence/join",
+                {"client_id": "pa", "workspace_id": "ws_a"}).status_code == 200
+    seq = owner.get("/realtime/feed").json()["stats"]["seq"]
+    for token in (users["bob"], users["eve"]):
+        r = post(token, "/realtime/presence/status", {"client_id": "pa", "status": "dnd"})
+        assert r.status_code == 403 and r.json() == {"error": "client_id belongs to another user"}
+    r = post(users["bob"], "/realtime/presence/status", {"client_id": "nope", "status": "dnd"})
+    assert r.status_code == 404
+    assert owner.get("/realtime/feed").json()["stats"]["seq"] == seq
+    assert [p["status"] for p in owner.get("/realtime/presence").json()["presence"]] == [
+        "active"]
+    # the owner may change any entry (as it may end any)
+    assert post(server.owner_token, "/realtime/presence/status",
+                {"client_id": "pa", "status": "away"}).status_code == 200
+    # ann loses ws_a: her entry stays until it expires, but she cannot publish there
+    from lattice_rt_core.auth import Accounts
+    from lattice_rt_core.paths import database_path
+
+    accounts = Accounts(database_path(server.data_dir))
+    try:
+        accounts.remove_user("ann")
+        token = accounts.add_user("ann", ["ws_other"])
+    finally:
+        accounts.close()
+    r = post(token, "/realtime/presence/status", {"client_id": "pa", "status": "active"})
+    assert r.status_code == 403 and r.json()["error"] == "not a member of workspace 'ws_a'"
+    assert [p["status"] for p in owner.get("/realtime/presence").json()["presence"]] == ["away"]
+
+
 # ----------------------------------------------------------------- limits
 @pytest.fixture
 def limited(data_dir: Path) -> Iterator[RealtimeServer]:
@@ -371,6 +412,12 @@ def test_client_ids_per_stream_are_capped(limited: RealtimeServer) -> None:
         ("/realtime/presence/join", {"workspace_id": "w\x7f"},
          "control characters"),
         ("/realtime/presence/leave", {"client_id": "x" * 129}, "1 to 128 characters"),
+        ("/realtime/presence/join", {"status": "away", "status_text": "x" * 101},
+         "1 to 100 characters"),
+        ("/realtime/presence/join", {"status": "away", "status_text": "a\u2028\u0007"},
+         "control characters"),
+        ("/realtime/presence/status", {"client_id": "x" * 129, "status": "away"},
+         "1 to 128 characters"),
         ("/realtime/events", {"area": "a" * 129}, "1 to 128 characters"),
         ("/realtime/events", {"event_type": "\u0085\r"}, "control characters"),
     ],
@@ -378,7 +425,8 @@ def test_client_ids_per_stream_are_capped(limited: RealtimeServer) -> None:
 def test_string_lengths_and_characters_are_checked(
     owner: httpx.Client, path: str, body: dict[str, str], needle: str
 ) -> None:
-    # fails without: the length / control-character checks in access.name_problem
+    # fails without: the length / control-character checks in access.name_problem, or
+    # status_text's own limit in access.check_state
     r = owner.post(path, json=body)
     assert r.status_code == 422 and needle in r.json()["error"], r.text
 
@@ -399,7 +447,7 @@ def test_lone_surrogates_are_a_4xx_or_stored_escaped_never_a_500(
 
 
 @pytest.mark.parametrize("path", ["/realtime/events", "/realtime/presence/join",
-                                  "/realtime/presence/leave"])
+                                  "/realtime/presence/leave", "/realtime/presence/status"])
 def test_a_body_over_the_limit_is_413_even_without_a_length(
     owner: httpx.Client, path: str
 ) -> None:
@@ -413,3 +461,60 @@ def test_a_body_over_the_limit_is_413_even_without_a_length(
     r = owner.post(path, content=chunks(), headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and "1048576 bytes" in r.json()["error"]
     assert owner.get("/realtime/feed").json()["stats"]["seq"] == 0
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_flapping_client_cannot_flood_the_bus_with_status_events(data_dir: Path) -> None:
+    # fails without: the interval test in presence.PresenceRegistry._publish_due
+    clock = _Clock()
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
+                                      clock=clock))
+    srv.start()
+    try:
+        h = bearer(srv.owner_token)
+        with httpx.Client(base_url=srv.url, headers=h, timeout=10) as c:
+            clients = ["a", "b", "c"]
+            for cid in clients:
+                assert c.post("/realtime/presence/join", json={"client_id": cid}).is_success
+            start = c.get("/realtime/feed").json()["stats"]["seq"]
+            statuses = ["idle", "away", "dnd", "active"]
+            last: dict[str, tuple[str, str]] = {}
+            for i in range(300):  # three seconds of the server's clock, 100 requests each
+                cid, state = clients[i % 3], (statuses[i % 4], f"line {i}")
+                r = c.post("/realtime/presence/status",
+                           json={"client_id": cid, "status": state[0], "status_text": state[1]})
+                assert r.status_code == 200, r.text
+                last[cid] = state
+                clock.now += 0.01
+            clock.now += 1.0  # every interval is over: each client's last state goes out
+            listed = {p["client_id"]: (p["status"], p["status_text"])
+                      for p in c.get("/realtime/presence").json()["presence"]}
+            assert listed == last  # shown at once, whatever was published
+
+            published: dict[str, list[tuple[str, str]]] = {cid: [] for cid in clients}
+
+            def final_states_seen() -> bool:
+                return all(states and states[-1] == last[cid]
+                           for cid, states in published.items())
+
+            with sse_reader(srv, h, {"last_event_id": start}) as frames:
+                for _, _, data in frames:
+                    event = json.loads(data)
+                    assert event["event_type"] == "status", event
+                    payload = event["payload"]
+                    published[payload["client_id"]].append(
+                        (payload["status"], payload["status_text"]))
+                    if final_states_seen():
+                        break
+        # 100 changes per client over four seconds of server time: at most one event
+        # per client per second (plus the trailing one)
+        assert all(len(states) <= 5 for states in published.values()), published
+    finally:
+        srv.stop()

@@ -95,7 +95,8 @@ def test_every_operation_survives_fuzzing(fuzzed: RealtimeServer, mode: Generati
         assert called == operations  # every operation was exercised
     else:  # those with something to get wrong (a body, a typed parameter)
         assert called >= {"POST /realtime/events", "POST /realtime/presence/join",
-                          "POST /realtime/presence/leave", "GET /realtime/feed"}, called
+                          "POST /realtime/presence/leave", "POST /realtime/presence/status",
+                          "GET /realtime/feed"}, called
     _still_serves(fuzzed)
 
 
