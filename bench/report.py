@@ -18,7 +18,7 @@ from typing import Any
 from .plan import FULL
 from .servers import REPO
 from .stats import ratio
-from .targets import evaluate
+from .targets import cluster_row, evaluate
 
 __all__ = ["render", "write_plot", "write_report"]
 
@@ -218,6 +218,30 @@ def _flood(results: Results) -> list[str]:
                          for label, key, d in items])
 
 
+def _cluster(results: Results) -> list[str]:
+    kinds = (("local-1", "1 node, local engine"), ("redis-1", "1 node on Redis"),
+             ("redis-2", "2 nodes on Redis"))
+    body = []
+    for kind, label in kinds:
+        row = cluster_row(results, kind)
+        b = row["burst"] if row else None
+        lat = row["latency"] if row else None
+        body.append([
+            label, _num(_get(b, "frames_per_s")), _pct(_get(b, "lost_share")),
+            _num(_get(b, "elapsed_s"), 2), _num(_get(b, "server_cpu_s"), 2),
+            _num(_get(b, "client_cpu_s"), 2), _lat(lat), _pct(_get(lat, "lost_share")),
+        ])
+    local, one = cluster_row(results, "local-1"), cluster_row(results, "redis-1")
+    added = (f"{one['latency']['p50_ms'] - local['latency']['p50_ms']:+.1f} ms at the p50, "
+             f"{one['latency']['p99_ms'] - local['latency']['p99_ms']:+.1f} ms at the p99"
+             if local and one else "not measured")
+    return _table(
+        ["setup", "burst frames/s", "burst lost", "delivery s", "server CPU s (all nodes)",
+         "client CPU s", "latency p50 / p99 / max ms", "latency lost"], body,
+    ) + ["", f"What Redis adds from publish to delivery (1 node on Redis − 1 local node): {added}."
+         ] + _errors(results, "cluster")
+
+
 # What profiling found for a target this run misses (shown only while it is missed).
 _KNOWN_CAUSES = {
     "6": """\
@@ -316,8 +340,15 @@ _METHOD = """\
   server. Longest stall = longest interval between two beats − 5 ms, until the app has taken in
   every event (client at the last seq, bridge queue empty) + 0.5 s. The probe connects no slot
   to the app's signals (each extra slot would add work).
-- Figures 5 and 6 have no counterpart in the reference (it only has a browser page): they are
-  the project's numbers against the issue's targets.
+- **7 Scale out.** Three setups, fresh for each measurement: one `lattice-rt serve --no-auth`
+  node of the local engine (the project server above), one node on Redis and two nodes on Redis
+  (`serve --redis URL` each on its own port), Redis a private `redis-server` with
+  `appendonly yes` and `appendfsync everysec`. {cluster_subscribers:,} subscribers split evenly
+  over the nodes. Burst as in 1 ({burst_events:,} events), the senders taking the nodes in
+  turn; latency as in 2, POSTed to the first node (on two nodes, half the samples crossed
+  Redis to the other node). What Redis adds = the one-node latency on Redis − the local one.
+- Figures 5, 6 and 7 have no counterpart in the reference (it only has a browser page and one
+  process): they are the project's numbers against the issues' targets.
 """
 
 _CAVEATS = """\
@@ -370,6 +401,8 @@ def render(results: Results, plot_name: str | None) -> str:
         ("quit (SIGTERM to exit), slowest, s", "quit_s", 2),
     ]), ""]
     lines += ["## 6. GUI under a flood", "", *_flood(results), ""]
+    lines += [f"## 7. Scale out: nodes on Redis, {_num(plan.get('cluster_subscribers'))} "
+              "subscribers", "", *_cluster(results), ""]
     lines += _findings(results)
     lines += ["## How each figure is measured", "", _METHOD.format(**{**asdict(FULL), **plan}),
               ""]

@@ -47,9 +47,12 @@ class Serve:
         """The pids listening on the port."""
         found = set()
         for child in self.proc.children():
-            for conn in child.net_connections("tcp"):
-                if conn.status == psutil.CONN_LISTEN and conn.laddr.port == self.port:
-                    found.add(child.pid)
+            try:
+                conns = child.net_connections("tcp")
+            except psutil.NoSuchProcess:  # the one just killed, not yet reaped
+                continue
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == self.port for c in conns):
+                found.add(child.pid)
         return found
 
     def close(self) -> None:
