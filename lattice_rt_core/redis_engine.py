@@ -130,6 +130,11 @@ class RedisEngine(Fanout):
     def identity(self) -> Identity:
         return self.log.identity
 
+    @property
+    def client(self) -> Any:
+        """The node's ``redis.asyncio`` client for commands (accounts and sessions share it)."""
+        return self._client
+
     # -------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         self.attach_loop(asyncio.get_running_loop())

@@ -293,6 +293,7 @@ class RealtimeServer:
 
     def _redis_engine(self) -> tuple[Engine, Authenticator]:
         """A node of the cluster in Redis: nothing of it is kept in the data directory."""
+        from .redis_accounts import RedisAccounts, RedisSessions
         from .redis_engine import RedisEngine, bootstrap
 
         cfg = self.config
@@ -302,7 +303,7 @@ class RealtimeServer:
             identity = bootstrap(cfg.redis_url, keys, cfg.owner_user or _login_name())
         except Unavailable as exc:
             raise ServerError(str(exc)) from None
-        engine: Engine = RedisEngine(
+        engine = RedisEngine(
             cfg.redis_url, identity, keys=keys, retention=cfg.journal_retention,
             backlog=cfg.backlog, heartbeat=cfg.heartbeat, presence_ttl=cfg.presence_ttl,
             presence_hold=cfg.presence_hold, check_interval=cfg.redis_check_interval,
@@ -312,7 +313,8 @@ class RealtimeServer:
         return engine, Authenticator(
             owner_token=self.owner_token,
             owner_user=identity.owner_user,
-            accounts=None,
+            accounts=RedisAccounts(engine.client, keys),
+            sessions=RedisSessions(engine.client, keys),
             enabled=cfg.auth,
             clock=cfg.clock,
         )

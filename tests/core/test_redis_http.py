@@ -7,11 +7,14 @@ here again, unchanged, against a node of a cluster in a real Redis.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from lattice_rt_core.server import ServerConfig
+from lattice_rt_core.redis_accounts import RedisAccounts
+from lattice_rt_core.redis_store import RedisKeys, connect_async
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 from ..redis_server import RedisServer
 from .test_http_api import (  # noqa: F401 - collected again with the fixture below
@@ -25,6 +28,7 @@ from .test_http_api import (  # noqa: F401 - collected again with the fixture be
     test_presence_join_and_leave,
     test_publish_feed_and_stats,
     test_unknown_route_and_method_are_json,
+    test_users_only_see_and_publish_in_their_workspaces,
 )
 from .test_page import (  # noqa: F401
     test_anything_else_under_static_is_not_found,
@@ -42,3 +46,18 @@ from .test_stream_route import (  # noqa: F401
 def server_config(data_dir: Path, redis_server: RedisServer, redis_prefix: str) -> ServerConfig:
     return ServerConfig(port=0, data_dir=data_dir, owner_user="owner",
                         redis_url=redis_server.url, redis_prefix=redis_prefix)
+
+
+@pytest.fixture
+def users(server: RealtimeServer, redis_server: RedisServer, redis_prefix: str) -> dict[str, str]:
+    """The users of test_http_api, added to the cluster's accounts in Redis."""
+
+    async def add() -> dict[str, str]:
+        accounts = RedisAccounts(connect_async(redis_server.url), RedisKeys(redis_prefix))
+        try:
+            return {name: await accounts.add_user(name, spaces)
+                    for name, spaces in (("ann", ["ws_a"]), ("bob", ["ws_b"]), ("eve", []))}
+        finally:
+            await accounts.client.aclose()
+
+    return asyncio.run(add())

@@ -182,3 +182,42 @@ def test_a_node_killed_mid_burst_loses_its_clients_nothing(cluster: Cluster) -> 
     assert received == list(range(start + 1, final + 1))  # in order, each once, none missing
     assert set(acked) <= set(received) and len(acked) >= total
     assert ClientState.RECONNECTING in states
+
+
+def test_accounts_and_sign_ins_are_shared_by_every_node(cluster: Cluster) -> None:
+    import asyncio
+
+    from lattice_rt_core.redis_accounts import RedisAccounts
+    from lattice_rt_core.redis_store import RedisKeys, connect_async
+
+    async def accounts(change: str, name: str, *args: object) -> Any:
+        store = RedisAccounts(connect_async(cluster.redis.url), RedisKeys())
+        try:
+            return await getattr(store, change)(name, *args)
+        finally:
+            await store.client.aclose()
+
+    token = asyncio.run(accounts("add_user", "ann-cluster", ["ws_a"]))
+
+    def status(node: int, bearer: str) -> int:
+        return httpx.get(cluster.nodes[node].url + "/realtime/feed",
+                         headers={"Authorization": f"Bearer {bearer}"}, timeout=WAIT).status_code
+
+    assert [status(i, token) for i in range(3)] == [200, 200, 200]
+    renewed = asyncio.run(accounts("renew", "ann-cluster"))
+    # no node caches a token: the old one stops everywhere with the change itself
+    assert [status(i, token) for i in range(3)] == [401, 401, 401]
+    assert [status(i, renewed) for i in range(3)] == [200, 200, 200]
+
+    # a launch code from one node signs a browser in on another; the cookie works on a third
+    code = httpx.post(cluster.nodes[0].url + "/realtime/launch", headers=cluster.headers,
+                      timeout=WAIT).json()["code"]
+    landing = httpx.get(cluster.nodes[1].url + "/activity", params={"code": code},
+                        timeout=WAIT, follow_redirects=False)
+    assert landing.status_code == 303
+    cookie = landing.cookies["lrt_session"]
+    feed = httpx.get(cluster.nodes[2].url + "/realtime/feed", cookies={"lrt_session": cookie},
+                     timeout=WAIT)
+    assert feed.status_code == 200
+    again = httpx.get(cluster.nodes[2].url + "/activity", params={"code": code}, timeout=WAIT)
+    assert again.status_code == 401  # single use, cluster-wide
