@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 from pathlib import Path
+
+from .servers import free_port
 
 __all__ = ["RedisServer", "RedisStartError"]
 
@@ -20,13 +21,6 @@ WAIT = 20.0
 
 class RedisStartError(RuntimeError):
     pass
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class RedisServer:
@@ -44,7 +38,7 @@ class RedisServer:
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.appendfsync = appendfsync
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[str] | None = None
         self.log: list[str] = []

@@ -125,6 +125,9 @@ _SERVER_LOGGERS = (
     __package__ + ".bus",
     __package__ + ".journal",
     __package__ + ".auth",
+    __package__ + ".redis_log",
+    __package__ + ".redis_presence",
+    __package__ + ".redis_engine",
 )
 
 

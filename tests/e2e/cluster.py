@@ -19,17 +19,13 @@ from pathlib import Path
 
 import httpx
 
+from bench.servers import free_port
+
 from ..redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "packaging" / "proxy" / "nginx-cluster.conf"
 WAIT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Node:
