@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from .loadclient import LoadGroup, LoadResult
 from .plan import Plan
 from .publisher import burst, steady
@@ -53,6 +55,12 @@ class _Nodes:
 
     def cpu_seconds(self) -> float:
         return sum(s.cpu_seconds() for s in self.servers)
+
+    def redis_cpu_seconds(self) -> float:
+        if self.redis is None:
+            return 0.0
+        times = psutil.Process(self.redis.pid).cpu_times()
+        return float(times.user + times.system)
 
 
 @contextmanager
@@ -100,9 +108,10 @@ def _measure(
         ]
         for server, n in zip(nodes.servers, _split(subscribers, count), strict=True):
             server.wait_subscribers(n)
-        cpu0 = nodes.cpu_seconds()
+        cpu0, redis0 = nodes.cpu_seconds(), nodes.redis_cpu_seconds()
         timing = publish(nodes.urls, marker)
         merged = _merge([g.finish(idle=plan.idle_timeout, deadline=300.0) for g in loads])
+        merged["redis_cpu_s"] = nodes.redis_cpu_seconds() - redis0
         server_cpu = nodes.cpu_seconds() - cpu0
     return merged, timing, server_cpu
 
@@ -124,6 +133,7 @@ def _burst(engine: str, count: int, plan: Plan, log_dir: Path) -> dict[str, Any]
         "elapsed_s": elapsed,
         "frames_per_s": merged["frames"] / elapsed if elapsed > 0 else 0.0,
         "server_cpu_s": cpu,
+        "redis_cpu_s": merged["redis_cpu_s"],
         "client_cpu_s": merged["client_cpu_s"],
         "finished_because": merged["finished_because"],
     }
