@@ -15,7 +15,9 @@ recommends). The subscribers are split evenly over the nodes.
   two nodes, half the samples crossed Redis to the other node).
 
 What Redis adds from publish to delivery is the one-node latency on Redis
-minus the one on the local engine (same subscribers, same rate).
+minus the one on the local engine (same subscribers, same rate), also
+measured with ``cluster_path_subscribers`` streams ("path"), where the
+fan-out and the load generator add little.
 """
 
 from __future__ import annotations
@@ -139,8 +141,8 @@ def _burst(engine: str, count: int, plan: Plan, log_dir: Path) -> dict[str, Any]
     }
 
 
-def _latency(engine: str, count: int, plan: Plan, log_dir: Path) -> dict[str, Any]:
-    n, events = plan.cluster_subscribers, plan.latency_events
+def _latency(engine: str, count: int, n: int, plan: Plan, log_dir: Path) -> dict[str, Any]:
+    events = plan.latency_events
     started = time.monotonic_ns()
     merged, _, cpu = _measure(
         engine, count, n, plan, log_dir, latency=True,
@@ -167,5 +169,6 @@ def run_cluster(engine: str, count: int, plan: Plan, log_dir: Path) -> dict[str,
         "nodes": count,
         "subscribers": plan.cluster_subscribers,
         "burst": _burst(engine, count, plan, log_dir),
-        "latency": _latency(engine, count, plan, log_dir),
+        "latency": _latency(engine, count, plan.cluster_subscribers, plan, log_dir),
+        "path": _latency(engine, count, plan.cluster_path_subscribers, plan, log_dir),
     }

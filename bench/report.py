@@ -230,16 +230,23 @@ def _cluster(results: Results) -> list[str]:
             label, _num(_get(b, "frames_per_s")), _pct(_get(b, "lost_share")),
             _num(_get(b, "elapsed_s"), 2), _num(_get(b, "server_cpu_s"), 2),
             _num(_get(b, "redis_cpu_s"), 2), _num(_get(b, "client_cpu_s"), 2), _lat(lat),
-            _pct(_get(lat, "lost_share")),
+            _pct(_get(lat, "lost_share")), _lat(row["path"] if row else None),
         ])
     local, one = cluster_row(results, "local-1"), cluster_row(results, "redis-1")
-    added = (f"{one['latency']['p50_ms'] - local['latency']['p50_ms']:+.1f} ms at the p50, "
-             f"{one['latency']['p99_ms'] - local['latency']['p99_ms']:+.1f} ms at the p99"
-             if local and one else "not measured")
+
+    def added(part: str) -> str:
+        if not local or not one or part not in local or part not in one:
+            return "not measured"
+        return (f"{one[part]['p50_ms'] - local[part]['p50_ms']:+.1f} ms at the p50, "
+                f"{one[part]['p99_ms'] - local[part]['p99_ms']:+.1f} ms at the p99")
+
+    path_n = _num(results.get("plan", {}).get("cluster_path_subscribers"))
     return _table(
         ["setup", "burst frames/s", "burst lost", "delivery s", "nodes' CPU s", "Redis CPU s",
-         "client CPU s", "latency p50 / p99 / max ms", "latency lost"], body,
-    ) + ["", f"What Redis adds from publish to delivery (1 node on Redis − 1 local node): {added}."
+         "client CPU s", "latency p50 / p99 / max ms", "latency lost",
+         f"latency at {path_n} subscribers, p50 / p99 / max ms"], body,
+    ) + ["", "What Redis adds from publish to delivery (1 node on Redis − 1 local node): "
+         f"{added('latency')} with the subscribers above; {added('path')} with {path_n}."
          ] + _errors(results, "cluster")
 
 
@@ -269,9 +276,9 @@ Redis engine (`RedisLog._on_message`, parsing, the redis client). Where the core
 their own machines or cores, the load generator elsewhere) the delivery work divides by the
 nodes. What Redis adds to a publish is one round trip to Redis before the event is stored
 and the pub/sub message to every node: 0.07 ms back to back on this machine, but about 0.5 ms
-when both processes were asleep (they are, at 20 events/s), which is most of the difference at
-10 subscribers (`bench/cluster.py`); at 1,000 subscribers the p50 moves by several
-milliseconds between runs on this shared machine, in both directions.
+when both processes were asleep (they are, at 20 events/s): the difference in the last column.
+At 1,000 subscribers the p50 moves by several milliseconds between runs on this shared
+machine, in both directions.
 """,
 }
 

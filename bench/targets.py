@@ -150,7 +150,7 @@ def _cluster(results: Results) -> list[Verdict]:
         out.append(Verdict("7", target, "not measured", None))
     else:
         lost = sum(r[f]["expected_frames"] - r[f]["frames"] for r in rows
-                   for f in ("burst", "latency"))
+                   for f in ("burst", "latency", "path") if f in r)
         out.append(Verdict("7", target, f"{lost} frames lost", lost == 0 and len(rows) == 3))
     return out
 
