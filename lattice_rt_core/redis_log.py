@@ -158,26 +158,34 @@ class RedisLog:
         An epoch error (Redis lost data, or the epoch moved on) makes this
         node follow the current epoch, then the script runs once more.
         """
-        for attempt in (1, 2):
+        retried = False
+        while True:
             head = [self.epoch, self.fanout.visible_seq, self.retention, self.keys.channel]
             try:
                 return await self.script(name, keys, head + args)
             except ResponseError as exc:
-                if not str(exc).startswith("EPOCH") or attempt == 2:
+                if not str(exc).startswith("EPOCH") or retried:
                     raise Unavailable(f"Redis refused the write: {exc}") from None
-                await self.sync()
-        raise AssertionError("unreachable")
+            retried = True
+            await self.sync()
 
-    async def visible(self, seq: int, timeout: float | None = None) -> None:
-        """Wait (bounded) until this node's ring shows ``seq``: read-your-writes."""
+    async def visible(self, seq: int) -> None:
+        """Wait until this node's ring shows ``seq`` (read-your-writes).
+
+        Bounded by two check intervals: the event is stored either way, and a
+        node that lost its subscription finds it at its next check.
+        """
         if seq <= self.fanout.visible_seq:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((seq, fut))
+        entry = (seq, fut)
+        self._waiters.append(entry)
         try:
-            await asyncio.wait_for(fut, timeout or 2 * self.check_interval + 1.0)
+            await asyncio.wait_for(fut, 2 * self.check_interval + 1.0)
         except TimeoutError:
             log.warning("seq %d is stored in Redis but not yet shown here", seq)
+            if entry in self._waiters:
+                self._waiters.remove(entry)
 
     def _release_waiters(self, everyone: bool = False) -> None:
         top = self.fanout.visible_seq
