@@ -37,7 +37,7 @@ from redis.exceptions import RedisError
 from .defaults import DEFAULT_STATUS, STATUS_INTERVAL
 from .engine import Unavailable
 from .events import enrich, now_iso, to_json
-from .presence import PresenceEntry, new_client_id, presence_event
+from .presence import PresenceEntry, PresenceRegistry, new_client_id
 from .redis_log import RedisLog, encode_for_script
 from .redis_store import RedisKeys
 from .scope import WorkspaceScope, accepts
@@ -56,7 +56,7 @@ def _iso(ms: float) -> str:
 
 def _record(entry: PresenceEntry) -> str:
     """What Redis keeps of an entry: its public fields but ``last_seen`` (the refresh
-    time), and the state its last event carried, with when (Redis ms)."""
+    time), and the state its last event carried, with when (Redis's clock, seconds)."""
     fields = entry.public()
     del fields["last_seen"]
     fields["_published"] = list(entry.published)
@@ -97,7 +97,7 @@ class RedisPresence:
         self.keys = keys
         self.ttl = ttl
         self.hold = ttl if hold is None else hold
-        self.status_interval_ms = int(status_interval * 1000)
+        self.status_interval = status_interval
         self._wallclock = wallclock
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flush_at = 0.0  # loop time the timer fires
@@ -186,19 +186,25 @@ class RedisPresence:
             await self.log.visible(last)  # answered once visible here: read-your-writes
         return outcome, last, now
 
-    def _change(
-        self, entry: PresenceEntry, status: str, status_text: str | None, now: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        """presence.py's status rule on ``entry``: (events now, when the rest is due)."""
-        if status != entry.status:
-            entry.status_since = self._wallclock()
-        entry.status, entry.status_text = status, status_text
-        if entry.state() == entry.published:
-            return [], 0  # back to what others were last told
-        if now - entry.published_at < self.status_interval_ms:
-            return [], int(entry.published_at) + self.status_interval_ms
-        entry.published, entry.published_at = entry.state(), now
-        return [presence_event("status", entry)], 0
+    def _rules(self, now_ms: int, entry: PresenceEntry | None = None) -> PresenceRegistry:
+        """presence.py's registry holding just ``entry``, at Redis's time ``now_ms``.
+
+        Every decision (what a join does, when a status event is due) is
+        presence.py's: the registry decides on this one entry, and the
+        compare-and-set writes the outcome only if the entry did not change.
+        """
+        rules = PresenceRegistry(ttl=self.ttl, clock=lambda: now_ms / 1000,
+                                 wallclock=self._wallclock, stream_hold=self.hold,
+                                 status_interval=self.status_interval)
+        if entry is not None:
+            rules.adopt(entry)
+        return rules
+
+    @staticmethod
+    def _due(rules: PresenceRegistry) -> int:
+        """When the entry's held status event is due (Redis ms), 0 for none."""
+        due = rules.next_status_due()
+        return 0 if due is None else max(1, int(due * 1000))
 
     async def join(
         self,
@@ -213,31 +219,13 @@ class RedisPresence:
         cid = client_id or new_client_id()
         for _ in range(_ATTEMPTS):
             current, now = await self._read(cid)
-            stamp = self._wallclock()
-            old = None if current is None else _entry(current, stamp)
-            events: list[dict[str, Any]] = []
-            due = -1
-            if old is not None and old.workspace_id == workspace_id and old.user == user:
-                entry = old
-                if display_name is not None:
-                    entry.display_name = display_name
-                if status is not None:
-                    events, due = self._change(entry, status, status_text, now)
-            else:
-                previous = old if old is not None and old.user == user else None
-                if old is not None:
-                    events.append(presence_event("leave", old, reason="moved"))
-                state = (status, status_text) if status is not None else (
-                    previous.state() if previous is not None else (DEFAULT_STATUS, None))
-                kept = previous is not None and previous.status == state[0]
-                entry = PresenceEntry(
-                    cid, user, workspace_id, stamp, stamp, display_name, 0.0,
-                    status=state[0], status_text=state[1],
-                    status_since=previous.status_since if previous and kept else stamp,
-                    published=state, published_at=now,
-                )
-                events.append(presence_event("join", entry))
-                due = 0
+            old = None if current is None else _entry(current, self._wallclock())
+            rules = self._rules(now, old)
+            entry, events = rules.join(
+                user=user, client_id=cid, workspace_id=workspace_id,
+                display_name=display_name, status=status, status_text=status_text,
+            )
+            due = self._due(rules)
             outcome, _, written = await self._write(cid, current, _record(entry), user, events,
                                                     due=due)
             if outcome == "OK":
@@ -254,7 +242,9 @@ class RedisPresence:
             if current is None:
                 return None
             entry = _entry(current, self._wallclock())
-            events, due = self._change(entry, status, status_text, now)
+            rules = self._rules(now, entry)
+            events = rules.set_status(client_id, status, status_text)
+            due = self._due(rules)
             outcome, _, written = await self._write(
                 client_id, current, _record(entry), entry.user, events, mode="keep", due=due
             )
@@ -298,20 +288,17 @@ class RedisPresence:
             )
             now, pairs = int(due[0]), due[1:]
             for cid, record in zip(pairs[::2], pairs[1::2], strict=True):
-                events: list[dict[str, Any]] = []
-                new = ""
-                user = ""
-                if record:
-                    entry = _entry(record, self._wallclock())
-                    user = entry.user
-                    if entry.state() != entry.published:
-                        entry.published, entry.published_at = entry.state(), now
-                        events.append(presence_event("status", entry))
-                    new = _record(entry)
-                if new:
-                    outcome, _, _ = await self._write(bytes(cid).decode(), bytes(record), new,
-                                                      user, events, mode="keep", due=0)
-                    published += len(events) if outcome == "OK" else 0
+                client_id = bytes(cid).decode()
+                if not record:  # left meanwhile; its due time goes with it
+                    await self._write(client_id, None, "", "", [], mode="keep", due=0)
+                    continue
+                entry = _entry(record, self._wallclock())
+                rules = self._rules(now, entry)
+                events = rules.flush_status()
+                outcome, _, _ = await self._write(client_id, bytes(record), _record(entry),
+                                                  entry.user, events, mode="keep",
+                                                  due=self._due(rules))
+                published += len(events) if outcome == "OK" else 0
             if len(pairs) < 2 * _SWEEP_BATCH:
                 return published
 
@@ -320,9 +307,9 @@ class RedisPresence:
             current = await self._call("hget", self.keys.presence[0], client_id)
             if current is None:
                 return False
-            old = _entry(current, self._wallclock())
-            event = presence_event("leave", old, reason=reason)
-            outcome, _, _ = await self._write(client_id, current, "", old.user, [event])
+            old = _entry(current, "")
+            events = self._rules(0, old).leave(client_id, reason=reason)
+            outcome, _, _ = await self._write(client_id, current, "", old.user, events)
             if outcome == "OK":
                 return True
         raise Unavailable(f"presence entry {client_id!r} kept changing; try again")
@@ -355,9 +342,9 @@ class RedisPresence:
                 events: list[dict[str, Any]] = []
                 user = ""
                 if record:
-                    old = _entry(record, self._wallclock())
+                    old = _entry(record, "")
                     user = old.user
-                    events.append(presence_event("leave", old, reason="timeout"))
+                    events = self._rules(0, old).leave(client_id, reason="timeout")
                 outcome, _, _ = await self._write(
                     client_id, bytes(record) or None, "", user, events, mode="expire"
                 )
