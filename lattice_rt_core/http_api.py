@@ -64,7 +64,8 @@ class _JsonRoutes:
         self.version = version
 
     # ------------------------------------------------------------- helpers
-    async def body(self, request: Request) -> Any:
+    async def body(self, request: Request, *, empty: Any = None) -> Any:
+        """The JSON body; ``empty`` when there is none (not when it is ``null``)."""
         ctype = request.headers.get("content-type", "")
         if ctype.split(";", 1)[0].strip().lower() != "application/json":
             raise Refusal(415, "Content-Type must be application/json")
@@ -80,17 +81,15 @@ class _JsonRoutes:
             chunks.append(chunk)
         raw = b"".join(chunks)
         if not raw.strip():
-            return None
+            return empty
         try:
             return json.loads(raw, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
             raise Refusal(400, f"invalid JSON: {exc}") from None
 
     async def object_body(self, request: Request) -> dict[str, Any]:
-        """A JSON object body; an empty body counts as ``{}``."""
-        body = await self.body(request)
-        if body is None:
-            return {}
+        """A JSON object body; an empty body counts as ``{}``, a JSON ``null`` does not."""
+        body = await self.body(request, empty={})
         if not isinstance(body, dict):
             raise Refusal(422, "body must be a JSON object")
         return body

@@ -208,6 +208,16 @@ def test_bad_join_input(owner: httpx.Client, body: object, status: int) -> None:
     assert r.status_code == status and r.json()["error"]
 
 
+@pytest.mark.parametrize("path", ["/realtime/presence/join", "/realtime/presence/leave"])
+def test_a_json_null_body_is_not_an_empty_one(owner: httpx.Client, path: str) -> None:
+    # regression (found by the schemathesis fuzz): `null` was read as "no body" and
+    # accepted as {}; only a body with nothing in it counts as an empty object
+    r = owner.post(path, content=b"null", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"] == "body must be a JSON object"
+    empty = owner.post(path, content=b"", headers={"Content-Type": "application/json"})
+    assert empty.status_code == 200, empty.text
+
+
 # ------------------------------------------------------------------ status
 class Clock:
     """The server's monotonic clock, moved by the test (presence status coalescing)."""
