@@ -275,10 +275,14 @@ the SSE writes that every engine shares (`Fanout.collect`, the route's `send`) a
 Redis engine (`RedisLog._on_message`, parsing, the redis client). Where the cores exist (nodes on
 their own machines or cores, the load generator elsewhere) the delivery work divides by the
 nodes. What Redis adds to a publish is one round trip to Redis before the event is stored
-and the pub/sub message to every node: 0.07 ms back to back on this machine, but about 0.5 ms
-when both processes were asleep (they are, at 20 events/s): the difference in the last column.
-At 1,000 subscribers the p50 moves by several milliseconds between runs on this shared
-machine, in both directions.
+and the pub/sub message to every node: 0.07 ms back to back on this machine, about 0.5 ms when
+both processes were asleep (they are, at 20 events/s): the difference in the last column. At
+1,000 subscribers one event costs the node about 25 ms of CPU to write to every stream and the
+load generator about as much to read, so during each fan-out both cores are busy; Redis is a
+third process that then waits for a core before it runs the next publish (a scheduler time
+slice is milliseconds), and every frame of that event moves with it. On a machine with a core
+to spare for Redis that wait goes; here the p50 at 1,000 subscribers also moves by several
+milliseconds between runs of the same setup.
 """,
 }
 
