@@ -114,6 +114,7 @@ class RealtimeBus(Fanout):
                 data = to_json(enriched)
                 workspace_id = enriched["workspace_id"]
                 self._store(seq, workspace_id, encode_data(data, event_id=seq))
+                self.published += 1
                 if self._journal is not None:
                     self._journal.append(seq, workspace_id, data)
                 else:

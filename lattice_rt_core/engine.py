@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, Collection
 from typing import Any, Protocol
 
 from .fanout import Subscriber
+from .metrics import BusReadings
 from .scope import WorkspaceScope
 
 __all__ = ["Engine", "NotPersisted", "Unavailable"]
@@ -67,8 +68,12 @@ class Engine(Protocol):
     def recent_json(self, limit: int, scope: WorkspaceScope) -> list[bytes]:
         """The feed (newest first), as JSON already encoded."""
 
-    async def stats(self) -> dict[str, Any]:
+    async def current_stats(self) -> dict[str, Any]:
         """The ``stats`` block, including ``server_id`` and ``epoch``."""
+
+    @property
+    def readings(self) -> BusReadings:
+        """What ``/metrics`` reads when scraped (synchronous, no I/O)."""
 
     # streams ---------------------------------------------------------------
     async def open_stream(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncGenerator, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -172,6 +172,11 @@ class Fanout:
         self._holes: deque[tuple[int, int]] = deque(maxlen=_HOLES_KEPT)  # lost for good
         self._subs: dict[int, Subscriber] = {}
         self._next_sub = 0
+        # counters for GET /metrics (metrics.py reads them when scraped):
+        # plain ints bumped where the work is done, no lock of their own
+        self.published = 0  # events published through this process (the engine counts)
+        self.frames_sent = 0  # frames handed to streams (loop thread)
+        self.gaps: Counter[str] = Counter()  # gap frames by reason (loop thread)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._wake_scheduled = False
@@ -334,7 +339,9 @@ class Fanout:
                 if seq >= oldest:  # not yet written into the ring (cannot happen)
                     break
                 lost = not sub.live or any(lo <= seq <= hi_ for lo, hi_ in self._holes)
-                parts.append(self._gap(seq, oldest - 1, "retention" if lost else "overflow"))
+                reason = "retention" if lost else "overflow"
+                parts.append(self._gap(seq, oldest - 1, reason))
+                self.gaps[reason] += 1
                 seq = oldest
                 continue
             if scope is None or entry.workspace_id is None or entry.workspace_id in scope:
@@ -345,6 +352,7 @@ class Fanout:
         sub.cursor = seq - 1
         if seq > hi:
             sub.live = True
+        self.frames_sent += len(parts)  # data, gap and reset frames
         return b"".join(parts)
 
     @staticmethod

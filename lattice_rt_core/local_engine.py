@@ -54,8 +54,12 @@ class LocalEngine:
     def recent_json(self, limit: int, scope: WorkspaceScope) -> list[bytes]:
         return self.bus.recent_json(limit, scope)
 
-    async def stats(self) -> dict[str, Any]:
+    async def current_stats(self) -> dict[str, Any]:
         return self.bus.stats()
+
+    @property
+    def readings(self) -> RealtimeBus:
+        return self.bus
 
     async def open_stream(
         self,

@@ -1,7 +1,8 @@
 """Where a lattice-rt installation keeps its files, and reading them back.
 
-The data directory holds the journal and accounts database, the owner token
-and, while a server runs, ``server.json`` (its URL and pid). It is private to
+The data directory holds the journal and accounts database, the owner token,
+``server.lock`` (locked by the one server using the directory) and, while a
+server runs, ``server.json`` (its URL and pid). It is private to
 the user: mode 0700, the secrets in it 0600.
 """
 
@@ -20,6 +21,7 @@ __all__ = [
     "APP_NAME",
     "DATABASE_FILE",
     "DATA_DIR_ENV",
+    "LOCK_FILE",
     "OWNER_TOKEN_FILE",
     "SERVER_INFO_FILE",
     "database_path",
@@ -38,6 +40,8 @@ DATA_DIR_ENV = "LATTICE_RT_DATA_DIR"
 DATABASE_FILE = "lattice-rt.sqlite"
 OWNER_TOKEN_FILE = "owner.token"
 SERVER_INFO_FILE = "server.json"
+#: the file a running server holds an exclusive OS lock on (see dirlock.py)
+LOCK_FILE = "server.lock"
 
 _DIR_MODE = 0o700
 
@@ -95,8 +99,12 @@ def read_owner_token(data_dir: Path | str) -> str | None:
     return token or None
 
 
-def write_server_info(data_dir: Path | str, url: str, *, auth: bool) -> None:
-    """Say in ``server.json`` that this process serves ``url`` (atomically, mode 0600)."""
+def write_server_info(data_dir: Path | str, url: str, *, auth: bool) -> bool:
+    """Say in ``server.json`` that this process serves ``url`` (atomically, mode 0600).
+
+    Only the holder of the data directory's lock calls it. False (and a
+    warning) when the file cannot be written.
+    """
     from .version import __version__
 
     info = {"url": url, "pid": os.getpid(), "version": __version__, "auth": auth}
@@ -109,14 +117,13 @@ def write_server_info(data_dir: Path | str, url: str, *, auth: bool) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         log.warning("cannot write %s: %s", path, exc)
+        return False
+    return True
 
 
-def remove_server_info(data_dir: Path | str, url: str) -> None:
-    """Remove ``server.json`` if it is still this process's for ``url``."""
-    path = Path(data_dir) / SERVER_INFO_FILE
+def remove_server_info(data_dir: Path | str) -> None:
+    """Remove ``server.json`` (its writer, the lock holder, stops)."""
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(info, dict) and info.get("pid") == os.getpid() and info.get("url") == url:
-            path.unlink()
-    except (OSError, ValueError):
+        (Path(data_dir) / SERVER_INFO_FILE).unlink()
+    except OSError:
         pass

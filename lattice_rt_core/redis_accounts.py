@@ -15,44 +15,18 @@ of the code or session id, so a copy of Redis holds no usable one.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
 
-from .access import name_problem
-from .auth import Principal, new_token
+from .accounts import NoSuchUser, UserExists, check_name, new_token, token_digest, workspaces_of
+from .auth import Principal
 from .engine import Unavailable
 from .redis_store import RedisKeys
 
-__all__ = ["NoSuchUser", "RedisAccounts", "RedisSessions", "UserExists"]
-
-
-class UserExists(ValueError):
-    """``add_user`` of a name that is taken (its token is left alone)."""
-
-
-class NoSuchUser(ValueError):
-    """The named user does not exist."""
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def _checked(what: str, value: str) -> str:
-    problem = name_problem(value)
-    if problem is not None:
-        raise ValueError(f"{what} {problem}")
-    return value
-
-
-def _spaces(values: Iterable[str]) -> list[str]:
-    if isinstance(values, str):
-        values = [values]
-    return sorted({_checked("workspace id", ws) for ws in values})
+__all__ = ["RedisAccounts", "RedisSessions"]
 
 
 # KEYS users, tokens, members; ARGV op, name, digest or workspaces JSON, expected JSON
@@ -126,21 +100,22 @@ class RedisAccounts:
     # ---------------------------------------------------------------- changes
     async def add_user(self, name: str, workspaces: Iterable[str] = ()) -> str:
         """Create ``name``; its token. :class:`UserExists` when the name is taken."""
-        _checked("user name", name)
-        spaces = _spaces(workspaces)
+        check_name("user name", name)
+        spaces = workspaces_of(workspaces)
         token = new_token()
-        await self._run("add", name, _digest(token), json.dumps(spaces))
+        await self._run("add", name, token_digest(token), json.dumps(spaces))
         return token
 
     async def grant(self, name: str, workspaces: Iterable[str]) -> set[str]:
-        spaces = _spaces(workspaces)
+        spaces = workspaces_of(workspaces)
         return await self._members_change(name, lambda now: now | set(spaces))
 
     async def revoke(self, name: str, workspaces: Iterable[str]) -> set[str]:
-        spaces = _spaces(workspaces)
+        spaces = workspaces_of(workspaces)
         return await self._members_change(name, lambda now: now - set(spaces))
 
-    async def _members_change(self, name: str, change: Any) -> set[str]:
+    async def _members_change(self, name: str, change: Callable[[set[str]], set[str]]
+                              ) -> set[str]:
         for _ in range(_ATTEMPTS):
             raw = await self._call("hget", self._members, name)
             if raw is None and await self._call("hget", self.keys.users, name) is None:
@@ -154,7 +129,7 @@ class RedisAccounts:
     async def renew(self, name: str) -> str:
         """A new token for ``name``; the old one stops working on every node at once."""
         token = new_token()
-        await self._run("renew", name, _digest(token))
+        await self._run("renew", name, token_digest(token))
         return token
 
     async def remove_user(self, name: str) -> None:
@@ -168,7 +143,7 @@ class RedisAccounts:
     async def lookup_token(self, token: str) -> tuple[str, frozenset[str]] | None:
         try:
             found = await self._resolve(keys=[self.keys.tokens, self._members],
-                                        args=[_digest(token)])
+                                        args=[token_digest(token)])
         except (RedisError, OSError) as exc:
             raise Unavailable(f"Redis is unreachable: {exc}") from None
         if not found:
@@ -188,7 +163,7 @@ class RedisSessions:
         self.keys = keys
 
     def _key(self, kind: str, secret: str) -> str:
-        return self.keys.secret(kind, _digest(secret))
+        return self.keys.secret(kind, token_digest(secret))
 
     async def put(self, kind: str, key: str, principal: Principal, ttl: float) -> None:
         value = json.dumps({"user": principal.user, "owner": principal.owner})

@@ -23,7 +23,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from .auth import new_token
+from .accounts import new_token
 from .defaults import (
     DEFAULT_BACKLOG,
     DEFAULT_HEARTBEAT,
@@ -167,12 +167,21 @@ class RedisEngine(Fanout):
     async def publish_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return await self.log.publish(events)
 
-    async def stats(self) -> dict[str, Any]:
-        out = self.delivery_stats()
+    async def current_stats(self) -> dict[str, Any]:
         try:
-            out["presence"] = await self.presence_store.size()
+            await self.presence_store.size()
         except Unavailable:
-            out["presence"] = self.presence_store.count_seen
+            pass  # the last count read
+        return self.stats()
+
+    @property
+    def readings(self) -> RedisEngine:
+        return self
+
+    def stats(self) -> dict[str, Any]:
+        """``stats`` without a round trip: the presence count as last read (``/metrics``)."""
+        out = self.delivery_stats()
+        out["presence"] = self.presence_store.count_seen
         out["presence_ttl"] = self.presence_ttl
         if self.server_version:
             out["server_version"] = self.server_version

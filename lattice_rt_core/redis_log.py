@@ -149,6 +149,7 @@ class RedisLog:
         first = last - len(enriched) + 1
         for i, event in enumerate(enriched):
             event["seq"] = first + i
+        self.fanout.published += len(enriched)
         await self.visible(last)
         return enriched
 

@@ -182,6 +182,8 @@ class RedisPresence:
         if outcome != "OK":
             return outcome, 0, 0
         last, now = int(result[1]), int(result[2])
+        self.count_seen = int(result[3])
+        self.log.fanout.published += len(events)
         if events:
             await self.log.visible(last)  # answered once visible here: read-your-writes
         return outcome, last, now
@@ -330,6 +332,7 @@ class RedisPresence:
         for user, client_ids in by_user.items():
             await self.refresh(sorted(client_ids), user=user, proof=False)
         await self.flush_status()
+        await self.size()  # the count stats and /metrics show between reads
         expired = 0
         while True:
             due = (await self.log.script(

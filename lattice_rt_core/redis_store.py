@@ -274,7 +274,7 @@ end
 if n > 0 then
   seq = append(meta, log, ARGV[4], ARGV[1], seq, ARGV[3], pairs_from(ARGV, 13, n))
 end
-return {'OK', seq, now}
+return {'OK', seq, now, redis.call('HLEN', entries)}
 """
 
 # KEYS user, seen, proof; ARGV user, proof ('1': a request from the client,

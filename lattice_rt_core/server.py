@@ -31,13 +31,8 @@ from typing import Any
 import uvicorn
 
 from .access import ApiLimits
-from .auth import (
-    Accounts,
-    Authenticator,
-    LocalDirectory,
-    SecretRedactor,
-    load_or_create_owner_token,
-)
+from .accounts import Accounts, AccountStore, LocalAccountStore
+from .auth import Authenticator, SecretRedactor, load_or_create_owner_token
 from .bus import RealtimeBus
 from .defaults import (
     DEFAULT_BACKLOG,
@@ -47,7 +42,9 @@ from .defaults import (
     DEFAULT_RETENTION,
     DEFAULT_TTL,
 )
+from .dirlock import DataDirInUse, DataDirLock
 from .engine import Engine, Unavailable
+from .guard import allowed_hosts, split_host
 from .http_api import create_app
 from .identity import load_or_create_server_id
 from .journal import Journal, JournalError
@@ -60,11 +57,15 @@ from .paths import (
     write_server_info,
 )
 from .redis_store import DEFAULT_PREFIX, RedisKeys
+from .tls import TlsError, check_server_files
 from .version import __version__
 
 __all__ = ["RealtimeServer", "ServerConfig", "ServerError", "bind_socket"]
 
 log = logging.getLogger(__name__)
+
+#: seconds uvicorn waits for connections to close at stop before cancelling them
+GRACEFUL_SHUTDOWN = 1
 
 
 class ServerError(RuntimeError):
@@ -96,6 +97,12 @@ class ServerConfig:
     access_log: bool = False
     #: monotonic seconds; decides presence expiry and launch-code and session lifetimes
     clock: Callable[[], float] = time.monotonic
+    #: serve HTTPS with this certificate chain and private key (PEM files)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: addresses (or networks) of reverse proxies whose X-Forwarded-For and
+    #: X-Forwarded-Proto are believed; nobody's when empty
+    trusted_proxies: tuple[str, ...] = ()
     #: run as a node of the cluster in this Redis (redis://...); None: the local engine
     redis_url: str | None = None
     #: the prefix of every Redis key (one cluster per prefix)
@@ -107,6 +114,9 @@ class ServerConfig:
     #: serve on this inherited listening socket instead of binding (--workers without
     #: SO_REUSEPORT)
     listen_fd: int | None = None
+    #: take the data directory's lock (a worker of --workers does not: its
+    #: supervisor holds it)
+    lock_data_dir: bool = True
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
@@ -122,6 +132,8 @@ _SERVER_LOGGERS = (
     __package__ + ".server",
     __package__ + ".http_api",
     __package__ + ".stream_route",
+    __package__ + ".guard",
+    __package__ + ".owner_routes",
     __package__ + ".bus",
     __package__ + ".journal",
     __package__ + ".auth",
@@ -162,7 +174,24 @@ class _Uvicorn(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.engine.close()
-        await super().shutdown(sockets=sockets)
+        lingering = asyncio.ensure_future(self._abort_lingering())
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            lingering.cancel()
+
+    async def _abort_lingering(self) -> None:
+        """Drop connections still open halfway through the graceful timeout.
+
+        A TLS connection closes only once the peer answers its close_notify;
+        a browser that does not would hold the stop up to the timeout and leave
+        the transport open as the loop closes.
+        """
+        await asyncio.sleep(GRACEFUL_SHUTDOWN / 2)
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
 
 
 class RealtimeServer:
@@ -181,16 +210,40 @@ class RealtimeServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._redactor: SecretRedactor | None = None
+        self._dir_lock: DataDirLock | None = None
+        self._wrote_server_info = False
+        self._address: tuple[str, int] = (self.config.host, 0)
         self.read_only = False  # the data dir refused writes: no journal, no server.json
 
     @property
+    def tls(self) -> bool:
+        return self.config.tls_cert is not None
+
+    @property
     def url(self) -> str:
+        """Where clients reach this server (server.json, the banner).
+
+        A wildcard bind is reached on loopback, except with TLS: a certificate
+        names the server, so the first ``--allow-host`` name without a port
+        (the name clients use) is the URL's host.
+        """
         host = self.config.host
         if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
+            names = [h for h in self.config.allowed_hosts if not split_host(h)[1]]
+            host = names[0] if self.tls and names else "127.0.0.1"
         elif ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The address and port the listening socket is bound to."""
+        return self._address
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """The ``Host`` values requests may carry (guard.py)."""
+        return sorted(allowed_hosts(self.port, self.config.allowed_hosts))
 
     @property
     def data_dir(self) -> Path:
@@ -198,42 +251,62 @@ class RealtimeServer:
 
     # ---------------------------------------------------------------- start
     def start(self, timeout: float = 10.0) -> None:
+        """Lock the data dir, open storage, bind, serve; undo all of it on failure."""
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> None:
         cfg = self.config
         write_timeout = cfg.effective_write_timeout()
         if not write_timeout > 0:
             raise ServerError("the write timeout must be positive")
+        if (cfg.tls_cert is None) != (cfg.tls_key is None):
+            raise ServerError("TLS needs both a certificate and its key (--tls-cert, --tls-key)")
+        if cfg.tls_cert is not None and cfg.tls_key is not None:
+            try:
+                check_server_files(cfg.tls_cert, cfg.tls_key)
+            except TlsError as exc:
+                raise ServerError(str(exc)) from None
         try:
             data_dir = ensure_data_dir(cfg.data_dir)
         except OSError as exc:
             raise ServerError(f"cannot use data directory {cfg.data_dir}: {exc}") from exc
+        self.read_only = not _writable(data_dir)
+        if cfg.lock_data_dir:
+            self._lock_data_dir(data_dir)
         if cfg.redis_url:
-            engine, authenticator = self._redis_engine()
+            engine, authenticator, accounts = self._redis_engine()
         else:
-            engine, authenticator = self._local_engine(data_dir)
+            engine, authenticator, accounts = self._local_engine(data_dir)
         self.engine = engine
         self._install_redactor()
-        try:
-            if cfg.listen_fd is not None:
-                sock = socket.socket(fileno=cfg.listen_fd)
-            else:
-                sock = bind_socket(cfg.host, cfg.port, cfg.heartbeat, reuse_port=cfg.reuse_port)
-        except ServerError:
-            self._close_storage()
-            raise
-        self.port = sock.getsockname()[1]
+        if cfg.listen_fd is not None:
+            sock = socket.socket(fileno=cfg.listen_fd)
+        else:
+            sock = bind_socket(cfg.host, cfg.port, cfg.heartbeat, reuse_port=cfg.reuse_port)
+        self._address = sock.getsockname()[:2]
+        self.port = self._address[1]
         app = create_app(
             engine, authenticator, version=__version__, limits=cfg.limits,
             extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
-            abort_connection=self._abort_connection,
+            abort_connection=self._abort_connection, accounts=accounts, clock=cfg.clock,
         )
         uv_config = uvicorn.Config(
             app,
             log_level=cfg.log_level,
             access_log=cfg.access_log,  # off by default; when on, URLs are redacted
             lifespan="on",
-            timeout_graceful_shutdown=1,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
             date_header=False,
             server_header=False,
+            ssl_certfile=cfg.tls_cert,
+            ssl_keyfile=cfg.tls_key,
+            # X-Forwarded-For/-Proto only from the reverse proxies named (--trust-proxy)
+            proxy_headers=bool(cfg.trusted_proxies),
+            forwarded_allow_ips=list(cfg.trusted_proxies) or None,
         )
         self._server = _Uvicorn(uv_config, engine)
         self._thread = threading.Thread(
@@ -241,7 +314,6 @@ class RealtimeServer:
         )
         self._thread.start()
         if not self._server.ready.wait(timeout) or self._error is not None:
-            self.stop()
             raise ServerError(f"the server did not start: {self._error or 'timed out'}")
         if cfg.write_server_info and not self.read_only:
             self._write_server_info()
@@ -251,10 +323,11 @@ class RealtimeServer:
                 "and publish everything", self.url,
             )
 
-    def _local_engine(self, data_dir: Path) -> tuple[Engine, Authenticator]:
+    def _local_engine(
+        self, data_dir: Path
+    ) -> tuple[Engine, Authenticator, AccountStore | None]:
         """The journal, the bus, the owner token and the accounts of this data directory."""
         cfg = self.config
-        self.read_only = not _writable(data_dir)
         if self.read_only:
             log.warning(
                 "data directory %s is read-only: serving without the journal (events are "
@@ -283,18 +356,18 @@ class RealtimeServer:
             try:
                 self.owner_token = load_or_create_owner_token(data_dir)
             except OSError as exc:
-                self._close_storage()
                 raise ServerError(f"cannot read or create the owner token: {exc}") from exc
             self._accounts = self._open_accounts(data_dir)
+        accounts = LocalAccountStore(self._accounts) if self._accounts is not None else None
         return LocalEngine(self.bus), Authenticator(
             owner_token=self.owner_token,
             owner_user=cfg.owner_user or _login_name(),
-            accounts=LocalDirectory(self._accounts) if self._accounts is not None else None,
+            accounts=accounts,
             enabled=cfg.auth,
             clock=cfg.clock,
-        )
+        ), accounts
 
-    def _redis_engine(self) -> tuple[Engine, Authenticator]:
+    def _redis_engine(self) -> tuple[Engine, Authenticator, AccountStore | None]:
         """A node of the cluster in Redis: nothing of it is kept in the data directory."""
         from .redis_accounts import RedisAccounts, RedisSessions
         from .redis_engine import RedisEngine, bootstrap
@@ -313,14 +386,33 @@ class RealtimeServer:
             server_version=__version__,
         )
         self.owner_token = identity.owner_token if cfg.auth else None
+        accounts = RedisAccounts(engine.client, keys)
         return engine, Authenticator(
             owner_token=self.owner_token,
             owner_user=identity.owner_user,
-            accounts=RedisAccounts(engine.client, keys),
+            accounts=accounts,
             sessions=RedisSessions(engine.client, keys),
             enabled=cfg.auth,
             clock=cfg.clock,
-        )
+        ), accounts
+
+    def _lock_data_dir(self, data_dir: Path) -> None:
+        """Hold the directory for this server's life, before anything in it is opened.
+
+        A read-only directory where the lock file cannot be created is served
+        unlocked: that server writes nothing there, so it cannot hand out a seq.
+        """
+        lock = DataDirLock(data_dir)
+        try:
+            lock.acquire()
+        except DataDirInUse as exc:
+            raise ServerError(str(exc)) from None
+        except OSError as exc:
+            if not self.read_only:
+                raise ServerError(f"cannot lock data directory {data_dir}: {exc}") from exc
+            log.debug("cannot lock the read-only data directory %s: %s", data_dir, exc)
+            return
+        self._dir_lock = lock
 
     def _open_journal(self, data_dir: Path) -> Journal:
         """The journal; a damaged file is moved aside and a new one started.
@@ -366,7 +458,6 @@ class RealtimeServer:
                 return Accounts(path, read_only=True)
             return Accounts(path)
         except JournalError as exc:
-            self._close_storage()
             raise ServerError(f"cannot open the accounts in {path}: {exc}") from exc
 
     def _install_redactor(self) -> None:
@@ -398,15 +489,16 @@ class RealtimeServer:
         return False
 
     def _run(self, sock: socket.socket) -> None:
-        assert self._server is not None
+        server = self._server  # stop() may drop the attribute while this thread finishes
+        assert server is not None
         try:
-            self._server.run(sockets=[sock])
+            server.run(sockets=[sock])
         except BaseException as exc:  # noqa: BLE001 - reported to start()/stop()
             self._error = exc
             log.error("the realtime server stopped: %s", exc)
         finally:
             sock.close()
-            self._server.ready.set()
+            server.ready.set()
 
     # ----------------------------------------------------------------- stop
     def stop(self, timeout: float = 2.0) -> None:
@@ -430,6 +522,9 @@ class RealtimeServer:
         self._close_storage()
         self._remove_server_info()
         self._remove_redactor()
+        if self._dir_lock is not None:  # last: the directory is free once all is closed
+            self._dir_lock.release()
+            self._dir_lock = None
 
     def _close_storage(self) -> None:
         if self._journal is not None:
@@ -441,10 +536,17 @@ class RealtimeServer:
 
     # ---------------------------------------------------------- server.json
     def _write_server_info(self) -> None:
-        write_server_info(self.data_dir, self.url, auth=self.config.auth)
+        """Only the holder of the directory lock writes server.json (and removes it)."""
+        if self._dir_lock is None:
+            return
+        self._wrote_server_info = write_server_info(self.data_dir, self.url,
+                                                    auth=self.config.auth)
 
     def _remove_server_info(self) -> None:
-        remove_server_info(self.data_dir, self.url)
+        if not self._wrote_server_info:
+            return
+        self._wrote_server_info = False
+        remove_server_info(self.data_dir)
 
 
 def _writable(directory: Path) -> bool:

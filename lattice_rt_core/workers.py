@@ -1,8 +1,8 @@
 """``lattice-rt serve --redis URL --workers N``: N node processes on one port.
 
 A Python process uses one core; N workers, each a full node of the cluster
-in Redis, use N. The supervisor (the process you started) owns the port and
-the data directory's ``server.json`` and does no serving itself:
+in Redis, use N. The supervisor (the process you started) holds the data
+directory's lock, owns the port and ``server.json``, and does no serving itself:
 
 * on Linux, workers bind the port with ``SO_REUSEPORT`` and the kernel
   spreads new connections over them (the supervisor only reserves the port,
@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from .cli import WORKER_COMMAND
-from .paths import remove_server_info, write_server_info
+from .dirlock import DataDirInUse, DataDirLock
+from .guard import allowed_hosts
+from .paths import ensure_data_dir, remove_server_info, write_server_info
 from .server import RealtimeServer, ServerConfig, ServerError, bind_socket
 
 __all__ = ["Supervisor", "reuse_port_spreads", "run_worker"]
@@ -47,7 +49,10 @@ _RESTART_DELAY = 1.0
 
 # the ServerConfig fields a worker takes from the supervisor
 _FIELDS = ("host", "port", "data_dir", "heartbeat", "presence_ttl", "auth",
-           "journal_retention", "allowed_hosts", "redis_url", "reuse_port", "listen_fd")
+           "journal_retention", "allowed_hosts", "tls_cert", "tls_key", "trusted_proxies",
+           "redis_url", "reuse_port", "listen_fd")
+_PATHS = ("data_dir", "tls_cert", "tls_key")
+_TUPLES = ("allowed_hosts", "trusted_proxies")
 
 
 def reuse_port_spreads() -> bool:
@@ -64,16 +69,21 @@ def worker_command() -> list[str]:
 
 def _to_json(config: ServerConfig) -> str:
     values: dict[str, Any] = {name: getattr(config, name) for name in _FIELDS}
-    values["data_dir"] = str(values["data_dir"])
-    values["allowed_hosts"] = list(values["allowed_hosts"])
+    for name in _PATHS:
+        values[name] = None if values[name] is None else str(values[name])
+    for name in _TUPLES:
+        values[name] = list(values[name])
     return json.dumps(values)
 
 
 def _from_json(line: str) -> ServerConfig:
     values = json.loads(line)
-    values["data_dir"] = Path(values["data_dir"])
-    values["allowed_hosts"] = tuple(values["allowed_hosts"])
-    return ServerConfig(**values, write_server_info=False)
+    for name in _PATHS:
+        values[name] = None if values[name] is None else Path(values[name])
+    for name in _TUPLES:
+        values[name] = tuple(values[name])
+    # the supervisor holds the data directory and its server.json
+    return ServerConfig(**values, write_server_info=False, lock_data_dir=False)
 
 
 def run_worker(stdin: IO[str], stdout: IO[str], stop: threading.Event) -> int:
@@ -122,7 +132,19 @@ class Supervisor:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._socket: socket.socket | None = None
+        self._dir_lock: DataDirLock | None = None
+        self._wrote_server_info = False
         self._worker_config = config
+        self.address: tuple[str, int] = (config.host, config.port)
+
+    @property
+    def tls(self) -> bool:
+        return self.config.tls_cert is not None
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """The ``Host`` values requests may carry (as each worker's guard has them)."""
+        return sorted(allowed_hosts(self.address[1], self.config.allowed_hosts))
 
     @property
     def pids(self) -> list[int]:
@@ -130,7 +152,24 @@ class Supervisor:
             return [w.popen.pid for w in self._workers.values()]
 
     def start(self) -> None:
+        """Hold the data directory, take the port, start the workers; undo it all on failure."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         cfg = self.config
+        try:
+            self._dir_lock = DataDirLock(ensure_data_dir(cfg.data_dir))
+            self._dir_lock.acquire()
+        except DataDirInUse as exc:
+            self._dir_lock = None
+            raise ServerError(str(exc)) from None
+        except OSError as exc:
+            self._dir_lock = None
+            raise ServerError(f"cannot use data directory {cfg.data_dir}: {exc}") from exc
         if reuse_port_spreads():
             # reserve the port (a concrete one for --port 0); the workers listen on it
             self._socket = bind_socket(cfg.host, cfg.port, cfg.heartbeat,
@@ -141,17 +180,14 @@ class Supervisor:
             self._socket = bind_socket(cfg.host, cfg.port, cfg.heartbeat)
             port = self._socket.getsockname()[1]
             worker = {"port": port, "listen_fd": self._socket.fileno()}
+        self.address = (cfg.host, port)
         self._worker_config = ServerConfig(**{
             **{name: getattr(cfg, name) for name in _FIELDS}, **worker})
-        try:
-            launched = [self._launch() for _ in range(self.count)]  # they start in parallel
-            for index, popen in enumerate(launched):
-                self._adopt(index, popen)
-        except ServerError:
-            self.stop()
-            raise
+        launched = [self._launch() for _ in range(self.count)]  # they start in parallel
+        for index, popen in enumerate(launched):
+            self._adopt(index, popen)
         if cfg.write_server_info:
-            write_server_info(cfg.data_dir, self.url, auth=cfg.auth)
+            self._wrote_server_info = write_server_info(cfg.data_dir, self.url, auth=cfg.auth)
 
     def _launch(self) -> subprocess.Popen[str]:
         fd = self._worker_config.listen_fd
@@ -215,8 +251,13 @@ class Supervisor:
                 worker.popen.stdout.close()
         if self._socket is not None:
             self._socket.close()
-        if self.config.write_server_info and self.url:
-            remove_server_info(self.config.data_dir, self.url)
+            self._socket = None
+        if self._wrote_server_info:
+            self._wrote_server_info = False
+            remove_server_info(self.config.data_dir)
+        if self._dir_lock is not None:  # last: the directory is free once all is closed
+            self._dir_lock.release()
+            self._dir_lock = None
 
 
 def _read_line(pipe: IO[str], timeout: float) -> str:

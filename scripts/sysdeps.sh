@@ -10,8 +10,11 @@ qt=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
 desktop=(xvfb xauth dbus dbus-x11 dunst libnotify-bin haskell-status-notifier-item-utils
          haskell-gtk-sni-tray-utils imagemagick)
 browser=(chromium)
+# tests/e2e runs the shipped reverse-proxy configurations with the real proxies
+proxies=(nginx caddy)
 cluster=(redis-server)  # the Redis engine's tests run a private redis-server
-package=(desktop-file-utils zstd binutils)
+# systemd-analyze verifies the team server's unit (tests/packaging)
+package=(desktop-file-utils zstd binutils systemd)
 # What the bundled Qt plugins link (Wayland, more xcb, GLib, GSSAPI) beyond the qt list;
 # the .deb build stops when a linked library does not resolve.
 bundled=(libglib2.0-0 libwayland-client0 libwayland-cursor0 libwayland-egl1 libx11-xcb1
@@ -19,8 +22,8 @@ bundled=(libglib2.0-0 libwayland-client0 libwayland-cursor0 libwayland-egl1 libx
 
 case "${1:-test}" in
   run) want=("${qt[@]}") ;;
-  test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}" "${cluster[@]}" desktop-file-utils
-              binutils) ;;
+  test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}" "${proxies[@]}" "${cluster[@]}"
+              desktop-file-utils binutils systemd) ;;
   bench) want=("${qt[@]}" "${desktop[@]}" "${cluster[@]}") ;;
   package) want=("${qt[@]}" "${package[@]}" "${bundled[@]}") ;;
   *) echo "usage: $0 run|test|bench|package" >&2; exit 2 ;;

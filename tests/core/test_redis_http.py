@@ -1,8 +1,9 @@
 """The HTTP routes and the stream over a Redis node: the same tests, the other engine.
 
 The routes only know the engine interface, so the tests of ``test_http_api``,
-``test_stream_route`` and ``test_page`` that use the ``server`` fixture run
-here again, unchanged, against a node of a cluster in a real Redis.
+``test_stream_route``, ``test_page`` and ``test_owner_routes`` that use the
+``server`` fixture run here again, unchanged, against a node of a cluster in
+a real Redis (the admin routes then change the cluster's accounts there).
 """
 
 from __future__ import annotations
@@ -29,6 +30,16 @@ from .test_http_api import (  # noqa: F401 - collected again with the fixture be
     test_publish_feed_and_stats,
     test_unknown_route_and_method_are_json,
     test_users_only_see_and_publish_in_their_workspaces,
+)
+from .test_metrics import (  # noqa: F401
+    test_the_counters_follow_streams_presence_and_publishing,
+)
+from .test_owner_routes import (  # noqa: F401
+    test_add_list_grant_revoke_renew_remove,
+    test_an_existing_user_is_a_conflict_that_keeps_its_token,
+    test_an_unknown_user_is_404,
+    test_bad_fields_are_422_and_change_nothing,
+    test_too_many_workspaces_is_413,
 )
 from .test_page import (  # noqa: F401
     test_anything_else_under_static_is_not_found,

@@ -260,7 +260,7 @@ def test_a_node_that_lags_waits_for_an_id_it_has_not_seen(
 def test_stats_name_the_cluster(redis_server: RedisServer, redis_prefix: str, count: int) -> None:
     async def scenario() -> list[dict[str, Any]]:
         async with nodes(redis_server.url, redis_prefix, count) as engines:
-            return [await e.stats() for e in engines]
+            return [await e.current_stats() for e in engines]
 
     stats = run(scenario())
     assert {(s["engine"], s["server_id"], s["epoch"]) for s in stats} == {

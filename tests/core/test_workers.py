@@ -133,7 +133,7 @@ def test_workers_need_redis(data_dir: Path) -> None:
     )
     assert out.returncode == 2
     assert out.stderr.strip() == ("lattice-rt: error: --workers needs --redis: the processes "
-                                  "share their state through Redis")
+                                  "share their state through Redis (see lattice-rt --help)")
 
 
 def test_without_reuse_port_the_workers_share_the_supervisors_socket(

@@ -9,6 +9,9 @@ node answers the same.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -185,29 +188,37 @@ def test_a_node_killed_mid_burst_loses_its_clients_nothing(cluster: Cluster) -> 
 
 
 def test_accounts_and_sign_ins_are_shared_by_every_node(cluster: Cluster) -> None:
-    import asyncio
-
-    from lattice_rt_core.redis_accounts import RedisAccounts
-    from lattice_rt_core.redis_store import RedisKeys, connect_async
-
-    async def accounts(change: str, name: str, *args: object) -> Any:
-        store = RedisAccounts(connect_async(cluster.redis.url), RedisKeys())
-        try:
-            return await getattr(store, change)(name, *args)
-        finally:
-            await store.client.aclose()
-
-    token = asyncio.run(accounts("add_user", "ann-cluster", ["ws_a"]))
+    def admin(node: int, action: str, **body: Any) -> dict[str, Any]:
+        r = httpx.post(f"{cluster.nodes[node].url}/realtime/admin/users/{action}",
+                       headers=cluster.headers, json=body, timeout=WAIT)
+        assert r.status_code == 200, r.text
+        answer: dict[str, Any] = r.json()
+        return answer
 
     def status(node: int, bearer: str) -> int:
         return httpx.get(cluster.nodes[node].url + "/realtime/feed",
                          headers={"Authorization": f"Bearer {bearer}"}, timeout=WAIT).status_code
 
+    # added through node 0, by the CLI's remote administration (the admin routes)
+    added = subprocess.run(
+        [sys.executable, "-m", "lattice_rt_core.cli", "--url", cluster.nodes[0].url,
+         "--token", cluster.token, "user", "add", "ann-cluster", "-w", "ws_a"],
+        capture_output=True, text=True, timeout=WAIT, env={**os.environ, "LATTICE_RT_URL": ""},
+    )
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip()
     assert [status(i, token) for i in range(3)] == [200, 200, 200]
-    renewed = asyncio.run(accounts("renew", "ann-cluster"))
+    assert admin(2, "grant", user="ann-cluster", workspaces=["ws_b"])["workspaces"] == [
+        "ws_a", "ws_b"]
+    listed = httpx.get(cluster.nodes[1].url + "/realtime/admin/users", headers=cluster.headers,
+                       timeout=WAIT).json()["users"]
+    assert {"user": "ann-cluster", "workspaces": ["ws_a", "ws_b"]} in listed
+    renewed = admin(1, "renew", user="ann-cluster")["token"]
     # no node caches a token: the old one stops everywhere with the change itself
     assert [status(i, token) for i in range(3)] == [401, 401, 401]
     assert [status(i, renewed) for i in range(3)] == [200, 200, 200]
+    admin(2, "remove", user="ann-cluster")
+    assert [status(i, renewed) for i in range(3)] == [401, 401, 401]
 
     # a launch code from one node signs a browser in on another; the cookie works on a third
     code = httpx.post(cluster.nodes[0].url + "/realtime/launch", headers=cluster.headers,
