@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(main())
 
 
-def make_engine(url: str, prefix: str, *, start: bool = True, **kw: Any) -> RedisEngine:
+def make_engine(url: str, prefix: str, **kw: Any) -> RedisEngine:
     keys = RedisKeys(prefix)
     kw.setdefault("check_interval", 0.2)
     return RedisEngine(url, bootstrap(url, keys, "owner"), keys=keys, **kw)
@@ -42,19 +42,6 @@ async def nodes(url: str, prefix: str, count: int = 2, **kw: Any) -> AsyncIterat
     finally:
         for engine in engines:
             await engine.stop()
-
-
-async def until(condition: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    """Wait on the loop until ``condition()`` holds (the engines run on this loop)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 async def frames(engine: RedisEngine, sub: Subscriber, want: int,

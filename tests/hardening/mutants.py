@@ -230,6 +230,23 @@ MUTANTS = [
            '            verify = client_context(ca_file) if url.startswith("https://") else True',
            "            verify = False",
            C + "test_tls.py::test_an_unknown_ca_is_one_line_on_requests_and_on_the_stream"),
+    Mutant("redis hole filled first", "lattice_rt_core/redis_log.py",
+           "            await self.fill(min(self._pending) - 1)", "            pass",
+           C + "test_redis_log.py::test_a_jump_is_filled_from_the_stream_before_anything_past_it"),
+    Mutant("redis refill on subscribe", "lattice_rt_core/redis_log.py",
+           "                await self.sync()  # everything before the subscription",
+           "                pass  # everything before the subscription",
+           C + "test_redis_log.py::test_a_dropped_subscription_is_refilled"),
+    Mutant("redis epoch reset", "lattice_rt_core/redis_log.py",
+           '                fanout._reset_all("epoch", current.first - 1)', "                pass",
+           C + "test_redis_log.py::test_a_flushed_redis_starts_a_new_epoch_above_every_seen_"
+               "seq_and_resets_streams"),
+    Mutant("redis password hidden", "lattice_rt_core/redis_engine.py",
+           '        raise Unavailable(f"cannot reach Redis at {safe_url(url)}: {exc}") from None\n'
+           "    finally:\n        client.close()\n    if",
+           '        raise Unavailable(f"cannot reach Redis at {url}: {exc}") from None\n'
+           "    finally:\n        client.close()\n    if",
+           C + "test_cli_redis.py::test_an_unreachable_redis_is_one_line_without_the_password"),
     Mutant("read-only data dir", "lattice_rt_core/server.py",
            "        self.read_only = not _writable(data_dir)", "        self.read_only = False",
            H + "test_restarts.py::test_serve_on_a_read_only_data_dir_warns_and_serves"),
@@ -249,7 +266,7 @@ def run(mutant: Mutant, workdir: Path) -> bool:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir()
-    for name in ("lattice_rt_core", "app", "tests", "resources", "pyproject.toml"):
+    for name in ("lattice_rt_core", "app", "tests", "bench", "resources", "pyproject.toml"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, workdir / name,
