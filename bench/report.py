@@ -276,13 +276,14 @@ Redis engine (`RedisLog._on_message`, parsing, the redis client). Where the core
 their own machines or cores, the load generator elsewhere) the delivery work divides by the
 nodes. What Redis adds to a publish is one round trip to Redis before the event is stored
 and the pub/sub message to every node: 0.07 ms back to back on this machine, about 0.5 ms when
-both processes were asleep (they are, at 20 events/s): the difference in the last column. At
-1,000 subscribers one event costs the node about 25 ms of CPU to write to every stream and the
-load generator about as much to read, so during each fan-out both cores are busy; Redis is a
-third process that then waits for a core before it runs the next publish (a scheduler time
-slice is milliseconds), and every frame of that event moves with it. On a machine with a core
-to spare for Redis that wait goes; here the p50 at 1,000 subscribers also moves by several
-milliseconds between runs of the same setup.
+both processes were asleep (they are, at 20 events/s): the difference in the last column (0.4
+to 0.9 ms in every run so far). At 1,000 subscribers the p50 on one Redis node came out 3 to 35
+ms above the local one's in runs on this shared machine, and the cause is not established yet:
+it is not the fan-out itself (in one process, without sockets, one event reaches 1,000
+subscribers as fast on either engine), not the publisher's wait for its own event (taking it out
+changed nothing), and giving Redis real-time priority did not settle it. Candidates left: the
+third busy process on two busy cores, and the node's event loop order when a pub/sub message
+and a thousand stream writes are ready at once.
 """,
 }
 
