@@ -16,7 +16,7 @@ of the code or session id, so a copy of Redis holds no usable one.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
@@ -29,7 +29,8 @@ from .redis_store import RedisKeys
 __all__ = ["RedisAccounts", "RedisSessions"]
 
 
-# KEYS users, tokens, members; ARGV op, name, digest or workspaces JSON, expected JSON
+# KEYS users, tokens, members; ARGV op (add, renew, remove, grant, revoke), name, the
+# token digest or the workspaces as JSON, and for add the workspaces as JSON
 _CHANGE = r"""
 local users, tokens, members = KEYS[1], KEYS[2], KEYS[3]
 local op, name = ARGV[1], ARGV[2]
@@ -50,9 +51,18 @@ elseif op == 'remove' then
   redis.call('HDEL', tokens, old)
   redis.call('HDEL', users, name)
   redis.call('HDEL', members, name)
-elseif op == 'members' then
-  if (redis.call('HGET', members, name) or '[]') ~= ARGV[4] then return 'CONFLICT' end
-  redis.call('HSET', members, name, ARGV[3])
+else  -- 'grant' or 'revoke' ARGV[3] (a JSON list), in one step: concurrent changes add up
+  local now = {}
+  for _, ws in ipairs(cjson.decode(redis.call('HGET', members, name) or '[]')) do
+    now[ws] = true
+  end
+  for _, ws in ipairs(cjson.decode(ARGV[3])) do now[ws] = (op == 'grant') or nil end
+  local list = {}
+  for ws in pairs(now) do list[#list + 1] = ws end
+  table.sort(list)
+  local text = #list > 0 and cjson.encode(list) or '[]'
+  redis.call('HSET', members, name, text)
+  return text
 end
 return 'OK'
 """
@@ -63,9 +73,6 @@ local user = redis.call('HGET', KEYS[1], ARGV[1])
 if not user then return {} end
 return {user, redis.call('HGET', KEYS[2], user) or '[]'}
 """
-
-_ATTEMPTS = 16
-
 
 class RedisAccounts:
     """The cluster's users, token hashes and workspace memberships."""
@@ -107,24 +114,14 @@ class RedisAccounts:
         return token
 
     async def grant(self, name: str, workspaces: Iterable[str]) -> set[str]:
-        spaces = workspaces_of(workspaces)
-        return await self._members_change(name, lambda now: now | set(spaces))
+        """Add workspaces to ``name``; all of its workspaces (atomic in Redis)."""
+        changed = await self._run("grant", name, json.dumps(workspaces_of(workspaces)))
+        return set(json.loads(changed))
 
     async def revoke(self, name: str, workspaces: Iterable[str]) -> set[str]:
-        spaces = workspaces_of(workspaces)
-        return await self._members_change(name, lambda now: now - set(spaces))
-
-    async def _members_change(self, name: str, change: Callable[[set[str]], set[str]]
-                              ) -> set[str]:
-        for _ in range(_ATTEMPTS):
-            raw = await self._call("hget", self._members, name)
-            if raw is None and await self._call("hget", self.keys.users, name) is None:
-                raise NoSuchUser(f"no user named {name!r}")
-            expected = bytes(raw).decode() if raw is not None else "[]"
-            new: set[str] = change(set(json.loads(expected)))
-            if await self._run("members", name, json.dumps(sorted(new)), expected) == "OK":
-                return new
-        raise Unavailable(f"the workspaces of {name!r} kept changing; try again")
+        """Take workspaces from ``name``; what is left (atomic in Redis)."""
+        changed = await self._run("revoke", name, json.dumps(workspaces_of(workspaces)))
+        return set(json.loads(changed))
 
     async def renew(self, name: str) -> str:
         """A new token for ``name``; the old one stops working on every node at once."""
