@@ -27,6 +27,7 @@ from lattice_rt_core.bus import RealtimeBus
 from lattice_rt_core.client import ClientState, RealtimeClient
 from lattice_rt_core.http_api import create_app
 from lattice_rt_core.journal import Journal
+from lattice_rt_core.local_engine import LocalEngine
 from lattice_rt_core.paths import database_path, read_owner_token
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
@@ -188,11 +189,12 @@ def test_an_event_is_visible_only_once_durable(tmp_path: Path) -> None:
 
 
 def test_a_publish_is_answered_only_once_durable(tmp_path: Path) -> None:
-    # fails without: the `await waiter` in http_api's publish (the answer would be
+    # fails without: the `await waiter` in local_engine's publish_events (the answer would be
     # sent while the commit is still held back)
     journal = HeldJournal(tmp_path / "j.sqlite")
     bus = RealtimeBus(journal=journal)
-    app = create_app(bus, Authenticator(owner_token="t", owner_user="o", accounts=None),
+    app = create_app(LocalEngine(bus),
+                     Authenticator(owner_token="t", owner_user="o", accounts=None),
                      version="test")
 
     async def scenario() -> None:
@@ -222,7 +224,7 @@ def test_a_publish_is_answered_only_once_durable(tmp_path: Path) -> None:
 def test_a_resume_past_retention_gets_one_gap_and_then_everything_retained(
     data_dir: Path,
 ) -> None:
-    # fails without: the gap branch of RealtimeBus.collect (the missing range
+    # fails without: the gap branch of Fanout.collect (the missing range
     # would be skipped silently)
     cfg = ServerConfig(port=0, data_dir=data_dir, journal_retention=50)
     srv = RealtimeServer(cfg)
