@@ -42,6 +42,7 @@ from .defaults import (
     STATUS_INTERVAL,
 )
 from .events import enrich, now_iso, to_json
+from .identity import new_epoch
 from .journal import Journal
 from .presence import PresenceEntry, PresenceRegistry
 from .scope import WorkspaceScope, accepts
@@ -149,7 +150,9 @@ class RealtimeBus:
 
     Parameters are the reference's limits (``feed_limit`` 200, replay tail 10,
     heartbeat 15 s) plus ``backlog`` (how far, in events, a subscriber may fall
-    behind before it gets a gap) and ``presence_ttl``.
+    behind before it gets a gap) and ``presence_ttl``. ``server_id`` is the
+    server's stable identity (``stats``); the epoch comes from the journal
+    (a new one whenever it starts empty), or is new per bus without one.
     """
 
     def __init__(
@@ -167,6 +170,7 @@ class RealtimeBus:
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], str] = now_iso,
         server_version: str = "",
+        server_id: str = "",
     ) -> None:
         if heartbeat <= 0:
             raise ValueError("heartbeat must be positive")
@@ -175,6 +179,8 @@ class RealtimeBus:
         self.heartbeat = heartbeat
         self.retry_ms = retry_ms
         self.server_version = server_version
+        self.server_id = server_id
+        self.epoch = new_epoch()
         self._wallclock = wallclock
         self._journal = journal
         cap = max(backlog, feed_limit, journal.retention if journal else 0)
@@ -205,6 +211,7 @@ class RealtimeBus:
         self._status_due = 0.0  # when it fires, on ``clock``
         if journal is not None:
             state = journal.load(limit=cap)
+            self.epoch = state.epoch
             self._seq = self._visible = state.last_seq
             self._first = state.events[0][0] if state.events else state.last_seq + 1
             for seq, workspace_id, data in state.events:
@@ -487,6 +494,8 @@ class RealtimeBus:
             out["journal"] = "degraded" if self._journal.degraded else "ok"
         else:
             out["journal"] = "off"
+        out["server_id"] = self.server_id
+        out["epoch"] = self.epoch
         return out
 
     # ---------------------------------------------------------------- presence

@@ -49,8 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-FATAL_STREAM_STATUSES = (401, 403)
-
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line that points to ``--help`` (no usage block)."""
@@ -419,7 +417,7 @@ class _Tail:
         if (
             state is ClientState.RECONNECTING
             and error is not None
-            and error.status in FATAL_STREAM_STATUSES
+            and error.refused
         ):
             self.failure = self.remote.explain(error)  # retrying cannot fix a refused token
             self.done.set()

@@ -106,6 +106,10 @@ def _schemas(limits: ApiLimits) -> dict[str, Any]:
                 "server_version": {"type": "string"},
                 "journal": {"enum": ["ok", "degraded", "off"]},
                 "presence_ttl": {"type": "number", "exclusiveMinimum": 0},
+                "server_id": {"type": "string", "description": "names the server (a cluster: "
+                              "all its nodes) whatever URL reaches it"},
+                "epoch": {"type": "string", "description": "changes whenever the history "
+                          "starts from nothing; a resume point is only valid within one"},
             },
         },
         "Event": {
@@ -392,7 +396,9 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
         "/realtime/health": {
             "get": {
                 "operationId": "health",
-                "summary": "Liveness; stats and user only for an authenticated caller",
+                "summary": (
+                    "Liveness; stats, user and workspaces only for an authenticated caller"
+                ),
                 "security": [{}, {"bearer": []}, {"session": []}],
                 "responses": {
                     "200": _json(
@@ -404,6 +410,12 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                                 "version": {"type": "string"},
                                 "stats": stats,
                                 "user": {"type": "string"},
+                                "workspaces": {
+                                    "type": ["array", "null"],
+                                    "items": {"type": "string"},
+                                    "description": "the caller's workspaces, sorted; null: "
+                                    "every workspace (the owner, or a server without auth)",
+                                },
                             },
                         },
                         "The server is up",

@@ -46,6 +46,7 @@ from .defaults import (
 from .dirlock import DataDirInUse, DataDirLock
 from .guard import allowed_hosts, split_host
 from .http_api import create_app
+from .identity import load_or_create_server_id
 from .journal import Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
 from .tls import TlsError, check_server_files
@@ -266,6 +267,7 @@ class RealtimeServer:
                 backlog=cfg.backlog,
                 clock=cfg.clock,
                 server_version=__version__,
+                server_id=load_or_create_server_id(data_dir),
             )
         except JournalError as exc:  # loading it failed (e.g. the file is read-only)
             if self._journal is not None:
