@@ -24,9 +24,11 @@ from PySide6.QtCore import QObject, QSettings  # noqa: E402
 from lattice_rt_core.defaults import DEFAULT_HEARTBEAT  # noqa: E402
 from lattice_rt_core.server import RealtimeServer, ServerConfig  # noqa: E402
 from lattice_rt_tray.autostart import Autostart  # noqa: E402
+from lattice_rt_tray.connection import Connection  # noqa: E402
 from lattice_rt_tray.main import TrayApp, build  # noqa: E402
 from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
 from lattice_rt_tray.settings import Settings  # noqa: E402
+from lattice_rt_tray.settings_values import LOCAL_KEY  # noqa: E402
 
 GUI_FIXTURES = {"qapp", "qtbot"}
 
@@ -66,6 +68,33 @@ class ServerBox:
             server.stop(timeout=2.0)
 
 
+class MemoryKeyring:
+    """A keyring backend in memory: the app's tests never touch the machine's keyring.
+
+    (``tests/app/test_token_vault.py`` runs the vault against a real Secret Service.)
+    """
+
+    def __init__(self) -> None:
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if self.passwords.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+def local(app: TrayApp) -> Connection:
+    """The app's connection to the endpoint on this computer."""
+    return app.connections[LOCAL_KEY]
+
+
 class Harness:
     """Builds apps the way main() does, with test doubles at the edges."""
 
@@ -74,6 +103,7 @@ class Harness:
         self.tmp_path = tmp_path
         self.data_dir = tmp_path / "data"
         self.box = ServerBox()
+        self.keyring = MemoryKeyring()
         self.opened: list[str] = []
         self.browser_failure: str | None = None  # what open_url answers
         self.apps: list[TrayApp] = []
@@ -95,6 +125,7 @@ class Harness:
         self.roots.append(root)
         kwargs.setdefault("server_factory", self.box.factory)
         kwargs.setdefault("discover_local", lambda data_dir: None)
+        kwargs.setdefault("keyring", lambda: self.keyring)
         app = build(
             settings=settings,
             data_dir=self.data_dir,
@@ -110,10 +141,11 @@ class Harness:
         self.apps.append(app)
         return app
 
-    def start(self, app: TrayApp) -> None:
-        """Start ``app`` and wait until it is connected, caught up and present."""
+    def start(self, app: TrayApp, key: str = LOCAL_KEY) -> None:
+        """Start ``app`` and wait until connection ``key`` is connected, caught up, present."""
         with self.qtbot.waitSignals(
-            [app.controller.caught_up, app.keeper.joined], timeout=15_000
+            [app.controller.caught_up, app.connections.joined], timeout=15_000,
+            check_params_cbs=[lambda k: k == key, lambda k, entries: k == key],
         ):
             app.controller.start()
 
@@ -131,8 +163,7 @@ class Harness:
         # Delete in a fixed order: windows (which hold views of the models) first,
         # then the object tree that owns the models, so no view outlives its model.
         for app in self.apps:
-            dialog = app.controller._dialog  # noqa: SLF001
-            for widget in (dialog, app.views.activity, app.views.presence):
+            for widget in (app.flow.dialog, app.views.activity, app.views.presence):
                 if widget is not None and shiboken6.isValid(widget):
                     shiboken6.delete(widget)
         for root in self.roots:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from lattice_rt_tray.coalescer import NoticeKind
 from lattice_rt_tray.dnd import DndMode
 from lattice_rt_tray.icons import TrayState
+from lattice_rt_tray.settings_values import LOCAL_KEY
 
 from .conftest import wait_until
 
@@ -126,7 +127,7 @@ def test_muted_area_and_presence_are_quiet_by_settings(harness, settings, qtbot)
     # a settings change applies at once: presence notifications on
     notify = settings.values().notify
     settings.update(notify=notify.__class__(presence=True, muted_areas=notify.muted_areas))
-    app.coalescer._window_end = None  # noqa: SLF001 - start a fresh burst for clarity
+    app.coalescer._server(LOCAL_KEY).window_end = None  # noqa: SLF001 - a fresh burst, for clarity
     with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
         bus.join(client_id="another-one", workspace_id="ws_b", display_name="Linus")
     assert shown.args[0].title == "Linus joined"
