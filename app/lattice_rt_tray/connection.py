@@ -243,6 +243,7 @@ class Connection(QObject):
     def retire(self) -> None:
         """Removed: the lifecycle thread ends once its queued work (the stop) is done."""
         self._closing = True
+        self.keeper.close()
         self._lifecycle.close()
         self.deleteLater()
 
@@ -393,9 +394,11 @@ class Connection(QObject):
         self.refresh_presence()
 
     def _on_stats(self, client: ClientLike, stats: dict[str, Any] | None) -> None:
+        if self._closing or client is not self.client:
+            return  # removed, quitting, or another client by now
         stats = stats or {}
         ttl = stats.get("presence_ttl")
-        if self.online and not self._closing and client is self.client:
+        if self.online:
             self.keeper.keep_alive(client, float(ttl) if isinstance(ttl, int | float) else None)
         seq = stats.get("seq")
         self.caught_up.emit(self.key, seq if isinstance(seq, int) else None)

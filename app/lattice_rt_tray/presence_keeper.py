@@ -83,6 +83,7 @@ class PresenceKeeper(QObject):
         self.workspaces: tuple[str | None, ...] = tuple(workspaces) or (None,)
         self._alive_client: ClientLike | None = None
         self._refused = False  # the last round met a refusal
+        self._closed = False
         self._alive_timer = QTimer(self)
         self._alive_timer.timeout.connect(self._on_keep_alive)
 
@@ -132,6 +133,11 @@ class PresenceKeeper(QObject):
         self._alive_timer.stop()
         self._alive_client = None
 
+    def close(self) -> None:
+        """Its connection is gone: rounds still under way end in silence."""
+        self._closed = True
+        self.stop_keep_alive()
+
     @property
     def keeping_alive(self) -> bool:
         return self._alive_timer.isActive()
@@ -143,6 +149,8 @@ class PresenceKeeper(QObject):
         self._runner.run(self._join_all(client), self._on_refreshed)
 
     def _on_round(self, result: _Round) -> None:
+        if self._closed:
+            return
         self._refused = result.refused
         if result.entries:
             self.joined.emit(result.entries)

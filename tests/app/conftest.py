@@ -19,7 +19,7 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 import shiboken6  # noqa: E402
-from PySide6.QtCore import QObject, QSettings  # noqa: E402
+from PySide6.QtCore import QObject, QSettings, Signal  # noqa: E402
 
 from lattice_rt_core.defaults import DEFAULT_HEARTBEAT  # noqa: E402
 from lattice_rt_core.server import RealtimeServer, ServerConfig  # noqa: E402
@@ -29,6 +29,8 @@ from lattice_rt_tray.main import TrayApp, build  # noqa: E402
 from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
 from lattice_rt_tray.settings import Settings  # noqa: E402
 from lattice_rt_tray.settings_values import LOCAL_KEY  # noqa: E402
+
+from .team_server import TeamServer  # noqa: E402
 
 GUI_FIXTURES = {"qapp", "qtbot"}
 
@@ -90,6 +92,26 @@ class MemoryKeyring:
             raise PasswordDeleteError(username)
 
 
+class Ready(QObject):
+    """Signals:
+    done(): every connection in ``keys`` caught up after connecting and joined presence.
+    """
+
+    done = Signal()
+
+    def __init__(self, app: TrayApp, keys: tuple[str, ...]) -> None:
+        super().__init__(app.root)
+        self.missing = {(key, what) for key in keys for what in ("caught up", "joined")}
+        app.controller.caught_up.connect(lambda key: self.seen(key, "caught up"))
+        app.connections.joined.connect(lambda key, entries: self.seen(key, "joined"))
+
+    def seen(self, key: str, what: str) -> None:
+        if self.missing:
+            self.missing.discard((key, what))
+            if not self.missing:
+                self.done.emit()
+
+
 def local(app: TrayApp) -> Connection:
     """The app's connection to the endpoint on this computer."""
     return app.connections[LOCAL_KEY]
@@ -141,12 +163,11 @@ class Harness:
         self.apps.append(app)
         return app
 
-    def start(self, app: TrayApp, key: str = LOCAL_KEY) -> None:
-        """Start ``app`` and wait until connection ``key`` is connected, caught up, present."""
-        with self.qtbot.waitSignals(
-            [app.controller.caught_up, app.connections.joined], timeout=15_000,
-            check_params_cbs=[lambda k: k == key, lambda k, entries: k == key],
-        ):
+    def start(self, app: TrayApp, *keys: str) -> None:
+        """Start ``app``; wait until connections ``keys`` (default: the embedded one) are
+        connected, caught up and present."""
+        ready = Ready(app, keys or (LOCAL_KEY,))
+        with self.qtbot.waitSignal(ready.done, timeout=15_000):
             app.controller.start()
 
     def quit(self, app: TrayApp) -> None:
@@ -172,6 +193,17 @@ class Harness:
         self.apps.clear()
         self.roots.clear()
         self.box.stop_all()
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Iterator[TeamServer]:
+    """A real ``lattice-rt serve`` process: the team server next to the embedded endpoint."""
+    server = TeamServer(tmp_path / "team")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
