@@ -287,3 +287,28 @@ def test_an_old_tray_ini_keeps_working_and_its_token_moves_to_the_keyring(
     assert presence_client_id(settings.instance_id, "ws_team") in team.presence_ids()
     assert [link.line() for link in app.controller.status().links] == [
         "This computer: off", "127.0.0.1: connected"]  # named after its host
+
+
+def test_test_connection_in_settings_answers_from_the_server(harness, settings, team, qtbot):
+    token = team.add_user("ada", "ws_team")
+    follow_both(harness, settings, team, token=token)
+    app = harness.build(settings)
+    harness.start(app, LOCAL_KEY, TEAM_KEY)
+    app.views.actions.settings.trigger()
+    dialog = app.flow.dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.list.setCurrentRow(1)
+    assert dialog.form.token.text() == token  # read from the keyring
+    assert dialog.form.keyring.text() == "Kept in the system keyring."
+    assert dialog.form.status.text() == "connected"
+    result = dialog.form.result
+    dialog.form.test.click()  # on the task runner: the dialog never calls the network
+    assert result.text() == "Testing…"
+    wait_until(qtbot, lambda: result.text() != "Testing…")
+    assert result.text() == "Connected to Team as ada; member of ws_team."
+    # the embedded endpoint is tested where it runs, with its owner token
+    dialog.list.setCurrentRow(0)
+    dialog.form.test.click()
+    wait_until(qtbot, lambda: result.text() != "Testing…")
+    assert result.text().startswith("Connected to This computer as ")
+    assert result.text().endswith("; you see every workspace.")

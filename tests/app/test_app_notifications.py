@@ -104,13 +104,21 @@ def test_do_not_disturb_from_the_menu_silences_but_counts(harness, settings, qtb
     bus = harness.box.current.bus
     with qtbot.waitSignal(app.bridge.events_received, timeout=10_000):
         bus.publish(_event(1))
-    wait_until(qtbot, lambda: app.coalescer.unread == 1)
+    with qtbot.waitSignal(app.bridge.events_received, timeout=10_000):
+        bus.publish_many([_event(2, ws="ws_sales"), _event(3)])
+    wait_until(qtbot, lambda: app.coalescer.unread == 3)
     assert app.notifier.notices == []
-    # off again: the next event pops up
-    app.views.actions.dnd[DndMode.OFF].trigger()
+    # off again: one summary of what it held, then the next event pops up
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        app.views.actions.dnd[DndMode.OFF].trigger()
+    held = shown.args[0]
+    assert (held.kind, held.title, held.body) == (
+        NoticeKind.HELD, "While do-not-disturb was on", "3 events in 2 workspaces")
     assert app.views.tray.state is TrayState.UNREAD
-    with qtbot.waitSignal(app.notifier.shown, timeout=10_000):
-        bus.publish(_event(2))
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.publish(_event(4))
+    assert shown.args[0].kind is NoticeKind.EVENT
+    assert len(app.notifier.notices) == 2
 
 
 def test_muted_area_and_presence_are_quiet_by_settings(harness, settings, qtbot):

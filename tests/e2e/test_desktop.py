@@ -6,12 +6,16 @@ The stack is what a Linux desktop offers the app, piece by piece:
 * ``dbus-run-session`` (the session bus; its address is read back from a file);
 * ``status-notifier-watcher`` (``org.kde.StatusNotifierWatcher``) and
   ``gtk-sni-tray-standalone`` (a StatusNotifierItem host: the tray itself);
-* ``dunst`` (``org.freedesktop.Notifications``).
+* ``dunst`` (``org.freedesktop.Notifications``);
+* ``gnome-keyring-daemon`` (``org.freedesktop.secrets``, unlocked: the keyring).
 
-The test starts the whole stack and the real app (``python -m lattice_rt_tray``
-on the xcb platform), asserts that the tray item registered with the watcher,
-publishes an event through the app's own embedded endpoint and asserts it
-reached dunst; then quits the app with SIGTERM and checks it left presence.
+The test starts the whole stack, a team server (a ``lattice-rt serve``
+process) and the real app (``python -m lattice_rt_tray`` on the xcb
+platform), which follows both its own embedded endpoint and the team server.
+It asserts that the tray item registered with the watcher, that the team
+token written in the settings file moved into GNOME Keyring and out of the
+file, that an event published on each server reached dunst with the server's
+name; then quits the app with SIGTERM and checks it left presence on both.
 It skips, naming the binary, only when part of the stack is not installed.
 
 Run as a script it takes the README screenshots instead::
@@ -35,6 +39,9 @@ from typing import Any
 
 import pytest
 
+from tests.app.team_server import TeamServer
+from tests.secret_service import SecretService
+
 ROOT = Path(__file__).resolve().parents[2]
 BINARIES = (
     "Xvfb",
@@ -43,7 +50,9 @@ BINARIES = (
     "gtk-sni-tray-standalone",
     "dunst",
     "dunstctl",
+    "gnome-keyring-daemon",
 )
+TEAM_KEY = "7ea3"
 WATCHER = "org.kde.StatusNotifierWatcher"
 
 pytestmark = pytest.mark.desktop
@@ -73,6 +82,7 @@ class DesktopStack:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env: dict[str, str] = {}
         self.display = ""
+        self.secrets = SecretService(workdir / "secrets")
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -123,6 +133,7 @@ class DesktopStack:
         )
         self._spawn(["dunst", "-config", str(dunstrc)], env)
         wait_for(lambda: self.has_name("org.freedesktop.Notifications"), 10, "dunst")
+        self.secrets.start(bus_address=address)
 
     def _spawn(
         self, argv: list[str], env: dict[str, str], pass_fds: tuple[int, ...] = ()
@@ -137,6 +148,7 @@ class DesktopStack:
         return proc
 
     def stop(self) -> None:
+        self.secrets.stop()
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 try:
@@ -216,9 +228,18 @@ def desktop(tmp_path: Path) -> Iterator[DesktopStack]:
         stack.stop()
 
 
-def start_app(stack: DesktopStack, tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def start_app(
+    stack: DesktopStack, tmp_path: Path, team: TeamServer
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """The app following its embedded endpoint and ``team``; the team token in the file."""
     settings = tmp_path / "tray.ini"
-    settings.write_text("[server]\nport=0\n[presence]\ndisplay_name=E2E\nworkspaces=ws_e2e\n")
+    settings.write_text(
+        "[app]\nsettings_version=2\n"
+        f"[connections]\norder=local,{TEAM_KEY}\n"
+        f"[connection]\nlocal\\port=0\n{TEAM_KEY}\\name=Team\n{TEAM_KEY}\\url={team.url}\n"
+        f"{TEAM_KEY}\\token={team.owner_token}\n"
+        "[presence]\ndisplay_name=E2E\nworkspaces=ws_e2e\n"
+    )
     data_dir = tmp_path / "data"
     env = dict(stack.env, QT_QPA_PLATFORM="xcb", PYTHONPATH=os.pathsep.join(
         [str(ROOT / "app"), str(ROOT)]))
@@ -229,16 +250,28 @@ def start_app(stack: DesktopStack, tmp_path: Path) -> tuple[subprocess.Popen[byt
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     log.close()
-    return proc, data_dir
+    return proc, data_dir, settings
 
 
-def test_tray_registers_and_a_published_event_reaches_the_notification_daemon(
+def in_keyring(stack: DesktopStack, key: str) -> str:
+    """What the app's default keyring holds for ``key``, asked by another process."""
+    code = ("import sys; sys.path[:0] = sys.argv[1:]\n"
+            "from lattice_rt_tray.token_vault import SERVICE, default_keyring\n"
+            f"print(default_keyring().get_password(SERVICE, {key!r}))")
+    return subprocess.run([sys.executable, "-c", code, str(ROOT / "app"), str(ROOT)],
+                          env=stack.env, capture_output=True, text=True, check=True,
+                          timeout=30).stdout.strip()
+
+
+def test_tray_registers_and_events_of_two_servers_reach_the_notification_daemon(
     desktop: DesktopStack, tmp_path: Path
 ) -> None:
     from lattice_rt_core.client import RealtimeClient
     from lattice_rt_core.discovery import discover
 
-    proc, data_dir = start_app(desktop, tmp_path)
+    team = TeamServer(tmp_path / "team")
+    team.start()
+    proc, data_dir, settings = start_app(desktop, tmp_path, team)
     try:
         items = wait_for(desktop.registered_items, 20, "the tray item to register")
         assert len(items) == 1
@@ -247,19 +280,35 @@ def test_tray_registers_and_a_published_event_reaches_the_notification_daemon(
         try:
             wait_for(lambda: any(p.get("display_name") == "E2E"
                                  for p in client.presence()["presence"]), 20, "presence")
+            mine = {p["client_id"] for p in client.presence()["presence"]}
+            wait_for(lambda: mine <= team.presence_ids(), 20, "presence on the team server")
+            # the team token moved from the settings file into GNOME Keyring
+            assert in_keyring(desktop, TEAM_KEY) == team.owner_token
+            assert team.owner_token not in settings.read_text()
+
             client.publish("workflow", "workflow_run", {"workflow_id": "wf_e2e", "status": "ok"},
                            workspace_id="ws_e2e")
             wait_for(lambda: desktop.displayed() >= 1, 20, "dunst to show the notification")
             desktop.dunstctl("close-all")
-            shown = wait_for(desktop.history, 10, "dunst's history")
-            assert shown[0]["summary"] == "Workflow run"
-            assert "wf_e2e" in shown[0]["body"] and "ws_e2e" in shown[0]["body"]
-            assert shown[0]["appname"] == "Lattice Realtime Tray"
+            team.publish({"area": "workflow", "event_type": "deploy_failed",
+                          "workspace_id": "ws_e2e",
+                          "payload": {"run_id": "run-9", "error": "disk full"}})
+            wait_for(lambda: desktop.displayed() >= 1, 20, "the team server's notification")
+            desktop.dunstctl("close-all")
+            shown = wait_for(lambda: len(desktop.history()) >= 2 and desktop.history(), 10,
+                             "dunst's history")
+            by_title = {item["summary"]: item for item in shown}
+            assert set(by_title) == {"Workflow run · This computer",
+                                     "Workflow: deploy failed · Team"}
+            here = by_title["Workflow run · This computer"]
+            assert "wf_e2e" in here["body"] and "ws_e2e" in here["body"]
+            assert here["appname"] == "Lattice Realtime Tray"
 
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
             # it left presence before its embedded server stopped (the server is
             # gone with the app, so its own log of the request is the witness)
+            assert not mine & team.presence_ids()
         finally:
             client.close()
         log = (tmp_path / "app.log").read_text()
@@ -268,6 +317,7 @@ def test_tray_registers_and_a_published_event_reaches_the_notification_daemon(
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
+        team.stop()
 
 
 def _discover(discover: Callable[..., tuple[str, str | None]], data_dir: Path) -> Any:
@@ -301,13 +351,15 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     from lattice_rt_tray.icons import app_icon
     from lattice_rt_tray.main import build
     from lattice_rt_tray.settings import Settings
+    from lattice_rt_tray.settings_values import LOCAL_KEY, local_connection
 
     qapp = QApplication([sys.argv[0]])
     qapp.setApplicationDisplayName("Lattice Realtime Tray")
     qapp.setWindowIcon(app_icon())
     qapp.setQuitOnLastWindowClosed(False)
     settings = Settings.open(work / "tray.ini")
-    settings.update(port=0, display_name="Ada Lovelace", workspaces=("ws_marketing", "ws_research"))
+    settings.update(connections=(local_connection(port=0),), display_name="Ada Lovelace",
+                    workspaces=("ws_marketing", "ws_research"))
     app = build(settings=settings, data_dir=work / "data", tray_available=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -321,7 +373,7 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     app.controller.start()
     pump(lambda: app.controller.connected and not app.coalescer.holding, "connection")
     pump(lambda: len(app.roster) >= 2, "own presence")
-    server = app.endpoint.server
+    server = app.connections[LOCAL_KEY].server
     bus = server.bus  # type: ignore[union-attr]
     for cid, ws, name, user in (
         ("grace-laptop", "ws_marketing", "Grace Hopper", "grace"),
