@@ -24,7 +24,7 @@ MISSING = [name for name in ("dbus-daemon", "gnome-keyring-daemon") if shutil.wh
 
 
 class SecretService:
-    """A private ``dbus-daemon`` and ``gnome-keyring-daemon`` serving ``org.freedesktop.secrets``."""
+    """A private ``dbus-daemon`` and a ``gnome-keyring-daemon`` serving the Secret Service."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
@@ -81,7 +81,7 @@ class SecretService:
                 if reply.body[0]:
                     return
                 if time.monotonic() > deadline:
-                    raise AssertionError("gnome-keyring-daemon did not serve org.freedesktop.secrets")
+                    raise AssertionError(f"gnome-keyring-daemon did not serve {SECRETS}")
                 time.sleep(0.05)
 
     def stop(self) -> None:
