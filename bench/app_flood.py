@@ -122,8 +122,7 @@ class FloodProbe(QObject):
         self._deadline = QTimer(self)
         self._deadline.setSingleShot(True)
         self._deadline.timeout.connect(self.on_timeout)
-        self.local = app.connections[LOCAL_KEY]
-        self.local.keeper.joined.connect(self.on_joined)
+        app.connections.joined.connect(self.on_joined)
         app.bridge.events_received.connect(self.on_events)
         app.bridge.gap_received.connect(self.on_gap)
 
@@ -134,9 +133,9 @@ class FloodProbe(QObject):
         self._poll.start()
 
     # ------------------------------------------------------------- counting
-    @Slot(object)
-    def on_joined(self, entries: object) -> None:
-        self._joined = True
+    @Slot(str, object)
+    def on_joined(self, key: str, entries: object) -> None:
+        self._joined = self._joined or key == LOCAL_KEY
 
     @Slot(str, object)
     def on_events(self, server: str, batch: list[dict[str, Any]]) -> None:
@@ -182,7 +181,7 @@ class FloodProbe(QObject):
 
     @Slot()
     def begin(self) -> None:
-        url, token = self.local.url, read_owner_token(self.data_dir)
+        url, token = self.app.connections[LOCAL_KEY].url, read_owner_token(self.data_dir)
         if not url or not token:
             self.fail("the embedded server wrote no URL or owner token")
             return
@@ -205,7 +204,7 @@ class FloodProbe(QObject):
                 return
             self.publish = json.loads(out)
             self.last_seq = int(self.publish["last_seq"])
-        client = self.local.client
+        client = self.app.connections[LOCAL_KEY].client
         seen = client.last_event_id if client is not None else None
         if seen is not None and seen >= self.last_seq and self.app.bridge.pending() == 0:
             self._poll.stop()
