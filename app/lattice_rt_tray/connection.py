@@ -240,10 +240,15 @@ class Connection(QObject):
         self._lifecycle.run(lambda: self._close(ids), None,
                             lambda exc: log.info("stopping %s: %s", self.key, exc))
 
+    def close(self) -> None:
+        """Quitting or removed (GUI thread): what is still under way ends in silence."""
+        if not self._closing:
+            self._closing = True
+            self.keeper.close()
+
     def retire(self) -> None:
         """Removed: the lifecycle thread ends once its queued work (the stop) is done."""
-        self._closing = True
-        self.keeper.close()
+        self.close()
         self._lifecycle.close()
         self.deleteLater()
 

@@ -399,10 +399,9 @@ class TrayController(QObject):
             self._finish()  # asked again (a second Ctrl-C): stop waiting
             return
         self.quitting = True
-        for connection in self.connections:
-            connection.keeper.stop_keep_alive()
         deadline = self._clock() + self._quit_budget - 0.15
         for connection in self.connections:
+            connection.close()
             self.settings.set_resume_points(connection.key, connection.resume_points())
         self.settings.sync()
         self._notice_timer.stop()

@@ -125,6 +125,8 @@ class PresenceKeeper(QObject):
 
     def keep_alive(self, client: ClientLike, ttl: float | None) -> None:
         """Re-join every ``ttl / 3`` seconds through ``client`` until :meth:`stop_keep_alive`."""
+        if self._closed:
+            return
         ttl = ttl if ttl is not None and ttl > 0 else DEFAULT_TTL  # the server did not say
         self._alive_client = client
         self._alive_timer.start(int(max(MIN_REFRESH, ttl / 3) * 1000))

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QObject
 
 from lattice_rt_core.client import ApiError, ClientState, RealtimeClient
@@ -138,7 +139,11 @@ class Rig:
         assert connection._lifecycle.wait_idle(WAIT_MS / 1000)  # noqa: SLF001
 
     def close(self) -> None:
+        """As the controller quits: close on the GUI thread, then shut down."""
         for connection in self.built:
+            if not shiboken6.isValid(connection):  # its set (its parent) is gone already
+                continue
+            connection.close()
             connection.shutdown(time.monotonic() + 2, time.monotonic() + 1)
         self.requests.close()
 
@@ -331,6 +336,7 @@ def test_shutdown_stops_client_and_server_and_nothing_starts_after(qtbot, parts,
     connection = rig(local_connection(), ADA)
     started(qtbot, connection, local_connection())
     [server], [client] = parts.servers, parts.clients
+    connection.close()
     connection.shutdown(time.monotonic() + 2.0, time.monotonic() + 1.0)
     assert client.stopped and client.closed and server.stopped
     assert connection.client is None
@@ -390,5 +396,6 @@ def test_against_a_real_embedded_server_the_client_streams(qtbot, tmp_path, rig)
             servers[0].bus.publish({"area": "graph", "event_type": "indexed"})
         assert got.args[0] == "local" and got.args[1][-1]["area"] == "graph"
     finally:
+        connection.close()
         connection.shutdown(time.monotonic() + 3.0, time.monotonic() + 1.0)
     assert read_server_info(tmp_path / "data") is None  # the server stopped and cleaned up
