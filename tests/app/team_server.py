@@ -54,8 +54,9 @@ class TeamServer:
     def client(self, token: str | None = None) -> RealtimeClient:
         return RealtimeClient(self.url, token or self.owner_token)
 
-    def publish(self, *events: dict[str, Any]) -> list[dict[str, Any]]:
-        with self.client() as client:
+    def publish(self, *events: dict[str, Any], token: str | None = None) -> list[dict[str, Any]]:
+        """Publish as the owner, or as the user of ``token`` (the event's actor)."""
+        with self.client(token) as client:
             return client.publish_many(events)
 
     def health(self) -> dict[str, Any]:

@@ -181,15 +181,19 @@ class DesktopStack:
         return bool(owned)
 
     def watcher_property(self, name: str) -> Any:
-        (value,) = self._bus_call(WATCHER, "/StatusNotifierWatcher",
-                                  "org.freedesktop.DBus.Properties", "Get", "ss", (WATCHER, name))
-        return value[1]
+        """The property, or None while the watcher cannot answer yet (an error reply)."""
+        reply = self._bus_call(WATCHER, "/StatusNotifierWatcher",
+                               "org.freedesktop.DBus.Properties", "Get", "ss", (WATCHER, name))
+        if len(reply) != 1 or not isinstance(reply[0], tuple):
+            return None
+        return reply[0][1]
 
     def host_registered(self) -> bool:
         return bool(self.watcher_property("IsStatusNotifierHostRegistered"))
 
     def registered_items(self) -> list[str]:
-        return [str(item) for item in self.watcher_property("RegisteredStatusNotifierItems")]
+        items = self.watcher_property("RegisteredStatusNotifierItems")
+        return [str(item) for item in items or ()]
 
     # ------------------------------------------------------------ dunst
     def dunstctl(self, *args: str) -> str:
@@ -329,21 +333,40 @@ def _discover(discover: Callable[..., tuple[str, str | None]], data_dir: Path) -
 
 # ------------------------------------------------------------------ screenshots
 def take_screenshots(out: Path) -> None:
-    """Run the app in-process on the desktop stack and photograph it."""
+    """Run the app in-process on the desktop stack, following two servers, and photograph it."""
     import tempfile
 
     work = Path(tempfile.mkdtemp(prefix="lattice-shots-"))
     stack = DesktopStack(work / "desktop")
     stack.start()
+    team = TeamServer(work / "team")
+    team.start()
     try:
         os.environ.update(stack.env)
         os.environ["QT_QPA_PLATFORM"] = "xcb"
-        _photograph(stack, work, out)
+        _photograph(stack, team, work, out)
     finally:
+        team.stop()
         stack.stop()
 
 
-def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
+#: (area, event type, workspace, payload, actor) published on this computer's endpoint
+LOCAL_EVENTS = [
+    ("graph", "indexing_paused", "ws_research", {"graph_id": "papers", "status": "paused"}),
+    ("memory", "memory_upserted", "ws_research", {"key": "q3-goals"}),
+    ("skills", "skill_installed", "ws_marketing", {"skill": "pdf-export"}),
+]
+#: and on the team server
+TEAM_EVENTS = [
+    ("workspace", "member_added", "ws_marketing", {"member": "grace@example.com"}),
+    ("agent", "agent_run", "ws_research", {"agent_id": "summariser", "status": "ok"}),
+    ("plugins", "plugin_enabled", "ws_marketing", {"plugin": "calendar-sync"}),
+    ("graph", "answer_trace", "ws_research", {"query": "who owns the Q3 launch?"}),
+    ("workflow", "workflow_edited", "ws_marketing", {"workflow_id": "wf_launch"}),
+]
+
+
+def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) -> None:
     from PySide6.QtCore import QPoint
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -351,15 +374,19 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     from lattice_rt_tray.icons import app_icon
     from lattice_rt_tray.main import build
     from lattice_rt_tray.settings import Settings
-    from lattice_rt_tray.settings_values import LOCAL_KEY, local_connection
+    from lattice_rt_tray.settings_values import LOCAL_KEY, ConnectionSettings, local_connection
 
     qapp = QApplication([sys.argv[0]])
     qapp.setApplicationDisplayName("Lattice Realtime Tray")
     qapp.setWindowIcon(app_icon())
     qapp.setQuitOnLastWindowClosed(False)
+    ada = team.add_user("ada", "ws_marketing", "ws_research")
+    grace = team.add_user("grace", "ws_marketing", "ws_research")
     settings = Settings.open(work / "tray.ini")
-    settings.update(connections=(local_connection(port=0),), display_name="Ada Lovelace",
-                    workspaces=("ws_marketing", "ws_research"))
+    settings.update(connections=(local_connection(port=0),
+                                 ConnectionSettings(TEAM_KEY, "Team", url=team.url)),
+                    display_name="Ada Lovelace", workspaces=("ws_marketing", "ws_research"))
+    settings.set_file_token(TEAM_KEY, ada)  # moved into GNOME Keyring when the app starts
     app = build(settings=settings, data_dir=work / "data", tray_available=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -371,63 +398,69 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
             QTest.qWait(50)
 
     app.controller.start()
-    pump(lambda: app.controller.connected and not app.coalescer.holding, "connection")
-    pump(lambda: len(app.roster) >= 2, "own presence")
-    server = app.connections[LOCAL_KEY].server
-    bus = server.bus  # type: ignore[union-attr]
+    pump(lambda: all(c.online for c in app.connections) and not app.coalescer.holding,
+         "both connections")
+    pump(lambda: app.roster.online_count() >= 1, "own presence")
+    bus = app.connections[LOCAL_KEY].server.bus  # type: ignore[union-attr]
     for cid, ws, name, user in (
         ("grace-laptop", "ws_marketing", "Grace Hopper", "grace"),
-        ("margaret-desk", "ws_marketing", "Margaret Hamilton", "margaret"),
         ("linus-box", "ws_research", "Linus Torvalds", "linus"),
-        ("barbara-vm", "ws_research", "Barbara Liskov", "barbara"),
     ):
         bus.join(user=user, client_id=cid, workspace_id=ws, display_name=name)
-    samples = [
-        ("workspace", "member_added", "ws_marketing", {"member": "grace@example.com"}),
-        ("graph", "indexing_paused", "ws_research", {"graph_id": "papers", "status": "paused"}),
-        ("agent", "agent_run", "ws_research", {"agent_id": "summariser", "status": "ok"}),
-        ("skills", "skill_installed", "ws_marketing", {"skill": "pdf-export"}),
-        ("memory", "memory_upserted", "ws_research", {"key": "q3-goals"}),
-        ("plugins", "plugin_enabled", "ws_marketing", {"plugin": "calendar-sync"}),
-        ("graph", "answer_trace", "ws_research", {"query": "who owns the Q3 launch?"}),
-        ("workflow", "workflow_edited", "ws_marketing", {"workflow_id": "wf_launch"}),
-    ]
-    for area, kind, ws, payload in samples:
+    for cid, ws, name, user in (("margaret-desk", "ws_marketing", "Margaret Hamilton",
+                                 "margaret"),
+                                ("barbara-vm", "ws_research", "Barbara Liskov", "barbara")):
+        with team.client(team.add_user(user, ws)) as someone:  # as themselves
+            someone.join(workspace_id=ws, client_id=cid, display_name=name)
+    for area, kind, ws, payload in LOCAL_EVENTS:
         bus.publish({"area": area, "event_type": kind, "workspace_id": ws, "payload": payload,
-                     "actor": "grace"})
-    pump(lambda: app.activity_model.rowCount() >= len(samples) + 4, "events")
-    pump(lambda: stack.displayed() >= 1 and app.coalescer.next_due() is None, "the digest")
+                     "actor": "ada"})
+    team.publish(*({"area": area, "event_type": kind, "workspace_id": ws, "payload": payload}
+                   for area, kind, ws, payload in TEAM_EVENTS), token=grace)
+    pump(lambda: app.activity_model.rowCount() >= len(LOCAL_EVENTS) + len(TEAM_EVENTS),
+         "events")
+    pump(lambda: stack.displayed() >= 1 and app.coalescer.next_due() is None, "the digests")
     QTest.qWait(300)
-    stack.screenshot(out / "notification-digest.png", "420x140+860+30")
+    stack.screenshot(out / "notification-digest.png", "420x300+860+30")
     QTest.qWait(4200)  # the burst is over once a window passes without events
     stack.dunstctl("close-all")
-    bus.publish({"area": "workflow", "event_type": "workflow_run", "workspace_id": "ws_marketing",
-                 "payload": {"workflow_id": "wf_launch", "run_id": "run-42", "status": "ok"},
-                 "actor": "grace"})
+    team.publish({"area": "workflow", "event_type": "workflow_failed",
+                  "workspace_id": "ws_marketing",
+                  "payload": {"workflow_id": "wf_launch", "run_id": "run-42", "status": "failed",
+                              "error": "step 3 (render) timed out after 60 s"}}, token=grace)
     pump(lambda: stack.displayed() >= 1, "the notification")
     QTest.qWait(300)
-    stack.screenshot(out / "notification.png", "420x140+860+30")
+    stack.screenshot(out / "notification.png", "420x150+860+30")
     stack.dunstctl("close-all")
 
-    # the tray and its menu (the host draws the icon; the menu is the app's)
+    # the tray and its menu, the do-not-disturb entries open (the host draws the icon;
+    # the menu is the app's)
     menu = app.views.tray.menu  # type: ignore[union-attr]
     menu.popup(QPoint(8, 800 - 32 - menu.sizeHint().height()))
+    QTest.qWait(400)
+    dnd = next(a for a in menu.actions() if a.text() == "Do not disturb")
+    submenu = dnd.menu()
+    assert submenu is not None
+    submenu.popup(menu.mapToGlobal(menu.actionGeometry(dnd).topRight()))
     QTest.qWait(600)
     height = menu.sizeHint().height() + 48
-    stack.screenshot(out / "tray.png", f"320x{height}+0+{800 - height}")
+    width = menu.sizeHint().width() + submenu.sizeHint().width() + 24
+    stack.screenshot(out / "tray.png", f"{width}x{height}+0+{800 - height}")
+    submenu.hide()
     menu.hide()
 
-    for window, name, size in (
-        (app.views.activity, "activity-window.png", (900, 460)),
-        (app.views.presence, "presence-window.png", (560, 360)),
-    ):
-        window.resize(*size)
-        window.move(40, 40)
-        window.bring_forward()
-        QTest.qWait(800)
-        geo = window.frameGeometry()
-        stack.screenshot(out / name, f"{geo.width()}x{geo.height()}+{geo.x()}+{geo.y()}")
-        window.hide()
+    # Settings with both connections, the team one selected and tested
+    app.views.actions.settings.trigger()
+    dialog = app.flow.dialog
+    assert dialog is not None
+    dialog.list.setCurrentRow(1)
+    dialog.form.test.click()
+    pump(lambda: dialog.form.result.text() not in ("", "Testing…"), "the test's answer")
+    dialog.move(40, 40)
+    QTest.qWait(800)
+    geo = dialog.frameGeometry()
+    stack.screenshot(out / "settings.png", f"{geo.width()}x{geo.height()}+{geo.x()}+{geo.y()}")
+    dialog.hide()
 
     app.controller.quit()
     pump(lambda: app.controller.finished, "quit")
