@@ -44,20 +44,20 @@ def test_the_epoch_is_kept_by_the_journal_and_new_when_it_starts_empty(tmp_path:
 
 
 def test_stats_name_the_server_and_its_epoch_across_restarts(data_dir: Path) -> None:
-    def identity() -> tuple[str, str]:
+    def identity() -> tuple[str, str, str]:
         srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir))
         srv.start()
         try:
             headers = {"Authorization": f"Bearer {srv.owner_token}"}
             stats = httpx.get(srv.url + "/realtime/health", headers=headers).json()["stats"]
-            return stats["server_id"], stats["epoch"]
+            return stats["server_id"], stats["epoch"], stats["engine"]
         finally:
             srv.stop()
 
-    server_id, epoch = identity()
-    assert len(server_id) == 32 and len(epoch) == 16
-    assert identity() == (server_id, epoch)
+    server_id, epoch, engine = identity()
+    assert engine == "local" and len(server_id) == 32 and len(epoch) == 16
+    assert identity() == (server_id, epoch, "local")
     for suffix in ("", "-wal", "-shm"):  # the history starts from nothing
         Path(str(database_path(data_dir)) + suffix).unlink(missing_ok=True)
-    again_id, again_epoch = identity()
+    again_id, again_epoch, _ = identity()
     assert again_id == server_id and again_epoch != epoch
