@@ -18,6 +18,7 @@ from lattice_rt_core.client import ApiError
 
 from .connection_types import ClientFactory
 from .settings_values import ConnectionSettings
+from .text import and_list
 
 __all__ = ["CheckResult", "check_connection"]
 
@@ -79,12 +80,12 @@ def _membership(name: str, user: str, member_of: object, wanted: tuple[str, ...]
             return CheckResult(False, f"{who}, a member of no workspace: the server will refuse "
                                       "presence.")
         return CheckResult(False, f"{who}; set at least one of your workspaces "
-                                  f"({_and(member)}): without one the server refuses presence.")
+                                  f"({and_list(member)}): without one the server refuses presence.")
     missing = [w for w in wanted if w not in member]
     if missing:
-        also = f" (member of {_and(member)})" if member else ""
-        return CheckResult(False, f"{who}, but not a member of {_and(missing)}{also}.")
-    return CheckResult(True, f"{who}; member of {_and(list(wanted))}.")
+        also = f" (member of {and_list(member)})" if member else ""
+        return CheckResult(False, f"{who}, but not a member of {and_list(missing)}{also}.")
+    return CheckResult(True, f"{who}; member of {and_list(list(wanted))}.")
 
 
 def _unreachable(where: str, exc: ApiError) -> str:
@@ -100,9 +101,3 @@ def _unreachable(where: str, exc: ApiError) -> str:
 def _sentence(text: str) -> str:
     text = text.rstrip()
     return text if text.endswith((".", "?", "!")) else text + "."
-
-
-def _and(items: Sequence[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]

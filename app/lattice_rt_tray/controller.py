@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QDialog
 
 from .actions import AppActions
 from .activity_model import ActivityModel
@@ -29,7 +30,7 @@ from .autostart import Autostart
 from .coalescer import Notice, NotificationCoalescer
 from .connections import ConnectionSet
 from .dnd import DndMode, DoNotDisturb, menu_labels
-from .link_status import OK, overview
+from .link_status import intro, overview
 from .notifiers import Notifier
 from .presence_model import PresenceModel
 from .presence_window import PresenceWindow
@@ -39,6 +40,7 @@ from .settings_flow import SettingsFlow
 from .tasks import TaskRunner
 from .text import people_online
 from .tray import TrayIcon, TrayStatus
+from .windows import bring_forward
 
 __all__ = ["QUIT_BUDGET", "TrayController", "Views"]
 
@@ -50,12 +52,16 @@ LEAVE_SHARE = 0.4  # of it, at most this long waiting for presence leaves
 
 @dataclass(slots=True)
 class Views:
-    """The widgets the controller drives (``tray`` is None without a system tray)."""
+    """The widgets the controller drives (``tray`` is None without a system tray).
+
+    ``about`` makes the About dialog the first time it is asked for.
+    """
 
     actions: AppActions
     tray: TrayIcon | None
     activity: ActivityWindow
     presence: PresenceWindow
+    about: Callable[[], QDialog]
 
 
 class TrayController(QObject):
@@ -114,7 +120,7 @@ class TrayController(QObject):
 
         self.quitting = False
         self._finished = False
-        self._presence: dict[str, list[dict[str, Any]]] = {}  # per connection, for the roster
+        self._about: QDialog | None = None
         self._shutdown_thread: threading.Thread | None = None
 
         self._notice_timer = QTimer(self)
@@ -163,27 +169,32 @@ class TrayController(QObject):
     def on_history_changed(self, key: str) -> None:
         """Another server (or history) behind the connection: its old counts do not apply."""
         self.coalescer.forget(key)
-        self._set_presence(key, [])
+        self._clear_presence(key)
 
     @Slot(str)
     def on_connection_removed(self, key: str) -> None:
         self.coalescer.forget(key)
-        self._set_presence(key, [])
+        self._clear_presence(key)
+        self.activity_model.drop_server(key)
         self.on_connections_changed()
 
     @Slot()
     def on_connections_changed(self) -> None:
         """A connection came or went, was renamed or switched on or off."""
-        names = {c.key: c.name for c in self.connections if c.settings.enabled}
-        self.coalescer.set_servers(names)
-        self.views.actions.set_browser_targets(names)
+        every = self.connections.names()
+        used = {c.key: c.name for c in self.connections if c.settings.enabled}
+        self.coalescer.set_servers(used)
+        self.views.actions.set_browser_targets(used)
+        self.activity_model.set_servers(every)
+        self.roster.set_servers(every)
+        self.presence_model.rebuild()
         self._refresh_status()
 
     @Slot(str)
     def on_connection_changed(self, key: str) -> None:
         connection = self.connections.get(key)
         if connection is not None and not connection.settings.enabled:
-            self._set_presence(key, [])
+            self._clear_presence(key)
         self.on_connections_changed()
 
     @Slot(str, object)
@@ -197,13 +208,12 @@ class TrayController(QObject):
     def on_presence(self, key: str, entries: list[dict[str, Any]]) -> None:
         if self.quitting:
             return
-        self._set_presence(key, entries)
+        self.roster.replace(key, entries)
+        self.presence_model.rebuild()
+        self._refresh_status()
 
-    def _set_presence(self, key: str, entries: list[dict[str, Any]]) -> None:
-        if not entries and key not in self._presence:
-            return
-        self._presence[key] = entries
-        self.roster.replace(e for batch in self._presence.values() for e in batch)
+    def _clear_presence(self, key: str) -> None:
+        self.roster.clear(key)
         self.presence_model.rebuild()
         self._refresh_status()
 
@@ -222,11 +232,11 @@ class TrayController(QObject):
     def on_events(self, key: str, events: list[dict[str, Any]]) -> None:
         if self.quitting:
             return
-        self.activity_model.add_events(events)
+        self.activity_model.add_events(events, server=key)
         if any(e.get("area") == "presence" for e in events):
             changed = False
             for event in events:
-                changed = self.roster.apply(event) or changed
+                changed = self.roster.apply(key, event) or changed
             if changed:
                 self.presence_model.rebuild()
         self._show(self.coalescer.offer(key, events))
@@ -236,12 +246,12 @@ class TrayController(QObject):
 
     @Slot(str, object)
     def on_gap(self, key: str, body: dict[str, Any]) -> None:
-        self.activity_model.add_gap(body)
+        self.activity_model.add_gap(body, server=key)
         self.coalescer.gap(key, body)
 
     @Slot(str, object)
     def on_reset(self, key: str, body: dict[str, Any]) -> None:
-        self.activity_model.add_gap({**body, "reason": "reset"})
+        self.activity_model.add_gap({**body, "reason": "reset"}, server=key)
         self.coalescer.reset(key, body)
 
     # --------------------------------------------------------- notifications
@@ -272,7 +282,7 @@ class TrayController(QObject):
     def on_notice_clicked(self, server: str, seq: int) -> None:
         self.on_activity_requested()
         if seq >= 0:
-            self.views.activity.select_seq(seq)
+            self.views.activity.select_event(server, seq)
 
     # ------------------------------------------------------------ menu intents
     @Slot()
@@ -287,6 +297,12 @@ class TrayController(QObject):
     @Slot()
     def on_presence_requested(self) -> None:
         self.views.presence.bring_forward()
+
+    @Slot()
+    def on_about_requested(self) -> None:
+        if self._about is None:
+            self._about = self.views.about()
+        bring_forward(self._about)
 
     @Slot(str)
     def on_dnd_requested(self, mode: str) -> None:
@@ -378,9 +394,14 @@ class TrayController(QObject):
         if status.unread:
             text += f" · {status.unread} unread"
         self.views.actions.set_status(text)
-        self.views.activity.set_connection(summary.text, summary.level == OK)
+        self.views.activity.set_connection_summary(summary.text, summary.level)
+        self.views.activity.set_intro(intro(status.links, first_run=self._first_run()))
         self.flow.show_statuses(status.links)
         self.status_changed.emit(status)
+
+    def _first_run(self) -> bool:
+        """Nothing configured yet: only the endpoint on this computer, no team server."""
+        return len(self.connections) <= 1
 
     @Slot(str)
     def on_report(self, message: str) -> None:
@@ -411,6 +432,8 @@ class TrayController(QObject):
         self.views.activity.main_window = False
         self.views.activity.hide()
         self.views.presence.hide()
+        if self._about is not None:
+            self._about.hide()
         self.flow.close()
         self._quit_timer.start(max(1, int((self._quit_budget - 0.05) * 1000)))
         self._shutdown_thread = threading.Thread(

@@ -14,11 +14,19 @@ from dataclasses import dataclass
 
 from lattice_rt_core.client import ClientState
 
-from .text import plural
+from .text import and_list, plural
 
-__all__ = ["ERROR", "OK", "WARNING", "LinkStatus", "Overview", "overview"]
+__all__ = ["ERROR", "FIRST_RUN", "OK", "WARNING", "LinkStatus", "Overview", "intro", "overview"]
 
 OK, WARNING, ERROR = "ok", "warning", "error"  # levels, as ActivityWindow takes them
+
+FIRST_RUN = (
+    "Lattice Realtime Tray shows live activity and who is online in your Lattice "
+    "workspaces.\n\n"
+    "It runs an endpoint on this computer: what tools here publish to it appears in this "
+    "list, and as a notification, as it happens. To follow your team's server as well, add "
+    "it in Settings (Connections, Add server) with its URL and your token."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,3 +104,21 @@ def overview(links: Sequence[LinkStatus]) -> Overview:
         lines.append(f"{len(fine)} other servers connected")
     level = ERROR if any(link.error for link in troubled) else WARNING
     return Overview(icon, menu, "; ".join(lines), level)
+
+
+def intro(links: Sequence[LinkStatus], *, first_run: bool) -> str | None:
+    """What the empty Activity list says; None: the window's own "No events yet" text.
+
+    ``first_run``: nothing is configured yet beyond this computer's endpoint.
+    """
+    used = [link for link in links if link.enabled]
+    if not used:
+        return ("No server is followed.\n\nTurn on the endpoint on this computer, or add a "
+                "team server, in Settings.")
+    if not any(link.online for link in used):
+        broken = [link.line() for link in used if link.error]
+        if broken:
+            return ("Not connected.\n\n" + "\n".join(broken)
+                    + "\n\nIn Settings, Test connection says more.")
+        return f"Connecting to {and_list([link.name for link in used])}…"
+    return FIRST_RUN if first_run else None

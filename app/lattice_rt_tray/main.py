@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
 
+from .about import AboutDialog
 from .actions import AppActions
 from .activity_model import ActivityModel
 from .activity_window import ActivityWindow
@@ -56,7 +58,9 @@ from .token_vault import KeyringLike, TokenVault, default_keyring
 from .tray import TrayIcon
 from .unix_signals import SignalHandler
 
-__all__ = ["TrayApp", "build", "choose_notifier", "main", "settle_after_startup"]
+__all__ = [
+    "TrayApp", "build", "choose_notifier", "main", "no_display", "settle_after_startup",
+]
 
 log = logging.getLogger("lattice_rt_tray")
 
@@ -160,7 +164,8 @@ def build(
     presence_model = PresenceModel(roster, root)
     activity = ActivityWindow(activity_model, actions, main_window=not tray_available)
     presence = PresenceWindow(presence_model)
-    views = Views(actions=actions, tray=tray, activity=activity, presence=presence)
+    views = Views(actions=actions, tray=tray, activity=activity, presence=presence,
+                  about=lambda: AboutDialog(activity))
     if callable(notifier):
         chosen = notifier(tray.icon if tray else None, root)
     else:
@@ -256,6 +261,7 @@ def link(app: TrayApp) -> None:
     a.dnd_menu_opening.connect(c.on_dnd_menu_opening)
     a.browser_requested.connect(c.on_browser_requested)
     a.settings_requested.connect(app.flow.on_settings_requested)
+    a.about_requested.connect(c.on_about_requested)
     a.quit_requested.connect(c.quit)
     if v.tray is not None:
         v.tray.activated.connect(c.on_activity_requested)
@@ -304,8 +310,28 @@ def _set_windows_app_id() -> None:
             pass
 
 
+def no_display(environ: Mapping[str, str], platform: str) -> str | None:
+    """Why Qt would abort for want of a display here, in one line; None when it would not.
+
+    Only on the X11/Wayland systems: Windows and macOS always have their own.
+    ``QT_QPA_PLATFORM`` set by the user (``offscreen``, ``xcb``) is their choice.
+    """
+    if platform in ("win32", "darwin") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        f"{APP_ID}: no display (neither DISPLAY nor WAYLAND_DISPLAY is set): start it in a "
+        "desktop session, or with QT_QPA_PLATFORM=offscreen for a headless test"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    problem = no_display(os.environ, sys.platform) if QApplication.instance() is None else None
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     _set_windows_app_id()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

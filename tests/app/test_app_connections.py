@@ -44,6 +44,18 @@ def follow_both(harness, settings, team, *, token: str | None = None, **changes:
     harness.keyring.set_password(SERVICE, TEAM_KEY, token or team.owner_token)
 
 
+def runs(app) -> dict[str, str]:
+    """run_id -> the name of the server its event came from, for every event in the list."""
+    model = app.activity_model
+    found: dict[str, str] = {}
+    for row in range(model.rowCount()):
+        event, server = model.event_at(row), model.server_at(row)
+        run = (event or {}).get("payload", {}).get("run_id")
+        if run is not None and server is not None:
+            found[run] = model.server_name(server)
+    return found
+
+
 def rows(app) -> list[str]:
     """The kind of every row of the Activity list, newest first ("event" or "gap")."""
     model = app.activity_model
@@ -65,22 +77,26 @@ def test_events_from_both_servers_land_and_are_attributed(harness, settings, tea
     assert (there.server, there.seq) == (TEAM_KEY, published["seq"])
     assert there.title == "Workflow: deploy failed · Team"
     assert app.coalescer.unread == 2
-    # both streams' events are in the list; presence comes from both servers
-    wait_until(qtbot, lambda: {"run-1", "run-2"} <= {
-        (app.activity_model.event_at(r) or {}).get("payload", {}).get("run_id")
-        for r in range(app.activity_model.rowCount())})
+    # both streams' events are in the one list, each with its server's name
+    model = app.activity_model
+    wait_until(qtbot, lambda: {"run-1", "run-2"} <= set(runs(app)))
+    assert runs(app)["run-1"] == "This computer" and runs(app)["run-2"] == "Team"
+    assert model.servers() == {LOCAL_KEY: "This computer", TEAM_KEY: "Team"}
+    # presence comes from both servers, grouped by server
+    wait_until(qtbot, lambda: {g.server for g in app.roster.groups() if g.people}
+               == {LOCAL_KEY, TEAM_KEY})
     me = presence_client_id(settings.instance_id, "ws_team")
     assert me in team.presence_ids()
     assert harness.box.current.bus.presence_entry(me) is not None
     status = app.controller.status()
     assert [link.line() for link in status.links] == ["This computer: connected",
                                                       "Team: connected"]
-    assert app.views.activity.connection_label.text() == "● 2 servers connected"
+    assert app.views.activity.connection_label.full_text() == "● 2 servers connected"
     assert app.views.tray.state is TrayState.UNREAD
     # a click on the team's notice opens its event
     with qtbot.waitSignal(app.views.activity.shown, timeout=5000):
         notifier.click(there)
-    assert app.views.activity.selected_seq() == published["seq"]
+    assert app.views.activity.selected_event() == (TEAM_KEY, published["seq"])
 
 
 def test_editing_or_removing_one_connection_leaves_the_other_untouched(
@@ -93,7 +109,13 @@ def test_editing_or_removing_one_connection_leaves_the_other_untouched(
     client, server = here.client, here.server
     me = presence_client_id(settings.instance_id, "ws_team")
     joined_at = server.bus.presence_entry(me).joined_at  # type: ignore[union-attr]
-    first_rows = app.activity_model.rowCount()
+    def local_rows() -> int:
+        model = app.activity_model
+        return sum(1 for row in range(model.rowCount()) if model.server_at(row) == LOCAL_KEY)
+
+    first_rows = local_rows()
+    with qtbot.waitSignal(app.notifier.shown, timeout=WAIT_MS):
+        team.publish(event(1))  # a row of the team's that goes with it
     disturbed: list[str] = []
     app.connections.connected.connect(lambda key, resumed: disturbed.append(key))
     app.connections.history_changed.connect(disturbed.append)
@@ -103,7 +125,7 @@ def test_editing_or_removing_one_connection_leaves_the_other_untouched(
         assert client.running  # type: ignore[union-attr]
         entry = server.bus.presence_entry(me)  # type: ignore[union-attr]
         assert entry is not None and entry.joined_at == joined_at
-        assert app.activity_model.rowCount() >= first_rows
+        assert local_rows() >= first_rows
         assert LOCAL_KEY not in disturbed
 
     # renamed: a new label only
@@ -124,11 +146,15 @@ def test_editing_or_removing_one_connection_leaves_the_other_untouched(
         app.flow.on_apply(settings.values().with_tokens({TEAM_KEY: token}))
     assert app.connections[TEAM_KEY].token == token
     untouched()
-    # removed: it leaves presence on its server and goes; this one stays
+    # removed: it leaves presence on its server and goes, its rows too; this one stays
+    kept = local_rows()
     with qtbot.waitSignal(app.connections.removed, timeout=WAIT_MS):
         settings.update(connections=(local_connection(),))
     wait_until(qtbot, lambda: me not in team.presence_ids())
     assert [link.key for link in app.controller.status().links] == [LOCAL_KEY]
+    servers = {app.activity_model.server_at(r) for r in range(app.activity_model.rowCount())}
+    assert servers == {LOCAL_KEY} and app.activity_model.rowCount() == kept
+    assert [g.server for g in app.roster.groups()] == [LOCAL_KEY]
     untouched()
     with qtbot.waitSignal(app.notifier.shown, timeout=WAIT_MS) as shown:
         server.bus.publish(event(3, ws="ws_local"))  # type: ignore[union-attr]
@@ -235,12 +261,13 @@ def test_a_wrong_token_is_a_lasting_error_and_its_retries_slow_down(
     assert retry.endswith(" s") and float(retry[:-2]) >= 12.0
     wait_until(qtbot, lambda: local(app).online)
     assert app.views.tray.state is TrayState.WARNING
-    label = app.views.activity.connection_label.text()
-    assert label.startswith(f"○ Team: {error}")
+    window = app.views.activity
+    label = window.connection_label.full_text()
+    assert label.startswith(f"✖ Team: {error}") and window.connection_level == "error"
     # a status refresh (an event) does not overwrite it with "connected"
     with qtbot.waitSignal(app.notifier.shown, timeout=WAIT_MS):
         harness.box.current.bus.publish(event(1, ws="ws_local"))
-    assert app.views.activity.connection_label.text() == label
+    assert window.connection_label.full_text() == label
     assert f"Team: {error}" in app.views.tray.icon.toolTip()
     # the right token, from Settings: connected at once, the error is gone
     with qtbot.waitSignal(app.controller.caught_up, timeout=WAIT_MS,
@@ -263,8 +290,8 @@ def test_a_forbidden_workspace_is_a_lasting_error_while_connected(harness, setti
     assert team_link.status().error.startswith("could not join presence: ws_sales: ")
     assert "(HTTP 403)" in team_link.status().error
     assert app.views.tray.state is TrayState.WARNING
-    assert app.views.activity.connection_label.text().startswith(
-        "○ Team: could not join presence: ws_sales: ")
+    assert app.views.activity.connection_label.full_text().startswith(
+        "✖ Team: could not join presence: ws_sales: ")
     # joined where it may: the other workspace has its entry
     assert presence_client_id(settings.instance_id, "ws_team") in team.presence_ids()
 

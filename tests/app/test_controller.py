@@ -63,8 +63,8 @@ def test_status_tells_connection_people_and_unread(harness, settings, qtbot):
     assert status_line(app) == "Connected · 1 person online · 1 unread"
     local(app).on_state(ClientState.RECONNECTING, "reconnecting: connection refused")
     assert not app.controller.connected and status_line(app) == "Offline · 1 unread"
-    label = app.views.activity.connection_label.text()
-    assert label == "○ This computer: reconnecting: connection refused"
+    label = app.views.activity.connection_label.full_text()
+    assert label == "▲ This computer: reconnecting: connection refused"
 
 
 def test_keeps_presence_alive_at_the_servers_ttl_while_connected(harness, settings, qtbot):
@@ -96,8 +96,10 @@ def test_an_endpoint_that_cannot_start_is_a_lasting_error(harness, settings, qtb
         app.controller.start()
     assert not app.controller.connected
     assert app.controller.status().links[0].error == "cannot start: port 8765 is in use"
-    label = app.views.activity.connection_label.text()
-    assert label == "○ This computer: cannot start: port 8765 is in use"
+    window = app.views.activity
+    label = window.connection_label.full_text()
+    assert label == "✖ This computer: cannot start: port 8765 is in use"
+    assert window.connection_level == "error"
     assert status_line(app) == "Offline"
 
 

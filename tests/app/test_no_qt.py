@@ -23,6 +23,7 @@ PURE = (
     "dnd",
     "gc_pauses",
     "identity",
+    "licences",
     "link_status",
     "resume",
     "roster",

@@ -10,7 +10,15 @@ from lattice_rt_core.client import ClientState
 from lattice_rt_tray.actions import AppActions
 from lattice_rt_tray.dnd import DndMode, DoNotDisturb, menu_labels
 from lattice_rt_tray.icons import TrayState, tray_icon
-from lattice_rt_tray.link_status import ERROR, OK, WARNING, LinkStatus, overview
+from lattice_rt_tray.link_status import (
+    ERROR,
+    FIRST_RUN,
+    OK,
+    WARNING,
+    LinkStatus,
+    intro,
+    overview,
+)
 from lattice_rt_tray.tray import TrayIcon, TrayStatus, tooltip, tray_state
 
 ON = ClientState.CONNECTED
@@ -161,3 +169,17 @@ def test_the_do_not_disturb_menu_says_the_real_times(qtbot):
     actions.set_dnd_labels(menu_labels(started, later))
     assert actions.dnd[DndMode.HOUR].text() == "Until 15:42"
     assert actions.dnd[DndMode.TOMORROW].text() == "Until 08:00 tomorrow"
+
+
+def test_the_empty_list_says_what_is_going_on():
+    assert intro([LOCAL], first_run=True) == FIRST_RUN
+    assert intro([LOCAL, TEAM], first_run=False) is None  # the window's "No events yet"
+    assert intro([link(enabled=False, state=None)], first_run=True) == (
+        "No server is followed.\n\nTurn on the endpoint on this computer, or add a team "
+        "server, in Settings.")
+    connecting = [link(state=None), link("team", "Team", state=ClientState.CONNECTING)]
+    assert intro(connecting, first_run=False) == "Connecting to This computer and Team…"
+    refused = [link(enabled=False, state=None), TEAM_REFUSED]
+    assert intro(refused, first_run=False) == (
+        "Not connected.\n\nTeam: the token was refused by http://team:8765 (HTTP 401)"
+        "\n\nIn Settings, Test connection says more.")

@@ -18,7 +18,9 @@ file, that an event published on each server reached dunst with the server's
 name; then quits the app with SIGTERM and checks it left presence on both.
 It skips, naming the binary, only when part of the stack is not installed.
 
-Run as a script it takes the README screenshots instead::
+Run as a script it takes the README screenshots of the tray, the
+notifications and the Settings dialog instead, of the real app following two
+servers (the windows': :mod:`tests.e2e.window_shots`)::
 
     .venv/bin/python -m tests.e2e.test_desktop --screenshots docs/screenshots
 """
@@ -461,6 +463,8 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
     geo = dialog.frameGeometry()
     stack.screenshot(out / "settings.png", f"{geo.width()}x{geo.height()}+{geo.x()}+{geo.y()}")
     dialog.hide()
+
+    # the windows, with two servers' data: tests/e2e/window_shots.py
 
     app.controller.quit()
     pump(lambda: app.controller.finished, "quit")
