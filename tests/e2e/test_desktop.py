@@ -423,7 +423,7 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
          "events")
     pump(lambda: stack.displayed() >= 1 and app.coalescer.next_due() is None, "the digests")
     QTest.qWait(300)
-    stack.screenshot(out / "notification-digest.png", "420x300+860+30")
+    stack.screenshot(out / "notification-digest.png", "420x230+860+30")
     QTest.qWait(4200)  # the burst is over once a window passes without events
     stack.dunstctl("close-all")
     team.publish({"area": "workflow", "event_type": "workflow_failed",
