@@ -86,9 +86,6 @@ class ConnectionSet(QObject):
     def statuses(self) -> list[LinkStatus]:
         return [c.status() for c in self]
 
-    def enabled(self) -> list[Connection]:
-        return [c for c in self if c.settings.enabled]
-
     # -------------------------------------------------------------- apply
     def apply(self, values: SettingsValues, tokens: Mapping[str, str] | None) -> None:
         """Follow ``values``; ``tokens`` (key -> token) None: the keyring has not answered."""

@@ -159,10 +159,6 @@ class SettingsValues:
     def connection(self, key: str) -> ConnectionSettings | None:
         return next((c for c in self.connections if c.key == key), None)
 
-    def names(self) -> dict[str, str]:
-        """Key -> name of every connection, in display order."""
-        return {c.key: c.name for c in self.connections}
-
     def tokens(self) -> dict[str, str]:
         """Key -> token of every remote connection that has one."""
         return {c.key: c.token for c in self.connections if not c.embedded and c.token}

@@ -18,7 +18,7 @@ from typing import Any
 
 from lattice_rt_core.accounts import Accounts
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.paths import database_path, read_owner_token
+from lattice_rt_core.paths import OWNER_TOKEN_FILE, database_path, read_owner_token
 
 WAIT = 20.0
 
@@ -94,5 +94,11 @@ class TeamServer:
             Path(str(database_path(self.data_dir)) + suffix).unlink(missing_ok=True)
 
     def replace(self) -> None:
-        """Another server on the same port: a data directory (and server id) of its own."""
+        """Another server for the next start: a new data directory (a new server id, a new
+        history), given the old owner token so the app's token still works there."""
+        token = self.owner_token
         shutil.rmtree(self.data_dir)
+        self.data_dir.mkdir(mode=0o700)
+        path = self.data_dir / OWNER_TOKEN_FILE
+        path.write_text(token + "\n")
+        path.chmod(0o600)

@@ -243,6 +243,19 @@ def test_a_team_server_replaced_at_the_same_url_starts_clean(harness, settings, 
     with qtbot.waitSignal(app.notifier.shown, timeout=WAIT_MS) as shown:
         [fresh] = team.publish(event(4))
     assert shown.args[0].seq == fresh["seq"] < 20
+    # now another server altogether behind that URL: another id, another history
+    team.stop()
+    team.replace()
+    team.start()
+    with qtbot.waitSignal(app.controller.caught_up, timeout=WAIT_MS,
+                          check_params_cb=lambda key: key == TEAM_KEY):
+        pass
+    assert changed == [TEAM_KEY, TEAM_KEY]
+    assert team.health()["stats"]["server_id"] != old_id
+    assert "gap" not in rows(app)
+    with qtbot.waitSignal(app.notifier.shown, timeout=WAIT_MS) as shown:
+        [other] = team.publish(event(5))
+    assert (shown.args[0].server, shown.args[0].seq) == (TEAM_KEY, other["seq"])
 
 
 def test_a_wrong_token_is_a_lasting_error_and_its_retries_slow_down(

@@ -81,7 +81,7 @@ def test_tokens_are_read_and_filled_in():
     assert values.tokens() == {TEAM.key: "t"}
     filled = values.with_tokens({TEAM.key: "new", "gone": "x"})
     assert filled.connection(TEAM.key).token == "new"  # type: ignore[union-attr]
-    assert filled.names() == {LOCAL_KEY: "This computer", TEAM.key: "Team"}
+    assert filled.connection(LOCAL_KEY) == local_connection()
 
 
 def test_new_keys_are_fresh():
