@@ -121,6 +121,8 @@ class TrayController(QObject):
         self.quitting = False
         self._finished = False
         self._about: QDialog | None = None
+        #: the connections' names last handed out (all of them, those switched on)
+        self._named: tuple[dict[str, str], dict[str, str]] = ({}, {})
         self._shutdown_thread: threading.Thread | None = None
 
         self._notice_timer = QTimer(self)
@@ -181,8 +183,7 @@ class TrayController(QObject):
     @Slot()
     def on_connections_changed(self) -> None:
         """A connection came or went, was renamed or switched on or off."""
-        every = self.connections.names()
-        used = {c.key: c.name for c in self.connections if c.settings.enabled}
+        self._named = every, used = self._names()
         self.coalescer.set_servers(used)
         self.views.actions.set_browser_targets(used)
         self.activity_model.set_servers(every)
@@ -190,12 +191,20 @@ class TrayController(QObject):
         self.presence_model.rebuild()
         self._refresh_status()
 
+    def _names(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Key -> name of every connection, and of those switched on."""
+        every = self.connections.names()
+        return every, {c.key: c.name for c in self.connections if c.settings.enabled}
+
     @Slot(str)
     def on_connection_changed(self, key: str) -> None:
         connection = self.connections.get(key)
         if connection is not None and not connection.settings.enabled:
             self._clear_presence(key)
-        self.on_connections_changed()
+        if self._names() != self._named:  # renamed, or switched on or off
+            self.on_connections_changed()
+        else:  # its state: the icon, the tooltip, the status bar
+            self._refresh_status()
 
     @Slot(str, object)
     def on_joined(self, key: str, entries: list[dict[str, Any]]) -> None:
