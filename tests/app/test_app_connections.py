@@ -24,7 +24,7 @@ from lattice_rt_tray.settings_values import (
 )
 from lattice_rt_tray.token_vault import SERVICE
 
-from .conftest import local, wait_until
+from .conftest import Ready, local, wait_until
 
 WAIT_MS = 15_000
 TEAM_KEY = "7ea3"
@@ -263,8 +263,10 @@ def test_a_wrong_token_is_a_lasting_error_and_its_retries_slow_down(
 ):
     follow_both(harness, settings, team, token="not-the-token")
     app = harness.build(settings)
-    with qtbot.waitSignal(app.controller.status_changed, timeout=WAIT_MS,
-                          check_params_cb=lambda s: any(link.error for link in s.links)):
+    here = Ready(app, (LOCAL_KEY,))  # the embedded one connects, catches up, joins
+    with qtbot.waitSignals([here.done, app.controller.status_changed], timeout=WAIT_MS,
+                           check_params_cbs=[None, lambda s: any(link.error
+                                                                 for link in s.links)]):
         app.controller.start()
     team_link = app.connections[TEAM_KEY]
     error = f"the token was refused by {team.url} (HTTP 401)"
@@ -272,8 +274,7 @@ def test_a_wrong_token_is_a_lasting_error_and_its_retries_slow_down(
     # the client waits on the slow schedule: 15 s ±20 % at first, up to minutes
     retry = team_link.status().detail.rsplit("retrying in ", 1)[1]
     assert retry.endswith(" s") and float(retry[:-2]) >= 12.0
-    wait_until(qtbot, lambda: local(app).online)
-    assert app.views.tray.state is TrayState.WARNING
+    assert local(app).online and app.views.tray.state is TrayState.WARNING
     window = app.views.activity
     label = window.connection_label.full_text()
     assert label.startswith(f"✖ Team: {error}") and window.connection_level == "error"
