@@ -361,11 +361,12 @@ def test_the_set_touches_only_the_connection_that_changed(qtbot, parts, rig):
                           {"t1": "tok", "o1": ""})
     assert added.args == ["o1"] and list(connections.names().values()) == [
         "This computer", "Team A", "Other"]
+    team = connections["t1"]
     with qtbot.waitSignal(connections.removed, timeout=WAIT_MS) as removed:
         connections.apply(replace(values, connections=(local_connection(), other)),
                           {"o1": ""})
     assert removed.args == ["t1"] and connections.get("t1") is None
-    rig.settle(connections["o1"])
+    rig.settle(team)  # its stop runs on its own lifecycle thread, queued before it closed
     assert team_client.left == ["inst:ws_a"] and team_client.closed  # left, then stopped
     # the embedded connection was never touched
     assert len(parts.servers) == 1 and not parts.servers[0].stopped
