@@ -18,6 +18,12 @@ What Redis adds from publish to delivery is the one-node latency on Redis
 minus the one on the local engine (same subscribers, same rate), also
 measured with ``cluster_path_subscribers`` streams ("path"), where the
 fan-out and the load generator add little.
+
+During each latency run the time every process spent ready to run but
+waiting for a CPU (the run-queue wait, Linux's ``/proc/PID/task/*/schedstat``)
+is taken for the nodes, Redis and the load generator, per event: on a
+machine with fewer cores than busy processes, each extra process an event
+crosses can wait there.
 """
 
 from __future__ import annotations
@@ -80,6 +86,24 @@ def _nodes(engine: str, count: int, log_dir: Path) -> Iterator[_Nodes]:
         yield _Nodes(servers, redis)
 
 
+def run_queue_wait_s(pids: list[int]) -> float | None:
+    """Seconds the threads of ``pids`` spent runnable but waiting for a CPU (Linux only)."""
+    if not pids:
+        return None
+    total = 0
+    for pid in pids:
+        try:
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            return None
+    return total / 1e9
+
+
+def _minus(after: float | None, before: float | None) -> float | None:
+    return None if after is None or before is None else after - before
+
+
 def _split(total: int, parts: int) -> list[int]:
     base, extra = divmod(total, parts)
     return [base + (1 if i < extra else 0) for i in range(parts)]
@@ -100,6 +124,7 @@ def _measure(
     engine: str, count: int, subscribers: int, plan: Plan, log_dir: Path, *, latency: bool,
     publish: Callable[[list[str], str], Any],
 ) -> tuple[dict[str, Any], Any, float]:
+    """One measurement on fresh nodes; ``merged`` also has the run-queue waits (see above)."""
     marker = "END-" + secrets.token_hex(6)
     with _nodes(engine, count, log_dir) as nodes, ExitStack() as groups:
         loads = [
@@ -111,9 +136,17 @@ def _measure(
         for server, n in zip(nodes.servers, _split(subscribers, count), strict=True):
             server.wait_subscribers(n)
         cpu0, redis0 = nodes.cpu_seconds(), nodes.redis_cpu_seconds()
+        pids = {
+            "nodes": [s.ps.pid for s in nodes.servers if s.ps is not None],
+            "redis": [nodes.redis.pid] if nodes.redis is not None else [],
+            "clients": [pid for g in loads for pid in g.pids],
+        }
+        waits0 = {k: run_queue_wait_s(v) for k, v in pids.items()}
         timing = publish(nodes.urls, marker)
+        waits = {k: run_queue_wait_s(v) for k, v in pids.items()}
         merged = _merge([g.finish(idle=plan.idle_timeout, deadline=300.0) for g in loads])
         merged["redis_cpu_s"] = nodes.redis_cpu_seconds() - redis0
+        merged["run_queue_wait_s"] = {k: _minus(waits[k], waits0[k]) for k in pids}
         server_cpu = nodes.cpu_seconds() - cpu0
     return merged, timing, server_cpu
 
@@ -156,6 +189,10 @@ def _latency(engine: str, count: int, n: int, plan: Plan, log_dir: Path) -> dict
         "expected_frames": expected,
         "lost_share": 1.0 - merged["frames"] / expected,
         **summary_ms(merged["latencies_ns"]),
+        "run_queue_wait_ms_per_event": {
+            k: None if w is None else w * 1000 / events
+            for k, w in merged["run_queue_wait_s"].items()
+        },
         "server_cpu_s": cpu,
         "wall_s": wall,
         "finished_because": merged["finished_because"],

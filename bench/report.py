@@ -241,13 +241,23 @@ def _cluster(results: Results) -> list[str]:
         return (f"{one[part]['p50_ms'] - local[part]['p50_ms']:+.1f} ms at the p50, "
                 f"{one[part]['p99_ms'] - local[part]['p99_ms']:+.1f} ms at the p99")
 
+    def waits(kind: str) -> str:
+        row = cluster_row(results, kind)
+        w = _get(row["latency"] if row else None, "run_queue_wait_ms_per_event") or {}
+        return ", ".join(f"{who} {_num(w.get(who), 2)}" for who in ("nodes", "redis", "clients")
+                         if w.get(who) is not None) or "not measured"
+
     path_n = _num(results.get("plan", {}).get("cluster_path_subscribers"))
     return _table(
         ["setup", "burst frames/s", "burst lost", "delivery s", "nodes' CPU s", "Redis CPU s",
          "client CPU s", "latency p50 / p99 / max ms", "latency lost",
          f"latency at {path_n} subscribers, p50 / p99 / max ms"], body,
     ) + ["", "What Redis adds from publish to delivery (1 node on Redis − 1 local node): "
-         f"{added('latency')} with the subscribers above; {added('path')} with {path_n}."
+         f"{added('latency')} with the subscribers above; {added('path')} with {path_n}.",
+         "", "Time ready to run but waiting for a CPU (run-queue wait, "
+         "`/proc/PID/task/*/schedstat`), ms per event of the latency run with the subscribers "
+         f"above: 1 local node: {waits('local-1')}; 1 node on Redis: {waits('redis-1')}; "
+         f"2 nodes on Redis: {waits('redis-2')}.",
          ] + _errors(results, "cluster")
 
 
