@@ -1,0 +1,105 @@
+"""A private D-Bus daemon and desktop services made for the tests, with jeepney.
+
+``private_bus()`` starts ``dbus-daemon --session`` (installed by
+``scripts/sysdeps.sh test``) and yields its address. :class:`FakeService`
+owns a well-known name on it and answers method calls from a table the test
+fills; the test makes it emit signals. The idle tests run a fake
+``org.freedesktop.ScreenSaver``, ``org.gnome.Mutter.IdleMonitor`` and logind
+(which lives on the system bus in reality; the backend's bus addresses are
+injectable, so here it shares the private bus).
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from jeepney import DBusAddress, MatchRule, new_error, new_method_return, new_signal
+from jeepney.bus_messages import message_bus
+from jeepney.io.threading import DBusRouter, open_dbus_connection
+from jeepney.low_level import HeaderFields, Message
+
+WAIT = 10.0
+
+#: (path, interface, member) -> handler(message body) -> (signature, reply body)
+Handler = Callable[[tuple[Any, ...]], tuple[str, tuple[Any, ...]]]
+
+
+@contextmanager
+def private_bus() -> Iterator[str]:
+    """A private bus daemon; its address."""
+    if shutil.which("dbus-daemon") is None:
+        pytest.skip("needs dbus-daemon (scripts/sysdeps.sh test installs it)")
+    daemon = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert daemon.stdout is not None
+        address = daemon.stdout.readline().strip()  # printed once it listens
+        assert address, "dbus-daemon did not start"
+        yield address
+    finally:
+        daemon.terminate()
+        daemon.wait(WAIT)
+        if daemon.stdout is not None:
+            daemon.stdout.close()
+
+
+class FakeService:
+    """A connection owning ``name`` on ``address``, answering from ``handlers``."""
+
+    def __init__(self, address: str, name: str | None = None) -> None:
+        self.handlers: dict[tuple[str, str, str], Handler] = {}
+        self.calls: queue.Queue[tuple[str, str, str]] = queue.Queue()
+        self._conn = open_dbus_connection(address)
+        self._router = DBusRouter(self._conn)
+        self.unique_name = self._router.unique_name
+        if name is not None:
+            reply = self._router.send_and_get_reply(message_bus.RequestName(name), timeout=WAIT)
+            assert reply.body == (1,), f"could not own {name}"
+        self._incoming = self._router.filter(MatchRule(type="method_call"), queue=queue.Queue())
+        self._thread = threading.Thread(target=self._serve, name=f"fake-{name}", daemon=True)
+        self._thread.start()
+
+    def on(self, path: str, interface: str, member: str, handler: Handler) -> None:
+        self.handlers[(path, interface, member)] = handler
+
+    def _serve(self) -> None:
+        while True:
+            msg: Message | None = self._incoming.queue.get()
+            if msg is None:
+                return
+            fields = msg.header.fields
+            key = (str(fields.get(HeaderFields.path)), str(fields.get(HeaderFields.interface)),
+                   str(fields.get(HeaderFields.member)))
+            self.calls.put(key)
+            handler = self.handlers.get(key)
+            if handler is None:
+                self._router.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod",
+                                            "s", (f"no {key}",)))
+                continue
+            try:
+                signature, body = handler(tuple(msg.body))
+            except LookupError as exc:
+                self._router.send(new_error(msg, "org.freedesktop.DBus.Error.Failed",
+                                            "s", (str(exc),)))
+                continue
+            self._router.send(new_method_return(msg, signature or None, body))
+
+    def emit(self, path: str, interface: str, member: str, signature: str,
+             body: tuple[Any, ...]) -> None:
+        self._router.send(new_signal(DBusAddress(path, interface=interface), member,
+                                     signature, body))
+
+    def close(self) -> None:
+        self._incoming.queue.put(None)
+        self._thread.join(WAIT)
+        self._router.close()
+        self._conn.close()
