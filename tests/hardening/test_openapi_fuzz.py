@@ -74,8 +74,8 @@ def test_the_served_document_is_the_module_one(fuzzed: RealtimeServer) -> None:
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_survives_fuzzing(fuzzed: RealtimeServer, mode: GenerationMode) -> None:
-    # fails (500s found) without e.g. the ValueError handling of `limit` in http_api's feed,
-    # or the "body must be a JSON object" check in its object_body
+    # fails (500s found) without e.g. the "body must be a JSON object" check in
+    # http_api's object_body
     schema = _schema().exclude(path="/realtime/stream")
     headers = bearer(fuzzed.owner_token)
     strategy = schema.as_strategy(generation_mode=mode)
