@@ -1,7 +1,8 @@
 """Lattice realtime core: the bus, its journal, presence, the HTTP/SSE endpoint
 and the client. Pure Python; never imports Qt."""
 
-from .auth import Accounts, Authenticator, Principal
+from .accounts import Accounts
+from .auth import Authenticator, Principal
 from .bus import RealtimeBus, Subscriber
 from .defaults import PROTOCOL_VERSION
 from .events import enrich, to_json

@@ -33,6 +33,7 @@ __all__ = [
     "check_join",
     "check_leave",
     "check_name",
+    "check_owner",
     "check_state",
     "check_status",
     "check_stream",
@@ -131,6 +132,12 @@ def authenticated(
     if principal is None:
         raise Refusal(401, "authentication required")
     return principal
+
+
+def check_owner(principal: Principal) -> None:
+    """403 unless the caller holds the owner token (administration, metrics)."""
+    if not principal.owner:
+        raise Refusal(403, "only the owner token may use this route")
 
 
 def _membership(principal: Principal, workspace_id: str | None, where: str = "") -> None:

@@ -2,9 +2,9 @@
 
 * The owner token (256 bits) is generated on first start and kept in the data
   dir with mode 0600; its holder sees everything (scope ``None``).
-* Users and their workspace memberships live in the project's SQLite file.
-  Only a SHA-256 of each user token is stored; the scope of a user is the set
-  of workspaces they belong to (the reference's ``allowed_scopes``).
+* Users and their workspace memberships are :class:`~.accounts.Accounts`;
+  the scope of a user is the set of workspaces they belong to (the
+  reference's ``allowed_scopes``).
 * A browser cannot send a bearer header with ``EventSource``: it gets a
   single-use launch code (60 s) that ``GET /activity?code=`` exchanges for an
   HttpOnly, SameSite=Strict session cookie. No long-lived token is ever put in
@@ -14,62 +14,33 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import os
 import re
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .access import SESSION_COOKIE, name_problem
-from .journal import JournalError, open_db
+from .access import SESSION_COOKIE
+from .accounts import Accounts, new_token
 from .paths import OWNER_TOKEN_FILE
 from .scope import WorkspaceScope
 
 __all__ = [
-    "Accounts",
     "Authenticator",
     "Principal",
     "SecretRedactor",
     "load_or_create_owner_token",
-    "new_token",
 ]
 
 log = logging.getLogger(__name__)
 
 LAUNCH_CODE_TTL = 60.0
 SESSION_TTL = 12 * 3600.0
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY,
-    token_sha256 TEXT NOT NULL UNIQUE
-);
-CREATE TABLE IF NOT EXISTS memberships (
-    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
-    workspace_id TEXT NOT NULL,
-    PRIMARY KEY (user, workspace_id)
-);
-"""
-
-
-def new_token() -> str:
-    """256 random bits as 64 hex digits.
-
-    Hex, not base64url: a token that starts with ``-`` reads as an option on
-    a command line (``lattice-rt --token -x...`` would be a usage error).
-    """
-    return secrets.token_hex(32)
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def load_or_create_owner_token(data_dir: Path) -> str:
@@ -104,98 +75,6 @@ class Principal:
         if self.scope is None:
             return True
         return workspace_id is not None and workspace_id in self.scope
-
-
-class Accounts:
-    """Users, their token hashes and workspace memberships (SQLite)."""
-
-    def __init__(self, db_path: Path, *, read_only: bool = False) -> None:
-        """Open (creating if needed) the accounts in ``db_path``.
-
-        ``read_only``: open an existing file without ever writing to it (a
-        read-only data directory); adding or removing users then fails.
-        """
-        if read_only:
-            uri = f"{Path(db_path).resolve().as_uri()}?mode=ro&immutable=1"
-            try:
-                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
-                self._conn.execute("SELECT 1 FROM users LIMIT 1").fetchall()
-            except sqlite3.Error as exc:
-                raise JournalError(f"{db_path}: {exc}") from exc
-        else:
-            self._conn = open_db(db_path)
-            self._conn.executescript(_SCHEMA)
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._conn.close()
-
-    def add_user(self, name: str, workspaces: Iterable[str] = ()) -> str:
-        """Create ``name`` (or give it a new token) and add memberships; returns the token."""
-        _check_name("user name", name)
-        spaces = list(workspaces)
-        for ws in spaces:
-            _check_name("workspace id", ws)
-        token = new_token()
-        with self._lock, self._conn:
-            self._conn.execute("BEGIN")
-            self._conn.execute(
-                "INSERT INTO users (name, token_sha256) VALUES (?, ?) "
-                "ON CONFLICT(name) DO UPDATE SET token_sha256 = excluded.token_sha256",
-                (name, _digest(token)),
-            )
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO memberships (user, workspace_id) VALUES (?, ?)",
-                [(name, ws) for ws in spaces],
-            )
-        return token
-
-    def remove_user(self, name: str) -> bool:
-        with self._lock, self._conn:
-            self._conn.execute("BEGIN")
-            self._conn.execute("DELETE FROM memberships WHERE user = ?", (name,))
-            cur = self._conn.execute("DELETE FROM users WHERE name = ?", (name,))
-        return cur.rowcount > 0
-
-    def users(self) -> dict[str, set[str]]:
-        with self._lock:
-            names = [r[0] for r in self._conn.execute("SELECT name FROM users ORDER BY name")]
-            rows = self._conn.execute("SELECT user, workspace_id FROM memberships").fetchall()
-        out: dict[str, set[str]] = {n: set() for n in names}
-        for user, ws in rows:
-            out.setdefault(user, set()).add(ws)
-        return out
-
-    def user_for_token(self, token: str) -> str | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT name FROM users WHERE token_sha256 = ?", (_digest(token),)
-            ).fetchone()
-        return None if row is None else str(row[0])
-
-    def allowed_scopes(self, user: str) -> set[str]:
-        """The workspaces ``user`` belongs to.
-
-        The reference falls back to ``None`` (see everything) when resolution
-        fails; here a failure fails closed: the empty set, which still
-        delivers unscoped events but no workspace's.
-        """
-        try:
-            with self._lock:
-                rows = self._conn.execute(
-                    "SELECT workspace_id FROM memberships WHERE user = ?", (user,)
-                ).fetchall()
-        except sqlite3.Error as exc:
-            log.error("cannot resolve the workspaces of %r: %s", user, exc)
-            return set()
-        return {str(r[0]) for r in rows if r[0]}
-
-
-def _check_name(what: str, value: str) -> None:
-    """The API's name rule (access.name_problem), as a ValueError naming ``what``."""
-    problem = name_problem(value)
-    if problem is not None:
-        raise ValueError(f"{what} {problem}")
 
 
 class Authenticator:

@@ -25,6 +25,7 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
@@ -180,6 +181,11 @@ class RealtimeBus:
         self._cap = cap
         self._ring: list[_Entry | None] = [None] * cap
         self._lock = threading.Lock()
+        # counters for GET /metrics (metrics.py reads them when scraped):
+        # plain ints bumped where the work is done, no lock of their own
+        self.published = 0  # events published since start (under _lock)
+        self.frames_sent = 0  # frames handed to streams (loop thread)
+        self.gaps: Counter[str] = Counter()  # gap frames by reason (loop thread)
         self._seq = 0  # last assigned
         self._visible = 0  # last seq subscribers may see
         self._first = 1  # oldest seq the ring was ever filled from
@@ -224,6 +230,7 @@ class RealtimeBus:
                     seq, workspace_id, encode_data(data, event_id=seq)
                 )
                 self._seq = seq
+                self.published += 1
                 if self._journal is not None:
                     self._journal.append(seq, workspace_id, data)
                 else:
@@ -384,7 +391,9 @@ class RealtimeBus:
                 oldest = max(self._first, self._seq - cap + 1)
                 if seq >= oldest:  # not yet written into the ring (cannot happen)
                     break
-                parts.append(self._gap(seq, oldest - 1, "overflow" if sub.live else "retention"))
+                reason = "overflow" if sub.live else "retention"
+                parts.append(self._gap(seq, oldest - 1, reason))
+                self.gaps[reason] += 1
                 seq = oldest
                 continue
             if scope is None or entry.workspace_id is None or entry.workspace_id in scope:
@@ -395,6 +404,7 @@ class RealtimeBus:
         sub.cursor = seq - 1
         if seq > hi:
             sub.live = True
+        self.frames_sent += len(parts)  # data, gap and reset frames
         return b"".join(parts)
 
     @staticmethod

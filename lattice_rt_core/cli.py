@@ -2,28 +2,32 @@
 
 Client commands find the local server through ``server.json`` and the owner
 token in the data dir, unless ``--url``/``--token`` (or ``LATTICE_RT_URL`` /
-``LATTICE_RT_TOKEN``) name another. Output meant for programs is JSON, one
-document per line, on stdout; messages for people go to stderr. Errors are one
-line on stderr: exit status 2 for usage errors, 1 for everything else.
+``LATTICE_RT_TOKEN``) name another (see :mod:`.cli_support`). Output meant for
+programs is JSON, one document per line, on stdout; messages for people go to
+stderr. Errors are one line on stderr: exit status 2 for usage errors, 1 for
+everything else. ``token`` and ``user`` live in :mod:`.cli_users`.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
 import signal
-import sqlite3
 import sys
 import threading
-import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from .client import ApiError, Backoff, ClientState, RealtimeClient, discover
+from . import cli_users
+from .backoff import Backoff
+from .browser import open_browser
+from .cli_support import PROG, TOKEN_ENV, URL_ENV, CliError, Remote, data_dir, emit, say
+from .client import ApiError, ClientState, RealtimeClient
 from .defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
@@ -36,31 +40,23 @@ from .defaults import (
     REPLAY_TAIL,
 )
 from .events import to_json
-from .paths import (
-    DATA_DIR_ENV,
-    OWNER_TOKEN_FILE,
-    SERVER_INFO_FILE,
-    database_path,
-    default_data_dir,
-    ensure_data_dir,
-    read_owner_token,
-)
+from .paths import DATA_DIR_ENV, OWNER_TOKEN_FILE, SERVER_INFO_FILE
+from .tls import CA_FILE_ENV
 from .version import __version__
+
+if TYPE_CHECKING:
+    from .server import RealtimeServer
 
 __all__ = ["main"]
 
-PROG = "lattice-rt"
-URL_ENV = "LATTICE_RT_URL"
-TOKEN_ENV = "LATTICE_RT_TOKEN"
 FATAL_STREAM_STATUSES = (401, 403)
 
 
-class CliError(Exception):
-    """A failure to report in one line (exit status ``code``)."""
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line that points to ``--help`` (no usage block)."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 # ----------------------------------------------------------------- arguments
@@ -94,18 +90,39 @@ def _port(text: str) -> int:
     return value
 
 
-def _json_object(text: str) -> dict[str, Any]:
+def _payload(text: str) -> dict[str, Any]:
+    """A JSON object given inline, as ``@FILE`` or as ``-`` (standard input)."""
+    source = "the payload"
+    if text == "-":
+        source, text = "standard input", sys.stdin.read()
+    elif text.startswith("@"):
+        source = text[1:]
+        try:
+            text = Path(source).expanduser().read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise argparse.ArgumentTypeError(f"cannot read {source}: {reason}") from None
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({exc})") from None
+        raise argparse.ArgumentTypeError(f"{source} is not valid JSON ({exc})") from None
     if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object, like '{\"key\": 1}'")
+        raise argparse.ArgumentTypeError(f"{source} must be a JSON object, like '{{\"key\": 1}}'")
     return value
 
 
+def _proxy(text: str) -> str:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an IP address or network: {text!r} (like 127.0.0.1 or 10.0.0.0/8)"
+        ) from None
+    return text
+
+
 def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
-    """``--url/--token/--data-dir``, accepted before or after the command."""
+    """``--url/--token/--ca-file/--data-dir``, accepted before or after the command."""
     default: Any = None if top else argparse.SUPPRESS
     group = parser.add_argument_group("connection")
     group.add_argument(
@@ -118,13 +135,17 @@ def _connection_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help=f"bearer token (default: ${TOKEN_ENV}, else the local owner token)",
     )
     group.add_argument(
+        "--ca-file", default=default, metavar="FILE",
+        help=f"a CA certificate (PEM) to trust besides the system's (default: ${CA_FILE_ENV})",
+    )
+    group.add_argument(
         "--data-dir", type=Path, default=default, metavar="DIR",
         help=f"data directory (default: ${DATA_DIR_ENV}, else the user data dir)",
     )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description="Lattice realtime endpoint and command-line client.",
     )
@@ -140,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = command("serve", _serve, "run the realtime endpoint in the foreground")
     serve.add_argument("--host", default=DEFAULT_HOST,
-                       help=f"address to bind (default {DEFAULT_HOST})")
+                       help=f"address to listen on (default {DEFAULT_HOST}; 0.0.0.0 for every "
+                            "IPv4 address, :: for every IPv6 one)")
     serve.add_argument("--port", type=_port, default=DEFAULT_PORT,
                        help=f"TCP port, 0 for any ({DEFAULT_PORT})")
     serve.add_argument("--heartbeat", type=_positive, default=DEFAULT_HEARTBEAT, metavar="S",
@@ -154,32 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-auth", action="store_true",
                        help="accept every request without a token (local mode; insecure)")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
-                       help="an extra Host name to accept besides loopback (repeatable)")
+                       help="a Host name clients (or a reverse proxy) use besides loopback, "
+                            "with or without :PORT (repeatable)")
+    serve.add_argument("--tls-cert", type=Path, metavar="FILE",
+                       help="serve HTTPS with this certificate chain (PEM); needs --tls-key")
+    serve.add_argument("--tls-key", type=Path, metavar="FILE",
+                       help="the private key (PEM, unencrypted) of --tls-cert")
+    serve.add_argument("--trust-proxy", action="append", default=[], type=_proxy,
+                       metavar="ADDR",
+                       help="a reverse proxy's address or network whose X-Forwarded-For and "
+                            "X-Forwarded-Proto are believed (repeatable)")
 
-    command("token", _token, "print the owner token")
-
-    user = command("user", _user_list, "manage user accounts (default: list them)")
-    user_commands = user.add_subparsers(dest="user_command", metavar="ACTION")
-    add = user_commands.add_parser("add", help="create a user or renew its token; prints it")
-    _connection_options(add, top=False)
-    add.add_argument("name")
-    add.add_argument("--workspace", "-w", action="append", default=[], metavar="WS",
-                     help="a workspace the user belongs to (repeatable)")
-    add.set_defaults(handler=_user_add)
-    remove = user_commands.add_parser("remove", help="delete a user")
-    _connection_options(remove, top=False)
-    remove.add_argument("name")
-    remove.set_defaults(handler=_user_remove)
-    listing = user_commands.add_parser("list", help="list users and their workspaces")
-    _connection_options(listing, top=False)
-    listing.set_defaults(handler=_user_list)
+    cli_users.add_commands(command, _connection_options)
 
     publish = command("publish", _publish, "publish one event; prints it enriched")
     publish.add_argument("area", help="e.g. workflow, graph, workspace")
     publish.add_argument("event_type", help="e.g. workflow_run")
     publish.add_argument("--workspace", "-w", metavar="WS", help="the event's workspace_id")
-    publish.add_argument("--payload", "-p", type=_json_object, default={}, metavar="JSON",
-                         help="the payload, a JSON object")
+    publish.add_argument("--payload", "-p", type=_payload, default={}, metavar="JSON",
+                         help="the payload, a JSON object; @FILE reads it from a file, "
+                              "- from standard input")
 
     tail = command("tail", _tail, "follow the live stream as JSON lines (reconnects, resumes)")
     tail.add_argument("--last-event-id", type=_count(0), metavar="N",
@@ -215,31 +231,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ------------------------------------------------------------------- helpers
-def _data_dir(args: argparse.Namespace) -> Path:
-    given = getattr(args, "data_dir", None)
-    return Path(given).expanduser() if given is not None else default_data_dir()
-
-
-def _client(args: argparse.Namespace, **kwargs: Any) -> RealtimeClient:
-    url = args.url or os.environ.get(URL_ENV) or None
-    token = args.token or os.environ.get(TOKEN_ENV) or None
-    found_url, found_token = discover(_data_dir(args), url=url, token=token)
-    try:
-        return RealtimeClient(found_url, found_token, **kwargs)
-    except ValueError as exc:
-        raise CliError(str(exc), code=2) from None
-
-
-def _emit(line: str, stream: TextIO | None = None) -> None:
-    out = stream if stream is not None else sys.stdout
-    out.write(line + "\n")
-    out.flush()
-
-
-def _say(message: str) -> None:
-    _emit(f"{PROG}: {message}", sys.stderr)
-
-
 @contextmanager
 def _signals_set(event: threading.Event) -> Iterator[None]:
     """SIGINT and SIGTERM set ``event`` (only possible on the main thread)."""
@@ -274,16 +265,21 @@ def _serve(args: argparse.Namespace) -> int:
             level=logging.INFO, stream=sys.stderr,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
-    data_dir = _data_dir(args)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise CliError("--tls-cert and --tls-key go together", code=2)
+    directory = data_dir(args)
     config = ServerConfig(
         host=args.host,
         port=args.port,
-        data_dir=data_dir,
+        data_dir=directory,
         heartbeat=args.heartbeat,
         presence_ttl=args.presence_ttl,
         auth=not args.no_auth,
         journal_retention=args.retention,
         allowed_hosts=tuple(args.allow_host),
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        trusted_proxies=tuple(args.trust_proxy),
     )
     server = RealtimeServer(config)
     stop = threading.Event()
@@ -293,130 +289,105 @@ def _serve(args: argparse.Namespace) -> int:
         except ServerError as exc:
             raise CliError(str(exc)) from None
         try:
-            _emit(f"{PROG} {__version__} serving {server.url}")
-            _emit(f"  data:     {data_dir}")
-            if args.no_auth:
-                _say("WARNING: authentication is disabled (--no-auth): anyone who can reach "
-                     f"{server.url} can read and publish everything")
-            else:
-                _emit(f"  token:    {data_dir / OWNER_TOKEN_FILE} (`{PROG} token` prints it)")
-            _emit(f"  activity: `{PROG} open` opens the live page in your browser")
-            _emit("Stop with Ctrl-C.")
+            _banner(server, directory, args)
             _wait(stop)
         finally:
             server.stop()
-    _say("stopped")
+    say("stopped")
     return 0
 
 
-def _token(args: argparse.Namespace) -> int:
-    data_dir = _data_dir(args)
-    token = read_owner_token(data_dir)
-    if token is None:
-        raise CliError(
-            f"no owner token in {data_dir} yet: start the server once with `{PROG} serve`"
-        )
-    _emit(token)
-    return 0
+def _banner(server: RealtimeServer, directory: Path, args: argparse.Namespace) -> None:
+    """What runs where, for whom; the warnings that matter, on stderr."""
+    host, port = server.address
+    emit(f"{PROG} {__version__} serving {server.url}")
+    emit(f"  listening: {_where(host, port)}")
+    emit(f"  hosts:     {', '.join(server.allowed_hosts)}")
+    emit(f"  data:      {directory}")
+    if not args.no_auth:
+        emit(f"  token:     {directory / OWNER_TOKEN_FILE} (`{PROG} token` prints it)")
+    emit(f"  activity:  `{PROG} open` opens the live page in your browser")
+    emit("Stop with Ctrl-C.")
+    if args.no_auth:
+        say("WARNING: authentication is disabled (--no-auth): anyone who can reach "
+            f"{server.url} can read and publish everything")
+    if not server.tls and not _loopback(host):
+        say(f"WARNING: listening on {_where(host, port)} without TLS: tokens and events "
+            "cross the network in clear text; give --tls-cert and --tls-key, or listen on "
+            "127.0.0.1 behind a TLS reverse proxy")
 
 
-@contextmanager
-def _accounts(args: argparse.Namespace) -> Iterator[Any]:
-    from .auth import Accounts
+def _where(host: str, port: int) -> str:
+    if host in ("0.0.0.0", ""):
+        return f"0.0.0.0:{port} (every IPv4 address of this machine)"
+    if host == "::":
+        return f"[::]:{port} (every IPv6 address of this machine)"
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
-    data_dir = _data_dir(args)
+
+def _loopback(host: str) -> bool:
     try:
-        ensure_data_dir(data_dir)
-        accounts = Accounts(database_path(data_dir))
-    except (OSError, sqlite3.Error) as exc:
-        raise CliError(f"cannot open the accounts in {data_dir}: {exc}") from None
-    try:
-        yield accounts
-    except sqlite3.Error as exc:
-        raise CliError(f"cannot update the accounts in {data_dir}: {exc}") from None
-    finally:
-        accounts.close()
-
-
-def _user_add(args: argparse.Namespace) -> int:
-    with _accounts(args) as accounts:
-        try:
-            token = accounts.add_user(args.name, args.workspace)
-        except ValueError as exc:
-            raise CliError(str(exc), code=2) from None
-    _emit(token)
-    return 0
-
-
-def _user_remove(args: argparse.Namespace) -> int:
-    with _accounts(args) as accounts:
-        removed = accounts.remove_user(args.name)
-    if not removed:
-        raise CliError(f"no user named {args.name!r}")
-    return 0
-
-
-def _user_list(args: argparse.Namespace) -> int:
-    with _accounts(args) as accounts:
-        users = accounts.users()
-    for name, workspaces in sorted(users.items()):
-        _emit(to_json({"user": name, "workspaces": sorted(workspaces)}))
-    return 0
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
 
 def _publish(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with Remote(args).session() as client:
         event = client.publish(
             args.area, args.event_type, args.payload, workspace_id=args.workspace
         )
-    _emit(to_json(event))
+    emit(to_json(event))
     return 0
 
 
 def _presence(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with Remote(args).session() as client:
         entries = client.presence().get("presence", [])
     for entry in entries:
-        _emit(to_json(entry))
+        emit(to_json(entry))
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with Remote(args).session() as client:
         entry = client.set_status(args.client_id, args.status, args.text)
-    _emit(to_json(entry))
+    emit(to_json(entry))
     return 0
 
 
 def _feed(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with Remote(args).session() as client:
         events = client.feed(limit=args.limit).get("events", [])
     for event in reversed(events):
-        _emit(to_json(event))
+        emit(to_json(event))
     return 0
 
 
 def _open(args: argparse.Namespace) -> int:
     from .auth import LAUNCH_CODE_TTL
 
-    with _client(args) as client:
+    with Remote(args).session() as client:
         url = client.launch_url()
     if args.print_url:
-        _emit(url)
+        emit(url)
         return 0
-    if not webbrowser.open(url):
-        _say("could not start a browser; open this one-time link within "
-             f"{LAUNCH_CODE_TTL:g} s:\n{url}")
+    failure = open_browser(url)
+    if failure is not None:
+        say(f"could not open a browser ({failure}); open this one-time link within "
+            f"{LAUNCH_CODE_TTL:g} s:")
+        emit(url, sys.stderr)
         return 1
-    _say("opened the activity page in your browser")
+    say("opened the activity page in your browser")
     return 0
 
 
 class _Tail:
     """Writes the stream as JSON lines; decides when ``tail`` is done."""
 
-    def __init__(self, count: int | None) -> None:
+    def __init__(self, count: int | None, remote: Remote) -> None:
         self.count = count
+        self.remote = remote
         self.seen = 0
         self.done = threading.Event()
         self.failure: str | None = None
@@ -426,7 +397,7 @@ class _Tail:
         if self.done.is_set():
             return
         try:
-            _emit(to_json(event))
+            emit(to_json(event))
         except BrokenPipeError:  # the reader went away (| head)
             _silence_stdout()
             self.done.set()
@@ -436,10 +407,10 @@ class _Tail:
             self.done.set()
 
     def on_gap(self, body: dict[str, Any]) -> None:
-        _emit(to_json({"kind": "gap", **body}), sys.stderr)
+        emit(to_json({"kind": "gap", **body}), sys.stderr)
 
     def on_reset(self, body: dict[str, Any]) -> None:
-        _emit(to_json({"kind": "reset", **body}), sys.stderr)
+        emit(to_json({"kind": "reset", **body}), sys.stderr)
 
     def on_state(self, state: ClientState, detail: str) -> None:
         if state is ClientState.STOPPED or self.done.is_set():
@@ -450,16 +421,16 @@ class _Tail:
             and error is not None
             and error.status in FATAL_STREAM_STATUSES
         ):
-            self.failure = str(error)  # retrying cannot fix a refused token
+            self.failure = self.remote.explain(error)  # retrying cannot fix a refused token
             self.done.set()
             return
-        _say(detail)
+        say(detail)
 
 
 def _tail(args: argparse.Namespace) -> int:
-    tail = _Tail(args.count)
-    client = _client(
-        args,
+    remote = Remote(args)
+    tail = _Tail(args.count, remote)
+    client = remote.client(
         last_event_id=args.last_event_id,
         client_ids=args.client_id,
         heartbeat=args.heartbeat,
@@ -487,16 +458,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_usage(sys.stderr)
-        _say("error: a command is required (see --help)")
+        say("error: a command is required (see lattice-rt --help)")
         return 2
     try:
         code: int = handler(args)
     except CliError as exc:
-        _say(f"error: {exc}")
+        say(f"error: {exc}" + (f" (see {PROG} --help)" if exc.code == 2 else ""))
         return exc.code
     except ApiError as exc:
-        _say(f"error: {exc}")
+        say(f"error: {exc}")
         return 1
     except KeyboardInterrupt:
         return 130
@@ -505,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # noqa: BLE001 - never show a user a traceback
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        _say(f"error: unexpected {type(exc).__name__}: {exc}")
+        say(f"error: unexpected {type(exc).__name__}: {exc}")
         return 1
     return code
 

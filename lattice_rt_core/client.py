@@ -24,11 +24,9 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,10 +35,11 @@ from httpx_sse import ServerSentEvent, SSEError, connect_sse
 from .backoff import Backoff
 from .defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
 from .events import to_json
-from .paths import SERVER_INFO_FILE, default_data_dir, read_owner_token, read_server_info
+from .tls import CaFile, TlsError, client_context
+from .tls import describe as describe_tls
 from .version import __version__
 
-__all__ = ["ApiError", "Backoff", "ClientState", "RealtimeClient", "discover"]
+__all__ = ["ApiError", "Backoff", "ClientState", "RealtimeClient", "check_url"]
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +91,9 @@ class RealtimeClient:
         transport: httpx.BaseTransport | None = None,
         read_timeout: float | None = None,
         request_timeout: float = REQUEST_TIMEOUT,
+        ca_file: CaFile | None = None,
     ) -> None:
-        url = base_url.strip().rstrip("/")
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"server URL must start with http:// or https://, got {base_url!r}")
+        url = check_url(base_url)
         if heartbeat <= 0:
             raise ValueError("heartbeat must be positive")
         self.base_url = url
@@ -114,14 +112,20 @@ class RealtimeClient:
         headers = {"User-Agent": f"lattice-rt/{__version__}"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        try:  # one verifying context for both pools: the system store (+ ca_file)
+            verify = client_context(ca_file) if url.startswith("https://") else True
+        except TlsError as exc:
+            raise ApiError(0, str(exc)) from None
         self._http = httpx.Client(
-            base_url=url, headers=headers, timeout=request_timeout, transport=transport
+            base_url=url, headers=headers, timeout=request_timeout, transport=transport,
+            verify=verify,
         )
         self._stream_http = httpx.Client(
             base_url=url,
             headers=headers,
             timeout=httpx.Timeout(request_timeout, read=self.read_timeout),
             transport=transport,
+            verify=verify,
         )
 
         self._lock = threading.Lock()  # guards _response, _thread
@@ -322,6 +326,9 @@ class RealtimeClient:
                     log.exception("realtime state callback failed")
 
     def _describe(self, exc: Exception) -> str:
+        tls_failure = describe_tls(exc, self.base_url)
+        if tls_failure is not None:
+            return tls_failure
         if isinstance(exc, httpx.ConnectError):
             return f"cannot connect to {self.base_url} ({_reason(exc)})"
         if isinstance(exc, httpx.ConnectTimeout):
@@ -333,7 +340,7 @@ class RealtimeClient:
         return f"connection lost ({_reason(exc)})"
 
     # -------------------------------------------------------------- requests
-    def _request(
+    def request(
         self,
         method: str,
         path: str,
@@ -342,6 +349,7 @@ class RealtimeClient:
         params: Mapping[str, Any] | None = None,
         timeout: float | None = None,
     ) -> dict[str, Any]:
+        """One request; the answer's JSON object, or :class:`ApiError` (any route of the API)."""
         kwargs: dict[str, Any] = {
             "timeout": timeout if timeout is not None else self.request_timeout
         }
@@ -352,12 +360,8 @@ class RealtimeClient:
             kwargs["params"] = params
         try:
             response = self._http.request(method, path, **kwargs)
-        except httpx.ConnectError as exc:
-            raise ApiError(0, f"cannot connect to {self.base_url} ({_reason(exc)})") from exc
-        except httpx.TimeoutException as exc:
-            raise ApiError(0, f"{self.base_url} did not answer in time") from exc
         except httpx.HTTPError as exc:
-            raise ApiError(0, f"request to {self.base_url} failed ({_reason(exc)})") from exc
+            raise ApiError(0, self._request_failure(exc)) from exc
         if response.status_code >= 400:
             raise _error_from(response)
         try:
@@ -367,6 +371,16 @@ class RealtimeClient:
         if not isinstance(answer, dict):
             raise ApiError(response.status_code, f"{path} answered an unexpected shape")
         return answer
+
+    def _request_failure(self, exc: httpx.HTTPError) -> str:
+        tls_failure = describe_tls(exc, self.base_url)
+        if tls_failure is not None:
+            return tls_failure
+        if isinstance(exc, httpx.ConnectError):
+            return f"cannot connect to {self.base_url} ({_reason(exc)})"
+        if isinstance(exc, httpx.TimeoutException):
+            return f"{self.base_url} did not answer in time"
+        return f"request to {self.base_url} failed ({_reason(exc)})"
 
     @staticmethod
     def _field(answer: dict[str, Any], key: str, kind: type, path: str) -> Any:
@@ -399,7 +413,7 @@ class RealtimeClient:
             )
             if value is not None
         }
-        answer = self._request("POST", "/realtime/presence/join", body=body)
+        answer = self.request("POST", "/realtime/presence/join", body=body)
         entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/join")
         return entry
 
@@ -410,23 +424,23 @@ class RealtimeClient:
         body: dict[str, Any] = {"client_id": client_id, "status": status}
         if status_text is not None:
             body["status_text"] = status_text
-        answer = self._request("POST", "/realtime/presence/status", body=body)
+        answer = self.request("POST", "/realtime/presence/status", body=body)
         entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/status")
         return entry
 
     def leave(self, client_id: str, timeout: float = 1.0) -> None:
-        self._request(
+        self.request(
             "POST", "/realtime/presence/leave", body={"client_id": client_id}, timeout=timeout
         )
 
     def feed(self, limit: int = DEFAULT_FEED_LIMIT) -> dict[str, Any]:
-        return self._request("GET", "/realtime/feed", params={"limit": limit})
+        return self.request("GET", "/realtime/feed", params={"limit": limit})
 
     def presence(self) -> dict[str, Any]:
-        return self._request("GET", "/realtime/presence")
+        return self.request("GET", "/realtime/presence")
 
     def health(self) -> dict[str, Any]:
-        return self._request("GET", "/realtime/health")
+        return self.request("GET", "/realtime/health")
 
     def publish(
         self,
@@ -450,15 +464,35 @@ class RealtimeClient:
         return events[0]
 
     def publish_many(self, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        answer = self._request("POST", "/realtime/events", body=[dict(e) for e in events])
+        answer = self.request("POST", "/realtime/events", body=[dict(e) for e in events])
         published: list[dict[str, Any]] = self._field(answer, "events", list, "events")
         return published
 
     def launch_url(self) -> str:
         """A one-time URL that logs a browser into the activity page (60 s)."""
-        answer = self._request("POST", "/realtime/launch", body={})
+        answer = self.request("POST", "/realtime/launch", body={})
         url: str = self._field(answer, "url", str, "launch")
         return url
+
+
+def check_url(text: str) -> str:
+    """``text`` as a server URL without a trailing slash; ValueError saying what is wrong."""
+    url = text.strip()
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"server URL must start with http:// or https://, got {text!r}")
+    url = url.rstrip("/")
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port  # out of range raises InvalidURL too
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"invalid server URL {text!r}: {exc}") from None
+    if not parsed.host or any(c.isspace() or c == "%" for c in parsed.host):
+        raise ValueError(f"invalid server URL {text!r}: no valid host name")
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"invalid server URL {text!r}: port {port} is not a TCP port")
+    if parsed.query or parsed.fragment:
+        raise ValueError(f"invalid server URL {text!r}: no query or fragment expected")
+    return url
 
 
 def _abort(response: httpx.Response) -> None:
@@ -509,55 +543,3 @@ def _reason(exc: Exception) -> str:
         return "connection refused"
     return text or type(exc).__name__
 
-
-def discover(
-    data_dir: Path | str | None = None,
-    url: str | None = None,
-    token: str | None = None,
-) -> tuple[str, str | None]:
-    """The URL and token of the server to talk to.
-
-    An explicit ``url`` wins; otherwise the running local server's
-    ``server.json`` in the data dir names it. The owner token is read from the
-    data dir only for that local server, never sent to another URL.
-    Raises :class:`ApiError` (status 0) when no server can be found.
-    """
-    directory = Path(data_dir) if data_dir is not None else default_data_dir()
-    info = read_server_info(directory)
-    if url is None:
-        if info is None:
-            raise ApiError(
-                0,
-                f"no running lattice-rt server found (no {SERVER_INFO_FILE} in {directory}); "
-                "start one with `lattice-rt serve` or pass --url",
-            )
-        pid = info.get("pid")
-        if isinstance(pid, int) and not _pid_alive(pid):
-            raise ApiError(
-                0,
-                f"no running lattice-rt server found ({directory / SERVER_INFO_FILE} is stale: "
-                f"process {pid} is not running); start one with `lattice-rt serve`",
-            )
-        url = str(info["url"])
-        local = True
-    else:
-        local = info is not None and _same_url(str(info["url"]), url)
-    if token is None and local:
-        token = read_owner_token(directory)
-    return url.strip().rstrip("/"), token
-
-
-def _same_url(a: str, b: str) -> bool:
-    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
-
-
-def _pid_alive(pid: int) -> bool:
-    if os.name != "posix" or pid <= 0:
-        return True  # no cheap check: let the connection attempt tell
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True

@@ -10,6 +10,7 @@ the OpenAPI document and the tray app.
 from __future__ import annotations
 
 __all__ = [
+    "ADMIN_PREFIX",
     "DEFAULT_BACKLOG",
     "DEFAULT_FEED_LIMIT",
     "DEFAULT_HEARTBEAT",
@@ -54,3 +55,5 @@ DEFAULT_STATUS = "active"
 #: seconds: a presence entry's status events are at most one per this interval
 #: (changes in between are shown at once and published as one when it is over)
 STATUS_INTERVAL = 1.0
+#: where the owner's account routes live (owner_routes.py; admin_client.py calls them)
+ADMIN_PREFIX = "/realtime/admin"

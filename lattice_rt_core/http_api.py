@@ -10,9 +10,9 @@ and launch codes in ``page.py``; ``guard.py`` stands in front of them all.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,20 +37,26 @@ from .access import (
     check_state,
     check_status,
 )
+from .accounts import Accounts
 from .auth import Authenticator
 from .bus import RealtimeBus
 from .defaults import DEFAULT_FEED_LIMIT
 from .events import to_json
-from .guard import HostOriginGuard
+from .guard import REFUSED_KEY, HostOriginGuard, RefusedHostLog
 from .journal import JournalError
+from .metrics import RequestMetrics, ServerCounters, registry_for
 from .openapi import openapi_document
+from .owner_routes import OwnerRoutes
 from .page import ActivityPage
+from .request_body import json_body, object_body
 from .responses import SECURITY_HEADERS, JsonResponse, error_response, refusals_as_json
 from .stream_route import StreamRoute
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
+
+STREAM_PATH = "/realtime/stream"
 
 
 class _JsonRoutes:
@@ -65,37 +71,6 @@ class _JsonRoutes:
         self.version = version
 
     # ------------------------------------------------------------- helpers
-    async def body(self, request: Request) -> Any:
-        ctype = request.headers.get("content-type", "")
-        if ctype.split(";", 1)[0].strip().lower() != "application/json":
-            raise Refusal(415, "Content-Type must be application/json")
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body:
-            raise Refusal(413, f"body larger than {self.limits.max_body} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.limits.max_body:
-                raise Refusal(413, f"body larger than {self.limits.max_body} bytes")
-            chunks.append(chunk)
-        raw = b"".join(chunks)
-        if not raw.strip():
-            return None
-        try:
-            return json.loads(raw, parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            raise Refusal(400, f"invalid JSON: {exc}") from None
-
-    async def object_body(self, request: Request) -> dict[str, Any]:
-        """A JSON object body; an empty body counts as ``{}``."""
-        body = await self.body(request)
-        if body is None:
-            return {}
-        if not isinstance(body, dict):
-            raise Refusal(422, "body must be a JSON object")
-        return body
-
     def name(self, body: dict[str, Any], key: str) -> str | None:
         return check_name(body.get(key), key, self.limits)
 
@@ -135,7 +110,7 @@ class _JsonRoutes:
 
     async def join(self, request: Request) -> Response:
         principal = authenticated(self.auth, request.headers, request.cookies)
-        body = await self.object_body(request)
+        body = await object_body(request, self.limits)
         client_id = self.name(body, "client_id")
         workspace_id = self.name(body, "workspace_id")
         display_name = self.name(body, "display_name")
@@ -161,7 +136,7 @@ class _JsonRoutes:
 
     async def status(self, request: Request) -> Response:
         principal = authenticated(self.auth, request.headers, request.cookies)
-        body = await self.object_body(request)
+        body = await object_body(request, self.limits)
         client_id = self.name(body, "client_id")
         if client_id is None:
             raise Refusal(422, "'client_id' is required")
@@ -182,7 +157,7 @@ class _JsonRoutes:
 
     async def leave(self, request: Request) -> Response:
         principal = authenticated(self.auth, request.headers, request.cookies)
-        body = await self.object_body(request)
+        body = await object_body(request, self.limits)
         client_id = self.name(body, "client_id")
         existing = self.bus.presence_entry(client_id) if client_id is not None else None
         if client_id is not None and existing is not None:
@@ -193,7 +168,7 @@ class _JsonRoutes:
 
     async def publish(self, request: Request) -> Response:
         principal = authenticated(self.auth, request.headers, request.cookies)
-        items = check_batch(await self.body(request), self.limits)
+        items = check_batch(await json_body(request, self.limits), self.limits)
         events = [
             check_event(item, principal, i, self.limits, auth_enabled=self.auth.enabled)
             for i, item in enumerate(items)
@@ -222,10 +197,6 @@ class _JsonRoutes:
         return JsonResponse(body, headers=SECURITY_HEADERS)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _dumps(value: Any) -> bytes:
     return to_json(value).encode()
 
@@ -240,6 +211,8 @@ def create_app(
     sweep_interval: float | None = None,
     write_timeout: float | None = None,
     abort_connection: Callable[[AsgiScope], bool] | None = None,
+    accounts: Accounts | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ASGIApp:
     """Build the ASGI application for ``bus``.
 
@@ -251,13 +224,19 @@ def create_app(
     many seconds (its socket buffer is full: the peer stopped reading) is
     ended, and ``abort_connection(asgi_scope)`` asked to drop the connection
     with whatever is still buffered for it. ``None`` never gives up on a peer.
+
+    ``accounts``: what the owner's admin routes change (None: they answer
+    503). The answers are counted for ``/metrics`` (metrics.py), and the
+    guard's log of refused hosts is rate-limited by ``clock``.
     """
     if write_timeout is not None and not (math.isfinite(write_timeout) and write_timeout > 0):
         raise ValueError("write timeout must be positive")
     limits = limits or ApiLimits()
     api = _JsonRoutes(bus, auth, limits, version)
-    stream = StreamRoute(bus, auth, limits, write_timeout, abort_connection)
+    counters = ServerCounters()
+    stream = StreamRoute(bus, auth, limits, write_timeout, abort_connection, counters)
     page = ActivityPage(auth)
+    owner = OwnerRoutes(auth, accounts, limits, registry_for(bus, counters))
     interval = sweep_interval or min(5.0, bus.presence_ttl / 3)
     if not math.isfinite(interval) or interval <= 0:
         raise ValueError("sweep interval must be positive")
@@ -301,7 +280,7 @@ def create_app(
     routes = [
         Route("/activity", refusals_as_json(page.activity), methods=["GET"]),
         Route("/activity/static/{name}", refusals_as_json(page.static), methods=["GET"]),
-        Route("/realtime/stream", stream, methods=["GET"]),
+        Route(STREAM_PATH, stream, methods=["GET"]),
         Route("/realtime/feed", refusals_as_json(api.feed), methods=["GET"]),
         Route("/realtime/presence", refusals_as_json(api.presence), methods=["GET"]),
         Route("/realtime/presence/join", refusals_as_json(api.join), methods=["POST"]),
@@ -311,10 +290,14 @@ def create_app(
         Route("/realtime/health", refusals_as_json(api.health), methods=["GET"]),
         Route("/realtime/launch", refusals_as_json(page.launch), methods=["POST"]),
         Route("/realtime/openapi.json", openapi, methods=["GET"]),
+        *(Route(path, refusals_as_json(handler), methods=[method])
+          for path, method, handler in owner.routes()),
     ]
+    counters.name_routes(route.path for route in routes)
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
     )
-    return HostOriginGuard(app, extra_hosts)
+    guarded = HostOriginGuard(app, extra_hosts, refusal_log=RefusedHostLog(clock))
+    return RequestMetrics(guarded, counters, skip=[STREAM_PATH], reason_key=REFUSED_KEY)

@@ -4,7 +4,8 @@ Served at ``GET /realtime/openapi.json`` without authentication (it holds no
 secret) and used to fuzz the running server with schemathesis
 (tests/hardening/test_openapi_fuzz.py). Every route, its parameters, request
 and response bodies, and every 4xx it can answer are listed; a route or an
-answer missing here is a failing test there. Its numbers (name length, body,
+answer missing here is a failing test there. The owner's routes
+(administration, metrics) are described in openapi_owner.py. Its numbers (name length, body,
 batch and event sizes, client ids per stream, feed limit, protocol version,
 launch code lifetime) come from the server's limits and defaults.
 """
@@ -25,6 +26,7 @@ from .defaults import (
     REPLAY_TAIL,
     STATUS_INTERVAL,
 )
+from .openapi_owner import owner_paths, owner_schemas
 
 __all__ = ["openapi_document"]
 
@@ -510,9 +512,9 @@ def openapi_document(version: str, limits: ApiLimits | None = None) -> dict[str,
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
-        "paths": _paths(limits),
+        "paths": {**_paths(limits), **owner_paths()},
         "components": {
-            "schemas": _schemas(limits),
+            "schemas": {**_schemas(limits), **owner_schemas(limits)},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},

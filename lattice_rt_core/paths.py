@@ -1,7 +1,8 @@
 """Where a lattice-rt installation keeps its files, and reading them back.
 
-The data directory holds the journal and accounts database, the owner token
-and, while a server runs, ``server.json`` (its URL and pid). It is private to
+The data directory holds the journal and accounts database, the owner token,
+``server.lock`` (locked by the one server using the directory) and, while a
+server runs, ``server.json`` (its URL and pid). It is private to
 the user: mode 0700, the secrets in it 0600.
 """
 
@@ -19,6 +20,7 @@ __all__ = [
     "APP_NAME",
     "DATABASE_FILE",
     "DATA_DIR_ENV",
+    "LOCK_FILE",
     "OWNER_TOKEN_FILE",
     "SERVER_INFO_FILE",
     "database_path",
@@ -33,6 +35,8 @@ DATA_DIR_ENV = "LATTICE_RT_DATA_DIR"
 DATABASE_FILE = "lattice-rt.sqlite"
 OWNER_TOKEN_FILE = "owner.token"
 SERVER_INFO_FILE = "server.json"
+#: the file a running server holds an exclusive OS lock on (see dirlock.py)
+LOCK_FILE = "server.lock"
 
 _DIR_MODE = 0o700
 

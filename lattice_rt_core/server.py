@@ -32,7 +32,8 @@ from typing import Any
 import uvicorn
 
 from .access import ApiLimits
-from .auth import Accounts, Authenticator, SecretRedactor, load_or_create_owner_token
+from .accounts import Accounts
+from .auth import Authenticator, SecretRedactor, load_or_create_owner_token
 from .bus import RealtimeBus
 from .defaults import (
     DEFAULT_BACKLOG,
@@ -42,14 +43,20 @@ from .defaults import (
     DEFAULT_RETENTION,
     DEFAULT_TTL,
 )
+from .dirlock import DataDirInUse, DataDirLock
+from .guard import allowed_hosts, split_host
 from .http_api import create_app
 from .journal import Journal, JournalError
 from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
+from .tls import TlsError, check_server_files
 from .version import __version__
 
 __all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
 
 log = logging.getLogger(__name__)
+
+#: seconds uvicorn waits for connections to close at stop before cancelling them
+GRACEFUL_SHUTDOWN = 1
 
 
 class ServerError(RuntimeError):
@@ -81,6 +88,12 @@ class ServerConfig:
     access_log: bool = False
     #: monotonic seconds; decides presence expiry and launch-code and session lifetimes
     clock: Callable[[], float] = time.monotonic
+    #: serve HTTPS with this certificate chain and private key (PEM files)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: addresses (or networks) of reverse proxies whose X-Forwarded-For and
+    #: X-Forwarded-Proto are believed; nobody's when empty
+    trusted_proxies: tuple[str, ...] = ()
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
@@ -96,6 +109,8 @@ _SERVER_LOGGERS = (
     __package__ + ".server",
     __package__ + ".http_api",
     __package__ + ".stream_route",
+    __package__ + ".guard",
+    __package__ + ".owner_routes",
     __package__ + ".bus",
     __package__ + ".journal",
     __package__ + ".auth",
@@ -133,7 +148,24 @@ class _Uvicorn(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.bus.close()
-        await super().shutdown(sockets=sockets)
+        lingering = asyncio.ensure_future(self._abort_lingering())
+        try:
+            await super().shutdown(sockets=sockets)
+        finally:
+            lingering.cancel()
+
+    async def _abort_lingering(self) -> None:
+        """Drop connections still open halfway through the graceful timeout.
+
+        A TLS connection closes only once the peer answers its close_notify;
+        a browser that does not would hold the stop up to the timeout and leave
+        the transport open as the loop closes.
+        """
+        await asyncio.sleep(GRACEFUL_SHUTDOWN / 2)
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
 
 
 class RealtimeServer:
@@ -151,16 +183,40 @@ class RealtimeServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._redactor: SecretRedactor | None = None
+        self._dir_lock: DataDirLock | None = None
+        self._wrote_server_info = False
+        self._address: tuple[str, int] = (self.config.host, 0)
         self.read_only = False  # the data dir refused writes: no journal, no server.json
 
     @property
+    def tls(self) -> bool:
+        return self.config.tls_cert is not None
+
+    @property
     def url(self) -> str:
+        """Where clients reach this server (server.json, the banner).
+
+        A wildcard bind is reached on loopback, except with TLS: a certificate
+        names the server, so the first ``--allow-host`` name without a port
+        (the name clients use) is the URL's host.
+        """
         host = self.config.host
         if host in ("0.0.0.0", "::", ""):
-            host = "127.0.0.1"
+            names = [h for h in self.config.allowed_hosts if not split_host(h)[1]]
+            host = names[0] if self.tls and names else "127.0.0.1"
         elif ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The address and port the listening socket is bound to."""
+        return self._address
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """The ``Host`` values requests may carry (guard.py)."""
+        return sorted(allowed_hosts(self.port, self.config.allowed_hosts))
 
     @property
     def data_dir(self) -> Path:
@@ -168,15 +224,31 @@ class RealtimeServer:
 
     # ---------------------------------------------------------------- start
     def start(self, timeout: float = 10.0) -> None:
+        """Lock the data dir, open storage, bind, serve; undo all of it on failure."""
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> None:
         cfg = self.config
         write_timeout = cfg.effective_write_timeout()
         if not write_timeout > 0:
             raise ServerError("the write timeout must be positive")
+        if (cfg.tls_cert is None) != (cfg.tls_key is None):
+            raise ServerError("TLS needs both a certificate and its key (--tls-cert, --tls-key)")
+        if cfg.tls_cert is not None and cfg.tls_key is not None:
+            try:
+                check_server_files(cfg.tls_cert, cfg.tls_key)
+            except TlsError as exc:
+                raise ServerError(str(exc)) from None
         try:
             data_dir = ensure_data_dir(cfg.data_dir)
         except OSError as exc:
             raise ServerError(f"cannot use data directory {cfg.data_dir}: {exc}") from exc
         self.read_only = not _writable(data_dir)
+        self._lock_data_dir(data_dir)
         if self.read_only:
             log.warning(
                 "data directory %s is read-only: serving without the journal (events are "
@@ -204,7 +276,6 @@ class RealtimeServer:
             try:
                 self.owner_token = load_or_create_owner_token(data_dir)
             except OSError as exc:
-                self._close_storage()
                 raise ServerError(f"cannot read or create the owner token: {exc}") from exc
             self._accounts = self._open_accounts(data_dir)
         self._install_redactor()
@@ -215,25 +286,27 @@ class RealtimeServer:
             enabled=cfg.auth,
             clock=cfg.clock,
         )
-        try:
-            sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
-        except ServerError:
-            self._close_storage()
-            raise
-        self.port = sock.getsockname()[1]
+        sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
+        self._address = sock.getsockname()[:2]
+        self.port = self._address[1]
         app = create_app(
             self.bus, authenticator, version=__version__, limits=cfg.limits,
             extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
-            abort_connection=self._abort_connection,
+            abort_connection=self._abort_connection, accounts=self._accounts, clock=cfg.clock,
         )
         uv_config = uvicorn.Config(
             app,
             log_level=cfg.log_level,
             access_log=cfg.access_log,  # off by default; when on, URLs are redacted
             lifespan="on",
-            timeout_graceful_shutdown=1,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
             date_header=False,
             server_header=False,
+            ssl_certfile=cfg.tls_cert,
+            ssl_keyfile=cfg.tls_key,
+            # X-Forwarded-For/-Proto only from the reverse proxies named (--trust-proxy)
+            proxy_headers=bool(cfg.trusted_proxies),
+            forwarded_allow_ips=list(cfg.trusted_proxies) or None,
         )
         self._server = _Uvicorn(uv_config, self.bus)
         self._thread = threading.Thread(
@@ -241,7 +314,6 @@ class RealtimeServer:
         )
         self._thread.start()
         if not self._server.ready.wait(timeout) or self._error is not None:
-            self.stop()
             raise ServerError(f"the server did not start: {self._error or 'timed out'}")
         if cfg.write_server_info and not self.read_only:
             self._write_server_info()
@@ -250,6 +322,24 @@ class RealtimeServer:
                 "AUTHENTICATION IS DISABLED (--no-auth): anyone who can reach %s can read "
                 "and publish everything", self.url,
             )
+
+    def _lock_data_dir(self, data_dir: Path) -> None:
+        """Hold the directory for this server's life, before anything in it is opened.
+
+        A read-only directory where the lock file cannot be created is served
+        unlocked: that server writes nothing there, so it cannot hand out a seq.
+        """
+        lock = DataDirLock(data_dir)
+        try:
+            lock.acquire()
+        except DataDirInUse as exc:
+            raise ServerError(str(exc)) from None
+        except OSError as exc:
+            if not self.read_only:
+                raise ServerError(f"cannot lock data directory {data_dir}: {exc}") from exc
+            log.debug("cannot lock the read-only data directory %s: %s", data_dir, exc)
+            return
+        self._dir_lock = lock
 
     def _open_journal(self, data_dir: Path) -> Journal:
         """The journal; a damaged file is moved aside and a new one started.
@@ -295,7 +385,6 @@ class RealtimeServer:
                 return Accounts(path, read_only=True)
             return Accounts(path)
         except JournalError as exc:
-            self._close_storage()
             raise ServerError(f"cannot open the accounts in {path}: {exc}") from exc
 
     def _install_redactor(self) -> None:
@@ -327,15 +416,16 @@ class RealtimeServer:
         return False
 
     def _run(self, sock: socket.socket) -> None:
-        assert self._server is not None
+        server = self._server  # stop() may drop the attribute while this thread finishes
+        assert server is not None
         try:
-            self._server.run(sockets=[sock])
+            server.run(sockets=[sock])
         except BaseException as exc:  # noqa: BLE001 - reported to start()/stop()
             self._error = exc
             log.error("the realtime server stopped: %s", exc)
         finally:
             sock.close()
-            self._server.ready.set()
+            server.ready.set()
 
     # ----------------------------------------------------------------- stop
     def stop(self, timeout: float = 2.0) -> None:
@@ -359,6 +449,9 @@ class RealtimeServer:
         self._close_storage()
         self._remove_server_info()
         self._remove_redactor()
+        if self._dir_lock is not None:  # last: the directory is free once all is closed
+            self._dir_lock.release()
+            self._dir_lock = None
 
     def _close_storage(self) -> None:
         if self._journal is not None:
@@ -370,6 +463,9 @@ class RealtimeServer:
 
     # ---------------------------------------------------------- server.json
     def _write_server_info(self) -> None:
+        """Only the holder of the directory lock writes server.json (and removes it)."""
+        if self._dir_lock is None:
+            return
         info = {"url": self.url, "pid": os.getpid(), "version": __version__,
                 "auth": self.config.auth}
         path = self.data_dir / SERVER_INFO_FILE
@@ -381,16 +477,16 @@ class RealtimeServer:
             os.replace(tmp, path)
         except OSError as exc:
             log.warning("cannot write %s: %s", path, exc)
+            return
+        self._wrote_server_info = True
 
     def _remove_server_info(self) -> None:
-        path = self.data_dir / SERVER_INFO_FILE
+        if not self._wrote_server_info:
+            return
+        self._wrote_server_info = False
         try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(info, dict) and info.get("pid") == os.getpid() and (
-                info.get("url") == self.url
-            ):
-                path.unlink()
-        except (OSError, ValueError):
+            (self.data_dir / SERVER_INFO_FILE).unlink()
+        except OSError:
             pass
 
 

@@ -21,6 +21,7 @@ from starlette.types import Scope as AsgiScope
 from .access import ApiLimits, Refusal, authenticated, check_stream
 from .auth import Authenticator
 from .bus import RealtimeBus
+from .metrics import ServerCounters
 from .responses import error_response
 
 __all__ = ["StreamRoute"]
@@ -64,12 +65,15 @@ class StreamRoute:
         limits: ApiLimits,
         write_timeout: float | None = None,
         abort_connection: Callable[[AsgiScope], bool] | None = None,
+        counters: ServerCounters | None = None,
     ) -> None:
         self.bus = bus
         self.auth = auth
         self.limits = limits
         self.write_timeout = write_timeout
         self.abort_connection = abort_connection
+        # counted here, not by a wrapper around every write (see metrics.py)
+        self.counters = counters if counters is not None else ServerCounters()
         self.streams: Counter[str] = Counter()  # open streams per user
         self.outboxes: set[_Outbox] = set()
 
@@ -88,11 +92,14 @@ class StreamRoute:
                 last_event_id=last_event_id,
             )
         except Refusal as exc:
+            self.counters.record(asgi_scope, exc.status)
             await error_response(exc.status, exc.message)(asgi_scope, receive, send)
             return
         except RuntimeError:
+            self.counters.record(asgi_scope, 503)
             await error_response(503, "server is shutting down")(asgi_scope, receive, send)
             return
+        self.counters.record(asgi_scope, 200)
         self.streams[principal.user] += 1
         task = asyncio.current_task()
         assert task is not None
@@ -103,11 +110,13 @@ class StreamRoute:
         frames = self.bus.stream(sub)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+            counters = self.counters
             async for chunk in frames:
                 message = {"type": "http.response.body", "body": chunk, "more_body": True}
                 if not await self.send_watched(box, send, message):
                     await self.drop_stalled(asgi_scope, watcher)
                     return
+                counters.bytes_delivered += len(chunk)
             end = {"type": "http.response.body", "body": b"", "more_body": False}
             if not await self.send_watched(box, send, end):
                 await self.drop_stalled(asgi_scope, watcher)
@@ -183,6 +192,7 @@ class StreamRoute:
 
     async def drop_stalled(self, asgi_scope: AsgiScope, watcher: asyncio.Future[None]) -> None:
         """Abort a stream whose peer stopped reading (its buffered frames are discarded)."""
+        self.counters.slow_peers_cut += 1
         client = asgi_scope.get("client")
         log.info(
             "closing a stream that read nothing for %g s (peer %s)", self.write_timeout,

@@ -51,6 +51,8 @@ def build_deb(force: bool) -> Path:
         bundle=bundle,
         desktop_file=ROOT / "resources" / "lattice-rt-tray.desktop",
         autostart_file=ROOT / "resources" / "autostart" / "lattice-rt-tray.desktop",
+        service_file=ROOT / "packaging" / "systemd" / "lattice-rt.service",
+        proxy_dir=ROOT / "packaging" / "proxy",
         architecture=debian.debian_architecture(),
         depends=depends.depends_field(depends.link_report(bundle)),
     )

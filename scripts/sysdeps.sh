@@ -11,7 +11,10 @@ qt=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
 desktop=(xvfb xauth dbus dbus-x11 dunst libnotify-bin haskell-status-notifier-item-utils
          haskell-gtk-sni-tray-utils imagemagick libxtst6)  # libXtst: fake input for idle tests
 browser=(chromium)
-package=(desktop-file-utils zstd binutils)
+# tests/e2e runs the shipped reverse-proxy configurations with the real proxies
+proxies=(nginx caddy)
+# systemd-analyze verifies the team server's unit (tests/packaging)
+package=(desktop-file-utils zstd binutils systemd)
 # What the bundled Qt plugins link (Wayland, more xcb, GLib, GSSAPI) beyond the qt list;
 # the .deb build stops when a linked library does not resolve.
 bundled=(libglib2.0-0 libwayland-client0 libwayland-cursor0 libwayland-egl1 libx11-xcb1
@@ -19,7 +22,8 @@ bundled=(libglib2.0-0 libwayland-client0 libwayland-cursor0 libwayland-egl1 libx
 
 case "${1:-test}" in
   run) want=("${qt[@]}") ;;
-  test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}" desktop-file-utils binutils) ;;
+  test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}" "${proxies[@]}" desktop-file-utils
+              binutils systemd) ;;
   bench) want=("${qt[@]}" "${desktop[@]}") ;;
   package) want=("${qt[@]}" "${package[@]}" "${bundled[@]}") ;;
   *) echo "usage: $0 run|test|bench|package" >&2; exit 2 ;;

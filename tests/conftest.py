@@ -1,12 +1,14 @@
-"""Fixtures shared by every test directory: a real endpoint on a loopback port."""
+"""Fixtures shared by every test directory: a real endpoint on a loopback port, test TLS files."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
@@ -55,3 +57,31 @@ def owner(server: RealtimeServer) -> Iterator[httpx.Client]:
         timeout=10.0,
     ) as client:
         yield client
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A test CA and a server certificate it signed, as PEM files."""
+
+    ca: Path  # the CA certificate a client must be told to trust
+    cert: Path  # the server's certificate chain
+    key: Path  # its private key
+    names: tuple[str, ...]  # what the certificate is valid for
+
+
+#: the names the test server certificate is issued for
+TLS_NAMES = ("127.0.0.1", "localhost", "team.lattice.test")
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A fresh CA (made by the test, trusted by nobody else) and a server certificate."""
+    directory = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA(organization_name="lattice-rt test CA")
+    issued = ca.issue_cert(*TLS_NAMES)
+    files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server.key",
+                     TLS_NAMES)
+    ca.cert_pem.write_to_path(str(files.ca))
+    issued.private_key_pem.write_to_path(str(files.key))
+    files.cert.write_bytes(b"".join(pem.bytes() for pem in issued.cert_chain_pems))
+    return files

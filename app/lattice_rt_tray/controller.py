@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from .actions import AppActions
 from .activity_model import ActivityModel
@@ -85,7 +85,7 @@ class TrayController(QObject):
         runner: TaskRunner,
         autostart: Autostart,
         data_dir: Path,
-        open_url: Callable[[QUrl], bool],
+        open_url: Callable[[str], str | None],
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
         quit_budget: float = QUIT_BUDGET,
@@ -336,15 +336,16 @@ class TrayController(QObject):
         if client is None:
             self._report("not connected yet")
             return
-        self.runner.run(
-            client.launch_url,
-            lambda url: self._open(str(url)),
+        open_url = self._open_url
+        self.runner.run(  # both block: a launch request, then a browser start
+            lambda: open_url(client.launch_url()),
+            self._on_browser_started,
             lambda exc: self._report(f"cannot open the activity page: {exc}"),
         )
 
-    def _open(self, url: str) -> None:
-        if not self._open_url(QUrl(url)):
-            self._report(f"no browser could open {url}")
+    def _on_browser_started(self, failure: object) -> None:
+        if failure is not None:
+            self._report(f"no browser started: {failure}")
 
     @Slot()
     def on_settings_requested(self) -> None:

@@ -1,7 +1,7 @@
 """Where the app gets its realtime stream: the embedded server or a remote one.
 
 :class:`Endpoint` starts (on a lifecycle thread, never the GUI thread) the
-embedded :class:`~lattice_rt_core.server.EmbeddedServer` when the settings say
+embedded :class:`~lattice_rt_core.server.RealtimeServer` when the settings say
 so, then a :class:`~lattice_rt_core.client.RealtimeClient` against it whose
 callbacks are the bridge's. It can be pointed somewhere else at any time
 (settings applied without restart) and stopped within a deadline at quit.

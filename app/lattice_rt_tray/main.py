@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from lattice_rt_core.client import ApiError, RealtimeClient, discover
+from lattice_rt_core.browser import open_browser
+from lattice_rt_core.client import ApiError, RealtimeClient
+from lattice_rt_core.discovery import discover
 from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
@@ -133,7 +134,7 @@ def build(
     client_factory: ClientFactory = RealtimeClient,
     discover_local: Callable[[Path], tuple[str, str | None] | None] = find_local_server,
     autostart: Autostart | None = None,
-    open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl,
+    open_url: Callable[[str], str | None] = open_browser,
     clock: Callable[[], float] = time.monotonic,
     wallclock: Callable[[], float] = time.time,
     quit_budget: float = QUIT_BUDGET,

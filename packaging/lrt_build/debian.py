@@ -7,10 +7,14 @@ Layout of the package::
     /usr/share/applications/lattice-rt-tray.desktop
     /usr/share/icons/hicolor/<N>x<N>/apps/lattice-rt-tray.png, scalable/apps/....svg
     /usr/share/lattice-rt/autostart/lattice-rt-tray.desktop   (a template, not active)
+    /usr/share/lattice-rt/proxy/nginx.conf, Caddyfile        (reverse-proxy examples)
+    /usr/lib/systemd/system/lattice-rt.service               (a team server; not enabled)
     /usr/share/doc/lattice-rt/copyright
 
 Nothing goes under /etc, so the package has no conffiles and ``dpkg -r``
-removes every file it installed. Autostart is opt-in per user: the app's
+removes every file it installed. The systemd unit is installed but never
+enabled or started by the package: running a team server is an admin's
+decision (``systemctl enable --now lattice-rt``). Autostart is opt-in per user: the app's
 "Start at login" setting (or the user, by copying the template) writes
 ``~/.config/autostart/lattice-rt-tray.desktop``. A system-wide
 /etc/xdg/autostart entry would start the tray for every account on the machine
@@ -33,6 +37,8 @@ from .project import CLI_EXE, DESKTOP_ID, INSTALL_PREFIX, TRAY_EXE, Project
 
 __all__ = [
     "AUTOSTART_TEMPLATE",
+    "PROXY_EXAMPLES",
+    "SERVICE_UNIT",
     "DebError",
     "DebInputs",
     "build_deb",
@@ -47,6 +53,8 @@ PACKAGE = "lattice-rt"
 MAINTAINER = "Lattice Realtime developers <lattice-rt@packages.invalid>"
 SYNOPSIS = "live presence and activity of Lattice workspaces in the system tray"
 AUTOSTART_TEMPLATE = f"/usr/share/{PACKAGE}/autostart/{DESKTOP_ID}.desktop"
+SERVICE_UNIT = f"/usr/lib/systemd/system/{PACKAGE}.service"
+PROXY_EXAMPLES = f"/usr/share/{PACKAGE}/proxy"
 
 _DESCRIPTION = """\
  A tray app that shows who is online in your Lattice workspaces and what just
@@ -55,7 +63,8 @@ _DESCRIPTION = """\
  and can follow a shared team server instead.
  .
  Also installs the lattice-rt command: a headless server (lattice-rt serve)
- and a command-line client (publish, tail, presence, feed, open)."""
+ and a command-line client (publish, tail, presence, feed, open, user), and a
+ systemd unit that runs lattice-rt serve as a team server (not enabled)."""
 
 
 class DebError(Exception):
@@ -71,6 +80,8 @@ class DebInputs:
     bundle: Path  # the PyInstaller folder with both executables and _internal/
     desktop_file: Path
     autostart_file: Path
+    service_file: Path  # the systemd unit of a team server
+    proxy_dir: Path  # nginx.conf and Caddyfile
     architecture: str
     depends: str
 
@@ -140,7 +151,9 @@ def control_text(inputs: DebInputs, installed_size_kib: int) -> str:
 
 
 def maintainer_script(action: str) -> str:
-    """The postinst: refresh the desktop's caches after the files are in place.
+    """The postinst: refresh the desktop's caches after the files are in place,
+    and let a running systemd know the unit (restarting the team server on an
+    upgrade if it runs; never enabling or starting it).
 
     Only caches the system already keeps are refreshed: creating one where there
     was none would leave a file behind after removal, and a stale cache hides
@@ -172,6 +185,14 @@ refresh_desktop_caches() {
 case "$1" in
     configure)
         refresh_desktop_caches
+        if [ -d /run/systemd/system ]; then
+            # systemd sees the (new) team server unit; the package never enables it
+            systemctl daemon-reload || true
+            if [ -n "$2" ]; then
+                # an upgrade: a running team server restarts on the new program
+                systemctl try-restart lattice-rt.service || true
+            fi
+        fi
         ;;
 esac
 
@@ -254,6 +275,13 @@ def stage(inputs: DebInputs, staging: Path) -> Path:
     autostart.parent.mkdir(parents=True)
     shutil.copyfile(inputs.autostart_file, autostart)
     icons.install_hicolor(inputs.root, share / "icons" / "hicolor")
+    unit = staging / SERVICE_UNIT.lstrip("/")
+    unit.parent.mkdir(parents=True)
+    shutil.copyfile(inputs.service_file, unit)
+    proxy = staging / PROXY_EXAMPLES.lstrip("/")
+    proxy.mkdir(parents=True)
+    for name in ("nginx.conf", "Caddyfile"):
+        shutil.copyfile(inputs.proxy_dir / name, proxy / name)
     doc = share / "doc" / PACKAGE
     doc.mkdir(parents=True)
     (doc / "copyright").write_text(_copyright(inputs.project))

@@ -19,7 +19,7 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 import shiboken6  # noqa: E402
-from PySide6.QtCore import QObject, QSettings, QUrl  # noqa: E402
+from PySide6.QtCore import QObject, QSettings  # noqa: E402
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig  # noqa: E402
 from lattice_rt_tray.autostart import Autostart  # noqa: E402
@@ -73,13 +73,14 @@ class Harness:
         self.tmp_path = tmp_path
         self.data_dir = tmp_path / "data"
         self.box = ServerBox()
-        self.opened: list[QUrl] = []
+        self.opened: list[str] = []
+        self.browser_failure: str | None = None  # what open_url answers
         self.apps: list[TrayApp] = []
         self.roots: list[QObject] = []
 
-    def open_url(self, url: QUrl) -> bool:
+    def open_url(self, url: str) -> str | None:
         self.opened.append(url)
-        return True
+        return self.browser_failure
 
     def build(
         self,

@@ -53,8 +53,19 @@ def test_open_in_browser_uses_a_fresh_launch_url(harness, settings, qtbot):
     harness.start(app)
     app.views.actions.browser.trigger()
     wait_until(qtbot, lambda: bool(harness.opened))
-    url: QUrl = harness.opened[0]
+    url = QUrl(harness.opened[0])
     assert url.path() == "/activity" and url.hasQuery() and "code=" in url.query()
+
+
+def test_open_in_browser_reports_a_browser_that_did_not_start(harness, settings, qtbot):
+    harness.browser_failure = "xdg-open exited with status 3"
+    app = harness.build(settings)
+    harness.start(app)
+    app.views.actions.browser.trigger()
+    status = app.views.activity.statusBar()
+    expected = "no browser started: xdg-open exited with status 3"
+    wait_until(qtbot, lambda: status.currentMessage() == expected)
+    assert len(harness.opened) == 1
 
 
 def test_settings_dialog_applies_without_restart(harness, settings, qtbot):

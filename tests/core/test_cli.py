@@ -2,49 +2,30 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import queue
 import signal
 import socket
-import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
 from lattice_rt_core import cli
-from lattice_rt_core.auth import Accounts
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.paths import database_path
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
 
-WAIT = 20.0
+from .cli_helpers import Proc, assert_one_error_line, run
 
 
 @pytest.fixture(autouse=True)
 def hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("LATTICE_RT_URL", "LATTICE_RT_TOKEN"):
+    for name in ("LATTICE_RT_URL", "LATTICE_RT_TOKEN", "LATTICE_RT_CA_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LATTICE_RT_DATA_DIR", str(tmp_path / "not-used"))
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], list[str]]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out.splitlines(), err.splitlines()
-
-
-def assert_one_error_line(err: list[str], *fragments: str) -> None:
-    errors = [line for line in err if "error" in line]
-    assert len(errors) == 1, err
-    for fragment in fragments:
-        assert fragment in errors[0]
-    assert not any("Traceback" in line for line in err)
 
 
 # ------------------------------------------------------------------- basics
@@ -56,7 +37,14 @@ def test_version(capsys) -> None:
 def test_a_command_is_required(capsys) -> None:
     code, out, err = run(capsys)
     assert code == 2 and out == []
-    assert_one_error_line(err, "a command is required")
+    assert err == ["lattice-rt: error: a command is required (see lattice-rt --help)"]
+
+
+def test_a_subcommand_usage_error_points_to_its_own_help(capsys) -> None:
+    code, _, err = run(capsys, "user", "add")
+    assert code == 2
+    assert err == ["lattice-rt user add: error: the following arguments are required: name "
+                   "(see lattice-rt user add --help)"]
 
 
 @pytest.mark.parametrize(
@@ -70,6 +58,9 @@ def test_a_command_is_required(capsys) -> None:
         (["tail", "--last-event-id", "-1"], "at least 0"),
         (["feed", "--limit", "many"], "not an integer"),
         (["frobnicate"], "invalid choice"),
+        (["user", "grant", "ada"], "the following arguments are required: --workspace"),
+        (["serve", "--trust-proxy", "proxy.lan"], "not an IP address or network"),
+        (["serve", "--tls-cert", "c.pem"], "--tls-cert and --tls-key go together"),
         (["status", "c1", "busy"], "invalid choice: 'busy'"),
         (["status", "c1"], "the following arguments are required: STATUS"),
     ],
@@ -77,71 +68,9 @@ def test_a_command_is_required(capsys) -> None:
 def test_usage_errors_exit_2_with_one_line(capsys, argv: list[str], fragment: str) -> None:
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == []
+    assert len(err) == 1, err  # no usage block
     assert_one_error_line(err, fragment)
-
-
-def test_token_prints_the_owner_token(capsys, tmp_path: Path) -> None:
-    (tmp_path / "owner.token").write_text("the-owner-token\n")
-    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "token")
-    assert (code, out) == (0, ["the-owner-token"])
-
-
-def test_token_before_the_first_start_says_what_to_do(capsys, tmp_path: Path) -> None:
-    code, out, err = run(capsys, "token", "--data-dir", str(tmp_path))
-    assert code == 1 and out == []
-    assert_one_error_line(err, "no owner token", "lattice-rt serve")
-
-
-# -------------------------------------------------------------------- users
-def test_user_add_list_remove(capsys, tmp_path: Path) -> None:
-    data = str(tmp_path / "data")
-    code, out, _ = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws1",
-                       "--workspace", "ws2")
-    assert code == 0 and len(out) == 1
-    token = out[0]
-    accounts = Accounts(database_path(Path(data)))
-    try:
-        assert accounts.user_for_token(token) == "ada"
-        assert accounts.allowed_scopes("ada") == {"ws1", "ws2"}
-    finally:
-        accounts.close()
-    assert (Path(data).stat().st_mode & 0o777) == 0o700
-    code, out, _ = run(capsys, "--data-dir", data, "user", "list")
-    assert (code, out) == (0, ['{"user":"ada","workspaces":["ws1","ws2"]}'])
-    assert run(capsys, "--data-dir", data, "user", "remove", "ada")[0] == 0
-    code, _, err = run(capsys, "--data-dir", data, "user", "remove", "ada")
-    assert code == 1
-    assert_one_error_line(err, "no user named 'ada'")
-
-
-def test_a_user_added_while_the_server_runs_can_publish_in_its_workspace(
-    capsys, server: RealtimeServer
-) -> None:
-    data = str(server.data_dir)
-    code, out, _ = run(capsys, "--data-dir", data, "user", "add", "ada", "-w", "ws1")
-    assert code == 0
-    token = out[0]
-    code, out, _ = run(capsys, "--url", server.url, "--token", token, "publish", "graph",
-                       "indexed", "--workspace", "ws1")
-    assert code == 0 and json.loads(out[0])["actor"] == "ada"
-    code, _, err = run(capsys, "--url", server.url, "--token", token, "publish", "graph",
-                       "indexed", "--workspace", "ws2")
-    assert code == 1
-    assert_one_error_line(err, "not a member of workspace 'ws2' (HTTP 403)")
-
-
-def test_user_add_refuses_a_bad_name(capsys, tmp_path: Path) -> None:
-    code, out, err = run(capsys, "--data-dir", str(tmp_path), "user", "add", " ")
-    assert code == 2 and out == []
-    assert_one_error_line(err, "user name must not be only whitespace")
-
-
-def test_user_add_on_an_unusable_data_dir(capsys, tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    code, _, err = run(capsys, "--data-dir", str(blocker), "user", "add", "ada")
-    assert code == 1
-    assert_one_error_line(err, "cannot open the accounts", "not a directory")
+    assert err[0].endswith(" --help)")
 
 
 # ------------------------------------------------- client commands, in process
@@ -160,10 +89,19 @@ def test_connection_refused_is_one_line(capsys) -> None:
     assert_one_error_line(err, f"cannot connect to http://127.0.0.1:{port}", "refused")
 
 
-def test_a_bad_url_is_a_usage_error(capsys) -> None:
-    code, _, err = run(capsys, "--url", "127.0.0.1:8765", "feed")
-    assert code == 2
-    assert_one_error_line(err, "http://")
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("127.0.0.1:8765", "must start with http:// or https://"),
+        ("http://256.1.1.1:1", "Invalid IPv4 address"),
+        ("http://team:99999", "port 99999 is not a TCP port"),
+        ("http://", "no valid host name"),
+    ],
+)
+def test_a_bad_url_is_one_line_and_a_usage_error(capsys, url: str, fragment: str) -> None:
+    code, _, err = run(capsys, "--url", url, "feed")
+    assert code == 2 and len(err) == 1
+    assert_one_error_line(err, fragment)
 
 
 def test_publish_then_feed_and_presence(capsys, server: RealtimeServer) -> None:
@@ -215,17 +153,76 @@ def test_status_sets_a_status_and_presence_shows_it(capsys, server: RealtimeServ
     assert_one_error_line(err, "'status_text' must be 1 to 100 characters (HTTP 422)")
 
 
-def test_a_server_error_is_one_line(capsys, server: RealtimeServer) -> None:
+def test_a_refused_token_names_the_server(capsys, server: RealtimeServer) -> None:
     code, _, err = run(capsys, "--url", server.url, "--token", "wrong", "feed")
     assert code == 1
-    assert_one_error_line(err, "authentication required (HTTP 401)")
+    assert err == [f"lattice-rt: error: token refused by {server.url} (HTTP 401)"]
+
+
+def test_the_owner_token_is_only_sent_to_the_local_server(
+    capsys, server: RealtimeServer, tmp_path: Path
+) -> None:
+    """Another URL than server.json's gets no token, and the message says why."""
+    other = RealtimeServer(ServerConfig(port=0, data_dir=tmp_path / "other"))
+    other.start()
+    try:
+        code, _, err = run(capsys, "--data-dir", str(server.data_dir), "--url", other.url,
+                           "feed")
+        assert code == 1
+        assert_one_error_line(
+            err, f"{other.url} needs a token (HTTP 401): the local owner token is only sent "
+            f"to {server.url} (server.json); give --token or set LATTICE_RT_TOKEN",
+        )
+        code, _, err = run(capsys, "--data-dir", str(tmp_path / "none"), "--url", other.url,
+                           "feed")
+        assert err == [f"lattice-rt: error: {other.url} needs a token (HTTP 401): give "
+                       "--token or set LATTICE_RT_TOKEN"]
+    finally:
+        other.stop()
+
+
+def test_other_server_errors_keep_the_servers_words(capsys, server: RealtimeServer) -> None:
+    code, _, err = run(capsys, "--data-dir", str(server.data_dir), "publish", "a", "b",
+                       "--payload", '{"x": "' + "y" * 70_000 + '"}')
+    assert code == 1
+    assert err == ["lattice-rt: error: event larger than 65536 bytes (HTTP 413)"]
+
+
+def test_payload_from_a_file_and_from_stdin(
+    capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer, tmp_path: Path
+) -> None:
+    big = {"text": "x" * 40_000, "n": 1}  # far past what fits comfortably on a command line
+    (tmp_path / "payload.json").write_text(json.dumps(big))
+    data = str(server.data_dir)
+    code, out, _ = run(capsys, "--data-dir", data, "publish", "a", "b", "--payload",
+                       f"@{tmp_path / 'payload.json'}")
+    assert code == 0 and json.loads(out[0])["payload"] == big
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"from": "stdin"}'))
+    code, out, _ = run(capsys, "--data-dir", data, "publish", "a", "b", "-p", "-")
+    assert code == 0 and json.loads(out[0])["payload"] == {"from": "stdin"}
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [(None, "No such file or directory"), ("[1]", "must be a JSON object"),
+     ("{nope", "is not valid JSON")],
+)
+def test_a_bad_payload_file_is_a_usage_error(
+    capsys, tmp_path: Path, content: str | None, fragment: str
+) -> None:
+    path = tmp_path / "p.json"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = run(capsys, "publish", "a", "b", "--payload", f"@{path}")
+    assert code == 2 and out == [] and len(err) == 1
+    assert_one_error_line(err, str(path), fragment)
 
 
 def test_open_starts_a_browser_on_a_one_time_link(
     capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer
 ) -> None:
     opened: list[str] = []
-    monkeypatch.setattr(cli.webbrowser, "open", lambda url: opened.append(url) or True)
+    monkeypatch.setattr(cli, "open_browser", lambda url: opened.append(url))
     code, out, err = run(capsys, "--data-dir", str(server.data_dir), "open")
     assert code == 0 and out == []
     assert opened and opened[0].startswith(f"{server.url}/activity?code=")
@@ -233,12 +230,14 @@ def test_open_starts_a_browser_on_a_one_time_link(
     assert err == ["lattice-rt: opened the activity page in your browser"]
 
 
-def test_open_without_a_browser_prints_the_link(
+def test_open_with_a_browser_that_fails_prints_the_link(
     capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer
 ) -> None:
-    monkeypatch.setattr(cli.webbrowser, "open", lambda url: False)
+    monkeypatch.setattr(cli, "open_browser", lambda url: "xdg-open exited with status 3")
     code, _, err = run(capsys, "--data-dir", str(server.data_dir), "open")
     assert code == 1
+    assert err[0] == ("lattice-rt: could not open a browser (xdg-open exited with status 3); "
+                      "open this one-time link within 60 s:")
     assert err[-1].startswith(f"{server.url}/activity?code=")
     code, out, _ = run(capsys, "--data-dir", str(server.data_dir), "open", "--print-url")
     assert code == 0 and out[0].startswith(f"{server.url}/activity?code=")
@@ -293,7 +292,7 @@ def test_tail_reports_reset_and_gap_on_stderr(capsys, data_dir: Path) -> None:
 def test_tail_with_a_refused_token_exits_1(capsys, server: RealtimeServer) -> None:
     code, out, err = run(capsys, "--url", server.url, "--token", "wrong", "tail")
     assert code == 1 and out == []
-    assert_one_error_line(err, "authentication required (HTTP 401)")
+    assert_one_error_line(err, f"token refused by {server.url} (HTTP 401)")
 
 
 def test_serve_on_a_busy_port_is_one_line(capsys, tmp_path: Path) -> None:
@@ -308,69 +307,6 @@ def test_serve_on_a_busy_port_is_one_line(capsys, tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------- as real processes
-class Proc:
-    """A child process whose stdout and stderr lines arrive on queues."""
-
-    def __init__(self, *argv: str) -> None:
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "lattice_rt_core.cli", *argv],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.out: queue.Queue[str] = queue.Queue()
-        self.err: queue.Queue[str] = queue.Queue()
-        self.err_lines: list[str] = []
-        assert self.popen.stdout is not None and self.popen.stderr is not None
-        self.pumps = [
-            threading.Thread(target=self._pump, args=(pipe, q), daemon=True)
-            for pipe, q in ((self.popen.stdout, self.out), (self.popen.stderr, self.err))
-        ]
-        for pump in self.pumps:
-            pump.start()
-
-    @staticmethod
-    def _pump(pipe: IO[str], q: queue.Queue[str]) -> None:
-        for line in pipe:
-            q.put(line.rstrip("\n"))
-
-    def line(self) -> str:
-        return self.out.get(timeout=WAIT)
-
-    def wait_err(self, fragment: str) -> str:
-        while True:
-            line = self.err.get(timeout=WAIT)
-            self.err_lines.append(line)
-            if fragment in line:
-                return line
-
-    def finish(self) -> int:
-        code = self.popen.wait(timeout=WAIT)
-        for pump in self.pumps:
-            pump.join(WAIT)  # everything the child wrote is queued
-        while not self.err.empty():
-            self.err_lines.append(self.err.get())
-        return code
-
-    def kill(self) -> None:
-        """End the child if it still runs and release its pipes."""
-        if self.popen.poll() is None:
-            self.popen.kill()
-        self.popen.wait()
-        for pump in self.pumps:
-            pump.join(WAIT)  # EOF once the child is gone
-        for pipe in (self.popen.stdout, self.popen.stderr):
-            if pipe is not None:
-                pipe.close()
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
-
-
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_serve_and_tail_as_processes(
@@ -407,7 +343,7 @@ def test_serve_and_tail_as_processes(
 
 
 def _local(data: str) -> tuple[str, str | None]:
-    from lattice_rt_core.client import discover
+    from lattice_rt_core.discovery import discover
 
     return discover(data)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lattice_rt_core.auth import Accounts
+from lattice_rt_core.accounts import Accounts
 from lattice_rt_core.paths import database_path
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
@@ -210,6 +210,16 @@ def test_bad_join_input(owner: httpx.Client, body: object, status: int) -> None:
     assert r.status_code == status and r.json()["error"]
 
 
+@pytest.mark.parametrize("path", ["/realtime/presence/join", "/realtime/presence/leave"])
+def test_a_json_null_body_is_not_an_empty_one(owner: httpx.Client, path: str) -> None:
+    # regression (found by the schemathesis fuzz): `null` was read as "no body" and
+    # accepted as {}; only a body with nothing in it counts as an empty object
+    r = owner.post(path, content=b"null", headers={"Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"] == "body must be a JSON object"
+    empty = owner.post(path, content=b"", headers={"Content-Type": "application/json"})
+    assert empty.status_code == 200, empty.text
+
+
 # ------------------------------------------------------------------ status
 class Clock:
     """The server's monotonic clock, moved by the test (presence status coalescing)."""
@@ -385,7 +395,7 @@ def test_no_auth_is_the_reference_local_mode(data_dir: Path) -> None:
 
 def test_tokens_are_256_bit_and_never_look_like_an_option() -> None:
     # regression: a base64url token starting with "-" broke `lattice-rt --token T`
-    from lattice_rt_core.auth import new_token
+    from lattice_rt_core.accounts import new_token
 
     tokens = [new_token() for _ in range(2000)]
     assert all(len(t) == 64 and int(t, 16) >= 0 for t in tokens)

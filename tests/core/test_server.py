@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
+import os
 import socket
 import stat
 import threading
@@ -130,6 +132,47 @@ def test_stop_with_open_streams_is_prompt(data_dir: Path) -> None:
     assert ended == ["closed"] * 3  # the server ended every stream cleanly
 
 
+# ------------------------------------------------ one server per data directory
+def test_a_second_server_on_the_data_dir_is_refused_and_changes_nothing(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = start(data_dir)
+    try:
+        info_before = (data_dir / "server.json").read_bytes()
+        second = RealtimeServer(ServerConfig(port=0, data_dir=data_dir))
+        with pytest.raises(ServerError) as refused:
+            second.start()
+        message = str(refused.value)
+        assert f"the lattice-rt server at {first.url} (pid {os.getpid()})" in message
+        assert "\n" not in message
+        # the refused server neither rewrote nor removed the holder's server.json
+        assert (data_dir / "server.json").read_bytes() == info_before
+        second.stop()
+        assert (data_dir / "server.json").read_bytes() == info_before
+        assert publish(first, 2) == [1, 2]  # the holder goes on, alone with the journal
+    finally:
+        first.stop()
+    assert not (data_dir / "server.json").exists()
+    with caplog.at_level(logging.WARNING):
+        again = start(data_dir)
+    try:
+        assert publish(again, 1) == [3]
+        assert not [r for r in caplog.records if "did not shut down cleanly" in r.message]
+    finally:
+        again.stop()
+
+
+def test_a_failed_start_lets_go_of_the_data_dir(data_dir: Path, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ServerError, match="already in use"):
+            RealtimeServer(ServerConfig(port=port, data_dir=data_dir)).start()
+    srv = start(data_dir)  # neither the lock nor the journal was left behind
+    srv.stop()
+
+
 # ------------------------------------------------------- uvicorn internals
 # server.py subclasses uvicorn.Server (a quiet idle loop instead of polling,
 # streams closed before shutdown) and finds a stalled peer's connection in
@@ -221,3 +264,27 @@ def test_uvicorn_runs_our_main_loop_and_keeps_its_connections_where_we_look(
         sock.close()
         srv.stop()
 
+
+
+# ------------------------------------------------------------ behind a proxy
+@pytest.mark.parametrize("trusted", [False, True])
+def test_forwarded_headers_are_believed_only_from_trusted_proxies(
+    data_dir: Path, caplog: pytest.LogCaptureFixture, trusted: bool
+) -> None:
+    srv = start(data_dir, trusted_proxies=("127.0.0.0/8",) if trusted else ())
+    try:
+        forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https",
+                     "Authorization": f"Bearer {srv.owner_token}"}
+        launch = httpx.post(srv.url + "/realtime/launch", headers=forwarded).json()["url"]
+        scheme = "https" if trusted else "http"
+        assert launch.startswith(f"{scheme}://127.0.0.1:{srv.port}/activity?code=")
+        with caplog.at_level(logging.WARNING, logger="lattice_rt_core.guard"):
+            r = httpx.get(srv.url + "/realtime/feed", headers={**forwarded, "Host": "team.lan"})
+        assert r.status_code == 403
+        peer = "203.0.113.9" if trusted else "127.0.0.1"
+        assert [rec.getMessage() for rec in caplog.records] == [
+            f"refused a request from {peer} for Host 'team.lan': not an allowed host; "
+            "start the server with --allow-host team.lan to accept it"
+        ]
+    finally:
+        srv.stop()

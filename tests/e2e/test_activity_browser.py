@@ -19,7 +19,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
@@ -133,11 +133,13 @@ class Page:
 class Browser:
     """Headless Chromium with a fresh profile and a DevTools port."""
 
-    def __init__(self, profile: Path, width: int = 1280, height: int = 860) -> None:
+    def __init__(
+        self, profile: Path, width: int = 1280, height: int = 860, flags: Sequence[str] = ()
+    ) -> None:
         executable = chromium_path()
         assert executable is not None
         self.proc = subprocess.Popen(
-            [executable, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
+            [executable, *CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}",
              "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             start_new_session=True,

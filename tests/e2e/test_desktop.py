@@ -235,7 +235,8 @@ def start_app(stack: DesktopStack, tmp_path: Path) -> tuple[subprocess.Popen[byt
 def test_tray_registers_and_a_published_event_reaches_the_notification_daemon(
     desktop: DesktopStack, tmp_path: Path
 ) -> None:
-    from lattice_rt_core.client import RealtimeClient, discover
+    from lattice_rt_core.client import RealtimeClient
+    from lattice_rt_core.discovery import discover
 
     proc, data_dir = start_app(desktop, tmp_path)
     try:

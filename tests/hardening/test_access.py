@@ -83,7 +83,7 @@ def named_server(data_dir: Path) -> Iterator[RealtimeServer]:
 
 
 def test_allow_host_names_are_exact_too(named_server: RealtimeServer) -> None:
-    # fails without: the extra_hosts loop in guard.HostOriginGuard.allowed
+    # fails without: the extra_hosts loop in guard._named
     port = named_server.port
     h = bearer(named_server.owner_token)
 
@@ -92,14 +92,20 @@ def test_allow_host_names_are_exact_too(named_server: RealtimeServer) -> None:
         return _request(named_server, "GET", "/realtime/feed", Host=host, **h, **extra).status_code
 
     assert status(f"lattice.lan:{port}") == 200  # a name without a port gets the server's
+    assert status("lattice.lan") == 200  # ... and none: a proxy on its default port
     assert status(f"LATTICE.LAN:{port}") == 200  # host names are case-insensitive
     assert status("team.example:9000") == 200  # a name with a port (a proxy in front) as is
     assert status(f"127.0.0.1:{port}") == 200  # loopback stays allowed
-    for refused in ("lattice.lan", "lattice.lan:1", f"team.example:{port}",
-                    f"sub.lattice.lan:{port}", f"lattice.lan.evil.example:{port}"):
+    for refused in ("lattice.lan:1", "lattice.lan:443", "team.example", f"team.example:{port}",
+                    f"sub.lattice.lan:{port}", f"lattice.lan.evil.example:{port}",
+                    "lattice.lan.", "lattice.lan:"):
         assert status(refused) == 403, refused
-    assert status(f"lattice.lan:{port}", origin=f"http://lattice.lan:{port}") == 200
-    for origin in (f"https://lattice.lan:{port}", "http://lattice.lan", "http://team.example"):
+    # an allowed name's origin, over http or https (a TLS proxy in front)
+    for origin in (f"http://lattice.lan:{port}", f"https://lattice.lan:{port}",
+                   "https://lattice.lan", "http://lattice.lan", "https://team.example:9000"):
+        assert status(f"lattice.lan:{port}", origin=origin) == 200, origin
+    for origin in ("http://team.example", "https://lattice.lan:1", "https://evil.example",
+                   "https://lattice.lan.evil.example", "null"):
         assert status(f"lattice.lan:{port}", origin=origin) == 403, origin
 
 
@@ -158,7 +164,7 @@ def test_own_origin_gets_an_answer_but_no_cors_headers(server: RealtimeServer) -
     ],
 )
 def test_posts_need_application_json(owner: httpx.Client, path: str, ctype: str | None) -> None:
-    # fails without: the Content-Type check at the top of http_api._JsonRoutes.body
+    # fails without: the Content-Type check at the top of request_body.json_body
     headers = {"Content-Type": ctype} if ctype else {}
     before = []
     if path.endswith("/status"):  # changes an entry that exists

@@ -89,7 +89,7 @@ def _build(tmp_path: Path, remote: dict[str, Any]) -> tuple[TrayApp, QObject, st
         client_factory=functools.partial(RealtimeClient, read_timeout=2.0),
         autostart=Autostart(platform="linux", home=tmp_path / "home",
                             config_dir=tmp_path / "config", command=["lattice-rt-tray"]),
-        open_url=lambda url: True,
+        open_url=lambda url: None,
         parent=root,
     )
     return app, root, presence_client_id(settings.instance_id, "w")
@@ -160,3 +160,37 @@ def test_a_connected_app_stays_present_past_the_stream_hold(
                 assert mine in _present(remote)
     finally:
         _close(qtbot, app, root)
+
+
+def test_the_app_follows_a_serve_that_holds_its_data_dir_on_another_port(
+    qtbot: Any, tmp_path: Path, remote: dict[str, Any]
+) -> None:
+    """The embedded server is refused the directory (its lock), so the app follows ``serve``."""
+    server = remote["start"]()
+    settings = Settings.open(tmp_path / "tray.ini")
+    settings.update(server_mode="embedded", port=_free_port(), display_name="Ada",
+                    workspaces=("w",))
+    root = QObject()
+    app = build(
+        settings=settings,
+        data_dir=remote["data"],  # the directory the serve process holds
+        tray_available=False,
+        notifier=lambda tray_icon, parent: RecordingNotifier(parent),
+        autostart=Autostart(platform="linux", home=tmp_path / "home",
+                            config_dir=tmp_path / "config", command=["lattice-rt-tray"]),
+        open_url=lambda url: None,
+        parent=root,
+    )
+    mine = presence_client_id(settings.instance_id, "w")
+    try:
+        with qtbot.waitSignals([app.controller.caught_up, app.keeper.joined], timeout=WAIT_MS):
+            app.controller.start()
+        assert app.endpoint.server is None  # no embedded server of its own
+        assert app.endpoint.url == remote["url"]
+        assert mine in _present(remote)
+    finally:
+        _close(qtbot, app, root)
+    server.popen.send_signal(signal.SIGTERM)
+    assert server.finish() == 0
+    assert not (remote["data"] / "server.json").exists()
+    assert not [line for line in server.err if "did not shut down cleanly" in line]

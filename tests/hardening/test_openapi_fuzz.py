@@ -9,6 +9,7 @@ streams. The endless stream is fuzzed separately: only its head is read.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ from lattice_rt_core.version import __version__
 from .helpers import bearer, sse_reader
 
 CALL_TIMEOUT = 5.0  # a hang fails the example instead of the suite
+#: the owner's routes, fuzzed on their own (so each group gets its share of examples)
+OWNER_PATHS = "^/(realtime/admin/|metrics$)"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -76,21 +79,10 @@ def test_the_served_document_is_the_module_one(fuzzed: RealtimeServer) -> None:
 def test_every_operation_survives_fuzzing(fuzzed: RealtimeServer, mode: GenerationMode) -> None:
     # fails (500s found) without e.g. the "body must be a JSON object" check in
     # http_api's object_body
-    schema = _schema().exclude(path="/realtime/stream")
-    headers = bearer(fuzzed.owner_token)
-    strategy = schema.as_strategy(generation_mode=mode)
-    called: set[str] = set()
-
-    @FUZZ
-    @given(case=strategy)
-    def run(case: Any) -> None:
-        response = case.call(base_url=fuzzed.url, headers=headers, timeout=CALL_TIMEOUT)
-        called.add(f"{case.method} {case.path}")
-        case.validate_response(response, checks=CHECKS, headers=headers)
-
-    run()
+    schema = _schema().exclude(path="/realtime/stream").exclude(path_regex=OWNER_PATHS)
+    called = _fuzz(fuzzed, schema, mode)
     operations = {f"{m.upper()} {p}" for p, ops in openapi_document("x")["paths"].items()
-                  for m in ops if p != "/realtime/stream"}
+                  for m in ops if p != "/realtime/stream" and not re.match(OWNER_PATHS, p)}
     if mode is GenerationMode.POSITIVE:
         assert called == operations  # every operation was exercised
     else:  # those with something to get wrong (a body, a typed parameter)
@@ -98,6 +90,35 @@ def test_every_operation_survives_fuzzing(fuzzed: RealtimeServer, mode: Generati
                           "POST /realtime/presence/leave", "POST /realtime/presence/status",
                           "GET /realtime/feed"}, called
     _still_serves(fuzzed)
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_the_owner_routes_survive_fuzzing(fuzzed: RealtimeServer, mode: GenerationMode) -> None:
+    """Administration and metrics, with the owner's token: documented answers only."""
+    called = _fuzz(fuzzed, _schema().include(path_regex=OWNER_PATHS), mode)
+    expected = {f"{m.upper()} {p}" for p, ops in openapi_document("x")["paths"].items()
+                for m in ops if re.match(OWNER_PATHS, p)}
+    if mode is GenerationMode.POSITIVE:
+        assert called == expected
+    else:  # GET routes take nothing that could be wrong
+        assert called >= {op for op in expected if op.startswith("POST")}, called
+    _still_serves(fuzzed)
+
+
+def _fuzz(fuzzed: RealtimeServer, schema: Any, mode: GenerationMode) -> set[str]:
+    """Run ``schema``'s operations against ``fuzzed`` as the owner; which were called."""
+    headers = bearer(fuzzed.owner_token)
+    called: set[str] = set()
+
+    @FUZZ
+    @given(case=schema.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        response = case.call(base_url=fuzzed.url, headers=headers, timeout=CALL_TIMEOUT)
+        called.add(f"{case.method} {case.path}")
+        case.validate_response(response, checks=CHECKS, headers=headers)
+
+    run()
+    return called
 
 
 def test_the_stream_survives_fuzzing_of_its_parameters(fuzzed: RealtimeServer) -> None:

@@ -191,6 +191,8 @@ def test_a_reader_that_stops_is_cut_off_and_does_not_hold_back_others(
         assert _read_to_the_end(raw) in ("reset", "eof")  # the server let go of it
         raw.close()
         wait_for(lambda: not connections(srv), "no connection left")
+        metrics = httpx.get(srv.url + "/metrics", headers=bearer(srv.owner_token)).text
+        assert "\nlattice_rt_slow_peers_cut_total 1.0\n" in metrics  # counted, once
     finally:
         srv.stop()
 

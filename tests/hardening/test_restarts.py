@@ -373,6 +373,13 @@ def test_serve_on_a_read_only_data_dir_warns_and_serves(tmp_path: Path) -> None:
         assert health["stats"]["journal"] == "off"
         r = httpx.post(url + "/realtime/events", headers=bearer(ann), json={"workspace_id": "w"})
         assert r.status_code == 200 and r.json()["events"][0]["actor"] == "ann"
+        # the accounts can be read, not changed: one line, not a 500
+        admin = url + "/realtime/admin/users"
+        assert httpx.get(admin, headers=bearer(token)).json() == {
+            "users": [{"user": "ann", "workspaces": ["w"]}]}
+        r = httpx.post(admin + "/add", headers=bearer(token), json={"user": "bob"})
+        assert r.status_code == 503
+        assert r.json()["error"].startswith("the accounts cannot be changed: ")
         proc.popen.send_signal(signal.SIGTERM)
         assert proc.finish() == 0
         warnings = [line for line in proc.err if "read-only" in line]

@@ -43,6 +43,8 @@ def _inputs(bundle: Path, depends: str = "libc6 (>= 2.36), zlib1g") -> debian.De
         bundle=bundle,
         desktop_file=ROOT / "resources" / "lattice-rt-tray.desktop",
         autostart_file=ROOT / "resources" / "autostart" / "lattice-rt-tray.desktop",
+        service_file=ROOT / "packaging" / "systemd" / "lattice-rt.service",
+        proxy_dir=ROOT / "packaging" / "proxy",
         architecture="amd64",
         depends=depends,
     )
@@ -178,3 +180,64 @@ def test_stage_refuses_a_bundle_without_both_programs(bundle: Path, tmp_path: Pa
     (bundle / CLI_EXE).unlink()
     with pytest.raises(debian.DebError, match=f"has no {CLI_EXE} executable"):
         debian.stage(_inputs(bundle), tmp_path / "staging")
+
+
+# ------------------------------------------------------------ the team server
+def _extract(deb: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "extracted"
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    return root
+
+
+def test_the_team_server_unit_and_proxy_examples_are_shipped(deb: Path, tmp_path: Path) -> None:
+    files = _listing(deb)
+    assert files[debian.SERVICE_UNIT].startswith("-rw-r--r-- root/root")
+    for name in ("nginx.conf", "Caddyfile"):
+        assert files[f"{debian.PROXY_EXAMPLES}/{name}"].startswith("-rw-r--r-- root/root")
+    unit = (_extract(deb, tmp_path) / debian.SERVICE_UNIT.lstrip("/")).read_text()
+    assert unit == (ROOT / "packaging" / "systemd" / "lattice-rt.service").read_text()
+    directives = {line.strip() for line in unit.splitlines() if not line.startswith("#")}
+    for directive in (
+        "DynamicUser=yes", "StateDirectory=lattice-rt", "ProtectSystem=strict",
+        "NoNewPrivileges=yes", "Environment=LATTICE_RT_DATA_DIR=%S/lattice-rt",
+        f"ExecStart=/usr/bin/{CLI_EXE} serve $LATTICE_RT_SERVE_ARGS", "KillSignal=SIGTERM",
+    ):
+        assert directive in directives
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+def test_the_unit_passes_systemd_analyze(deb: Path, tmp_path: Path) -> None:
+    """``verify`` (syntax, directives, the command) and the sandbox's exposure score.
+
+    The package is not installed here, so the program the unit starts is
+    replaced by one that exists; test_installed_deb.py verifies the unit as
+    installed.
+    """
+    shipped = (_extract(deb, tmp_path) / debian.SERVICE_UNIT.lstrip("/")).read_text()
+    unit = tmp_path / "lattice-rt.service"
+    unit.write_text(shipped.replace(f"ExecStart=/usr/bin/{CLI_EXE} ", "ExecStart=/bin/echo "))
+    verify = subprocess.run(["systemd-analyze", "verify", str(unit)],
+                            capture_output=True, text=True, check=False)
+    assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
+    security = subprocess.run(
+        ["systemd-analyze", "security", "--offline=yes", "--threshold=20", str(unit)],
+        capture_output=True, text=True, check=False,
+    )  # exposure is 0..10, threshold in tenths: 2.0 or less ("OK")
+    assert security.returncode == 0, security.stdout[-2000:]
+
+
+def test_the_units_documented_arguments_are_valid_serve_options() -> None:
+    """The drop-in the unit's comment shows (and the README) parses as ``serve`` options."""
+    import shlex
+
+    from lattice_rt_core import cli
+
+    unit = (ROOT / "packaging" / "systemd" / "lattice-rt.service").read_text()
+    examples = [line.split("LATTICE_RT_SERVE_ARGS=", 1)[1].rstrip('"')
+                for line in unit.splitlines()
+                if line.startswith("#") and "LATTICE_RT_SERVE_ARGS=" in line]
+    assert len(examples) == 2
+    for example in examples:
+        argv = ["serve", *shlex.split(example.replace("%d", "/run/credentials/lattice-rt"))]
+        args = cli.build_parser().parse_args(argv)
+        assert args.handler is not None

@@ -15,6 +15,7 @@ import queue
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 from lrt_build import depends, icons
-from lrt_build.debian import AUTOSTART_TEMPLATE, PACKAGE, deb_version
+from lrt_build.debian import AUTOSTART_TEMPLATE, PACKAGE, PROXY_EXAMPLES, SERVICE_UNIT, deb_version
 from lrt_build.project import CLI_EXE, DESKTOP_ID, INSTALL_PREFIX, TRAY_EXE, load_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,6 +197,62 @@ def test_programs_are_on_the_path_and_files_in_place(installed: Installed) -> No
     assert not Path(f"/etc/xdg/autostart/{DESKTOP_ID}.desktop").exists()
 
 
+def test_the_team_server_unit_is_installed_not_enabled_and_verifies(
+    installed: Installed,
+) -> None:
+    assert Path(SERVICE_UNIT).is_file()
+    assert {p.name for p in Path(PROXY_EXAMPLES).iterdir()} == {"nginx.conf", "Caddyfile"}
+    verify = _run("systemd-analyze", "verify", SERVICE_UNIT, check=False)
+    assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
+    security = _run("systemd-analyze", "security", "--offline=yes", "--threshold=20",
+                    SERVICE_UNIT, check=False)
+    assert security.returncode == 0, security.stdout[-2000:]
+    # installed, not enabled: no [Install] link anywhere under /etc
+    assert not list(Path("/etc/systemd").rglob(f"{PACKAGE}.service"))
+
+
+def test_the_units_command_serves_as_an_unprivileged_user_without_a_home(
+    installed: Installed,
+) -> None:
+    """What the unit runs, as a DynamicUser-like account: no home, umask 077, no privileges.
+
+    (systemd itself does not run in the test container, so the unit's sandbox
+    is not applied; ``systemd-analyze`` checks it above.)
+    """
+    uid = 65534  # nobody: an account that owns nothing else here, like a dynamic user
+    state = Path(tempfile.mkdtemp(prefix="lattice-rt-state-"))
+    os.chown(state, uid, uid)
+    state.chmod(0o700)
+    data_dir = state / "lattice-rt"
+    env = {"PATH": SYSTEM_PATH, "HOME": "/", "LANG": "C.UTF-8",
+           "LATTICE_RT_DATA_DIR": str(data_dir), "LATTICE_RT_SERVE_ARGS": "--port 0"}
+    log = installed.home / "unit-server.log"
+    try:
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--no-new-privs", "sh", "-c",
+                 f"umask 077 && exec /usr/bin/{CLI_EXE} serve $LATTICE_RT_SERVE_ARGS"],
+                env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
+            )
+        try:
+            _wait_for_file(data_dir / "server.json", process)
+            url = json.loads((data_dir / "server.json").read_text())["url"]
+            token = (data_dir / "owner.token").read_text().strip()
+            health = httpx.get(f"{url}/realtime/health",
+                               headers={"Authorization": f"Bearer {token}"}, timeout=10.0)
+            assert health.status_code == 200 and health.json()["user"], log.read_text()
+            assert _stop(process) == 0, log.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert data_dir.stat().st_uid == uid and data_dir.stat().st_mode & 0o777 == 0o700
+        assert not (data_dir / "server.json").exists()
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
+
+
 def test_installed_files_match_their_checksums(installed: Installed) -> None:
     result = _run("dpkg", "--verify", PACKAGE, check=False)
     assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
@@ -311,6 +368,10 @@ def test_installed_server_answers_health(installed: Installed, server: Server) -
     body = response.json()
     assert body["status"] == "ok"
     assert body["version"] == load_project(ROOT).version
+    metrics = httpx.get(f"{server.url}/metrics",
+                        headers={"Authorization": f"Bearer {server.token}"}, timeout=10.0)
+    assert metrics.status_code == 200  # prometheus-client is in the bundle
+    assert "lattice_rt_streams_open" in metrics.text
     _assert_from_depends(installed, _loaded_libraries(server.process.pid))
 
 

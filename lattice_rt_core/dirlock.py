@@ -1,0 +1,61 @@
+"""One server per data directory: an exclusive OS lock held for the server's life.
+
+Two servers on one directory would both hand out the next seq from the same
+journal. So a server locks ``server.lock`` in the directory (``flock`` on
+Linux and macOS, ``LockFileEx`` on Windows, through :mod:`filelock`) before
+it opens anything else there, and keeps it until it has stopped. The OS
+releases the lock when the process dies, however it dies, so a crashed
+server never blocks the next one.
+
+Only the holder writes and removes ``server.json``; a refused server reads
+it to say which server holds the directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .paths import LOCK_FILE, read_server_info
+
+__all__ = ["DataDirInUse", "DataDirLock"]
+
+class DataDirInUse(Exception):
+    """Another server holds the data directory; the message names it."""
+
+
+class DataDirLock:
+    """The exclusive lock on one data directory (not re-entrant, not shared)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.path = self.data_dir / LOCK_FILE
+        self._lock = FileLock(self.path, mode=0o600, thread_local=False, is_singleton=False)
+
+    def acquire(self) -> None:
+        """Take the lock without waiting.
+
+        Raises :class:`DataDirInUse` when another server holds it and
+        ``OSError`` when the lock file cannot be created or opened.
+        """
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise DataDirInUse(self._who()) from None
+
+    def release(self) -> None:
+        if self._lock.is_locked:
+            self._lock.release(force=True)
+
+    def _who(self) -> str:
+        info = read_server_info(self.data_dir)
+        pid = info.get("pid") if info is not None else None
+        if info is None or not isinstance(pid, int):
+            holder = "another lattice-rt server (still starting, or serving without server.json)"
+        else:
+            holder = f"the lattice-rt server at {info['url']} (pid {pid})"
+        return (
+            f"data directory {self.data_dir} is in use by {holder}; stop it first, "
+            "or give this one another --data-dir"
+        )
