@@ -8,7 +8,12 @@
   start), and logind's ``LockedHint`` on this session
   (``org.freedesktop.login1.Session``, followed through ``PropertiesChanged``).
   Either one locked is locked.
-- Sleep: logind's ``PrepareForSleep`` signal (True before, False after).
+- Sleep: logind's ``PrepareForSleep`` signal (True before, False after). A
+  "delay" inhibitor lock (``Inhibit("sleep", ..., "delay")``) is held while
+  awake, so the app has time to tell servers it is away: logind waits until
+  :meth:`DBusBackend.sleep_ready` closes the lock (or its
+  ``InhibitDelayMaxSec``, 5 s by default, is over); a new one is taken on
+  wake-up.
 
 Session and system bus addresses are injectable ("SESSION", "SYSTEM" or a
 ``unix:...`` address), so the tests run both on one private bus. Signals are
@@ -24,7 +29,14 @@ import queue
 import threading
 from typing import Any
 
-from jeepney import DBusAddress, MatchRule, MessageType, Properties, new_method_call
+from jeepney import (
+    DBusAddress,
+    FileDescriptor,
+    MatchRule,
+    MessageType,
+    Properties,
+    new_method_call,
+)
 from jeepney.bus_messages import message_bus
 from jeepney.io.threading import DBusConnection, DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields, Message
@@ -44,13 +56,15 @@ LOGIN1 = DBusAddress("/org/freedesktop/login1", bus_name="org.freedesktop.login1
 SESSION_INTERFACE = "org.freedesktop.login1.Session"
 PROPERTIES_INTERFACE = "org.freedesktop.DBus.Properties"
 CALL_TIMEOUT = 2.0
+#: the inhibitor lock, as ``systemd-inhibit --list`` shows it
+INHIBIT = ("sleep", "Lattice Realtime Tray", "Tell others you are away before sleeping", "delay")
 
 
 class _Bus:
     """One connection with its router, and who owned the names we use at start."""
 
-    def __init__(self, address: str) -> None:
-        self.conn: DBusConnection = open_dbus_connection(address)
+    def __init__(self, address: str, *, fds: bool = False) -> None:
+        self.conn: DBusConnection = open_dbus_connection(address, enable_fds=fds)
         self.router = DBusRouter(self.conn)
         self.owners: dict[str, str] = {}
 
@@ -108,6 +122,8 @@ class DBusBackend:
         self._report: Report | None = None
         self._signals: queue.Queue[Message | None] = queue.Queue()
         self._listener: threading.Thread | None = None
+        self._delay_lock = threading.Lock()
+        self._delay: FileDescriptor | None = None  # logind's sleep delay inhibitor
 
     # ------------------------------------------------------------------ API
     def start(self, report: Report) -> str:
@@ -141,7 +157,15 @@ class DBusBackend:
             (ms,) = self._session.call(new_method_call(SCREENSAVER, "GetSessionIdleTime"))
         return Sample(int(ms) / 1000.0)
 
+    def sleep_ready(self) -> None:
+        """The app has told servers it is away: let the machine sleep now."""
+        with self._delay_lock:
+            delay, self._delay = self._delay, None
+        if delay is not None:
+            delay.close()
+
     def close(self) -> None:
+        self.sleep_ready()
         self._signals.put(None)
         if self._listener is not None:
             self._listener.join(CALL_TIMEOUT)
@@ -178,7 +202,7 @@ class DBusBackend:
     # ------------------------------------------------------------- system
     def _start_system(self) -> list[str]:
         try:
-            bus = self._system = _Bus(self._addresses[1])
+            bus = self._system = _Bus(self._addresses[1], fds=True)
         except (OSError, KeyError, ValueError, RuntimeError) as exc:
             log.info("no D-Bus system bus: %s", exc)
             return []
@@ -186,6 +210,7 @@ class DBusBackend:
             return []
         bus.listen(MatchRule(type="signal", interface=LOGIN1.interface, member="PrepareForSleep",
                              path=LOGIN1.object_path), self._signals)
+        self._take_sleep_delay()
         try:
             (path,) = bus.call(new_method_call(LOGIN1, "GetSession", "s", ("auto",)))
         except RuntimeError as exc:  # not started in a logind session
@@ -204,6 +229,18 @@ class DBusBackend:
         except (RuntimeError, ValueError) as exc:  # an old logind without LockedHint
             log.info("logind LockedHint: %s", exc)
         return ["logind (lock, sleep)"]
+
+    def _take_sleep_delay(self) -> None:
+        assert self._system is not None
+        try:
+            (delay,) = self._system.call(new_method_call(LOGIN1, "Inhibit", "ssss", INHIBIT))
+        except (RuntimeError, OSError) as exc:  # not allowed, or an old logind
+            log.info("no sleep delay lock from logind: %s", exc)
+            return
+        with self._delay_lock:
+            old, self._delay = self._delay, delay
+        if old is not None:
+            old.close()
 
     # ----------------------------------------------------------- listener
     def _locked(self) -> bool:
@@ -233,7 +270,10 @@ class DBusBackend:
                     report.locked(self._locked())
         elif interface == LOGIN1.interface and member == "PrepareForSleep":
             if self._from(self._system, LOGIN1, sender):
-                report.sleeping(bool(msg.body[0]))
+                asleep = bool(msg.body[0])
+                if not asleep:
+                    self._take_sleep_delay()  # for the next time
+                report.sleeping(asleep)
         elif member == "PropertiesChanged" and self._from(self._system, LOGIN1, sender):
             _, changed, _ = msg.body
             if "LockedHint" in changed:

@@ -67,6 +67,9 @@ class MacBackend:
             return Sample(None)
         return Sample(float(self._api.seconds_since_input()), locked=self._api.screen_locked())
 
+    def sleep_ready(self) -> None:
+        """Nothing holds the sleep back here."""
+
     def close(self) -> None:
         if self._api is not None:
             self._api.stop_observing()

@@ -57,6 +57,10 @@ class IdleBackend(Protocol):
 
     def sample(self) -> Sample: ...
 
+    def sleep_ready(self) -> None:
+        """Reported ``sleeping(True)`` and the app is done: the machine may sleep now."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -106,6 +110,11 @@ class IdleWatcher(QObject):
             self._asked.set()
             self._jobs.put("sample")
 
+    def sleep_ready(self) -> None:
+        """The app has said what it had to before sleep (see IdleBackend.sleep_ready)."""
+        if self._thread is not None:
+            self._jobs.put("sleep_ready")
+
     def close(self, timeout: float = 2.0) -> None:
         """Stop the backend on its thread; waits at most ``timeout`` seconds."""
         thread, self._thread = self._thread, None
@@ -124,6 +133,8 @@ class IdleWatcher(QObject):
                     return
                 if job == "start":
                     self._started.emit(self.backend.start(_Reporter(self)))
+                elif job == "sleep_ready":
+                    self.backend.sleep_ready()
                 else:
                     sample = self.backend.sample()
                     self._asked.clear()  # asked meanwhile: this answer is fresh enough

@@ -5,7 +5,8 @@
 - Lock: ``WTSRegisterSessionNotification`` on a hidden window of ours, which
   then receives ``WM_WTSSESSION_CHANGE`` with ``WTS_SESSION_LOCK``/``UNLOCK``.
 - Sleep: the same window receives ``WM_POWERBROADCAST``: ``PBT_APMSUSPEND``
-  before, ``PBT_APMRESUMEAUTOMATIC``/``PBT_APMRESUMESUSPEND`` after.
+  before (Windows gives about two seconds; nothing can hold it longer),
+  ``PBT_APMRESUMEAUTOMATIC``/``PBT_APMRESUMESUSPEND`` after.
 
 The window lives on a thread of its own that runs its message loop; the
 Win32 calls sit behind :class:`WinApi`, so the logic is tested with a fake.
@@ -75,6 +76,9 @@ class WindowsBackend:
             return Sample(None)
         elapsed = (self._api.tick_count() - self._api.last_input_tick()) & 0xFFFFFFFF
         return Sample(elapsed / 1000.0)
+
+    def sleep_ready(self) -> None:
+        """Nothing holds the sleep back here."""
 
     def close(self) -> None:
         if self._api is not None and self._thread is not None:

@@ -88,6 +88,9 @@ class X11Backend:
         info = self._info.contents
         return Sample(info.idle / 1000.0, locked=info.state == SCREEN_SAVER_ON)
 
+    def sleep_ready(self) -> None:
+        """Nothing holds the sleep back here."""
+
     def close(self) -> None:
         if self._dpy is None:
             return

@@ -3,9 +3,11 @@
 :class:`StatusTracker` feeds a :class:`~.status_machine.StatusMachine` with
 what an :class:`~.idle_source.IdleWatcher` reports, asks it for a fresh idle
 sample when the machine says one could change the status (a single-shot
-timer, from the machine's clock), and says when the status changed. After a
-wake-up it says ``resumed`` instead, once the status is known again, so the
-app can re-join with the true status before it does anything else.
+timer, from the machine's clock), and says when the status changed. Before
+the machine sleeps it says ``suspending`` (the app tells servers, then calls
+:meth:`StatusTracker.sleep_ready`); after a wake-up it says ``resumed`` once
+the status is known again, so the app can re-join with the true status before
+it does anything else.
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ MAX_WAIT_MS = 24 * 3600 * 1000  # a QTimer interval is an int of milliseconds
 class StatusTracker(QObject):
     """Signals:
     changed(object): the new :class:`StatusState`.
+    suspending(object): the machine goes to sleep; the :class:`StatusState` (away
+        unless chosen otherwise) to send now, then call :meth:`sleep_ready`.
     resumed(object): the machine woke up; the :class:`StatusState` to re-join with.
     """
 
     changed = Signal(object)
+    suspending = Signal(object)
     resumed = Signal(object)
 
     def __init__(
@@ -82,6 +87,10 @@ class StatusTracker(QObject):
     def set_dnd(self, on: bool) -> None:
         self._apply(self.machine.dnd(on))
 
+    def sleep_ready(self) -> None:
+        """What ``suspending`` asked for is sent (or given up): the machine may sleep."""
+        self.watcher.sleep_ready()
+
     # -------------------------------------------------------------- slots
     @Slot()
     def check(self) -> None:
@@ -114,10 +123,11 @@ class StatusTracker(QObject):
 
     @Slot(bool)
     def on_sleeping(self, on: bool) -> None:
-        changed = self.machine.sleeping(on)
+        self.machine.sleeping(on)
         if on:
             self._resuming = False
-            self._apply(changed)
+            self.suspending.emit(self.machine.state)
+            self._arm()
             return
         self._resuming = True
         if self.machine.next_check() is None:  # locked: nothing to sample, the status is known

@@ -20,7 +20,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from jeepney import DBusAddress, MatchRule, new_error, new_method_return, new_signal
+from jeepney import (
+    DBusAddress,
+    FileDescriptor,
+    MatchRule,
+    new_error,
+    new_method_return,
+    new_signal,
+)
 from jeepney.bus_messages import message_bus
 from jeepney.io.threading import DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields, Message
@@ -55,10 +62,10 @@ def private_bus() -> Iterator[str]:
 class FakeService:
     """A connection owning ``name`` on ``address``, answering from ``handlers``."""
 
-    def __init__(self, address: str, name: str | None = None) -> None:
+    def __init__(self, address: str, name: str | None = None, *, fds: bool = False) -> None:
         self.handlers: dict[tuple[str, str, str], Handler] = {}
         self.calls: queue.Queue[tuple[str, str, str]] = queue.Queue()
-        self._conn = open_dbus_connection(address)
+        self._conn = open_dbus_connection(address, enable_fds=fds)
         self._router = DBusRouter(self._conn)
         self.unique_name = self._router.unique_name
         if name is not None:
@@ -92,6 +99,9 @@ class FakeService:
                                             "s", (str(exc),)))
                 continue
             self._router.send(new_method_return(msg, signature or None, body))
+            for value in body:  # a descriptor handed over is the taker's now
+                if isinstance(value, FileDescriptor):
+                    value.close()
 
     def emit(self, path: str, interface: str, member: str, signature: str,
              body: tuple[Any, ...]) -> None:

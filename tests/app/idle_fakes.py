@@ -19,6 +19,7 @@ class Scripted:
         self.report: Report | None = None
         self.threads: set[threading.Thread] = set()
         self.closed = threading.Event()
+        self.ready = threading.Event()  # sleep_ready() was called
 
     def start(self, report: Report) -> str:
         self.threads.add(threading.current_thread())
@@ -28,6 +29,10 @@ class Scripted:
     def sample(self) -> Sample:
         self.threads.add(threading.current_thread())
         return self.samples.get(timeout=10)
+
+    def sleep_ready(self) -> None:
+        self.threads.add(threading.current_thread())
+        self.ready.set()
 
     def close(self) -> None:
         self.threads.add(threading.current_thread())

@@ -10,12 +10,14 @@ thread, status machine, and the tracker's signal on the GUI thread.
 
 from __future__ import annotations
 
+import os
 import queue
+import select
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from jeepney import DBusAddress, new_signal
+from jeepney import DBusAddress, FileDescriptor, new_signal
 from jeepney.bus_messages import message_bus
 from jeepney.io.threading import DBusRouter, open_dbus_connection
 
@@ -55,12 +57,26 @@ class FakeMutter:
 
 
 class FakeLogind:
+    """A manager with this process's session, its LockedHint, PrepareForSleep and
+    delay inhibitor locks (each a pipe: logind keeps the read end, the taker the
+    write end; the lock is released when every write end is closed)."""
+
     def __init__(self, address: str, *, has_session: bool = True, locked: bool = False) -> None:
         self.locked_hint = locked
         self.has_session = has_session
-        self.service = FakeService(address, str(LOGIN1.bus_name))
+        self.inhibitors: queue.Queue[tuple[tuple[object, ...], int]] = queue.Queue()
+        self.service = FakeService(address, str(LOGIN1.bus_name), fds=True)
         self.service.on(MANAGER_PATH, MANAGER_IFACE, "GetSession", self._get_session)
+        self.service.on(MANAGER_PATH, MANAGER_IFACE, "Inhibit", self._inhibit)
         self.service.on(SESSION_PATH, PROPERTIES, "Get", self._get)
+
+    def _inhibit(self, body: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
+        read_end, write_end = os.pipe()
+        self.inhibitors.put((body, read_end))
+        return "h", (FileDescriptor(write_end),)  # sent, then closed: the taker holds it
+
+    def next_inhibitor(self) -> tuple[tuple[object, ...], int]:
+        return self.inhibitors.get(timeout=WAIT)
 
     def _get_session(self, body: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
         if not self.has_session or body != ("auto",):
@@ -155,6 +171,34 @@ def test_screensaver_and_logind_give_idle_time_lock_and_sleep(
     assert reports.next() == ("sleeping", True)
     logind.sleep(False)
     assert reports.next() == ("sleeping", False)
+
+
+def released(read_end: int) -> bool:
+    """Whether the inhibitor lock of this pipe was let go (its write end closed)."""
+    readable, _, _ = select.select([read_end], [], [], WAIT)
+    return bool(readable) and os.read(read_end, 1) == b""
+
+
+def test_a_sleep_delay_lock_is_held_until_the_app_is_ready_then_taken_again(
+    backend: DBusBackend, logind: FakeLogind, reports: Reports
+) -> None:
+    backend.start(reports)
+    what, first = logind.next_inhibitor()
+    assert what == ("sleep", "Lattice Realtime Tray", "Tell others you are away before sleeping",
+                    "delay")
+    assert select.select([first], [], [], 0)[0] == []  # held
+    logind.sleep(True)
+    assert reports.next() == ("sleeping", True)
+    assert select.select([first], [], [], 0)[0] == []  # still held: the app has a say
+    backend.sleep_ready()
+    assert released(first)
+    logind.sleep(False)
+    assert reports.next() == ("sleeping", False)
+    _, second = logind.next_inhibitor()  # for the next sleep
+    backend.close()
+    assert released(second)
+    for fd in (first, second):
+        os.close(fd)
 
 
 def test_either_lock_is_locked_and_only_a_change_is_reported(
