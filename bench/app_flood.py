@@ -1,21 +1,30 @@
-"""Figure 6, inside the app's process: its composition root plus a GUI heartbeat.
+"""Figure 6: the longest GUI-thread stall while a flood of events reaches the tray app.
 
-The app is built with :func:`lattice_rt_tray.main.build` exactly as ``main()``
-builds it (embedded server, client, bridge, models, tray icon; notifications
-recorded instead of shown), then started. Once it has joined presence (and,
-with ``--window shown``, opened its Activity window), a ``QTimer`` on the GUI
-thread starts beating every ``--period-ms`` and a separate publisher process
-POSTs ``--events`` events to the app's embedded server, spread over
-``--seconds``. When the app has taken them all in (its client is at the last
-seq and its bridge queue is empty), plus half a second, the heartbeat stops:
-the longest stall is the longest interval between two beats minus the period.
-Prints one JSON object.
+    python -m bench.app_flood [--events 10000] [--seconds 1] [--window shown|hidden]
+                              [--home DIR] [--period-ms 5] [--timeout 90] [--json]
 
-The probe adds no slot to the app's own signals (a PySide6 signal converts
-its arguments once per connected slot, so an extra listener would add work
-the app does not do); it polls the client and the bridge every 20 ms instead.
+The app is built with its composition root (:func:`lattice_rt_tray.main.build`)
+and tuned as ``main()`` tunes it (:func:`~lattice_rt_tray.main.settle_after_startup`):
+embedded server on a free port with its data in ``DIR`` (a temporary directory
+by default), notifications recorded instead of shown, the system tray where the
+desktop has one. Once it is connected, caught up and present, with its
+Activity window shown or hidden, a ``QTimer`` on the GUI thread beats every
+``--period-ms`` while a separate publisher process (:mod:`bench.publisher`)
+POSTs ``--events`` events to the app's embedded server in lists of 100, spread
+over ``--seconds``, as other programs publish. The events take the app's normal
+path: HTTP, bus, SSE stream, client thread, bridge, coalescer, activity model
+and view. When the app has taken them all in (its client at the publisher's
+last seq, its bridge queue empty), plus half a second, the heartbeat stops: a
+stall is how much later than its period a beat came.
 
-Run by :func:`bench.tray.run_flood` on the private desktop; needs a display.
+Reported besides the stalls: the events the app received (counted by one slot
+on ``bridge.events_received``; a ``Signal(object)`` hands every slot the same
+Python list, so the counter costs one call per batch) and those the server
+reported lost to it (``gap``), the rows the Activity window kept, the
+notifications shown, and the garbage collector's pauses during the flood.
+
+Runs on any display, offscreen without one. :func:`bench.tray.run_flood` runs it
+on the private X desktop for figure 6 of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -23,34 +32,61 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Slot
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from lattice_rt_core.paths import read_owner_token, read_server_info
-from lattice_rt_tray.main import TrayApp, build
+from lattice_rt_core.cli_support import TOKEN_ENV
+from lattice_rt_core.paths import read_owner_token
+from lattice_rt_tray.main import TrayApp, build, settle_after_startup
 from lattice_rt_tray.settings import Settings
 
+from .servers import REPO
 from .stats import percentile
 from .tray import write_settings
 
-__all__ = ["FloodProbe", "main"]
+__all__ = ["FloodProbe", "main", "measure", "spawn_publisher"]
 
-SETTLE_MS = 500
-POLL_MS = 20
+WINDOWS = ("hidden", "shown")
+SETTLE_MS = 500  # after the app is ready, and after it took in the last event
+POLL_MS = 20  # how often the probe looks at the app and the publisher
+FLOOD_AREA = "workflow"  # the area of bench.publisher's events
+
+#: starts the publisher process: (url, token, events, seconds) -> the process
+Publisher = Callable[[str, str, int, float], subprocess.Popen[str]]
+
+
+def spawn_publisher(url: str, token: str, events: int, seconds: float) -> subprocess.Popen[str]:
+    """``python -m bench.publisher`` in a process of its own (the token in its environment)."""
+    env = dict(os.environ, **{TOKEN_ENV: token})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.publisher", "--url", url,
+         "--events", str(events), "--seconds", str(seconds)],
+        stdout=subprocess.PIPE, text=True, env=env, cwd=REPO,
+    )
 
 
 class FloodProbe(QObject):
-    """Drives one flood and measures the GUI thread while it lasts."""
+    """Drives one flood through ``app`` and measures its GUI thread while it lasts.
+
+    Signals:
+        finished(): the measurement is over (or failed); the app is quitting.
+    """
+
+    finished = Signal()
 
     def __init__(self, app: TrayApp, data_dir: Path, *, events: int, seconds: float,
-                 window: str, period_ms: int) -> None:
+                 window: str, period_ms: int, publisher: Publisher = spawn_publisher) -> None:
         super().__init__()
         self.app = app
         self.data_dir = data_dir
@@ -58,14 +94,22 @@ class FloodProbe(QObject):
         self.seconds = seconds
         self.window = window
         self.period_ms = period_ms
-        self.caught_up = False
-        self.last_seq: int | None = None
         self.error: str | None = None
-        self.intervals: list[int] = []
+        self.intervals: list[int] = []  # ns between beats
+        self.gc_pauses: list[tuple[int, int]] = []  # (generation, ns), any thread
         self.publish: dict[str, Any] = {}
+        self.received = 0  # flood events that reached the GUI thread
+        self.missed = 0  # events the server reported lost to the app (gap)
+        self.delivery_s: float | None = None
+        self.last_seq: int | None = None
+        self._spawn = publisher
         self._joined = False
-        self._finishing = False
+        self._ready = False
+        self._done = False
+        self._started = 0
         self._last = 0
+        self._gc_start = 0
+        self._end: dict[str, Any] = {}
         self._publisher: subprocess.Popen[str] | None = None
         self._beat = QTimer(self)
         self._beat.setTimerType(Qt.TimerType.PreciseTimer)
@@ -74,34 +118,32 @@ class FloodProbe(QObject):
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self.on_poll)
-        self.gc_pauses: list[tuple[int, int]] = []  # (generation, ns) during the flood
-        self._gc_start = 0
+        self._deadline = QTimer(self)
+        self._deadline.setSingleShot(True)
+        self._deadline.timeout.connect(self.on_timeout)
+        app.keeper.joined.connect(self.on_joined)
+        app.bridge.events_received.connect(self.on_events)
+        app.bridge.gap_received.connect(self.on_gap)
 
-    @Slot(list)
-    def on_joined(self, entries: list[Any]) -> None:
-        if self._joined:
-            return
-        self._joined = True
-        if self.window == "shown":
-            self.app.controller.on_activity_requested()
-        QTimer.singleShot(SETTLE_MS, self.begin)
-
-    @Slot()
-    def begin(self) -> None:
-        info = read_server_info(self.data_dir)
-        token = read_owner_token(self.data_dir)
-        if not info or not token:
-            self.fail("the embedded server wrote no server.json / owner.token")
-            return
-        gc.callbacks.append(self._on_gc)
-        self._last = time.perf_counter_ns()
-        self._beat.start()
-        self._publisher = subprocess.Popen(
-            [sys.executable, "-m", "bench.publisher", "--url", str(info["url"]),
-             "--token", token, "--events", str(self.events), "--seconds", str(self.seconds)],
-            stdout=subprocess.PIPE, text=True,
-        )
+    def start(self, timeout: float) -> None:
+        """Start the app; the flood begins once it is ready."""
+        self._deadline.start(int(timeout * 1000))
+        self.app.controller.start()
         self._poll.start()
+
+    # ------------------------------------------------------------- counting
+    @Slot(object)
+    def on_joined(self, entries: object) -> None:
+        self._joined = True
+
+    @Slot(object)
+    def on_events(self, batch: list[dict[str, Any]]) -> None:
+        self.received += sum(1 for e in batch if e.get("area") == FLOOD_AREA)
+
+    @Slot(object)
+    def on_gap(self, body: dict[str, Any]) -> None:
+        missed = body.get("missed")
+        self.missed += missed if isinstance(missed, int) else 0
 
     @Slot()
     def on_beat(self) -> None:
@@ -109,12 +151,52 @@ class FloodProbe(QObject):
         self.intervals.append(now - self._last)
         self._last = now
 
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        """Garbage collections (any thread) stop every thread: record how long."""
+        if phase == "start":
+            self._gc_start = time.perf_counter_ns()
+        elif self._gc_start:
+            self.gc_pauses.append((info["generation"], time.perf_counter_ns() - self._gc_start))
+
+    # ------------------------------------------------------------- the flood
     @Slot()
     def on_poll(self) -> None:
-        publisher = self._publisher
-        if publisher is None or publisher.poll() is None:
+        if not self._ready:
+            self._check_ready()
+        elif self._publisher is not None:
+            self._check_delivered()
+
+    def _check_ready(self) -> None:
+        controller = self.app.controller
+        if not (controller.connected and self._joined and not self.app.coalescer.holding):
             return
+        self._ready = True
+        self._poll.stop()
+        if self.window == "shown":
+            controller.on_activity_requested()
+        else:
+            self.app.views.activity.hide()
+        QTimer.singleShot(SETTLE_MS, self, self.begin)
+
+    @Slot()
+    def begin(self) -> None:
+        url, token = self.app.endpoint.url, read_owner_token(self.data_dir)
+        if not url or not token:
+            self.fail("the embedded server wrote no URL or owner token")
+            return
+        self.received = self.missed = 0
+        gc.callbacks.append(self._on_gc)
+        self._started = self._last = time.perf_counter_ns()
+        self._beat.start()
+        self._publisher = self._spawn(url, token, self.events, self.seconds)
+        self._poll.start()
+
+    def _check_delivered(self) -> None:
+        publisher = self._publisher
+        assert publisher is not None
         if self.last_seq is None:
+            if publisher.poll() is None:
+                return
             out, _ = publisher.communicate()
             if publisher.returncode != 0 or not out.strip():
                 self.fail(f"the publisher failed with status {publisher.returncode}")
@@ -125,37 +207,46 @@ class FloodProbe(QObject):
         seen = client.last_event_id if client is not None else None
         if seen is not None and seen >= self.last_seq and self.app.bridge.pending() == 0:
             self._poll.stop()
-            self.caught_up = True
-            if not self._finishing:
-                self._finishing = True
-                QTimer.singleShot(SETTLE_MS, self.finish)
+            self.delivery_s = (time.perf_counter_ns() - self._started) / 1e9
+            QTimer.singleShot(SETTLE_MS, self, self.finish)
 
     @Slot()
     def on_timeout(self) -> None:
-        self.fail("the app did not take in every event in time")
+        if not self._ready:
+            self.fail("the app did not connect")
+        else:
+            self.fail("the app did not take in every event in time")
 
     def fail(self, reason: str) -> None:
         if self.error is None:
             self.error = reason
         self.finish()
 
-    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
-        """Garbage collections (any thread) stop every thread: record how long."""
-        if phase == "start":
-            self._gc_start = time.perf_counter_ns()
-        elif self._gc_start:
-            self.gc_pauses.append((info["generation"], time.perf_counter_ns() - self._gc_start))
-
     @Slot()
     def finish(self) -> None:
+        if self._done:
+            return
+        self._done = True
         self._beat.stop()
         self._poll.stop()
+        self._deadline.stop()
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
-        if self._publisher is not None and self._publisher.poll() is None:
-            self._publisher.kill()
-            self._publisher.wait()
-        self.app.controller.quit()
+        publisher = self._publisher
+        if publisher is not None:
+            if publisher.poll() is None:
+                publisher.kill()
+            if publisher.stdout is not None and not publisher.stdout.closed:
+                publisher.communicate()
+        app = self.app
+        notifier_log = getattr(app.notifier, "notices", ())
+        self._end = {
+            "rows_kept": app.activity_model.rowCount(),
+            "notifications": len(notifier_log),
+            "activity_visible": app.views.activity.isVisible(),
+        }
+        self.finished.emit()
+        app.controller.quit()
 
     def result(self) -> dict[str, Any]:
         period_ns = self.period_ms * 1_000_000
@@ -164,13 +255,16 @@ class FloodProbe(QObject):
             "window": self.window,
             "events": self.events,
             "seconds": self.seconds,
-            "received": self.events if self.caught_up else 0,
+            "received": self.received,
+            "missed": self.missed,
             "beats": len(self.intervals),
             "period_ms": self.period_ms,
             "max_stall_ms": max(stalls, default=0) / 1e6,
             "p99_interval_ms": percentile(self.intervals, 99) / 1e6,
             "stalls_over_50ms": sum(1 for s in stalls if s > 50_000_000),
             "publish_s": self.publish.get("publish_s", float("nan")),
+            "delivery_s": self.delivery_s,
+            **self._end,
             "gc_runs": len(self.gc_pauses),
             "gc_max_ms": max((ns for _, ns in self.gc_pauses), default=0) / 1e6,
             "gc_gen2_runs": sum(1 for gen, _ in self.gc_pauses if gen == 2),
@@ -179,34 +273,75 @@ class FloodProbe(QObject):
         }
 
 
+def measure(
+    events: int = 10_000,
+    seconds: float = 1.0,
+    *,
+    window: str = "shown",
+    home: Path | None = None,
+    period_ms: int = 5,
+    timeout: float = 90.0,
+    publisher: Publisher = spawn_publisher,
+) -> dict[str, Any]:
+    """Build the app in this process (in ``home``, else a temporary directory), flood it."""
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {WINDOWS}, not {window!r}")
+    qapp = QApplication.instance() or QApplication([sys.argv[0]])
+    assert isinstance(qapp, QApplication)
+    work = home or Path(tempfile.mkdtemp(prefix="bench-flood-"))
+    root = QObject()
+    data_dir = work / "lattice-data"
+    app: TrayApp | None = None
+    try:
+        app = build(settings=Settings.open(write_settings(work)), data_dir=data_dir,
+                    tray_available=QSystemTrayIcon.isSystemTrayAvailable(), notifier="record",
+                    discover_local=lambda _: None, parent=root)
+        settle_after_startup(app)
+        probe = FloodProbe(app, data_dir, events=events, seconds=seconds, window=window,
+                           period_ms=period_ms, publisher=publisher)
+        loop = QEventLoop()
+        app.controller.quit_finished.connect(loop.quit)
+        probe.start(timeout)
+        loop.exec()
+        app.controller.wait_for_shutdown(2.0)
+        return probe.result()
+    finally:
+        if app is not None:  # the windows (views of root's models) first
+            app.views.activity.deleteLater()
+            app.views.presence.deleteLater()
+        root.deleteLater()
+        if home is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Flood the tray app; measure GUI stalls")
-    parser.add_argument("--home", type=Path, required=True, help="an empty directory")
+    parser = argparse.ArgumentParser(prog="python -m bench.app_flood",
+                                     description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--window", choices=("hidden", "shown"), default="hidden")
-    parser.add_argument("--period-ms", type=int, default=5)
-    parser.add_argument("--timeout", type=float, default=90.0)
+    parser.add_argument("--window", choices=WINDOWS, default="shown",
+                        help="the Activity window during the flood (default: shown)")
+    parser.add_argument("--home", type=Path, help="an empty directory (default: a temporary one)")
+    parser.add_argument("--period-ms", type=int, default=5, help="heartbeat period")
+    parser.add_argument("--timeout", type=float, default=90.0, help="give up after, seconds")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-
-    qapp = QApplication([sys.argv[0]])
-    qapp.setQuitOnLastWindowClosed(False)
-    settings = Settings.open(write_settings(args.home))
-    data_dir = args.home / "lattice-data"
-    app = build(settings=settings, data_dir=data_dir,
-                tray_available=QSystemTrayIcon.isSystemTrayAvailable(), notifier="record")
-    probe = FloodProbe(app, data_dir, events=args.events, seconds=args.seconds,
-                       window=args.window, period_ms=args.period_ms)
-    app.keeper.joined.connect(probe.on_joined)
-    app.controller.quit_finished.connect(qapp.quit)
-    QTimer.singleShot(int(args.timeout * 1000), probe.on_timeout)
-    app.controller.start()
-    qapp.exec()
-    app.controller.wait_for_shutdown(2.0)
-    result = probe.result()
-    print(json.dumps(result))
-    return 0 if result["error"] is None else 1
+    if args.events < 1 or args.seconds <= 0 or args.period_ms < 1 or args.timeout <= 0:
+        parser.error("--events and --period-ms must be at least 1, --seconds and --timeout above 0")
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    result = measure(args.events, args.seconds, window=args.window, home=args.home,
+                     period_ms=args.period_ms, timeout=args.timeout, publisher=spawn_publisher)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
+    if result["error"] is not None:
+        print(f"app_flood: {result['error']}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

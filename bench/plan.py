@@ -32,6 +32,9 @@ class Plan:
     # 6 GUI flood
     flood_events: int
     flood_seconds: float
+    # 7 cluster (burst and latency sizes from 1 and 2)
+    cluster_subscribers: int
+    cluster_path_subscribers: int  # latency with little fan-out: the publish path itself
     # load generator processes per figure (the machine has 2 cores)
     client_processes: int = 1
     idle_timeout: float = 5.0  # a stream that got nothing for this long is done
@@ -55,6 +58,8 @@ FULL = Plan(
     tray_settle_seconds=2.0,
     flood_events=10_000,
     flood_seconds=1.0,
+    cluster_subscribers=1000,
+    cluster_path_subscribers=10,
 )
 
 SMOKE = Plan(
@@ -75,5 +80,7 @@ SMOKE = Plan(
     tray_settle_seconds=0.2,
     flood_events=200,
     flood_seconds=0.2,
+    cluster_subscribers=4,
+    cluster_path_subscribers=2,
     idle_timeout=10.0,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,24 +59,34 @@ def post(url: str, events: list[dict[str, Any]] | dict[str, Any], timeout: float
     return response.json()
 
 
-def burst(url: str, count: int, *, batch: int, senders: int, marker: str) -> PublishTiming:
-    """Publish ``count`` events as fast as the server answers; see the module doc."""
+def burst(
+    url: str | Sequence[str], count: int, *, batch: int, senders: int, marker: str
+) -> PublishTiming:
+    """Publish ``count`` events as fast as the server answers; see the module doc.
+
+    Several URLs (the nodes of a cluster): the senders take them in turn.
+    """
     batches = [
         [make_event(i, marker=marker if i == count - 1 else None)
          for i in range(lo, min(lo + batch, count))]
         for lo in range(0, count, batch)
     ]
-    return asyncio.run(_burst(url, batches, senders))
+    urls = [url] if isinstance(url, str) else list(url)
+    return asyncio.run(_burst(urls, batches, senders))
 
 
-async def _burst(url: str, batches: list[list[dict[str, Any]]], senders: int) -> PublishTiming:
+async def _burst(
+    urls: list[str], batches: list[list[dict[str, Any]]], senders: int
+) -> PublishTiming:
     lanes: list[list[list[dict[str, Any]]]] = [batches[i::senders] for i in range(senders)]
     limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
-    async with httpx.AsyncClient(base_url=url, timeout=120.0, limits=limits) as client:
+    clients = [httpx.AsyncClient(base_url=u, timeout=120.0, limits=limits) for u in urls]
+    try:
         # open the keep-alive connections first so connecting is not measured
-        await asyncio.gather(*(client.get("/realtime/feed?limit=0") for _ in range(senders)))
+        await asyncio.gather(*(clients[i % len(clients)].get("/realtime/feed?limit=0")
+                               for i in range(senders)))
 
-        async def send(lane: list[list[dict[str, Any]]]) -> None:
+        async def send(client: httpx.AsyncClient, lane: list[list[dict[str, Any]]]) -> None:
             for body in lane:
                 response = await client.post("/realtime/events", json=body, headers=_HEADERS)
                 response.raise_for_status()
@@ -83,9 +94,13 @@ async def _burst(url: str, batches: list[list[dict[str, Any]]], senders: int) ->
         # the marker event is in the last batch, which must be sent last:
         last = lanes[(len(batches) - 1) % senders].pop()
         start = time.monotonic_ns()
-        await asyncio.gather(*(send(lane) for lane in lanes))
-        await send([last])
+        await asyncio.gather(*(send(clients[i % len(clients)], lane)
+                               for i, lane in enumerate(lanes)))
+        await send(clients[0], [last])
         end = time.monotonic_ns()
+    finally:
+        for client in clients:
+            await client.aclose()
     return PublishTiming(start, end, sum(len(b) for b in batches), len(batches))
 
 
@@ -130,13 +145,19 @@ def paced(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bench.publisher --url U --events N --seconds S``: a paced flood."""
+    """``python -m bench.publisher --url U --events N --seconds S``: a paced flood.
+
+    The token comes from ``$LATTICE_RT_TOKEN`` (as for ``lattice-rt``), not the
+    command line, where every user of the machine could read it.
+    """
     import argparse
     import json
+    import os
+
+    from lattice_rt_core.cli_support import TOKEN_ENV
 
     parser = argparse.ArgumentParser(description="Publish a paced flood of events")
     parser.add_argument("--url", required=True)
-    parser.add_argument("--token", default=None)
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--batch", type=int, default=100)
@@ -144,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.events < 1 or args.seconds <= 0 or args.batch < 1:
         parser.error("--events, --seconds and --batch must be positive")
     timing = paced(args.url, args.events, seconds=args.seconds, batch=args.batch,
-                   token=args.token)
+                   token=os.environ.get(TOKEN_ENV) or None)
     print(json.dumps({"publish_s": (timing.end_ns - timing.start_ns) / 1e9,
                       "requests": timing.requests, "last_seq": timing.last_seq}))
     return 0

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .burst import run_burst
+from .cluster import SETUPS, run_cluster
 from .latency import run_latency
 from .loadgen import raise_fd_limit
 from .machine import describe, load_average
@@ -32,7 +33,7 @@ from .servers import KINDS, REPO
 
 __all__ = ["FIGURES", "main", "run_all"]
 
-FIGURES = ("burst", "latency", "scale", "publish", "tray", "flood")
+FIGURES = ("burst", "latency", "scale", "publish", "tray", "flood", "cluster")
 Row = dict[str, Any]
 
 
@@ -94,6 +95,10 @@ def run_all(plan: Plan, figures: Sequence[str], kinds: Sequence[str], out: Path)
                 for kind in kinds:
                     rows.append(_guarded(kind, {"subscribers": n},
                                          partial(_publish_cost, kind, n, plan)))
+        elif figure == "cluster":
+            for engine, count in SETUPS:
+                rows.append(_guarded(f"{engine}-{count}", {},
+                                     partial(run_cluster, engine, count, plan, log_dir)))
         elif figure in ("tray", "flood"):
             from . import tray
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -36,22 +37,28 @@ def free_port() -> int:
         return port
 
 
-def _command(kind: str, port: int, data_dir: Path) -> list[str]:
+def _command(kind: str, port: int, data_dir: Path, args: Sequence[str] = ()) -> list[str]:
     if kind == "baseline":
         return [sys.executable, "-m", "bench.baseline_server", "--port", str(port)]
     if kind == "project":  # exactly what `lattice-rt serve --no-auth` runs
         return [sys.executable, "-m", "lattice_rt_core.cli", "serve", "--no-auth",
-                "--port", str(port), "--data-dir", str(data_dir)]
+                "--port", str(port), "--data-dir", str(data_dir), *args]
     raise ValueError(f"unknown server kind {kind!r}")
 
 
 class ServerProcess:
-    """A server under test; use as a context manager (stops and cleans up)."""
+    """A server under test; use as a context manager (stops and cleans up).
 
-    def __init__(self, kind: str, *, log_dir: Path | None = None) -> None:
+    ``args``: more options for ``lattice-rt serve`` (``--redis URL`` for a node).
+    """
+
+    def __init__(
+        self, kind: str, *, log_dir: Path | None = None, args: Sequence[str] = ()
+    ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown server kind {kind!r}; expected one of {KINDS}")
         self.kind = kind
+        self.args = tuple(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._tmp = tempfile.TemporaryDirectory(prefix=f"bench-{kind}-")
@@ -66,7 +73,7 @@ class ServerProcess:
         self._log = open(self._log_path, "wb")  # noqa: SIM115 - closed in stop()
         env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self._proc = subprocess.Popen(
-            _command(self.kind, self.port, self.data_dir),
+            _command(self.kind, self.port, self.data_dir, self.args),
             cwd=REPO, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             env=env,
         )

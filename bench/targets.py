@@ -8,7 +8,7 @@ from typing import Any
 
 from .stats import ratio
 
-__all__ = ["Verdict", "evaluate"]
+__all__ = ["Verdict", "cluster_row", "evaluate"]
 
 Results = dict[str, Any]
 
@@ -119,8 +119,44 @@ def _flood(results: Results) -> list[Verdict]:
     return [Verdict("6", target, f"{row['max_stall_ms']:.1f} ms", row["max_stall_ms"] < 50)]
 
 
+def cluster_row(results: Results, kind: str) -> dict[str, Any] | None:
+    """Figure 7's row for ``kind`` ("local-1", "redis-1", "redis-2"), if measured."""
+    return _pick(results, "cluster", kind)
+
+
+def _cluster(results: Results) -> list[Verdict]:
+    local, one, two = (cluster_row(results, k) for k in ("local-1", "redis-1", "redis-2"))
+    out = []
+    target = "two Redis nodes: >= 1.5x the frames/s of one node (burst, 1,000 subscribers)"
+    if local is None or one is None or two is None:
+        out.append(Verdict("7", target, "not measured", None))
+    else:
+        rates = {k: r["burst"]["frames_per_s"] for k, r in
+                 (("local", local), ("redis", one), ("two", two))}
+        vs_local, vs_one = ratio(rates["two"], rates["local"]), ratio(rates["two"], rates["redis"])
+        out.append(Verdict(
+            "7", target, f"{vs_one or 0:.2f}x one Redis node, {vs_local or 0:.2f}x the local one",
+            vs_local is not None and vs_one is not None and min(vs_local, vs_one) >= 1.5,
+        ))
+    target = "Redis adds <= 2 ms to the p50 (1,000 subscribers, 20 events/s)"
+    if local is None or one is None:
+        out.append(Verdict("7", target, "not measured", None))
+    else:
+        added = one["latency"]["p50_ms"] - local["latency"]["p50_ms"]
+        out.append(Verdict("7", target, f"{added:+.1f} ms", added <= 2.0))
+    rows = [r for r in (local, one, two) if r is not None]
+    target = "nothing lost (every setup, burst and latency)"
+    if not rows:
+        out.append(Verdict("7", target, "not measured", None))
+    else:
+        lost = sum(r[f]["expected_frames"] - r[f]["frames"] for r in rows
+                   for f in ("burst", "latency", "path") if f in r)
+        out.append(Verdict("7", target, f"{lost} frames lost", lost == 0 and len(rows) == 3))
+    return out
+
+
 _CHECKS: tuple[Callable[[Results], list[Verdict]], ...] = (
-    _burst, _latency, _scale, _publish, _tray, _flood,
+    _burst, _latency, _scale, _publish, _tray, _flood, _cluster,
 )
 
 

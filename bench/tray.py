@@ -15,7 +15,7 @@ a fresh data directory and settings file (the embedded server on a free port):
 
 Figure 6 runs :mod:`bench.app_flood` on the same desktop: the app's own
 composition root in a process with a GUI-thread heartbeat, flooded by a
-separate publisher process.
+separate publisher process, once with the Activity window hidden, once shown.
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def run_flood(plan: Plan, log_dir: Path) -> dict[str, Any]:
             home.mkdir()
             argv = [sys.executable, "-m", "bench.app_flood", "--home", str(home),
                     "--events", str(plan.flood_events), "--seconds", str(plan.flood_seconds),
-                    "--window", window]
+                    "--window", window, "--json"]
             with open(log_dir / "app-flood.log", "ab") as log:
                 out = subprocess.run(argv, env=app_env(desktop, home), cwd=REPO,
                                      stdout=subprocess.PIPE, stderr=log, timeout=180)
@@ -193,6 +193,7 @@ def run_flood(plan: Plan, log_dir: Path) -> dict[str, Any]:
         "events": plan.flood_events,
         "seconds": plan.flood_seconds,
         "received": min(r["received"] for r in rows),
+        "missed": sum(r["missed"] for r in rows),
         "max_stall_ms": worst["max_stall_ms"],
         "stalls_over_50ms": sum(r["stalls_over_50ms"] for r in rows),
         "runs": rows,

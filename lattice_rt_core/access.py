@@ -117,18 +117,18 @@ def _valid_unicode(text: str) -> bool:
 
 
 # ----------------------------------------------------------------- caller
-def caller(
+async def caller(
     auth: Authenticator, headers: Mapping[str, str], cookies: Mapping[str, str]
 ) -> Principal | None:
     """Who sent a request: its ``Authorization`` header or its session cookie."""
-    return auth.resolve(headers.get("authorization"), cookies.get(SESSION_COOKIE))
+    return await auth.resolve(headers.get("authorization"), cookies.get(SESSION_COOKIE))
 
 
-def authenticated(
+async def authenticated(
     auth: Authenticator, headers: Mapping[str, str], cookies: Mapping[str, str]
 ) -> Principal:
     """The caller, or 401. Pass no cookies where only a bearer token may do."""
-    principal = caller(auth, headers, cookies)
+    principal = await caller(auth, headers, cookies)
     if principal is None:
         raise Refusal(401, "authentication required")
     return principal

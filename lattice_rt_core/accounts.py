@@ -9,6 +9,10 @@ knows its tables.
 
 Only a SHA-256 of each user token is stored; a token is shown once, when it is
 made (:meth:`Accounts.add_user`, :meth:`Accounts.renew`).
+
+:class:`AccountStore` is how the server uses accounts (coroutines, so a
+cluster's can live in Redis: redis_accounts.py); :class:`LocalAccountStore`
+is this SQLite one behind it.
 """
 
 from __future__ import annotations
@@ -18,13 +22,28 @@ import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from .access import name_problem
+from .engine import Unavailable
 from .journal import JournalError, open_db
 
-__all__ = ["AccountError", "Accounts", "NoSuchUser", "UserExists", "check_name", "new_token"]
+T = TypeVar("T")
+
+__all__ = [
+    "AccountError",
+    "AccountStore",
+    "Accounts",
+    "LocalAccountStore",
+    "NoSuchUser",
+    "UserExists",
+    "check_name",
+    "new_token",
+    "token_digest",
+    "workspaces_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +94,8 @@ def check_name(what: str, value: object) -> str:
     return value
 
 
-def _workspaces(values: Iterable[str]) -> list[str]:
+def workspaces_of(values: Iterable[str]) -> list[str]:
+    """The workspace ids of a change, checked, without duplicates, sorted."""
     if isinstance(values, str):  # one name, not its characters
         values = [values]
     return sorted({check_name("workspace id", ws) for ws in values})
@@ -113,7 +133,7 @@ class Accounts:
         replace the token of someone who uses it (see :meth:`grant`, :meth:`renew`).
         """
         check_name("user name", name)
-        spaces = _workspaces(workspaces)
+        spaces = workspaces_of(workspaces)
         token = new_token()
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
@@ -127,7 +147,7 @@ class Accounts:
 
     def grant(self, name: str, workspaces: Iterable[str]) -> set[str]:
         """Add workspaces to ``name``; returns all of its workspaces."""
-        spaces = _workspaces(workspaces)
+        spaces = workspaces_of(workspaces)
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._require(name)
@@ -136,7 +156,7 @@ class Accounts:
 
     def revoke(self, name: str, workspaces: Iterable[str]) -> set[str]:
         """Take workspaces from ``name`` (ones it lacks are ignored); returns what is left."""
-        spaces = _workspaces(workspaces)
+        spaces = workspaces_of(workspaces)
         with self._lock, self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             self._require(name)
@@ -220,3 +240,76 @@ class Accounts:
             "SELECT workspace_id FROM memberships WHERE user = ?", (name,)
         ).fetchall()
         return {str(r[0]) for r in rows}
+
+
+class AccountStore(Protocol):
+    """The accounts as the server uses them: these methods, as coroutines.
+
+    :class:`LocalAccountStore` (SQLite, this data directory) and
+    :class:`~.redis_accounts.RedisAccounts` (a cluster's, in Redis) implement
+    it: the admin routes and the authenticator never know which.
+    """
+
+    async def add_user(self, name: str, workspaces: Iterable[str] = ()) -> str: ...
+
+    async def grant(self, name: str, workspaces: Iterable[str]) -> set[str]: ...
+
+    async def revoke(self, name: str, workspaces: Iterable[str]) -> set[str]: ...
+
+    async def renew(self, name: str) -> str: ...
+
+    async def remove_user(self, name: str) -> None: ...
+
+    async def users(self) -> dict[str, set[str]]: ...
+
+    async def lookup_token(self, token: str) -> tuple[str, frozenset[str]] | None:
+        """The user holding ``token`` and their workspaces, or None."""
+        ...
+
+    async def scopes_of(self, user: str) -> frozenset[str]:
+        """The workspaces of ``user`` now (empty when unknown: fails closed)."""
+        ...
+
+
+class LocalAccountStore:
+    """:class:`AccountStore` over :class:`Accounts` (SQLite answers in microseconds).
+
+    A database that refuses a change (read-only, full) is a
+    :class:`~.engine.Unavailable`, as an unreachable Redis is.
+    """
+
+    def __init__(self, accounts: Accounts) -> None:
+        self.accounts = accounts
+
+    def _change(self, change: Callable[[], T]) -> T:
+        try:
+            return change()
+        except sqlite3.Error as exc:
+            raise Unavailable(f"the accounts cannot be changed: {exc}") from None
+
+    async def add_user(self, name: str, workspaces: Iterable[str] = ()) -> str:
+        return self._change(lambda: self.accounts.add_user(name, workspaces))
+
+    async def grant(self, name: str, workspaces: Iterable[str]) -> set[str]:
+        return self._change(lambda: self.accounts.grant(name, workspaces))
+
+    async def revoke(self, name: str, workspaces: Iterable[str]) -> set[str]:
+        return self._change(lambda: self.accounts.revoke(name, workspaces))
+
+    async def renew(self, name: str) -> str:
+        return self._change(lambda: self.accounts.renew(name))
+
+    async def remove_user(self, name: str) -> None:
+        self._change(lambda: self.accounts.remove_user(name))
+
+    async def users(self) -> dict[str, set[str]]:
+        return self.accounts.users()
+
+    async def lookup_token(self, token: str) -> tuple[str, frozenset[str]] | None:
+        user = self.accounts.user_for_token(token)
+        if user is None:
+            return None
+        return user, frozenset(self.accounts.allowed_scopes(user))
+
+    async def scopes_of(self, user: str) -> frozenset[str]:
+        return frozenset(self.accounts.allowed_scopes(user))

@@ -24,16 +24,19 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from .access import SESSION_COOKIE
-from .accounts import Accounts, new_token
+from .accounts import AccountStore, new_token
 from .paths import OWNER_TOKEN_FILE
 from .scope import WorkspaceScope
 
 __all__ = [
     "Authenticator",
+    "MemorySessions",
     "Principal",
     "SecretRedactor",
+    "SessionStore",
     "load_or_create_owner_token",
 ]
 
@@ -77,15 +80,61 @@ class Principal:
         return workspace_id is not None and workspace_id in self.scope
 
 
+class SessionStore(Protocol):
+    """Launch codes (``kind`` "code") and browser sessions ("session") with a lifetime."""
+
+    async def put(self, kind: str, key: str, principal: Principal, ttl: float) -> None: ...
+
+    async def get(self, kind: str, key: str, *, consume: bool) -> Principal | None: ...
+
+
+class MemorySessions:
+    """:class:`SessionStore` in this process's memory, timed by the injected ``clock``."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tables: dict[str, dict[str, tuple[Principal, float]]] = {}
+
+    async def put(self, kind: str, key: str, principal: Principal, ttl: float) -> None:
+        with self._lock:
+            self._prune()
+            self._tables.setdefault(kind, {})[key] = (principal, self._clock() + ttl)
+
+    async def get(self, kind: str, key: str, *, consume: bool) -> Principal | None:
+        with self._lock:
+            table = self._tables.get(kind, {})
+            item = table.pop(key, None) if consume else table.get(key)
+            if item is None:
+                return None
+            principal, expires = item
+            if self._clock() >= expires:
+                table.pop(key, None)
+                return None
+        return principal
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for table in self._tables.values():
+            for key in [k for k, (_, exp) in table.items() if exp <= now]:
+                del table[key]
+
+
 class Authenticator:
-    """Resolves bearer tokens and session cookies to a :class:`Principal`."""
+    """Resolves bearer tokens and session cookies to a :class:`Principal`.
+
+    Its methods are coroutines: with the Redis engine, accounts, launch codes
+    and sessions live in Redis (one round trip per request); the local
+    engine's SQLite and memory answer at once.
+    """
 
     def __init__(
         self,
         *,
         owner_token: str | None,
         owner_user: str,
-        accounts: Accounts | None,
+        accounts: AccountStore | None,
+        sessions: SessionStore | None = None,
         enabled: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -93,12 +142,9 @@ class Authenticator:
         self._owner_token = owner_token
         self._owner = Principal(owner_user, None, owner=True)
         self._accounts = accounts
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._codes: dict[str, tuple[Principal, float]] = {}
-        self._sessions: dict[str, tuple[Principal, float]] = {}
+        self._sessions = sessions if sessions is not None else MemorySessions(clock)
 
-    def from_bearer(self, token: str) -> Principal | None:
+    async def from_bearer(self, token: str) -> Principal | None:
         if not self.enabled:
             return Principal("", None)
         if not token:
@@ -109,62 +155,44 @@ class Authenticator:
             return self._owner
         if self._accounts is None:
             return None
-        user = self._accounts.user_for_token(token)
-        if user is None:
+        found = await self._accounts.lookup_token(token)
+        if found is None:
             return None
-        return Principal(user, frozenset(self._accounts.allowed_scopes(user)))
+        return Principal(found[0], found[1])
 
-    def resolve(self, authorization: str | None, session: str | None) -> Principal | None:
+    async def resolve(self, authorization: str | None, session: str | None) -> Principal | None:
         """The caller from an ``Authorization`` header value or a session cookie."""
         if not self.enabled:
             return Principal("", None)
         if authorization:
             scheme, _, value = authorization.partition(" ")
             if scheme.lower() == "bearer":
-                return self.from_bearer(value.strip())
+                return await self.from_bearer(value.strip())
             return None
         if session:
-            return self._lookup(self._sessions, session, consume=False)
+            return await self._current(await self._sessions.get("session", session,
+                                                                 consume=False))
         return None
 
-    def issue_launch_code(self, principal: Principal) -> str:
+    async def issue_launch_code(self, principal: Principal) -> str:
         code = secrets.token_urlsafe(32)
-        with self._lock:
-            self._prune()
-            self._codes[code] = (principal, self._clock() + LAUNCH_CODE_TTL)
+        await self._sessions.put("code", code, principal, LAUNCH_CODE_TTL)
         return code
 
-    def redeem(self, code: str) -> str | None:
+    async def redeem(self, code: str) -> str | None:
         """Exchange a launch code (once) for a new session id."""
-        principal = self._lookup(self._codes, code, consume=True)
+        principal = await self._current(await self._sessions.get("code", code, consume=True))
         if principal is None:
             return None
         session = secrets.token_urlsafe(32)
-        with self._lock:
-            self._sessions[session] = (principal, self._clock() + SESSION_TTL)
+        await self._sessions.put("session", session, principal, SESSION_TTL)
         return session
 
-    def _lookup(
-        self, table: dict[str, tuple[Principal, float]], key: str, *, consume: bool
-    ) -> Principal | None:
-        with self._lock:
-            item = table.pop(key, None) if consume else table.get(key)
-            if item is None:
-                return None
-            principal, expires = item
-            if self._clock() >= expires:
-                table.pop(key, None)
-                return None
-        if principal.owner or not self.enabled or self._accounts is None:
+    async def _current(self, principal: Principal | None) -> Principal | None:
+        if principal is None or principal.owner or not self.enabled or self._accounts is None:
             return principal
         # Memberships may have changed since the code was issued.
-        return Principal(principal.user, frozenset(self._accounts.allowed_scopes(principal.user)))
-
-    def _prune(self) -> None:
-        now = self._clock()
-        for table in (self._codes, self._sessions):
-            for key in [k for k, (_, exp) in table.items() if exp <= now]:
-                del table[key]
+        return Principal(principal.user, await self._accounts.scopes_of(principal.user))
 
 
 _REDACTED = "[redacted]"

@@ -26,7 +26,18 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from . import cli_users
 from .backoff import Backoff
 from .browser import open_browser
-from .cli_support import PROG, TOKEN_ENV, URL_ENV, CliError, Remote, data_dir, emit, say
+from .cli_support import (
+    PROG,
+    TOKEN_ENV,
+    URL_ENV,
+    CliError,
+    Remote,
+    data_dir,
+    emit,
+    redis_option,
+    redis_url,
+    say,
+)
 from .client import ApiError, ClientState, RealtimeClient
 from .defaults import (
     DEFAULT_FEED_LIMIT,
@@ -41,15 +52,19 @@ from .defaults import (
 )
 from .events import to_json
 from .paths import DATA_DIR_ENV, OWNER_TOKEN_FILE, SERVER_INFO_FILE
+from .redis_store import safe_url
 from .tls import CA_FILE_ENV
 from .version import __version__
 
 if TYPE_CHECKING:
     from .server import RealtimeServer
+    from .workers import Supervisor
 
 __all__ = ["main"]
 
 FATAL_STREAM_STATUSES = (401, 403)
+#: the hidden command a worker of `serve --workers N` runs (see workers.py)
+WORKER_COMMAND = "_worker"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -186,6 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="ADDR",
                        help="a reverse proxy's address or network whose X-Forwarded-For and "
                             "X-Forwarded-Proto are believed (repeatable)")
+    redis_option(serve, "run as a node of the cluster in this Redis (redis://HOST:PORT/DB)")
+    serve.add_argument("--workers", type=_count(1), default=1, metavar="N",
+                       help="N node processes on one port, one per core (needs --redis; "
+                            "default 1)")
 
     cli_users.add_commands(command, _connection_options)
 
@@ -259,6 +278,7 @@ def _wait(event: threading.Event) -> None:
 # ------------------------------------------------------------------ commands
 def _serve(args: argparse.Namespace) -> int:
     from .server import RealtimeServer, ServerConfig, ServerError
+    from .workers import Supervisor
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -267,6 +287,9 @@ def _serve(args: argparse.Namespace) -> int:
         )
     if (args.tls_cert is None) != (args.tls_key is None):
         raise CliError("--tls-cert and --tls-key go together", code=2)
+    if args.workers > 1 and redis_url(args) is None:
+        raise CliError("--workers needs --redis: the processes share their state through "
+                       "Redis", code=2)
     directory = data_dir(args)
     config = ServerConfig(
         host=args.host,
@@ -280,8 +303,13 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         trusted_proxies=tuple(args.trust_proxy),
+        redis_url=redis_url(args),
     )
-    server = RealtimeServer(config)
+    server: RealtimeServer | Supervisor
+    if args.workers > 1:
+        server = Supervisor(config, args.workers, say=say)
+    else:
+        server = RealtimeServer(config)
     stop = threading.Event()
     with _signals_set(stop):
         try:
@@ -297,14 +325,26 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _banner(server: RealtimeServer, directory: Path, args: argparse.Namespace) -> None:
+def _banner(
+    server: RealtimeServer | Supervisor, directory: Path, args: argparse.Namespace
+) -> None:
     """What runs where, for whom; the warnings that matter, on stderr."""
     host, port = server.address
     emit(f"{PROG} {__version__} serving {server.url}")
     emit(f"  listening: {_where(host, port)}")
+    from .workers import Supervisor
+
+    if isinstance(server, Supervisor):
+        pids = ", ".join(str(pid) for pid in server.pids)
+        emit(f"  workers:   {server.count} processes on this port (pids {pids})")
     emit(f"  hosts:     {', '.join(server.allowed_hosts)}")
     emit(f"  data:      {directory}")
-    if not args.no_auth:
+    cluster = redis_url(args)
+    if cluster is not None:
+        emit(f"  cluster:   {safe_url(cluster)} (a node of the cluster in Redis)")
+    if not args.no_auth and cluster is not None:
+        emit(f"  token:     `{PROG} token --redis URL` prints the cluster's owner token")
+    elif not args.no_auth:
         emit(f"  token:     {directory / OWNER_TOKEN_FILE} (`{PROG} token` prints it)")
     emit(f"  activity:  `{PROG} open` opens the live page in your browser")
     emit("Stop with Ctrl-C.")
@@ -450,7 +490,20 @@ def _tail(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- main
+def _worker() -> int:
+    """A worker of ``serve --workers N`` (started by the supervisor, not by people)."""
+    from .workers import run_worker
+
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    with _signals_set(stop):
+        return run_worker(sys.stdin, sys.stdout, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) == [WORKER_COMMAND]:
+        return _worker()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from .client import ApiError, RealtimeClient, check_url
 from .discovery import discover
 from .paths import default_data_dir, read_server_info
+from .redis_store import REDIS_URL_ENV
 from .tls import CA_FILE_ENV
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "data_dir",
     "emit",
     "given_url",
+    "redis_option",
+    "redis_url",
     "say",
 ]
 
@@ -65,6 +68,19 @@ def data_dir(args: argparse.Namespace) -> Path:
 def given_url(args: argparse.Namespace) -> str | None:
     """The server URL the user named (option, then environment), or None."""
     url: str | None = getattr(args, "url", None) or os.environ.get(URL_ENV) or None
+    return url
+
+
+def redis_option(parser: argparse.ArgumentParser, text: str) -> None:
+    """``--redis URL``: the Redis of a cluster (``serve``, ``token``)."""
+    parser.add_argument("--redis", metavar="URL", default=None,
+                        help=f"{text} (default: ${REDIS_URL_ENV})")
+
+
+def redis_url(args: argparse.Namespace) -> str | None:
+    """``--redis``, else ``$LATTICE_RT_REDIS_URL``, else None."""
+    url: str | None = (getattr(args, "redis", None)
+                       or os.environ.get(REDIS_URL_ENV, "").strip() or None)
     return url
 
 

@@ -20,7 +20,18 @@ from typing import Protocol
 
 from .accounts import Accounts, NoSuchUser, UserExists
 from .admin_client import RemoteAccounts
-from .cli_support import PROG, URL_ENV, CliError, Remote, data_dir, emit, given_url, say
+from .cli_support import (
+    PROG,
+    URL_ENV,
+    CliError,
+    Remote,
+    data_dir,
+    emit,
+    given_url,
+    redis_option,
+    redis_url,
+    say,
+)
 from .events import to_json
 from .paths import database_path, ensure_data_dir, read_owner_token
 
@@ -44,7 +55,10 @@ Command = Callable[..., argparse.ArgumentParser]
 
 def add_commands(command: Command, connection_options: Callable[..., None]) -> None:
     """Register ``token`` and ``user`` with the parser's ``command(name, handler, help)``."""
-    command("token", _token, "print the owner token (read from the local data directory)")
+    token = command("token", _token,
+                    "print the owner token (read from the local data directory, or from "
+                    "the cluster's Redis with --redis)")
+    redis_option(token, "print the owner token of the cluster in this Redis")
     user = command("user", _list, "manage user accounts (default: list them)")
     actions = user.add_subparsers(dest="user_command", metavar="ACTION")
 
@@ -68,6 +82,10 @@ def add_commands(command: Command, connection_options: Callable[..., None]) -> N
 
 
 def _token(args: argparse.Namespace) -> int:
+    cluster = redis_url(args)
+    if cluster is not None:
+        emit(_cluster_token(cluster))
+        return 0
     if given_url(args) is not None:
         raise CliError(
             f"the owner token is never fetched over the network: run `{PROG} token` on the "
@@ -81,6 +99,22 @@ def _token(args: argparse.Namespace) -> int:
         )
     emit(token)
     return 0
+
+
+def _cluster_token(url: str) -> str:
+    """The owner token a cluster keeps in Redis (whoever can read Redis can read it)."""
+    from .engine import Unavailable
+    from .redis_engine import read_owner_token as cluster_token
+    from .redis_store import RedisKeys, safe_url
+
+    try:
+        token = cluster_token(url, RedisKeys())
+    except Unavailable as exc:
+        raise CliError(str(exc)) from None
+    if token is None:
+        raise CliError(f"no cluster in Redis at {safe_url(url)} yet: start a node with "
+                       f"`{PROG} serve --redis URL`")
+    return token
 
 
 @contextmanager

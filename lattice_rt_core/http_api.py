@@ -37,13 +37,12 @@ from .access import (
     check_state,
     check_status,
 )
-from .accounts import Accounts
+from .accounts import AccountStore
 from .auth import Authenticator
-from .bus import RealtimeBus
 from .defaults import DEFAULT_FEED_LIMIT
+from .engine import Engine, NotPersisted, Unavailable
 from .events import to_json
 from .guard import REFUSED_KEY, HostOriginGuard, RefusedHostLog
-from .journal import JournalError
 from .metrics import RequestMetrics, ServerCounters, registry_for
 from .openapi import openapi_document
 from .owner_routes import OwnerRoutes
@@ -63,9 +62,9 @@ class _JsonRoutes:
     """Feed, presence, join, leave, status, publish and health."""
 
     def __init__(
-        self, bus: RealtimeBus, auth: Authenticator, limits: ApiLimits, version: str
+        self, engine: Engine, auth: Authenticator, limits: ApiLimits, version: str
     ) -> None:
-        self.bus = bus
+        self.engine = engine
         self.auth = auth
         self.limits = limits
         self.version = version
@@ -74,22 +73,9 @@ class _JsonRoutes:
     def name(self, body: dict[str, Any], key: str) -> str | None:
         return check_name(body.get(key), key, self.limits)
 
-    async def settle(self) -> None:
-        """Wait until what this request published (presence events) is visible.
-
-        Read-your-writes: after a join or leave is answered, the feed and new
-        streams show its event. A journal that cannot write does not block it.
-        """
-        waiter = self.bus.durable(self.bus.last_seq)
-        if waiter is not None:
-            try:
-                await waiter
-            except JournalError:
-                pass
-
     # -------------------------------------------------------------- routes
     async def feed(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
         raw = request.query_params.get("limit", str(DEFAULT_FEED_LIMIT))
         try:
             limit = int(raw)
@@ -97,33 +83,33 @@ class _JsonRoutes:
             raise Refusal(400, "'limit' must be an integer") from None
         if limit < 0:
             raise Refusal(400, "'limit' must not be negative")
-        events = self.bus.recent_json(min(limit, self.bus.feed_limit), principal.scope)
-        body = b'{"events":[' + b",".join(events) + b'],"stats":' + _dumps(self.bus.stats()) + b"}"
+        events = self.engine.recent_json(min(limit, self.engine.feed_limit), principal.scope)
+        stats = _dumps(await self.engine.current_stats())
+        body = b'{"events":[' + b",".join(events) + b'],"stats":' + stats + b"}"
         return Response(body, media_type="application/json", headers=SECURITY_HEADERS)
 
     async def presence(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
-        return JsonResponse(
-            {"presence": self.bus.presence(principal.scope), "stats": self.bus.stats()},
-            headers=SECURITY_HEADERS,
-        )
+        principal = await authenticated(self.auth, request.headers, request.cookies)
+        listing = await self.engine.presence(principal.scope)
+        stats = await self.engine.current_stats()
+        return JsonResponse({"presence": listing, "stats": stats}, headers=SECURITY_HEADERS)
 
     async def join(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
         body = await object_body(request, self.limits)
         client_id = self.name(body, "client_id")
         workspace_id = self.name(body, "workspace_id")
         display_name = self.name(body, "display_name")
         state = check_state(body.get("status"), body.get("status_text"), self.limits,
                             required=False)
-        existing = self.bus.presence_entry(client_id) if client_id is not None else None
+        owner = await self.engine.presence_owner(client_id) if client_id else None
         check_join(
             principal, workspace_id,
-            holder=existing.user if existing is not None else None,
-            entries=self.bus.presence_count(principal.user),
+            holder=owner[0] if owner is not None else None,
+            entries=await self.engine.presence_count(principal.user),
             limits=self.limits,
         )
-        entry = self.bus.join(
+        entry = await self.engine.join(
             user=principal.user,
             client_id=client_id,
             workspace_id=workspace_id,
@@ -131,11 +117,10 @@ class _JsonRoutes:
             status=state[0] if state else None,
             status_text=state[1] if state else None,
         )
-        await self.settle()
         return JsonResponse({"presence": entry}, headers=SECURITY_HEADERS)
 
     async def status(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
         body = await object_body(request, self.limits)
         client_id = self.name(body, "client_id")
         if client_id is None:
@@ -143,56 +128,50 @@ class _JsonRoutes:
         state = check_state(body.get("status"), body.get("status_text"), self.limits,
                             required=True)
         assert state is not None
-        existing = self.bus.presence_entry(client_id)
+        owner = await self.engine.presence_owner(client_id)
         check_status(
             principal,
-            existing.user if existing is not None else None,
-            existing.workspace_id if existing is not None else None,
+            owner[0] if owner is not None else None,
+            owner[1] if owner is not None else None,
         )
-        entry = self.bus.set_status(client_id, *state)
+        entry = await self.engine.set_status(client_id, *state)
         if entry is None:  # it left between the check and the change
             raise Refusal(404, "no presence entry with that client_id")
-        await self.settle()
         return JsonResponse({"presence": entry}, headers=SECURITY_HEADERS)
 
     async def leave(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
         body = await object_body(request, self.limits)
         client_id = self.name(body, "client_id")
-        existing = self.bus.presence_entry(client_id) if client_id is not None else None
-        if client_id is not None and existing is not None:
-            check_leave(principal, existing.user)
-            if self.bus.leave(client_id, reason="left"):
-                await self.settle()
+        owner = await self.engine.presence_owner(client_id) if client_id else None
+        if client_id is not None and owner is not None:
+            check_leave(principal, owner[0])
+            await self.engine.leave(client_id, reason="left")
         return JsonResponse({"status": "ok"}, headers=SECURITY_HEADERS)
 
     async def publish(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers, request.cookies)
         items = check_batch(await json_body(request, self.limits), self.limits)
         events = [
             check_event(item, principal, i, self.limits, auth_enabled=self.auth.enabled)
             for i, item in enumerate(items)
         ]
-        published = [self.bus.publish(e) for e in events]
-        if any(e.get("seq") is None for e in published):
-            return error_response(503, "the bus could not publish the event (see the server log)")
-        waiter = self.bus.durable(published[-1]["seq"])
-        if waiter is not None:
-            try:
-                await waiter
-            except JournalError as exc:
-                return JsonResponse(
-                    {"error": f"published but not persisted: {exc}", "events": published},
-                    status_code=503,
-                    headers=SECURITY_HEADERS,
-                )
+        try:
+            published = await self.engine.publish_events(events)
+        except NotPersisted as exc:
+            return JsonResponse(
+                {"error": str(exc), "events": exc.events},
+                status_code=503,
+                headers=SECURITY_HEADERS,
+            )
         return JsonResponse({"events": published}, headers=SECURITY_HEADERS)
 
     async def health(self, request: Request) -> Response:
-        body: dict[str, Any] = {"status": "ok", "version": self.version}
-        principal = caller(self.auth, request.headers, request.cookies)
+        status = "ok" if self.engine.healthy() else "degraded"
+        body: dict[str, Any] = {"status": status, "version": self.version}
+        principal = await caller(self.auth, request.headers, request.cookies)
         if principal is not None:
-            body["stats"] = self.bus.stats()
+            body["stats"] = await self.engine.current_stats()
             body["user"] = principal.user
         return JsonResponse(body, headers=SECURITY_HEADERS)
 
@@ -202,7 +181,7 @@ def _dumps(value: Any) -> bytes:
 
 
 def create_app(
-    bus: RealtimeBus,
+    engine: Engine,
     auth: Authenticator,
     *,
     version: str,
@@ -211,12 +190,12 @@ def create_app(
     sweep_interval: float | None = None,
     write_timeout: float | None = None,
     abort_connection: Callable[[AsgiScope], bool] | None = None,
-    accounts: Accounts | None = None,
+    accounts: AccountStore | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> ASGIApp:
-    """Build the ASGI application for ``bus``.
+    """Build the ASGI application over ``engine``.
 
-    The lifespan binds the bus to the server's loop and runs the presence
+    The lifespan starts the engine on the server's loop and runs the presence
     sweep every ``sweep_interval`` seconds (default: a third of the TTL, at
     most 5 s).
 
@@ -226,18 +205,19 @@ def create_app(
     with whatever is still buffered for it. ``None`` never gives up on a peer.
 
     ``accounts``: what the owner's admin routes change (None: they answer
-    503). The answers are counted for ``/metrics`` (metrics.py), and the
-    guard's log of refused hosts is rate-limited by ``clock``.
+    503). The answers are counted for ``/metrics`` (metrics.py, which also
+    reads ``engine.readings`` when scraped), and the guard's log of refused
+    hosts is rate-limited by ``clock``.
     """
     if write_timeout is not None and not (math.isfinite(write_timeout) and write_timeout > 0):
         raise ValueError("write timeout must be positive")
     limits = limits or ApiLimits()
-    api = _JsonRoutes(bus, auth, limits, version)
+    api = _JsonRoutes(engine, auth, limits, version)
     counters = ServerCounters()
-    stream = StreamRoute(bus, auth, limits, write_timeout, abort_connection, counters)
+    stream = StreamRoute(engine, auth, limits, write_timeout, abort_connection, counters)
     page = ActivityPage(auth)
-    owner = OwnerRoutes(auth, accounts, limits, registry_for(bus, counters))
-    interval = sweep_interval or min(5.0, bus.presence_ttl / 3)
+    owner = OwnerRoutes(auth, accounts, limits, registry_for(engine.readings, counters))
+    interval = sweep_interval or min(5.0, engine.presence_ttl / 3)
     if not math.isfinite(interval) or interval <= 0:
         raise ValueError("sweep interval must be positive")
 
@@ -245,13 +225,15 @@ def create_app(
         while True:
             await asyncio.sleep(interval)
             try:
-                bus.sweep()
+                await engine.sweep()
+            except Unavailable as exc:
+                log.warning("presence sweep skipped: %s", exc)
             except Exception:  # noqa: BLE001 - the sweep must outlive any bug
                 log.exception("presence sweep failed")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        bus.attach_loop(asyncio.get_running_loop())
+        await engine.start()
         tasks = [asyncio.ensure_future(sweeper())]
         if write_timeout is not None:
             tasks.append(asyncio.ensure_future(stream.watchdog()))
@@ -260,7 +242,7 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
-            bus.close()
+            await engine.stop()
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_response(404, "not found")

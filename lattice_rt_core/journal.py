@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .defaults import DEFAULT_RETENTION
+from .identity import new_epoch
 
 __all__ = ["Journal", "JournalError", "JournalState", "open_db"]
 
@@ -69,6 +70,8 @@ class JournalState:
     #: retained events, oldest first, as (seq, workspace_id, json text)
     events: list[tuple[int, str | None, str]] = field(default_factory=list)
     clean_shutdown: bool = True
+    #: the data epoch: made when the journal starts from nothing, then kept
+    epoch: str = ""
 
 
 def open_db(path: Path) -> sqlite3.Connection:
@@ -153,12 +156,13 @@ class Journal:
                 "SELECT seq, workspace_id, data FROM events ORDER BY seq DESC LIMIT ?", (n,)
             ).fetchall()
             clean = meta.get("clean_shutdown", "1") == "1"
-            self._set_meta(clean_shutdown="0")
+            epoch = meta.get("epoch") or new_epoch()
+            self._set_meta(clean_shutdown="0", epoch=epoch)
         except sqlite3.DatabaseError as exc:
             raise JournalError(f"{self.path}: {exc}", corrupt=_is_corrupt(exc)) from exc
         self._durable_seq = last
         rows.reverse()
-        return JournalState(last, [(int(s), w, d) for s, w, d in rows], clean)
+        return JournalState(last, [(int(s), w, d) for s, w, d in rows], clean, epoch)
 
     def start(self) -> None:
         if self._thread is None:

@@ -50,7 +50,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         415: "Content-Type is not application/json",
         422: "Well-formed JSON with invalid fields, or an invalid client_id",
         429: "Over a per-user limit (open streams, presence entries)",
-        503: "Shutting down, or the journal cannot persist",
+        503: "Shutting down, the journal cannot persist, or a cluster node cannot reach Redis",
     }
     out: dict[str, Any] = {"403": _json(_ref("Error"), text[403])}
     for code in codes:
@@ -106,6 +106,11 @@ def _schemas(limits: ApiLimits) -> dict[str, Any]:
                 "server_version": {"type": "string"},
                 "journal": {"enum": ["ok", "degraded", "off"]},
                 "presence_ttl": {"type": "number", "exclusiveMinimum": 0},
+                "engine": {"enum": ["local", "redis"]},
+                "server_id": {"type": "string", "description": "names the server (a cluster: "
+                              "all its nodes) whatever URL reaches it"},
+                "epoch": {"type": "string", "description": "changes whenever the history "
+                          "starts from nothing; a resume point is only valid within one"},
             },
         },
         "Event": {
@@ -400,7 +405,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                             "type": "object",
                             "required": ["status", "version"],
                             "properties": {
-                                "status": {"const": "ok"},
+                                "status": {"enum": ["ok", "degraded"]},
                                 "version": {"type": "string"},
                                 "stats": stats,
                                 "user": {"type": "string"},

@@ -10,8 +10,7 @@ without authentication).
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from prometheus_client.registry import CollectorRegistry
@@ -19,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .access import ApiLimits, Refusal, authenticated, check_name, check_owner
-from .accounts import Accounts, NoSuchUser, UserExists
+from .accounts import AccountStore, NoSuchUser, UserExists
 from .auth import Authenticator
 from .defaults import ADMIN_PREFIX
 from .metrics import CONTENT_TYPE, render
@@ -35,7 +34,7 @@ class OwnerRoutes:
     def __init__(
         self,
         auth: Authenticator,
-        accounts: Accounts | None,
+        accounts: AccountStore | None,
         limits: ApiLimits,
         registry: CollectorRegistry,
     ) -> None:
@@ -57,17 +56,17 @@ class OwnerRoutes:
         ]
 
     # ------------------------------------------------------------- helpers
-    def _owner(self, request: Request) -> None:
-        check_owner(authenticated(self.auth, request.headers, {}))  # bearer only
+    async def _owner(self, request: Request) -> None:
+        check_owner(await authenticated(self.auth, request.headers, {}))  # bearer only
 
-    def _accounts(self) -> Accounts:
+    def _accounts(self) -> AccountStore:
         if self.accounts is None:
             raise Refusal(503, "this server has no accounts (a read-only data directory)")
         return self.accounts
 
-    async def _change(self, request: Request) -> tuple[Accounts, dict[str, Any], str]:
+    async def _change(self, request: Request) -> tuple[AccountStore, dict[str, Any], str]:
         """The owner's change request: the accounts, its body and the user it names."""
-        self._owner(request)
+        await self._owner(request)
         accounts = self._accounts()
         body = await object_body(request, self.limits)
         name = check_name(body.get("user"), "user", self.limits)
@@ -86,8 +85,8 @@ class OwnerRoutes:
 
     # -------------------------------------------------------------- routes
     async def users(self, request: Request) -> Response:
-        self._owner(request)
-        users = self._accounts().users()
+        await self._owner(request)
+        users = await self._accounts().users()
         listing = [{"user": name, "workspaces": sorted(spaces)}
                    for name, spaces in sorted(users.items())]
         return JsonResponse({"users": listing}, headers=SECURITY_HEADERS)
@@ -95,34 +94,34 @@ class OwnerRoutes:
     async def add(self, request: Request) -> Response:
         accounts, body, name = await self._change(request)
         spaces = self._workspaces(body, required=False)
-        token = _changed(lambda: accounts.add_user(name, spaces))
+        token = await _changed(accounts.add_user(name, spaces))
         return JsonResponse({"user": name, "workspaces": sorted(set(spaces)), "token": token},
                             headers=SECURITY_HEADERS)
 
     async def grant(self, request: Request) -> Response:
         accounts, body, name = await self._change(request)
         spaces = self._workspaces(body, required=True)
-        now = _changed(lambda: accounts.grant(name, spaces))
+        now = await _changed(accounts.grant(name, spaces))
         return JsonResponse({"user": name, "workspaces": sorted(now)}, headers=SECURITY_HEADERS)
 
     async def revoke(self, request: Request) -> Response:
         accounts, body, name = await self._change(request)
         spaces = self._workspaces(body, required=True)
-        now = _changed(lambda: accounts.revoke(name, spaces))
+        now = await _changed(accounts.revoke(name, spaces))
         return JsonResponse({"user": name, "workspaces": sorted(now)}, headers=SECURITY_HEADERS)
 
     async def renew(self, request: Request) -> Response:
         accounts, _, name = await self._change(request)
-        token = _changed(lambda: accounts.renew(name))
+        token = await _changed(accounts.renew(name))
         return JsonResponse({"user": name, "token": token}, headers=SECURITY_HEADERS)
 
     async def remove(self, request: Request) -> Response:
         accounts, _, name = await self._change(request)
-        _changed(lambda: accounts.remove_user(name))
+        await _changed(accounts.remove_user(name))
         return JsonResponse({"status": "ok"}, headers=SECURITY_HEADERS)
 
     async def metrics(self, request: Request) -> Response:
-        self._owner(request)
+        await self._owner(request)
         return Response(render(self.registry), media_type=CONTENT_TYPE,
                         headers=SECURITY_HEADERS)
 
@@ -130,15 +129,17 @@ class OwnerRoutes:
 T = TypeVar("T")
 
 
-def _changed(change: Callable[[], T]) -> T:
-    """Run an account change; its errors as the answers they are."""
+async def _changed(change: Awaitable[T]) -> T:
+    """Await an account change; its errors as the answers they are.
+
+    A store that cannot change (a read-only database, a full disk, Redis
+    away) raises :class:`~.engine.Unavailable`: a 503.
+    """
     try:
-        return change()
+        return await change
     except UserExists as exc:
         raise Refusal(409, str(exc)) from None
     except NoSuchUser as exc:
         raise Refusal(404, str(exc)) from None
     except ValueError as exc:
         raise Refusal(422, str(exc)) from None
-    except sqlite3.Error as exc:  # a read-only database, a full disk
-        raise Refusal(503, f"the accounts cannot be changed: {exc}") from None

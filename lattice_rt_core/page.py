@@ -42,15 +42,16 @@ class ActivityPage:
         self.auth = auth
 
     async def launch(self, request: Request) -> Response:
-        principal = authenticated(self.auth, request.headers, {})  # bearer only, never a cookie
-        code = self.auth.issue_launch_code(principal)
+        # bearer only, never a cookie
+        principal = await authenticated(self.auth, request.headers, {})
+        code = await self.auth.issue_launch_code(principal)
         url = f"{request.url.scheme}://{request.headers['host']}/activity?code={code}"
         return JsonResponse({"code": code, "url": url}, headers=SECURITY_HEADERS)
 
     async def activity(self, request: Request) -> Response:
         code = request.query_params.get("code")
         if code is not None:
-            session = self.auth.redeem(code)
+            session = await self.auth.redeem(code)
             if session is None:
                 return HTMLResponse(
                     _page_message("This link has expired or was already used.",
@@ -62,7 +63,7 @@ class ActivityPage:
                 SESSION_COOKIE, session, httponly=True, samesite="strict", path="/"
             )
             return response
-        if caller(self.auth, {}, request.cookies) is None:  # the cookie, never a token
+        if await caller(self.auth, {}, request.cookies) is None:  # the cookie, never a token
             return HTMLResponse(
                 _page_message("Not signed in.",
                               "Run <code>lattice-rt open</code> or use "

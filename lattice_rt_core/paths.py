@@ -9,6 +9,7 @@ the user: mode 0700, the secrets in it 0600.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import stat
 from pathlib import Path
@@ -28,7 +29,11 @@ __all__ = [
     "ensure_data_dir",
     "read_owner_token",
     "read_server_info",
+    "remove_server_info",
+    "write_server_info",
 ]
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "lattice-rt"
 DATA_DIR_ENV = "LATTICE_RT_DATA_DIR"
@@ -92,3 +97,33 @@ def read_owner_token(data_dir: Path | str) -> str | None:
     lines = text.strip().splitlines()
     token = lines[0].strip() if lines else ""
     return token or None
+
+
+def write_server_info(data_dir: Path | str, url: str, *, auth: bool) -> bool:
+    """Say in ``server.json`` that this process serves ``url`` (atomically, mode 0600).
+
+    Only the holder of the data directory's lock calls it. False (and a
+    warning) when the file cannot be written.
+    """
+    from .version import __version__
+
+    info = {"url": url, "pid": os.getpid(), "version": __version__, "auth": auth}
+    path = Path(data_dir) / SERVER_INFO_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(info, fh)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("cannot write %s: %s", path, exc)
+        return False
+    return True
+
+
+def remove_server_info(data_dir: Path | str) -> None:
+    """Remove ``server.json`` (its writer, the lock holder, stops)."""
+    try:
+        (Path(data_dir) / SERVER_INFO_FILE).unlink()
+    except OSError:
+        pass

@@ -128,6 +128,18 @@ class PresenceRegistry:
     def get(self, client_id: str) -> PresenceEntry | None:
         return self._entries.get(client_id)
 
+    def adopt(self, entry: PresenceEntry) -> None:
+        """Hold ``entry`` as it was kept elsewhere, its held status change included.
+
+        The Redis engine keeps entries in Redis and decides one at a time with
+        a registry holding just that entry, so every rule here is the one rule.
+        """
+        self._entries[entry.client_id] = entry
+        if entry.state() != entry.published:
+            self._pending.add(entry.client_id)
+        else:
+            self._pending.discard(entry.client_id)
+
     def count_for_user(self, user: str) -> int:
         return sum(1 for e in self._entries.values() if e.user == user)
 

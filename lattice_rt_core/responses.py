@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from .access import Refusal
+from .engine import Unavailable
 from .events import to_json
 
 __all__ = ["SECURITY_HEADERS", "JsonResponse", "error_response", "refusals_as_json"]
@@ -39,12 +40,17 @@ def error_response(status: int, message: str) -> JsonResponse:
 def refusals_as_json(
     handler: Callable[[Request], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
-    """``handler`` with every :class:`~.access.Refusal` answered as its JSON error."""
+    """``handler`` with every :class:`~.access.Refusal` answered as its JSON error.
+
+    An engine whose store is unreachable (:class:`~.engine.Unavailable`) is a 503.
+    """
 
     async def wrapped(request: Request) -> Response:
         try:
             return await handler(request)
         except Refusal as exc:
             return error_response(exc.status, exc.message)
+        except Unavailable as exc:
+            return error_response(503, str(exc))
 
     return wrapped

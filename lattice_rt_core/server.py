@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import getpass
-import json
 import logging
 import os
 import socket
@@ -32,7 +31,7 @@ from typing import Any
 import uvicorn
 
 from .access import ApiLimits
-from .accounts import Accounts
+from .accounts import Accounts, AccountStore, LocalAccountStore
 from .auth import Authenticator, SecretRedactor, load_or_create_owner_token
 from .bus import RealtimeBus
 from .defaults import (
@@ -44,14 +43,24 @@ from .defaults import (
     DEFAULT_TTL,
 )
 from .dirlock import DataDirInUse, DataDirLock
+from .engine import Engine, Unavailable
 from .guard import allowed_hosts, split_host
 from .http_api import create_app
+from .identity import load_or_create_server_id
 from .journal import Journal, JournalError
-from .paths import SERVER_INFO_FILE, database_path, default_data_dir, ensure_data_dir
+from .local_engine import LocalEngine
+from .paths import (
+    database_path,
+    default_data_dir,
+    ensure_data_dir,
+    remove_server_info,
+    write_server_info,
+)
+from .redis_store import DEFAULT_PREFIX, RedisKeys
 from .tls import TlsError, check_server_files
 from .version import __version__
 
-__all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
+__all__ = ["RealtimeServer", "ServerConfig", "ServerError", "bind_socket"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +103,20 @@ class ServerConfig:
     #: addresses (or networks) of reverse proxies whose X-Forwarded-For and
     #: X-Forwarded-Proto are believed; nobody's when empty
     trusted_proxies: tuple[str, ...] = ()
+    #: run as a node of the cluster in this Redis (redis://...); None: the local engine
+    redis_url: str | None = None
+    #: the prefix of every Redis key (one cluster per prefix)
+    redis_prefix: str = DEFAULT_PREFIX
+    #: seconds between a node's checks of Redis's last seq and epoch
+    redis_check_interval: float = 1.0
+    #: bind with SO_REUSEPORT, so several processes share the port (--workers)
+    reuse_port: bool = False
+    #: serve on this inherited listening socket instead of binding (--workers without
+    #: SO_REUSEPORT)
+    listen_fd: int | None = None
+    #: take the data directory's lock (a worker of --workers does not: its
+    #: supervisor holds it)
+    lock_data_dir: bool = True
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
@@ -114,15 +137,18 @@ _SERVER_LOGGERS = (
     __package__ + ".bus",
     __package__ + ".journal",
     __package__ + ".auth",
+    __package__ + ".redis_log",
+    __package__ + ".redis_presence",
+    __package__ + ".redis_engine",
 )
 
 
 class _Uvicorn(uvicorn.Server):
     """uvicorn with a quiet idle loop and streams closed before shutdown."""
 
-    def __init__(self, config: uvicorn.Config, bus: RealtimeBus) -> None:
+    def __init__(self, config: uvicorn.Config, engine: Engine) -> None:
         super().__init__(config)
-        self.bus = bus
+        self.engine = engine
         self.ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -147,7 +173,7 @@ class _Uvicorn(uvicorn.Server):
             self._stop.set()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self.bus.close()
+        self.engine.close()
         lingering = asyncio.ensure_future(self._abort_lingering())
         try:
             await super().shutdown(sockets=sockets)
@@ -173,7 +199,8 @@ class RealtimeServer:
 
     def __init__(self, config: ServerConfig | None = None) -> None:
         self.config = config or ServerConfig()
-        self.bus: RealtimeBus | None = None
+        self.bus: RealtimeBus | None = None  # the local engine's bus
+        self.engine: Engine | None = None
         self.owner_token: str | None = None
         self.port = 0
         self._journal: Journal | None = None
@@ -248,7 +275,59 @@ class RealtimeServer:
         except OSError as exc:
             raise ServerError(f"cannot use data directory {cfg.data_dir}: {exc}") from exc
         self.read_only = not _writable(data_dir)
-        self._lock_data_dir(data_dir)
+        if cfg.lock_data_dir:
+            self._lock_data_dir(data_dir)
+        if cfg.redis_url:
+            engine, authenticator, accounts = self._redis_engine()
+        else:
+            engine, authenticator, accounts = self._local_engine(data_dir)
+        self.engine = engine
+        self._install_redactor()
+        if cfg.listen_fd is not None:
+            sock = socket.socket(fileno=cfg.listen_fd)
+        else:
+            sock = bind_socket(cfg.host, cfg.port, cfg.heartbeat, reuse_port=cfg.reuse_port)
+        self._address = sock.getsockname()[:2]
+        self.port = self._address[1]
+        app = create_app(
+            engine, authenticator, version=__version__, limits=cfg.limits,
+            extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
+            abort_connection=self._abort_connection, accounts=accounts, clock=cfg.clock,
+        )
+        uv_config = uvicorn.Config(
+            app,
+            log_level=cfg.log_level,
+            access_log=cfg.access_log,  # off by default; when on, URLs are redacted
+            lifespan="on",
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+            date_header=False,
+            server_header=False,
+            ssl_certfile=cfg.tls_cert,
+            ssl_keyfile=cfg.tls_key,
+            # X-Forwarded-For/-Proto only from the reverse proxies named (--trust-proxy)
+            proxy_headers=bool(cfg.trusted_proxies),
+            forwarded_allow_ips=list(cfg.trusted_proxies) or None,
+        )
+        self._server = _Uvicorn(uv_config, engine)
+        self._thread = threading.Thread(
+            target=self._run, args=(sock,), name="realtime-server", daemon=True
+        )
+        self._thread.start()
+        if not self._server.ready.wait(timeout) or self._error is not None:
+            raise ServerError(f"the server did not start: {self._error or 'timed out'}")
+        if cfg.write_server_info and not self.read_only:
+            self._write_server_info()
+        if not cfg.auth:
+            log.warning(
+                "AUTHENTICATION IS DISABLED (--no-auth): anyone who can reach %s can read "
+                "and publish everything", self.url,
+            )
+
+    def _local_engine(
+        self, data_dir: Path
+    ) -> tuple[Engine, Authenticator, AccountStore | None]:
+        """The journal, the bus, the owner token and the accounts of this data directory."""
+        cfg = self.config
         if self.read_only:
             log.warning(
                 "data directory %s is read-only: serving without the journal (events are "
@@ -266,6 +345,7 @@ class RealtimeServer:
                 backlog=cfg.backlog,
                 clock=cfg.clock,
                 server_version=__version__,
+                server_id=load_or_create_server_id(data_dir),
             )
         except JournalError as exc:  # loading it failed (e.g. the file is read-only)
             if self._journal is not None:
@@ -278,50 +358,43 @@ class RealtimeServer:
             except OSError as exc:
                 raise ServerError(f"cannot read or create the owner token: {exc}") from exc
             self._accounts = self._open_accounts(data_dir)
-        self._install_redactor()
-        authenticator = Authenticator(
+        accounts = LocalAccountStore(self._accounts) if self._accounts is not None else None
+        return LocalEngine(self.bus), Authenticator(
             owner_token=self.owner_token,
             owner_user=cfg.owner_user or _login_name(),
-            accounts=self._accounts,
+            accounts=accounts,
             enabled=cfg.auth,
             clock=cfg.clock,
+        ), accounts
+
+    def _redis_engine(self) -> tuple[Engine, Authenticator, AccountStore | None]:
+        """A node of the cluster in Redis: nothing of it is kept in the data directory."""
+        from .redis_accounts import RedisAccounts, RedisSessions
+        from .redis_engine import RedisEngine, bootstrap
+
+        cfg = self.config
+        assert cfg.redis_url is not None
+        keys = RedisKeys(cfg.redis_prefix)
+        try:
+            identity = bootstrap(cfg.redis_url, keys, cfg.owner_user or _login_name())
+        except Unavailable as exc:
+            raise ServerError(str(exc)) from None
+        engine = RedisEngine(
+            cfg.redis_url, identity, keys=keys, retention=cfg.journal_retention,
+            backlog=cfg.backlog, heartbeat=cfg.heartbeat, presence_ttl=cfg.presence_ttl,
+            presence_hold=cfg.presence_hold, check_interval=cfg.redis_check_interval,
+            server_version=__version__,
         )
-        sock = _bind(cfg.host, cfg.port, cfg.heartbeat)
-        self._address = sock.getsockname()[:2]
-        self.port = self._address[1]
-        app = create_app(
-            self.bus, authenticator, version=__version__, limits=cfg.limits,
-            extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
-            abort_connection=self._abort_connection, accounts=self._accounts, clock=cfg.clock,
-        )
-        uv_config = uvicorn.Config(
-            app,
-            log_level=cfg.log_level,
-            access_log=cfg.access_log,  # off by default; when on, URLs are redacted
-            lifespan="on",
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
-            date_header=False,
-            server_header=False,
-            ssl_certfile=cfg.tls_cert,
-            ssl_keyfile=cfg.tls_key,
-            # X-Forwarded-For/-Proto only from the reverse proxies named (--trust-proxy)
-            proxy_headers=bool(cfg.trusted_proxies),
-            forwarded_allow_ips=list(cfg.trusted_proxies) or None,
-        )
-        self._server = _Uvicorn(uv_config, self.bus)
-        self._thread = threading.Thread(
-            target=self._run, args=(sock,), name="realtime-server", daemon=True
-        )
-        self._thread.start()
-        if not self._server.ready.wait(timeout) or self._error is not None:
-            raise ServerError(f"the server did not start: {self._error or 'timed out'}")
-        if cfg.write_server_info and not self.read_only:
-            self._write_server_info()
-        if not cfg.auth:
-            log.warning(
-                "AUTHENTICATION IS DISABLED (--no-auth): anyone who can reach %s can read "
-                "and publish everything", self.url,
-            )
+        self.owner_token = identity.owner_token if cfg.auth else None
+        accounts = RedisAccounts(engine.client, keys)
+        return engine, Authenticator(
+            owner_token=self.owner_token,
+            owner_user=identity.owner_user,
+            accounts=accounts,
+            sessions=RedisSessions(engine.client, keys),
+            enabled=cfg.auth,
+            clock=cfg.clock,
+        ), accounts
 
     def _lock_data_dir(self, data_dir: Path) -> None:
         """Hold the directory for this server's life, before anything in it is opened.
@@ -466,28 +539,14 @@ class RealtimeServer:
         """Only the holder of the directory lock writes server.json (and removes it)."""
         if self._dir_lock is None:
             return
-        info = {"url": self.url, "pid": os.getpid(), "version": __version__,
-                "auth": self.config.auth}
-        path = self.data_dir / SERVER_INFO_FILE
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(info, fh)
-            os.replace(tmp, path)
-        except OSError as exc:
-            log.warning("cannot write %s: %s", path, exc)
-            return
-        self._wrote_server_info = True
+        self._wrote_server_info = write_server_info(self.data_dir, self.url,
+                                                    auth=self.config.auth)
 
     def _remove_server_info(self) -> None:
         if not self._wrote_server_info:
             return
         self._wrote_server_info = False
-        try:
-            (self.data_dir / SERVER_INFO_FILE).unlink()
-        except OSError:
-            pass
+        remove_server_info(self.data_dir)
 
 
 def _writable(directory: Path) -> bool:
@@ -532,14 +591,30 @@ def _detect_dead_peers(sock: socket.socket, heartbeat: float) -> None:
             log.debug("socket option %s not set: %s", option, exc)
 
 
-def _bind(host: str, port: int, heartbeat: float = DEFAULT_HEARTBEAT) -> socket.socket:
+def bind_socket(
+    host: str,
+    port: int,
+    heartbeat: float = DEFAULT_HEARTBEAT,
+    *,
+    reuse_port: bool = False,
+    listen: bool = True,
+) -> socket.socket:
+    """A TCP socket on ``host:port`` with the dead-peer options; a clear error if not.
+
+    ``reuse_port``: SO_REUSEPORT, so processes of one user share the port and
+    the kernel spreads connections over them; ``listen`` False only reserves
+    the port (a supervisor whose workers listen).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         _detect_dead_peers(sock, heartbeat)
         sock.bind((host, port))
-        sock.listen(2048)
+        if listen:
+            sock.listen(2048)
         sock.set_inheritable(True)
     except OSError as exc:
         sock.close()

@@ -1,8 +1,8 @@
 """``GET /realtime/stream``: the SSE route and its stalled-peer watchdog.
 
 A plain ASGI app (no framework per frame): it authenticates, asks
-``access.check_stream``, subscribes to the bus and writes what
-``RealtimeBus.stream`` yields. Its one delicate part is a peer that stops
+``access.check_stream``, opens a stream on the engine and writes what
+``Engine.stream`` yields. Its one delicate part is a peer that stops
 reading (see :meth:`StreamRoute.send_watched`).
 """
 
@@ -20,7 +20,7 @@ from starlette.types import Scope as AsgiScope
 
 from .access import ApiLimits, Refusal, authenticated, check_stream
 from .auth import Authenticator
-from .bus import RealtimeBus
+from .engine import Engine, Unavailable
 from .metrics import ServerCounters
 from .responses import error_response
 
@@ -60,14 +60,14 @@ class StreamRoute:
 
     def __init__(
         self,
-        bus: RealtimeBus,
+        engine: Engine,
         auth: Authenticator,
         limits: ApiLimits,
         write_timeout: float | None = None,
         abort_connection: Callable[[AsgiScope], bool] | None = None,
         counters: ServerCounters | None = None,
     ) -> None:
-        self.bus = bus
+        self.engine = engine
         self.auth = auth
         self.limits = limits
         self.write_timeout = write_timeout
@@ -80,12 +80,12 @@ class StreamRoute:
     async def __call__(self, asgi_scope: AsgiScope, receive: Receive, send: Send) -> None:
         request = Request(asgi_scope)
         try:
-            principal = authenticated(self.auth, request.headers, request.cookies)
+            principal = await authenticated(self.auth, request.headers, request.cookies)
             last_event_id = _last_event_id(request)
             client_ids = request.query_params.getlist("client_id")
             check_stream(principal, client_ids, open_streams=self.streams[principal.user],
                          limits=self.limits)
-            sub = self.bus.subscribe(
+            sub = await self.engine.open_stream(
                 principal.scope,
                 user=principal.user,
                 client_ids=client_ids,
@@ -94,6 +94,10 @@ class StreamRoute:
         except Refusal as exc:
             self.counters.record(asgi_scope, exc.status)
             await error_response(exc.status, exc.message)(asgi_scope, receive, send)
+            return
+        except Unavailable as exc:
+            self.counters.record(asgi_scope, 503)
+            await error_response(503, str(exc))(asgi_scope, receive, send)
             return
         except RuntimeError:
             self.counters.record(asgi_scope, 503)
@@ -107,7 +111,7 @@ class StreamRoute:
         self.outboxes.add(box)
         watcher = asyncio.ensure_future(_wait_disconnect(receive))
         watcher.add_done_callback(lambda _: sub.close())
-        frames = self.bus.stream(sub)
+        frames = self.engine.stream(sub)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
             counters = self.counters
@@ -126,7 +130,7 @@ class StreamRoute:
             self.outboxes.discard(box)
             watcher.cancel()
             await frames.aclose()
-            self.bus.unsubscribe(sub)
+            self.engine.unsubscribe(sub)
             self.streams[principal.user] -= 1
             if self.streams[principal.user] <= 0:
                 del self.streams[principal.user]

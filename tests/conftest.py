@@ -12,6 +12,8 @@ import trustme
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
+from .redis_server import RedisServer, unique_prefix
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="run long soak/stress tests")
@@ -85,3 +87,18 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     issued.private_key_pem.write_to_path(str(files.key))
     files.cert.write_bytes(b"".join(pem.bytes() for pem in issued.cert_chain_pems))
     return files
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real redis-server per test module (tests keep apart by key prefix)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    return unique_prefix()

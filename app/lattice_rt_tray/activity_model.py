@@ -40,6 +40,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from .summary import event_summary, event_title, humanize, workspace_label
+from .text import plural
 from .timefmt import clock_time
 
 __all__ = [
@@ -349,5 +350,5 @@ def _gap_text(body: Mapping[str, Any]) -> str:
     span = ""
     if isinstance(body.get("from_seq"), int) and isinstance(body.get("to_seq"), int):
         span = f" (#{body['from_seq']}–#{body['to_seq']})"
-    count = missed if isinstance(missed, int) else "Some"
-    return f"⚠ {count} events missed{span}: {why}"
+    events = plural(missed, "event") if isinstance(missed, int) else "Some events"
+    return f"⚠ {events} missed{span}: {why}"

@@ -32,6 +32,8 @@ from PySide6.QtWidgets import (
 from .actions import AppActions
 from .activity_delegate import ActivityDelegate
 from .activity_model import ActivityFilter, ActivityModel
+from .identity import PRODUCT
+from .text import plural
 from .windows import bring_forward
 
 __all__ = ["ActivityWindow"]
@@ -58,7 +60,7 @@ class ActivityWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("activity-window")
-        self.setWindowTitle("Lattice Realtime — Activity")
+        self.setWindowTitle(f"{PRODUCT} — Activity")
         self.resize(880, 520)
         self.model = model
         self.main_window = main_window
@@ -151,9 +153,9 @@ class ActivityWindow(QMainWindow):
     @Slot()
     def on_rows_changed(self) -> None:
         total = self.model.total()
-        text = f"{total} events"
+        text = plural(total, "event")
         if self.model.filter.active:
-            text = f"{self.model.rowCount()} of {total} events"
+            text = f"{self.model.rowCount()} of {text}"
         if text != self.count_label.text():
             self.count_label.setText(text)
 

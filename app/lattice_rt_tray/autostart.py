@@ -18,12 +18,12 @@ import sys
 from pathlib import Path
 from typing import Protocol
 
+from .identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
+
 __all__ = ["Autostart", "Registry", "launch_command"]
 
-APP_ID = "lattice-rt-tray"
 RUN_KEY = "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run"
 RUN_VALUE = "LatticeRealtimeTray"
-LAUNCH_AGENT = "dev.lattice.rt-tray"
 
 
 class Registry(Protocol):
@@ -69,7 +69,7 @@ class Autostart:
         if self.platform.startswith("win"):
             return None
         if self.platform == "darwin":
-            return self.home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT}.plist"
+            return self.home / "Library" / "LaunchAgents" / f"{BUNDLE_ID}.plist"
         return self.config_dir / "autostart" / f"{APP_ID}.desktop"
 
     def enabled(self) -> bool:
@@ -109,8 +109,8 @@ class Autostart:
         return (
             "[Desktop Entry]\n"
             "Type=Application\n"
-            "Name=Lattice Realtime Tray\n"
-            "Comment=Live presence and activity for Lattice workspaces\n"
+            f"Name={APP_NAME}\n"
+            f"Comment={SUMMARY}\n"
             f"TryExec={self.command[0]}\n"
             f"Exec={_desktop_exec(self.command)}\n"
             f"Icon={APP_ID}\n"
@@ -122,7 +122,7 @@ class Autostart:
     def _plist(self) -> bytes:
         return plistlib.dumps(
             {
-                "Label": LAUNCH_AGENT,
+                "Label": BUNDLE_ID,
                 "ProgramArguments": list(self.command),
                 "RunAtLoad": True,
                 "ProcessType": "Interactive",

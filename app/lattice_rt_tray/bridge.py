@@ -25,6 +25,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from lattice_rt_core.client import ClientState
+
 __all__ = ["ClientBridge", "Sink"]
 
 DEFAULT_INTERVAL_MS = 30
@@ -44,7 +46,7 @@ class ClientBridge(QObject):
         events_received(object): a list of enriched events, oldest first.
         gap_received(object): an ``event: gap`` body, a dict (events were missed).
         reset_received(object): an ``event: reset`` body, a dict (server behind us).
-        state_changed(str, str): a ClientState value and its human detail.
+        state_changed(object, str): the ClientState and its human detail.
     """
 
     # ``object``, not ``list``/``dict``: PySide6 would convert a list or dict
@@ -53,7 +55,7 @@ class ClientBridge(QObject):
     events_received = Signal(object)
     gap_received = Signal(object)
     reset_received = Signal(object)
-    state_changed = Signal(str, str)
+    state_changed = Signal(object, str)
     _wake = Signal()
 
     def __init__(
@@ -88,20 +90,6 @@ class ClientBridge(QObject):
         with self._lock:
             self._closed = True
             self._generation += 1
-
-    # the default sink: tests and single-client use
-    def on_event(self, event: dict[str, Any]) -> None:
-        self._put(self._generation, _EVENT, event)
-
-    def on_gap(self, body: dict[str, Any]) -> None:
-        self._put(self._generation, _GAP, body)
-
-    def on_reset(self, body: dict[str, Any]) -> None:
-        self._put(self._generation, _RESET, body)
-
-    def on_state(self, state: object, detail: str) -> None:
-        value = getattr(state, "value", state)
-        self._put(self._generation, _STATE, (str(value), detail))
 
     def _put(self, generation: int, kind: int, item: Any) -> None:
         with self._lock:
@@ -174,6 +162,5 @@ class Sink:
     def on_reset(self, body: dict[str, Any]) -> None:
         self._bridge._put(self._generation, _RESET, body)  # noqa: SLF001
 
-    def on_state(self, state: object, detail: str) -> None:
-        value = getattr(state, "value", state)
-        self._bridge._put(self._generation, _STATE, (str(value), detail))  # noqa: SLF001
+    def on_state(self, state: ClientState, detail: str) -> None:
+        self._bridge._put(self._generation, _STATE, (state, detail))  # noqa: SLF001

@@ -30,26 +30,20 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .dnd import DoNotDisturb
+from .settings_values import NotifyPrefs
 from .summary import event_body, event_title, is_presence, workspace_label
+from .text import plural
 
-__all__ = ["Notice", "NoticeKind", "NotificationCoalescer", "NotifyPrefs"]
+__all__ = ["Notice", "NoticeKind", "NotificationCoalescer"]
 
 DEFAULT_WINDOW = 2.0
 DEFAULT_HOLD = 3.0
 
 Event = Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class NotifyPrefs:
-    enabled: bool = True
-    presence: bool = False
-    muted_workspaces: frozenset[str] = field(default_factory=frozenset)
-    muted_areas: frozenset[str] = field(default_factory=frozenset)
 
 
 class NoticeKind(enum.Enum):
@@ -297,15 +291,14 @@ class NotificationCoalescer:
     def _catch_up(self, tally: _Tally, missed: int) -> Notice:
         if tally.first is None:
             return Notice(NoticeKind.CATCH_UP, "catch-up", "While you were away",
-                          f"{missed} events could not be replayed", None, 0)
+                          f"{plural(missed, 'event')} could not be replayed", None, 0)
         if tally.count == 1 and not missed:
             single = self._single(tally.first, "catch-up")
             return Notice(NoticeKind.CATCH_UP, "catch-up", single.title, single.body,
                           single.seq, 1)
         spaces = tally.spaces
         count = tally.count
-        noun = "event" if count == 1 else "events"
-        body = f"{count} {noun} {_where(spaces)}"
+        body = f"{plural(count, 'event')} {_where(spaces)}"
         if missed:
             body += f"; {missed} more could not be replayed"
         return Notice(

@@ -20,6 +20,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from lattice_rt_core.client import ClientState
+
 from .actions import AppActions
 from .activity_model import ActivityModel
 from .activity_window import ActivityWindow
@@ -35,6 +37,7 @@ from .roster import Roster
 from .settings import GROUP_GENERAL, GROUP_NOTIFY, GROUP_PRESENCE, GROUP_SERVER, Settings
 from .settings_dialog import SettingsDialog
 from .tasks import TaskRunner
+from .text import people_online
 from .tray import TrayIcon, TrayStatus
 
 __all__ = ["QUIT_BUDGET", "TrayController", "Views"]
@@ -191,12 +194,12 @@ class TrayController(QObject):
         server_seq = body.get("server_seq")
         self._last_seq = server_seq if isinstance(server_seq, int) else None
 
-    @Slot(str, str)
-    def on_state(self, state: str, detail: str) -> None:
+    @Slot(object, str)
+    def on_state(self, state: ClientState, detail: str) -> None:
         if self.quitting:
             return
         was = self.connected
-        self.connected = state == "connected"
+        self.connected = state is ClientState.CONNECTED
         self.detail = detail
         if was and not self.connected:
             self.keeper.stop_keep_alive()
@@ -420,8 +423,7 @@ class TrayController(QObject):
             self.views.tray.update(status)
         text = "Connected" if status.connected else "Offline"
         if status.connected and status.people_online:
-            people = status.people_online
-            text += f" · {people} {'person' if people == 1 else 'people'} online"
+            text += f" · {people_online(status.people_online)}"
         if status.unread:
             text += f" · {status.unread} unread"
         self.views.actions.set_status(text)

@@ -31,10 +31,6 @@ class DoNotDisturb:
     forever: bool = False
 
     @classmethod
-    def off(cls) -> DoNotDisturb:
-        return cls()
-
-    @classmethod
     def start(cls, mode: DndMode, now: datetime) -> DoNotDisturb:
         """Do-not-disturb in ``mode`` starting at ``now`` (an aware local datetime)."""
         if mode is DndMode.OFF:

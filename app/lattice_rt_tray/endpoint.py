@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Signal
 
 from .bridge import ClientBridge
+from .settings_values import EMBEDDED, REMOTE
 from .tasks import TaskRunner
 
 __all__ = ["ClientLike", "Endpoint", "EndpointConfig", "ServerLike"]
@@ -68,7 +69,7 @@ Discover = Callable[[Path], tuple[str, str | None] | None]
 
 @dataclass(frozen=True, slots=True)
 class EndpointConfig:
-    mode: str  # "embedded" | "remote"
+    mode: str  # one of settings_values.SERVER_MODES
     port: int
     url: str
     token: str
@@ -77,13 +78,13 @@ class EndpointConfig:
     @property
     def identity(self) -> str:
         """Names the event history being followed (the key of its resume point)."""
-        if self.mode == "embedded":
-            return f"embedded:{self.data_dir}"
-        return f"remote:{self.url.rstrip('/')}"
+        if self.mode == EMBEDDED:
+            return f"{EMBEDDED}:{self.data_dir}"
+        return f"{REMOTE}:{self.url.rstrip('/')}"
 
     @property
     def label(self) -> str:
-        return "this computer" if self.mode == "embedded" else self.url
+        return "this computer" if self.mode == EMBEDDED else self.url
 
 
 @dataclass(slots=True)
@@ -203,7 +204,7 @@ class Endpoint(QObject):
         if self._closing:
             raise RuntimeError("quitting")
         server: ServerLike | None = None
-        if config.mode == "embedded":
+        if config.mode == EMBEDDED:
             server = self._server_factory(config.port, config.data_dir)
             try:
                 server.start(timeout=START_TIMEOUT)

@@ -14,7 +14,9 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-__all__ = ["TrayState", "app_icon", "icon_dir", "tray_icon"]
+from .identity import APP_ID
+
+__all__ = ["TrayState", "app_icon", "app_icon_file", "icon_dir", "tray_icon"]
 
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)
 APP_SIZES = (16, 32, 48, 64, 128, 256)
@@ -46,9 +48,13 @@ def tray_icon(state: TrayState, *, template: bool | None = None) -> QIcon:
     return icon
 
 
+def app_icon_file(size: int) -> Path:
+    """The app icon at ``size`` pixels (one of :data:`APP_SIZES`)."""
+    return icon_dir() / f"{APP_ID}-{size}.png"
+
+
 def app_icon() -> QIcon:
-    folder = icon_dir()
     icon = QIcon()
     for size in APP_SIZES:
-        icon.addFile(str(folder / f"lattice-rt-tray-{size}.png"))
+        icon.addFile(str(app_icon_file(size)))
     return icon

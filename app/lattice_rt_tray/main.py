@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +36,8 @@ from .coalescer import DEFAULT_WINDOW, NotificationCoalescer
 from .controller import QUIT_BUDGET, TrayController, Views
 from .endpoint import ClientFactory, Endpoint, ServerFactory, ServerLike
 from .gc_pauses import freeze_survivors
-from .icons import app_icon, icon_dir
+from .icons import app_icon, app_icon_file
+from .identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
 from .notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
 from .presence_keeper import PresenceKeeper
 from .presence_model import PresenceModel
@@ -54,8 +54,6 @@ __all__ = ["TrayApp", "build", "choose_notifier", "main", "settle_after_startup"
 
 log = logging.getLogger("lattice_rt_tray")
 
-APP_NAME = "Lattice Realtime Tray"
-DESKTOP_ENTRY = "lattice-rt-tray"
 NOTIFIERS = ("auto", "dbus", "tray", "record")
 
 
@@ -89,8 +87,8 @@ def choose_notifier(kind: str, tray: QSystemTrayIcon | None, parent: QObject) ->
             try:
                 return DBusNotifier(
                     app_name=APP_NAME,
-                    app_icon=str(icon_dir() / "lattice-rt-tray-64.png"),
-                    desktop_entry=DESKTOP_ENTRY,
+                    app_icon=str(app_icon_file(64)),
+                    desktop_entry=APP_ID,
                     parent=parent,
                 )
             except NotificationsUnavailable as exc:
@@ -257,8 +255,8 @@ def settle_after_startup(app: TrayApp) -> None:
 # ---------------------------------------------------------------------- main
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="lattice-rt-tray",
-        description="Live presence and activity for Lattice workspaces, in the system tray.",
+        prog=APP_ID,
+        description=f"{SUMMARY}, in the system tray.",
     )
     parser.add_argument("--settings", type=Path, help="settings file (an ini file)")
     parser.add_argument("--data-dir", type=Path, help="data directory of the embedded server")
@@ -271,16 +269,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-WINDOWS_APP_ID = "dev.lattice.rt-tray"  # the Start-menu shortcut's AppUserModelID
-
-
 def _set_windows_app_id() -> None:
     """Windows groups notifications by AppUserModelID; use the installer's."""
     if sys.platform == "win32":  # pragma: no cover - not testable here
         import ctypes
 
         try:
-            ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(WINDOWS_APP_ID)
+            ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(BUNDLE_ID)
         except (AttributeError, OSError):
             pass
 
@@ -294,10 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     qapp = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(qapp, QApplication)
-    qapp.setApplicationName("lattice-rt-tray")
+    qapp.setApplicationName(APP_ID)
     qapp.setApplicationDisplayName(APP_NAME)
     qapp.setApplicationVersion(__version__)
-    qapp.setDesktopFileName(DESKTOP_ENTRY)
+    qapp.setDesktopFileName(APP_ID)
     qapp.setWindowIcon(app_icon())
 
     settings = Settings.open(args.settings)
@@ -305,16 +300,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         first = instance.acquire()
     except OSError as exc:
-        print(f"lattice-rt-tray: {exc}", file=sys.stderr)
+        print(f"{APP_ID}: {exc}", file=sys.stderr)
         return 1
     if not first:
         if instance.ask_running_instance():
-            print("lattice-rt-tray is already running; showed its Activity window.")
+            print(f"{APP_ID} is already running; showed its Activity window.")
             return 0
-        print("lattice-rt-tray is already running but does not answer.", file=sys.stderr)
+        print(f"{APP_ID} is already running but does not answer.", file=sys.stderr)
         return 1
 
-    data_dir = args.data_dir or _env_data_dir() or default_data_dir()
+    data_dir = args.data_dir or default_data_dir()
     tray_available = not args.no_tray and QSystemTrayIcon.isSystemTrayAvailable()
     qapp.setQuitOnLastWindowClosed(False)
     app = build(
@@ -337,11 +332,6 @@ def main(argv: list[str] | None = None) -> int:
         signals.deactivate()
         instance.release()
     return int(code)
-
-
-def _env_data_dir() -> Path | None:
-    value = os.environ.get("LATTICE_RT_DATA_DIR")
-    return Path(value) if value else None
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ keyring and SecretStorage use.
 
 Threads: jeepney's router has its own receiver thread; Notify calls wait for
 their reply on one sender thread of ours (the GUI thread never waits on
-D-Bus); a listener thread turns the daemon's signals into ``activated``
-emissions, which Qt queues to the GUI thread.
+D-Bus), which also closes the connection at the end; a listener thread turns
+the daemon's signals into ``activated`` emissions, which Qt queues to the GUI
+thread.
 """
 
 from __future__ import annotations
@@ -115,12 +116,17 @@ class DBusNotifier(Notifier):
         self.activated.emit(seq)
 
     def close(self) -> None:
+        """Stop; the sender closes the connection once its last call is answered.
+
+        Closing the router under a call in flight made jeepney's receiver thread
+        fail on the reply it had just delivered (and lost that popup), so the
+        GUI thread only asks, and never waits on D-Bus here either.
+        """
         if self._closed:
             return
         self._closed = True
-        self._outbox.put(None)
         self._signals.put(None)
-        self._shutdown()
+        self._outbox.put(None)
 
     # ----------------------------------------------------------- internals
     def _call(self, method: str, signature: str, body: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -134,11 +140,12 @@ class DBusNotifier(Notifier):
         while True:
             notice = self._outbox.get()
             if notice is None or self._closed:
-                return
+                break
             try:
                 self._notify(notice)
             except Exception as exc:  # noqa: BLE001 - a lost popup must not kill the loop
                 log.warning("notification not shown: %s", exc)
+        self._shutdown()
 
     def _notify(self, notice: Notice) -> None:
         with self._lock:

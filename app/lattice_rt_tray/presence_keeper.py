@@ -18,6 +18,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from lattice_rt_core.defaults import DEFAULT_TTL
+
 from .endpoint import ClientLike
 from .tasks import TaskRunner
 
@@ -26,7 +28,6 @@ __all__ = ["NO_WORKSPACE", "PresenceKeeper", "presence_client_id"]
 log = logging.getLogger(__name__)
 
 NO_WORKSPACE = "-"
-DEFAULT_TTL = 45.0  # the server's default, when it does not say
 MIN_REFRESH = 0.2  # seconds between keep-alive rounds, at the least
 
 
@@ -95,7 +96,7 @@ class PresenceKeeper(QObject):
 
     def keep_alive(self, client: ClientLike, ttl: float | None) -> None:
         """Re-join every ``ttl / 3`` seconds through ``client`` until :meth:`stop_keep_alive`."""
-        ttl = ttl if ttl is not None and ttl > 0 else DEFAULT_TTL
+        ttl = ttl if ttl is not None and ttl > 0 else DEFAULT_TTL  # the server did not say
         self._alive_client = client
         self._alive_timer.start(int(max(MIN_REFRESH, ttl / 3) * 1000))
 

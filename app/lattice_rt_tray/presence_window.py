@@ -6,7 +6,9 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidget
 
+from .identity import PRODUCT
 from .presence_model import PresenceModel
+from .text import people_online, plural
 from .windows import bring_forward
 
 __all__ = ["PresenceWindow"]
@@ -25,7 +27,7 @@ class PresenceWindow(QMainWindow):
     def __init__(self, model: PresenceModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("presence-window")
-        self.setWindowTitle("Lattice Realtime — Presence")
+        self.setWindowTitle(f"{PRODUCT} — Presence")
         self.resize(560, 420)
         self.model = model
         self.view = QTreeView()
@@ -57,8 +59,7 @@ class PresenceWindow(QMainWindow):
         people = roster.online_count()
         spaces = self.model.rowCount()
         self.summary.setText(
-            f"{people} {'person' if people == 1 else 'people'} online"
-            f" in {spaces} {'workspace' if spaces == 1 else 'workspaces'}"
+            f"{people_online(people)} in {plural(spaces, 'workspace')}"
             if people
             else "Nobody is online yet."
         )

@@ -12,17 +12,18 @@ from __future__ import annotations
 import getpass
 import hashlib
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from .coalescer import NotifyPrefs
+from lattice_rt_core.defaults import DEFAULT_PORT
+
 from .dnd import DoNotDisturb
+from .settings_values import EMBEDDED, REMOTE, SERVER_MODES, NotifyPrefs, SettingsValues, parse_list
 
-__all__ = ["DEFAULT_PORT", "Settings", "SettingsValues", "parse_list"]
+__all__ = ["GROUP_GENERAL", "GROUP_NOTIFY", "GROUP_PRESENCE", "GROUP_SERVER", "Settings"]
 
-DEFAULT_PORT = 8765
 ORGANIZATION = "lattice-rt"
 APPLICATION = "tray"
 
@@ -30,45 +31,6 @@ GROUP_SERVER = "server"
 GROUP_PRESENCE = "presence"
 GROUP_NOTIFY = "notify"
 GROUP_GENERAL = "general"
-
-
-def parse_list(text: object) -> tuple[str, ...]:
-    """``"ws_a, ws_b"`` (or a stored list) -> ``("ws_a", "ws_b")``, de-duplicated."""
-    items = text if isinstance(text, (list, tuple)) else str(text or "").split(",")
-    out: list[str] = []
-    for item in items:
-        value = str(item).strip()
-        if value and value not in out:
-            out.append(value)
-    return tuple(out)
-
-
-@dataclass(frozen=True, slots=True)
-class SettingsValues:
-    """Everything the Settings dialog edits, as one value."""
-
-    server_mode: str = "embedded"  # "embedded" | "remote"
-    port: int = DEFAULT_PORT
-    remote_url: str = ""
-    remote_token: str = ""
-    display_name: str = ""
-    workspaces: tuple[str, ...] = ()
-    notify: NotifyPrefs = field(default_factory=NotifyPrefs)
-    autostart: bool = False
-
-    def validate(self) -> str | None:
-        """A message for a person when the values cannot be used, else None."""
-        if self.server_mode not in ("embedded", "remote"):
-            return f"unknown server mode {self.server_mode!r}"
-        if self.server_mode == "embedded" and not 0 <= self.port <= 65535:
-            return "the port must be between 0 and 65535 (0 picks a free one)"
-        if self.server_mode == "remote":
-            url = self.remote_url.strip()
-            if not url.startswith(("http://", "https://")) or len(url) < 10:
-                return "the server URL must start with http:// or https://"
-        if any("," in ws or not ws.strip() for ws in self.workspaces):
-            return "workspace names must not be empty or contain commas"
-        return None
 
 
 class Settings(QObject):
@@ -141,9 +103,9 @@ class Settings(QObject):
 
     # -------------------------------------------------------------- values
     def values(self) -> SettingsValues:
-        mode = self._str("server/mode", "embedded")
+        mode = self._str("server/mode", EMBEDDED)
         return SettingsValues(
-            server_mode=mode if mode in ("embedded", "remote") else "embedded",
+            server_mode=mode if mode in SERVER_MODES else EMBEDDED,
             port=self._int("server/port", DEFAULT_PORT),
             remote_url=self._str("server/url"),
             remote_token=self._str("server/token"),
@@ -222,9 +184,9 @@ class Settings(QObject):
 
 def _endpoint(values: SettingsValues) -> tuple[object, ...]:
     """What decides which endpoint is followed (fields of the other mode do not)."""
-    if values.server_mode == "embedded":
-        return ("embedded", values.port)
-    return ("remote", values.remote_url.strip().rstrip("/"), values.remote_token.strip())
+    if values.server_mode == EMBEDDED:
+        return (EMBEDDED, values.port)
+    return (REMOTE, values.remote_url.strip().rstrip("/"), values.remote_token.strip())
 
 
 def _key(endpoint: str) -> str:

@@ -18,8 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .coalescer import NotifyPrefs
-from .settings import SettingsValues, parse_list
+from lattice_rt_core.defaults import DEFAULT_PORT
+
+from .identity import PRODUCT
+from .settings_values import EMBEDDED, MAX_PORT, REMOTE, NotifyPrefs, SettingsValues, parse_list
 
 __all__ = ["SettingsDialog"]
 
@@ -34,7 +36,7 @@ class SettingsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("settings-dialog")
-        self.setWindowTitle("Lattice Realtime — Settings")
+        self.setWindowTitle(f"{PRODUCT} — Settings")
 
         self.embedded = QRadioButton("Run the endpoint on this computer")
         self.remote = QRadioButton("Follow a server")
@@ -42,10 +44,10 @@ class SettingsDialog(QDialog):
         self.mode_group.addButton(self.embedded)
         self.mode_group.addButton(self.remote)
         self.port = QSpinBox()
-        self.port.setRange(0, 65535)
+        self.port.setRange(0, MAX_PORT)
         self.port.setToolTip("0 picks a free port")
         self.url = QLineEdit()
-        self.url.setPlaceholderText("http://team-server:8765")
+        self.url.setPlaceholderText(f"http://team-server:{DEFAULT_PORT}")
         self.token = QLineEdit()
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         server = QGroupBox("Server")
@@ -94,7 +96,7 @@ class SettingsDialog(QDialog):
             layout.addWidget(widget)
 
     def load(self, values: SettingsValues) -> None:
-        (self.remote if values.server_mode == "remote" else self.embedded).setChecked(True)
+        (self.remote if values.server_mode == REMOTE else self.embedded).setChecked(True)
         self.port.setValue(values.port)
         self.url.setText(values.remote_url)
         self.token.setText(values.remote_token)
@@ -110,7 +112,7 @@ class SettingsDialog(QDialog):
 
     def values(self) -> SettingsValues:
         return SettingsValues(
-            server_mode="embedded" if self.embedded.isChecked() else "remote",
+            server_mode=EMBEDDED if self.embedded.isChecked() else REMOTE,
             port=self.port.value(),
             remote_url=self.url.text().strip(),
             remote_token=self.token.text().strip(),

@@ -16,6 +16,8 @@ from pathlib import Path
 from PySide6.QtCore import QDir, QLockFile, QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from .identity import APP_ID
+
 __all__ = ["ACTIVATE", "SingleInstance", "instance_key"]
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ def instance_key(settings_path: str) -> str:
     except (KeyError, OSError):
         user = "user"
     digest = hashlib.sha1(f"{user}\0{settings_path}".encode()).hexdigest()[:16]
-    return f"lattice-rt-tray-{digest}"
+    return f"{APP_ID}-{digest}"
 
 
 class SingleInstance(QObject):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from .text import plural
+
 __all__ = ["clock_time", "parse_iso", "relative"]
 
 
@@ -46,4 +48,4 @@ def relative(text: object, now: datetime) -> str:
     if hours < 24:
         return f"{hours} h ago"
     days = round(seconds / 86400)
-    return "1 day ago" if days == 1 else f"{days} days ago"
+    return f"{plural(days, 'day')} ago"

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from .actions import AppActions
 from .icons import TrayState, tray_icon
+from .identity import APP_NAME
+from .text import people_online
 
 __all__ = ["TrayIcon", "TrayStatus", "tray_state"]
 
@@ -35,12 +37,11 @@ def tray_state(status: TrayStatus) -> TrayState:
 
 
 def tooltip(status: TrayStatus) -> str:
-    lines = ["Lattice Realtime Tray"]
+    lines = [APP_NAME]
     lines.append(status.server or "no server")
     if not status.connected:
         lines.append(status.detail or "offline")
-    people = status.people_online
-    lines.append(f"{people} {'person' if people == 1 else 'people'} online")
+    lines.append(people_online(status.people_online))
     lines.append(f"{status.unread} unread" if status.unread else "no unread activity")
     if status.dnd:
         lines.append(status.dnd)
@@ -63,7 +64,7 @@ class TrayIcon(QObject):
         self.state = TrayState.OFFLINE
         self.status: TrayStatus | None = None
         self.icon.setIcon(tray_icon(self.state))
-        self.icon.setToolTip("Lattice Realtime Tray\nstarting…")
+        self.icon.setToolTip(f"{APP_NAME}\nstarting…")
 
     def show(self) -> None:
         self.icon.show()

@@ -7,7 +7,7 @@ Layout of the package::
     /usr/share/applications/lattice-rt-tray.desktop
     /usr/share/icons/hicolor/<N>x<N>/apps/lattice-rt-tray.png, scalable/apps/....svg
     /usr/share/lattice-rt/autostart/lattice-rt-tray.desktop   (a template, not active)
-    /usr/share/lattice-rt/proxy/nginx.conf, Caddyfile        (reverse-proxy examples)
+    /usr/share/lattice-rt/proxy/nginx.conf, nginx-cluster.conf, Caddyfile   (proxy examples)
     /usr/lib/systemd/system/lattice-rt.service               (a team server; not enabled)
     /usr/share/doc/lattice-rt/copyright
 
@@ -55,6 +55,8 @@ SYNOPSIS = "live presence and activity of Lattice workspaces in the system tray"
 AUTOSTART_TEMPLATE = f"/usr/share/{PACKAGE}/autostart/{DESKTOP_ID}.desktop"
 SERVICE_UNIT = f"/usr/lib/systemd/system/{PACKAGE}.service"
 PROXY_EXAMPLES = f"/usr/share/{PACKAGE}/proxy"
+#: the reverse-proxy examples shipped there (packaging/proxy/)
+PROXY_FILES = ("nginx.conf", "nginx-cluster.conf", "Caddyfile")
 
 _DESCRIPTION = """\
  A tray app that shows who is online in your Lattice workspaces and what just
@@ -81,7 +83,7 @@ class DebInputs:
     desktop_file: Path
     autostart_file: Path
     service_file: Path  # the systemd unit of a team server
-    proxy_dir: Path  # nginx.conf and Caddyfile
+    proxy_dir: Path  # PROXY_FILES
     architecture: str
     depends: str
 
@@ -280,7 +282,7 @@ def stage(inputs: DebInputs, staging: Path) -> Path:
     shutil.copyfile(inputs.service_file, unit)
     proxy = staging / PROXY_EXAMPLES.lstrip("/")
     proxy.mkdir(parents=True)
-    for name in ("nginx.conf", "Caddyfile"):
+    for name in PROXY_FILES:
         shutil.copyfile(inputs.proxy_dir / name, proxy / name)
     doc = share / "doc" / PACKAGE
     doc.mkdir(parents=True)

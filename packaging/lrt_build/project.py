@@ -27,7 +27,7 @@ __all__ = [
 #: Human name of the program (menus, Start menu, About box, Finder).
 APP_NAME = "Lattice Realtime Tray"
 #: Reverse-DNS identity: macOS CFBundleIdentifier and the Windows AppUserModelID
-#: (the app's LaunchAgent label, lattice_rt_tray.autostart.LAUNCH_AGENT, is the same).
+#: (the same as lattice_rt_tray.identity.BUNDLE_ID, the LaunchAgent label).
 APP_ID = "dev.lattice.rt-tray"
 #: The value under HKCU\...\CurrentVersion\Run (lattice_rt_tray.autostart.RUN_VALUE).
 WINDOWS_RUN_VALUE = "LatticeRealtimeTray"

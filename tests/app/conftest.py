@@ -21,6 +21,7 @@ import pytest  # noqa: E402
 import shiboken6  # noqa: E402
 from PySide6.QtCore import QObject, QSettings  # noqa: E402
 
+from lattice_rt_core.defaults import DEFAULT_HEARTBEAT  # noqa: E402
 from lattice_rt_core.server import RealtimeServer, ServerConfig  # noqa: E402
 from lattice_rt_tray.autostart import Autostart  # noqa: E402
 from lattice_rt_tray.main import TrayApp, build  # noqa: E402
@@ -44,7 +45,7 @@ def settings(tmp_path: Path) -> Settings:
 class ServerBox:
     """The embedded servers an app under test started (the factory records them)."""
 
-    def __init__(self, heartbeat: float = 15.0) -> None:
+    def __init__(self, heartbeat: float = DEFAULT_HEARTBEAT) -> None:
         self.servers: list[RealtimeServer] = []
         self.heartbeat = heartbeat
 

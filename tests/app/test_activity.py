@@ -56,6 +56,8 @@ def test_gap_rows_and_json(qapp):
     assert model.event_at(1) is None and model.event_json(1) is None
     assert json.loads(model.event_json(0))["seq"] == 39
     assert model.row_for_seq(1) == 2 and model.row_for_seq(99) is None
+    model.add_gap({"missed": 1, "reason": "retention"})
+    assert model.index(0, 4).data() == "⚠ 1 event missed: they are older than the server keeps"
 
 
 def test_filters_and_search(qapp):

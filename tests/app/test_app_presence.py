@@ -20,23 +20,3 @@ def test_joins_on_start_and_leaves_on_quit(harness, settings):
     harness.quit(app)
     assert not expected & {e["client_id"] for e in bus.presence()}
 
-
-def test_refreshes_presence_while_connected_and_stops_when_not(harness, settings, qtbot):
-    """The server trusts an open stream only for a while; the app proves it is alive."""
-    settings.update(display_name="Ada", workspaces=("ws_marketing",))
-    app = harness.build(settings)
-    harness.start(app)
-    bus = harness.box.current.bus
-    cid = presence_client_id(settings.instance_id, "ws_marketing")
-    qtbot.waitUntil(lambda: app.keeper.keeping_alive, timeout=5000)
-    assert app.keeper._alive_timer.interval() == int(bus.presence_ttl / 3 * 1000)
-    # one keep-alive round re-joins (refreshes) the entry on the server
-    first = bus.presence_entry(cid)
-    assert first is not None
-    before = first.proven_at
-    app.keeper._on_keep_alive()
-    qtbot.waitUntil(lambda: bus.presence_entry(cid).proven_at > before, timeout=5000)
-
-    app.controller.on_state("reconnecting", "lost it")
-    assert not app.keeper.keeping_alive
-    harness.quit(app)

@@ -6,11 +6,11 @@ import threading
 
 from lattice_rt_core.client import ClientState
 from lattice_rt_tray.bridge import ClientBridge
-from lattice_rt_tray.presence_keeper import PresenceKeeper
 
 
 def test_callbacks_from_a_thread_arrive_in_order(qtbot):
     bridge = ClientBridge(interval_ms=5)
+    sink = bridge.attach()
     seen: list[tuple[str, object]] = []
     bridge.events_received.connect(lambda batch: seen.append(("events", [e["seq"] for e in batch])))
     bridge.gap_received.connect(lambda body: seen.append(("gap", body["missed"])))
@@ -18,31 +18,32 @@ def test_callbacks_from_a_thread_arrive_in_order(qtbot):
     bridge.state_changed.connect(lambda state, detail: seen.append(("state", state)))
 
     def client_thread() -> None:
-        bridge.on_state(ClientState.CONNECTED, "connected")
-        bridge.on_event({"seq": 1})
-        bridge.on_event({"seq": 2})
-        bridge.on_gap({"missed": 5})
-        bridge.on_event({"seq": 8})
-        bridge.on_reset({"server_seq": 3})
-        bridge.on_state(ClientState.RECONNECTING, "lost")
+        sink.on_state(ClientState.CONNECTED, "connected")
+        sink.on_event({"seq": 1})
+        sink.on_event({"seq": 2})
+        sink.on_gap({"missed": 5})
+        sink.on_event({"seq": 8})
+        sink.on_reset({"server_seq": 3})
+        sink.on_state(ClientState.RECONNECTING, "lost")
 
     with qtbot.waitSignal(bridge.state_changed, timeout=5000,
-                          check_params_cb=lambda state, detail: state == "reconnecting"):
+                          check_params_cb=lambda state, detail: state is ClientState.RECONNECTING):
         thread = threading.Thread(target=client_thread)
         thread.start()
         thread.join()
     assert seen == [
-        ("state", "connected"),
+        ("state", ClientState.CONNECTED),
         ("events", [1, 2]),
         ("gap", 5),
         ("events", [8]),
         ("reset", 3),
-        ("state", "reconnecting"),
+        ("state", ClientState.RECONNECTING),
     ]
 
 
 def test_a_flood_is_delivered_whole_in_a_few_slices(qtbot):
     bridge = ClientBridge(interval_ms=5, slice_size=4000)
+    sink = bridge.attach()
     batches: list[int] = []
     got: list[int] = []
     bridge.events_received.connect(lambda b: (batches.append(len(b)),
@@ -50,7 +51,7 @@ def test_a_flood_is_delivered_whole_in_a_few_slices(qtbot):
 
     def flood() -> None:
         for i in range(1, 10_001):
-            bridge.on_event({"seq": i})
+            sink.on_event({"seq": i})
 
     thread = threading.Thread(target=flood)
     thread.start()
@@ -66,6 +67,7 @@ def test_containers_reach_every_slot_as_the_same_python_objects(qtbot):
     # regression: Signal(list)/Signal(dict) turned each batch and every event in it into Qt
     # types and back once per connected slot (the largest cost on the GUI thread in a flood)
     bridge = ClientBridge(interval_ms=1)
+    sink = bridge.attach()
     event = {"seq": 1, "payload": {"ids": (1, 2), 7: "not a string key"}}
     gap = {"missed": 2, "span": (3, 4)}
     reset = {"server_seq": 3, "reason": "ahead"}
@@ -75,15 +77,28 @@ def test_containers_reach_every_slot_as_the_same_python_objects(qtbot):
     bridge.gap_received.connect(got.append)
     bridge.reset_received.connect(got.append)
     with qtbot.waitSignal(bridge.reset_received, timeout=5000):
-        bridge.on_event(event)
-        bridge.on_gap(gap)
-        bridge.on_reset(reset)
+        sink.on_event(event)
+        sink.on_gap(gap)
+        sink.on_reset(reset)
     assert [id(x) for x in got] == [id(event), id(event), id(gap), id(reset)]
 
-    keeper = PresenceKeeper("me", None, display_name="Me", workspaces=[])
-    entries = [{"client_id": "me:-", "meta": (1, 2)}]
-    joined: list[object] = []
-    keeper.joined.connect(joined.append)
-    keeper.joined.connect(joined.append)
-    keeper.joined.emit(entries)
-    assert joined[0] is entries and joined[1] is entries
+
+def test_an_earlier_client_goes_quiet_and_a_closed_bridge_drops_everything(qtbot):
+    bridge = ClientBridge(interval_ms=1)
+    old = bridge.attach()
+    old.on_event({"seq": 1})  # queued, but its client is replaced before the flush
+    new = bridge.attach()
+    got: list[int] = []
+    states: list[object] = []
+    bridge.events_received.connect(lambda batch: got.extend(e["seq"] for e in batch))
+    bridge.state_changed.connect(lambda state, detail: states.append(state))
+    with qtbot.waitSignal(bridge.events_received, timeout=5000):
+        old.on_state(ClientState.STOPPED, "late word from the old client")
+        old.on_event({"seq": 2})
+        new.on_event({"seq": 3})
+    assert got == [3] and states == []
+    bridge.close()
+    new.on_event({"seq": 4})
+    new.on_state(ClientState.STOPPED, "stopped")
+    assert bridge.pending() == 0  # dropped on the client thread's side, Qt untouched
+

@@ -7,8 +7,9 @@ from collections import Counter
 import pytest
 
 from lattice_rt_tray import coalescer
-from lattice_rt_tray.coalescer import NoticeKind, NotificationCoalescer, NotifyPrefs
+from lattice_rt_tray.coalescer import NoticeKind, NotificationCoalescer
 from lattice_rt_tray.dnd import DoNotDisturb
+from lattice_rt_tray.settings_values import NotifyPrefs
 
 IID = "me1234"
 
@@ -206,6 +207,10 @@ def test_gaps_during_catch_up_are_counted():
     c.gap({"missed": 4, "reason": "retention"})
     [only] = c.boundary(13)
     assert only.body == "4 events could not be replayed"
+    c.connected(resumed=True)
+    c.gap({"missed": 1, "reason": "retention"})
+    [one] = c.boundary(13)
+    assert one.body == "1 event could not be replayed"
 
 
 def test_invalid_timing_is_refused():

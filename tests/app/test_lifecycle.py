@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lattice_rt_tray.single_instance import SingleInstance, instance_key
 from lattice_rt_tray.unix_signals import SignalHandler
 
@@ -43,14 +45,40 @@ def test_keys_differ_per_settings_file():
     assert "/" not in instance_key("/a/tray.ini")
 
 
-def test_sigterm_and_sigint_become_a_qt_signal(qtbot):
-    handler = SignalHandler()
-    handler.activate()
+def _wakeup_fd() -> int:
+    fd = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(fd)
+    return fd
+
+
+@pytest.mark.parametrize(
+    "sigint_before",
+    [None, signal.SIG_IGN, signal.default_int_handler],
+    ids=["as-started", "ignored", "python-default"],
+)
+def test_sigterm_and_sigint_become_a_qt_signal(qtbot, sigint_before):
+    """Both signals reach the GUI thread as ``interrupted``; afterwards all is as before.
+
+    A shell starts a background job with SIGINT ignored, so what is restored
+    is whatever was installed before, never a fixed default (``as-started``
+    is how this pytest itself was started; the others set it first).
+    """
+    started_with = signal.getsignal(signal.SIGINT)
+    if sigint_before is not None:
+        signal.signal(signal.SIGINT, sigint_before)
     try:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            with qtbot.waitSignal(handler.interrupted, timeout=5000) as got:
-                os.kill(os.getpid(), signum)
-            assert got.args == [signum]
+        before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        wakeup_before = _wakeup_fd()
+        handler = SignalHandler()
+        handler.activate()
+        try:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                with qtbot.waitSignal(handler.interrupted, timeout=30_000) as got:
+                    os.kill(os.getpid(), signum)
+                assert got.args == [signum]
+        finally:
+            handler.deactivate()
+        assert {s: signal.getsignal(s) for s in before} == before
+        assert _wakeup_fd() == wakeup_before
     finally:
-        handler.deactivate()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, started_with)

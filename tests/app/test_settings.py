@@ -1,15 +1,13 @@
-"""Settings stored with QSettings, and start at login on the three platforms."""
+"""Settings stored with QSettings: typed values, change groups, fallbacks."""
 
 from __future__ import annotations
 
-import plistlib
-
 import pytest
 
-from lattice_rt_tray.autostart import RUN_VALUE, Autostart
-from lattice_rt_tray.coalescer import NotifyPrefs
+from lattice_rt_core.defaults import DEFAULT_PORT
 from lattice_rt_tray.dnd import DoNotDisturb
-from lattice_rt_tray.settings import DEFAULT_PORT, Settings, SettingsValues, parse_list
+from lattice_rt_tray.settings import Settings
+from lattice_rt_tray.settings_values import NotifyPrefs
 
 
 def test_defaults_and_round_trip(tmp_path, qtbot):
@@ -44,8 +42,6 @@ def test_bad_values_fall_back_and_bad_input_is_refused(tmp_path):
     assert v.notify.enabled is True and s.dnd == DoNotDisturb()
     with pytest.raises(ValueError, match="http"):
         s.update(server_mode="remote", remote_url="ftp://x")
-    assert SettingsValues(port=70000).validate()
-    assert SettingsValues(workspaces=("a,b",)).validate()
 
 
 def test_dnd_and_resume_points(tmp_path, qtbot):
@@ -57,40 +53,3 @@ def test_dnd_and_resume_points(tmp_path, qtbot):
     s.set_last_event_id("embedded:/x", 42)
     assert Settings.open(tmp_path / "s.ini").last_event_id("embedded:/x") == 42
     assert s.last_event_id("remote:http://other") is None
-
-
-def test_parse_list():
-    assert parse_list(" a, b,,a ,c ") == ("a", "b", "c")
-    assert parse_list(["x", " y "]) == ("x", "y")
-    assert parse_list(None) == ()
-
-
-def test_autostart_linux(tmp_path):
-    auto = Autostart(platform="linux", home=tmp_path, config_dir=tmp_path / "cfg",
-                     command=["/opt/lattice rt/lattice-rt-tray", "--x=100%"])
-    assert not auto.enabled()
-    auto.set_enabled(True)
-    text = (tmp_path / "cfg" / "autostart" / "lattice-rt-tray.desktop").read_text()
-    assert "Exec='/opt/lattice rt/lattice-rt-tray' --x=100%%\n" in text
-    assert "[Desktop Entry]" in text and auto.enabled()
-    auto.set_enabled(False)
-    assert not auto.enabled()
-
-
-def test_autostart_macos(tmp_path):
-    auto = Autostart(platform="darwin", home=tmp_path, command=["/Applications/L.app/x"])
-    auto.set_enabled(True)
-    plist = plistlib.loads(auto.path.read_bytes())
-    assert plist["ProgramArguments"] == ["/Applications/L.app/x"] and plist["RunAtLoad"]
-    auto.set_enabled(False)
-    assert not auto.path.exists()
-
-
-def test_autostart_windows_uses_the_run_key(ini_registry):
-    auto = Autostart(platform="win32", registry=ini_registry,
-                     command=["C:\\Program Files\\Lattice\\lattice-rt-tray.exe"])
-    auto.set_enabled(True)
-    assert ini_registry.value(RUN_VALUE) == '"C:\\Program Files\\Lattice\\lattice-rt-tray.exe"'
-    assert auto.enabled() and auto.path is None
-    auto.set_enabled(False)
-    assert not auto.enabled()

@@ -148,7 +148,7 @@ def test_burst_target_needs_twenty_times_the_rate_and_nothing_lost() -> None:
 @pytest.fixture(scope="module")
 def smoke_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("bench")
-    return run_all(SMOKE, ["burst", "latency", "scale", "publish"],
+    return run_all(SMOKE, ["burst", "latency", "scale", "publish", "cluster"],
                    ["project", "baseline"], out)
 
 
@@ -191,6 +191,40 @@ def test_smoke_publish_cost_covers_every_subscriber_count(
         assert row["frames"] == row["events"] * row["subscribers"]
 
 
+def test_smoke_cluster_runs_every_setup_and_loses_nothing(
+    smoke_results: dict[str, Any],
+) -> None:
+    rows = smoke_results["figures"]["cluster"]
+    assert [r.get("error") for r in rows] == [None, None, None]
+    assert [(r["engine"], r["nodes"]) for r in rows] == [("local", 1), ("redis", 1), ("redis", 2)]
+    for row in rows:
+        burst = row["burst"]
+        assert burst["frames"] == burst["expected_frames"] == (
+            SMOKE.burst_events * SMOKE.cluster_subscribers)
+        for latency in (row["latency"], row["path"]):
+            assert latency["frames"] == latency["count"] == latency["expected_frames"]
+            assert latency["p50_ms"] <= latency["p99_ms"]
+
+
+def _cluster_results(two_fps: float, local_p50: float, redis_p50: float) -> dict[str, Any]:
+    def row(kind: str, fps: float, p50: float) -> dict[str, Any]:
+        return {"kind": kind, "burst": {"frames_per_s": fps, "frames": 10, "expected_frames": 10},
+                "latency": {"p50_ms": p50, "p99_ms": p50, "frames": 5, "expected_frames": 5}}
+
+    return {"figures": {"cluster": [row("local-1", 1000.0, local_p50),
+                                    row("redis-1", 1000.0, redis_p50),
+                                    row("redis-2", two_fps, redis_p50)]}}
+
+
+def test_cluster_targets_need_one_and_a_half_times_the_rate_and_two_ms_at_most() -> None:
+    def verdicts(results: dict[str, Any]) -> list[bool | None]:
+        return [v.met for v in evaluate(results) if v.figure == "7"]
+
+    assert verdicts(_cluster_results(1500.0, 10.0, 12.0)) == [True, True, True]
+    assert verdicts(_cluster_results(1400.0, 10.0, 12.5)) == [False, False, True]
+    assert verdicts({"figures": {}}) == [None, None, None]
+
+
 def test_smoke_report_renders_tables_and_a_plot(
     smoke_results: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -198,7 +232,7 @@ def test_smoke_report_renders_tables_and_a_plot(
     write_report(smoke_results, report, plot)
     text = report.read_text()
     for heading in ("## Targets", "## 1. Burst", "## 2. Latency", "## 3. Idle streams",
-                    "## 4. `publish()`", "![frames/s and latency"):
+                    "## 4. `publish()`", "## 7. Scale out", "![frames/s and latency"):
         assert heading in text
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert "docs/bench.png" in text
@@ -233,5 +267,6 @@ def test_smoke_flood_reaches_the_gui_thread_in_both_window_states(tmp_path: Path
     assert [r["window"] for r in row["runs"]] == ["hidden", "shown"]
     for run in row["runs"]:
         assert run["error"] is None
-        assert run["received"] == SMOKE.flood_events
+        assert run["received"] == SMOKE.flood_events and run["missed"] == 0
+        assert run["activity_visible"] == (run["window"] == "shown")
         assert run["beats"] > 0

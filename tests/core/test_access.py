@@ -3,6 +3,7 @@ every access decision with its status and message."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -116,23 +117,28 @@ def test_accounts_use_the_same_rule(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ the caller
 def test_the_caller_comes_from_a_bearer_token_or_the_session_cookie() -> None:
     auth = Authenticator(owner_token="secret", owner_user="root", accounts=None)
-    assert caller(auth, {"authorization": "Bearer secret"}, {}) == auth.from_bearer("secret")
-    assert authenticated(auth, {"authorization": "Bearer secret"}, {}).owner
-    session = auth.redeem(auth.issue_launch_code(OWNER))
+
+    def sync_authenticated(headers: dict[str, str], cookies: dict[str, str]) -> Principal:
+        return asyncio.run(authenticated(auth, headers, cookies))
+
+    assert asyncio.run(caller(auth, {"authorization": "Bearer secret"}, {})) == asyncio.run(
+        auth.from_bearer("secret"))
+    assert sync_authenticated({"authorization": "Bearer secret"}, {}).owner
+    session = asyncio.run(auth.redeem(asyncio.run(auth.issue_launch_code(OWNER))))
     assert session is not None
     cookies = {SESSION_COOKIE: session}
-    assert authenticated(auth, {}, cookies).owner
-    assert caller(auth, {}, {}) is None
-    refused(lambda: authenticated(auth, {}, {}), 401, "authentication required")
-    refused(lambda: authenticated(auth, {"authorization": "Bearer wrong"}, cookies), 401,
+    assert sync_authenticated({}, cookies).owner
+    assert asyncio.run(caller(auth, {}, {})) is None
+    refused(lambda: sync_authenticated({}, {}), 401, "authentication required")
+    refused(lambda: sync_authenticated({"authorization": "Bearer wrong"}, cookies), 401,
             "authentication required")  # a bad header is not rescued by a cookie
-    refused(lambda: authenticated(auth, {"authorization": "Basic x"}, {}), 401,
+    refused(lambda: sync_authenticated({"authorization": "Basic x"}, {}), 401,
             "authentication required")
 
 
 def test_without_auth_everyone_is_the_local_user() -> None:
     auth = Authenticator(owner_token=None, owner_user="root", accounts=None, enabled=False)
-    assert authenticated(auth, {}, {}) == LOCAL
+    assert asyncio.run(authenticated(auth, {}, {})) == LOCAL
 
 
 # -------------------------------------------------------------------- presence

@@ -243,3 +243,19 @@ def test_an_unknown_client_has_no_status_to_change(sreg: PresenceRegistry) -> No
 def test_status_interval_must_be_positive(clock: Clock) -> None:
     with pytest.raises(ValueError):
         PresenceRegistry(clock=clock, status_interval=0)
+
+
+def test_an_adopted_entry_keeps_its_held_status_change(clock: Clock) -> None:
+    """The Redis engine decides on one stored entry at a time with these rules."""
+    first = PresenceRegistry(ttl=45.0, clock=clock, wallclock=lambda: "T", status_interval=1.0)
+    entry, _ = first.join(user="ann", client_id="c1")
+    first.set_status("c1", "away", None)  # inside the join's second: held
+    again = PresenceRegistry(ttl=45.0, clock=clock, wallclock=lambda: "T", status_interval=1.0)
+    again.adopt(entry)
+    assert again.next_status_due() == clock.now + 1.0
+    clock.now += 1.0
+    assert [e["payload"]["status"] for e in again.flush_status()] == ["away"]
+    assert again.next_status_due() is None
+    settled = PresenceRegistry(ttl=45.0, clock=clock, wallclock=lambda: "T")
+    settled.adopt(entry)  # its state is the one published: nothing held
+    assert settled.next_status_due() is None and settled.get("c1") is entry

@@ -14,6 +14,7 @@ import pytest
 from lattice_rt_core.access import ApiLimits
 from lattice_rt_core.auth import Authenticator
 from lattice_rt_core.bus import RealtimeBus
+from lattice_rt_core.local_engine import LocalEngine
 from lattice_rt_core.server import RealtimeServer
 from lattice_rt_core.stream_route import StreamRoute
 
@@ -123,7 +124,7 @@ def run_stalled(abort: str) -> tuple[StalledPeer, StreamRoute, asyncio.Task[None
     async def scenario() -> tuple[StreamRoute, asyncio.Task[None]]:
         bus = RealtimeBus()
         auth = Authenticator(owner_token="secret", owner_user="root", accounts=None)
-        route = StreamRoute(bus, auth, ApiLimits(), write_timeout=0.05,
+        route = StreamRoute(LocalEngine(bus), auth, ApiLimits(), write_timeout=0.05,
                             abort_connection=hooks[abort])
         task = asyncio.create_task(route(peer.asgi_scope, peer.receive, peer.send))
         await asyncio.wait_for(peer.blocked.wait(), HANG)
@@ -164,7 +165,7 @@ def test_a_cancel_that_is_not_the_watchdogs_goes_through() -> None:
     async def scenario() -> StreamRoute:
         bus = RealtimeBus()
         auth = Authenticator(owner_token="secret", owner_user="root", accounts=None)
-        route = StreamRoute(bus, auth, ApiLimits(), write_timeout=60.0,
+        route = StreamRoute(LocalEngine(bus), auth, ApiLimits(), write_timeout=60.0,
                             abort_connection=peer.abort)
         task = asyncio.create_task(route(peer.asgi_scope, peer.receive, peer.send))
         await asyncio.wait_for(peer.blocked.wait(), HANG)

@@ -51,12 +51,12 @@ MUTANTS = [
            '    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):',
            "    for name in ():",
            H + "test_access.py::test_loose_files_left_by_a_crash_are_made_private"),
-    Mutant("stream scope", "lattice_rt_core/bus.py",
+    Mutant("stream scope", "lattice_rt_core/fanout.py",
            "            if scope is None or entry.workspace_id is None or "
            "entry.workspace_id in scope:",
            "            if True:",
            H + "test_access.py::test_streams_feed_and_presence_are_scoped_live_and_on_replay"),
-    Mutant("feed scope", "lattice_rt_core/bus.py",
+    Mutant("feed scope", "lattice_rt_core/fanout.py",
            "            if accepts(scope, entry.workspace_id):\n                out.append(entry)",
            "            if True:\n                out.append(entry)",
            H + "test_access.py::test_streams_feed_and_presence_are_scoped_live_and_on_replay"),
@@ -172,7 +172,7 @@ MUTANTS = [
            "                task.uncancel()", "                pass",
            C + "test_stream_route.py::"
                "test_a_peer_that_stops_reading_is_dropped_and_the_task_is_not_left_cancelled"),
-    Mutant("chunk byte bound", "lattice_rt_core/bus.py",
+    Mutant("chunk byte bound", "lattice_rt_core/fanout.py",
            "        while seq <= hi and frames < max_frames and size < max_bytes:",
            "        while seq <= hi and frames < max_frames:",
            H + "test_peers.py::test_a_reader_that_stops_is_cut_off_and_does_not_hold_back_others"),
@@ -191,14 +191,14 @@ MUTANTS = [
     Mutant("disconnect watcher", "lattice_rt_core/stream_route.py",
            "        watcher.add_done_callback(lambda _: sub.close())\n", "",
            H + "test_peers.py::test_flapping_clients_leave_nothing_behind"),
-    Mutant("answered once durable", "lattice_rt_core/http_api.py",
+    Mutant("answered once durable", "lattice_rt_core/local_engine.py",
            '        waiter = self.bus.durable(published[-1]["seq"])', "        waiter = None",
            H + "test_restarts.py::test_a_publish_is_answered_only_once_durable"),
     Mutant("visible once durable", "lattice_rt_core/bus.py",
            "                else:\n                    self._visible = seq\n",
            "                self._visible = seq\n",
            H + "test_restarts.py::test_an_event_is_visible_only_once_durable"),
-    Mutant("retention gap", "lattice_rt_core/bus.py",
+    Mutant("retention gap", "lattice_rt_core/fanout.py",
            "                parts.append(self._gap(seq, oldest - 1, reason))\n",
            "",
            H + "test_restarts.py::test_a_resume_past_retention_gets_one_gap_and_then_everything_"
@@ -216,8 +216,8 @@ MUTANTS = [
            "    if False:\n        raise Refusal(403, \"only the owner",
            H + "test_owner_routes.py::test_every_owner_route_refuses_a_user_token"),
     Mutant("owner routes take no session", "lattice_rt_core/owner_routes.py",
-           "        check_owner(authenticated(self.auth, request.headers, {}))",
-           "        check_owner(authenticated(self.auth, request.headers, request.cookies))",
+           "        check_owner(await authenticated(self.auth, request.headers, {}))",
+           "        check_owner(await authenticated(self.auth, request.headers, request.cookies))",
            H + "test_owner_routes.py::test_an_owner_browser_session_cannot_administer"),
     Mutant("existing user kept", "lattice_rt_core/accounts.py",
            "            if self._exists(name):\n                raise UserExists",
@@ -230,6 +230,23 @@ MUTANTS = [
            '            verify = client_context(ca_file) if url.startswith("https://") else True',
            "            verify = False",
            C + "test_tls.py::test_an_unknown_ca_is_one_line_on_requests_and_on_the_stream"),
+    Mutant("redis hole filled first", "lattice_rt_core/redis_log.py",
+           "            await self.fill(min(self._pending) - 1)", "            pass",
+           C + "test_redis_log.py::test_a_jump_is_filled_from_the_stream_before_anything_past_it"),
+    Mutant("redis refill on subscribe", "lattice_rt_core/redis_log.py",
+           "                await self.sync()  # everything before the subscription",
+           "                pass  # everything before the subscription",
+           C + "test_redis_log.py::test_a_dropped_subscription_is_refilled"),
+    Mutant("redis epoch reset", "lattice_rt_core/redis_log.py",
+           '                fanout._reset_all("epoch", current.first - 1)', "                pass",
+           C + "test_redis_log.py::test_a_flushed_redis_starts_a_new_epoch_above_every_seen_"
+               "seq_and_resets_streams"),
+    Mutant("redis password hidden", "lattice_rt_core/redis_engine.py",
+           '        raise Unavailable(f"cannot reach Redis at {safe_url(url)}: {exc}") from None\n'
+           "    finally:\n        client.close()\n    if",
+           '        raise Unavailable(f"cannot reach Redis at {url}: {exc}") from None\n'
+           "    finally:\n        client.close()\n    if",
+           C + "test_cli_redis.py::test_an_unreachable_redis_is_one_line_without_the_password"),
     Mutant("read-only data dir", "lattice_rt_core/server.py",
            "        self.read_only = not _writable(data_dir)", "        self.read_only = False",
            H + "test_restarts.py::test_serve_on_a_read_only_data_dir_warns_and_serves"),
@@ -249,7 +266,7 @@ def run(mutant: Mutant, workdir: Path) -> bool:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir()
-    for name in ("lattice_rt_core", "app", "tests", "resources", "pyproject.toml"):
+    for name in ("lattice_rt_core", "app", "tests", "bench", "resources", "pyproject.toml"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, workdir / name,

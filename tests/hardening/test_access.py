@@ -246,8 +246,8 @@ def _collect_until_marker(
 def test_streams_feed_and_presence_are_scoped_live_and_on_replay(
     server: RealtimeServer, owner: httpx.Client, users: dict[str, str]
 ) -> None:
-    # fails without: the scope test in RealtimeBus.collect (streams), the
-    # accepts() in _feed_entries (feed) or in PresenceRegistry.snapshot (presence)
+    # fails without: the scope test in Fanout.collect (streams), the
+    # accepts() in Fanout._feed_entries (feed) or in PresenceRegistry.snapshot (presence)
     ready = threading.Barrier(4)
     live: dict[str, list[dict[str, object]]] = {}
     readers = [
@@ -334,7 +334,7 @@ def test_only_the_holder_or_the_owner_changes_a_status_and_only_in_its_workspace
     assert post(server.owner_token, "/realtime/presence/status",
                 {"client_id": "pa", "status": "away"}).status_code == 200
     # ann loses ws_a: her entry stays until it expires, but she cannot publish there
-    from lattice_rt_core.auth import Accounts
+    from lattice_rt_core.accounts import Accounts
     from lattice_rt_core.paths import database_path
 
     accounts = Accounts(database_path(server.data_dir))

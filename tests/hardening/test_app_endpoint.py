@@ -139,25 +139,45 @@ def test_the_app_goes_offline_and_comes_back_present(
         _close(qtbot, app, root)
 
 
+def _left(client_id: str):
+    """A check for ``bridge.events_received``: the batch has ``client_id``'s presence leave."""
+
+    def check(batch: list[dict[str, Any]]) -> bool:
+        return any(
+            e.get("area") == "presence" and e.get("event_type") == "leave"
+            and isinstance(e.get("payload"), dict) and e["payload"].get("client_id") == client_id
+            for e in batch
+        )
+
+    return check
+
+
 def test_a_connected_app_stays_present_past_the_stream_hold(
     qtbot: Any, tmp_path: Path, remote: dict[str, Any]
 ) -> None:
-    remote["start"]("--presence-ttl", "1")  # hold = TTL = 1 s, sweep every 1/3 s
+    # hold = TTL = 4 s, sweep every 4/3 s; the app re-joins every 4/3 s, so it
+    # keeps its entry unless its GUI thread stalls for more than ~2.7 s
+    remote["start"]("--presence-ttl", "4")
     app, root, mine = _build(tmp_path, remote)
     try:
         with qtbot.waitSignals([app.controller.caught_up, app.keeper.joined], timeout=WAIT_MS):
             app.controller.start()
         # a control entry joined after the app's, held by an open stream and
-        # never re-joined: when it expires, so has an app that does not re-join
+        # never re-joined: when it expires, so has an app that does not re-join.
+        # Its leave reaches the app's own stream; the GUI thread keeps running
+        # its event loop (and the app its re-join timer) while the test waits.
         h = bearer(remote["token"])
-        r = httpx.post(remote["url"] + "/realtime/presence/join", headers=h,
-                       json={"client_id": "control"})
-        assert r.status_code == 200
         with httpx.Client(base_url=remote["url"], headers=h, timeout=WAIT_MS / 1000) as http:
-            with http.stream("GET", "/realtime/stream", params={"client_id": "control"}):
-                qtbot.waitUntil(lambda: "control" not in _present(remote), timeout=WAIT_MS)
-                assert app.controller.status().connected
-                assert mine in _present(remote)
+            r = http.post("/realtime/presence/join", json={"client_id": "control"})
+            assert r.status_code == 200
+            with (
+                http.stream("GET", "/realtime/stream", params={"client_id": "control"}),
+                qtbot.waitSignal(app.bridge.events_received, timeout=3 * WAIT_MS,
+                                 check_params_cb=_left("control")),
+            ):
+                pass
+        assert app.controller.status().connected
+        assert mine in _present(remote)
     finally:
         _close(qtbot, app, root)
 

@@ -36,7 +36,8 @@ import httpx
 import pytest
 
 from lattice_rt_core.access import ApiLimits
-from lattice_rt_core.bus import MAX_CHUNK_BYTES, RealtimeBus
+from lattice_rt_core.bus import RealtimeBus
+from lattice_rt_core.fanout import MAX_CHUNK_BYTES
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 from .helpers import WAIT, add_users, bearer, open_raw_stream, request_bytes, sse_reader, wait_for
@@ -229,7 +230,7 @@ def test_delivery_to_a_healthy_reader_with_and_without_a_stalled_one(data_dir: P
 
 # ---------------------------------------------------------- dead networks
 def test_accepted_connections_carry_keepalive_and_a_user_timeout(data_dir: Path) -> None:
-    # fails without: `_detect_dead_peers(sock, heartbeat)` in server._bind
+    # fails without: `_detect_dead_peers(sock, heartbeat)` in server.bind_socket
     srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=4.0))
     srv.start()
     try:

@@ -192,7 +192,7 @@ def _extract(deb: Path, tmp_path: Path) -> Path:
 def test_the_team_server_unit_and_proxy_examples_are_shipped(deb: Path, tmp_path: Path) -> None:
     files = _listing(deb)
     assert files[debian.SERVICE_UNIT].startswith("-rw-r--r-- root/root")
-    for name in ("nginx.conf", "Caddyfile"):
+    for name in debian.PROXY_FILES:
         assert files[f"{debian.PROXY_EXAMPLES}/{name}"].startswith("-rw-r--r-- root/root")
     unit = (_extract(deb, tmp_path) / debian.SERVICE_UNIT.lstrip("/")).read_text()
     assert unit == (ROOT / "packaging" / "systemd" / "lattice-rt.service").read_text()

@@ -201,7 +201,8 @@ def test_the_team_server_unit_is_installed_not_enabled_and_verifies(
     installed: Installed,
 ) -> None:
     assert Path(SERVICE_UNIT).is_file()
-    assert {p.name for p in Path(PROXY_EXAMPLES).iterdir()} == {"nginx.conf", "Caddyfile"}
+    assert {p.name for p in Path(PROXY_EXAMPLES).iterdir()} == {
+        "nginx.conf", "nginx-cluster.conf", "Caddyfile"}
     verify = _run("systemd-analyze", "verify", SERVICE_UNIT, check=False)
     assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
     security = _run("systemd-analyze", "security", "--offline=yes", "--threshold=20",

@@ -7,11 +7,27 @@ import re
 from pathlib import Path
 
 from lrt_build import macos
-from lrt_build.project import APP_ID, APP_NAME, TRAY_EXE, WINDOWS_RUN_VALUE, load_project
+from lrt_build.project import (
+    APP_ID,
+    APP_NAME,
+    DESKTOP_ID,
+    TRAY_EXE,
+    WINDOWS_RUN_VALUE,
+    load_project,
+)
+
+from lattice_rt_tray import autostart, identity
 
 ROOT = Path(__file__).resolve().parents[2]
 ISS = ROOT / "packaging" / "windows" / "lattice-rt.iss"
 SPEC = ROOT / "packaging" / "lattice-rt.spec"
+
+
+def test_the_installers_name_the_app_as_the_app_names_itself() -> None:
+    # the build tool keeps its own copies (it does not import the app): they must agree
+    assert (APP_NAME, APP_ID) == (identity.APP_NAME, identity.BUNDLE_ID)
+    assert DESKTOP_ID == TRAY_EXE == identity.APP_ID
+    assert WINDOWS_RUN_VALUE == autostart.RUN_VALUE
 
 
 def test_info_plist_is_a_valid_plist_with_the_identity_and_version() -> None:

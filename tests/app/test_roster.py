@@ -1,11 +1,8 @@
+"""Who is present: a snapshot plus join and leave events."""
+
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from lattice_rt_tray.roster import Roster
-from lattice_rt_tray.timefmt import clock_time, relative
-
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def entry(cid, ws="ws_a", user="u", name=None):
@@ -30,15 +27,3 @@ def test_roster_snapshot_and_events():
     assert not roster.apply({"area": "presence", "event_type": "leave",
                              "payload": {"client_id": "x"}})
     assert not roster.apply({"area": "workflow", "event_type": "join", "payload": entry("z")})
-
-
-def test_relative_and_clock_time():
-    assert relative("2026-06-01T11:59:30+00:00", NOW) == "just now"
-    assert relative("2026-06-01T11:55:00Z", NOW) == "5 min ago"
-    assert relative((NOW - timedelta(hours=3)).isoformat(), NOW) == "3 h ago"
-    assert relative((NOW - timedelta(days=1)).isoformat(), NOW) == "1 day ago"
-    assert relative("garbage", NOW) == "unknown"
-    assert clock_time("2026-06-01T10:15:30.123+00:00", NOW) == "10:15:30"
-    assert clock_time("2026-05-30T10:15:30", NOW) == "Sat 10:15"
-    assert clock_time("2025-01-01T00:00:00", NOW) == "2025-01-01 00:00"
-    assert clock_time(None, NOW) == ""
