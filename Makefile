@@ -3,23 +3,33 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# What the app needs to run (make run, make serve): the package and its dependencies.
+RUN_STAMP := $(VENV)/.run-stamp
+# That plus the test, lint and type-check tools (the dev extra): every other target.
 STAMP  := $(VENV)/.installed-stamp
 PKG_STAMP := $(VENV)/.package-stamp
 export QT_QPA_PLATFORM ?=
 
 .PHONY: run serve test lint bench package package-test clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-run: $(STAMP)
+# The dev extra includes everything the run stamp installs, so it satisfies that one too.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+run: $(RUN_STAMP)
 	scripts/sysdeps.sh run
 	$(BIN)/lattice-rt-tray
 
-serve: $(STAMP)
+serve: $(RUN_STAMP)
 	$(BIN)/lattice-rt serve
 
 # The idle sources of Windows and macOS are type-checked as those platforms see them.

@@ -52,6 +52,7 @@ from .defaults import (
 )
 from .events import to_json
 from .paths import DATA_DIR_ENV, OWNER_TOKEN_FILE, SERVER_INFO_FILE
+from .people import presence_summary
 from .redis_store import safe_url
 from .tls import CA_FILE_ENV
 from .version import __version__
@@ -229,7 +230,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "silence for 2*S+5 s reconnects")
 
     command("presence", _presence,
-            "print who is present, one JSON line each (with status and status_text)")
+            "print who is present, one JSON line each (with status and status_text), "
+            "and how many people that is (on stderr)")
 
     status = command("status", _status,
                      "set the status (and status line) of a presence entry; prints it")
@@ -386,6 +388,7 @@ def _presence(args: argparse.Namespace) -> int:
         entries = client.presence().get("presence", [])
     for entry in entries:
         emit(to_json(entry))
+    say(presence_summary(entries))
     return 0
 
 

@@ -3,17 +3,16 @@
 ``QStyledItemDelegate.initStyleOption`` asks the model for seven roles, and
 with a Python model each is a call from C++ into Python that must take the
 GIL, which the embedded server and stream threads hold much of the time while
-events pour in. This delegate fills the style option itself from the model's
-Python methods, so painting a cell costs one such call (plus the two the base
+events pour in. This delegate fills the style option itself from one call of
+the model's (:meth:`~.activity_model.ActivityModel.cell`: text, font and
+colour at once), so painting a cell costs one such call (plus the two the base
 model's ``index()`` makes).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QFont, QFontMetrics, QPalette
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex
+from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from .activity_model import ActivityModel
@@ -38,18 +37,16 @@ class ActivityDelegate(QStyledItemDelegate):
         # as the base class does: no style animations in item views (QTBUG-30146);
         # the stubs do not say that the field takes None
         option.styleObject = None  # type: ignore[assignment]
-        model = self._model
-        text: Any = model.data(index, Qt.ItemDataRole.DisplayRole)
-        if text is None:
+        cell = self._model.cell(index)
+        if cell is None:
             return
-        option.text = str(text)
+        text, font, brush = cell
+        option.text = text
         option.features |= _HAS_DISPLAY
-        font = model.data(index, Qt.ItemDataRole.FontRole)
-        if isinstance(font, QFont):
+        if font is not None:
             option.font = font.resolve(option.font)
             option.fontMetrics = QFontMetrics(option.font)
-        brush = model.data(index, Qt.ItemDataRole.ForegroundRole)
-        if isinstance(brush, QBrush):
+        if brush is not None:
             palette = QPalette(option.palette)
             palette.setBrush(QPalette.ColorRole.Text, brush)
             option.palette = palette

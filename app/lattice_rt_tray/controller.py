@@ -171,7 +171,7 @@ class TrayController(QObject):
         if any(e.get("area") == "presence" for e in events):
             changed = False
             for event in events:
-                changed = self.roster.apply(event) or changed
+                changed = self.roster.apply("", event) or changed
             if changed:
                 self.presence_model.rebuild()
         seqs = [e["seq"] for e in events if isinstance(e.get("seq"), int)]
@@ -272,7 +272,7 @@ class TrayController(QObject):
     def _on_presence_snapshot(self, answer: object) -> None:
         entries = answer.get("presence") if isinstance(answer, dict) else None
         if isinstance(entries, list):
-            self.roster.replace(e for e in entries if isinstance(e, dict))
+            self.roster.replace("", (e for e in entries if isinstance(e, dict)))
             self.presence_model.rebuild()
             self._refresh_status()
 
@@ -303,7 +303,7 @@ class TrayController(QObject):
     def on_notice_clicked(self, seq: int) -> None:
         self.on_activity_requested()
         if seq >= 0:
-            self.views.activity.select_seq(seq)
+            self.views.activity.select_event("", seq)
 
     # ------------------------------------------------------------ menu intents
     @Slot()
@@ -380,7 +380,7 @@ class TrayController(QObject):
         elif group == GROUP_SERVER:
             self._save_resume_point()
             self.connected = False
-            self.roster.clear()
+            self.roster.clear("")
             self.presence_model.rebuild()
             self._connect_endpoint(leave=self.keeper.client_ids())
         elif group == GROUP_GENERAL:
@@ -427,9 +427,9 @@ class TrayController(QObject):
         if status.unread:
             text += f" · {status.unread} unread"
         self.views.actions.set_status(text)
-        self.views.activity.set_connection(
+        self.views.activity.set_connection_summary(
             status.detail if not status.connected else f"connected to {status.server}",
-            status.connected,
+            "ok" if status.connected else "warning",
         )
         self.status_changed.emit(status)
 

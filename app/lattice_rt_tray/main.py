@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,9 @@ from .tasks import TaskRunner
 from .tray import TrayIcon
 from .unix_signals import SignalHandler
 
-__all__ = ["TrayApp", "build", "choose_notifier", "main", "settle_after_startup"]
+__all__ = [
+    "TrayApp", "build", "choose_notifier", "main", "no_display", "settle_after_startup",
+]
 
 log = logging.getLogger("lattice_rt_tray")
 
@@ -280,8 +283,28 @@ def _set_windows_app_id() -> None:
             pass
 
 
+def no_display(environ: Mapping[str, str], platform: str) -> str | None:
+    """Why Qt would abort for want of a display here, in one line; None when it would not.
+
+    Only on the X11/Wayland systems: Windows and macOS always have their own.
+    ``QT_QPA_PLATFORM`` set by the user (``offscreen``, ``xcb``) is their choice.
+    """
+    if platform in ("win32", "darwin") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        f"{APP_ID}: no display (neither DISPLAY nor WAYLAND_DISPLAY is set): start it in a "
+        "desktop session, or with QT_QPA_PLATFORM=offscreen for a headless test"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    problem = no_display(os.environ, sys.platform) if QApplication.instance() is None else None
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     _set_windows_app_id()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

@@ -1,25 +1,39 @@
-"""The presence tree: workspaces, and under each the people present there.
+"""The presence tree: servers (when there are several), their workspaces, the people there.
 
 Built from a :class:`~lattice_rt_tray.roster.Roster` (which holds the truth);
 rebuilt whole on every change, which is cheap at the size of a team, and
-refreshed every so often so "5 min ago" stays true.
+refreshed every so often so "5 min ago" stays true. A group's title counts
+people (see :mod:`.roster`), and a person with several entries in one
+workspace (two computers) is one row.
+
+The columns are :data:`PRESENCE_COLUMNS`, and one function makes a person's
+row (:func:`_person_row`): a new column (a status, say) is one entry in each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
 
-from .roster import Person, Roster
+from .roster import Person, Roster, ServerGroup, WorkspaceGroup
+from .text import plural
 from .timefmt import relative
 
-__all__ = ["CLIENT_ID_ROLE", "PRESENCE_COLUMNS", "PresenceModel"]
+__all__ = ["CLIENT_IDS_ROLE", "PRESENCE_COLUMNS", "PresenceModel", "PersonRow"]
 
 PRESENCE_COLUMNS = ("Name", "User", "Joined", "Last seen")
-CLIENT_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+#: on a person's first cell: the client ids of their entries (a tuple)
+CLIENT_IDS_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+
+#: (server title or "", workspace title, name as shown, client ids), per person row
+PersonRow = tuple[str, str, str, tuple[str, ...]]
+
+
+def _people(count: int) -> str:
+    return plural(count, "person", "people")
 
 
 class PresenceModel(QStandardItemModel):
@@ -39,33 +53,57 @@ class PresenceModel(QStandardItemModel):
         super().__init__(parent)
         self.roster = roster
         self._now = now
+        self.servers: list[ServerGroup] = []
         self.setHorizontalHeaderLabels(list(PRESENCE_COLUMNS))
+
+    @property
+    def by_server(self) -> bool:
+        """Is the tree grouped by server first (more than one is followed)?"""
+        return len(self.servers) > 1
 
     def rebuild(self) -> None:
         now = self._now()
         self.removeRows(0, self.rowCount())
+        self.servers = self.roster.groups()
         root = self.invisibleRootItem()
-        for workspace, people in self.roster.by_workspace().items():
-            title = workspace or "personal (no workspace)"
-            group = QStandardItem(f"{title}  ({len(people)})")
-            group.setEditable(False)
-            font = QFont(group.font())
-            font.setBold(True)
-            group.setFont(font)
-            filler = [_cell("") for _ in PRESENCE_COLUMNS[1:]]
-            for person in people:
-                group.appendRow(_person_row(person, now))
-            root.appendRow([group, *filler])
+        if self.by_server:
+            for server in self.servers:
+                title = f"{server.name} · {_people(server.people)}"
+                item = _group_row(root, title if server.people else f"{server.name} · nobody")
+                self._add_workspaces(item, server.workspaces, now)
+        elif self.servers:
+            self._add_workspaces(root, self.servers[0].workspaces, now)
         self.rebuilt.emit()
 
-    def person_rows(self) -> list[tuple[str, str, str]]:
-        """(workspace title, name, client id) per person row, for tests and tooltips."""
-        out: list[tuple[str, str, str]] = []
-        for g in range(self.rowCount()):
-            group = self.item(g, 0)
-            for r in range(group.rowCount()):
-                child = group.child(r, 0)
-                out.append((group.text(), child.text(), str(child.data(CLIENT_ID_ROLE))))
+    def _add_workspaces(
+        self, parent: QStandardItem, groups: Sequence[WorkspaceGroup], now: datetime
+    ) -> None:
+        for group in groups:
+            item = _group_row(parent, f"{group.title} · {_people(len(group.people))}")
+            for person in group.people:
+                item.appendRow(_person_row(person, now))
+
+    def workspace_count(self) -> int:
+        """Named workspaces with someone in them, over every server."""
+        return sum(
+            1 for server in self.servers for g in server.workspaces if g.workspace is not None
+        )
+
+    def person_rows(self) -> list[PersonRow]:
+        """Every person row, with where it is (for tests and tooltips)."""
+        out: list[PersonRow] = []
+
+        def walk(item: QStandardItem, path: tuple[str, ...]) -> None:
+            for r in range(item.rowCount()):
+                child = item.child(r, 0)
+                ids = child.data(CLIENT_IDS_ROLE)
+                if isinstance(ids, tuple):
+                    server = path[0] if len(path) == 2 else ""
+                    out.append((server, path[-1], child.text(), ids))
+                else:
+                    walk(child, (*path, child.text()))
+
+        walk(self.invisibleRootItem(), ())
         return out
 
 
@@ -75,10 +113,20 @@ def _cell(text: str) -> QStandardItem:
     return item
 
 
+def _group_row(parent: QStandardItem, title: str) -> QStandardItem:
+    group = _cell(title)
+    font = QFont(group.font())
+    font.setBold(True)
+    group.setFont(font)
+    parent.appendRow([group, *(_cell("") for _ in PRESENCE_COLUMNS[1:])])
+    return group
+
+
 def _person_row(person: Person, now: datetime) -> list[QStandardItem]:
     name = _cell(f"{person.name} (you)" if person.is_self else person.name)
-    name.setData(person.client_id, CLIENT_ID_ROLE)
-    name.setToolTip(f"client {person.client_id}")
+    ids = tuple(e.client_id for e in person.entries)
+    name.setData(ids, CLIENT_IDS_ROLE)
+    name.setToolTip("\n".join(f"client {cid}" for cid in ids))
     if person.is_self:
         font = QFont(name.font())
         font.setBold(True)

@@ -1,4 +1,4 @@
-"""The Presence window: everyone present, grouped by workspace."""
+"""The Presence window: everyone present, grouped by server (when several), then workspace."""
 
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ from .windows import bring_forward
 __all__ = ["PresenceWindow"]
 
 REFRESH_MS = 30_000
+NOBODY = (
+    "Nobody is online yet. People appear here when they join a workspace you can see: "
+    "a tray app joins its workspaces as soon as it connects."
+)
+MIN_NAME_WIDTH = 220
 
 
 class PresenceWindow(QMainWindow):
@@ -36,9 +41,10 @@ class PresenceWindow(QMainWindow):
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
         self.view.setEditTriggers(QTreeView.EditTrigger.NoEditTriggers)
-        self.view.header().resizeSection(0, 200)
+        self.view.header().resizeSection(0, MIN_NAME_WIDTH)
         self.summary = QLabel("")
         self.summary.setObjectName("presence-summary")
+        self.summary.setWordWrap(True)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(8, 8, 8, 8)
@@ -55,14 +61,23 @@ class PresenceWindow(QMainWindow):
     def on_rebuilt(self) -> None:
         self.view.expandAll()
         self.view.setCurrentIndex(self.model.index(-1, -1))
-        roster = self.model.roster
-        people = roster.online_count()
-        spaces = self.model.rowCount()
-        self.summary.setText(
-            f"{people_online(people)} in {plural(spaces, 'workspace')}"
-            if people
-            else "Nobody is online yet."
-        )
+        self.view.resizeColumnToContents(0)
+        if self.view.columnWidth(0) < MIN_NAME_WIDTH:
+            self.view.setColumnWidth(0, MIN_NAME_WIDTH)
+        self.summary.setText(self.summary_text())
+
+    def summary_text(self) -> str:
+        """``"3 people online in 2 workspaces on 2 servers"``, or what to expect."""
+        people = self.model.roster.online_count()
+        if not people:
+            return NOBODY
+        text = people_online(people)
+        spaces = self.model.workspace_count()
+        if spaces:
+            text += f" in {plural(spaces, 'workspace')}"
+        if self.model.by_server:
+            text += f" on {plural(len(self.model.servers), 'server')}"
+        return text
 
     def bring_forward(self) -> None:
         bring_forward(self)

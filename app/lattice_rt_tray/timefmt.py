@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from .text import plural
 
-__all__ = ["clock_time", "parse_iso", "relative"]
+__all__ = ["clock_time", "full_time", "parse_iso", "relative"]
 
 
 def parse_iso(text: object) -> datetime | None:
@@ -49,3 +49,12 @@ def relative(text: object, now: datetime) -> str:
         return f"{hours} h ago"
     days = round(seconds / 86400)
     return f"{plural(days, 'day')} ago"
+
+
+def full_time(text: object, now: datetime) -> str:
+    """``2026-06-01 14:05:09.120 CEST``: the whole timestamp in ``now``'s time zone."""
+    value = parse_iso(text)
+    if value is None:
+        return ""
+    local = value.astimezone(now.tzinfo)
+    return f"{local:%Y-%m-%d %H:%M:%S}.{local.microsecond // 1000:03d} {local:%Z}".rstrip()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QWidget
 
-__all__ = ["bring_forward"]
+__all__ = ["ElidedLabel", "bring_forward"]
 
 
 def bring_forward(window: QWidget) -> None:
@@ -16,3 +17,49 @@ def bring_forward(window: QWidget) -> None:
     )
     window.raise_()
     window.activateWindow()
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that asks for its whole text but, short of room, ends in "…".
+
+    A plain QLabel never gets narrower than its text, so a long error in a
+    status bar would widen the whole window. The whole text is the tooltip.
+    """
+
+    MIN_WIDTH = 80
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.set_full_text(text)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def set_full_text(self, text: str) -> None:
+        if text == self._full and self.text():
+            return
+        self._full = text
+        self.setToolTip(text)
+        self.updateGeometry()
+        self._elide()
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self._full) + margins.left() + margins.right()
+        return QSize(width + 2, hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        height = super().minimumSizeHint().height()
+        return QSize(min(self.MIN_WIDTH, self.sizeHint().width()), height)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        if shown != self.text():
+            self.setText(shown)

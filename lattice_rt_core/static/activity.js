@@ -32,6 +32,8 @@
   var presenceAgain = false;
   // what a presence entry's status says, in words (the server's statuses)
   var STATUS_LABELS = { active: "Active", idle: "Idle", away: "Away", dnd: "Do not disturb" };
+  // the name of "no workspace", as the CLI and the tray app say it (lattice_rt_core/people.py)
+  var NO_WORKSPACE = "No workspace";
 
   // ------------------------------------------------------------ helpers
   function el(tag, className, text) {
@@ -75,9 +77,23 @@
     }
   }
 
+  function plural(count, singular, pluralForm) {
+    return count + " " + (count === 1 ? singular : pluralForm || singular + "s");
+  }
+
   function personName(entry) {
     if (!entry || typeof entry !== "object") return "someone";
-    return entry.display_name || entry.user || "anonymous";
+    return entry.display_name || entry.user || entry.client_id || "someone";
+  }
+
+  // One person: an account under one name (lattice_rt_core/people.py has the same rule),
+  // so Ada on two computers is one person, and counts mean people, not connections.
+  function personKey(entry) {
+    return JSON.stringify([typeof entry.user === "string" ? entry.user : "", personName(entry)]);
+  }
+
+  function countPeople(entries) {
+    return new Set(entries.map(personKey)).size;
   }
 
   function statusLabel(entry) {
@@ -123,7 +139,7 @@
     var time = el("time", "time", formatTime(stamp));
     time.setAttribute("datetime", String(stamp));
     var ws = event.workspace_id;
-    var chip = el("span", ws ? "chip" : "chip none", ws || "all workspaces");
+    var chip = el("span", ws ? "chip" : "chip none", ws || NO_WORKSPACE);
     chip.title = ws ? "workspace " + ws : "not tied to a workspace";
     var what = el("span", "what");
     what.append(el("span", "area", event.area), el("span", "sep", "/"), el("span", "type", event.event_type));
@@ -145,7 +161,7 @@
   function refreshFeedMeta() {
     var events = feedEl.querySelectorAll("li.event").length;
     feedEmpty.hidden = feedEl.children.length > 0;
-    feedCount.textContent = events ? events + (events === 1 ? " event" : " events") : "";
+    feedCount.textContent = events ? plural(events, "event") : "";
   }
 
   function trimFeed() {
@@ -195,45 +211,69 @@
       return a.localeCompare(b);
     });
     var nodes = keys.map(function (key) {
-      var people = groups.get(key).sort(function (a, b) {
-        return personName(a).localeCompare(personName(b));
-      });
+      var people = groupPeople(groups.get(key));
       var group = el("section", "group");
       group.setAttribute("data-workspace", key);
       var head = el("h3");
-      head.append(el("span", null, key || "No workspace"), el("span", "muted", String(people.length)));
+      head.append(el("span", null, key || NO_WORKSPACE), el("span", "muted", String(people.length)));
+      head.title = plural(people.length, "person", "people");
       var list = el("ul", "people");
-      people.forEach(function (entry) {
-        var name = personName(entry);
-        var item = el("li", "person");
-        item.setAttribute("data-client-id", String(entry.client_id || ""));
-        var status = typeof entry.status === "string" ? entry.status : "active";
-        item.setAttribute("data-status", status);
-        var avatar = el("span", "avatar " + hueClass(name), name.charAt(0).toUpperCase());
-        avatar.setAttribute("aria-hidden", "true");
-        avatar.setAttribute("data-status", status);
-        var dot = el("span", "presence-dot");
-        dot.title = statusLabel(entry);
-        avatar.append(dot);
-        var who = el("div", "who");
-        var line = el("div", "person-status");
-        line.append(el("span", "status-label", statusLabel(entry)));
-        if (entry.status_text) line.append(el("span", "status-text", " · " + entry.status_text));
-        line.title = statusLine(entry);
-        var sub = [];
-        if (entry.display_name && entry.user && entry.user !== entry.display_name) sub.push(entry.user);
-        var since = formatTime(entry.joined_at);
-        if (since) sub.push("since " + since);
-        who.append(el("div", "name", name), line, el("div", "sub", sub.join(" · ")));
-        item.append(avatar, who);
-        list.append(item);
-      });
+      people.forEach(function (person) { list.append(personRow(person)); });
       group.append(head, list);
       return group;
     });
     presenceEl.replaceChildren.apply(presenceEl, nodes);
     presenceEmpty.hidden = entries.length > 0;
-    presenceCount.textContent = entries.length ? String(entries.length) : "";
+    var count = countPeople(entries);
+    presenceCount.textContent = count ? plural(count, "person", "people") : "";
+  }
+
+  // A workspace's entries as people, by name: each person's entries, and the one whose
+  // status changed last (what they said most recently), which the row shows.
+  function groupPeople(entries) {
+    var byKey = new Map();
+    entries.forEach(function (entry) {
+      var key = personKey(entry);
+      if (!byKey.has(key)) byKey.set(key, []);
+      byKey.get(key).push(entry);
+    });
+    return Array.from(byKey.values()).map(function (all) {
+      var latest = all.reduce(function (a, b) {
+        return String(b.status_since || "") > String(a.status_since || "") ? b : a;
+      });
+      return { entry: latest, entries: all };
+    }).sort(function (a, b) {
+      return personName(a.entry).localeCompare(personName(b.entry));
+    });
+  }
+
+  function personRow(person) {
+    var entry = person.entry;
+    var name = personName(entry);
+    var item = el("li", "person");
+    item.setAttribute("data-client-id", String(entry.client_id || ""));
+    var status = typeof entry.status === "string" ? entry.status : "active";
+    item.setAttribute("data-status", status);
+    var avatar = el("span", "avatar " + hueClass(name), name.charAt(0).toUpperCase());
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.setAttribute("data-status", status);
+    var dot = el("span", "presence-dot");
+    dot.title = statusLabel(entry);
+    avatar.append(dot);
+    var who = el("div", "who");
+    var line = el("div", "person-status");
+    line.append(el("span", "status-label", statusLabel(entry)));
+    if (entry.status_text) line.append(el("span", "status-text", " · " + entry.status_text));
+    line.title = statusLine(entry);
+    var sub = [];
+    if (entry.display_name && entry.user && entry.user !== entry.display_name) sub.push(entry.user);
+    var joined = person.entries.map(function (e) { return String(e.joined_at || ""); }).sort()[0];
+    var since = formatTime(joined);
+    if (since) sub.push("since " + since);
+    if (person.entries.length > 1) sub.push(plural(person.entries.length, "connection"));
+    who.append(el("div", "name", name), line, el("div", "sub", sub.join(" · ")));
+    item.append(avatar, who);
+    return item;
   }
 
   function loadPresence() {

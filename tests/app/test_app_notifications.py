@@ -144,7 +144,7 @@ def test_clicking_a_notification_opens_the_activity_window_on_its_event(
     assert not window.isVisible()
     with qtbot.waitSignal(window.shown, timeout=5000):
         app.notifier.click(shown.args[0])
-    assert window.selected_seq() == shown.args[0].seq
+    assert window.selected_event() == ("", shown.args[0].seq)
     assert app.coalescer.unread == 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QUrl
 
+from lattice_rt_tray.activity_model import EVENT_COLUMN
 from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.settings_dialog import SettingsDialog
 
@@ -16,7 +17,7 @@ def test_activity_window_updates_live_and_shows_connection(harness, settings, qt
     window = app.views.activity
     app.views.actions.activity.trigger()
     assert window.isVisible()
-    assert window.connection_label.text().startswith("● connected to http://127.0.0.1:")
+    assert window.connection_label.full_text().startswith("● connected to http://127.0.0.1:")
     bus = harness.box.current.bus
     wait_until(qtbot, lambda: app.activity_model.rowCount() == 1)  # our own join
     before = app.activity_model.rowCount()
@@ -24,7 +25,7 @@ def test_activity_window_updates_live_and_shows_connection(harness, settings, qt
         bus.publish({"area": "graph", "event_type": "indexing_paused", "workspace_id": "ws_r",
                      "payload": {"graph_id": "papers"}})
     assert app.activity_model.rowCount() == before + 1
-    assert app.activity_model.index(0, 3).data() == "Graph: indexing paused"
+    assert app.activity_model.index(0, EVENT_COLUMN).data() == "Graph: indexing paused"
     assert window.workspace_box.findText("ws_r") >= 0
     assert app.coalescer.unread == 0  # seen while the window is open
 
@@ -37,15 +38,17 @@ def test_presence_window_updates_live_from_joins_leaves_and_expiry(harness, sett
     window = app.views.presence
     assert window.isVisible()
     me = presence_client_id(settings.instance_id, "ws_a")
-    wait_until(qtbot, lambda: ("ws_a  (1)", "Ada (you)", me) in app.presence_model.person_rows())
+    wait_until(qtbot, lambda: ("", "ws_a · 1 person", "Ada (you)", (me,))
+               in app.presence_model.person_rows())
     bus = harness.box.current.bus
     bus.join(user="grace", client_id="grace-1", workspace_id="ws_a", display_name="Grace")
-    wait_until(qtbot, lambda: ("ws_a  (2)", "Grace", "grace-1") in app.presence_model.person_rows())
+    wait_until(qtbot, lambda: ("", "ws_a · 2 people", "Grace", ("grace-1",))
+               in app.presence_model.person_rows())
     assert window.summary.text() == "2 people online in 1 workspace"
     assert "2 people online" in app.views.tray.icon.toolTip()
     # expiry on the server is a leave event like any other
     bus.leave("grace-1", reason="timeout")
-    wait_until(qtbot, lambda: [r[1] for r in app.presence_model.person_rows()] == ["Ada (you)"])
+    wait_until(qtbot, lambda: [r[2] for r in app.presence_model.person_rows()] == ["Ada (you)"])
 
 
 def test_open_in_browser_uses_a_fresh_launch_url(harness, settings, qtbot):

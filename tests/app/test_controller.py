@@ -50,8 +50,8 @@ def test_status_tells_connection_people_and_unread(harness, settings, qtbot):
     assert status_line(app) == "Connected · 1 person online · 1 unread"
     app.controller.on_state(ClientState.RECONNECTING, "reconnecting: connection refused")
     assert not app.controller.connected and status_line(app) == "Offline · 1 unread"
-    label = app.views.activity.connection_label.text()
-    assert label == "○ reconnecting: connection refused"
+    label = app.views.activity.connection_label.full_text()
+    assert label == "▲ reconnecting: connection refused"
 
 
 def test_keeps_presence_alive_at_the_servers_ttl_while_connected(harness, settings, qtbot):

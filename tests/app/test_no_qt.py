@@ -20,6 +20,7 @@ PURE = (
     "dnd",
     "gc_pauses",
     "identity",
+    "licences",
     "roster",
     "settings_values",
     "status_display",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
-from lattice_rt_tray.timefmt import clock_time, relative
+from lattice_rt_tray.timefmt import clock_time, full_time, relative
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -20,3 +20,10 @@ def test_relative_and_clock_time():
     assert clock_time("2026-05-30T10:15:30", NOW) == "Sat 10:15"
     assert clock_time("2025-01-01T00:00:00", NOW) == "2025-01-01 00:00"
     assert clock_time(None, NOW) == ""
+
+
+def test_full_time_is_in_the_zone_of_now():
+    plus2 = NOW.astimezone(timezone(timedelta(hours=2)))
+    assert full_time("2026-06-01T10:15:30.123+00:00", plus2) == "2026-06-01 12:15:30.123 UTC+02:00"
+    assert full_time("2026-06-01T10:15:30Z", NOW) == "2026-06-01 10:15:30.000 UTC"
+    assert full_time("nope", NOW) == ""

@@ -124,9 +124,24 @@ def test_publish_then_feed_and_presence(capsys, server: RealtimeServer) -> None:
         entry = joiner.join(workspace_id="ws1", display_name="Ada")
     finally:
         joiner.close()
-    code, out, _ = run(capsys, "--data-dir", data, "presence")
+    code, out, err = run(capsys, "--data-dir", data, "presence")
     assert code == 0
     assert [json.loads(line)["client_id"] for line in out] == [entry["client_id"]]
+    assert err == ["lattice-rt: 1 person online in 1 workspace"]
+
+
+def test_presence_counts_people_not_entries(capsys, server: RealtimeServer) -> None:
+    data = str(server.data_dir)
+    code, out, err = run(capsys, "--data-dir", data, "presence")
+    assert (code, out, err) == (0, [], ["lattice-rt: Nobody is online"])
+    with RealtimeClient(server.url, server.owner_token) as joiner:
+        joiner.join(workspace_id="ws1", display_name="Ada")
+        joiner.join(workspace_id="ws2", display_name="Ada")  # Ada's second workspace
+        joiner.join(workspace_id="ws1", display_name="Grace")
+        joiner.join(display_name="Linus")  # no workspace: a person, not a workspace
+    code, out, err = run(capsys, "--data-dir", data, "presence")
+    assert code == 0 and len(out) == 4  # every entry is still a JSON line on stdout
+    assert err == ["lattice-rt: 3 people online in 2 workspaces"]
 
 
 def test_status_sets_a_status_and_presence_shows_it(capsys, server: RealtimeServer) -> None:

@@ -29,6 +29,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.people import NO_WORKSPACE, count_people
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 pytestmark = pytest.mark.browser
@@ -301,6 +302,38 @@ def test_presence_shows_each_persons_status_dot_and_line_live(
         ) != colour  # the dot changed colour with the status
         assert page.wait_for(text_of("#feed li.event", "Ada Lovelace is now Away: Lunch"))
         page.screenshot(tmp_path / "presence-status.png")
+
+
+def test_presence_counts_people_as_the_cli_and_the_app_do(
+    page: Page, server: RealtimeServer
+) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        client.join(workspace_id="ws-alpha", display_name="Ada Lovelace")
+        client.join(workspace_id="ws-alpha", display_name="Ada Lovelace")  # her second computer
+        client.join(workspace_id="ws-beta", display_name="Ada Lovelace")
+        client.join(workspace_id="ws-alpha", display_name="Grace Hopper")
+        client.join(display_name="Linus Torvalds")  # no workspace
+        client.publish("workspace", "note_added", {"title": "unscoped"})
+        entries = client.presence()["presence"]
+        sign_in(page, client)
+        people = count_people(entries)
+        assert (len(entries), people) == (5, 3)
+        count = page.wait_for("document.querySelector('#presence-count').textContent || null")
+        assert count == "3 people"
+        heads = page.evaluate(
+            "Array.from(document.querySelectorAll('#presence .group h3'))"
+            ".map((h) => [h.firstChild.textContent, h.lastChild.textContent])"
+        )
+        assert heads == [["ws-alpha", "2"], ["ws-beta", "1"], [NO_WORKSPACE, "1"]]
+        ada = page.evaluate(
+            "Array.from(document.querySelectorAll('#presence [data-workspace=\"ws-alpha\"] li'))"
+            ".map((n) => n.querySelector('.name').textContent + ' | ' "
+            "+ n.querySelector('.sub').textContent)"
+        )
+        assert len(ada) == 2 and ada[0].startswith("Ada Lovelace | ")
+        assert ada[0].endswith("2 connections") and "connection" not in ada[1]
+        chip = page.wait_for(text_of("#feed li.event", "unscoped"))
+        assert NO_WORKSPACE in chip
 
 
 def test_a_resume_past_retention_shows_a_gap_row(

@@ -14,7 +14,8 @@ publishes an event through the app's own embedded endpoint and asserts it
 reached dunst; then quits the app with SIGTERM and checks it left presence.
 It skips, naming the binary, only when part of the stack is not installed.
 
-Run as a script it takes the README screenshots instead::
+Run as a script it takes the README screenshots of the tray and the
+notifications instead (the windows': :mod:`tests.e2e.window_shots`)::
 
     .venv/bin/python -m tests.e2e.test_desktop --screenshots docs/screenshots
 """
@@ -364,18 +365,7 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     height = menu.sizeHint().height() + 48
     stack.screenshot(out / "tray.png", f"320x{height}+0+{800 - height}")
     menu.hide()
-
-    for window, name, size in (
-        (app.views.activity, "activity-window.png", (900, 460)),
-        (app.views.presence, "presence-window.png", (560, 360)),
-    ):
-        window.resize(*size)
-        window.move(40, 40)
-        window.bring_forward()
-        QTest.qWait(800)
-        geo = window.frameGeometry()
-        stack.screenshot(out / name, f"{geo.width()}x{geo.height()}+{geo.x()}+{geo.y()}")
-        window.hide()
+    # the windows, with two servers' data: tests/e2e/window_shots.py
 
     app.controller.quit()
     pump(lambda: app.controller.finished, "quit")

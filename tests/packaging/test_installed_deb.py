@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +197,26 @@ def test_programs_are_on_the_path_and_files_in_place(installed: Installed) -> No
     assert dangling == []
     assert Path(AUTOSTART_TEMPLATE).is_file()
     assert not Path(f"/etc/xdg/autostart/{DESKTOP_ID}.desktop").exists()
+
+
+def test_the_bundle_carries_the_licences_the_about_dialog_shows(installed: Installed) -> None:
+    from lattice_rt_tray.licences import PYTHON_LICENCE_DIR, shipped_distributions
+
+    internal = Path(INSTALL_PREFIX) / "_internal"
+    bundled = {_normal(d.name): d for d in metadata.distributions(path=[str(internal)])}
+    for dist in shipped_distributions():
+        there = bundled.get(_normal(dist.name))
+        assert there is not None, f"{dist.name}'s metadata is not in the bundle"
+        assert there.version == dist.version
+        for name in dist.metadata.get_all("License-File") or ():
+            assert there.read_text(f"licenses/{name}") or there.read_text(name), (dist.name, name)
+    assert (internal / PYTHON_LICENCE_DIR / "LICENSE.txt").is_file()
+    for text in ("LGPL-3.0.txt", "GPL-3.0.txt"):
+        assert (internal / "lattice_rt_tray" / "licences" / text).is_file()
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def test_the_team_server_unit_is_installed_not_enabled_and_verifies(

@@ -1,0 +1,169 @@
+"""Screenshots of the app's windows with two servers' real data, for the README.
+
+    .venv/bin/python -m tests.e2e.window_shots docs/screenshots
+
+Two real servers (``RealtimeServer`` on loopback ports, in a temporary
+directory) get events and presence joins as a team would make them, one of
+them a failed workflow. Their feeds and presence lists, read with
+``RealtimeClient``, go into the app's real models the way the app feeds them
+(per connection: ``add_events(events, server=key)``, ``Roster.replace``); the
+windows are the app's own classes. The desktop is Xvfb from
+:mod:`tests.e2e.test_desktop`; each window is photographed alone with
+ImageMagick's ``import``. Writes ``activity-window.png``,
+``event-detail.png``, ``presence-window.png``, ``about.png`` and
+``about-licences.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.test_desktop import DesktopStack
+
+INSTANCE = "shots"  # this app's instance id: its presence entries are "you"
+SERVERS = {"local": "This computer", "team": "Team server"}
+#: (server, area, event type, workspace, payload, actor), published in this order
+EVENTS: list[tuple[str, str, str, str | None, dict[str, Any], str]] = [
+    ("team", "workflow", "workflow_run", "ws_marketing",
+     {"workflow_id": "wf_launch", "run_id": "run-41", "status": "ok"}, "grace"),
+    ("local", "graph", "indexing_paused", "ws_research",
+     {"graph_id": "papers", "status": "paused"}, "ada"),
+    ("team", "workspace", "member_added", "ws_sales", {"member": "margaret@example.com"}, "linus"),
+    ("local", "memory", "memory_upserted", "ws_research", {"key": "q3-goals"}, "ada"),
+    ("team", "workflow", "workflow_failed", "ws_marketing",
+     {"workflow_id": "wf_launch", "run_id": "run-42", "status": "failed",
+      "error": "step 3 (render) timed out after 60 s", "attempt": 2}, "grace"),
+    ("local", "plugins", "plugin_enabled", "ws_marketing", {"plugin": "calendar-sync"}, "ada"),
+    ("team", "agent", "agent_run", "ws_research", {"agent_id": "summariser", "status": "ok"},
+     "barbara"),
+    ("local", "skills", "skill_installed", None, {"skill": "pdf-export"}, "ada"),
+    ("team", "graph", "answer_trace", "ws_research", {"query": "who owns the Q3 launch?"},
+     "grace"),
+]
+#: (server, client id, user, workspace, display name)
+PEOPLE = [
+    ("local", f"{INSTANCE}:ws_marketing", "ada", "ws_marketing", "Ada Lovelace"),
+    ("local", f"{INSTANCE}:ws_research", "ada", "ws_research", "Ada Lovelace"),
+    ("team", f"{INSTANCE}:ws_marketing", "ada", "ws_marketing", "Ada Lovelace"),
+    ("team", "grace-laptop", "grace", "ws_marketing", "Grace Hopper"),
+    ("team", "grace-desk", "grace", "ws_marketing", "Grace Hopper"),
+    ("team", "margaret-1", "margaret", "ws_marketing", "Margaret Hamilton"),
+    ("team", "linus-box", "linus", "ws_research", "Linus Torvalds"),
+    ("team", "barbara-vm", "barbara", None, "Barbara Liskov"),
+]
+
+
+def take(out: Path) -> None:
+    work = Path(tempfile.mkdtemp(prefix="lattice-window-shots-"))
+    stack = DesktopStack(work / "desktop")
+    stack.start()
+    try:
+        os.environ.update(stack.env)
+        os.environ["QT_QPA_PLATFORM"] = "xcb"
+        _photograph(stack, work, out)
+    finally:
+        stack.stop()
+
+
+def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from lattice_rt_core.client import RealtimeClient
+    from lattice_rt_core.server import RealtimeServer, ServerConfig
+    from lattice_rt_tray.about import AboutDialog
+    from lattice_rt_tray.actions import AppActions
+    from lattice_rt_tray.activity_model import ActivityModel
+    from lattice_rt_tray.activity_window import ActivityWindow
+    from lattice_rt_tray.icons import app_icon
+    from lattice_rt_tray.presence_model import PresenceModel
+    from lattice_rt_tray.presence_window import PresenceWindow
+    from lattice_rt_tray.roster import Roster
+
+    qapp = QApplication([sys.argv[0]])
+    qapp.setApplicationDisplayName("Lattice Realtime Tray")
+    qapp.setWindowIcon(app_icon())
+    out.mkdir(parents=True, exist_ok=True)
+
+    servers = {key: RealtimeServer(ServerConfig(port=0, data_dir=work / key)) for key in SERVERS}
+    for server in servers.values():
+        server.start()
+    try:
+        for key, cid, user, ws, name in PEOPLE:
+            servers[key].bus.join(user=user, client_id=cid, workspace_id=ws, display_name=name)
+        for key, area, kind, ws, payload, actor in EVENTS:
+            servers[key].bus.publish({"area": area, "event_type": kind, "workspace_id": ws,
+                                      "payload": payload, "actor": actor})
+            time.sleep(0.35)  # a few seconds of activity, interleaved across the servers
+        feeds, presence = {}, {}
+        for key, server in servers.items():
+            with RealtimeClient(server.url, server.owner_token) as client:
+                feeds[key] = list(reversed(client.feed(limit=50)["events"]))
+                presence[key] = client.presence()["presence"]
+    finally:
+        for server in servers.values():
+            server.stop()
+
+    model = ActivityModel()
+    model.set_servers(SERVERS)
+    roster = Roster(f"{INSTANCE}:")
+    roster.set_servers(SERVERS)
+    for key in SERVERS:  # one connection after the other, as their streams deliver them
+        model.add_events(feeds[key], server=key)
+        roster.replace(key, presence[key])
+    people = PresenceModel(roster)
+    people.rebuild()
+
+    def shoot(widget: QWidget, name: str, size: tuple[int, int]) -> None:
+        widget.resize(*size)
+        widget.move(40, 40)
+        widget.show()
+        widget.raise_()
+        QTest.qWait(900)
+        geo = widget.frameGeometry()
+        stack.screenshot(out / name, f"{geo.width()}x{geo.height()}+{geo.x()}+{geo.y()}")
+        widget.hide()
+
+    activity = ActivityWindow(model, AppActions())
+    activity.set_connection_summary("2 servers connected", "ok")
+    shoot(activity, "activity-window.png", (1120, 440))
+    failed = next(r for r in range(model.rowCount())
+                  if (model.event_at(r) or {}).get("event_type") == "workflow_failed")
+    activity.open_detail(failed)
+    assert activity.detail is not None
+    shoot(activity.detail, "event-detail.png", (620, 600))
+    shoot(PresenceWindow(people), "presence-window.png", (620, 440))
+    about = AboutDialog()
+    shoot(about, "about.png", (760, 520))
+    loaded: list[bool] = []
+    about.licences_loaded.connect(lambda: loaded.append(True))
+    about.tabs.setCurrentIndex(1)
+    _wait(lambda: bool(loaded), "the licences")
+    row = next(r for r in range(about.package_list.count())
+               if about.package_list.item(r).text().lower().startswith("httpx "))
+    about.package_list.setCurrentRow(row)
+    shoot(about, "about-licences.png", (760, 520))
+    print(f"screenshots written to {out}")
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    from PySide6.QtTest import QTest
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        QTest.qWait(50)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("out", type=Path, help="where the PNG files go")
+    take(parser.parse_args().out.resolve())
