@@ -24,6 +24,7 @@ __all__ = [
     "count_line",
     "label",
     "since_text",
+    "status_cell",
     "status_line",
     "status_of",
 ]
@@ -61,6 +62,13 @@ def since_text(status: str, since: object, now: datetime) -> str:
         return ""
     seconds = max(0.0, (now - started).total_seconds())
     return f"{label(status).lower()} for {_duration(seconds)}"
+
+
+def status_cell(status: str, text: object, since: object, now: datetime) -> str:
+    """``Idle for 12 min · Lunch``, ``Active``: the Presence window's status column."""
+    how = since_text(status, since, now)
+    head = how[:1].upper() + how[1:] if how else label(status)
+    return f"{head} · {text}" if isinstance(text, str) and text else head
 
 
 def _duration(seconds: float) -> str:

@@ -12,6 +12,7 @@ from lattice_rt_tray.status_display import (
     count_line,
     label,
     since_text,
+    status_cell,
     status_line,
     status_of,
 )
@@ -73,3 +74,10 @@ def test_the_tooltip_count() -> None:
     assert count_line(people) == "5 online · 2 away"
     assert count_line({"ann": ["active"]}) == "1 online"
     assert count_line({}) == "0 online"
+
+
+def test_the_presence_windows_status_cell() -> None:
+    assert status_cell("idle", None, ago(minutes=12), NOW) == "Idle for 12 min"
+    assert status_cell("away", "Lunch", ago(hours=2), NOW) == "Away for 2 h · Lunch"
+    assert status_cell("active", "Back", ago(hours=2), NOW) == "Active · Back"
+    assert status_cell("dnd", None, "", NOW) == "Do not disturb"  # when: unknown
