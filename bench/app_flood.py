@@ -49,6 +49,7 @@ from lattice_rt_core.cli_support import TOKEN_ENV
 from lattice_rt_core.paths import read_owner_token
 from lattice_rt_tray.main import TrayApp, build, settle_after_startup
 from lattice_rt_tray.settings import Settings
+from lattice_rt_tray.settings_values import LOCAL_KEY
 
 from .servers import REPO
 from .stats import percentile
@@ -121,7 +122,7 @@ class FloodProbe(QObject):
         self._deadline = QTimer(self)
         self._deadline.setSingleShot(True)
         self._deadline.timeout.connect(self.on_timeout)
-        app.keeper.joined.connect(self.on_joined)
+        app.connections.joined.connect(self.on_joined)
         app.bridge.events_received.connect(self.on_events)
         app.bridge.gap_received.connect(self.on_gap)
 
@@ -132,16 +133,16 @@ class FloodProbe(QObject):
         self._poll.start()
 
     # ------------------------------------------------------------- counting
-    @Slot(object)
-    def on_joined(self, entries: object) -> None:
-        self._joined = True
+    @Slot(str, object)
+    def on_joined(self, key: str, entries: object) -> None:
+        self._joined = self._joined or key == LOCAL_KEY
 
-    @Slot(object)
-    def on_events(self, batch: list[dict[str, Any]]) -> None:
+    @Slot(str, object)
+    def on_events(self, server: str, batch: list[dict[str, Any]]) -> None:
         self.received += sum(1 for e in batch if e.get("area") == FLOOD_AREA)
 
-    @Slot(object)
-    def on_gap(self, body: dict[str, Any]) -> None:
+    @Slot(str, object)
+    def on_gap(self, server: str, body: dict[str, Any]) -> None:
         missed = body.get("missed")
         self.missed += missed if isinstance(missed, int) else 0
 
@@ -180,7 +181,7 @@ class FloodProbe(QObject):
 
     @Slot()
     def begin(self) -> None:
-        url, token = self.app.endpoint.url, read_owner_token(self.data_dir)
+        url, token = self.app.connections[LOCAL_KEY].url, read_owner_token(self.data_dir)
         if not url or not token:
             self.fail("the embedded server wrote no URL or owner token")
             return
@@ -203,7 +204,7 @@ class FloodProbe(QObject):
                 return
             self.publish = json.loads(out)
             self.last_seq = int(self.publish["last_seq"])
-        client = self.app.endpoint.client
+        client = self.app.connections[LOCAL_KEY].client
         seen = client.last_event_id if client is not None else None
         if seen is not None and seen >= self.last_seq and self.app.bridge.pending() == 0:
             self._poll.stop()

@@ -5,7 +5,13 @@ from __future__ import annotations
 import random as _random
 from collections.abc import Callable
 
-__all__ = ["Backoff"]
+__all__ = ["REFUSED_INITIAL", "REFUSED_MAXIMUM", "Backoff"]
+
+#: after a refusal (a token the server does not accept, a forbidden stream)
+#: retrying soon cannot help: the first retry waits this long ...
+REFUSED_INITIAL = 15.0
+#: ... and the delays grow up to ten minutes
+REFUSED_MAXIMUM = 600.0
 
 
 class Backoff:
@@ -13,8 +19,13 @@ class Backoff:
 
     Each delay is spread by up to ``jitter`` (a fraction) either way, so many
     clients dropped at once do not come back in lock step; the result never
-    exceeds ``maximum`` and never falls below the ``minimum`` the caller asks
+    exceeds its maximum and never falls below the ``minimum`` the caller asks
     for (the server's ``retry:`` hint). ``random`` returns a float in [0, 1).
+
+    A *refused* attempt (``next_delay(refused=True)``: the server answered but
+    will not serve this token) follows a slow schedule of its own, from
+    ``refused_initial`` up to ``refused_maximum``: it only changes when someone
+    changes the token or the account, so hammering the server is useless.
     """
 
     def __init__(
@@ -24,12 +35,14 @@ class Backoff:
         factor: float = 2.0,
         jitter: float = 0.2,
         *,
+        refused_initial: float = REFUSED_INITIAL,
+        refused_maximum: float = REFUSED_MAXIMUM,
         random: Callable[[], float] | None = None,
     ) -> None:
-        if initial <= 0:
-            raise ValueError("initial delay must be positive")
-        if maximum < initial:
-            raise ValueError("maximum delay must not be below the initial delay")
+        if initial <= 0 or refused_initial <= 0:
+            raise ValueError("initial delays must be positive")
+        if maximum < initial or refused_maximum < refused_initial:
+            raise ValueError("a maximum delay must not be below its initial delay")
         if factor < 1:
             raise ValueError("factor must be at least 1")
         if not 0 <= jitter < 1:
@@ -38,20 +51,28 @@ class Backoff:
         self.maximum = maximum
         self.factor = factor
         self.jitter = jitter
+        self.refused_initial = refused_initial
+        self.refused_maximum = refused_maximum
         self._random = random if random is not None else _random.random
         self._base = initial
+        self._refused_base = refused_initial
         self.attempts = 0
 
-    def next_delay(self, minimum: float = 0.0) -> float:
+    def next_delay(self, minimum: float = 0.0, *, refused: bool = False) -> float:
         """The delay before the next attempt, in seconds; advances the sequence."""
-        base = self._base
-        self._base = min(self.maximum, self._base * self.factor)
+        if refused:
+            base, cap = self._refused_base, self.refused_maximum
+            self._refused_base = min(cap, base * self.factor)
+        else:
+            base, cap = self._base, self.maximum
+            self._base = min(cap, base * self.factor)
         self.attempts += 1
         spread = self.jitter * (2.0 * self._random() - 1.0)
-        delay = min(self.maximum, base * (1.0 + spread))
+        delay = min(cap, base * (1.0 + spread))
         return max(delay, minimum, 0.0)
 
     def reset(self) -> None:
-        """Start again from ``initial`` (after a connection that worked)."""
+        """Start again from the initial delays (after a connection that worked)."""
         self._base = self.initial
+        self._refused_base = self.refused_initial
         self.attempts = 0

@@ -63,7 +63,6 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-FATAL_STREAM_STATUSES = (401, 403)
 #: the hidden command a worker of `serve --workers N` runs (see workers.py)
 WORKER_COMMAND = "_worker"
 
@@ -462,7 +461,7 @@ class _Tail:
         if (
             state is ClientState.RECONNECTING
             and error is not None
-            and error.status in FATAL_STREAM_STATUSES
+            and error.refused
         ):
             self.failure = self.remote.explain(error)  # retrying cannot fix a refused token
             self.done.set()

@@ -11,8 +11,15 @@ hands every frame to callbacks:
 When the stream fails (refused, dropped, or silent for longer than the read
 timeout, which sits above the heartbeat interval) it reconnects after a
 :class:`Backoff` delay, never shorter than the server's ``retry:`` hint, and
-resumes with ``Last-Event-ID`` so nothing retained is missed. Callbacks run on
-the client thread; an exception in one is logged and the stream goes on.
+resumes with ``Last-Event-ID`` so nothing retained is missed. A server that
+refuses the token (401, 403) is retried on the backoff's slow schedule
+(minutes). Callbacks run on the client thread; an exception in one is logged
+and the stream goes on.
+
+With ``resume_from``, every connection attempt first asks ``/realtime/health``
+(with the token) and lets the caller choose the ``Last-Event-ID`` from the
+answer, whose ``stats`` name the server (``server_id``) and its history
+(``epoch``): a resume point is only meaningful to the server that gave it.
 
 The request helpers (:meth:`RealtimeClient.feed`, :meth:`RealtimeClient.publish`
 ...) are synchronous, may be called from any thread and raise :class:`ApiError`
@@ -39,14 +46,27 @@ from .tls import CaFile, TlsError, client_context
 from .tls import describe as describe_tls
 from .version import __version__
 
-__all__ = ["ApiError", "Backoff", "ClientState", "RealtimeClient", "check_url"]
+__all__ = [
+    "REFUSED_STATUSES",
+    "ApiError",
+    "Backoff",
+    "ClientState",
+    "RealtimeClient",
+    "ResumeFrom",
+    "check_url",
+]
 
 log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 5.0
 MAX_SERVER_RETRY = 300.0  # seconds; a larger retry: hint is capped
 
+#: answers that retrying with the same token cannot change (checked on the slow schedule)
+REFUSED_STATUSES = frozenset({401, 403})
+
 EventCallback = Callable[[dict[str, Any]], None]
+#: (the server's health answer, the client's own resume point) -> the Last-Event-ID to send
+ResumeFrom = Callable[[dict[str, Any], int | None], int | None]
 
 
 class ClientState(enum.Enum):
@@ -66,6 +86,11 @@ class ApiError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} (HTTP {self.status})" if self.status else self.message
+
+    @property
+    def refused(self) -> bool:
+        """The server will not serve this token (401) or this request of it (403)."""
+        return self.status in REFUSED_STATUSES
 
 
 class RealtimeClient:
@@ -87,6 +112,7 @@ class RealtimeClient:
         on_gap: EventCallback | None = None,
         on_reset: EventCallback | None = None,
         on_state: Callable[[ClientState, str], None] | None = None,
+        resume_from: ResumeFrom | None = None,
         backoff: Backoff | None = None,
         transport: httpx.BaseTransport | None = None,
         read_timeout: float | None = None,
@@ -103,11 +129,12 @@ class RealtimeClient:
         self._on_gap = on_gap
         self._on_reset = on_reset
         self._on_state = on_state
+        self._resume_from = resume_from
         self._backoff = backoff if backoff is not None else Backoff()
         self._client_ids: tuple[str, ...] = tuple(client_ids)
         self._last_event_id = last_event_id
         self._server_retry = 0.0
-        self.last_error: ApiError | None = None  # the last HTTP error answer on the stream
+        self.last_error: ApiError | None = None  # the last HTTP error answer (cleared on connect)
 
         headers = {"User-Agent": f"lattice-rt/{__version__}"}
         if token:
@@ -211,10 +238,13 @@ class RealtimeClient:
     def _run(self) -> None:
         try:
             while not self._stopping.is_set():
+                refused = False
                 try:
                     detail = self._stream_once()
                 except ApiError as exc:
-                    self.last_error = exc
+                    if exc.status:  # an answer, not a connection failure
+                        self.last_error = exc
+                    refused = exc.refused
                     detail = str(exc)
                 except (httpx.HTTPError, SSEError) as exc:
                     detail = self._describe(exc)
@@ -223,8 +253,10 @@ class RealtimeClient:
                     detail = f"unexpected error: {exc!r}"
                 if self._stopping.is_set():
                     break
-                delay = self._backoff.next_delay(minimum=self._server_retry)
-                self._set_state(ClientState.RECONNECTING, f"{detail}; retrying in {delay:.1f} s")
+                delay = self._backoff.next_delay(minimum=self._server_retry, refused=refused)
+                self._set_state(
+                    ClientState.RECONNECTING, f"{detail}; retrying in {_duration(delay)}"
+                )
                 if self._stopping.wait(delay):
                     break
                 self._set_state(ClientState.RECONNECTING, f"reconnecting to {self.base_url}")
@@ -237,6 +269,11 @@ class RealtimeClient:
 
     def _stream_once(self) -> str:
         """One connection: returns why it ended, or raises what broke it."""
+        if self._resume_from is not None:
+            health = self.health()  # ApiError when the server cannot be reached
+            if self._stopping.is_set():
+                return "stopped"
+            self._last_event_id = self._resume_from(health, self._last_event_id)
         params = [("client_id", cid) for cid in self._client_ids]
         headers: dict[str, str] = {}
         if self._last_event_id is not None:
@@ -493,6 +530,13 @@ def check_url(text: str) -> str:
     if parsed.query or parsed.fragment:
         raise ValueError(f"invalid server URL {text!r}: no query or fragment expected")
     return url
+
+
+def _duration(seconds: float) -> str:
+    """``3.9 s`` below a minute, ``4 min`` from there (a refused token waits minutes)."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{round(seconds / 60):d} min"
 
 
 def _abort(response: httpx.Response) -> None:

@@ -173,6 +173,8 @@ class _JsonRoutes:
         if principal is not None:
             body["stats"] = await self.engine.current_stats()
             body["user"] = principal.user
+            scope = principal.scope
+            body["workspaces"] = None if scope is None else sorted(scope)
         return JsonResponse(body, headers=SECURITY_HEADERS)
 
 

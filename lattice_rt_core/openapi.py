@@ -397,7 +397,9 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
         "/realtime/health": {
             "get": {
                 "operationId": "health",
-                "summary": "Liveness; stats and user only for an authenticated caller",
+                "summary": (
+                    "Liveness; stats, user and workspaces only for an authenticated caller"
+                ),
                 "security": [{}, {"bearer": []}, {"session": []}],
                 "responses": {
                     "200": _json(
@@ -409,6 +411,12 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                                 "version": {"type": "string"},
                                 "stats": stats,
                                 "user": {"type": "string"},
+                                "workspaces": {
+                                    "type": ["array", "null"],
+                                    "items": {"type": "string"},
+                                    "description": "the caller's workspaces, sorted; null: "
+                                    "every workspace (the owner, or a server without auth)",
+                                },
                             },
                         },
                         "The server is up",

@@ -16,110 +16,38 @@ after ``write_timeout`` and its connection aborted with what was buffered.
 from __future__ import annotations
 
 import asyncio
-import errno
-import getpass
 import logging
-import os
 import socket
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
-from .access import ApiLimits
 from .accounts import Accounts, AccountStore, LocalAccountStore
 from .auth import Authenticator, SecretRedactor, load_or_create_owner_token
 from .bus import RealtimeBus
-from .defaults import (
-    DEFAULT_BACKLOG,
-    DEFAULT_HEARTBEAT,
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    DEFAULT_RETENTION,
-    DEFAULT_TTL,
-)
 from .dirlock import DataDirInUse, DataDirLock
 from .engine import Engine, Unavailable
 from .guard import allowed_hosts, split_host
 from .http_api import create_app
 from .identity import load_or_create_server_id
 from .journal import Journal, JournalError
+from .listen import bind_socket
 from .local_engine import LocalEngine
-from .paths import (
-    database_path,
-    default_data_dir,
-    ensure_data_dir,
-    remove_server_info,
-    write_server_info,
-)
-from .redis_store import DEFAULT_PREFIX, RedisKeys
+from .local_storage import login_name, open_accounts, open_journal, writable
+from .paths import ensure_data_dir, remove_server_info, write_server_info
+from .redis_store import RedisKeys
+from .server_config import ServerConfig, ServerError
 from .tls import TlsError, check_server_files
 from .version import __version__
 
-__all__ = ["RealtimeServer", "ServerConfig", "ServerError", "bind_socket"]
+__all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
 
 log = logging.getLogger(__name__)
 
 #: seconds uvicorn waits for connections to close at stop before cancelling them
 GRACEFUL_SHUTDOWN = 1
-
-
-class ServerError(RuntimeError):
-    """The server cannot start; the message is meant for a person."""
-
-
-@dataclass
-class ServerConfig:
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
-    data_dir: Path = field(default_factory=default_data_dir)
-    heartbeat: float = DEFAULT_HEARTBEAT
-    presence_ttl: float = DEFAULT_TTL
-    auth: bool = True
-    journal_retention: int = DEFAULT_RETENTION
-    backlog: int = DEFAULT_BACKLOG
-    allowed_hosts: tuple[str, ...] = ()
-    owner_user: str = ""
-    limits: ApiLimits = field(default_factory=ApiLimits)
-    write_server_info: bool = True
-    log_level: str = "warning"
-    #: seconds a stream may stay blocked on a peer that does not read before
-    #: it is closed; None: two heartbeats
-    write_timeout: float | None = None
-    #: seconds an open stream alone keeps presence after the client's last
-    #: request (join, connect); None: one presence TTL. See presence.py.
-    presence_hold: float | None = None
-    #: log every request (uvicorn's access log); credentials in URLs are redacted
-    access_log: bool = False
-    #: monotonic seconds; decides presence expiry and launch-code and session lifetimes
-    clock: Callable[[], float] = time.monotonic
-    #: serve HTTPS with this certificate chain and private key (PEM files)
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    #: addresses (or networks) of reverse proxies whose X-Forwarded-For and
-    #: X-Forwarded-Proto are believed; nobody's when empty
-    trusted_proxies: tuple[str, ...] = ()
-    #: run as a node of the cluster in this Redis (redis://...); None: the local engine
-    redis_url: str | None = None
-    #: the prefix of every Redis key (one cluster per prefix)
-    redis_prefix: str = DEFAULT_PREFIX
-    #: seconds between a node's checks of Redis's last seq and epoch
-    redis_check_interval: float = 1.0
-    #: bind with SO_REUSEPORT, so several processes share the port (--workers)
-    reuse_port: bool = False
-    #: serve on this inherited listening socket instead of binding (--workers without
-    #: SO_REUSEPORT)
-    listen_fd: int | None = None
-    #: take the data directory's lock (a worker of --workers does not: its
-    #: supervisor holds it)
-    lock_data_dir: bool = True
-
-    def effective_write_timeout(self) -> float:
-        return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout
 
 
 #: the loggers a running server emits through; each gets the SecretRedactor
@@ -130,6 +58,8 @@ _SERVER_LOGGERS = (
     "uvicorn.asgi",
     "asyncio",
     __package__ + ".server",
+    __package__ + ".listen",
+    __package__ + ".local_storage",
     __package__ + ".http_api",
     __package__ + ".stream_route",
     __package__ + ".guard",
@@ -274,7 +204,7 @@ class RealtimeServer:
             data_dir = ensure_data_dir(cfg.data_dir)
         except OSError as exc:
             raise ServerError(f"cannot use data directory {cfg.data_dir}: {exc}") from exc
-        self.read_only = not _writable(data_dir)
+        self.read_only = not writable(data_dir)
         if cfg.lock_data_dir:
             self._lock_data_dir(data_dir)
         if cfg.redis_url:
@@ -335,7 +265,7 @@ class RealtimeServer:
             )
             self._journal = None
         else:
-            self._journal = self._open_journal(data_dir)
+            self._journal = open_journal(data_dir, cfg.journal_retention)
         try:
             self.bus = RealtimeBus(
                 journal=self._journal,
@@ -357,11 +287,11 @@ class RealtimeServer:
                 self.owner_token = load_or_create_owner_token(data_dir)
             except OSError as exc:
                 raise ServerError(f"cannot read or create the owner token: {exc}") from exc
-            self._accounts = self._open_accounts(data_dir)
+            self._accounts = open_accounts(data_dir, read_only=self.read_only)
         accounts = LocalAccountStore(self._accounts) if self._accounts is not None else None
         return LocalEngine(self.bus), Authenticator(
             owner_token=self.owner_token,
-            owner_user=cfg.owner_user or _login_name(),
+            owner_user=cfg.owner_user or login_name(),
             accounts=accounts,
             enabled=cfg.auth,
             clock=cfg.clock,
@@ -376,7 +306,7 @@ class RealtimeServer:
         assert cfg.redis_url is not None
         keys = RedisKeys(cfg.redis_prefix)
         try:
-            identity = bootstrap(cfg.redis_url, keys, cfg.owner_user or _login_name())
+            identity = bootstrap(cfg.redis_url, keys, cfg.owner_user or login_name())
         except Unavailable as exc:
             raise ServerError(str(exc)) from None
         engine = RedisEngine(
@@ -413,52 +343,6 @@ class RealtimeServer:
             log.debug("cannot lock the read-only data directory %s: %s", data_dir, exc)
             return
         self._dir_lock = lock
-
-    def _open_journal(self, data_dir: Path) -> Journal:
-        """The journal; a damaged file is moved aside and a new one started.
-
-        A file that cannot be written (but is not damaged) is left alone: the
-        server refuses to start with a message saying so.
-        """
-        path = database_path(data_dir)
-        try:
-            return self._checked_journal(path)
-        except JournalError as exc:
-            if not exc.corrupt:
-                raise ServerError(f"cannot open the journal {path}: {exc}") from exc
-            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-            log.error("%s; moving it aside to %s and starting a new one", exc, aside.name)
-            try:
-                for suffix in ("", "-wal", "-shm"):
-                    src = Path(str(path) + suffix)
-                    if src.exists():
-                        src.rename(Path(str(aside) + suffix))
-                return self._checked_journal(path)
-            except (OSError, JournalError) as again:
-                raise ServerError(f"cannot open the journal {path}: {again}") from again
-        except OSError as exc:  # sqlite3.OperationalError is not an OSError
-            raise ServerError(f"cannot open the journal {path}: {exc}") from exc
-
-    def _checked_journal(self, path: Path) -> Journal:
-        journal = Journal(path, retention=self.config.journal_retention)
-        try:
-            journal.check()
-        except JournalError:
-            journal.discard()
-            raise
-        return journal
-
-    def _open_accounts(self, data_dir: Path) -> Accounts | None:
-        path = database_path(data_dir)
-        try:
-            if self.read_only:
-                if not path.exists():
-                    log.warning("no accounts database in %s: only the owner token works", data_dir)
-                    return None
-                return Accounts(path, read_only=True)
-            return Accounts(path)
-        except JournalError as exc:
-            raise ServerError(f"cannot open the accounts in {path}: {exc}") from exc
 
     def _install_redactor(self) -> None:
         """Keep the owner token, launch codes and sessions out of every log line."""
@@ -549,88 +433,3 @@ class RealtimeServer:
         remove_server_info(self.data_dir)
 
 
-def _writable(directory: Path) -> bool:
-    """Can files be created in ``directory``? (Asks the file system, so root is no exception.)"""
-    probe = directory / f".write-test-{os.getpid()}"
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return True
-    except OSError:
-        return False
-    os.close(fd)
-    try:
-        probe.unlink()
-    except OSError:
-        pass
-    return True
-
-
-def _detect_dead_peers(sock: socket.socket, heartbeat: float) -> None:
-    """TCP keepalive, and on Linux a user timeout of two heartbeats.
-
-    Set on the listening socket; accepted connections inherit them. A peer
-    whose network vanished stops acknowledging the heartbeats: after
-    ``TCP_USER_TIMEOUT`` the kernel aborts the connection and the stream ends.
-    Keepalive probes cover a connection with nothing to send.
-    """
-    idle = max(1, int(heartbeat))
-    options = [
-        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
-        (socket.IPPROTO_TCP, getattr(socket, "TCP_KEEPIDLE", None), idle),
-        (socket.IPPROTO_TCP, getattr(socket, "TCP_KEEPINTVL", None), max(1, idle // 3)),
-        (socket.IPPROTO_TCP, getattr(socket, "TCP_KEEPCNT", None), 3),
-        (socket.IPPROTO_TCP, getattr(socket, "TCP_USER_TIMEOUT", None), int(heartbeat * 2000)),
-    ]
-    for level, option, value in options:
-        if option is None:
-            continue
-        try:
-            sock.setsockopt(level, option, value)
-        except OSError as exc:  # not every platform has every knob
-            log.debug("socket option %s not set: %s", option, exc)
-
-
-def bind_socket(
-    host: str,
-    port: int,
-    heartbeat: float = DEFAULT_HEARTBEAT,
-    *,
-    reuse_port: bool = False,
-    listen: bool = True,
-) -> socket.socket:
-    """A TCP socket on ``host:port`` with the dead-peer options; a clear error if not.
-
-    ``reuse_port``: SO_REUSEPORT, so processes of one user share the port and
-    the kernel spreads connections over them; ``listen`` False only reserves
-    the port (a supervisor whose workers listen).
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        _detect_dead_peers(sock, heartbeat)
-        sock.bind((host, port))
-        if listen:
-            sock.listen(2048)
-        sock.set_inheritable(True)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise ServerError(
-                f"port {port} on {host} is already in use: is another lattice-rt running? "
-                "Choose another with --port (or 0 for any free port)."
-            ) from exc
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            raise ServerError(f"not allowed to listen on {host}:{port}: {exc.strerror}") from exc
-        raise ServerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    return sock
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "owner"

@@ -35,8 +35,9 @@ from typing import IO, Any
 from .cli import WORKER_COMMAND
 from .dirlock import DataDirInUse, DataDirLock
 from .guard import allowed_hosts
+from .listen import bind_socket
 from .paths import ensure_data_dir, remove_server_info, write_server_info
-from .server import RealtimeServer, ServerConfig, ServerError, bind_socket
+from .server import RealtimeServer, ServerConfig, ServerError
 
 __all__ = ["Supervisor", "reuse_port_spreads", "run_worker"]
 

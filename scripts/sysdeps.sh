@@ -13,6 +13,8 @@ desktop=(xvfb xauth dbus dbus-x11 dunst libnotify-bin haskell-status-notifier-it
 browser=(chromium)
 # tests/e2e runs the shipped reverse-proxy configurations with the real proxies
 proxies=(nginx caddy)
+# the tray app's tokens are tested against a real Secret Service (tests/secret_service.py)
+secrets=(gnome-keyring)
 cluster=(redis-server)  # the Redis engine's tests run a private redis-server
 # systemd-analyze verifies the team server's unit (tests/packaging)
 package=(desktop-file-utils zstd binutils systemd)
@@ -24,7 +26,7 @@ bundled=(libglib2.0-0 libwayland-client0 libwayland-cursor0 libwayland-egl1 libx
 case "${1:-test}" in
   run) want=("${qt[@]}") ;;
   test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}" "${proxies[@]}" "${cluster[@]}"
-              desktop-file-utils binutils systemd) ;;
+              "${secrets[@]}" desktop-file-utils binutils systemd) ;;
   bench) want=("${qt[@]}" "${desktop[@]}" "${cluster[@]}") ;;
   package) want=("${qt[@]}" "${package[@]}" "${bundled[@]}") ;;
   *) echo "usage: $0 run|test|bench|package" >&2; exit 2 ;;

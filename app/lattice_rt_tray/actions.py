@@ -7,20 +7,18 @@ decides what happens.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
 from .dnd import DndMode
+from .identity import APP_NAME
 
 __all__ = ["AppActions"]
 
-_DND_LABELS = (
-    (DndMode.OFF, "Off"),
-    (DndMode.HOUR, "For 1 hour"),
-    (DndMode.TOMORROW, "Until tomorrow"),
-    (DndMode.ON, "On"),
-)
+BROWSER = "Open in browser"
 
 
 class AppActions(QObject):
@@ -28,16 +26,20 @@ class AppActions(QObject):
     activity_requested(): show the Activity window.
     presence_requested(): show the Presence window.
     dnd_requested(str): a DndMode value was picked.
-    browser_requested(): open the /activity page in the browser.
+    dnd_menu_opening(): the Do-not-disturb menu is about to show (time to say the times).
+    browser_requested(str): open that connection's /activity page in the browser.
     settings_requested(): show the Settings dialog.
+    about_requested(): show the About dialog.
     quit_requested(): quit (leave presence, stop everything).
     """
 
     activity_requested = Signal()
     presence_requested = Signal()
     dnd_requested = Signal(str)
-    browser_requested = Signal()
+    dnd_menu_opening = Signal()
+    browser_requested = Signal(str)
     settings_requested = Signal()
+    about_requested = Signal()
     quit_requested = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -48,16 +50,21 @@ class AppActions(QObject):
         self.activity.setShortcut(QKeySequence("Ctrl+1"))
         self.presence = QAction("Presence…", self)
         self.presence.setShortcut(QKeySequence("Ctrl+2"))
-        self.browser = QAction("Open in browser", self)
+        self.browser = QAction(BROWSER, self)  # one connection: opens its page
+        self.browser_menu = QMenu(BROWSER)  # several: one entry per connection
+        self.browser_menu.menuAction().setVisible(False)
+        self._browser_key = ""
         self.settings = QAction("Settings…", self)
         self.settings.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
+        self.about = QAction(f"About {APP_NAME}", self)
+        self.about.setMenuRole(QAction.MenuRole.AboutRole)
         self.quit = QAction("Quit", self)
         self.quit.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
         self.dnd_group = QActionGroup(self)
         self.dnd_group.setExclusive(True)
         self.dnd: dict[DndMode, QAction] = {}
-        for mode, label in _DND_LABELS:
-            action = QAction(label, self.dnd_group)
+        for mode in DndMode:
+            action = QAction("", self.dnd_group)  # the controller says when each ends
             action.setCheckable(True)
             action.setData(mode.value)
             self.dnd[mode] = action
@@ -65,8 +72,9 @@ class AppActions(QObject):
 
         self.activity.triggered.connect(self.activity_requested)
         self.presence.triggered.connect(self.presence_requested)
-        self.browser.triggered.connect(self.browser_requested)
+        self.browser.triggered.connect(lambda: self.browser_requested.emit(self._browser_key))
         self.settings.triggered.connect(self.settings_requested)
+        self.about.triggered.connect(self.about_requested)
         self.quit.triggered.connect(self.quit_requested)
         self.dnd_group.triggered.connect(self.on_dnd_triggered)
 
@@ -78,6 +86,23 @@ class AppActions(QObject):
         """Tick the entry for ``mode`` (without emitting a request)."""
         self.dnd[mode].setChecked(True)
 
+    def set_dnd_labels(self, labels: Mapping[DndMode, str]) -> None:
+        for mode, text in labels.items():
+            if self.dnd[mode].text() != text:
+                self.dnd[mode].setText(text)
+
+    def set_browser_targets(self, names: Mapping[str, str]) -> None:
+        """The connections whose page can be opened (key -> name, in order)."""
+        keys = list(names)
+        self._browser_key = keys[0] if keys else ""
+        self.browser.setEnabled(bool(keys))
+        self.browser.setVisible(len(keys) <= 1)
+        self.browser_menu.clear()
+        for key, name in names.items():
+            action = self.browser_menu.addAction(name)
+            action.triggered.connect(lambda _=False, k=key: self.browser_requested.emit(k))
+        self.browser_menu.menuAction().setVisible(len(keys) > 1)
+
     def set_status(self, text: str) -> None:
         self.status.setText(text)
 
@@ -88,11 +113,14 @@ class AppActions(QObject):
         menu.addAction(self.activity)
         menu.addAction(self.presence)
         dnd = menu.addMenu("Do not disturb")
+        dnd.aboutToShow.connect(self.dnd_menu_opening)
         for action in self.dnd.values():
             dnd.addAction(action)
         menu.addAction(self.browser)
+        menu.addMenu(self.browser_menu)
         menu.addSeparator()
         menu.addAction(self.settings)
+        menu.addAction(self.about)
         menu.addSeparator()
         menu.addAction(self.quit)
         return menu

@@ -9,12 +9,14 @@ of 10,000 events in a second becomes a few dozen model updates instead of
 10,000, and a long backlog is flushed in slices so no single slice stalls the
 GUI thread. No timer runs while nothing arrives.
 
-Each client gets its own :class:`Sink` (:meth:`ClientBridge.attach`): when the
-app moves to another endpoint, whatever the old client still says (a late
+Every item carries the key of the connection it came from, and each client
+gets its own :class:`Sink` (:meth:`ClientBridge.attach`): when a connection
+moves to another endpoint, whatever its old client still says (a late
 "stopped" from a thread stuck in a TCP connect) is dropped instead of
-confusing the new connection; after :meth:`ClientBridge.close` everything is
-dropped without touching Qt, so a straggling thread cannot reach a deleted
-object.
+confusing the new one, and the other connections are not affected. Runs of
+events of one connection go out as one batch. After
+:meth:`ClientBridge.close` everything is dropped without touching Qt, so a
+straggling thread cannot reach a deleted object.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from lattice_rt_core.client import ClientState
 
+from .resume import Identified
+
 __all__ = ["ClientBridge", "Sink"]
 
 DEFAULT_INTERVAL_MS = 30
@@ -36,26 +40,32 @@ DEFAULT_INTERVAL_MS = 30
 # input) running in between.
 DEFAULT_SLICE = 500
 
-_EVENT, _GAP, _RESET, _STATE = range(4)
+_EVENT, _GAP, _RESET, _STATE, _IDENTIFIED = range(5)
 
 
 class ClientBridge(QObject):
     """Client callbacks in, GUI-thread signals out (in arrival order).
 
+    Every signal's first argument is the connection's key.
+
     Signals:
-        events_received(object): a list of enriched events, oldest first.
-        gap_received(object): an ``event: gap`` body, a dict (events were missed).
-        reset_received(object): an ``event: reset`` body, a dict (server behind us).
-        state_changed(object, str): the ClientState and its human detail.
+        events_received(str, object): a list of enriched events, oldest first.
+        gap_received(str, object): an ``event: gap`` body, a dict (events were missed).
+        reset_received(str, object): an ``event: reset`` body, a dict (server behind us).
+        state_changed(str, object, str): the ClientState and its human detail.
+        identified(str, object): the client's resume decision before a connect
+            (a :class:`~lattice_rt_tray.resume.Identified`), before the state
+            and events that follow it.
     """
 
     # ``object``, not ``list``/``dict``: PySide6 would convert a list or dict
     # argument to a QVariantList/QVariantMap (every event in it) and back,
     # once per connected slot; ``object`` passes the Python value through.
-    events_received = Signal(object)
-    gap_received = Signal(object)
-    reset_received = Signal(object)
-    state_changed = Signal(object, str)
+    events_received = Signal(str, object)
+    gap_received = Signal(str, object)
+    reset_received = Signal(str, object)
+    state_changed = Signal(str, object, str)
+    identified = Signal(str, object)
     _wake = Signal()
 
     def __init__(
@@ -66,10 +76,11 @@ class ClientBridge(QObject):
         slice_size: int = DEFAULT_SLICE,
     ) -> None:
         super().__init__(parent)
-        self._queue: deque[tuple[int, int, Any]] = deque()
+        self._queue: deque[tuple[str, int, int, Any]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
-        self._generation = 0
+        self._generation = 0  # the last one handed out, whatever the connection
+        self._current: dict[str, int] = {}  # connection key -> its sink's generation
         self._closed = False
         self._slice = max(1, slice_size)
         self._timer = QTimer(self)
@@ -79,23 +90,29 @@ class ClientBridge(QObject):
         self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
 
     # ------------------------------------------------ client thread side
-    def attach(self) -> Sink:
-        """Callbacks for a new client; those of earlier clients go quiet."""
+    def attach(self, server: str) -> Sink:
+        """Callbacks for a new client of connection ``server``; its earlier ones go quiet."""
         with self._lock:
             self._generation += 1
-            return Sink(self, self._generation)
+            self._current[server] = self._generation
+            return Sink(self, server, self._generation)
+
+    def detach(self, server: str) -> None:
+        """Drop what connection ``server``'s clients say from now on (removed, off)."""
+        with self._lock:
+            self._current.pop(server, None)
 
     def close(self) -> None:
         """Drop everything from now on (quitting)."""
         with self._lock:
             self._closed = True
-            self._generation += 1
+            self._current.clear()
 
-    def _put(self, generation: int, kind: int, item: Any) -> None:
+    def _put(self, server: str, generation: int, kind: int, item: Any) -> None:
         with self._lock:
-            if self._closed or generation != self._generation:
+            if self._closed or self._current.get(server) != generation:
                 return
-            self._queue.append((generation, kind, item))
+            self._queue.append((server, generation, kind, item))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -113,28 +130,31 @@ class ClientBridge(QObject):
         with self._lock:
             self._scheduled = False
         batch: list[dict[str, Any]] = []
+        batch_server = ""
         budget = self._slice
         queue = self._queue
-        current = self._generation
+        current = self._current
         while queue and budget > 0:
-            generation, kind, item = queue.popleft()
-            if generation != current:
+            server, generation, kind, item = queue.popleft()
+            if current.get(server) != generation:
                 continue
+            if batch and (kind != _EVENT or server != batch_server):
+                self.events_received.emit(batch_server, batch)
+                batch = []
             if kind == _EVENT:
                 batch.append(item)
+                batch_server = server
                 budget -= 1
-                continue
-            if batch:
-                self.events_received.emit(batch)
-                batch = []
-            if kind == _GAP:
-                self.gap_received.emit(item)
+            elif kind == _GAP:
+                self.gap_received.emit(server, item)
             elif kind == _RESET:
-                self.reset_received.emit(item)
+                self.reset_received.emit(server, item)
+            elif kind == _STATE:
+                self.state_changed.emit(server, *item)
             else:
-                self.state_changed.emit(*item)
+                self.identified.emit(server, item)
         if batch:
-            self.events_received.emit(batch)
+            self.events_received.emit(batch_server, batch)
         if queue:
             with self._lock:
                 self._scheduled = True
@@ -145,22 +165,26 @@ class ClientBridge(QObject):
 
 
 class Sink:
-    """The callbacks one RealtimeClient is given (any thread)."""
+    """The callbacks one RealtimeClient of one connection is given (any thread)."""
 
-    __slots__ = ("_bridge", "_generation")
+    __slots__ = ("_bridge", "_generation", "_server")
 
-    def __init__(self, bridge: ClientBridge, generation: int) -> None:
+    def __init__(self, bridge: ClientBridge, server: str, generation: int) -> None:
         self._bridge = bridge
+        self._server = server
         self._generation = generation
 
     def on_event(self, event: dict[str, Any]) -> None:
-        self._bridge._put(self._generation, _EVENT, event)  # noqa: SLF001
+        self._bridge._put(self._server, self._generation, _EVENT, event)  # noqa: SLF001
 
     def on_gap(self, body: dict[str, Any]) -> None:
-        self._bridge._put(self._generation, _GAP, body)  # noqa: SLF001
+        self._bridge._put(self._server, self._generation, _GAP, body)  # noqa: SLF001
 
     def on_reset(self, body: dict[str, Any]) -> None:
-        self._bridge._put(self._generation, _RESET, body)  # noqa: SLF001
+        self._bridge._put(self._server, self._generation, _RESET, body)  # noqa: SLF001
 
     def on_state(self, state: ClientState, detail: str) -> None:
-        self._bridge._put(self._generation, _STATE, (state, detail))  # noqa: SLF001
+        self._bridge._put(self._server, self._generation, _STATE, (state, detail))  # noqa: SLF001
+
+    def on_identified(self, identified: Identified) -> None:
+        self._bridge._put(self._server, self._generation, _IDENTIFIED, identified)  # noqa: SLF001

@@ -5,7 +5,9 @@ monotonic seconds and decides bursts; ``wallclock`` is epoch seconds and
 decides do-not-disturb), and the caller asks :meth:`NotificationCoalescer.poll`
 again at :meth:`~NotificationCoalescer.next_due`.
 
-Rules:
+Every event comes from a *server* (a connection, named by its key), and
+everything about events is counted per server: a seq only means something to
+its server. Rules:
 
 * Events are filtered: the user's own actions (``origin`` equal to this app's
   instance id, and this app's own presence entries) are never notified; muted
@@ -13,32 +15,34 @@ Rules:
 * A burst becomes one notification: the first event of a quiet period is shown
   at once; what follows within ``window`` seconds is held and shown as one
   digest ("12 new events in ws_marketing") that *replaces* the first one (same
-  ``key``), and keeps replacing it while the burst goes on.
+  ``key``), and keeps replacing it while the burst goes on. Per server.
 * After a (re)connect, what the server replays is held until the caller tells
   the boundary (the server's seq when the stream opened, or ``None`` when it is
   unknown): older events become one catch-up digest ("While you were away: 37
-  events in 3 workspaces"); on the very first connect without a resume point
-  they are history and not notified at all.
-* Nothing is shown twice: an event whose seq is not above the highest seen is
-  ignored (a ``reset`` from a server that lost its data moves that mark).
+  events in 3 workspaces"); on a first connect without a resume point (a new
+  server, or a history that started again) they are history and not notified.
+* Nothing is shown twice: an event whose seq is not above the highest seen
+  from its server is ignored (a ``reset`` moves that mark; :meth:`forget`
+  drops it when the connection follows another history).
+* With more than one server, titles name the server ("Workflow failed · Team").
 * Do-not-disturb and "notifications off" suppress the popups but events still
-  count as unread.
+  count as unread. What do-not-disturb held becomes ONE summary when it ends
+  (:meth:`release_held`).
 """
 
 from __future__ import annotations
 
 import enum
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .digest import Tally, catch_up_text, digest_text, held_text, newest_seq
 from .dnd import DoNotDisturb
 from .settings_values import NotifyPrefs
-from .summary import event_body, event_title, is_presence, workspace_label
-from .text import plural
+from .summary import event_body, event_title, is_presence
 
-__all__ = ["Notice", "NoticeKind", "NotificationCoalescer"]
+__all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "Notice", "NoticeKind", "NotificationCoalescer"]
 
 DEFAULT_WINDOW = 2.0
 DEFAULT_HOLD = 3.0
@@ -50,11 +54,16 @@ class NoticeKind(enum.Enum):
     EVENT = "event"
     DIGEST = "digest"
     CATCH_UP = "catch_up"
+    HELD = "held"  # what do-not-disturb held, once it ended
 
 
 @dataclass(frozen=True, slots=True)
 class Notice:
-    """One notification to show; a later notice with the same ``key`` replaces it."""
+    """One notification to show; a later notice with the same ``key`` replaces it.
+
+    A click opens event ``seq`` of connection ``server`` (``""``/None: only the
+    Activity window, as for a summary of several servers).
+    """
 
     kind: NoticeKind
     key: str
@@ -62,6 +71,31 @@ class Notice:
     body: str
     seq: int | None  # the event a click opens (the newest one of a digest)
     count: int
+    server: str = ""
+
+
+class _Server:
+    """Everything counted for one server."""
+
+    __slots__ = ("boundary", "burst", "burst_tally", "caught", "caught_missed", "held",
+                 "high", "history", "hold_until", "holding", "missed", "pending", "window_end")
+
+    def __init__(self) -> None:
+        self.high: int | None = None  # highest seq seen
+        # live bursts
+        self.burst = 0  # number of the current burst (the notice key)
+        self.window_end: float | None = None
+        self.burst_tally = Tally()  # everything in this burst
+        self.pending = 0  # events of the burst not shown yet (until the window ends)
+        # catch-up after a (re)connect
+        self.holding = False
+        self.history = False
+        self.hold_until = 0.0
+        self.held: list[Event] = []
+        self.missed = 0
+        self.boundary: int | None = None  # replayed events up to here are old news
+        self.caught = Tally()  # the last catch-up digest's events
+        self.caught_missed = 0
 
 
 class NotificationCoalescer:
@@ -86,21 +120,29 @@ class NotificationCoalescer:
         self._wallclock = wallclock
         self._window = window
         self._hold_time = hold
-        self._high: int | None = None  # highest seq seen
-        # live bursts
-        self._burst = 0  # number of the current burst (the notice key)
-        self._window_end: float | None = None
-        self._burst_tally = _Tally()  # everything in this burst
-        self._pending = 0  # events of the burst not shown yet (until the window ends)
-        # catch-up after a (re)connect
-        self._holding = False
-        self._history = False
-        self._hold_until = 0.0
-        self._held: list[Event] = []
-        self._missed = 0
-        self._boundary: int | None = None  # replayed events up to here are old news
-        self._caught = _Tally()  # the last catch-up digest's events
-        self._caught_missed = 0
+        self._servers: dict[str, _Server] = {}
+        self._names: dict[str, str] = {}
+        self._quiet_tally = Tally()  # what do-not-disturb held
+
+    # ------------------------------------------------------------- servers
+    def set_servers(self, names: Mapping[str, str]) -> None:
+        """Key -> name of the servers followed: with more than one, notices name theirs."""
+        self._names = dict(names)
+
+    def forget(self, server: str) -> None:
+        """Drop what was counted for ``server`` (removed, or another history now)."""
+        self._servers.pop(server, None)
+
+    def _server(self, server: str) -> _Server:
+        state = self._servers.get(server)
+        if state is None:
+            state = self._servers[server] = _Server()
+        return state
+
+    def _titled(self, title: str, server: str) -> str:
+        if len(self._names) > 1 and server in self._names:
+            return f"{title} · {self._names[server]}"
+        return title
 
     # ------------------------------------------------------------- filtering
     def is_own(self, event: Event) -> bool:
@@ -125,235 +167,194 @@ class NotificationCoalescer:
 
     @property
     def holding(self) -> bool:
-        """True between a (re)connect and its boundary."""
-        return self._holding
+        """True while any server is between a (re)connect and its boundary."""
+        return any(state.holding for state in self._servers.values())
+
+    def holds(self, server: str) -> bool:
+        state = self._servers.get(server)
+        return state is not None and state.holding
 
     def quiet(self) -> bool:
         """True while popups are suppressed (notifications off or do-not-disturb)."""
         return not self.prefs.enabled or self.dnd.active(self._wallclock())
 
+    def _held_back(self, notable: list[Event], server: str) -> None:
+        """Suppressed by do-not-disturb (not by "off"): kept for the summary at its end."""
+        if self.prefs.enabled and notable:
+            self._quiet_tally.add(notable, server)
+
     def mark_read(self) -> None:
         self.unread = 0
 
+    def release_held(self) -> list[Notice]:
+        """Once do-not-disturb is over: one summary of what it held (if anything)."""
+        tally = self._quiet_tally
+        if self.dnd.active(self._wallclock()) or not tally.count:
+            return []
+        self._quiet_tally = Tally()
+        if not self.prefs.enabled:
+            return []
+        title, body = held_text(tally, self._names)
+        server = next(iter(tally.servers)) if len(tally.servers) == 1 else ""
+        return [Notice(NoticeKind.HELD, "held", title, body, tally.newest if server else None,
+                       tally.count, server)]
+
     # ----------------------------------------------------------- connection
-    def connected(self, *, resumed: bool) -> None:
-        """The stream (re)opened: hold what arrives until :meth:`boundary`.
+    def connected(self, server: str, *, resumed: bool) -> None:
+        """``server``'s stream (re)opened: hold what arrives until :meth:`boundary`.
 
         ``resumed`` is False on a first connect without a resume point, whose
         replayed tail is history rather than news.
         """
-        if not self._holding:
-            self._holding = True
-            self._history = not resumed
-            self._held = []
-            self._missed = 0
-        self._hold_until = self._clock() + self._hold_time
+        state = self._server(server)
+        if not state.holding:
+            state.holding = True
+            state.history = not resumed
+            state.held = []
+            state.missed = 0
+        state.hold_until = self._clock() + self._hold_time
 
-    def boundary(self, server_seq: int | None) -> list[Notice]:
+    def boundary(self, server: str, server_seq: int | None) -> list[Notice]:
         """End the hold: events up to ``server_seq`` were missed, later ones are live."""
-        if not self._holding:
+        state = self._servers.get(server)
+        if state is None or not state.holding:
             return []
-        self._holding = False
-        held, self._held = self._held, []
-        missed, self._missed = self._missed, 0
+        state.holding = False
+        held, state.held = state.held, []
+        missed, state.missed = state.missed, 0
         if server_seq is None:  # unknown: everything replayed so far is old news
-            server_seq = _newest_seq(held)
+            server_seq = newest_seq(held)
             if server_seq is None:
-                server_seq = self._high
-        self._boundary = server_seq
-        self._caught, self._caught_missed = _Tally(), missed
-        notices = self._split(held)
+                server_seq = state.high
+        state.boundary = server_seq
+        state.caught, state.caught_missed = Tally(), missed
+        notices = self._split(server, state, held)
         if (
             missed
-            and not self._history
+            and not state.history
             and not self.quiet()
             and not any(n.kind is NoticeKind.CATCH_UP for n in notices)
         ):
-            notices.insert(0, self._catch_up(_Tally(), missed))
+            notices.insert(0, self._catch_up(server, Tally(), missed))
         return notices
 
-    def _split(self, events: list[Event]) -> list[Notice]:
+    def _split(self, server: str, state: _Server, events: list[Event]) -> list[Notice]:
         """Old news (up to the boundary) into the catch-up digest, the rest live."""
-        bound = self._boundary
+        bound = state.boundary
         old = [e for e in events if bound is not None and _older(e, bound)]
         new = [e for e in events if bound is None or not _older(e, bound)]
         notices: list[Notice] = []
-        if old and not self._history:
+        if old and not state.history:
             notable = [e for e in old if self.is_notable(e)]
             self.unread += len(notable)
-            self._caught.add(notable)
-            if not self.quiet() and notable:
-                notices.append(self._catch_up(self._caught, self._caught_missed))
-        notices.extend(self._live(new))
+            state.caught.add(notable, server)
+            if self.quiet():
+                self._held_back(notable, server)
+            elif notable:
+                notices.append(self._catch_up(server, state.caught, state.caught_missed))
+        notices.extend(self._live(server, state, new))
         return notices
 
-    def gap(self, body: Mapping[str, Any]) -> None:
+    def gap(self, server: str, body: Mapping[str, Any]) -> None:
         missed = body.get("missed")
-        if self._holding and isinstance(missed, int) and missed > 0:
-            self._missed += missed
+        state = self._servers.get(server)
+        if state is not None and state.holding and isinstance(missed, int) and missed > 0:
+            state.missed += missed
 
-    def reset(self, body: Mapping[str, Any]) -> None:
+    def reset(self, server: str, body: Mapping[str, Any]) -> None:
         """The server is behind our resume point (it lost data): restart the mark."""
         server_seq = body.get("server_seq")
-        self._high = server_seq if isinstance(server_seq, int) else None
+        self._server(server).high = server_seq if isinstance(server_seq, int) else None
 
     # ---------------------------------------------------------------- events
-    def offer(self, events: Iterable[Event]) -> list[Notice]:
+    def offer(self, server: str, events: Iterable[Event]) -> list[Notice]:
+        state = self._server(server)
         fresh: list[Event] = []
+        high = state.high
         for event in events:
             seq = event.get("seq")
             if isinstance(seq, int):
-                if self._high is not None and seq <= self._high:
+                if high is not None and seq <= high:
                     continue
-                self._high = seq
+                high = seq
             fresh.append(event)
-        if self._holding:
-            self._held.extend(fresh)
+        state.high = high
+        if state.holding:
+            state.held.extend(fresh)
             return []
-        return self._split(fresh)
+        return self._split(server, state, fresh)
 
     def poll(self) -> list[Notice]:
         now = self._clock()
         notices: list[Notice] = []
-        if self._holding and now >= self._hold_until:
-            notices.extend(self.boundary(None))
-        if self._window_end is not None and now >= self._window_end:
-            notices.extend(self._close_window(now))
+        for server, state in list(self._servers.items()):
+            if state.holding and now >= state.hold_until:
+                notices.extend(self.boundary(server, None))
+            if state.window_end is not None and now >= state.window_end:
+                notices.extend(self._close_window(server, state, now))
         return notices
 
     def next_due(self) -> float | None:
-        due = [self._hold_until] if self._holding else []
-        if self._pending and self._window_end is not None:
-            due.append(self._window_end)
+        due: list[float] = []
+        for state in self._servers.values():
+            if state.holding:
+                due.append(state.hold_until)
+            if state.pending and state.window_end is not None:
+                due.append(state.window_end)
         return min(due) if due else None
 
     # -------------------------------------------------------------- internals
-    def _live(self, events: list[Event]) -> list[Notice]:
+    def _live(self, server: str, state: _Server, events: list[Event]) -> list[Notice]:
         notable = [e for e in events if self.is_notable(e)]
         self.unread += len(notable)
-        if not notable or self.quiet():
+        if not notable:
+            return []
+        if self.quiet():
+            self._held_back(notable, server)
             return []
         now = self._clock()
         notices: list[Notice] = []
-        if self._window_end is not None and now >= self._window_end:
-            notices.extend(self._close_window(now))
-        if self._window_end is None:
+        if state.window_end is not None and now >= state.window_end:
+            notices.extend(self._close_window(server, state, now))
+        if state.window_end is None:
             first, notable = notable[0], notable[1:]
-            self._burst += 1
-            self._burst_tally = _Tally()
-            self._burst_tally.add([first])
-            self._window_end = now + self._window
-            notices.append(self._single(first, f"burst:{self._burst}"))
-        self._burst_tally.add(notable)  # counted now: a flood's digest never rereads it
-        self._pending += len(notable)
+            state.burst += 1
+            state.burst_tally = Tally()
+            state.burst_tally.add([first], server)
+            state.window_end = now + self._window
+            notices.append(self._single(server, first, f"{server}:burst:{state.burst}"))
+        state.burst_tally.add(notable, server)  # counted now: a flood's digest never rereads it
+        state.pending += len(notable)
         return notices
 
-    def _close_window(self, now: float) -> list[Notice]:
-        if not self._pending:
-            self._window_end = None
-            self._burst_tally = _Tally()
+    def _close_window(self, server: str, state: _Server, now: float) -> list[Notice]:
+        if not state.pending:
+            state.window_end = None
+            state.burst_tally = Tally()
             return []
-        self._pending = 0
-        self._window_end = now + self._window
-        return [self._digest(self._burst_tally, f"burst:{self._burst}")]
+        state.pending = 0
+        state.window_end = now + self._window
+        title, body = digest_text(state.burst_tally)
+        return [Notice(NoticeKind.DIGEST, f"{server}:burst:{state.burst}",
+                       self._titled(title, server), body, state.burst_tally.newest,
+                       state.burst_tally.count, server)]
 
-    def _single(self, event: Event, key: str) -> Notice:
+    def _single(self, server: str, event: Event, key: str,
+                kind: NoticeKind = NoticeKind.EVENT) -> Notice:
         seq = event.get("seq")
-        return Notice(
-            kind=NoticeKind.EVENT,
-            key=key,
-            title=event_title(event),
-            body=event_body(event),
-            seq=seq if isinstance(seq, int) else None,
-            count=1,
-        )
+        return Notice(kind, key, self._titled(event_title(event), server), event_body(event),
+                      seq if isinstance(seq, int) else None, 1, server)
 
-    def _digest(self, tally: _Tally, key: str) -> Notice:
-        count = tally.count
-        spaces = tally.spaces
-        where = _where(spaces)
-        kinds = tally.kinds
-        shown = [f"{title} ×{n}" if n > 1 else title for title, n in kinds.most_common(3)]
-        if len(kinds) > 3:
-            shown.append(f"{len(kinds) - 3} more kinds")
-        lines = [" · ".join(shown)]
-        if len(spaces) > 1:
-            lines.append(" · ".join(f"{ws}: {n}" for ws, n in spaces.most_common(3)))
-        return Notice(
-            kind=NoticeKind.DIGEST,
-            key=key,
-            title=f"{count} new events {where}",
-            body="\n".join(lines),
-            seq=tally.newest,
-            count=count,
-        )
-
-    def _catch_up(self, tally: _Tally, missed: int) -> Notice:
-        if tally.first is None:
-            return Notice(NoticeKind.CATCH_UP, "catch-up", "While you were away",
-                          f"{plural(missed, 'event')} could not be replayed", None, 0)
-        if tally.count == 1 and not missed:
-            single = self._single(tally.first, "catch-up")
-            return Notice(NoticeKind.CATCH_UP, "catch-up", single.title, single.body,
-                          single.seq, 1)
-        spaces = tally.spaces
-        count = tally.count
-        body = f"{plural(count, 'event')} {_where(spaces)}"
-        if missed:
-            body += f"; {missed} more could not be replayed"
-        return Notice(
-            kind=NoticeKind.CATCH_UP,
-            key="catch-up",
-            title="While you were away",
-            body=body,
-            seq=tally.newest,
-            count=count,
-        )
-
-
-class _Tally:
-    """What a digest tells about its events, counted as they arrive.
-
-    A flood keeps a burst (or a catch-up) going for as long as it lasts; a
-    digest that recounted every event of it would cost more each time it is
-    updated. Counting each event once when it arrives keeps the cost per event.
-    """
-
-    __slots__ = ("count", "first", "kinds", "newest", "spaces")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.first: Event | None = None
-        self.spaces: Counter[str] = Counter()  # workspace label -> events
-        self.kinds: Counter[str] = Counter()  # event title -> events
-        self.newest: int | None = None  # the newest seq (what a click opens)
-
-    def add(self, events: list[Event]) -> None:
-        if not events:
-            return
-        if self.first is None:
-            self.first = events[0]
-        self.count += len(events)
-        self.spaces.update(map(workspace_label, events))
-        self.kinds.update(map(event_title, events))
-        newest = _newest_seq(events)
-        if newest is not None and (self.newest is None or newest > self.newest):
-            self.newest = newest
+    def _catch_up(self, server: str, tally: Tally, missed: int) -> Notice:
+        key = f"{server}:catch-up"
+        if tally.first is not None and tally.count == 1 and not missed:
+            return self._single(server, tally.first, key, NoticeKind.CATCH_UP)
+        title, body = catch_up_text(tally, missed)
+        return Notice(NoticeKind.CATCH_UP, key, self._titled(title, server), body, tally.newest,
+                      tally.count, server)
 
 
 def _older(event: Event, seq: int) -> bool:
     """At or below ``seq`` (an event without a seq is never old news)."""
     value = event.get("seq")
     return isinstance(value, int) and value <= seq
-
-
-def _newest_seq(events: list[Event]) -> int | None:
-    seqs = [e.get("seq") for e in events]
-    ints = [s for s in seqs if isinstance(s, int)]
-    return max(ints) if ints else None
-
-
-def _where(spaces: Counter[str]) -> str:
-    if len(spaces) == 1:
-        return f"in {next(iter(spaces))}"
-    return f"in {len(spaces)} workspaces"

@@ -2,9 +2,11 @@
 
 :class:`TrayController` gets every part by constructor from the composition
 root (``main.py``) and connects nothing itself except its own timers; the
-root links signals to its ``on_*`` slots. It never blocks the GUI thread:
-requests go through the task runner, and the quit sequence runs on a thread of
-its own with a hard deadline.
+root links signals to its ``on_*`` slots. Every event, gap and presence entry
+comes from a connection, named by its key, and is handled as that
+connection's (see :mod:`.connections`). The controller never blocks the GUI
+thread: requests go through the task runner, tokens through the vault, and
+the quit sequence runs on a thread of its own with a hard deadline.
 """
 
 from __future__ import annotations
@@ -19,26 +21,26 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-
-from lattice_rt_core.client import ClientState
+from PySide6.QtWidgets import QDialog
 
 from .actions import AppActions
 from .activity_model import ActivityModel
 from .activity_window import ActivityWindow
 from .autostart import Autostart
 from .coalescer import Notice, NotificationCoalescer
-from .dnd import DndMode, DoNotDisturb
-from .endpoint import ClientLike, Endpoint, EndpointConfig
+from .connections import ConnectionSet
+from .dnd import DndMode, DoNotDisturb, menu_labels
+from .link_status import intro, overview
 from .notifiers import Notifier
-from .presence_keeper import PresenceKeeper
 from .presence_model import PresenceModel
 from .presence_window import PresenceWindow
 from .roster import Roster
-from .settings import GROUP_GENERAL, GROUP_NOTIFY, GROUP_PRESENCE, GROUP_SERVER, Settings
-from .settings_dialog import SettingsDialog
+from .settings import GROUP_CONNECTIONS, GROUP_GENERAL, GROUP_NOTIFY, GROUP_PRESENCE, Settings
+from .settings_flow import SettingsFlow
 from .tasks import TaskRunner
 from .text import people_online
 from .tray import TrayIcon, TrayStatus
+from .windows import bring_forward
 
 __all__ = ["QUIT_BUDGET", "TrayController", "Views"]
 
@@ -50,13 +52,16 @@ LEAVE_SHARE = 0.4  # of it, at most this long waiting for presence leaves
 
 @dataclass(slots=True)
 class Views:
-    """The widgets the controller drives (``tray`` is None without a system tray)."""
+    """The widgets the controller drives (``tray`` is None without a system tray).
+
+    ``about`` makes the About dialog the first time it is asked for.
+    """
 
     actions: AppActions
     tray: TrayIcon | None
     activity: ActivityWindow
     presence: PresenceWindow
-    settings_dialog: Callable[[], SettingsDialog]
+    about: Callable[[], QDialog]
 
 
 class TrayController(QObject):
@@ -64,13 +69,14 @@ class TrayController(QObject):
     quit_finished(): the quit sequence is over; the event loop may end.
     notice_shown(object): a Notice was handed to the notifier.
     status_changed(object): the TrayStatus after any change.
-    caught_up(): after a (re)connect, the replay was sorted out (live from now on).
+    caught_up(str): after a (re)connect of that connection, the replay was sorted
+        out (live from now on).
     """
 
     quit_finished = Signal()
     notice_shown = Signal(object)
     status_changed = Signal(object)
-    caught_up = Signal()
+    caught_up = Signal(str)
     _shutdown_done = Signal()
 
     def __init__(
@@ -83,8 +89,8 @@ class TrayController(QObject):
         roster: Roster,
         coalescer: NotificationCoalescer,
         notifier: Notifier,
-        endpoint: Endpoint,
-        keeper: PresenceKeeper,
+        connections: ConnectionSet,
+        flow: SettingsFlow,
         runner: TaskRunner,
         autostart: Autostart,
         data_dir: Path,
@@ -102,8 +108,8 @@ class TrayController(QObject):
         self.roster = roster
         self.coalescer = coalescer
         self.notifier = notifier
-        self.endpoint = endpoint
-        self.keeper = keeper
+        self.connections = connections
+        self.flow = flow
         self.runner = runner
         self.autostart = autostart
         self.data_dir = data_dir
@@ -112,14 +118,11 @@ class TrayController(QObject):
         self._wallclock = wallclock
         self._quit_budget = quit_budget
 
-        self.connected = False
-        self.detail = "starting"
         self.quitting = False
         self._finished = False
-        self._connects = 0
-        self._initial_resume: int | None = None
-        self._last_seq: int | None = None
-        self._dialog: SettingsDialog | None = None
+        self._about: QDialog | None = None
+        #: the connections' names last handed out (all of them, those switched on)
+        self._named: tuple[dict[str, str], dict[str, str]] = ({}, {})
         self._shutdown_thread: threading.Thread | None = None
 
         self._notice_timer = QTimer(self)
@@ -133,148 +136,132 @@ class TrayController(QObject):
         self._quit_timer.timeout.connect(self._finish)
         self._shutdown_done.connect(self._finish, Qt.ConnectionType.QueuedConnection)
 
-    # ---------------------------------------------------------------- start
-    def endpoint_config(self) -> EndpointConfig:
-        values = self.settings.values()
-        return EndpointConfig(
-            mode=values.server_mode,
-            port=values.port,
-            url=values.remote_url,
-            token=values.remote_token,
-            data_dir=self.data_dir,
-        )
+    @property
+    def connected(self) -> bool:
+        """At least one connection is online."""
+        return any(c.online for c in self.connections)
 
+    # ---------------------------------------------------------------- start
     def start(self) -> None:
-        """Show the tray (or the Activity window without one) and connect."""
+        """Show the tray (or the Activity window without one) and connect everything."""
         self._apply_notify_settings()
         if self.views.tray is not None:
             self.views.tray.show()
         else:
             self.views.activity.bring_forward()
-        self._connect_endpoint()
+        self.flow.start()
         self._refresh_status()
 
-    def _connect_endpoint(self, leave: list[str] | None = None) -> None:
-        config = self.endpoint_config()
-        resume = self.settings.last_event_id(config.identity)
-        self._initial_resume = resume
-        self._connects = 0
-        self.detail = f"connecting to {config.label}"
-        self.endpoint.start(config, self.keeper.client_ids(), resume, leave=leave or ())
+    # --------------------------------------------------------- connections
+    @Slot(str, bool)
+    def on_connected(self, key: str, resumed: bool) -> None:
+        self.coalescer.connected(key, resumed=resumed)
+        self._schedule_notices()
 
-    # ------------------------------------------------------- stream events
-    @Slot(object)
-    def on_events(self, events: list[dict[str, Any]]) -> None:
+    @Slot(str, object)
+    def on_caught_up(self, key: str, seq: object) -> None:
+        self._show(self.coalescer.boundary(key, seq if isinstance(seq, int) else None))
+        connection = self.connections.get(key)
+        if connection is not None and not self.quitting:
+            self.settings.set_resume_points(key, connection.resume_points())
+        self._refresh_status()
+        self.caught_up.emit(key)
+
+    @Slot(str)
+    def on_history_changed(self, key: str) -> None:
+        """Another server (or history) behind the connection: its old counts do not apply."""
+        self.coalescer.forget(key)
+        self._clear_presence(key)
+
+    @Slot(str)
+    def on_connection_removed(self, key: str) -> None:
+        self.coalescer.forget(key)
+        self._clear_presence(key)
+        self.activity_model.drop_server(key)
+        self.on_connections_changed()
+
+    @Slot()
+    def on_connections_changed(self) -> None:
+        """A connection came or went, was renamed or switched on or off."""
+        self._named = every, used = self._names()
+        self.coalescer.set_servers(used)
+        self.views.actions.set_browser_targets(used)
+        self.activity_model.set_servers(every)
+        self.roster.set_servers(every)
+        self.presence_model.rebuild()
+        self._refresh_status()
+
+    def _names(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Key -> name of every connection, and of those switched on."""
+        every = self.connections.names()
+        return every, {c.key: c.name for c in self.connections if c.settings.enabled}
+
+    @Slot(str)
+    def on_connection_changed(self, key: str) -> None:
+        connection = self.connections.get(key)
+        if connection is not None and not connection.settings.enabled:
+            self._clear_presence(key)
+        if self._names() != self._named:  # renamed, or switched on or off
+            self.on_connections_changed()
+        else:  # its state: the icon, the tooltip, the status bar
+            self._refresh_status()
+
+    @Slot(str, object)
+    def on_joined(self, key: str, entries: list[dict[str, Any]]) -> None:
+        log.info("%s: presence joined: %s", key, [e.get("client_id") for e in entries])
+        connection = self.connections.get(key)
+        if connection is not None:
+            connection.refresh_presence()
+
+    @Slot(str, object)
+    def on_presence(self, key: str, entries: list[dict[str, Any]]) -> None:
         if self.quitting:
             return
-        self.activity_model.add_events(events)
+        self.roster.replace(key, entries)
+        self.presence_model.rebuild()
+        self._refresh_status()
+
+    def _clear_presence(self, key: str) -> None:
+        self.roster.clear(key)
+        self.presence_model.rebuild()
+        self._refresh_status()
+
+    @Slot(str, str)
+    def on_connection_report(self, key: str, message: str) -> None:
+        connection = self.connections.get(key)
+        self._report(f"{connection.name}: {message}" if connection is not None else message)
+
+    @Slot()
+    def refresh_presence(self) -> None:
+        for connection in self.connections:
+            connection.refresh_presence()
+
+    # ------------------------------------------------------- stream events
+    @Slot(str, object)
+    def on_events(self, key: str, events: list[dict[str, Any]]) -> None:
+        if self.quitting:
+            return
+        self.activity_model.add_events(events, server=key)
         if any(e.get("area") == "presence" for e in events):
             changed = False
             for event in events:
-                changed = self.roster.apply("", event) or changed
+                changed = self.roster.apply(key, event) or changed
             if changed:
                 self.presence_model.rebuild()
-        seqs = [e["seq"] for e in events if isinstance(e.get("seq"), int)]
-        if seqs:
-            self._last_seq = max(seqs) if self._last_seq is None else max(self._last_seq, *seqs)
-        self._show(self.coalescer.offer(events))
+        self._show(self.coalescer.offer(key, events))
         if self.views.activity.isVisible():
             self.coalescer.mark_read()
         self._refresh_status()
 
-    @Slot(object)
-    def on_gap(self, body: dict[str, Any]) -> None:
-        self.activity_model.add_gap(body)
-        self.coalescer.gap(body)
+    @Slot(str, object)
+    def on_gap(self, key: str, body: dict[str, Any]) -> None:
+        self.activity_model.add_gap(body, server=key)
+        self.coalescer.gap(key, body)
 
-    @Slot(object)
-    def on_reset(self, body: dict[str, Any]) -> None:
-        self.activity_model.add_gap({**body, "reason": "reset"})
-        self.coalescer.reset(body)
-        server_seq = body.get("server_seq")
-        self._last_seq = server_seq if isinstance(server_seq, int) else None
-
-    @Slot(object, str)
-    def on_state(self, state: ClientState, detail: str) -> None:
-        if self.quitting:
-            return
-        was = self.connected
-        self.connected = state is ClientState.CONNECTED
-        self.detail = detail
-        if was and not self.connected:
-            self.keeper.stop_keep_alive()
-        if self.connected and not was:
-            self._on_connected()
-        self._refresh_status()
-
-    def _on_connected(self) -> None:
-        client = self.endpoint.client
-        if client is None:
-            return
-        self._connects += 1
-        resumed = self._connects > 1 or self._initial_resume is not None
-        self.coalescer.connected(resumed=resumed)
-        self._schedule_notices()
-
-        def stats() -> dict[str, Any] | None:
-            answer = client.health().get("stats")
-            return answer if isinstance(answer, dict) else None
-
-        self.runner.run(
-            stats,
-            lambda answer: self._on_stats(client, answer),
-            lambda exc: self._on_stats(client, None),
-        )
-        self.keeper.join(client)
-        self.refresh_presence()
-
-    def _on_stats(self, client: ClientLike, stats: dict[str, Any] | None) -> None:
-        stats = stats or {}
-        ttl = stats.get("presence_ttl")
-        if self.connected and not self.quitting and client is self.endpoint.client:
-            self.keeper.keep_alive(client, float(ttl) if isinstance(ttl, int | float) else None)
-        seq = stats.get("seq")
-        self._on_boundary(seq if isinstance(seq, int) else None)
-
-    def _on_boundary(self, seq: object) -> None:
-        self._show(self.coalescer.boundary(seq if isinstance(seq, int) else None))
-        self._refresh_status()
-        self.caught_up.emit()
-
-    @Slot(str)
-    def on_endpoint_started(self, url: str) -> None:
-        self.detail = f"connecting to {url}"
-        self._refresh_status()
-
-    @Slot(str)
-    def on_endpoint_failed(self, message: str) -> None:
-        self.connected = False
-        self.detail = f"cannot start: {message}"
-        self._refresh_status()
-        self._report(self.detail)
-
-    @Slot(object)
-    def on_joined(self, entries: list[dict[str, Any]]) -> None:
-        log.info("presence joined: %s", [e.get("client_id") for e in entries])
-        self.refresh_presence()
-
-    @Slot(str)
-    def on_join_failed(self, message: str) -> None:
-        self._report(message)
-
-    @Slot()
-    def refresh_presence(self) -> None:
-        client = self.endpoint.client
-        if client is None or self.quitting:
-            return
-        self.runner.run(client.presence, self._on_presence_snapshot)
-
-    def _on_presence_snapshot(self, answer: object) -> None:
-        entries = answer.get("presence") if isinstance(answer, dict) else None
-        if isinstance(entries, list):
-            self.roster.replace("", (e for e in entries if isinstance(e, dict)))
-            self.presence_model.rebuild()
-            self._refresh_status()
+    @Slot(str, object)
+    def on_reset(self, key: str, body: dict[str, Any]) -> None:
+        self.activity_model.add_gap({**body, "reason": "reset"}, server=key)
+        self.coalescer.reset(key, body)
 
     # --------------------------------------------------------- notifications
     def _show(self, notices: list[Notice]) -> None:
@@ -293,17 +280,18 @@ class TrayController(QObject):
 
     @Slot()
     def on_notice_timer(self) -> None:
-        holding = self.coalescer.holding
+        holding = {c.key for c in self.connections if self.coalescer.holds(c.key)}
         self._show(self.coalescer.poll())
         self._refresh_status()
-        if holding and not self.coalescer.holding:
-            self.caught_up.emit()
+        for key in sorted(holding):
+            if not self.coalescer.holds(key):
+                self.caught_up.emit(key)
 
-    @Slot(int)
-    def on_notice_clicked(self, seq: int) -> None:
+    @Slot(str, int)
+    def on_notice_clicked(self, server: str, seq: int) -> None:
         self.on_activity_requested()
         if seq >= 0:
-            self.views.activity.select_event("", seq)
+            self.views.activity.select_event(server, seq)
 
     # ------------------------------------------------------------ menu intents
     @Slot()
@@ -319,25 +307,38 @@ class TrayController(QObject):
     def on_presence_requested(self) -> None:
         self.views.presence.bring_forward()
 
+    @Slot()
+    def on_about_requested(self) -> None:
+        if self._about is None:
+            self._about = self.views.about()
+        bring_forward(self._about)
+
     @Slot(str)
     def on_dnd_requested(self, mode: str) -> None:
         try:
             chosen = DndMode(mode)
         except ValueError:
             return
-        now = datetime.fromtimestamp(self._wallclock()).astimezone()
-        self.settings.set_dnd(DoNotDisturb.start(chosen, now))
+        self.settings.set_dnd(DoNotDisturb.start(chosen, self._now()))
 
     @Slot()
     def on_dnd_expired(self) -> None:
         self._apply_notify_settings()
-        self._refresh_status()
 
     @Slot()
-    def on_browser_requested(self) -> None:
-        client = self.endpoint.client
-        if client is None:
-            self._report("not connected yet")
+    def on_dnd_menu_opening(self) -> None:
+        self.views.actions.set_dnd_labels(menu_labels(self.settings.dnd, self._now()))
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._wallclock()).astimezone()
+
+    @Slot(str)
+    def on_browser_requested(self, key: str) -> None:
+        connection = self.connections.get(key)
+        client = connection.client if connection is not None else None
+        if connection is None or client is None or not connection.online:
+            name = connection.name if connection is not None else "the server"
+            self._report(f"{name} is not connected yet")
             return
         open_url = self._open_url
         self.runner.run(  # both block: a launch request, then a browser start
@@ -350,42 +351,17 @@ class TrayController(QObject):
         if failure is not None:
             self._report(f"no browser started: {failure}")
 
-    @Slot()
-    def on_settings_requested(self) -> None:
-        if self._dialog is None:
-            self._dialog = self.views.settings_dialog()
-            self._dialog.apply_requested.connect(self.on_settings_apply)
-        self._dialog.load(self.settings.values())
-        self._dialog.show()
-        self._dialog.raise_()
-        self._dialog.activateWindow()
-
-    @Slot(object)
-    def on_settings_apply(self, values: object) -> None:
-        try:
-            self.settings.apply(values)  # type: ignore[arg-type]
-        except ValueError as exc:
-            self._report(str(exc))
-
     @Slot(str)
     def on_settings_changed(self, group: str) -> None:
         if self.quitting:
             return
-        values = self.settings.values()
         if group == GROUP_NOTIFY:
             self._apply_notify_settings()
-        elif group == GROUP_PRESENCE:
-            removed = self.keeper.configure(values.display_name, values.workspaces)
-            self.endpoint.restart_client(self.keeper.client_ids(), leave=removed)
-        elif group == GROUP_SERVER:
-            self._save_resume_point()
-            self.connected = False
-            self.roster.clear("")
-            self.presence_model.rebuild()
-            self._connect_endpoint(leave=self.keeper.client_ids())
+        elif group in (GROUP_CONNECTIONS, GROUP_PRESENCE):
+            self.flow.sync()
         elif group == GROUP_GENERAL:
             try:
-                self.autostart.set_enabled(values.autostart)
+                self.autostart.set_enabled(self.settings.values().autostart)
             except OSError as exc:
                 self._report(f"cannot change start at login: {exc}")
         self._refresh_status()
@@ -396,9 +372,11 @@ class TrayController(QObject):
         self.coalescer.dnd = dnd
         now = self._wallclock()
         self.views.actions.show_dnd(dnd.mode(now))
+        self.views.actions.set_dnd_labels(menu_labels(dnd, self._now()))
         self._dnd_timer.stop()
         if dnd.until is not None and not dnd.forever and dnd.active(now):
             self._dnd_timer.start(max(0, int((dnd.until - now) * 1000)) + 50)
+        self._show(self.coalescer.release_held())
         self._refresh_status()
 
     @Slot()
@@ -407,53 +385,54 @@ class TrayController(QObject):
 
     # ---------------------------------------------------------------- status
     def status(self) -> TrayStatus:
-        now = self._wallclock()
         return TrayStatus(
-            connected=self.connected,
-            detail=self.detail,
-            server=self.endpoint.url or self.endpoint_config().label,
+            links=tuple(self.connections.statuses()),
             people_online=self.roster.online_count(),
             unread=self.coalescer.unread,
-            dnd=self.coalescer.dnd.describe(now),
+            dnd=self.coalescer.dnd.describe(self._wallclock()),
         )
 
     def _refresh_status(self) -> None:
         status = self.status()
         if self.views.tray is not None:
             self.views.tray.update(status)
-        text = "Connected" if status.connected else "Offline"
+        summary = overview(status.links)
+        text = summary.menu
         if status.connected and status.people_online:
             text += f" · {people_online(status.people_online)}"
         if status.unread:
             text += f" · {status.unread} unread"
         self.views.actions.set_status(text)
-        self.views.activity.set_connection_summary(
-            status.detail if not status.connected else f"connected to {status.server}",
-            "ok" if status.connected else "warning",
-        )
+        self.views.activity.set_connection_summary(summary.text, summary.level)
+        self.views.activity.set_intro(intro(status.links, first_run=self._first_run()))
+        self.flow.show_statuses(status.links)
         self.status_changed.emit(status)
 
+    def _first_run(self) -> bool:
+        """Nothing configured yet: only the endpoint on this computer, no team server."""
+        return len(self.connections) <= 1
+
+    @Slot(str)
+    def on_report(self, message: str) -> None:
+        self._report(message)
+
     def _report(self, message: str) -> None:
-        """A problem the user should see: status bar and log, never a traceback."""
+        """A passing problem the user should see: status bar and log, never a traceback."""
         log.warning("%s", message)
         self.views.activity.statusBar().showMessage(message, 10_000)
-
-    def _save_resume_point(self) -> None:
-        config = self.endpoint.config
-        if config is not None and self._last_seq is not None:
-            self.settings.set_last_event_id(config.identity, self._last_seq)
 
     # ------------------------------------------------------------------ quit
     @Slot()
     def quit(self) -> None:
-        """Leave presence, stop the client and the server; over within the budget."""
+        """Leave presence, stop clients and servers; over within the budget."""
         if self.quitting:
             self._finish()  # asked again (a second Ctrl-C): stop waiting
             return
         self.quitting = True
-        self.keeper.stop_keep_alive()
         deadline = self._clock() + self._quit_budget - 0.15
-        self._save_resume_point()
+        for connection in self.connections:
+            connection.close()
+            self.settings.set_resume_points(connection.key, connection.resume_points())
         self.settings.sync()
         self._notice_timer.stop()
         self._dnd_timer.stop()
@@ -462,8 +441,9 @@ class TrayController(QObject):
         self.views.activity.main_window = False
         self.views.activity.hide()
         self.views.presence.hide()
-        if self._dialog is not None:
-            self._dialog.hide()
+        if self._about is not None:
+            self._about.hide()
+        self.flow.close()
         self._quit_timer.start(max(1, int((self._quit_budget - 0.05) * 1000)))
         self._shutdown_thread = threading.Thread(
             target=self._shutdown, args=(deadline,), name="quit", daemon=True
@@ -472,11 +452,8 @@ class TrayController(QObject):
 
     def _shutdown(self, deadline: float) -> None:
         try:
-            client = self.endpoint.client
-            if client is not None:
-                leave_by = min(deadline, self._clock() + self._quit_budget * LEAVE_SHARE)
-                self.keeper.leave_all_blocking(client, leave_by, self._clock)
-            self.endpoint.shutdown(deadline, self._clock)
+            leave_by = min(deadline, self._clock() + self._quit_budget * LEAVE_SHARE)
+            self.connections.shutdown(deadline, leave_by, self._clock)
         except Exception:  # noqa: BLE001 - quitting must finish whatever happens
             log.exception("error while quitting")
         finally:

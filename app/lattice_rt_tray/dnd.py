@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-__all__ = ["MORNING", "DndMode", "DoNotDisturb"]
+__all__ = ["MORNING", "DndMode", "DoNotDisturb", "menu_labels", "until_text"]
 
 MORNING = time(8, 0)  # "until tomorrow" ends at this local time the next day
 
@@ -56,15 +56,14 @@ class DoNotDisturb:
         return DndMode.HOUR if self.until - now <= 3600 else DndMode.TOMORROW
 
     def describe(self, now: float) -> str:
+        """``Do not disturb until 15:42`` (local time), ``... is on``, or ``""`` when off."""
         if self.forever:
             return "Do not disturb is on"
         if not self.active(now):
             return ""
         assert self.until is not None
-        end = datetime.fromtimestamp(self.until).astimezone()
-        today = datetime.fromtimestamp(now).astimezone().date()
-        when = end.strftime("%H:%M") if end.date() == today else end.strftime("%a %H:%M")
-        return f"Do not disturb until {when}"
+        local = datetime.fromtimestamp(now).astimezone()
+        return f"Do not disturb until {until_text(self.until, local)}"
 
     def to_setting(self) -> str:
         if self.forever:
@@ -82,3 +81,38 @@ class DoNotDisturb:
         except ValueError:
             return cls()
         return cls(until=until) if until == until and until > 0 else cls()
+
+
+def until_text(until: float, now: datetime) -> str:
+    """When ``until`` (an epoch second) is, seen from ``now`` (aware, local).
+
+    ``15:42`` today, ``08:00 tomorrow``, else ``Mon 08:00``.
+    """
+    end = datetime.fromtimestamp(until, now.tzinfo)
+    days = (end.date() - now.date()).days
+    if days == 0:
+        return end.strftime("%H:%M")
+    if days == 1:
+        return f"{end:%H:%M} tomorrow"
+    return end.strftime("%a %H:%M")
+
+
+def menu_labels(dnd: DoNotDisturb, now: datetime) -> dict[DndMode, str]:
+    """The Do-not-disturb menu's entries, saying when each would end (``now``: aware, local).
+
+    The entry of a period that is on says when it really ends.
+    """
+    stamp = now.timestamp()
+    hour = DoNotDisturb.start(DndMode.HOUR, now).until
+    morning = DoNotDisturb.start(DndMode.TOMORROW, now).until
+    assert hour is not None and morning is not None
+    labels = {
+        DndMode.OFF: "Off",
+        DndMode.HOUR: f"For 1 hour (until {until_text(hour, now)})",
+        DndMode.TOMORROW: f"Until {until_text(morning, now)}",
+        DndMode.ON: "Until turned off",
+    }
+    mode = dnd.mode(stamp)
+    if mode in (DndMode.HOUR, DndMode.TOMORROW) and dnd.until is not None:
+        labels[mode] = f"Until {until_text(dnd.until, now)}"
+    return labels

@@ -24,7 +24,8 @@ APP_SIZES = (16, 32, 48, 64, 128, 256)
 
 class TrayState(enum.Enum):
     ONLINE = "online"
-    OFFLINE = "offline"  # also reconnecting
+    OFFLINE = "offline"  # every connection offline or reconnecting
+    WARNING = "warning"  # online, but some connection is offline or in error
     DND = "dnd"
     UNREAD = "unread"
 

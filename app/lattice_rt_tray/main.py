@@ -28,14 +28,17 @@ from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
 
+from .about import AboutDialog
 from .actions import AppActions
 from .activity_model import ActivityModel
 from .activity_window import ActivityWindow
 from .autostart import Autostart
 from .bridge import ClientBridge
 from .coalescer import DEFAULT_WINDOW, NotificationCoalescer
+from .connection import Connection, Presence
+from .connection_types import ClientFactory, Discover, ServerFactory, ServerLike
+from .connections import ConnectionSet
 from .controller import QUIT_BUDGET, TrayController, Views
-from .endpoint import ClientFactory, Endpoint, ServerFactory, ServerLike
 from .gc_pauses import freeze_survivors
 from .icons import app_icon, app_icon_file
 from .identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
@@ -43,11 +46,15 @@ from .notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
 from .presence_keeper import PresenceKeeper
 from .presence_model import PresenceModel
 from .presence_window import PresenceWindow
+from .resume import ResumeGuide
 from .roster import Roster
 from .settings import Settings
 from .settings_dialog import SettingsDialog
+from .settings_flow import SettingsFlow
+from .settings_values import ConnectionSettings
 from .single_instance import SingleInstance, instance_key
 from .tasks import TaskRunner
+from .token_vault import KeyringLike, TokenVault, default_keyring
 from .tray import TrayIcon
 from .unix_signals import SignalHandler
 
@@ -113,8 +120,9 @@ class TrayApp:
     controller: TrayController
     settings: Settings
     bridge: ClientBridge
-    endpoint: Endpoint
-    keeper: PresenceKeeper
+    connections: ConnectionSet
+    vault: TokenVault
+    flow: SettingsFlow
     coalescer: NotificationCoalescer
     notifier: Notifier
     views: Views
@@ -122,7 +130,7 @@ class TrayApp:
     presence_model: PresenceModel
     roster: Roster
     runner: TaskRunner
-    lifecycle: TaskRunner
+    keyring_runner: TaskRunner
 
 
 def build(
@@ -133,7 +141,8 @@ def build(
     notifier: str | Callable[[QSystemTrayIcon | None, QObject], Notifier] = "auto",
     server_factory: ServerFactory = embedded_server,
     client_factory: ClientFactory = RealtimeClient,
-    discover_local: Callable[[Path], tuple[str, str | None] | None] = find_local_server,
+    discover_local: Discover = find_local_server,
+    keyring: Callable[[], KeyringLike | None] = default_keyring,
     autostart: Autostart | None = None,
     open_url: Callable[[str], str | None] = open_browser,
     clock: Callable[[], float] = time.monotonic,
@@ -144,6 +153,7 @@ def build(
 ) -> TrayApp:
     """Create and wire the whole app (not started: call ``controller.start()``)."""
     root = parent or QObject()
+    settings.migrate(data_dir)
     values = settings.values()
     instance_id = settings.instance_id
 
@@ -154,13 +164,8 @@ def build(
     presence_model = PresenceModel(roster, root)
     activity = ActivityWindow(activity_model, actions, main_window=not tray_available)
     presence = PresenceWindow(presence_model)
-    views = Views(
-        actions=actions,
-        tray=tray,
-        activity=activity,
-        presence=presence,
-        settings_dialog=lambda: SettingsDialog(activity),
-    )
+    views = Views(actions=actions, tray=tray, activity=activity, presence=presence,
+                  about=lambda: AboutDialog(activity))
     if callable(notifier):
         chosen = notifier(tray.icon if tray else None, root)
     else:
@@ -173,18 +178,32 @@ def build(
     )
     bridge = ClientBridge(root)
     runner = TaskRunner("requests", workers=4, parent=root)
-    lifecycle = TaskRunner("lifecycle", workers=1, parent=root)
-    endpoint = Endpoint(
-        bridge,
-        server_factory=server_factory,
-        client_factory=client_factory,
-        discover=discover_local,
-        lifecycle=lifecycle,
-        parent=root,
-    )
-    keeper = PresenceKeeper(
-        instance_id, runner, display_name=values.display_name, workspaces=values.workspaces,
-        parent=root,
+    keyring_runner = TaskRunner("keyring", workers=1, parent=root)
+
+    def connection(conn: ConnectionSettings, presence: Presence, owner: QObject) -> Connection:
+        """One connection and what it alone owns: a lifecycle thread, a presence keeper."""
+        return Connection(
+            conn,
+            presence,
+            bridge=bridge,
+            keeper=PresenceKeeper(instance_id, runner, display_name=presence[0],
+                                  workspaces=presence[1]),
+            guide=ResumeGuide(settings.resume_points(conn.key),
+                              legacy=settings.legacy_resume(conn.key)),
+            lifecycle=TaskRunner(f"connection-{conn.key}", workers=1),
+            requests=runner,
+            server_factory=server_factory,
+            client_factory=client_factory,
+            discover=discover_local,
+            data_dir=data_dir,
+            parent=owner,
+        )
+
+    connections = ConnectionSet(bridge, connection, root)
+    vault = TokenVault(keyring_runner, settings, backend=keyring, parent=root)
+    flow = SettingsFlow(
+        settings=settings, vault=vault, connections=connections, runner=runner,
+        dialog=lambda: SettingsDialog(activity), client_factory=client_factory, parent=root,
     )
     controller = TrayController(
         settings=settings,
@@ -194,8 +213,8 @@ def build(
         roster=roster,
         coalescer=coalescer,
         notifier=chosen,
-        endpoint=endpoint,
-        keeper=keeper,
+        connections=connections,
+        flow=flow,
         runner=runner,
         autostart=autostart or Autostart(),
         data_dir=data_dir,
@@ -206,11 +225,10 @@ def build(
         parent=root,
     )
     app = TrayApp(
-        root=root,
-        controller=controller, settings=settings, bridge=bridge, endpoint=endpoint,
-        keeper=keeper, coalescer=coalescer, notifier=chosen, views=views,
-        activity_model=activity_model, presence_model=presence_model, roster=roster,
-        runner=runner, lifecycle=lifecycle,
+        root=root, controller=controller, settings=settings, bridge=bridge,
+        connections=connections, vault=vault, flow=flow, coalescer=coalescer, notifier=chosen,
+        views=views, activity_model=activity_model, presence_model=presence_model,
+        roster=roster, runner=runner, keyring_runner=keyring_runner,
     )
     link(app)
     return app
@@ -218,23 +236,32 @@ def build(
 
 def link(app: TrayApp) -> None:
     """Connect every signal to its slot: the whole app's wiring in one place."""
-    c, v = app.controller, app.views
+    c, v, conns = app.controller, app.views, app.connections
     app.bridge.events_received.connect(c.on_events)
     app.bridge.gap_received.connect(c.on_gap)
     app.bridge.reset_received.connect(c.on_reset)
-    app.bridge.state_changed.connect(c.on_state)
-    app.endpoint.started.connect(c.on_endpoint_started)
-    app.endpoint.failed.connect(c.on_endpoint_failed)
-    app.keeper.joined.connect(c.on_joined)
-    app.keeper.join_failed.connect(c.on_join_failed)
+    conns.connected.connect(c.on_connected)
+    conns.caught_up.connect(c.on_caught_up)
+    conns.history_changed.connect(c.on_history_changed)
+    conns.changed.connect(c.on_connection_changed)
+    conns.added.connect(c.on_connections_changed)
+    conns.removed.connect(c.on_connection_removed)
+    conns.joined.connect(c.on_joined)
+    conns.presence.connect(c.on_presence)
+    conns.report.connect(c.on_connection_report)
+    app.vault.ready.connect(app.flow.on_tokens_ready)
+    app.vault.failed.connect(c.on_report)
+    app.flow.report.connect(c.on_report)
     app.notifier.activated.connect(c.on_notice_clicked)
     app.settings.changed.connect(c.on_settings_changed)
     a = v.actions
     a.activity_requested.connect(c.on_activity_requested)
     a.presence_requested.connect(c.on_presence_requested)
     a.dnd_requested.connect(c.on_dnd_requested)
+    a.dnd_menu_opening.connect(c.on_dnd_menu_opening)
     a.browser_requested.connect(c.on_browser_requested)
-    a.settings_requested.connect(c.on_settings_requested)
+    a.settings_requested.connect(app.flow.on_settings_requested)
+    a.about_requested.connect(c.on_about_requested)
     a.quit_requested.connect(c.quit)
     if v.tray is not None:
         v.tray.activated.connect(c.on_activity_requested)
@@ -251,7 +278,7 @@ def settle_after_startup(app: TrayApp) -> None:
     garbage collector's full passes (see :mod:`.gc_pauses`).
     """
     app.controller.caught_up.connect(
-        lambda: freeze_survivors(), Qt.ConnectionType.SingleShotConnection
+        lambda _key: freeze_survivors(), Qt.ConnectionType.SingleShotConnection
     )
 
 

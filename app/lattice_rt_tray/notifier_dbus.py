@@ -35,7 +35,7 @@ from jeepney.low_level import HeaderFields
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from .coalescer import Notice
-from .notifiers import Notifier
+from .notifiers import Notifier, target
 
 __all__ = ["DBusNotifier", "NotificationsUnavailable"]
 
@@ -53,11 +53,11 @@ class NotificationsUnavailable(RuntimeError):
 
 class DBusNotifier(Notifier):
     """Signals:
-    activated(int): see Notifier; always emitted on the GUI thread.
+    activated(str, int): see Notifier; always emitted on the GUI thread.
     """
 
     name = "dbus"
-    _clicked = Signal(int)  # listener thread -> GUI thread
+    _clicked = Signal(str, int)  # listener thread -> GUI thread
 
     def __init__(
         self,
@@ -82,7 +82,7 @@ class DBusNotifier(Notifier):
         self._router = DBusRouter(self._conn)
         self._lock = threading.Lock()
         self._ids_by_key: dict[str, int] = {}
-        self._seq_by_id: dict[int, int] = {}
+        self._target_by_id: dict[int, tuple[str, int]] = {}  # id -> (server, seq)
         self._closed = False
         self._clicked.connect(self.on_clicked, Qt.ConnectionType.QueuedConnection)
         try:
@@ -111,9 +111,9 @@ class DBusNotifier(Notifier):
         if not self._closed:
             self._outbox.put(notice)
 
-    @Slot(int)
-    def on_clicked(self, seq: int) -> None:
-        self.activated.emit(seq)
+    @Slot(str, int)
+    def on_clicked(self, server: str, seq: int) -> None:
+        self.activated.emit(server, seq)
 
     def close(self) -> None:
         """Stop; the sender closes the connection once its last call is answered.
@@ -162,9 +162,9 @@ class DBusNotifier(Notifier):
         )
         with self._lock:
             if replaces and replaces != nid:
-                self._seq_by_id.pop(replaces, None)
+                self._target_by_id.pop(replaces, None)
             self._ids_by_key[notice.key] = int(nid)
-            self._seq_by_id[int(nid)] = notice.seq if notice.seq is not None else -1
+            self._target_by_id[int(nid)] = target(notice)
 
     def _listen(self) -> None:
         while True:
@@ -176,13 +176,13 @@ class DBusNotifier(Notifier):
                 if member == "ActionInvoked":
                     nid, key = int(msg.body[0]), str(msg.body[1])
                     with self._lock:
-                        seq = self._seq_by_id.get(nid)
-                    if seq is not None and key == "default":
-                        self._clicked.emit(seq)
+                        clicked = self._target_by_id.get(nid)
+                    if clicked is not None and key == "default":
+                        self._clicked.emit(*clicked)
                 elif member == "NotificationClosed":
                     nid = int(msg.body[0])
                     with self._lock:
-                        self._seq_by_id.pop(nid, None)
+                        self._target_by_id.pop(nid, None)
                         for key in [k for k, v in self._ids_by_key.items() if v == nid]:
                             del self._ids_by_key[key]
             except (IndexError, TypeError, ValueError, RuntimeError) as exc:

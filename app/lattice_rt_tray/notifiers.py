@@ -1,9 +1,10 @@
 """The notifier interface, the tray-balloon fallback and the recording double.
 
 Every notifier takes :class:`~lattice_rt_tray.coalescer.Notice` values and
-emits ``activated(seq)`` when the user clicks a notification (``seq`` is the
-event to open, -1 when there is none). Which backend is used is decided once,
-in the composition root (:func:`lattice_rt_tray.main.choose_notifier`).
+emits ``activated(server, seq)`` when the user clicks a notification: the
+event to open is ``seq`` of connection ``server`` (-1 when there is none).
+Which backend is used is decided once, in the composition root
+(:func:`lattice_rt_tray.main.choose_notifier`).
 """
 
 from __future__ import annotations
@@ -13,19 +14,25 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from .coalescer import Notice
 
-__all__ = ["Notifier", "RecordingNotifier", "TrayMessageNotifier"]
+__all__ = ["Notifier", "RecordingNotifier", "TrayMessageNotifier", "target"]
 
 MESSAGE_MS = 8000
+
+
+def target(notice: Notice) -> tuple[str, int]:
+    """What a click on ``notice`` opens: (connection key, seq), seq -1 for none."""
+    return notice.server, notice.seq if notice.seq is not None else -1
 
 
 class Notifier(QObject):
     """Base class.
 
     Signals:
-        activated(int): a notification was clicked; the seq of its event or -1.
+        activated(str, int): a notification was clicked; its event's connection and
+            seq, or -1.
     """
 
-    activated = Signal(int)
+    activated = Signal(str, int)
     name = "none"
 
     def show(self, notice: Notice) -> None:
@@ -47,18 +54,18 @@ class TrayMessageNotifier(Notifier):
     def __init__(self, tray: QSystemTrayIcon, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._tray = tray
-        self._last_seq = -1
+        self._last: tuple[str, int] = ("", -1)
         tray.messageClicked.connect(self.on_message_clicked)
 
     def show(self, notice: Notice) -> None:
-        self._last_seq = notice.seq if notice.seq is not None else -1
+        self._last = target(notice)
         self._tray.showMessage(
             notice.title, notice.body, QSystemTrayIcon.MessageIcon.Information, MESSAGE_MS
         )
 
     @Slot()
     def on_message_clicked(self) -> None:
-        self.activated.emit(self._last_seq)
+        self.activated.emit(*self._last)
 
 
 class RecordingNotifier(Notifier):
@@ -81,4 +88,4 @@ class RecordingNotifier(Notifier):
 
     def click(self, notice: Notice) -> None:
         """Act as if the user clicked ``notice``."""
-        self.activated.emit(notice.seq if notice.seq is not None else -1)
+        self.activated.emit(*target(notice))

@@ -6,6 +6,11 @@ them are named on the stream (``client_ids``). The server trusts an open
 stream only for a while after the client's last request (a frozen process
 keeps its TCP connection), so while connected the keeper re-joins every third
 of the server's presence TTL; the server's expiry covers a crash or a freeze.
+
+Each connection has its own keeper (the workspaces and the name may differ
+per server). Every workspace is joined on its own: one the token may not
+join (403) does not keep the others out, and a refusal is reported as such
+(also when a refresh meets one: a membership was revoked).
 """
 
 from __future__ import annotations
@@ -18,9 +23,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from lattice_rt_core.client import ApiError
 from lattice_rt_core.defaults import DEFAULT_TTL
 
-from .endpoint import ClientLike
+from .connection_types import ClientLike
 from .tasks import TaskRunner
 
 __all__ = ["NO_WORKSPACE", "PresenceKeeper", "presence_client_id"]
@@ -35,15 +41,31 @@ def presence_client_id(instance_id: str, workspace: str | None) -> str:
     return f"{instance_id}:{workspace or NO_WORKSPACE}"
 
 
+class _Round:
+    """What one join round got: the entries, and one line per workspace that failed."""
+
+    __slots__ = ("entries", "failures", "refused")
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.failures: list[str] = []
+        self.refused = False
+
+    def fail(self, workspace: str | None, exc: BaseException) -> None:
+        self.failures.append(f"{workspace or 'without a workspace'}: {exc}")
+        self.refused = self.refused or (isinstance(exc, ApiError) and exc.refused)
+
+
 class PresenceKeeper(QObject):
     """Signals:
     joined(object): the list of presence entries the server answered, after a join round
         (``object``: a ``list`` signal would convert every entry to Qt types and back).
-    join_failed(str): a join failed; a message for a person.
+    join_failed(str, bool): joins of a round failed; a message for a person, and
+        whether the server refused them (401/403: retrying does not help).
     """
 
     joined = Signal(object)
-    join_failed = Signal(str)
+    join_failed = Signal(str, bool)
 
     def __init__(
         self,
@@ -60,6 +82,8 @@ class PresenceKeeper(QObject):
         self.display_name = display_name
         self.workspaces: tuple[str | None, ...] = tuple(workspaces) or (None,)
         self._alive_client: ClientLike | None = None
+        self._refused = False  # the last round met a refusal
+        self._closed = False
         self._alive_timer = QTimer(self)
         self._alive_timer.timeout.connect(self._on_keep_alive)
 
@@ -79,23 +103,30 @@ class PresenceKeeper(QObject):
 
     def join(self, client: ClientLike) -> None:
         """Join (or refresh) every entry, off the GUI thread."""
-        self._runner.run(self._join_all(client), self._on_joined, self._on_join_failed)
+        self._runner.run(self._join_all(client), self._on_round)
 
-    def _join_all(self, client: ClientLike) -> Callable[[], list[dict[str, Any]]]:
+    def _join_all(self, client: ClientLike) -> Callable[[], _Round]:
         """A job joining every entry with the current settings (run off the GUI thread)."""
         name = self.display_name
         pairs = [(ws, presence_client_id(self.instance_id, ws)) for ws in self.workspaces]
 
-        def work() -> list[dict[str, Any]]:
-            return [
-                client.join(workspace_id=ws, client_id=cid, display_name=name)
-                for ws, cid in pairs
-            ]
+        def work() -> _Round:
+            result = _Round()
+            for ws, cid in pairs:
+                try:
+                    result.entries.append(
+                        client.join(workspace_id=ws, client_id=cid, display_name=name)
+                    )
+                except Exception as exc:  # noqa: BLE001 - reported, the others still join
+                    result.fail(ws, exc)
+            return result
 
         return work
 
     def keep_alive(self, client: ClientLike, ttl: float | None) -> None:
         """Re-join every ``ttl / 3`` seconds through ``client`` until :meth:`stop_keep_alive`."""
+        if self._closed:
+            return
         ttl = ttl if ttl is not None and ttl > 0 else DEFAULT_TTL  # the server did not say
         self._alive_client = client
         self._alive_timer.start(int(max(MIN_REFRESH, ttl / 3) * 1000))
@@ -103,6 +134,11 @@ class PresenceKeeper(QObject):
     def stop_keep_alive(self) -> None:
         self._alive_timer.stop()
         self._alive_client = None
+
+    def close(self) -> None:
+        """Its connection is gone: rounds still under way end in silence."""
+        self._closed = True
+        self.stop_keep_alive()
 
     @property
     def keeping_alive(self) -> bool:
@@ -112,20 +148,26 @@ class PresenceKeeper(QObject):
         client = self._alive_client
         if client is None:
             return
-        # Quiet on purpose: a refresh changes nothing anyone sees; a failure
-        # means the connection is going, which the stream reports itself.
-        self._runner.run(
-            self._join_all(client),
-            lambda _: None,
-            lambda exc: log.info("presence refresh: %s", exc),
-        )
+        self._runner.run(self._join_all(client), self._on_refreshed)
 
-    def _on_joined(self, entries: list[dict[str, Any]]) -> None:
-        self.joined.emit(entries)
+    def _on_round(self, result: _Round) -> None:
+        if self._closed:
+            return
+        self._refused = result.refused
+        if result.entries:
+            self.joined.emit(result.entries)
+        if result.failures:
+            message = "could not join presence: " + "; ".join(result.failures)
+            log.warning("%s", message)
+            self.join_failed.emit(message, result.refused)
 
-    def _on_join_failed(self, exc: BaseException) -> None:
-        log.warning("presence join failed: %s", exc)
-        self.join_failed.emit(f"could not join presence: {exc}")
+    def _on_refreshed(self, result: _Round) -> None:
+        """Quiet unless refused: a refresh changes nothing anyone sees, and any other
+        failure means the connection is going, which the stream reports itself."""
+        if result.refused or (self._refused and not result.failures):
+            self._on_round(result)  # refused now, or no longer: say so
+        elif result.failures:
+            log.info("presence refresh: %s", "; ".join(result.failures))
 
     def leave_all_blocking(
         self,

@@ -10,25 +10,32 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from .actions import AppActions
 from .icons import TrayState, tray_icon
 from .identity import APP_NAME
+from .link_status import LinkStatus, overview
 from .text import people_online
 
-__all__ = ["TrayIcon", "TrayStatus", "tray_state"]
+__all__ = ["TrayIcon", "TrayStatus", "tooltip", "tray_state"]
 
 
 @dataclass(frozen=True, slots=True)
 class TrayStatus:
-    connected: bool
-    detail: str  # "connected to http://127.0.0.1:8765", "reconnecting: ..."
-    server: str
+    links: tuple[LinkStatus, ...]  # every connection, in display order
     people_online: int
     unread: int
     dnd: str  # "" when off, else "Do not disturb until 14:05"
 
+    @property
+    def connected(self) -> bool:
+        """At least one connection is online."""
+        return any(link.online for link in self.links)
+
 
 def tray_state(status: TrayStatus) -> TrayState:
-    """Offline wins (the most important thing to know), then DND, then unread."""
-    if not status.connected:
+    """Offline wins (the most important thing to know), then a warning, DND, unread."""
+    icon = overview(status.links).icon
+    if icon == "offline":
         return TrayState.OFFLINE
+    if icon == "warning":
+        return TrayState.WARNING
     if status.dnd:
         return TrayState.DND
     if status.unread:
@@ -37,10 +44,11 @@ def tray_state(status: TrayStatus) -> TrayState:
 
 
 def tooltip(status: TrayStatus) -> str:
+    """The app, then one line per connection, then people, unread and do-not-disturb."""
     lines = [APP_NAME]
-    lines.append(status.server or "no server")
-    if not status.connected:
-        lines.append(status.detail or "offline")
+    lines.extend(link.line() for link in status.links)
+    if not status.links:
+        lines.append("no server")
     lines.append(people_online(status.people_online))
     lines.append(f"{status.unread} unread" if status.unread else "no unread activity")
     if status.dnd:
@@ -78,7 +86,9 @@ class TrayIcon(QObject):
             self.state = state
             self.icon.setIcon(tray_icon(state))
         self.status = status
-        self.icon.setToolTip(tooltip(status))
+        text = tooltip(status)
+        if text != self.icon.toolTip():
+            self.icon.setToolTip(text)
 
     @Slot(QSystemTrayIcon.ActivationReason)
     def on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:

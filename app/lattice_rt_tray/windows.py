@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
 __all__ = ["ElidedLabel", "bring_forward"]
@@ -23,7 +23,8 @@ class ElidedLabel(QLabel):
     """A one-line label that asks for its whole text but, short of room, ends in "…".
 
     A plain QLabel never gets narrower than its text, so a long error in a
-    status bar would widen the whole window. The whole text is the tooltip.
+    status bar would widen the whole window. The whole text is the tooltip, and
+    the text while the label is not on screen (it has no width to fit yet).
     """
 
     MIN_WIDTH = 80
@@ -58,8 +59,14 @@ class ElidedLabel(QLabel):
         super().resizeEvent(event)
         self._elide()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._elide()
+
     def _elide(self) -> None:
-        width = self.contentsRect().width()
-        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        shown = self._full
+        if self.isVisible():
+            width = self.contentsRect().width()
+            shown = self.fontMetrics().elidedText(shown, Qt.TextElideMode.ElideRight, width)
         if shown != self.text():
             self.setText(shown)

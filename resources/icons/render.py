@@ -5,7 +5,7 @@
 Writes, next to the sources:
 
 * ``png/tray-<state>-<size>.png`` for every tray state (online, offline, dnd,
-  unread) at the sizes tray hosts ask for;
+  unread, warning) at the sizes tray hosts ask for;
 * ``png/tray-<state>Template.png`` and ``...Template@2x.png``: the macOS
   menu-bar template images (black plus alpha; the name suffix is what macOS
   looks for);
@@ -30,7 +30,7 @@ from PySide6.QtSvg import QSvgRenderer
 HERE = Path(__file__).resolve().parent
 PACKAGE_ICONS = HERE.parent.parent / "app" / "lattice_rt_tray" / "icons"
 
-TRAY_STATES = ("online", "offline", "dnd", "unread")
+TRAY_STATES = ("online", "offline", "dnd", "unread", "warning")
 TRAY_SIZES = (16, 22, 24, 32, 48, 64)
 APP_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 PACKAGE_APP_SIZES = (16, 32, 48, 64, 128, 256)

@@ -19,14 +19,18 @@ from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 import shiboken6  # noqa: E402
-from PySide6.QtCore import QObject, QSettings  # noqa: E402
+from PySide6.QtCore import QObject, QSettings, Signal  # noqa: E402
 
 from lattice_rt_core.defaults import DEFAULT_HEARTBEAT  # noqa: E402
 from lattice_rt_core.server import RealtimeServer, ServerConfig  # noqa: E402
 from lattice_rt_tray.autostart import Autostart  # noqa: E402
+from lattice_rt_tray.connection import Connection  # noqa: E402
 from lattice_rt_tray.main import TrayApp, build  # noqa: E402
 from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
 from lattice_rt_tray.settings import Settings  # noqa: E402
+from lattice_rt_tray.settings_values import LOCAL_KEY  # noqa: E402
+
+from .team_server import TeamServer  # noqa: E402
 
 GUI_FIXTURES = {"qapp", "qtbot"}
 
@@ -66,6 +70,53 @@ class ServerBox:
             server.stop(timeout=2.0)
 
 
+class MemoryKeyring:
+    """A keyring backend in memory: the app's tests never touch the machine's keyring.
+
+    (``tests/app/test_token_vault.py`` runs the vault against a real Secret Service.)
+    """
+
+    def __init__(self) -> None:
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if self.passwords.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+class Ready(QObject):
+    """Signals:
+    done(): every connection in ``keys`` caught up after connecting and joined presence.
+    """
+
+    done = Signal()
+
+    def __init__(self, app: TrayApp, keys: tuple[str, ...]) -> None:
+        super().__init__(app.root)
+        self.missing = {(key, what) for key in keys for what in ("caught up", "joined")}
+        app.controller.caught_up.connect(lambda key: self.seen(key, "caught up"))
+        app.connections.joined.connect(lambda key, entries: self.seen(key, "joined"))
+
+    def seen(self, key: str, what: str) -> None:
+        if self.missing:
+            self.missing.discard((key, what))
+            if not self.missing:
+                self.done.emit()
+
+
+def local(app: TrayApp) -> Connection:
+    """The app's connection to the endpoint on this computer."""
+    return app.connections[LOCAL_KEY]
+
+
 class Harness:
     """Builds apps the way main() does, with test doubles at the edges."""
 
@@ -74,6 +125,7 @@ class Harness:
         self.tmp_path = tmp_path
         self.data_dir = tmp_path / "data"
         self.box = ServerBox()
+        self.keyring = MemoryKeyring()
         self.opened: list[str] = []
         self.browser_failure: str | None = None  # what open_url answers
         self.apps: list[TrayApp] = []
@@ -95,6 +147,7 @@ class Harness:
         self.roots.append(root)
         kwargs.setdefault("server_factory", self.box.factory)
         kwargs.setdefault("discover_local", lambda data_dir: None)
+        kwargs.setdefault("keyring", lambda: self.keyring)
         app = build(
             settings=settings,
             data_dir=self.data_dir,
@@ -110,11 +163,11 @@ class Harness:
         self.apps.append(app)
         return app
 
-    def start(self, app: TrayApp) -> None:
-        """Start ``app`` and wait until it is connected, caught up and present."""
-        with self.qtbot.waitSignals(
-            [app.controller.caught_up, app.keeper.joined], timeout=15_000
-        ):
+    def start(self, app: TrayApp, *keys: str) -> None:
+        """Start ``app``; wait until connections ``keys`` (default: the embedded one) are
+        connected, caught up and present."""
+        ready = Ready(app, keys or (LOCAL_KEY,))
+        with self.qtbot.waitSignal(ready.done, timeout=15_000):
             app.controller.start()
 
     def quit(self, app: TrayApp) -> None:
@@ -131,8 +184,7 @@ class Harness:
         # Delete in a fixed order: windows (which hold views of the models) first,
         # then the object tree that owns the models, so no view outlives its model.
         for app in self.apps:
-            dialog = app.controller._dialog  # noqa: SLF001
-            for widget in (dialog, app.views.activity, app.views.presence):
+            for widget in (app.flow.dialog, app.views.activity, app.views.presence):
                 if widget is not None and shiboken6.isValid(widget):
                     shiboken6.delete(widget)
         for root in self.roots:
@@ -141,6 +193,17 @@ class Harness:
         self.apps.clear()
         self.roots.clear()
         self.box.stop_all()
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Iterator[TeamServer]:
+    """A real ``lattice-rt serve`` process: the team server next to the embedded endpoint."""
+    server = TeamServer(tmp_path / "team")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -196,6 +196,8 @@ def test_empty_states_say_what_is_going_on(qtbot):
 
 def test_the_connection_line_keeps_its_level_and_fits(qtbot):
     model, window = make(qtbot, main_window=True)
+    window.set_connection_summary("connecting to Team", "warning")
+    assert window.connection_label.text() == "▲ connecting to Team"  # not on screen: all of it
     window.show()
     with qtbot.waitSignal(window.close_requested, timeout=2000):
         window.close()
@@ -203,6 +205,11 @@ def test_the_connection_line_keeps_its_level_and_fits(qtbot):
     assert Qt.WindowState.WindowMinimized not in window.windowState()
     window.set_connection_summary("2 servers connected", "ok")
     assert window.connection_label.full_text() == "● 2 servers connected"
+    refused = "Team: the token was refused by https://team.example.lan:8765 (HTTP 401)"
+    window.set_connection_summary(refused, "error")
+    # room enough: once laid out, all of it
+    qtbot.waitUntil(lambda: window.connection_label.text() == f"✖ {refused}")
+    window.set_connection_summary("2 servers connected", "ok")
     ok_style = window.connection_label.styleSheet()
     long = "Team: token refused by https://team.example.lan:8765 (HTTP 401) " * 4
     width = window.width()

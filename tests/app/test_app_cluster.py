@@ -9,6 +9,8 @@ import httpx
 import pytest
 
 from lattice_rt_tray.presence_keeper import presence_client_id
+from lattice_rt_tray.settings_values import ConnectionSettings, local_connection
+from lattice_rt_tray.token_vault import SERVICE
 
 from ..e2e.cluster import WAIT, Cluster
 from .conftest import wait_until
@@ -45,10 +47,12 @@ def workflow_seqs(app: Any) -> list[int]:
 
 
 def test_the_tray_app_follows_a_cluster_through_nginx(harness, settings, qtbot, cluster):
-    settings.update(server_mode="remote", remote_url=cluster.url, remote_token=cluster.token,
+    settings.update(connections=(local_connection(enabled=False),
+                                 ConnectionSettings("c1", "Cluster", url=cluster.url)),
                     workspaces=("ws_team",))
+    harness.keyring.set_password(SERVICE, "c1", cluster.token)
     app = harness.build(settings)
-    harness.start(app)
+    harness.start(app, "c1")
     cid = presence_client_id(settings.instance_id, "ws_team")
     assert all(cid in present(cluster, i) for i in range(3))  # joined once, seen everywhere
 

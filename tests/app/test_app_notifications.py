@@ -5,6 +5,7 @@ from __future__ import annotations
 from lattice_rt_tray.coalescer import NoticeKind
 from lattice_rt_tray.dnd import DndMode
 from lattice_rt_tray.icons import TrayState
+from lattice_rt_tray.settings_values import LOCAL_KEY
 
 from .conftest import wait_until
 
@@ -103,13 +104,21 @@ def test_do_not_disturb_from_the_menu_silences_but_counts(harness, settings, qtb
     bus = harness.box.current.bus
     with qtbot.waitSignal(app.bridge.events_received, timeout=10_000):
         bus.publish(_event(1))
-    wait_until(qtbot, lambda: app.coalescer.unread == 1)
+    with qtbot.waitSignal(app.bridge.events_received, timeout=10_000):
+        bus.publish_many([_event(2, ws="ws_sales"), _event(3)])
+    wait_until(qtbot, lambda: app.coalescer.unread == 3)
     assert app.notifier.notices == []
-    # off again: the next event pops up
-    app.views.actions.dnd[DndMode.OFF].trigger()
+    # off again: one summary of what it held, then the next event pops up
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        app.views.actions.dnd[DndMode.OFF].trigger()
+    held = shown.args[0]
+    assert (held.kind, held.title, held.body) == (
+        NoticeKind.HELD, "While do-not-disturb was on", "3 events in 2 workspaces")
     assert app.views.tray.state is TrayState.UNREAD
-    with qtbot.waitSignal(app.notifier.shown, timeout=10_000):
-        bus.publish(_event(2))
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.publish(_event(4))
+    assert shown.args[0].kind is NoticeKind.EVENT
+    assert len(app.notifier.notices) == 2
 
 
 def test_muted_area_and_presence_are_quiet_by_settings(harness, settings, qtbot):
@@ -126,7 +135,7 @@ def test_muted_area_and_presence_are_quiet_by_settings(harness, settings, qtbot)
     # a settings change applies at once: presence notifications on
     notify = settings.values().notify
     settings.update(notify=notify.__class__(presence=True, muted_areas=notify.muted_areas))
-    app.coalescer._window_end = None  # noqa: SLF001 - start a fresh burst for clarity
+    app.coalescer._server(LOCAL_KEY).window_end = None  # noqa: SLF001 - a fresh burst, for clarity
     with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
         bus.join(client_id="another-one", workspace_id="ws_b", display_name="Linus")
     assert shown.args[0].title == "Linus joined"
@@ -144,7 +153,7 @@ def test_clicking_a_notification_opens_the_activity_window_on_its_event(
     assert not window.isVisible()
     with qtbot.waitSignal(window.shown, timeout=5000):
         app.notifier.click(shown.args[0])
-    assert window.selected_event() == ("", shown.args[0].seq)
+    assert window.selected_event() == (LOCAL_KEY, shown.args[0].seq)
     assert app.coalescer.unread == 0
 
 

@@ -11,10 +11,13 @@ from pathlib import Path
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.settings import Settings
+from lattice_rt_tray.settings_values import ConnectionSettings, local_connection
 
 from .conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+#: keyring's own switch: the real app never touches this machine's keyring in a test
+NO_KEYRING = "keyring.backends.fail.Keyring"
 
 
 def test_sigterm_quits_the_real_app_and_it_leaves_presence(tmp_path, qtbot):
@@ -23,12 +26,14 @@ def test_sigterm_quits_the_real_app_and_it_leaves_presence(tmp_path, qtbot):
     try:
         ini = tmp_path / "tray.ini"
         settings = Settings.open(ini)
-        settings.update(server_mode="remote", remote_url=server.url,
-                        remote_token=server.owner_token, workspaces=("ws_sig",))
+        settings.update(connections=(local_connection(enabled=False),
+                                     ConnectionSettings("t1", "Team", url=server.url)),
+                        workspaces=("ws_sig",))
+        settings.set_file_token("t1", server.owner_token)  # as where there is no keyring
         cid = presence_client_id(settings.instance_id, "ws_sig")
         settings.sync()
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "app"), str(ROOT)]),
-                   QT_QPA_PLATFORM="offscreen")
+                   QT_QPA_PLATFORM="offscreen", PYTHON_KEYRING_BACKEND=NO_KEYRING)
         proc = subprocess.Popen(
             [sys.executable, "-m", "lattice_rt_tray", "--settings", str(ini),
              "--notifier", "record", "--data-dir", str(tmp_path / "unused")],

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QUrl
 
+from lattice_rt_tray.about import AboutDialog
 from lattice_rt_tray.activity_model import EVENT_COLUMN
+from lattice_rt_tray.link_status import FIRST_RUN
 from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.settings_dialog import SettingsDialog
 
-from .conftest import wait_until
+from .conftest import local, wait_until
 
 
 def test_activity_window_updates_live_and_shows_connection(harness, settings, qtbot):
@@ -17,7 +19,8 @@ def test_activity_window_updates_live_and_shows_connection(harness, settings, qt
     window = app.views.activity
     app.views.actions.activity.trigger()
     assert window.isVisible()
-    assert window.connection_label.full_text().startswith("● connected to http://127.0.0.1:")
+    assert window.connection_label.full_text() == (
+        f"● Connected to This computer ({harness.box.current.url})")
     bus = harness.box.current.bus
     wait_until(qtbot, lambda: app.activity_model.rowCount() == 1)  # our own join
     before = app.activity_model.rowCount()
@@ -76,20 +79,21 @@ def test_settings_dialog_applies_without_restart(harness, settings, qtbot):
     app = harness.build(settings)
     harness.start(app)
     app.views.actions.settings.trigger()
-    dialog = app.controller._dialog  # noqa: SLF001
+    dialog = app.flow.dialog
     assert isinstance(dialog, SettingsDialog) and dialog.isVisible()
     assert dialog.workspaces.text() == "ws_a"
     # a bad URL is refused in the dialog itself
-    dialog.remote.setChecked(True)
-    dialog.url.setText("nonsense")
+    dialog.add.click()
+    qtbot.keyClicks(dialog.form.url, "nonsense")
     dialog.buttons.accepted.emit()
     assert dialog.isVisible() and "http://" in dialog.error.text()
-    dialog.embedded.setChecked(True)
+    dialog.remove.click()
     dialog.workspaces.setText("ws_a, ws_b")
     dialog.autostart.setChecked(True)
     bus = harness.box.current.bus
     iid = settings.instance_id
-    with qtbot.waitSignal(app.keeper.joined, timeout=15_000) as joined:
+    keeper = local(app).keeper
+    with qtbot.waitSignal(keeper.joined, timeout=15_000) as joined:
         dialog.buttons.accepted.emit()
     assert {e["workspace_id"] for e in joined.args[0]} == {"ws_a", "ws_b"}
     assert not dialog.isVisible()
@@ -97,10 +101,22 @@ def test_settings_dialog_applies_without_restart(harness, settings, qtbot):
     assert {presence_client_id(iid, "ws_a"), presence_client_id(iid, "ws_b")} <= ids
     assert app.controller.autostart.enabled()
     # dropping a workspace leaves it
-    with qtbot.waitSignal(app.keeper.joined, timeout=15_000):
+    with qtbot.waitSignal(keeper.joined, timeout=15_000):
         settings.update(workspaces=("ws_b",))
     wait_until(qtbot, lambda: presence_client_id(iid, "ws_a") not in
                {e["client_id"] for e in bus.presence()})
+
+
+def test_a_first_start_says_what_the_app_does_and_about_opens(harness, settings, qtbot):
+    app = harness.build(settings)
+    harness.start(app)
+    window = app.views.activity
+    assert window.intro == FIRST_RUN  # nothing configured but this computer's endpoint
+    app.views.actions.about.trigger()
+    about = app.controller._about  # noqa: SLF001
+    assert isinstance(about, AboutDialog) and about.isVisible()
+    app.views.actions.about.trigger()  # again: the same dialog, brought forward
+    assert app.controller._about is about  # noqa: SLF001
 
 
 def test_without_a_tray_the_activity_window_is_the_main_window(harness, settings, qtbot):

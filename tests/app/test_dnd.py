@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from lattice_rt_tray.dnd import DndMode, DoNotDisturb
+from lattice_rt_tray.dnd import DndMode, DoNotDisturb, menu_labels, until_text
 
 TZ = timezone(timedelta(hours=2))
 NOW = datetime(2026, 6, 1, 22, 30, tzinfo=TZ)
@@ -34,3 +34,16 @@ def test_describe():
     assert DoNotDisturb().describe(t) == ""
     assert DoNotDisturb(forever=True).describe(t) == "Do not disturb is on"
     assert DoNotDisturb(until=t + 60).describe(t).startswith("Do not disturb until ")
+
+
+def test_until_text_says_today_tomorrow_or_the_day():
+    def at(day: int, hour: int, minute: int = 0) -> float:
+        return datetime(2026, 6, day, hour, minute, tzinfo=TZ).timestamp()
+
+    assert until_text(at(1, 23, 5), NOW) == "23:05"
+    assert until_text(at(2, 8), NOW) == "08:00 tomorrow"
+    assert until_text(at(4, 8), NOW) == "Thu 08:00"
+    labels = menu_labels(DoNotDisturb.start(DndMode.TOMORROW, NOW), NOW)
+    assert labels[DndMode.TOMORROW] == "Until 08:00 tomorrow"
+    assert labels[DndMode.HOUR] == "For 1 hour (until 23:30)"
+    assert menu_labels(DoNotDisturb(forever=True), NOW)[DndMode.ON] == "Until turned off"

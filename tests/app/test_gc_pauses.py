@@ -38,5 +38,5 @@ def test_the_running_app_freezes_once_after_its_first_catch_up(harness, settings
     assert freezes == []
     harness.start(app)  # waits for caught_up
     assert freezes == [1]
-    app.controller.caught_up.emit()  # a reconnect catches up again: nothing more
+    app.controller.caught_up.emit("local")  # a reconnect catches up again: nothing more
     assert freezes == [1]

@@ -151,8 +151,9 @@ def shown(notifier: DBusNotifier, service: FakeNotifications) -> None:
 
 
 def notice(key: str = "burst:1", seq: int | None = 5, body: str = "ran wf_1",
-           kind: NoticeKind = NoticeKind.EVENT) -> Notice:
-    return Notice(kind=kind, key=key, title="Workflow run", body=body, seq=seq, count=1)
+           kind: NoticeKind = NoticeKind.EVENT, server: str = "local") -> Notice:
+    return Notice(kind=kind, key=key, title="Workflow run", body=body, seq=seq, count=1,
+                  server=server)
 
 
 def test_it_asks_the_daemon_who_it_is_and_what_it_can(notifier):
@@ -195,18 +196,19 @@ def test_without_those_capabilities_no_actions_and_the_body_as_is(qapp, bus):
 
 
 def test_a_click_opens_its_event_on_the_gui_thread(qtbot, notifier, service):
-    notifier.show(notice(seq=42))
+    notifier.show(notice(seq=42, server="team"))
     nid = service.next_call()["id"]
     shown(notifier, service)
-    clicks: list[tuple[int, bool]] = []
+    clicks: list[tuple[str, int, bool]] = []
     notifier.activated.connect(
-        lambda seq: clicks.append((seq, threading.current_thread() is threading.main_thread()))
+        lambda server, seq: clicks.append(
+            (server, seq, threading.current_thread() is threading.main_thread()))
     )
     with qtbot.waitSignal(notifier.activated, timeout=int(WAIT * 1000)):
         service.emit("ActionInvoked", "us", (nid, "some-other-action"))  # not ours: ignored
         service.emit("ActionInvoked", "us", (999, "default"))  # not ours: ignored
         service.emit("ActionInvoked", "us", (nid, "default"))
-    assert clicks == [(42, True)]
+    assert clicks == [("team", 42, True)]  # a seq means something to its server only
 
 
 def test_a_closed_notification_is_forgotten(qtbot, notifier, service):
@@ -216,7 +218,7 @@ def test_a_closed_notification_is_forgotten(qtbot, notifier, service):
     live = service.next_call()["id"]
     shown(notifier, service)
     clicks: list[int] = []
-    notifier.activated.connect(clicks.append)
+    notifier.activated.connect(lambda server, seq: clicks.append(seq))
     with qtbot.waitSignal(notifier.activated, timeout=int(WAIT * 1000)):
         service.emit("NotificationClosed", "uu", (closed, 2))
         service.emit("ActionInvoked", "us", (closed, "default"))  # after its close: ignored

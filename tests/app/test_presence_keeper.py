@@ -13,8 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from lattice_rt_core.accounts import Accounts
 from lattice_rt_core.client import ApiError, RealtimeClient
 from lattice_rt_core.defaults import DEFAULT_TTL
+from lattice_rt_core.paths import database_path
 from lattice_rt_core.server import RealtimeServer
 from lattice_rt_tray.presence_keeper import (
     MIN_REFRESH,
@@ -82,8 +84,51 @@ def test_a_failed_join_is_a_message_for_a_person(qtbot, runner, server):
         k = keeper(runner, "ws_a")
         with qtbot.waitSignal(k.join_failed, timeout=WAIT_MS) as failed:
             k.join(stranger)
-    assert failed.args[0].startswith("could not join presence: ")
-    assert "Traceback" not in failed.args[0]
+    message, refused = failed.args
+    assert message == "could not join presence: ws_a: authentication required (HTTP 401)"
+    assert refused  # retrying with this token cannot help
+
+
+@pytest.fixture
+def ann(server: RealtimeServer) -> Iterator[RealtimeClient]:
+    """A user who is a member of ws_a only."""
+    accounts = Accounts(database_path(server.data_dir))
+    token = accounts.add_user("ann", ["ws_a"])
+    accounts.close()
+    with RealtimeClient(server.url, token) as http:
+        yield http
+
+
+def test_a_forbidden_workspace_keeps_no_one_else_out_and_is_a_refusal(qtbot, runner, server,
+                                                                      ann):
+    k = keeper(runner, "ws_a", "ws_sales")
+    joined: list[list[dict[str, object]]] = []
+    k.joined.connect(joined.append)
+    with qtbot.waitSignal(k.join_failed, timeout=WAIT_MS) as failed:
+        k.join(ann)
+    assert [[e["client_id"] for e in entries] for entries in joined] == [["inst:ws_a"]]
+    message, refused = failed.args
+    assert message.startswith("could not join presence: ws_sales: ") and "HTTP 403" in message
+    assert refused
+    assert [e["client_id"] for e in server.bus.presence()] == ["inst:ws_a"]
+
+
+def test_a_refresh_says_when_a_refusal_starts_and_when_it_is_over(qtbot, runner, server, ann):
+    accounts = Accounts(database_path(server.data_dir))
+    k = keeper(runner, "ws_a")
+    with qtbot.waitSignal(k.joined, timeout=WAIT_MS):
+        k.join(ann)
+    try:
+        accounts.revoke("ann", ["ws_a"])  # while the app runs
+        with qtbot.waitSignal(k.join_failed, timeout=WAIT_MS) as failed:
+            k.keep_alive(ann, 0.9)
+        assert failed.args[1] and "HTTP 403" in failed.args[0]
+        accounts.grant("ann", ["ws_a"])
+        with qtbot.waitSignal(k.joined, timeout=WAIT_MS):
+            pass  # the next refresh joins again, and says so once
+    finally:
+        k.stop_keep_alive()
+        accounts.close()
 
 
 def test_keep_alive_rejoins_every_third_of_the_ttl_quietly(qtbot, runner, server, client):

@@ -74,6 +74,8 @@ def test_growth_does_not_overflow_after_many_attempts() -> None:
         {"factor": 0.5},
         {"jitter": 1.0},
         {"jitter": -0.1},
+        {"refused_initial": 0.0},
+        {"refused_initial": 10.0, "refused_maximum": 5.0},
     ],
 )
 def test_bad_parameters_are_refused(kwargs: dict[str, float]) -> None:
@@ -107,3 +109,23 @@ def test_every_delay_stays_within_its_bounds(
         high = max(minimum, min(maximum, base * (1 + jitter)))
         assert low - 1e-9 <= delay <= high + 1e-9
         base = min(maximum, base * factor)
+
+
+def test_refusals_back_off_slowly_to_minutes_on_their_own_schedule() -> None:
+    backoff = Backoff(initial=0.5, maximum=30.0, jitter=0.0)
+    refused = [backoff.next_delay(refused=True) for _ in range(8)]
+    assert refused == [15.0, 30.0, 60.0, 120.0, 240.0, 480.0, 600.0, 600.0]
+    # an ordinary failure in between keeps its own quick schedule, and the other way round
+    assert backoff.next_delay() == 0.5
+    assert backoff.next_delay(refused=True) == 600.0
+    backoff.reset()
+    assert backoff.next_delay(refused=True) == 15.0
+    assert backoff.next_delay() == 0.5
+
+
+def test_refusals_are_spread_and_keep_the_servers_floor() -> None:
+    backoff = Backoff(jitter=0.2, refused_initial=100.0, refused_maximum=100.0,
+                      random=fixed(0.0))
+    assert backoff.next_delay(refused=True) == pytest.approx(80.0)
+    assert backoff.next_delay(minimum=200.0, refused=True) == 200.0
+

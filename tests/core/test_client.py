@@ -413,9 +413,9 @@ def test_errors_back_off_and_the_servers_retry_is_the_floor(make_client) -> None
             self.minimums: list[float] = []
             self.resets = 0
 
-        def next_delay(self, minimum: float = 0.0) -> float:
+        def next_delay(self, minimum: float = 0.0, *, refused: bool = False) -> float:
             self.minimums.append(minimum)
-            return super().next_delay(minimum=min(minimum, 0.02))
+            return super().next_delay(minimum=min(minimum, 0.02), refused=refused)
 
         def reset(self) -> None:
             self.resets += 1
@@ -445,6 +445,111 @@ def test_errors_back_off_and_the_servers_retry_is_the_floor(make_client) -> None
     kinds = [s for s, _ in rec.states]
     assert kinds[0] is ClientState.CONNECTING
     assert ClientState.STOPPED not in kinds
+
+
+def test_a_refused_token_is_retried_on_the_slow_schedule(make_client) -> None:
+    """401/403 cannot change by retrying: minutes apart, while other errors stay quick."""
+
+    class SpyBackoff(Backoff):
+        def __init__(self) -> None:
+            super().__init__(initial=0.01, maximum=0.02, jitter=0.0,
+                             refused_initial=0.03, refused_maximum=0.04)
+            self.refused: list[bool] = []
+
+        def next_delay(self, minimum: float = 0.0, *, refused: bool = False) -> float:
+            self.refused.append(refused)
+            return super().next_delay(refused=refused)
+
+    def answer(status: int, error: str) -> Callable[[httpx.Request], httpx.Response]:
+        return lambda r: httpx.Response(status, json={"error": error})
+
+    mock = MockServer([
+        answer(401, "authentication required"),
+        answer(503, "server is shutting down"),
+        answer(403, "forbidden"),
+        lambda r: sse_response(b"retry: 1\n\n" + frame(1)),
+    ])
+    rec = Recorder()
+    spy = SpyBackoff()
+    client = make_client(
+        "http://h:1", "tok", transport=httpx.MockTransport(mock), backoff=spy, **rec.callbacks()
+    )
+    client.start()
+    rec.wait_state(ClientState.CONNECTED)
+    assert spy.refused[:3] == [True, False, True]
+    details = [d for s, d in rec.states if s is ClientState.RECONNECTING]
+    assert details[0] == "authentication required (HTTP 401); retrying in 0.0 s"
+
+
+@pytest.mark.parametrize(
+    ("refused_initial", "said"), [(15.0, "retrying in 15.0 s"), (240.0, "retrying in 4 min")]
+)
+def test_the_wait_after_a_refusal_is_said_in_seconds_or_minutes(
+    make_client, refused_initial: float, said: str
+) -> None:
+    mock = MockServer([lambda r: httpx.Response(401, json={"error": "authentication required"})])
+    rec = Recorder()
+    client = make_client(
+        "http://h:1", "wrong", transport=httpx.MockTransport(mock), **rec.callbacks(),
+        backoff=Backoff(jitter=0.0, refused_initial=refused_initial),
+    )
+    client.start()
+    rec.wait_state(ClientState.RECONNECTING)
+    assert rec.states[-1][1] == f"authentication required (HTTP 401); {said}"
+    assert client.last_error is not None and client.last_error.refused
+    client.stop()  # interrupts the long wait at once
+    assert not client.running
+
+
+def test_resume_from_chooses_the_last_event_id_from_the_servers_health_before_each_connect(
+    make_client,
+) -> None:
+    health = {"status": "ok", "stats": {"server_id": "s1", "epoch": "e1", "seq": 7}}
+    stream = [
+        lambda r: sse_response(b"retry: 1\n\n" + frame(8)),  # then it ends: a reconnect
+    ]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/realtime/health":
+            return httpx.Response(200, json=health)
+        return mock(request)
+
+    mock = MockServer(stream)
+    asked: list[tuple[dict[str, Any], int | None]] = []
+
+    def resume_from(answer: dict[str, Any], own: int | None) -> int | None:
+        asked.append((answer, own))
+        return 5 if own is None else own  # a remembered point first, then its own
+
+    client = make_client(
+        "http://h:1", "tok", transport=httpx.MockTransport(handle), backoff=quick_backoff(),
+        resume_from=resume_from,
+    )
+    client.start()
+    first, second = mock.wait_requests(2)[:2]
+    assert first.headers["last-event-id"] == "5"
+    assert second.headers["last-event-id"] == "8"
+    assert asked[:2] == [(health, None), (health, 8)]
+
+
+def test_without_an_answer_to_health_no_stream_is_opened(make_client) -> None:
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    rec = Recorder()
+    client = make_client(
+        "http://h:1", transport=httpx.MockTransport(handle), backoff=quick_backoff(),
+        resume_from=lambda answer, own: own, **rec.callbacks(),
+    )
+    client.start()
+    rec.wait_state(ClientState.RECONNECTING, 2)
+    client.stop()
+    assert set(seen) == {"/realtime/health"}
+    assert rec.states[1][1].startswith("cannot connect to http://h:1 (connection refused); ")
+    assert client.last_error is None  # no server answered
 
 
 def test_a_non_event_stream_answer_reconnects(make_client) -> None:
@@ -567,7 +672,7 @@ def test_stop_interrupts_the_backoff_wait(make_client) -> None:
     client.start()
     rec.wait_state(ClientState.RECONNECTING)
     assert "connection refused" in rec.states[-1][1]
-    assert rec.states[-1][1].endswith("retrying in 600.0 s")
+    assert rec.states[-1][1].endswith("retrying in 10 min")
     client.stop(timeout=WAIT)
     assert not client.running
 

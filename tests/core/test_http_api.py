@@ -133,6 +133,15 @@ def test_users_only_see_and_publish_in_their_workspaces(
     assert view("bob") == ({"ws_b", None}, {"pb"})
     assert view("eve") == ({None}, set())
 
+    def health(token: str) -> tuple[object, object]:
+        body = httpx.get(server.url + "/realtime/health", headers=bearer(token)).json()
+        return body["user"], body["workspaces"]
+
+    # who the token is and where it is a member (what the tray's "Test connection" checks)
+    assert health(users["ann"]) == ("ann", ["ws_a"])
+    assert health(users["eve"]) == ("eve", [])
+    assert owner.get("/realtime/health").json()["workspaces"] is None  # every workspace
+
     h = bearer(users["ann"])
     ok = httpx.post(server.url + "/realtime/events", headers=h, json={"workspace_id": "ws_a"})
     assert ok.status_code == 200 and ok.json()["events"][0]["actor"] == "ann"

@@ -6,16 +6,21 @@ The stack is what a Linux desktop offers the app, piece by piece:
 * ``dbus-run-session`` (the session bus; its address is read back from a file);
 * ``status-notifier-watcher`` (``org.kde.StatusNotifierWatcher``) and
   ``gtk-sni-tray-standalone`` (a StatusNotifierItem host: the tray itself);
-* ``dunst`` (``org.freedesktop.Notifications``).
+* ``dunst`` (``org.freedesktop.Notifications``);
+* ``gnome-keyring-daemon`` (``org.freedesktop.secrets``, unlocked: the keyring).
 
-The test starts the whole stack and the real app (``python -m lattice_rt_tray``
-on the xcb platform), asserts that the tray item registered with the watcher,
-publishes an event through the app's own embedded endpoint and asserts it
-reached dunst; then quits the app with SIGTERM and checks it left presence.
+The test starts the whole stack, a team server (a ``lattice-rt serve``
+process) and the real app (``python -m lattice_rt_tray`` on the xcb
+platform), which follows both its own embedded endpoint and the team server.
+It asserts that the tray item registered with the watcher, that the team
+token written in the settings file moved into GNOME Keyring and out of the
+file, that an event published on each server reached dunst with the server's
+name; then quits the app with SIGTERM and checks it left presence on both.
 It skips, naming the binary, only when part of the stack is not installed.
 
-Run as a script it takes the README screenshots of the tray and the
-notifications instead (the windows': :mod:`tests.e2e.window_shots`)::
+Run as a script it takes the README screenshots of the tray, the
+notifications and the Settings dialog instead, of the real app following two
+servers (the windows': :mod:`tests.e2e.window_shots`)::
 
     .venv/bin/python -m tests.e2e.test_desktop --screenshots docs/screenshots
 """
@@ -36,6 +41,9 @@ from typing import Any
 
 import pytest
 
+from tests.app.team_server import TeamServer
+from tests.secret_service import SecretService
+
 ROOT = Path(__file__).resolve().parents[2]
 BINARIES = (
     "Xvfb",
@@ -44,7 +52,9 @@ BINARIES = (
     "gtk-sni-tray-standalone",
     "dunst",
     "dunstctl",
+    "gnome-keyring-daemon",
 )
+TEAM_KEY = "7ea3"
 WATCHER = "org.kde.StatusNotifierWatcher"
 
 pytestmark = pytest.mark.desktop
@@ -74,6 +84,7 @@ class DesktopStack:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env: dict[str, str] = {}
         self.display = ""
+        self.secrets = SecretService(workdir / "secrets")
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -124,6 +135,7 @@ class DesktopStack:
         )
         self._spawn(["dunst", "-config", str(dunstrc)], env)
         wait_for(lambda: self.has_name("org.freedesktop.Notifications"), 10, "dunst")
+        self.secrets.start(bus_address=address)
 
     def _spawn(
         self, argv: list[str], env: dict[str, str], pass_fds: tuple[int, ...] = ()
@@ -138,6 +150,7 @@ class DesktopStack:
         return proc
 
     def stop(self) -> None:
+        self.secrets.stop()
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 try:
@@ -170,15 +183,19 @@ class DesktopStack:
         return bool(owned)
 
     def watcher_property(self, name: str) -> Any:
-        (value,) = self._bus_call(WATCHER, "/StatusNotifierWatcher",
-                                  "org.freedesktop.DBus.Properties", "Get", "ss", (WATCHER, name))
-        return value[1]
+        """The property, or None while the watcher cannot answer yet (an error reply)."""
+        reply = self._bus_call(WATCHER, "/StatusNotifierWatcher",
+                               "org.freedesktop.DBus.Properties", "Get", "ss", (WATCHER, name))
+        if len(reply) != 1 or not isinstance(reply[0], tuple):
+            return None
+        return reply[0][1]
 
     def host_registered(self) -> bool:
         return bool(self.watcher_property("IsStatusNotifierHostRegistered"))
 
     def registered_items(self) -> list[str]:
-        return [str(item) for item in self.watcher_property("RegisteredStatusNotifierItems")]
+        items = self.watcher_property("RegisteredStatusNotifierItems")
+        return [str(item) for item in items or ()]
 
     # ------------------------------------------------------------ dunst
     def dunstctl(self, *args: str) -> str:
@@ -217,9 +234,18 @@ def desktop(tmp_path: Path) -> Iterator[DesktopStack]:
         stack.stop()
 
 
-def start_app(stack: DesktopStack, tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def start_app(
+    stack: DesktopStack, tmp_path: Path, team: TeamServer
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
+    """The app following its embedded endpoint and ``team``; the team token in the file."""
     settings = tmp_path / "tray.ini"
-    settings.write_text("[server]\nport=0\n[presence]\ndisplay_name=E2E\nworkspaces=ws_e2e\n")
+    settings.write_text(
+        "[app]\nsettings_version=2\n"
+        f"[connections]\norder=local,{TEAM_KEY}\n"
+        f"[connection]\nlocal\\port=0\n{TEAM_KEY}\\name=Team\n{TEAM_KEY}\\url={team.url}\n"
+        f"{TEAM_KEY}\\token={team.owner_token}\n"
+        "[presence]\ndisplay_name=E2E\nworkspaces=ws_e2e\n"
+    )
     data_dir = tmp_path / "data"
     env = dict(stack.env, QT_QPA_PLATFORM="xcb", PYTHONPATH=os.pathsep.join(
         [str(ROOT / "app"), str(ROOT)]))
@@ -230,16 +256,28 @@ def start_app(stack: DesktopStack, tmp_path: Path) -> tuple[subprocess.Popen[byt
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     log.close()
-    return proc, data_dir
+    return proc, data_dir, settings
 
 
-def test_tray_registers_and_a_published_event_reaches_the_notification_daemon(
+def in_keyring(stack: DesktopStack, key: str) -> str:
+    """What the app's default keyring holds for ``key``, asked by another process."""
+    code = ("import sys; sys.path[:0] = sys.argv[1:]\n"
+            "from lattice_rt_tray.token_vault import SERVICE, default_keyring\n"
+            f"print(default_keyring().get_password(SERVICE, {key!r}))")
+    return subprocess.run([sys.executable, "-c", code, str(ROOT / "app"), str(ROOT)],
+                          env=stack.env, capture_output=True, text=True, check=True,
+                          timeout=30).stdout.strip()
+
+
+def test_tray_registers_and_events_of_two_servers_reach_the_notification_daemon(
     desktop: DesktopStack, tmp_path: Path
 ) -> None:
     from lattice_rt_core.client import RealtimeClient
     from lattice_rt_core.discovery import discover
 
-    proc, data_dir = start_app(desktop, tmp_path)
+    team = TeamServer(tmp_path / "team")
+    team.start()
+    proc, data_dir, settings = start_app(desktop, tmp_path, team)
     try:
         items = wait_for(desktop.registered_items, 20, "the tray item to register")
         assert len(items) == 1
@@ -248,19 +286,35 @@ def test_tray_registers_and_a_published_event_reaches_the_notification_daemon(
         try:
             wait_for(lambda: any(p.get("display_name") == "E2E"
                                  for p in client.presence()["presence"]), 20, "presence")
+            mine = {p["client_id"] for p in client.presence()["presence"]}
+            wait_for(lambda: mine <= team.presence_ids(), 20, "presence on the team server")
+            # the team token moved from the settings file into GNOME Keyring
+            assert in_keyring(desktop, TEAM_KEY) == team.owner_token
+            assert team.owner_token not in settings.read_text()
+
             client.publish("workflow", "workflow_run", {"workflow_id": "wf_e2e", "status": "ok"},
                            workspace_id="ws_e2e")
             wait_for(lambda: desktop.displayed() >= 1, 20, "dunst to show the notification")
             desktop.dunstctl("close-all")
-            shown = wait_for(desktop.history, 10, "dunst's history")
-            assert shown[0]["summary"] == "Workflow run"
-            assert "wf_e2e" in shown[0]["body"] and "ws_e2e" in shown[0]["body"]
-            assert shown[0]["appname"] == "Lattice Realtime Tray"
+            team.publish({"area": "workflow", "event_type": "deploy_failed",
+                          "workspace_id": "ws_e2e",
+                          "payload": {"run_id": "run-9", "error": "disk full"}})
+            wait_for(lambda: desktop.displayed() >= 1, 20, "the team server's notification")
+            desktop.dunstctl("close-all")
+            shown = wait_for(lambda: len(desktop.history()) >= 2 and desktop.history(), 10,
+                             "dunst's history")
+            by_title = {item["summary"]: item for item in shown}
+            assert set(by_title) == {"Workflow run · This computer",
+                                     "Workflow: deploy failed · Team"}
+            here = by_title["Workflow run · This computer"]
+            assert "wf_e2e" in here["body"] and "ws_e2e" in here["body"]
+            assert here["appname"] == "Lattice Realtime Tray"
 
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=10) == 0
             # it left presence before its embedded server stopped (the server is
             # gone with the app, so its own log of the request is the witness)
+            assert not mine & team.presence_ids()
         finally:
             client.close()
         log = (tmp_path / "app.log").read_text()
@@ -269,6 +323,7 @@ def test_tray_registers_and_a_published_event_reaches_the_notification_daemon(
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=5)
+        team.stop()
 
 
 def _discover(discover: Callable[..., tuple[str, str | None]], data_dir: Path) -> Any:
@@ -280,21 +335,40 @@ def _discover(discover: Callable[..., tuple[str, str | None]], data_dir: Path) -
 
 # ------------------------------------------------------------------ screenshots
 def take_screenshots(out: Path) -> None:
-    """Run the app in-process on the desktop stack and photograph it."""
+    """Run the app in-process on the desktop stack, following two servers, and photograph it."""
     import tempfile
 
     work = Path(tempfile.mkdtemp(prefix="lattice-shots-"))
     stack = DesktopStack(work / "desktop")
     stack.start()
+    team = TeamServer(work / "team")
+    team.start()
     try:
         os.environ.update(stack.env)
         os.environ["QT_QPA_PLATFORM"] = "xcb"
-        _photograph(stack, work, out)
+        _photograph(stack, team, work, out)
     finally:
+        team.stop()
         stack.stop()
 
 
-def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
+#: (area, event type, workspace, payload, actor) published on this computer's endpoint
+LOCAL_EVENTS = [
+    ("graph", "indexing_paused", "ws_research", {"graph_id": "papers", "status": "paused"}),
+    ("memory", "memory_upserted", "ws_research", {"key": "q3-goals"}),
+    ("skills", "skill_installed", "ws_marketing", {"skill": "pdf-export"}),
+]
+#: and on the team server
+TEAM_EVENTS = [
+    ("workspace", "member_added", "ws_marketing", {"member": "grace@example.com"}),
+    ("agent", "agent_run", "ws_research", {"agent_id": "summariser", "status": "ok"}),
+    ("plugins", "plugin_enabled", "ws_marketing", {"plugin": "calendar-sync"}),
+    ("graph", "answer_trace", "ws_research", {"query": "who owns the Q3 launch?"}),
+    ("workflow", "workflow_edited", "ws_marketing", {"workflow_id": "wf_launch"}),
+]
+
+
+def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) -> None:
     from PySide6.QtCore import QPoint
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -302,13 +376,19 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     from lattice_rt_tray.icons import app_icon
     from lattice_rt_tray.main import build
     from lattice_rt_tray.settings import Settings
+    from lattice_rt_tray.settings_values import LOCAL_KEY, ConnectionSettings, local_connection
 
     qapp = QApplication([sys.argv[0]])
     qapp.setApplicationDisplayName("Lattice Realtime Tray")
     qapp.setWindowIcon(app_icon())
     qapp.setQuitOnLastWindowClosed(False)
+    ada = team.add_user("ada", "ws_marketing", "ws_research")
+    grace = team.add_user("grace", "ws_marketing", "ws_research")
     settings = Settings.open(work / "tray.ini")
-    settings.update(port=0, display_name="Ada Lovelace", workspaces=("ws_marketing", "ws_research"))
+    settings.update(connections=(local_connection(port=0),
+                                 ConnectionSettings(TEAM_KEY, "Team", url=team.url)),
+                    display_name="Ada Lovelace", workspaces=("ws_marketing", "ws_research"))
+    settings.set_file_token(TEAM_KEY, ada)  # moved into GNOME Keyring when the app starts
     app = build(settings=settings, data_dir=work / "data", tray_available=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -320,51 +400,70 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
             QTest.qWait(50)
 
     app.controller.start()
-    pump(lambda: app.controller.connected and not app.coalescer.holding, "connection")
-    pump(lambda: len(app.roster) >= 2, "own presence")
-    server = app.endpoint.server
-    bus = server.bus  # type: ignore[union-attr]
+    pump(lambda: all(c.online for c in app.connections) and not app.coalescer.holding,
+         "both connections")
+    pump(lambda: app.roster.online_count() >= 1, "own presence")
+    bus = app.connections[LOCAL_KEY].server.bus  # type: ignore[union-attr]
     for cid, ws, name, user in (
         ("grace-laptop", "ws_marketing", "Grace Hopper", "grace"),
-        ("margaret-desk", "ws_marketing", "Margaret Hamilton", "margaret"),
         ("linus-box", "ws_research", "Linus Torvalds", "linus"),
-        ("barbara-vm", "ws_research", "Barbara Liskov", "barbara"),
     ):
         bus.join(user=user, client_id=cid, workspace_id=ws, display_name=name)
-    samples = [
-        ("workspace", "member_added", "ws_marketing", {"member": "grace@example.com"}),
-        ("graph", "indexing_paused", "ws_research", {"graph_id": "papers", "status": "paused"}),
-        ("agent", "agent_run", "ws_research", {"agent_id": "summariser", "status": "ok"}),
-        ("skills", "skill_installed", "ws_marketing", {"skill": "pdf-export"}),
-        ("memory", "memory_upserted", "ws_research", {"key": "q3-goals"}),
-        ("plugins", "plugin_enabled", "ws_marketing", {"plugin": "calendar-sync"}),
-        ("graph", "answer_trace", "ws_research", {"query": "who owns the Q3 launch?"}),
-        ("workflow", "workflow_edited", "ws_marketing", {"workflow_id": "wf_launch"}),
-    ]
-    for area, kind, ws, payload in samples:
+    for cid, ws, name, user in (("margaret-desk", "ws_marketing", "Margaret Hamilton",
+                                 "margaret"),
+                                ("barbara-vm", "ws_research", "Barbara Liskov", "barbara")):
+        with team.client(team.add_user(user, ws)) as someone:  # as themselves
+            someone.join(workspace_id=ws, client_id=cid, display_name=name)
+    for area, kind, ws, payload in LOCAL_EVENTS:
         bus.publish({"area": area, "event_type": kind, "workspace_id": ws, "payload": payload,
-                     "actor": "grace"})
-    pump(lambda: app.activity_model.rowCount() >= len(samples) + 4, "events")
-    pump(lambda: stack.displayed() >= 1 and app.coalescer.next_due() is None, "the digest")
+                     "actor": "ada"})
+    team.publish(*({"area": area, "event_type": kind, "workspace_id": ws, "payload": payload}
+                   for area, kind, ws, payload in TEAM_EVENTS), token=grace)
+    pump(lambda: app.activity_model.rowCount() >= len(LOCAL_EVENTS) + len(TEAM_EVENTS),
+         "events")
+    pump(lambda: stack.displayed() >= 1 and app.coalescer.next_due() is None, "the digests")
     QTest.qWait(300)
-    stack.screenshot(out / "notification-digest.png", "420x140+860+30")
+    stack.screenshot(out / "notification-digest.png", "420x230+860+30")
     QTest.qWait(4200)  # the burst is over once a window passes without events
     stack.dunstctl("close-all")
-    bus.publish({"area": "workflow", "event_type": "workflow_run", "workspace_id": "ws_marketing",
-                 "payload": {"workflow_id": "wf_launch", "run_id": "run-42", "status": "ok"},
-                 "actor": "grace"})
+    team.publish({"area": "workflow", "event_type": "workflow_failed",
+                  "workspace_id": "ws_marketing",
+                  "payload": {"workflow_id": "wf_launch", "run_id": "run-42", "status": "failed",
+                              "error": "step 3 (render) timed out after 60 s"}}, token=grace)
     pump(lambda: stack.displayed() >= 1, "the notification")
     QTest.qWait(300)
-    stack.screenshot(out / "notification.png", "420x140+860+30")
+    stack.screenshot(out / "notification.png", "420x150+860+30")
     stack.dunstctl("close-all")
 
-    # the tray and its menu (the host draws the icon; the menu is the app's)
+    # the tray and its menu, the do-not-disturb entries open (the host draws the icon;
+    # the menu is the app's)
     menu = app.views.tray.menu  # type: ignore[union-attr]
     menu.popup(QPoint(8, 800 - 32 - menu.sizeHint().height()))
+    QTest.qWait(400)
+    dnd = next(a for a in menu.actions() if a.text() == "Do not disturb")
+    submenu = dnd.menu()
+    assert submenu is not None
+    submenu.popup(menu.mapToGlobal(menu.actionGeometry(dnd).topRight()))
     QTest.qWait(600)
     height = menu.sizeHint().height() + 48
-    stack.screenshot(out / "tray.png", f"320x{height}+0+{800 - height}")
+    width = menu.sizeHint().width() + submenu.sizeHint().width() + 24
+    stack.screenshot(out / "tray.png", f"{width}x{height}+0+{800 - height}")
+    submenu.hide()
     menu.hide()
+
+    # Settings with both connections, the team one selected and tested
+    app.views.actions.settings.trigger()
+    dialog = app.flow.dialog
+    assert dialog is not None
+    dialog.list.setCurrentRow(1)
+    dialog.form.test.click()
+    pump(lambda: dialog.form.result.text() not in ("", "Testing…"), "the test's answer")
+    dialog.move(40, 40)
+    QTest.qWait(800)
+    geo = dialog.frameGeometry()
+    stack.screenshot(out / "settings.png", f"{geo.width()}x{geo.height()}+{geo.x()}+{geo.y()}")
+    dialog.hide()
+
     # the windows, with two servers' data: tests/e2e/window_shots.py
 
     app.controller.quit()

@@ -1,7 +1,8 @@
 """The tray app outlives its endpoint: frozen, killed, back again.
 
 The app is built through its public composition root (``lattice_rt_tray.main.build``)
-in remote mode against a ``lattice-rt serve`` child process, which the test
+following a ``lattice-rt serve`` child process (its one connection, the
+embedded endpoint switched off), which the test
 SIGSTOPs (a machine asleep, a hung server: the read stalls) and kills (the
 endpoint goes away). Meanwhile the app says offline; afterwards it is
 connected again and present again on the server. The only seam used is the
@@ -38,6 +39,11 @@ from lattice_rt_tray.main import TrayApp, build  # noqa: E402
 from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
 from lattice_rt_tray.presence_keeper import presence_client_id  # noqa: E402
 from lattice_rt_tray.settings import Settings  # noqa: E402
+from lattice_rt_tray.settings_values import (  # noqa: E402
+    LOCAL_KEY,
+    ConnectionSettings,
+    local_connection,
+)
 
 from .helpers import ServeProcess, bearer  # noqa: E402
 
@@ -76,10 +82,15 @@ def _present(remote: dict[str, Any]) -> set[str]:
     return {e["client_id"] for e in r.json()["presence"]}
 
 
+REMOTE = "r1"
+
+
 def _build(tmp_path: Path, remote: dict[str, Any]) -> tuple[TrayApp, QObject, str]:
     settings = Settings.open(tmp_path / "tray.ini")
-    settings.update(server_mode="remote", remote_url=remote["url"],
-                    remote_token=remote["token"], display_name="Ada", workspaces=("w",))
+    settings.update(connections=(local_connection(enabled=False),
+                                 ConnectionSettings(REMOTE, "Team", url=remote["url"])),
+                    display_name="Ada", workspaces=("w",))
+    settings.set_file_token(REMOTE, remote["token"])  # the way without a keyring
     root = QObject()
     app = build(
         settings=settings,
@@ -87,12 +98,24 @@ def _build(tmp_path: Path, remote: dict[str, Any]) -> tuple[TrayApp, QObject, st
         tray_available=False,
         notifier=lambda tray_icon, parent: RecordingNotifier(parent),
         client_factory=functools.partial(RealtimeClient, read_timeout=2.0),
+        keyring=lambda: None,
         autostart=Autostart(platform="linux", home=tmp_path / "home",
                             config_dir=tmp_path / "config", command=["lattice-rt-tray"]),
         open_url=lambda url: None,
         parent=root,
     )
     return app, root, presence_client_id(settings.instance_id, "w")
+
+
+def _started(qtbot: Any, app: TrayApp, key: str = REMOTE) -> None:
+    """Start ``app``; wait until connection ``key`` caught up and joined presence."""
+    with qtbot.waitSignals([app.controller.caught_up, app.connections.joined], timeout=WAIT_MS,
+                           check_params_cbs=[lambda k: k == key, lambda k, entries: k == key]):
+        app.controller.start()
+
+
+def _joined(key: str = REMOTE) -> Any:
+    return lambda k, entries: k == key
 
 
 def _close(qtbot: Any, app: TrayApp, root: QObject) -> None:
@@ -115,15 +138,15 @@ def test_the_app_goes_offline_and_comes_back_present(
     app, root, mine = _build(tmp_path, remote)
     controller = app.controller
     try:
-        with qtbot.waitSignals([controller.caught_up, app.keeper.joined], timeout=WAIT_MS):
-            controller.start()
+        _started(qtbot, app)
         assert controller.status().connected and mine in _present(remote)
 
         # frozen: the connection stays up, nothing arrives; the read times out
         os.kill(server.popen.pid, signal.SIGSTOP)
         qtbot.waitUntil(lambda: not controller.status().connected, timeout=WAIT_MS)
         assert app.views.actions is not None
-        with qtbot.waitSignal(app.keeper.joined, timeout=WAIT_MS):
+        with qtbot.waitSignal(app.connections.joined, timeout=WAIT_MS,
+                              check_params_cb=_joined()):
             os.kill(server.popen.pid, signal.SIGCONT)
         qtbot.waitUntil(lambda: controller.status().connected, timeout=WAIT_MS)
 
@@ -131,7 +154,8 @@ def test_the_app_goes_offline_and_comes_back_present(
         server.popen.kill()
         server.finish()
         qtbot.waitUntil(lambda: not controller.status().connected, timeout=WAIT_MS)
-        with qtbot.waitSignal(app.keeper.joined, timeout=WAIT_MS):
+        with qtbot.waitSignal(app.connections.joined, timeout=WAIT_MS,
+                              check_params_cb=_joined()):
             remote["start"]()  # back, same port, same data dir
         qtbot.waitUntil(lambda: controller.status().connected, timeout=WAIT_MS)
         assert mine in _present(remote)  # re-joined on the new server process
@@ -142,7 +166,7 @@ def test_the_app_goes_offline_and_comes_back_present(
 def _left(client_id: str):
     """A check for ``bridge.events_received``: the batch has ``client_id``'s presence leave."""
 
-    def check(batch: list[dict[str, Any]]) -> bool:
+    def check(key: str, batch: list[dict[str, Any]]) -> bool:
         return any(
             e.get("area") == "presence" and e.get("event_type") == "leave"
             and isinstance(e.get("payload"), dict) and e["payload"].get("client_id") == client_id
@@ -160,8 +184,7 @@ def test_a_connected_app_stays_present_past_the_stream_hold(
     remote["start"]("--presence-ttl", "4")
     app, root, mine = _build(tmp_path, remote)
     try:
-        with qtbot.waitSignals([app.controller.caught_up, app.keeper.joined], timeout=WAIT_MS):
-            app.controller.start()
+        _started(qtbot, app)
         # a control entry joined after the app's, held by an open stream and
         # never re-joined: when it expires, so has an app that does not re-join.
         # Its leave reaches the app's own stream; the GUI thread keeps running
@@ -188,7 +211,7 @@ def test_the_app_follows_a_serve_that_holds_its_data_dir_on_another_port(
     """The embedded server is refused the directory (its lock), so the app follows ``serve``."""
     server = remote["start"]()
     settings = Settings.open(tmp_path / "tray.ini")
-    settings.update(server_mode="embedded", port=_free_port(), display_name="Ada",
+    settings.update(connections=(local_connection(port=_free_port()),), display_name="Ada",
                     workspaces=("w",))
     root = QObject()
     app = build(
@@ -196,6 +219,7 @@ def test_the_app_follows_a_serve_that_holds_its_data_dir_on_another_port(
         data_dir=remote["data"],  # the directory the serve process holds
         tray_available=False,
         notifier=lambda tray_icon, parent: RecordingNotifier(parent),
+        keyring=lambda: None,
         autostart=Autostart(platform="linux", home=tmp_path / "home",
                             config_dir=tmp_path / "config", command=["lattice-rt-tray"]),
         open_url=lambda url: None,
@@ -203,10 +227,10 @@ def test_the_app_follows_a_serve_that_holds_its_data_dir_on_another_port(
     )
     mine = presence_client_id(settings.instance_id, "w")
     try:
-        with qtbot.waitSignals([app.controller.caught_up, app.keeper.joined], timeout=WAIT_MS):
-            app.controller.start()
-        assert app.endpoint.server is None  # no embedded server of its own
-        assert app.endpoint.url == remote["url"]
+        _started(qtbot, app, LOCAL_KEY)
+        local = app.connections[LOCAL_KEY]
+        assert local.server is None  # no embedded server of its own
+        assert local.url == remote["url"]
         assert mine in _present(remote)
     finally:
         _close(qtbot, app, root)

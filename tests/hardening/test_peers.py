@@ -230,7 +230,7 @@ def test_delivery_to_a_healthy_reader_with_and_without_a_stalled_one(data_dir: P
 
 # ---------------------------------------------------------- dead networks
 def test_accepted_connections_carry_keepalive_and_a_user_timeout(data_dir: Path) -> None:
-    # fails without: `_detect_dead_peers(sock, heartbeat)` in server.bind_socket
+    # fails without: `_detect_dead_peers(sock, heartbeat)` in listen.bind_socket
     srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=4.0))
     srv.start()
     try:
@@ -257,7 +257,7 @@ def _can_unshare_net() -> bool:
 
 @pytest.mark.skipif(not _can_unshare_net(), reason="needs `unshare --net` (root) and `ip`")
 def test_a_vanished_network_drops_the_stream_within_two_heartbeats(tmp_path: Path) -> None:
-    # fails without: the TCP_USER_TIMEOUT line in server._detect_dead_peers
+    # fails without: the TCP_USER_TIMEOUT line in listen._detect_dead_peers
     # (the kernel would retransmit for ~15 minutes; the child gives up after 20
     # heartbeats and says dropped: false)
     heartbeat = 0.5

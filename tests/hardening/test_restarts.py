@@ -323,7 +323,7 @@ def test_serve_on_an_unusable_data_dir_says_so_in_one_line(tmp_path: Path) -> No
 
 
 def test_serve_moves_a_corrupt_database_aside_and_starts_fresh(tmp_path: Path) -> None:
-    # fails without: the JournalError branch of RealtimeServer._open_journal
+    # fails without: the JournalError branch of local_storage.open_journal
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
     database_path(data).write_bytes(b"this is not SQLite " * 500)
@@ -392,7 +392,7 @@ def test_serve_on_a_read_only_data_dir_warns_and_serves(tmp_path: Path) -> None:
 
 def test_a_damaged_database_is_moved_aside_and_a_new_one_started(tmp_path: Path) -> None:
     # a valid header but broken pages: only SQLite's own check sees it
-    # fails without: `journal.check()` in RealtimeServer._checked_journal (the
+    # fails without: `journal.check()` in local_storage._checked_journal (the
     # damage surfaces later, as a failed start or a degraded journal)
     data = tmp_path / "data"
     srv = RealtimeServer(ServerConfig(port=0, data_dir=data, journal_retention=10_000))
@@ -425,7 +425,7 @@ def test_a_database_that_cannot_be_written_is_left_alone_with_a_one_line_reason(
     # rewritten, and the person gets one line instead of "unexpected JournalError"
     # fails without: the `except JournalError` around RealtimeBus(...) in
     # RealtimeServer.start (and, were SQLite to refuse at open, the
-    # `if not exc.corrupt` in _open_journal keeps a healthy file from being renamed)
+    # `if not exc.corrupt` in open_journal keeps a healthy file from being renamed)
     data = tmp_path / "data"
     srv = RealtimeServer(ServerConfig(port=0, data_dir=data))
     srv.start()

@@ -1,0 +1,150 @@
+"""Settings in, connections out: the stored settings, the tokens and the Settings dialog.
+
+:class:`SettingsFlow` keeps the :class:`~lattice_rt_tray.connections.ConnectionSet`
+in step with what is stored: the settings file (through
+:class:`~lattice_rt_tray.settings.Settings`) and the tokens (through the
+:class:`~lattice_rt_tray.token_vault.TokenVault`, which answers later: until
+it has, remote connections wait and the embedded one runs). It serves the
+Settings dialog: loads it with the tokens filled in, stores what the user
+applied (tokens to the vault, the rest to the file) and runs "Test
+connection" on the task runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from .connection_check import CheckResult, check_connection
+from .connection_types import ClientFactory
+from .connections import ConnectionSet
+from .link_status import LinkStatus
+from .settings import Settings
+from .settings_dialog import SettingsDialog
+from .settings_values import SettingsValues
+from .tasks import TaskRunner
+from .token_vault import TokenVault
+
+__all__ = ["SettingsFlow"]
+
+
+class SettingsFlow(QObject):
+    """Signals:
+    report(str): a problem for the status bar (a keyring failure, settings refused).
+    """
+
+    report = Signal(str)
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        vault: TokenVault,
+        connections: ConnectionSet,
+        runner: TaskRunner,
+        dialog: Callable[[], SettingsDialog],
+        client_factory: ClientFactory,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.vault = vault
+        self.connections = connections
+        self._runner = runner
+        self._make_dialog = dialog
+        self._client_factory = client_factory
+        self.dialog: SettingsDialog | None = None
+        self._tokens: dict[str, str] = {}
+        self._tokens_ready = False
+        self._unread_tokens: set[str] = set()  # not read yet when the dialog was filled
+
+    # ------------------------------------------------------------- running
+    def start(self) -> None:
+        """Start what needs no token now; read the tokens, then start the rest."""
+        values = self.settings.values()
+        self._tokens = values.tokens()  # kept in the file (or not moved to the keyring yet)
+        self.sync()
+        self.vault.open([c.key for c in values.connections if not c.embedded])
+
+    def sync(self) -> None:
+        """Make the connections follow what is stored (only what differs changes)."""
+        self.connections.apply(self.settings.values(),
+                               self._tokens if self._tokens_ready else None)
+
+    @Slot(object)
+    def on_tokens_ready(self, tokens: Mapping[str, str]) -> None:
+        self._tokens.update(tokens)
+        self._tokens_ready = True
+        self.sync()
+        if self.dialog is not None:
+            self.dialog.set_keyring(self.vault.available)
+
+    # -------------------------------------------------------------- dialog
+    @Slot()
+    def on_settings_requested(self) -> None:
+        if self.dialog is None:
+            self.dialog = self._make_dialog()
+            self.dialog.apply_requested.connect(self.on_apply)
+            self.dialog.test_requested.connect(self.on_test)
+        values = self.settings.values().with_tokens(self._tokens)
+        self._unread_tokens = set() if self._tokens_ready else {
+            c.key for c in values.connections if not c.embedded and c.key not in self._tokens
+        }
+        self.dialog.load(values)
+        self.dialog.set_keyring(self.vault.available)
+        self.dialog.set_statuses(self.connections.statuses())
+        self.dialog.show()
+        self.dialog.raise_()
+        self.dialog.activateWindow()
+
+    def show_statuses(self, links: Sequence[LinkStatus]) -> None:
+        if self.dialog is not None and self.dialog.isVisible():
+            self.dialog.set_statuses(links)
+
+    @Slot(object)
+    def on_apply(self, values: SettingsValues) -> None:
+        """Store what the dialog says: tokens to the vault, the rest to the file."""
+        old = {c.key for c in self.settings.values().connections}
+        kept = {c.key for c in values.connections}
+        for key in old - kept:
+            self._tokens.pop(key, None)
+            self.vault.forget(key)
+        for connection in values.connections:
+            key, token = connection.key, connection.token
+            if connection.embedded or (key in self._unread_tokens and not token):
+                continue
+            if token != self._tokens.get(key, ""):
+                self._tokens[key] = token
+                self.vault.store(key, token)
+        try:
+            self.settings.apply(replace(values, connections=tuple(
+                replace(c, token="") for c in values.connections)))
+        except ValueError as exc:
+            self.report.emit(str(exc))
+        self.sync()  # a new token alone changes nothing in the file
+
+    @Slot(object, str)
+    def on_test(self, values: SettingsValues, key: str) -> None:
+        connection = values.connection(key)
+        if connection is None:
+            return
+        _, workspaces = connection.presence(values.display_name, values.workspaces)
+        running = self.connections.get(key)
+        url = running.url if running is not None and connection.embedded else None
+        token = running.token if running is not None and connection.embedded else None
+        factory = self._client_factory
+        self._runner.run(
+            lambda: check_connection(connection, workspaces, factory, url=url, token=token),
+            lambda result: self._answer(key, result),
+            lambda exc: self._answer(key, CheckResult(False, f"The test failed: {exc}.")),
+        )
+
+    def _answer(self, key: str, result: CheckResult) -> None:
+        if self.dialog is not None:
+            self.dialog.show_test_result(key, result.text, result.ok)
+
+    def close(self) -> None:
+        if self.dialog is not None:
+            self.dialog.hide()
