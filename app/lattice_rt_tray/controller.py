@@ -37,8 +37,8 @@ from .presence_window import PresenceWindow
 from .roster import Roster
 from .settings import GROUP_CONNECTIONS, GROUP_GENERAL, GROUP_NOTIFY, GROUP_PRESENCE, Settings
 from .settings_flow import SettingsFlow
+from .status_display import away_count
 from .tasks import TaskRunner
-from .text import people_online
 from .tray import TrayIcon, TrayStatus
 from .windows import bring_forward
 
@@ -385,9 +385,11 @@ class TrayController(QObject):
 
     # ---------------------------------------------------------------- status
     def status(self) -> TrayStatus:
+        people = self.roster.statuses()
         return TrayStatus(
             links=tuple(self.connections.statuses()),
-            people_online=self.roster.online_count(),
+            people_online=len(people),
+            people_away=away_count(people),
             unread=self.coalescer.unread,
             dnd=self.coalescer.dnd.describe(self._wallclock()),
         )
@@ -399,7 +401,7 @@ class TrayController(QObject):
         summary = overview(status.links)
         text = summary.menu
         if status.connected and status.people_online:
-            text += f" · {people_online(status.people_online)}"
+            text += f" · {status.people}"
         if status.unread:
             text += f" · {status.unread} unread"
         self.views.actions.set_status(text)

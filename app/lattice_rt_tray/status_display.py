@@ -2,7 +2,9 @@
 
 Presence entries carry ``status`` (``active``, ``idle``, ``away``, ``dnd``;
 ``active`` when missing, as from an older server), ``status_since`` (when it
-last changed, ISO 8601) and an optional ``status_text``.
+last changed, ISO 8601) and an optional ``status_text``. People are counted
+by the rule of :mod:`lattice_rt_core.people` (see ``Roster.statuses``) and
+worded by it (through ``text.py``).
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from typing import Any
 from lattice_rt_core.defaults import DEFAULT_STATUS, PRESENCE_STATUSES
 
 from .status_machine import ACTIVE, AWAY, DND, IDLE
+from .text import people_online
 from .timefmt import parse_iso
 
 __all__ = [
     "COLOURS",
     "LABELS",
+    "away_count",
     "best_status",
     "colour",
     "count_line",
     "label",
+    "people_line",
     "since_text",
     "status_cell",
     "status_line",
@@ -90,12 +95,21 @@ def best_status(statuses: Iterable[str]) -> str:
     return next((s for s in _PRESENCE_ORDER if s in present), DEFAULT_STATUS)
 
 
-def count_line(people: Mapping[Any, Iterable[str]]) -> str:
-    """``5 online · 2 away`` for people (any key) and the statuses of their entries.
+def away_count(people: Mapping[Any, Iterable[str]]) -> int:
+    """People (any key) away: every entry of theirs, given by its status, is away."""
+    return sum(1 for statuses in people.values() if best_status(statuses) == AWAY)
 
-    Away: every entry of the person is away; online: everyone else present
-    (active, idle or in do-not-disturb). Nobody away: ``5 online``.
+
+def people_line(present: int, away: int) -> str:
+    """``5 people online · 2 away`` of ``present`` people of whom ``away`` are away.
+
+    Online: everyone present but away (active, idle or in do-not-disturb).
+    Nobody away: ``5 people online``.
     """
-    away = sum(1 for statuses in people.values() if best_status(statuses) == AWAY)
-    online = f"{len(people) - away} online"
+    online = people_online(present - away)
     return f"{online} · {away} away" if away else online
+
+
+def count_line(people: Mapping[Any, Iterable[str]]) -> str:
+    """:func:`people_line` for people (any key) and the statuses of their entries."""
+    return people_line(len(people), away_count(people))

@@ -63,13 +63,10 @@ class StatusMachine:
         away_after: float = DEFAULT_AWAY_AFTER,
         poll_while_idle: float = POLL_WHILE_IDLE,
     ) -> None:
-        if not 0 < idle_after < away_after:
-            raise ValueError("idle time must be positive and shorter than the away time")
         if not poll_while_idle > 0:
             raise ValueError("the idle poll interval must be positive")
         self._clock = clock
-        self.idle_after = idle_after
-        self.away_after = away_after
+        self.idle_after, self.away_after = _checked_times(idle_after, away_after)
         self.poll_while_idle = poll_while_idle
         self._input_at: float | None = None  # clock time of the last input, once known
         self._level = ACTIVE  # what the last sample said: active, idle or away
@@ -114,8 +111,7 @@ class StatusMachine:
         before = self.state
         seconds = max(0.0, seconds)
         self._input_at = self._clock() - seconds
-        self._level = AWAY if seconds >= self.away_after else IDLE if (
-            seconds >= self.idle_after) else ACTIVE
+        self._level = self._level_for(seconds)
         self._stale = False
         return self.state != before
 
@@ -137,6 +133,18 @@ class StatusMachine:
         self._dnd = on
         return self.state != before
 
+    def set_times(self, idle_after: float, away_after: float) -> bool:
+        """New idle and away times; True when the state changed.
+
+        The last sample is judged again by them (a fresh one follows at
+        :meth:`next_check`, which they move too).
+        """
+        before = self.state
+        self.idle_after, self.away_after = _checked_times(idle_after, away_after)
+        if self._input_at is not None and not self._stale:
+            self._level = self._level_for(self._clock() - self._input_at)
+        return self.state != before
+
     def set_manual(self, status: str | None) -> bool:
         """A status chosen by hand (None: back to the automatic one)."""
         if status is not None and status not in PRESENCE_STATUSES:
@@ -152,6 +160,9 @@ class StatusMachine:
         return self.state != before
 
     # ----------------------------------------------------------- internals
+    def _level_for(self, idle: float) -> str:
+        return AWAY if idle >= self.away_after else IDLE if idle >= self.idle_after else ACTIVE
+
     def _status(self) -> str:
         if self._manual is not None:
             return self._manual
@@ -160,3 +171,9 @@ class StatusMachine:
         if self._locked or self._asleep:
             return AWAY
         return self._level  # just woken up, before a fresh sample: as before the sleep
+
+
+def _checked_times(idle_after: float, away_after: float) -> tuple[float, float]:
+    if not 0 < idle_after < away_after:
+        raise ValueError("the idle time must be positive and shorter than the away time")
+    return idle_after, away_after

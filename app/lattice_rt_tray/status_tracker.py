@@ -87,6 +87,11 @@ class StatusTracker(QObject):
     def set_dnd(self, on: bool) -> None:
         self._apply(self.machine.dnd(on))
 
+    def set_times(self, idle_after: float, away_after: float) -> None:
+        """New idle and away times (seconds), from Settings; a fresh sample follows."""
+        self._apply(self.machine.set_times(idle_after, away_after))
+        self.watcher.request()
+
     def sleep_ready(self) -> None:
         """What ``suspending`` asked for is sent (or given up): the machine may sleep."""
         self.watcher.sleep_ready()

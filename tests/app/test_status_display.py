@@ -71,9 +71,10 @@ def test_a_person_shows_their_most_present_status() -> None:
 def test_the_tooltip_count() -> None:
     people = {"ann": ["active"], "bob": ["away", "idle"], "cy": ["away"], "di": ["dnd"],
               "ed": ["away", "away"], "fi": ["idle"], "gus": ["active"]}
-    assert count_line(people) == "5 online · 2 away"
-    assert count_line({"ann": ["active"]}) == "1 online"
-    assert count_line({}) == "0 online"
+    assert count_line(people) == "5 people online · 2 away"
+    assert count_line({"ann": ["active"]}) == "1 person online"
+    assert count_line({"ann": ["away"]}) == "0 people online · 1 away"
+    assert count_line({}) == "0 people online"
 
 
 def test_the_presence_windows_status_cell() -> None:

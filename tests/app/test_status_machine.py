@@ -142,3 +142,16 @@ def test_thresholds_are_configurable_and_checked(clock: Clock) -> None:
             StatusMachine(clock=clock, idle_after=idle_after, away_after=away_after)
     with pytest.raises(ValueError):
         StatusMachine(clock=clock, poll_while_idle=0)
+
+
+def test_new_times_judge_the_last_sample_again(machine: StatusMachine, clock: Clock) -> None:
+    machine.idle(200)  # active under the defaults
+    assert machine.state.status == ACTIVE and machine.next_check() == clock.now + 100
+    assert machine.set_times(120, 600) is True  # fails without the re-judging in set_times
+    assert machine.state.status == IDLE
+    assert machine.set_times(120, 180) is True and machine.state.status == AWAY
+    assert machine.set_times(300, 900) is True and machine.state.status == ACTIVE
+    assert machine.next_check() == clock.now + 100
+    with pytest.raises(ValueError):
+        machine.set_times(900, 300)
+    assert (machine.idle_after, machine.away_after) == (300, 900)  # a refusal changes nothing
