@@ -9,6 +9,7 @@ server refuses.
 
 from __future__ import annotations
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
@@ -24,13 +25,13 @@ from PySide6.QtWidgets import (
 from lattice_rt_core.access import ApiLimits, name_problem
 
 from .status_display import label, status_line
-from .status_machine import ACTIVE, AWAY, DND, StatusState
+from .status_machine import ACTIVE, AWAY, DND, IDLE, StatusState
 
 __all__ = ["MAX_STATUS_TEXT", "StatusActions", "StatusLineDialog"]
 
 MAX_STATUS_TEXT = ApiLimits().max_status_text
-#: the statuses one can choose by hand ("idle" is only ever automatic)
-CHOICES = (ACTIVE, AWAY, DND)
+#: the statuses one can choose by hand (each until "Automatic" is chosen again)
+CHOICES = (ACTIVE, IDLE, AWAY, DND)
 _AUTOMATIC = ""
 
 
@@ -61,6 +62,7 @@ class StatusActions(QObject):
         self.edit_text = QAction("Set status line…", self)
         self.clear_text = QAction("Clear status line", self)
         self.clear_text.setEnabled(False)
+        self.menus: list[QMenu] = []  # every Status submenu made, titled with the status
         self.group.triggered.connect(self.on_choice)
         self.edit_text.triggered.connect(self.text_requested)
         self.clear_text.triggered.connect(self.text_cleared)
@@ -72,14 +74,19 @@ class StatusActions(QObject):
 
     def show_state(self, state: StatusState, manual: str | None) -> None:
         """Show the status others see and tick the choice (without emitting a request)."""
-        self.current.setText(status_line(state.status, state.text))
+        line = status_line(state.status, state.text)
+        self.current.setText(line)
+        self.menus = [menu for menu in self.menus if shiboken6.isValid(menu)]  # gone with theirs
+        for menu in self.menus:
+            menu.setTitle(f"Status: {line}")
         self.choices[manual if manual in self.choices else _AUTOMATIC].setChecked(True)
         self.edit_text.setText("Change status line…" if state.text else "Set status line…")
         self.clear_text.setEnabled(bool(state.text))
 
     def add_menu(self, menu: QMenu) -> QMenu:
         """Add the "Status" submenu to ``menu``; returns it."""
-        sub = menu.addMenu("Status")
+        sub = menu.addMenu(f"Status: {self.current.text()}")
+        self.menus.append(sub)
         sub.addAction(self.current)
         sub.addSeparator()
         for action in self.choices.values():

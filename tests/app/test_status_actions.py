@@ -8,15 +8,16 @@ from lattice_rt_tray.status_actions import MAX_STATUS_TEXT, StatusActions, Statu
 from lattice_rt_tray.status_machine import AWAY, DND, StatusState
 
 
-def test_the_submenu_offers_automatic_three_statuses_and_the_line(qapp) -> None:
+def test_the_submenu_offers_automatic_four_statuses_and_the_line(qapp) -> None:
     actions = StatusActions()
     menu = QMenu()
     sub = actions.add_menu(menu)
-    assert sub.title() == "Status"
+    assert sub.title() == "Status: Active"
     texts = [a.text() for a in sub.actions() if not a.isSeparator()]
-    assert texts == ["Active", "Automatic", "Active", "Away", "Do not disturb",
+    assert texts == ["Active", "Automatic", "Active", "Idle", "Away", "Do not disturb",
                      "Set status line…", "Clear status line"]
     assert actions.choices[""].isChecked() and not actions.clear_text.isEnabled()
+    assert actions.group.isExclusive() and all(a.isCheckable() for a in actions.choices.values())
 
 
 def test_choices_become_requests(qtbot) -> None:
@@ -34,8 +35,10 @@ def test_show_state_ticks_without_requesting(qtbot) -> None:
     actions = StatusActions()
     asked: list[object] = []
     actions.manual_requested.connect(asked.append)
+    menu = QMenu()
+    sub = actions.add_menu(menu)
     actions.show_state(StatusState(AWAY, "Lunch"), AWAY)
-    assert actions.current.text() == "Away · Lunch"
+    assert actions.current.text() == "Away · Lunch" and sub.title() == "Status: Away · Lunch"
     assert actions.choices[AWAY].isChecked()
     assert actions.edit_text.text() == "Change status line…" and actions.clear_text.isEnabled()
     with qtbot.waitSignal(actions.text_cleared):

@@ -115,7 +115,8 @@ def test_menu_has_every_command_and_each_emits_its_intent(qtbot):
     tray = TrayIcon(actions)
     actions.set_browser_targets({"local": "This computer"})
     labels = [a.text() for a in tray.menu.actions() if not a.isSeparator() and a.isVisible()]
-    assert labels[1:] == ["Activity…", "Presence…", "Do not disturb", "Open in browser",
+    assert labels[1:] == ["Activity…", "Presence…", "Status: Active", "Do not disturb",
+                          "Open in browser",
                           "Settings…", "About Lattice Realtime Tray", "Quit"]
     for action, signal in (
         (actions.activity, actions.activity_requested),
