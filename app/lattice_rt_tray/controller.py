@@ -66,6 +66,7 @@ class Views:
 
 class TrayController(QObject):
     """Signals:
+    starting(): start() begins; nothing is connected yet.
     quit_finished(): the quit sequence is over; the event loop may end.
     notice_shown(object): a Notice was handed to the notifier.
     status_changed(object): the TrayStatus after any change.
@@ -73,6 +74,7 @@ class TrayController(QObject):
         out (live from now on).
     """
 
+    starting = Signal()
     quit_finished = Signal()
     notice_shown = Signal(object)
     status_changed = Signal(object)
@@ -144,6 +146,7 @@ class TrayController(QObject):
     # ---------------------------------------------------------------- start
     def start(self) -> None:
         """Show the tray (or the Activity window without one) and connect everything."""
+        self.starting.emit()
         self._apply_notify_settings()
         if self.views.tray is not None:
             self.views.tray.show()

@@ -37,3 +37,28 @@ class Scripted:
     def close(self) -> None:
         self.threads.add(threading.current_thread())
         self.closed.set()
+
+
+class Desk:
+    """A desktop the test sets: ``idle`` seconds since the last input, answered at once."""
+
+    name = "desk"
+    poll_every: float | None = None
+
+    def __init__(self, idle: float = 0.0) -> None:
+        self.idle = idle
+        self.report: Report | None = None
+        self.ready = threading.Event()  # sleep_ready() was called
+
+    def start(self, report: Report) -> str:
+        self.report = report
+        return "a test desk"
+
+    def sample(self) -> Sample:
+        return Sample(self.idle)
+
+    def sleep_ready(self) -> None:
+        self.ready.set()
+
+    def close(self) -> None:
+        pass
