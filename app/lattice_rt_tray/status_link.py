@@ -21,7 +21,6 @@ import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
-from PySide6.QtWidgets import QDialog
 
 from .connections import ConnectionSet
 from .settings import GROUP_STATUS, Settings
@@ -66,7 +65,7 @@ class StatusLink(QObject):
         self.actions = actions
         self.settings = settings
         self._line_dialog = line_dialog
-        self._dialog: QDialog | None = None
+        self.dialog: StatusLineDialog | None = None  # open now
         self._closed = False
         self._sleep_pending = False  # told "going to sleep", the inhibitor not released yet
         self._sleep_timer = QTimer(self)
@@ -140,19 +139,19 @@ class StatusLink(QObject):
 
     @Slot()
     def on_text_requested(self) -> None:
-        if self._dialog is None:
+        if self.dialog is None:
             dialog = self._line_dialog(self.tracker.state.text)
             dialog.chosen.connect(self.on_text_chosen)
             dialog.finished.connect(self._on_dialog_finished)
-            self._dialog = dialog
+            self.dialog = dialog
             dialog.open()
-        bring_forward(self._dialog)
+        bring_forward(self.dialog)
 
     @Slot(int)
     def _on_dialog_finished(self, _result: int) -> None:
-        if self._dialog is not None:
-            self._dialog.deleteLater()
-            self._dialog = None
+        if self.dialog is not None:
+            self.dialog.deleteLater()
+            self.dialog = None
 
     @Slot(object)
     def on_text_chosen(self, text: object) -> None:

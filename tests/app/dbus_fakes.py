@@ -11,6 +11,7 @@ injectable, so here it shares the private bus).
 
 from __future__ import annotations
 
+import os
 import queue
 import shutil
 import subprocess
@@ -31,6 +32,8 @@ from jeepney import (
 from jeepney.bus_messages import message_bus
 from jeepney.io.threading import DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields, Message
+
+from lattice_rt_tray.idle_dbus import LOGIN1, MUTTER, SCREENSAVER, SESSION_INTERFACE
 
 WAIT = 10.0
 
@@ -113,3 +116,73 @@ class FakeService:
         self._thread.join(WAIT)
         self._router.close()
         self._conn.close()
+
+
+SAVER_PATH, SAVER_IFACE = str(SCREENSAVER.object_path), str(SCREENSAVER.interface)
+MANAGER_PATH, MANAGER_IFACE = str(LOGIN1.object_path), str(LOGIN1.interface)
+SESSION_PATH = "/org/freedesktop/login1/session/_31"
+PROPERTIES = "org.freedesktop.DBus.Properties"
+
+
+class FakeScreenSaver:
+    def __init__(self, address: str) -> None:
+        self.idle_ms = 0
+        self.active = False
+        self.service = FakeService(address, str(SCREENSAVER.bus_name))
+        self.service.on(SAVER_PATH, SAVER_IFACE, "GetSessionIdleTime",
+                        lambda body: ("u", (self.idle_ms,)))
+        self.service.on(SAVER_PATH, SAVER_IFACE, "GetActive", lambda body: ("b", (self.active,)))
+
+    def set_active(self, on: bool) -> None:
+        self.active = on
+        self.service.emit(SAVER_PATH, SAVER_IFACE, "ActiveChanged", "b", (on,))
+
+
+class FakeMutter:
+    def __init__(self, address: str) -> None:
+        self.idle_ms = 0
+        self.service = FakeService(address, str(MUTTER.bus_name))
+        self.service.on(str(MUTTER.object_path), str(MUTTER.interface), "GetIdletime",
+                        lambda body: ("t", (self.idle_ms,)))
+
+
+class FakeLogind:
+    """A manager with this process's session, its LockedHint, PrepareForSleep and
+    delay inhibitor locks (each a pipe: logind keeps the read end, the taker the
+    write end; the lock is released when every write end is closed)."""
+
+    def __init__(self, address: str, *, has_session: bool = True, locked: bool = False) -> None:
+        self.locked_hint = locked
+        self.has_session = has_session
+        self.inhibitors: queue.Queue[tuple[tuple[object, ...], int]] = queue.Queue()
+        self.service = FakeService(address, str(LOGIN1.bus_name), fds=True)
+        self.service.on(MANAGER_PATH, MANAGER_IFACE, "GetSession", self._get_session)
+        self.service.on(MANAGER_PATH, MANAGER_IFACE, "Inhibit", self._inhibit)
+        self.service.on(SESSION_PATH, PROPERTIES, "Get", self._get)
+
+    def _inhibit(self, body: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
+        read_end, write_end = os.pipe()
+        self.inhibitors.put((body, read_end))
+        return "h", (FileDescriptor(write_end),)  # sent, then closed: the taker holds it
+
+    def next_inhibitor(self) -> tuple[tuple[object, ...], int]:
+        return self.inhibitors.get(timeout=WAIT)
+
+    def _get_session(self, body: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
+        if not self.has_session or body != ("auto",):
+            raise LookupError("caller does not belong to any known session")
+        return "o", (SESSION_PATH,)
+
+    def _get(self, body: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
+        if body != (SESSION_INTERFACE, "LockedHint"):
+            raise LookupError(f"no property {body}")
+        return "v", (("b", self.locked_hint),)
+
+    def set_locked(self, on: bool) -> None:
+        self.locked_hint = on
+        self.service.emit(SESSION_PATH, PROPERTIES, "PropertiesChanged", "sa{sv}as",
+                          (SESSION_INTERFACE, {"LockedHint": ("b", on), "IdleHint": ("b", on)},
+                           []))
+
+    def sleep(self, on: bool) -> None:
+        self.service.emit(MANAGER_PATH, MANAGER_IFACE, "PrepareForSleep", "b", (on,))

@@ -17,85 +17,28 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from jeepney import DBusAddress, FileDescriptor, new_signal
+from jeepney import DBusAddress, new_signal
 from jeepney.bus_messages import message_bus
 from jeepney.io.threading import DBusRouter, open_dbus_connection
 
-from lattice_rt_tray.idle_dbus import LOGIN1, MUTTER, SCREENSAVER, SESSION_INTERFACE, DBusBackend
+from lattice_rt_tray.idle_dbus import SESSION_INTERFACE, DBusBackend
 from lattice_rt_tray.idle_source import IdleWatcher, Sample
 from lattice_rt_tray.status_machine import AWAY, StatusMachine, StatusState
 from lattice_rt_tray.status_tracker import StatusTracker
 
-from .dbus_fakes import WAIT, FakeService, private_bus
-
-SAVER_PATH, SAVER_IFACE = str(SCREENSAVER.object_path), str(SCREENSAVER.interface)
-MANAGER_PATH, MANAGER_IFACE = str(LOGIN1.object_path), str(LOGIN1.interface)
-SESSION_PATH = "/org/freedesktop/login1/session/_31"
-PROPERTIES = "org.freedesktop.DBus.Properties"
-
-
-class FakeScreenSaver:
-    def __init__(self, address: str) -> None:
-        self.idle_ms = 0
-        self.active = False
-        self.service = FakeService(address, str(SCREENSAVER.bus_name))
-        self.service.on(SAVER_PATH, SAVER_IFACE, "GetSessionIdleTime",
-                        lambda body: ("u", (self.idle_ms,)))
-        self.service.on(SAVER_PATH, SAVER_IFACE, "GetActive", lambda body: ("b", (self.active,)))
-
-    def set_active(self, on: bool) -> None:
-        self.active = on
-        self.service.emit(SAVER_PATH, SAVER_IFACE, "ActiveChanged", "b", (on,))
-
-
-class FakeMutter:
-    def __init__(self, address: str) -> None:
-        self.idle_ms = 0
-        self.service = FakeService(address, str(MUTTER.bus_name))
-        self.service.on(str(MUTTER.object_path), str(MUTTER.interface), "GetIdletime",
-                        lambda body: ("t", (self.idle_ms,)))
-
-
-class FakeLogind:
-    """A manager with this process's session, its LockedHint, PrepareForSleep and
-    delay inhibitor locks (each a pipe: logind keeps the read end, the taker the
-    write end; the lock is released when every write end is closed)."""
-
-    def __init__(self, address: str, *, has_session: bool = True, locked: bool = False) -> None:
-        self.locked_hint = locked
-        self.has_session = has_session
-        self.inhibitors: queue.Queue[tuple[tuple[object, ...], int]] = queue.Queue()
-        self.service = FakeService(address, str(LOGIN1.bus_name), fds=True)
-        self.service.on(MANAGER_PATH, MANAGER_IFACE, "GetSession", self._get_session)
-        self.service.on(MANAGER_PATH, MANAGER_IFACE, "Inhibit", self._inhibit)
-        self.service.on(SESSION_PATH, PROPERTIES, "Get", self._get)
-
-    def _inhibit(self, body: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
-        read_end, write_end = os.pipe()
-        self.inhibitors.put((body, read_end))
-        return "h", (FileDescriptor(write_end),)  # sent, then closed: the taker holds it
-
-    def next_inhibitor(self) -> tuple[tuple[object, ...], int]:
-        return self.inhibitors.get(timeout=WAIT)
-
-    def _get_session(self, body: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
-        if not self.has_session or body != ("auto",):
-            raise LookupError("caller does not belong to any known session")
-        return "o", (SESSION_PATH,)
-
-    def _get(self, body: tuple[object, ...]) -> tuple[str, tuple[object, ...]]:
-        if body != (SESSION_INTERFACE, "LockedHint"):
-            raise LookupError(f"no property {body}")
-        return "v", (("b", self.locked_hint),)
-
-    def set_locked(self, on: bool) -> None:
-        self.locked_hint = on
-        self.service.emit(SESSION_PATH, PROPERTIES, "PropertiesChanged", "sa{sv}as",
-                          (SESSION_INTERFACE, {"LockedHint": ("b", on), "IdleHint": ("b", on)},
-                           []))
-
-    def sleep(self, on: bool) -> None:
-        self.service.emit(MANAGER_PATH, MANAGER_IFACE, "PrepareForSleep", "b", (on,))
+from .dbus_fakes import (
+    MANAGER_IFACE,
+    MANAGER_PATH,
+    PROPERTIES,
+    SAVER_IFACE,
+    SAVER_PATH,
+    SESSION_PATH,
+    WAIT,
+    FakeLogind,
+    FakeMutter,
+    FakeScreenSaver,
+    private_bus,
+)
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
