@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import select
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -181,20 +182,22 @@ def test_the_idle_and_away_times_come_from_settings(harness, settings, qtbot):
 def test_every_connection_is_told_and_one_joining_later_says_the_status(
     harness, settings, team, qtbot
 ):
-    settings.update(connections=(
-        local_connection(), ConnectionSettings(TEAM_KEY, "Team", url=team.url),
-    ), workspaces=("ws_team",))
+    settings.update(workspaces=("ws_team",))
     settings.set_status_choice(AWAY, "Back at 3")  # chosen in an earlier run
-    harness.keyring.set_password(SERVICE, TEAM_KEY, team.owner_token)
     app = harness.build(settings)
-    harness.start(app, "local", TEAM_KEY)
+    harness.start(app)
+    assert statuses(app, local_entries(harness)) == {(AWAY, "Back at 3")}  # the first join
 
     def on_team() -> set[tuple[str, str | None]]:
         with team.client() as client:
             return statuses(app, client.presence()["presence"])
 
-    # the first joins said it already
-    assert statuses(app, local_entries(harness)) == on_team() == {(AWAY, "Back at 3")}
+    with qtbot.waitSignal(app.connections.joined, timeout=WAIT_MS):  # added in Settings
+        app.flow.on_apply(replace(settings.values(), connections=(
+            local_connection(),
+            ConnectionSettings(TEAM_KEY, "Team", url=team.url, token=team.owner_token),
+        )))
+    assert on_team() == {(AWAY, "Back at 3")}
     app.views.actions.my_status.choices[DND].trigger()
     wait_until(qtbot, lambda: statuses(app, local_entries(harness)) == {(DND, "Back at 3")})
     wait_until(qtbot, lambda: on_team() == {(DND, "Back at 3")})
@@ -202,7 +205,7 @@ def test_every_connection_is_told_and_one_joining_later_says_the_status(
     me = presence_client_id(settings.instance_id, "ws_team")
     settings.update_connection(TEAM_KEY, enabled=False)
     wait_until(qtbot, lambda: me not in team.presence_ids())
-    app.status.on_text_cleared()  # changed while that connection is off
+    app.views.actions.my_status.clear_text.trigger()  # changed while that one is off
     wait_until(qtbot, lambda: statuses(app, local_entries(harness)) == {(DND, None)})
     with qtbot.waitSignal(app.connections.joined, timeout=WAIT_MS):
         settings.update_connection(TEAM_KEY, enabled=True)

@@ -161,3 +161,13 @@ def test_a_backend_that_can_only_ask_is_asked_regularly(qtbot, clock: Clock) -> 
         made.close()
 
 
+
+
+def test_new_times_take_a_fresh_sample_and_say_the_change(
+    qtbot, tracker: StatusTracker, backend: Scripted
+) -> None:
+    backend.samples.put(Sample(200.0))
+    with qtbot.waitSignal(tracker.changed, timeout=WAIT_MS) as changed:
+        tracker.set_times(60, 600)  # the last sample (0 s) is still active; the fresh one not
+    assert changed.args == [StatusState(IDLE, None)]
+    assert tracker.machine.idle_after == 60
