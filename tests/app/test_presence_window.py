@@ -110,6 +110,9 @@ def test_each_person_shows_a_status_dot_the_line_and_for_how_long(qtbot):
     dots = {name: cell.icon().pixmap(12, 12).toImage().pixelColor(6, 6).name()
             for name, cell in cells.items()}
     assert dots == {"Ada": "#eab308", "Grace": "#9ca3af", "Linus": "#16a34a", "Mo": "#dc2626"}
+    assert window.summary.text() == "3 people online in 1 workspace · 1 away"  # Grace away
+    status_width = window.view.columnWidth(1)
+    assert status_width >= window.view.sizeHintForColumn(1)  # the longest cell shows in full
 
 
 def test_a_status_event_updates_the_row(qtbot):
