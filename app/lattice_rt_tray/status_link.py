@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 #: at most this long between "going to sleep" and letting the machine sleep (logind
 #: waits for a delay inhibitor 5 s by default)
 SLEEP_BUDGET_MS = 3000
+#: at the end of quitting, how long the GUI thread waits for the idle backend to close
+#: (its thread is a daemon: what is left ends with the process)
+CLOSE_WAIT = 0.2
 
 
 class StatusLink(QObject):
@@ -86,9 +89,10 @@ class StatusLink(QObject):
         self.tracker.start()
 
     def close(self) -> None:
+        """Quitting is over: no more status; a pending sleep may go ahead."""
+        self._sleep_ready()
         self._closed = True
-        self._sleep_timer.stop()
-        self.tracker.close()
+        self.tracker.close(CLOSE_WAIT)
 
     # --------------------------------------------------------- the tracker
     @Slot(object)

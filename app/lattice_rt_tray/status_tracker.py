@@ -68,9 +68,10 @@ class StatusTracker(QObject):
     def start(self) -> None:
         self.watcher.start()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop asking; the backend is closed on its thread (waited for ``timeout`` s)."""
         self._timer.stop()
-        self.watcher.close()
+        self.watcher.close(timeout)
 
     def next_check_ms(self) -> int | None:
         """The milliseconds the timer was last set to wait before asking for a sample
