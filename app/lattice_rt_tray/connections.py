@@ -127,10 +127,6 @@ class ConnectionSet(QObject):
         self.removed.emit(key)
 
     # ------------------------------------------------------------- status
-    @property
-    def status(self) -> StatusState:
-        return self._status
-
     def send_status(self, status: StatusState, done: Callable[[], None] | None = None) -> None:
         """Tell every connection (the online ones now, the others when they join);
         ``done`` once every online one has answered or failed."""

@@ -50,11 +50,15 @@ def presence_client_id(instance_id: str, workspace: str | None) -> str:
 
 
 class _Round:
-    """What one join round got: the entries, and one line per workspace that failed."""
+    """What one join round got: the entries, and one line per workspace that failed;
+    the client and status it joined with."""
 
-    __slots__ = ("entries", "failures", "refused")
+    __slots__ = ("client", "entries", "failures", "refused", "status")
 
-    def __init__(self) -> None:
+    def __init__(self, client: ClientLike | None = None,
+                 status: StatusState | None = None) -> None:
+        self.client = client
+        self.status = status
         self.entries: list[dict[str, Any]] = []
         self.failures: list[str] = []
         self.refused = False
@@ -148,7 +152,7 @@ class PresenceKeeper(QObject):
         name = self.display_name
 
         def work() -> _Round:
-            result = _Round()
+            result = _Round(client, status)
             for ws, cid in pairs:
                 try:
                     try:
@@ -164,8 +168,10 @@ class PresenceKeeper(QObject):
             return result
 
         def finished(result: object) -> None:
-            if isinstance(result, _Round) and result.failures:
-                log.info("presence status: %s", "; ".join(result.failures))
+            if isinstance(result, _Round):
+                if result.failures:
+                    log.info("presence status: %s", "; ".join(result.failures))
+                self._settle(result)  # two changes in flight may arrive in either order
             if done is not None:
                 done()
 
@@ -178,7 +184,7 @@ class PresenceKeeper(QObject):
         pairs = [(ws, presence_client_id(self.instance_id, ws)) for ws in self.workspaces]
 
         def work() -> _Round:
-            result = _Round()
+            result = _Round(client, status)
             for ws, cid in pairs:
                 try:
                     result.entries.append(
@@ -218,9 +224,17 @@ class PresenceKeeper(QObject):
             return
         self._runner.run(self._join_all(client), self._on_refreshed)
 
+    def _settle(self, result: _Round) -> None:
+        """The status changed while the round was under way: its join may have reached
+        the server after the change did; say the current one again."""
+        if (result.client is not None and result.status is not None and not self._held
+                and result.status != self.status and not self._closed):
+            self.send_status(result.client, self.status)
+
     def _on_round(self, result: _Round) -> None:
         if self._closed:
             return
+        self._settle(result)
         self._refused = result.refused
         if result.entries:
             self.joined.emit(result.entries)
@@ -234,7 +248,9 @@ class PresenceKeeper(QObject):
         failure means the connection is going, which the stream reports itself."""
         if result.refused or (self._refused and not result.failures):
             self._on_round(result)  # refused now, or no longer: say so
-        elif result.failures:
+            return
+        self._settle(result)
+        if result.failures:
             log.info("presence refresh: %s", "; ".join(result.failures))
 
     def leave_all_blocking(

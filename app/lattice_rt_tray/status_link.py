@@ -71,6 +71,7 @@ class StatusLink(QObject):
         self.dialog: StatusLineDialog | None = None  # open now
         self._closed = False
         self._sleep_pending = False  # told "going to sleep", the inhibitor not released yet
+        self._dnd = False
         self._sleep_timer = QTimer(self)
         self._sleep_timer.setSingleShot(True)
         self._sleep_timer.timeout.connect(self._sleep_ready)
@@ -177,7 +178,9 @@ class StatusLink(QObject):
     @Slot(object)
     def on_tray_status(self, status: TrayStatus) -> None:
         """Do-not-disturb on or off (the controller's status says it, expiry included)."""
-        self.tracker.set_dnd(bool(status.dnd))
+        if bool(status.dnd) != self._dnd:  # (the status comes with every event)
+            self._dnd = bool(status.dnd)
+            self.tracker.set_dnd(self._dnd)
 
     # ----------------------------------------------------------- internals
     def _keep(self) -> None:

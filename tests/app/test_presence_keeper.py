@@ -249,3 +249,38 @@ def test_held_no_join_goes_out_until_the_rejoin_names_the_status(qtbot, runner, 
     assert not k.held and k.status == StatusState(IDLE, None)
     assert [[e["status"] for e in entries] for entries in joined] == [[IDLE]]  # the first
     k.stop_keep_alive()
+
+
+class GatedClient:
+    """Joins wait for ``gate``; every join and set_status is recorded, in order."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.lock = threading.Lock()
+        self.said: list[tuple[str, str | None]] = []
+
+    def join(self, workspace_id=None, client_id=None, display_name=None, status=None,
+             status_text=None):
+        assert self.gate.wait(WAIT_MS / 1000)
+        with self.lock:
+            self.said.append(("join", status))
+        return {"client_id": client_id, "status": status}
+
+    def set_status(self, client_id, status, status_text=None):
+        with self.lock:
+            self.said.append(("status", status))
+        return {"client_id": client_id, "status": status}
+
+
+def test_a_join_that_lands_after_a_change_is_followed_by_the_current_status(qtbot, runner):
+    k = keeper(runner, "ws_a")
+    gated = GatedClient()
+    k.join(gated)  # carries "active", held up on its way
+    done = threading.Event()
+    k.send_status(gated, StatusState(AWAY, None), done.set)  # overtakes it
+    qtbot.waitUntil(done.is_set, timeout=WAIT_MS)
+    with qtbot.waitSignal(k.joined, timeout=WAIT_MS):
+        gated.gate.set()  # the stale join arrives last...
+    qtbot.waitUntil(lambda: len(gated.said) == 3, timeout=WAIT_MS)
+    # ...and is followed by the current status (fails without PresenceKeeper._settle)
+    assert gated.said == [("status", AWAY), ("join", "active"), ("status", AWAY)]
