@@ -32,14 +32,20 @@ run: $(RUN_STAMP)
 serve: $(RUN_STAMP)
 	$(BIN)/lattice-rt serve
 
+# The idle sources of Windows and macOS are type-checked as those platforms see them.
+PLATFORM_MYPY = $(BIN)/mypy --platform win32 app/lattice_rt_tray/idle_windows.py && \
+	$(BIN)/mypy --platform darwin app/lattice_rt_tray/idle_macos.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(PLATFORM_MYPY)
 
 test: $(STAMP)
 	scripts/sysdeps.sh test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(PLATFORM_MYPY)
 	$(BIN)/pytest
 
 BENCH_STAMP := $(VENV)/.bench-stamp

@@ -6,9 +6,10 @@ set -euo pipefail
 
 qt=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
     libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxkbcommon-x11-0 libxcb-shape0
-    libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0)
+    libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0
+    libxss1)  # libXss: idle time on X sessions without a D-Bus idle service
 desktop=(xvfb xauth dbus dbus-x11 dunst libnotify-bin haskell-status-notifier-item-utils
-         haskell-gtk-sni-tray-utils imagemagick)
+         haskell-gtk-sni-tray-utils imagemagick libxtst6)  # libXtst: fake input for idle tests
 browser=(chromium)
 # tests/e2e runs the shipped reverse-proxy configurations with the real proxies
 proxies=(nginx caddy)

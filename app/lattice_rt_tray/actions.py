@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMenu, QWidget
 
 from .dnd import DndMode
 from .identity import APP_NAME
+from .status_actions import StatusActions
 
 __all__ = ["AppActions"]
 
@@ -69,6 +70,7 @@ class AppActions(QObject):
             action.setData(mode.value)
             self.dnd[mode] = action
         self.dnd[DndMode.OFF].setChecked(True)
+        self.my_status = StatusActions(self)  # the "Status" submenu: the user's own status
 
         self.activity.triggered.connect(self.activity_requested)
         self.presence.triggered.connect(self.presence_requested)
@@ -112,6 +114,7 @@ class AppActions(QObject):
         menu.addSeparator()
         menu.addAction(self.activity)
         menu.addAction(self.presence)
+        self.my_status.add_menu(menu)
         dnd = menu.addMenu("Do not disturb")
         dnd.aboutToShow.connect(self.dnd_menu_opening)
         for action in self.dnd.values():

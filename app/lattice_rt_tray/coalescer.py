@@ -11,7 +11,9 @@ its server. Rules:
 
 * Events are filtered: the user's own actions (``origin`` equal to this app's
   instance id, and this app's own presence entries) are never notified; muted
-  workspaces and areas are dropped; presence join/leave only when enabled.
+  workspaces and areas are dropped; presence join/leave only when enabled,
+  presence status changes only when enabled apart (and then shown as quiet
+  notices: low urgency).
 * A burst becomes one notification: the first event of a quiet period is shown
   at once; what follows within ``window`` seconds is held and shown as one
   digest ("12 new events in ws_marketing") that *replaces* the first one (same
@@ -40,7 +42,7 @@ from typing import Any
 from .digest import Tally, catch_up_text, digest_text, held_text, newest_seq
 from .dnd import DoNotDisturb
 from .settings_values import NotifyPrefs
-from .summary import event_body, event_title, is_presence
+from .summary import event_body, event_title, is_presence, is_status_change
 
 __all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "Notice", "NoticeKind", "NotificationCoalescer"]
 
@@ -72,6 +74,7 @@ class Notice:
     seq: int | None  # the event a click opens (the newest one of a digest)
     count: int
     server: str = ""
+    quiet: bool = False  # low urgency: a person's status changed
 
 
 class _Server:
@@ -158,7 +161,8 @@ class NotificationCoalescer:
         """Would the user want to hear about it at all (own/muted/presence rules)?"""
         if self.is_own(event):
             return False
-        if is_presence(event) and not self.prefs.presence:
+        if is_presence(event) and not (
+                self.prefs.status if is_status_change(event) else self.prefs.presence):
             return False
         ws = event.get("workspace_id")
         if isinstance(ws, str) and ws in self.prefs.muted_workspaces:
@@ -343,7 +347,8 @@ class NotificationCoalescer:
                 kind: NoticeKind = NoticeKind.EVENT) -> Notice:
         seq = event.get("seq")
         return Notice(kind, key, self._titled(event_title(event), server), event_body(event),
-                      seq if isinstance(seq, int) else None, 1, server)
+                      seq if isinstance(seq, int) else None, 1, server,
+                      quiet=is_status_change(event))
 
     def _catch_up(self, server: str, tally: Tally, missed: int) -> Notice:
         key = f"{server}:catch-up"

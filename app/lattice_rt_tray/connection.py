@@ -37,6 +37,7 @@ from .link_status import LinkStatus
 from .presence_keeper import PresenceKeeper
 from .resume import Identified, ResumeGuide, ResumePoint
 from .settings_values import ConnectionSettings
+from .status_machine import StatusState
 from .tasks import TaskRunner
 
 __all__ = ["Connection", "START_TIMEOUT"]
@@ -432,6 +433,28 @@ class Connection(QObject):
         entries = answer.get("presence") if isinstance(answer, dict) else None
         if isinstance(entries, list) and client is self.client and not self._closing:
             self.presence.emit(self.key, [e for e in entries if isinstance(e, dict)])
+
+    # ------------------------------------------------------------- status
+    def send_status(self, status: StatusState, done: Callable[[], None] | None = None) -> None:
+        """The user's status changed: every join says it from now on, and when online
+        the server is told now; ``done`` once that is over (at once when offline)."""
+        client = self.client
+        if client is None or self._closing or not self.online or self.keeper.held:
+            self.keeper.status = status
+            if done is not None:
+                done()
+            return
+        self.keeper.send_status(client, status, done)
+
+    def hold_presence(self) -> None:
+        """Asleep: no join until :meth:`rejoin` (it would say a stale status)."""
+        self.keeper.hold()
+
+    def rejoin(self, status: StatusState) -> None:
+        """Awake with ``status`` known: join with it first (when online)."""
+        client = self.client
+        online = client is not None and self.online and not self._closing
+        self.keeper.rejoin(client if online else None, status)
 
     def _emit_changed(self) -> None:
         self.changed.emit(self.key)

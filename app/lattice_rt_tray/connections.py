@@ -25,6 +25,7 @@ from .connection import Connection, Presence
 from .link_status import LinkStatus
 from .resume import Identified
 from .settings_values import ConnectionSettings, SettingsValues
+from .status_machine import StatusState
 
 __all__ = ["ConnectionFactory", "ConnectionSet"]
 
@@ -63,6 +64,8 @@ class ConnectionSet(QObject):
         self._factory = factory
         self._items: dict[str, Connection] = {}
         self._order: list[str] = []
+        self._status = StatusState()  # the user's, for every connection
+        self._held = False
         bridge.state_changed.connect(self.on_state)
         bridge.identified.connect(self.on_identified)
 
@@ -107,6 +110,9 @@ class ConnectionSet(QObject):
 
     def _add(self, settings: ConnectionSettings, presence: Presence) -> None:
         connection = self._factory(settings, presence, self)
+        connection.keeper.status = self._status  # its first join says the current status
+        if self._held:
+            connection.hold_presence()
         for name in _RELAYED:
             getattr(connection, name).connect(getattr(self, name))
         self._items[settings.key] = connection
@@ -119,6 +125,37 @@ class ConnectionSet(QObject):
         connection.stop()
         connection.retire()
         self.removed.emit(key)
+
+    # ------------------------------------------------------------- status
+    def send_status(self, status: StatusState, done: Callable[[], None] | None = None) -> None:
+        """Tell every connection (the online ones now, the others when they join);
+        ``done`` once every online one has answered or failed."""
+        self._status = status
+        connections = list(self)
+        left = [len(connections)]
+
+        def one_done() -> None:
+            left[0] -= 1
+            if left[0] == 0 and done is not None:
+                done()
+
+        if not connections and done is not None:
+            done()
+        for connection in connections:
+            connection.send_status(status, one_done)
+
+    def hold_presence(self) -> None:
+        """Going to sleep: no connection joins until :meth:`rejoin`."""
+        self._held = True
+        for connection in self:
+            connection.hold_presence()
+
+    def rejoin(self, status: StatusState) -> None:
+        """Awake with the true ``status``: every online connection joins with it first."""
+        self._held = False
+        self._status = status
+        for connection in self:
+            connection.rejoin(status)
 
     # ------------------------------------------------------ bridge routing
     @Slot(str, object, str)

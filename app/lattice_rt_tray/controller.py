@@ -37,8 +37,8 @@ from .presence_window import PresenceWindow
 from .roster import Roster
 from .settings import GROUP_CONNECTIONS, GROUP_GENERAL, GROUP_NOTIFY, GROUP_PRESENCE, Settings
 from .settings_flow import SettingsFlow
+from .status_display import away_count
 from .tasks import TaskRunner
-from .text import people_online
 from .tray import TrayIcon, TrayStatus
 from .windows import bring_forward
 
@@ -66,6 +66,7 @@ class Views:
 
 class TrayController(QObject):
     """Signals:
+    starting(): start() begins; nothing is connected yet.
     quit_finished(): the quit sequence is over; the event loop may end.
     notice_shown(object): a Notice was handed to the notifier.
     status_changed(object): the TrayStatus after any change.
@@ -73,6 +74,7 @@ class TrayController(QObject):
         out (live from now on).
     """
 
+    starting = Signal()
     quit_finished = Signal()
     notice_shown = Signal(object)
     status_changed = Signal(object)
@@ -144,6 +146,7 @@ class TrayController(QObject):
     # ---------------------------------------------------------------- start
     def start(self) -> None:
         """Show the tray (or the Activity window without one) and connect everything."""
+        self.starting.emit()
         self._apply_notify_settings()
         if self.views.tray is not None:
             self.views.tray.show()
@@ -385,9 +388,11 @@ class TrayController(QObject):
 
     # ---------------------------------------------------------------- status
     def status(self) -> TrayStatus:
+        people = self.roster.statuses()
         return TrayStatus(
             links=tuple(self.connections.statuses()),
-            people_online=self.roster.online_count(),
+            people_online=len(people),
+            people_away=away_count(people),
             unread=self.coalescer.unread,
             dnd=self.coalescer.dnd.describe(self._wallclock()),
         )
@@ -399,7 +404,7 @@ class TrayController(QObject):
         summary = overview(status.links)
         text = summary.menu
         if status.connected and status.people_online:
-            text += f" · {people_online(status.people_online)}"
+            text += f" · {status.people}"
         if status.unread:
             text += f" · {status.unread} unread"
         self.views.actions.set_status(text)

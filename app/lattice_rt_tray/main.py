@@ -42,6 +42,7 @@ from .controller import QUIT_BUDGET, TrayController, Views
 from .gc_pauses import freeze_survivors
 from .icons import app_icon, app_icon_file
 from .identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
+from .idle_source import IdleBackend, IdleWatcher, choose_backend
 from .notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
 from .presence_keeper import PresenceKeeper
 from .presence_model import PresenceModel
@@ -53,6 +54,10 @@ from .settings_dialog import SettingsDialog
 from .settings_flow import SettingsFlow
 from .settings_values import ConnectionSettings
 from .single_instance import SingleInstance, instance_key
+from .status_actions import StatusLineDialog
+from .status_link import StatusLink
+from .status_machine import StatusMachine
+from .status_tracker import StatusTracker
 from .tasks import TaskRunner
 from .token_vault import KeyringLike, TokenVault, default_keyring
 from .tray import TrayIcon
@@ -131,6 +136,7 @@ class TrayApp:
     roster: Roster
     runner: TaskRunner
     keyring_runner: TaskRunner
+    status: StatusLink
 
 
 def build(
@@ -145,6 +151,7 @@ def build(
     keyring: Callable[[], KeyringLike | None] = default_keyring,
     autostart: Autostart | None = None,
     open_url: Callable[[str], str | None] = open_browser,
+    idle_backend: Callable[[], IdleBackend] = choose_backend,
     clock: Callable[[], float] = time.monotonic,
     wallclock: Callable[[], float] = time.time,
     quit_budget: float = QUIT_BUDGET,
@@ -224,11 +231,22 @@ def build(
         quit_budget=quit_budget,
         parent=root,
     )
+    tracker = StatusTracker(
+        StatusMachine(clock=clock, idle_after=values.idle_after, away_after=values.away_after),
+        IdleWatcher(idle_backend(), root),
+        clock=clock,
+        parent=root,
+    )
+    status = StatusLink(
+        tracker=tracker, connections=connections, actions=actions.my_status,
+        settings=settings, line_dialog=lambda text: StatusLineDialog(text, activity),
+        parent=root,
+    )
     app = TrayApp(
         root=root, controller=controller, settings=settings, bridge=bridge,
         connections=connections, vault=vault, flow=flow, coalescer=coalescer, notifier=chosen,
         views=views, activity_model=activity_model, presence_model=presence_model,
-        roster=roster, runner=runner, keyring_runner=keyring_runner,
+        roster=roster, runner=runner, keyring_runner=keyring_runner, status=status,
     )
     link(app)
     return app
@@ -268,6 +286,18 @@ def link(app: TrayApp) -> None:
     v.activity.shown.connect(c.on_activity_shown)
     v.activity.close_requested.connect(c.quit)
     v.presence.refresh_requested.connect(c.refresh_presence)
+    st = app.status
+    c.starting.connect(st.start)  # before any connection starts: its joins say the status
+    c.status_changed.connect(st.on_tray_status)
+    c.quit_finished.connect(st.close)
+    st.tracker.changed.connect(st.on_changed)
+    st.tracker.suspending.connect(st.on_suspending)
+    st.tracker.resumed.connect(st.on_resumed)
+    app.settings.changed.connect(st.on_settings_changed)
+    mine = a.my_status
+    mine.manual_requested.connect(st.on_manual_requested)
+    mine.text_requested.connect(st.on_text_requested)
+    mine.text_cleared.connect(st.on_text_cleared)
 
 
 def settle_after_startup(app: TrayApp) -> None:

@@ -154,11 +154,12 @@ class DBusNotifier(Notifier):
         if "body-markup" in self.capabilities:
             body = html.escape(body, quote=False)
         actions = ["default", "Open"] if "actions" in self.capabilities else []
+        hints = {**self._hints, "urgency": ("y", 0)} if notice.quiet else self._hints
         (nid,) = self._call(
             "Notify",
             "susssasa{sv}i",
             (self._app_name, replaces, self._app_icon, notice.title, body, actions,
-             self._hints, -1),
+             hints, -1),
         )
         with self._lock:
             if replaces and replaces != nid:

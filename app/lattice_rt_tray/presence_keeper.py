@@ -11,6 +11,13 @@ Each connection has its own keeper (the workspaces and the name may differ
 per server). Every workspace is joined on its own: one the token may not
 join (403) does not keep the others out, and a refusal is reported as such
 (also when a refresh meets one: a membership was revoked).
+
+Every join carries the keeper's :attr:`PresenceKeeper.status` (status and
+status line), so an entry that (re)appears says the user's current status;
+:meth:`PresenceKeeper.send_status` changes it on the server between joins.
+Between going to sleep and knowing the status again after waking up the
+keeper is *held*: no join goes out (it would carry a stale status) until
+:meth:`PresenceKeeper.rejoin` names the true one.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from lattice_rt_core.client import ApiError
 from lattice_rt_core.defaults import DEFAULT_TTL
 
 from .connection_types import ClientLike
+from .status_machine import StatusState
 from .tasks import TaskRunner
 
 __all__ = ["NO_WORKSPACE", "PresenceKeeper", "presence_client_id"]
@@ -42,11 +50,15 @@ def presence_client_id(instance_id: str, workspace: str | None) -> str:
 
 
 class _Round:
-    """What one join round got: the entries, and one line per workspace that failed."""
+    """What one join round got: the entries, and one line per workspace that failed;
+    the client and status it joined with."""
 
-    __slots__ = ("entries", "failures", "refused")
+    __slots__ = ("client", "entries", "failures", "refused", "status")
 
-    def __init__(self) -> None:
+    def __init__(self, client: ClientLike | None = None,
+                 status: StatusState | None = None) -> None:
+        self.client = client
+        self.status = status
         self.entries: list[dict[str, Any]] = []
         self.failures: list[str] = []
         self.refused = False
@@ -84,6 +96,9 @@ class PresenceKeeper(QObject):
         self._alive_client: ClientLike | None = None
         self._refused = False  # the last round met a refusal
         self._closed = False
+        #: what every join says; set by the app before the first join
+        self.status = StatusState()
+        self._held = False  # asleep, or awake but the status is not known yet
         self._alive_timer = QTimer(self)
         self._alive_timer.timeout.connect(self._on_keep_alive)
 
@@ -102,20 +117,79 @@ class PresenceKeeper(QObject):
         return sorted(old - set(self.client_ids()))
 
     def join(self, client: ClientLike) -> None:
-        """Join (or refresh) every entry, off the GUI thread."""
-        self._runner.run(self._join_all(client), self._on_round)
+        """Join (or refresh) every entry with the current status, off the GUI thread
+        (held: not now; :meth:`rejoin` will)."""
+        if not self._held:
+            self._runner.run(self._join_all(client), self._on_round)
+
+    def hold(self) -> None:
+        """Going to sleep: no join until :meth:`rejoin` (keep-alive rounds skip too)."""
+        self._held = True
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def rejoin(self, client: ClientLike | None, status: StatusState) -> None:
+        """Awake with ``status`` known: join with it through ``client`` (None: offline,
+        the next connect joins) and let joins go out again."""
+        self._held = False
+        self.status = status
+        if client is not None:
+            self.join(client)
+
+    def send_status(
+        self, client: ClientLike, status: StatusState,
+        done: Callable[[], None] | None = None,
+    ) -> None:
+        """Tell the server ``status`` for every entry (off the GUI thread); ``done`` after.
+
+        An entry the server no longer has (404: it expired) is joined again,
+        with the status.
+        """
+        self.status = status
+        pairs = [(ws, presence_client_id(self.instance_id, ws)) for ws in self.workspaces]
+        name = self.display_name
+
+        def work() -> _Round:
+            result = _Round(client, status)
+            for ws, cid in pairs:
+                try:
+                    try:
+                        entry = client.set_status(cid, status.status, status.text)
+                    except ApiError as exc:
+                        if exc.status != 404:
+                            raise
+                        entry = client.join(workspace_id=ws, client_id=cid, display_name=name,
+                                            status=status.status, status_text=status.text)
+                    result.entries.append(entry)
+                except Exception as exc:  # noqa: BLE001 - reported, the others still go
+                    result.fail(ws, exc)
+            return result
+
+        def finished(result: object) -> None:
+            if isinstance(result, _Round):
+                if result.failures:
+                    log.info("presence status: %s", "; ".join(result.failures))
+                self._settle(result)  # two changes in flight may arrive in either order
+            if done is not None:
+                done()
+
+        self._runner.run(work, finished, lambda exc: finished(None))
 
     def _join_all(self, client: ClientLike) -> Callable[[], _Round]:
-        """A job joining every entry with the current settings (run off the GUI thread)."""
-        name = self.display_name
+        """A job joining every entry with the current settings and status (run off the
+        GUI thread)."""
+        name, status = self.display_name, self.status
         pairs = [(ws, presence_client_id(self.instance_id, ws)) for ws in self.workspaces]
 
         def work() -> _Round:
-            result = _Round()
+            result = _Round(client, status)
             for ws, cid in pairs:
                 try:
                     result.entries.append(
-                        client.join(workspace_id=ws, client_id=cid, display_name=name)
+                        client.join(workspace_id=ws, client_id=cid, display_name=name,
+                                    status=status.status, status_text=status.text)
                     )
                 except Exception as exc:  # noqa: BLE001 - reported, the others still join
                     result.fail(ws, exc)
@@ -146,13 +220,21 @@ class PresenceKeeper(QObject):
 
     def _on_keep_alive(self) -> None:
         client = self._alive_client
-        if client is None:
+        if client is None or self._held:
             return
         self._runner.run(self._join_all(client), self._on_refreshed)
+
+    def _settle(self, result: _Round) -> None:
+        """The status changed while the round was under way: its join may have reached
+        the server after the change did; say the current one again."""
+        if (result.client is not None and result.status is not None and not self._held
+                and result.status != self.status and not self._closed):
+            self.send_status(result.client, self.status)
 
     def _on_round(self, result: _Round) -> None:
         if self._closed:
             return
+        self._settle(result)
         self._refused = result.refused
         if result.entries:
             self.joined.emit(result.entries)
@@ -166,7 +248,9 @@ class PresenceKeeper(QObject):
         failure means the connection is going, which the stream reports itself."""
         if result.refused or (self._refused and not result.failures):
             self._on_round(result)  # refused now, or no longer: say so
-        elif result.failures:
+            return
+        self._settle(result)
+        if result.failures:
             log.info("presence refresh: %s", "; ".join(result.failures))
 
     def leave_all_blocking(

@@ -7,7 +7,9 @@ people (see :mod:`.roster`), and a person with several entries in one
 workspace (two computers) is one row.
 
 The columns are :data:`PRESENCE_COLUMNS`, and one function makes a person's
-row (:func:`_person_row`): a new column (a status, say) is one entry in each.
+row (:func:`_person_row`): a new column is one entry in each. The status
+column shows a coloured dot and "Idle for 12 min · Lunch" (the person's most
+present entry, see :attr:`.roster.Person.shown`).
 """
 
 from __future__ import annotations
@@ -16,17 +18,22 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
 
 from .roster import Person, Roster, ServerGroup, WorkspaceGroup
+from .status_display import colour, since_text, status_cell, status_line
 from .text import plural
 from .timefmt import relative
 
-__all__ = ["CLIENT_IDS_ROLE", "PRESENCE_COLUMNS", "PresenceModel", "PersonRow"]
+__all__ = ["CLIENT_IDS_ROLE", "PRESENCE_COLUMNS", "STATUS_ROLE", "PresenceModel", "PersonRow",
+           "status_dot"]
 
-PRESENCE_COLUMNS = ("Name", "User", "Joined", "Last seen")
+PRESENCE_COLUMNS = ("Name", "Status", "User", "Joined", "Last seen")
 #: on a person's first cell: the client ids of their entries (a tuple)
 CLIENT_IDS_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+#: on a person's status cell: the status shown (``active``, ``idle``, ``away``, ``dnd``)
+STATUS_ROLE = int(Qt.ItemDataRole.UserRole) + 2
+DOT_SIZE = 12
 
 #: (server title or "", workspace title, name as shown, client ids), per person row
 PersonRow = tuple[str, str, str, tuple[str, ...]]
@@ -131,8 +138,33 @@ def _person_row(person: Person, now: datetime) -> list[QStandardItem]:
         font = QFont(name.font())
         font.setBold(True)
         name.setFont(font)
+    shown = person.shown
+    status = _cell(status_cell(shown.status, shown.status_text, shown.status_since, now))
+    status.setIcon(status_dot(shown.status))
+    status.setData(shown.status, STATUS_ROLE)
+    how = since_text(shown.status, shown.status_since, now)
+    status.setToolTip(status_line(shown.status, shown.status_text) + (f"\n{how}" if how else ""))
     joined = _cell(relative(person.joined_at, now))
     joined.setToolTip(person.joined_at)
     seen = _cell(relative(person.last_seen, now))
     seen.setToolTip(person.last_seen)
-    return [name, _cell(person.user or "—"), joined, seen]
+    return [name, status, _cell(person.user or "—"), joined, seen]
+
+
+_DOTS: dict[str, QIcon] = {}
+
+
+def status_dot(status: str) -> QIcon:
+    """A filled circle in the status's colour (made once per status)."""
+    icon = _DOTS.get(status)
+    if icon is None:
+        pixmap = QPixmap(DOT_SIZE, DOT_SIZE)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colour(status)))
+        painter.drawEllipse(1, 1, DOT_SIZE - 2, DOT_SIZE - 2)
+        painter.end()
+        icon = _DOTS[status] = QIcon(pixmap)
+    return icon

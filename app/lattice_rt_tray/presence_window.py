@@ -7,7 +7,8 @@ from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidget
 
 from .identity import PRODUCT
-from .presence_model import PresenceModel
+from .presence_model import PRESENCE_COLUMNS, PresenceModel
+from .status_display import away_count
 from .text import people_online, plural
 from .windows import bring_forward
 
@@ -19,6 +20,7 @@ NOBODY = (
     "a tray app joins its workspaces as soon as it connects."
 )
 MIN_NAME_WIDTH = 220
+STATUS_COLUMN = PRESENCE_COLUMNS.index("Status")
 
 
 class PresenceWindow(QMainWindow):
@@ -33,7 +35,7 @@ class PresenceWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("presence-window")
         self.setWindowTitle(f"{PRODUCT} — Presence")
-        self.resize(560, 420)
+        self.resize(760, 420)
         self.model = model
         self.view = QTreeView()
         self.view.setObjectName("presence-view")
@@ -64,20 +66,23 @@ class PresenceWindow(QMainWindow):
         self.view.resizeColumnToContents(0)
         if self.view.columnWidth(0) < MIN_NAME_WIDTH:
             self.view.setColumnWidth(0, MIN_NAME_WIDTH)
+        self.view.resizeColumnToContents(STATUS_COLUMN)  # "Idle for 12 min · Lunch" in full
         self.summary.setText(self.summary_text())
 
     def summary_text(self) -> str:
-        """``"3 people online in 2 workspaces on 2 servers"``, or what to expect."""
-        people = self.model.roster.online_count()
-        if not people:
+        """``"3 people online in 2 workspaces on 2 servers · 1 away"``, or what to expect
+        (online: present and not away, as the tray's tooltip counts)."""
+        statuses = self.model.roster.statuses()
+        if not statuses:
             return NOBODY
-        text = people_online(people)
+        away = away_count(statuses)
+        text = people_online(len(statuses) - away)
         spaces = self.model.workspace_count()
         if spaces:
             text += f" in {plural(spaces, 'workspace')}"
         if self.model.by_server:
             text += f" on {plural(len(self.model.servers), 'server')}"
-        return text
+        return f"{text} · {away} away" if away else text
 
     def bring_forward(self) -> None:
         bring_forward(self)

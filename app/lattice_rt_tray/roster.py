@@ -1,8 +1,9 @@
 """Who is present on every followed server, kept from snapshots plus presence events (pure).
 
 Entries are the endpoints' presence dicts (``client_id``, ``user``,
-``workspace_id``, ``joined_at``, ``last_seen``, optional ``display_name``),
-each kept under the key of the connection it came from. The views read them
+``workspace_id``, ``joined_at``, ``last_seen``, optional ``display_name``,
+``status``, ``status_since``, ``status_text``), each kept under the key of the
+connection it came from; a ``presence/status`` event carries the whole entry. The views read them
 grouped: by server (in the order of :meth:`Roster.set_servers`), then by
 workspace, then by person, where a person's entries in one workspace (the
 same account and name on two computers) make one row. Counts are people, by
@@ -17,7 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lattice_rt_core.defaults import DEFAULT_STATUS
 from lattice_rt_core.people import NO_WORKSPACE, person_key
+
+from .status_display import best_status, status_of
 
 __all__ = ["Entry", "Person", "Roster", "ServerGroup", "WorkspaceGroup"]
 
@@ -34,6 +38,9 @@ class Entry:
     joined_at: str
     last_seen: str
     is_self: bool
+    status: str = DEFAULT_STATUS
+    status_text: str | None = None
+    status_since: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,14 @@ class Person:
     @property
     def last_seen(self) -> str:
         return max(e.last_seen for e in self.entries)
+
+    @property
+    def shown(self) -> Entry:
+        """The entry whose status the person shows: the most present one (active,
+        dnd, idle, away), the most recently changed among equals."""
+        status = best_status(e.status for e in self.entries)
+        return max((e for e in self.entries if e.status == status),
+                   key=lambda e: e.status_since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +122,15 @@ class Roster:
         self._entries[server] = fresh
 
     def apply(self, server: str, event: Mapping[str, Any]) -> bool:
-        """Apply a ``presence`` join/leave event of ``server``; True when something changed."""
+        """Apply a ``presence`` join, status or leave event of ``server``; True when
+        something changed."""
         if event.get("area") != "presence":
             return False
         payload = event.get("payload")
         if not isinstance(payload, Mapping):
             return False
         kind = event.get("event_type")
-        if kind == "join":
+        if kind in ("join", "status"):
             entry = self._entry(server, payload)
             if entry is None:
                 return False
@@ -154,10 +170,15 @@ class Roster:
     def online_count(self) -> int:
         """Distinct people on every server: one per account and name on each server, and
         this app's own entries (on any server) as one person."""
-        return len({
-            ("", "", "self") if e.is_self else (e.server, e.user, e.name)
-            for e in self.entries()
-        })
+        return len(self.statuses())
+
+    def statuses(self) -> dict[tuple[str, str, str], list[str]]:
+        """Each person (counted as :meth:`online_count` does) and their entries' statuses."""
+        people: dict[tuple[str, str, str], list[str]] = {}
+        for e in self.entries():
+            key = ("", "", "self") if e.is_self else (e.server, e.user, e.name)
+            people.setdefault(key, []).append(e.status)
+        return people
 
     def _ordered(self) -> list[str]:
         return [*self._names, *(s for s in self._entries if s not in self._names)]
@@ -177,6 +198,9 @@ class Roster:
             joined_at=str(raw.get("joined_at") or ""),
             last_seen=str(raw.get("last_seen") or ""),
             is_self=bool(self._self_prefix) and cid.startswith(self._self_prefix),
+            status=status_of(raw),
+            status_text=text if isinstance(text := raw.get("status_text"), str) and text else None,
+            status_since=str(raw.get("status_since") or ""),
         )
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from lattice_rt_core.defaults import DEFAULT_PORT
+from lattice_rt_core.defaults import DEFAULT_PORT, PRESENCE_STATUSES
 
 from .dnd import DoNotDisturb
 from .resume import ResumePoint, ServerIdentity
@@ -41,7 +41,10 @@ from .settings_values import (
     parse_list,
 )
 
-__all__ = ["GROUP_CONNECTIONS", "GROUP_GENERAL", "GROUP_NOTIFY", "GROUP_PRESENCE", "Settings"]
+__all__ = [
+    "GROUP_CONNECTIONS", "GROUP_GENERAL", "GROUP_NOTIFY", "GROUP_PRESENCE", "GROUP_STATUS",
+    "Settings",
+]
 
 ORGANIZATION = "lattice-rt"
 APPLICATION = "tray"
@@ -50,6 +53,7 @@ GROUP_CONNECTIONS = "connections"
 GROUP_PRESENCE = "presence"
 GROUP_NOTIFY = "notify"
 GROUP_GENERAL = "general"
+GROUP_STATUS = "status"
 
 _ORDER = "connections/order"
 _LEGACY = "legacy"  # resume/<key>/legacy: a resume point from before server identities
@@ -61,7 +65,7 @@ class Settings(QObject):
     Signals:
         changed(str): a group of settings changed: "connections", "presence"
             (the general display name and workspaces), "notify" (including
-            do-not-disturb) or "general".
+            do-not-disturb), "general" or "status" (the idle and away times).
     """
 
     changed = Signal(str)
@@ -143,13 +147,33 @@ class Settings(QObject):
             notify=NotifyPrefs(
                 enabled=self._bool("notify/enabled", True),
                 presence=self._bool("notify/presence", False),
+                status=self._bool("notify/status", False),
                 muted_workspaces=frozenset(
                     parse_list(self._store.value("notify/muted_workspaces", ""))
                 ),
                 muted_areas=frozenset(parse_list(self._store.value("notify/muted_areas", ""))),
             ),
             autostart=self._bool("app/autostart", False),
+            **self._times(),
         )
+
+    def _times(self) -> dict[str, float]:
+        """The idle and away times, the defaults unless both are stored and valid."""
+        stored = {key: self._store.value(f"status/{key}") for key in ("idle_after", "away_after")}
+        try:
+            times = {key: float(str(value)) for key, value in stored.items()}
+        except ValueError:  # missing ("None") or not a number
+            return {}
+        return times if 0 < times["idle_after"] < times["away_after"] else {}
+
+    def status_choice(self) -> tuple[str | None, str | None]:
+        """The status chosen in the menu (None: automatic) and the status line."""
+        manual = self._str("status/manual") or None
+        return manual if manual in PRESENCE_STATUSES else None, self._str("status/text") or None
+
+    def set_status_choice(self, manual: str | None, text: str | None) -> None:
+        self._store.setValue("status/manual", manual or "")
+        self._store.setValue("status/text", text or "")
 
     def _connections(self) -> tuple[ConnectionSettings, ...]:
         keys = [k for k in parse_list(self._store.value(_ORDER, "")) if k != LOCAL_KEY]
@@ -188,6 +212,8 @@ class Settings(QObject):
             groups.add(GROUP_NOTIFY)
         if old.autostart != new.autostart:
             groups.add(GROUP_GENERAL)
+        if (old.idle_after, old.away_after) != (new.idle_after, new.away_after):
+            groups.add(GROUP_STATUS)
         s = self._store
         kept = {c.key for c in new.connections}
         for gone in (c.key for c in old.connections if c.key not in kept):
@@ -200,9 +226,12 @@ class Settings(QObject):
         s.setValue("presence/workspaces", ",".join(new.workspaces))
         s.setValue("notify/enabled", new.notify.enabled)
         s.setValue("notify/presence", new.notify.presence)
+        s.setValue("notify/status", new.notify.status)
         s.setValue("notify/muted_workspaces", ",".join(sorted(new.notify.muted_workspaces)))
         s.setValue("notify/muted_areas", ",".join(sorted(new.notify.muted_areas)))
         s.setValue("app/autostart", new.autostart)
+        s.setValue("status/idle_after", new.idle_after)
+        s.setValue("status/away_after", new.away_after)
         s.sync()
         for group in sorted(groups):
             self.changed.emit(group)

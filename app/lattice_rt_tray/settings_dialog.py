@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -43,6 +44,7 @@ from .settings_values import (
 __all__ = ["SettingsDialog"]
 
 _MARKS = {OK: "●", ERROR: "⚠"}
+MINUTES_A_DAY = 24 * 60
 
 
 class SettingsDialog(QDialog):
@@ -99,8 +101,13 @@ class SettingsDialog(QDialog):
         presence_form = QFormLayout(presence)
         presence_form.addRow("Your name", self.display_name)
         presence_form.addRow("Workspaces", self.workspaces)
+        self.idle_minutes = _minutes("idle-minutes")
+        self.away_minutes = _minutes("away-minutes")
+        presence_form.addRow("Idle after, without input", self.idle_minutes)
+        presence_form.addRow("Away after, without input", self.away_minutes)
         self.notify_enabled = QCheckBox("Show notifications")
         self.notify_presence = QCheckBox("Notify when people join or leave")
+        self.notify_status = QCheckBox("Notify when people's status changes (away, back, …)")
         self.muted_workspaces = QLineEdit()
         self.muted_workspaces.setPlaceholderText("workspaces to keep quiet, comma separated")
         self.muted_areas = QLineEdit()
@@ -111,6 +118,7 @@ class SettingsDialog(QDialog):
         notify_form = QFormLayout(notify)
         notify_form.addRow(self.notify_enabled)
         notify_form.addRow(self.notify_presence)
+        notify_form.addRow(self.notify_status)
         notify_form.addRow("Muted workspaces", self.muted_workspaces)
         notify_form.addRow("Muted areas", self.muted_areas)
         self.autostart = QCheckBox("Start at login")
@@ -146,6 +154,9 @@ class SettingsDialog(QDialog):
         self.workspaces.setText(", ".join(values.workspaces))
         self.notify_enabled.setChecked(values.notify.enabled)
         self.notify_presence.setChecked(values.notify.presence)
+        self.notify_status.setChecked(values.notify.status)
+        self.idle_minutes.setValue(round(values.idle_after / 60))
+        self.away_minutes.setValue(round(values.away_after / 60))
         self.muted_workspaces.setText(", ".join(sorted(values.notify.muted_workspaces)))
         self.muted_areas.setText(", ".join(sorted(values.notify.muted_areas)))
         self.autostart.setChecked(values.autostart)
@@ -289,10 +300,13 @@ class SettingsDialog(QDialog):
             notify=NotifyPrefs(
                 enabled=self.notify_enabled.isChecked(),
                 presence=self.notify_presence.isChecked(),
+                status=self.notify_status.isChecked(),
                 muted_workspaces=frozenset(parse_list(self.muted_workspaces.text())),
                 muted_areas=frozenset(parse_list(self.muted_areas.text())),
             ),
             autostart=self.autostart.isChecked(),
+            idle_after=_seconds(self.idle_minutes, self._values.idle_after),
+            away_after=_seconds(self.away_minutes, self._values.away_after),
         )
 
     def show_error(self, message: str) -> None:
@@ -307,3 +321,18 @@ class SettingsDialog(QDialog):
             return
         self.apply_requested.emit(values)
         self.accept()
+
+
+def _minutes(name: str) -> QSpinBox:
+    """A number of minutes, one to a day."""
+    box = QSpinBox()
+    box.setObjectName(name)
+    box.setRange(1, MINUTES_A_DAY)
+    box.setSuffix(" min")
+    return box
+
+
+def _seconds(box: QSpinBox, loaded: float) -> float:
+    """The box's minutes in seconds; the loaded value itself while the box still shows it
+    (a time stored in seconds is not rounded by merely pressing OK)."""
+    return loaded if box.value() == round(loaded / 60) else box.value() * 60.0

@@ -3,7 +3,8 @@
 :class:`SettingsValues` is everything the Settings dialog edits, as one frozen
 value: the connections (:class:`ConnectionSettings`, one per server the app
 follows), the general presence defaults, :class:`NotifyPrefs` (which the
-coalescer applies) and start at login. :class:`~lattice_rt_tray.settings.Settings`
+coalescer applies), start at login and the idle and away times of the
+automatic presence status. :class:`~lattice_rt_tray.settings.Settings`
 stores them with QSettings; tokens are not part of the file (see
 :mod:`.token_vault`).
 
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field, replace
 
 from lattice_rt_core.client import check_url
 from lattice_rt_core.defaults import DEFAULT_PORT
+
+from .status_machine import DEFAULT_AWAY_AFTER, DEFAULT_IDLE_AFTER
 
 __all__ = [
     "EMBEDDED",
@@ -68,7 +71,8 @@ class NotifyPrefs:
     """Which events may become notifications (do-not-disturb is stored apart)."""
 
     enabled: bool = True
-    presence: bool = False
+    presence: bool = False  # people join or leave
+    status: bool = False  # people's status changes (active, idle, away, do not disturb)
     muted_workspaces: frozenset[str] = field(default_factory=frozenset)
     muted_areas: frozenset[str] = field(default_factory=frozenset)
 
@@ -155,6 +159,9 @@ class SettingsValues:
     workspaces: tuple[str, ...] = ()
     notify: NotifyPrefs = field(default_factory=NotifyPrefs)
     autostart: bool = False
+    #: seconds without input before the user is idle, and away (see status_machine)
+    idle_after: float = DEFAULT_IDLE_AFTER
+    away_after: float = DEFAULT_AWAY_AFTER
 
     def connection(self, key: str) -> ConnectionSettings | None:
         return next((c for c in self.connections if c.key == key), None)
@@ -186,4 +193,6 @@ class SettingsValues:
                 return f"two connections are called {connection.name.strip()!r}"
         if any("," in ws or not ws.strip() for ws in self.workspaces):
             return "workspace names must not be empty or contain commas"
+        if not 0 < self.idle_after < self.away_after:
+            return "the idle time must be shorter than the away time"
         return None

@@ -20,6 +20,8 @@ from typing import Any
 
 from lattice_rt_core.people import NO_WORKSPACE
 
+from .status_display import status_line, status_of
+
 __all__ = [
     "MAX_SUMMARY",
     "actor_name",
@@ -31,6 +33,7 @@ __all__ = [
     "humanize",
     "is_failure",
     "is_presence",
+    "is_status_change",
     "workspace_label",
 ]
 
@@ -80,6 +83,11 @@ def is_presence(event: Mapping[str, Any]) -> bool:
     return event.get("area") == "presence"
 
 
+def is_status_change(event: Mapping[str, Any]) -> bool:
+    """A presence entry's status or status line changed (``presence/status``)."""
+    return is_presence(event) and event.get("event_type") == "status"
+
+
 def _payload(event: Mapping[str, Any]) -> Mapping[str, Any]:
     payload = event.get("payload")
     return payload if isinstance(payload, Mapping) else {}
@@ -109,6 +117,9 @@ def event_title(event: Mapping[str, Any]) -> str:
     kind = humanize(event.get("event_type") or "event")
     if is_presence(event):
         who = actor_name(event) or "Someone"
+        if is_status_change(event):
+            payload = _payload(event)
+            return f"{who}: {status_line(status_of(payload), payload.get('status_text'))}"
         verb = {"join": "joined", "leave": "left"}.get(str(event.get("event_type")), kind)
         return f"{who} {verb}"
     if kind.lower().startswith(area.lower().rstrip("s")):

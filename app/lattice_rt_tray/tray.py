@@ -11,7 +11,7 @@ from .actions import AppActions
 from .icons import TrayState, tray_icon
 from .identity import APP_NAME
 from .link_status import LinkStatus, overview
-from .text import people_online
+from .status_display import people_line
 
 __all__ = ["TrayIcon", "TrayStatus", "tooltip", "tray_state"]
 
@@ -19,9 +19,15 @@ __all__ = ["TrayIcon", "TrayStatus", "tooltip", "tray_state"]
 @dataclass(frozen=True, slots=True)
 class TrayStatus:
     links: tuple[LinkStatus, ...]  # every connection, in display order
-    people_online: int
+    people_online: int  # people present (away ones too)
     unread: int
     dnd: str  # "" when off, else "Do not disturb until 14:05"
+    people_away: int = 0  # of them, those away
+
+    @property
+    def people(self) -> str:
+        """``5 people online · 2 away``."""
+        return people_line(self.people_online, self.people_away)
 
     @property
     def connected(self) -> bool:
@@ -49,7 +55,7 @@ def tooltip(status: TrayStatus) -> str:
     lines.extend(link.line() for link in status.links)
     if not status.links:
         lines.append("no server")
-    lines.append(people_online(status.people_online))
+    lines.append(status.people)
     lines.append(f"{status.unread} unread" if status.unread else "no unread activity")
     if status.dnd:
         lines.append(status.dnd)

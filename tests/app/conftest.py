@@ -30,6 +30,7 @@ from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
 from lattice_rt_tray.settings import Settings  # noqa: E402
 from lattice_rt_tray.settings_values import LOCAL_KEY  # noqa: E402
 
+from .idle_fakes import Desk  # noqa: E402
 from .team_server import TeamServer  # noqa: E402
 
 GUI_FIXTURES = {"qapp", "qtbot"}
@@ -148,6 +149,7 @@ class Harness:
         kwargs.setdefault("server_factory", self.box.factory)
         kwargs.setdefault("discover_local", lambda data_dir: None)
         kwargs.setdefault("keyring", lambda: self.keyring)
+        kwargs.setdefault("idle_backend", Desk)  # not this machine's desktop
         app = build(
             settings=settings,
             data_dir=self.data_dir,

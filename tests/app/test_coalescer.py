@@ -360,3 +360,28 @@ def test_held_events_of_one_server_open_its_newest_and_off_holds_nothing():
     c.offer(S, [ev(3)])
     c.prefs = NotifyPrefs()
     assert c.release_held() == [] and c.unread == 3
+
+
+def status_change(seq, cid, status, text=None, name="Grace"):
+    event = presence(seq, cid, kind="status", name=name)
+    event["payload"].update(status=status, **({"status_text": text} if text else {}))
+    return event
+
+
+def test_status_changes_are_notified_only_with_their_own_switch_and_quietly():
+    c, clock, _ = make(prefs=NotifyPrefs(presence=True))  # joins and leaves: on
+    live(c)
+    assert c.offer(S, [status_change(1, "x", "away")]) == []  # status changes: off
+    assert c.unread == 0
+    c.prefs = NotifyPrefs(status=True)  # and joins and leaves off
+    assert c.offer(S, [presence(2, "x")]) == []
+    [n] = c.offer(S, [status_change(3, "x", "away", "Lunch")])
+    assert (n.title, n.quiet) == ("Grace: Away · Lunch", True)
+    assert c.offer(S, [status_change(4, f"{IID}:ws_a", "dnd")]) == []  # our own: never
+    # coalesced like the rest: what follows in the window is one digest, not a popup each
+    assert c.offer(S, [status_change(5, "x", "active"), status_change(6, "y", "idle")]) == []
+    clock.now += 10
+    [digest_notice] = c.poll()
+    assert digest_notice.kind is NoticeKind.DIGEST and digest_notice.count == 3
+    [joined] = make(prefs=NotifyPrefs(presence=True))[0].offer(S, [presence(7, "z")])
+    assert not joined.quiet

@@ -77,11 +77,16 @@ class FakeClient:
         self.left.append(client_id)
 
     def join(self, workspace_id: str | None = None, client_id: str | None = None,
-             display_name: str | None = None) -> dict[str, Any]:
+             display_name: str | None = None, status: str | None = None,
+             status_text: str | None = None) -> dict[str, Any]:
         self.joins.append(workspace_id)
         if self.join_error is not None:
             raise self.join_error
         return {"client_id": client_id, "workspace_id": workspace_id}
+
+    def set_status(self, client_id: str, status: str,
+                   status_text: str | None = None) -> dict[str, Any]:
+        return {"client_id": client_id, "status": status, "status_text": status_text}
 
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "stats": {"seq": 3, "presence_ttl": 45}}

@@ -28,6 +28,8 @@ PURE = (
     "resume",
     "roster",
     "settings_values",
+    "status_display",
+    "status_machine",
     "summary",
     "text",
     "timefmt",

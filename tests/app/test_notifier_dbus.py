@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -171,6 +172,13 @@ def test_a_notice_is_one_notify_call_with_a_uint32_replaces_id(notifier, service
     assert call["actions"] == ["default", "Open"]  # a click on the body opens the event
     assert call["hints"] == {"urgency": ("y", 1), "desktop-entry": ("s", "lattice-rt-tray")}
     assert call["timeout"] == -1
+
+
+def test_a_quiet_notice_has_low_urgency(notifier, service):
+    notifier.show(replace(notice(), quiet=True))  # a person's status changed
+    assert service.next_call()["hints"]["urgency"] == ("y", 0)
+    notifier.show(notice(key="burst:2"))
+    assert service.next_call()["hints"]["urgency"] == ("y", 1)
 
 
 def test_a_digest_replaces_the_notice_of_its_burst(notifier, service):

@@ -24,6 +24,7 @@ from lattice_rt_tray.presence_keeper import (
     PresenceKeeper,
     presence_client_id,
 )
+from lattice_rt_tray.status_machine import AWAY, DND, IDLE, StatusState
 from lattice_rt_tray.tasks import TaskRunner
 
 WAIT_MS = 10_000
@@ -218,3 +219,68 @@ def test_leave_against_a_real_server_removes_the_entries(qtbot, runner, server, 
     done = k.leave_all_blocking(client, time.monotonic() + WAIT_MS / 1000)
     assert sorted(done) == ["inst:ws_a", "inst:ws_b"]
     assert server.bus.presence() == []
+
+
+def test_every_join_says_the_status_and_send_status_changes_it(qtbot, runner, server, client):
+    k = keeper(runner, "ws_a", "ws_b")
+    k.status = StatusState(AWAY, "Lunch")
+    with qtbot.waitSignal(k.joined, timeout=WAIT_MS) as joined:
+        k.join(client)
+    assert {(e["status"], e["status_text"]) for e in joined.args[0]} == {(AWAY, "Lunch")}
+    server.bus.leave("inst:ws_b", reason="expired")  # the server lost one: joined again
+    done = threading.Event()
+    k.send_status(client, StatusState(DND, None), done.set)
+    qtbot.waitUntil(done.is_set, timeout=WAIT_MS)
+    assert k.status == StatusState(DND, None)
+    assert {(e["client_id"], e["status"], e.get("status_text"))
+            for e in server.bus.presence()} == {("inst:ws_a", DND, None),
+                                                ("inst:ws_b", DND, None)}
+
+
+def test_held_no_join_goes_out_until_the_rejoin_names_the_status(qtbot, runner, server, client):
+    k = keeper(runner, "ws_a")
+    k.hold()
+    k.join(client)  # a reconnect while asleep
+    k.keep_alive(client, 0.3)  # a refresh every 0.2 s (the least)
+    joined: list[list[dict[str, object]]] = []
+    k.joined.connect(joined.append)
+    with qtbot.waitSignal(k.joined, timeout=WAIT_MS):
+        k.rejoin(client, StatusState(IDLE, None))
+    assert not k.held and k.status == StatusState(IDLE, None)
+    assert [[e["status"] for e in entries] for entries in joined] == [[IDLE]]  # the first
+    k.stop_keep_alive()
+
+
+class GatedClient:
+    """Joins wait for ``gate``; every join and set_status is recorded, in order."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.lock = threading.Lock()
+        self.said: list[tuple[str, str | None]] = []
+
+    def join(self, workspace_id=None, client_id=None, display_name=None, status=None,
+             status_text=None):
+        assert self.gate.wait(WAIT_MS / 1000)
+        with self.lock:
+            self.said.append(("join", status))
+        return {"client_id": client_id, "status": status}
+
+    def set_status(self, client_id, status, status_text=None):
+        with self.lock:
+            self.said.append(("status", status))
+        return {"client_id": client_id, "status": status}
+
+
+def test_a_join_that_lands_after_a_change_is_followed_by_the_current_status(qtbot, runner):
+    k = keeper(runner, "ws_a")
+    gated = GatedClient()
+    k.join(gated)  # carries "active", held up on its way
+    done = threading.Event()
+    k.send_status(gated, StatusState(AWAY, None), done.set)  # overtakes it
+    qtbot.waitUntil(done.is_set, timeout=WAIT_MS)
+    with qtbot.waitSignal(k.joined, timeout=WAIT_MS):
+        gated.gate.set()  # the stale join arrives last...
+    qtbot.waitUntil(lambda: len(gated.said) == 3, timeout=WAIT_MS)
+    # ...and is followed by the current status (fails without PresenceKeeper._settle)
+    assert gated.said == [("status", AWAY), ("join", "active"), ("status", AWAY)]

@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lattice_rt_core.people import NO_WORKSPACE
-from lattice_rt_tray.presence_model import CLIENT_IDS_ROLE, PresenceModel
+from lattice_rt_tray.presence_model import CLIENT_IDS_ROLE, STATUS_ROLE, PresenceModel
 from lattice_rt_tray.presence_window import NOBODY, PresenceWindow
 from lattice_rt_tray.roster import Roster
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
-def entry(cid, ws="ws_a", user="u", name=None):
+def entry(cid, ws="ws_a", user="u", name=None, **status):
     out = {"client_id": cid, "user": user, "workspace_id": ws,
            "joined_at": "2026-06-01T11:00:00+00:00", "last_seen": "2026-06-01T11:55:00+00:00"}
     if name:
         out["display_name"] = name
-    return out
+    return {**out, **status}
 
 
 def make(qtbot):
@@ -48,8 +48,8 @@ def test_one_server_groups_by_workspace_and_counts_people(qtbot):
     ]
     grace = model.item(0).child(1, 0)
     assert grace.data(CLIENT_IDS_ROLE) == ("g1", "g2") and "client g2" in grace.toolTip()
-    assert [model.item(0).child(1, c).text() for c in range(4)] == [
-        "Grace", "grace", "1 h ago", "5 min ago"]
+    assert [model.item(0).child(1, c).text() for c in range(5)] == [
+        "Grace", "Active", "grace", "1 h ago", "5 min ago"]
     assert window.summary.text() == "3 people online in 2 workspaces"
     assert window.view.isExpanded(model.index(0, 0))
 
@@ -81,3 +81,47 @@ def test_refresh_runs_only_while_shown(qtbot):
     assert window._timer.isActive()  # noqa: SLF001
     window.hide()
     assert not window._timer.isActive()  # noqa: SLF001
+
+
+def test_each_person_shows_a_status_dot_the_line_and_for_how_long(qtbot):
+    roster, model, window = make(qtbot)
+    roster.replace("", [
+        entry("a", user="ada", name="Ada", status="idle",
+              status_since="2026-06-01T11:48:00+00:00"),
+        entry("g", user="grace", name="Grace", status="away", status_text="Lunch",
+              status_since="2026-06-01T10:00:00+00:00"),
+        entry("l", user="linus", name="Linus"),  # an older server: no status at all
+        entry("m1", user="mo", name="Mo", status="away", status_since="2026-06-01T09:00:00+00:00"),
+        entry("m2", user="mo", name="Mo", status="dnd", status_text="Focus",
+              status_since="2026-06-01T11:30:00+00:00"),  # Mo's other computer
+    ])
+    model.rebuild()
+    group = model.item(0)
+    cells = {group.child(r, 0).text(): group.child(r, 1) for r in range(group.rowCount())}
+    assert {name: cell.text() for name, cell in cells.items()} == {
+        "Ada": "Idle for 12 min",
+        "Grace": "Away for 2 h · Lunch",
+        "Linus": "Active",
+        "Mo": "Do not disturb for 30 min · Focus",  # the most present of the two
+    }
+    assert {name: cell.data(STATUS_ROLE) for name, cell in cells.items()} == {
+        "Ada": "idle", "Grace": "away", "Linus": "active", "Mo": "dnd"}
+    assert cells["Grace"].toolTip() == "Away · Lunch\naway for 2 h"
+    dots = {name: cell.icon().pixmap(12, 12).toImage().pixelColor(6, 6).name()
+            for name, cell in cells.items()}
+    assert dots == {"Ada": "#eab308", "Grace": "#9ca3af", "Linus": "#16a34a", "Mo": "#dc2626"}
+    assert window.summary.text() == "3 people online in 1 workspace · 1 away"  # Grace away
+    status_width = window.view.columnWidth(1)
+    assert status_width >= window.view.sizeHintForColumn(1)  # the longest cell shows in full
+
+
+def test_a_status_event_updates_the_row(qtbot):
+    roster, model, window = make(qtbot)
+    roster.replace("", [entry("g", user="grace", name="Grace")])
+    model.rebuild()
+    assert model.item(0).child(0, 1).text() == "Active"
+    changed = entry("g", user="grace", name="Grace", status="away", status_text="Back at 3",
+                    status_since="2026-06-01T11:59:00+00:00")
+    assert roster.apply("", {"area": "presence", "event_type": "status", "payload": changed})
+    model.rebuild()
+    assert model.item(0).child(0, 1).text() == "Away for 1 min · Back at 3"

@@ -86,3 +86,20 @@ def test_an_unnamed_server_is_listed_after_the_named_ones_under_its_key():
     roster.replace("b", [entry("x")])
     assert [(g.server, g.name) for g in roster.groups()] == [("a", "A"), ("b", "b")]
     assert not roster.entries()[0].is_self  # an empty prefix marks nobody as you
+
+
+def test_status_events_update_entries_and_people_are_counted_by_status():
+    roster = Roster("me:")
+    roster.replace("", [entry("me:a", user="me", name="Ada"), entry("g", user="grace"),
+                        entry("l", user="linus")])
+    status = {**entry("g", user="grace"), "status": "away", "status_text": "Lunch",
+              "status_since": "2026-06-01T11:30:00+00:00"}
+    assert roster.apply("", {"area": "presence", "event_type": "status", "payload": status})
+    (grace,) = [p for p in roster.groups()[0].workspaces[0].people if p.user == "grace"]
+    assert (grace.shown.status, grace.shown.status_text) == ("away", "Lunch")
+    assert roster.statuses() == {("", "", "self"): ["active"], ("", "grace", "grace"): ["away"],
+                                 ("", "linus", "linus"): ["active"]}
+    # a status event for an entry the snapshot missed adds it, like a join
+    assert roster.apply("", {"area": "presence", "event_type": "status",
+                             "payload": {**entry("n", user="nina"), "status": "dnd"}})
+    assert roster.online_count() == 4

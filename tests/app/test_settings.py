@@ -9,6 +9,7 @@ import stat
 from dataclasses import replace
 
 import pytest
+from PySide6.QtCore import QSettings
 
 from lattice_rt_core.defaults import DEFAULT_PORT
 from lattice_rt_tray.dnd import DoNotDisturb
@@ -20,6 +21,7 @@ from lattice_rt_tray.settings_values import (
     NotifyPrefs,
     local_connection,
 )
+from lattice_rt_tray.status_machine import DEFAULT_AWAY_AFTER, DEFAULT_IDLE_AFTER
 
 TEAM = ConnectionSettings("a1b2c3", "Team", url="https://team.example.lan:8765")
 
@@ -157,3 +159,30 @@ def test_an_embedded_one_server_file_keeps_the_embedded_endpoint_on(tmp_path):
     assert not fresh.migrate(tmp_path / "data")
     assert fresh.values().connections == (local_connection(),)
     assert DEFAULT_PORT == local_connection().port
+
+
+def test_idle_and_away_times_and_the_status_choice(tmp_path, qtbot):
+    path = tmp_path / "s.ini"
+    s = Settings.open(path)
+    values = s.values()
+    assert (values.idle_after, values.away_after) == (DEFAULT_IDLE_AFTER, DEFAULT_AWAY_AFTER)
+    assert values.notify.status is False  # status changes are not notified by default
+    assert s.status_choice() == (None, None)
+    with qtbot.waitSignals([s.changed, s.changed], timeout=1000):
+        changed = s.update(idle_after=120.0, away_after=600.0, notify=NotifyPrefs(status=True))
+    assert changed == {"status", "notify"}
+    s.set_status_choice("away", "Lunch")
+    again = Settings.open(path)
+    assert (again.values().idle_after, again.values().away_after) == (120.0, 600.0)
+    assert again.values().notify.status and again.status_choice() == ("away", "Lunch")
+    with pytest.raises(ValueError, match="idle time must be shorter than the away time"):
+        s.update(idle_after=600.0, away_after=600.0)
+    store = QSettings(str(path), QSettings.Format.IniFormat)
+    for idle, away in (("x", "600"), ("900", "600"), ("0", "600")):  # edited by hand: defaults
+        store.setValue("status/idle_after", idle)
+        store.setValue("status/away_after", away)
+        store.setValue("status/manual", "asleep")
+        store.sync()
+        fresh = Settings.open(path)
+        assert (fresh.values().idle_after, fresh.values().away_after) == (300.0, 900.0)
+        assert fresh.status_choice() == (None, "Lunch")

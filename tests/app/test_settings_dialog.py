@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
@@ -150,3 +152,25 @@ def test_the_state_of_each_connection_is_shown(qtbot):
     dialog.list.setCurrentRow(1)
     assert dialog.form.status.text() == refused
     assert dialog.list.item(1).toolTip() == f"Team: {refused}"
+
+
+def test_idle_and_away_minutes_and_the_status_switch(qtbot):
+    dialog = shown(qtbot)
+    assert (dialog.idle_minutes.value(), dialog.away_minutes.value()) == (5, 15)
+    assert not dialog.notify_status.isChecked()
+    assert dialog.values() == VALUES  # pressing OK changes nothing
+    dialog.idle_minutes.setValue(10)
+    dialog.notify_status.setChecked(True)
+    values = dialog.values()
+    assert (values.idle_after, values.away_after, values.notify.status) == (600.0, 900.0, True)
+    dialog.away_minutes.setValue(10)
+    with qtbot.assertNotEmitted(dialog.apply_requested):
+        dialog.on_accept()
+    assert dialog.error.text() == "the idle time must be shorter than the away time"
+
+
+def test_a_time_in_seconds_is_kept_unless_its_box_is_changed(qtbot):
+    dialog = SettingsDialog()
+    qtbot.addWidget(dialog)
+    dialog.load(replace(VALUES, idle_after=90.0))  # set in the file by hand
+    assert dialog.idle_minutes.value() == 2 and dialog.values().idle_after == 90.0

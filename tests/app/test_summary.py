@@ -10,6 +10,7 @@ from lattice_rt_tray.summary import (
     event_summary,
     event_title,
     is_failure,
+    is_status_change,
     workspace_label,
 )
 
@@ -36,6 +37,13 @@ def test_presence_titles_and_summaries():
     assert event_title(join) == "Grace joined"
     assert event_summary(leave) == "Grace left ws_a (timeout)"
     assert event_body(join) == "in ws_a"
+    status = {**join, "event_type": "status",
+              "payload": {**join["payload"], "status": "away", "status_text": "Lunch"}}
+    assert event_title(status) == "Grace: Away · Lunch"
+    assert event_summary(status) == "Grace: Away · Lunch ws_a"
+    assert event_title({**status, "payload": {"user": "grace", "status": "dnd"}}) == (
+        "grace: Do not disturb")
+    assert is_status_change(status) and not is_status_change(join)
 
 
 def test_summary_picks_the_telling_fields():

@@ -95,6 +95,9 @@ def test_tooltip_lists_each_connection_then_people_and_unread():
         "Do not disturb until 15:42",
     ]
     assert "1 person online" in tooltip(status(people_online=1))
+    # away people are counted apart (people as lattice_rt_core.people counts them)
+    assert "5 people online · 2 away" in tooltip(status(people_online=7, people_away=2))
+    assert "0 people online · 1 away" in tooltip(status(people_online=1, people_away=1))
 
 
 def test_tray_icon_follows_status(qtbot):
@@ -115,7 +118,8 @@ def test_menu_has_every_command_and_each_emits_its_intent(qtbot):
     tray = TrayIcon(actions)
     actions.set_browser_targets({"local": "This computer"})
     labels = [a.text() for a in tray.menu.actions() if not a.isSeparator() and a.isVisible()]
-    assert labels[1:] == ["Activity…", "Presence…", "Do not disturb", "Open in browser",
+    assert labels[1:] == ["Activity…", "Presence…", "Status: Active", "Do not disturb",
+                          "Open in browser",
                           "Settings…", "About Lattice Realtime Tray", "Quit"]
     for action, signal in (
         (actions.activity, actions.activity_requested),

@@ -404,11 +404,11 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
          "both connections")
     pump(lambda: app.roster.online_count() >= 1, "own presence")
     bus = app.connections[LOCAL_KEY].server.bus  # type: ignore[union-attr]
-    for cid, ws, name, user in (
-        ("grace-laptop", "ws_marketing", "Grace Hopper", "grace"),
-        ("linus-box", "ws_research", "Linus Torvalds", "linus"),
+    for cid, ws, name, user, status in (
+        ("grace-laptop", "ws_marketing", "Grace Hopper", "grace", "active"),
+        ("linus-box", "ws_research", "Linus Torvalds", "linus", "away"),
     ):
-        bus.join(user=user, client_id=cid, workspace_id=ws, display_name=name)
+        bus.join(user=user, client_id=cid, workspace_id=ws, display_name=name, status=status)
     for cid, ws, name, user in (("margaret-desk", "ws_marketing", "Margaret Hamilton",
                                  "margaret"),
                                 ("barbara-vm", "ws_research", "Barbara Liskov", "barbara")):
@@ -435,15 +435,16 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
     stack.screenshot(out / "notification.png", "420x150+860+30")
     stack.dunstctl("close-all")
 
-    # the tray and its menu, the do-not-disturb entries open (the host draws the icon;
-    # the menu is the app's)
+    # the tray and its menu, the Status entries open, with a status line (the host draws
+    # the icon; the menu is the app's)
+    app.status.on_text_chosen("Release day")
     menu = app.views.tray.menu  # type: ignore[union-attr]
     menu.popup(QPoint(8, 800 - 32 - menu.sizeHint().height()))
     QTest.qWait(400)
-    dnd = next(a for a in menu.actions() if a.text() == "Do not disturb")
-    submenu = dnd.menu()
+    mine = next(a for a in menu.actions() if a.text().startswith("Status"))
+    submenu = mine.menu()
     assert submenu is not None
-    submenu.popup(menu.mapToGlobal(menu.actionGeometry(dnd).topRight()))
+    submenu.popup(menu.mapToGlobal(menu.actionGeometry(mine).topRight()))
     QTest.qWait(600)
     height = menu.sizeHint().height() + 48
     width = menu.sizeHint().width() + submenu.sizeHint().width() + 24

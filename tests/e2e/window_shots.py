@@ -7,8 +7,10 @@ directory) get events and presence joins as a team would make them, one of
 them a failed workflow. Their feeds and presence lists, read with
 ``RealtimeClient``, go into the app's real models the way the app feeds them
 (per connection: ``add_events(events, server=key)``, ``Roster.replace``); the
-windows are the app's own classes. The desktop is Xvfb from
-:mod:`tests.e2e.test_desktop`; each window is photographed alone with
+windows are the app's own classes. People joined with a status (active, idle,
+away, do-not-disturb, some with a status line); the Presence window reads
+them as of 12 minutes later, so it says how long each has been idle or away.
+The desktop is Xvfb from :mod:`tests.e2e.test_desktop`; each window is photographed alone with
 ImageMagick's ``import``. Writes ``activity-window.png``,
 ``event-detail.png``, ``presence-window.png``, ``about.png`` and
 ``about-licences.png``.
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +50,21 @@ EVENTS: list[tuple[str, str, str, str | None, dict[str, Any], str]] = [
     ("team", "graph", "answer_trace", "ws_research", {"query": "who owns the Q3 launch?"},
      "grace"),
 ]
-#: (server, client id, user, workspace, display name)
+#: (server, client id, user, workspace, display name, status, status line)
 PEOPLE = [
-    ("local", f"{INSTANCE}:ws_marketing", "ada", "ws_marketing", "Ada Lovelace"),
-    ("local", f"{INSTANCE}:ws_research", "ada", "ws_research", "Ada Lovelace"),
-    ("team", f"{INSTANCE}:ws_marketing", "ada", "ws_marketing", "Ada Lovelace"),
-    ("team", "grace-laptop", "grace", "ws_marketing", "Grace Hopper"),
-    ("team", "grace-desk", "grace", "ws_marketing", "Grace Hopper"),
-    ("team", "margaret-1", "margaret", "ws_marketing", "Margaret Hamilton"),
-    ("team", "linus-box", "linus", "ws_research", "Linus Torvalds"),
-    ("team", "barbara-vm", "barbara", None, "Barbara Liskov"),
+    ("local", f"{INSTANCE}:ws_marketing", "ada", "ws_marketing", "Ada Lovelace", "active", None),
+    ("local", f"{INSTANCE}:ws_research", "ada", "ws_research", "Ada Lovelace", "active", None),
+    ("team", f"{INSTANCE}:ws_marketing", "ada", "ws_marketing", "Ada Lovelace", "active", None),
+    ("team", "grace-laptop", "grace", "ws_marketing", "Grace Hopper", "away", None),
+    ("team", "grace-desk", "grace", "ws_marketing", "Grace Hopper", "idle", None),
+    ("team", "margaret-1", "margaret", "ws_marketing", "Margaret Hamilton", "dnd",
+     "Launch review until 3"),
+    ("team", "linus-box", "linus", "ws_research", "Linus Torvalds", "away", "Lunch"),
+    ("team", "barbara-vm", "barbara", None, "Barbara Liskov", "active",
+     "Working from the train"),
 ]
+#: the windows show the data as it reads this much later (statuses "for 12 min")
+LATER = timedelta(minutes=12)
 
 
 def take(out: Path) -> None:
@@ -96,8 +103,9 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     for server in servers.values():
         server.start()
     try:
-        for key, cid, user, ws, name in PEOPLE:
-            servers[key].bus.join(user=user, client_id=cid, workspace_id=ws, display_name=name)
+        for key, cid, user, ws, name, status, text in PEOPLE:
+            servers[key].bus.join(user=user, client_id=cid, workspace_id=ws, display_name=name,
+                                  status=status, status_text=text)
         for key, area, kind, ws, payload, actor in EVENTS:
             servers[key].bus.publish({"area": area, "event_type": kind, "workspace_id": ws,
                                       "payload": payload, "actor": actor})
@@ -118,7 +126,7 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     for key in SERVERS:  # one connection after the other, as their streams deliver them
         model.add_events(feeds[key], server=key)
         roster.replace(key, presence[key])
-    people = PresenceModel(roster)
+    people = PresenceModel(roster, now=lambda: datetime.now().astimezone() + LATER)
     people.rebuild()
 
     def shoot(widget: QWidget, name: str, size: tuple[int, int]) -> None:
@@ -139,7 +147,7 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     activity.open_detail(failed)
     assert activity.detail is not None
     shoot(activity.detail, "event-detail.png", (620, 600))
-    shoot(PresenceWindow(people), "presence-window.png", (620, 440))
+    shoot(PresenceWindow(people), "presence-window.png", (860, 440))
     about = AboutDialog()
     shoot(about, "about.png", (760, 520))
     loaded: list[bool] = []

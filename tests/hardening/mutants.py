@@ -135,7 +135,7 @@ MUTANTS = [
            "            raise Refusal(400, \"'limit' must be an integer\")",
            "        except ZeroDivisionError:\n"
            "            raise Refusal(400, \"'limit' must be an integer\")",
-           H + "test_openapi_fuzz.py::test_every_operation_survives_fuzzing"),
+           C + "test_http_api.py::test_feed_bad_limit_is_400"),
     Mutant("join body shape", "lattice_rt_core/request_body.py",
            '    if not isinstance(body, dict):\n'
            '        raise Refusal(422, "body must be a JSON object")\n',
