@@ -264,11 +264,7 @@ class Connection(QObject):
         old = self._take()
         if old is None:
             return None
-        for cid in leave:
-            try:
-                old.client.leave(cid, timeout=LEAVE_TIMEOUT)
-            except Exception as exc:  # noqa: BLE001 - the server's expiry covers it
-                log.info("leaving %s failed: %s", cid, exc)
+        self.keeper.retire(old.client, leave, LEAVE_TIMEOUT)
         old.client.stop(timeout=1.0)
         old.client.close()
         if old.server is not None and not keep_server:

@@ -18,6 +18,12 @@ status line), so an entry that (re)appears says the user's current status;
 Between going to sleep and knowing the status again after waking up the
 keeper is *held*: no join goes out (it would carry a stale status) until
 :meth:`PresenceKeeper.rejoin` names the true one.
+
+A leave must be the last word on its server: requests on different threads
+reach it in any order, so a join round still under way could land after the
+leave and bring the entry back until it expires. So a client the connection
+is done with is *retired*: no round starts through it any more, and its leaves
+wait for the rounds under way to finish first.
 """
 
 from __future__ import annotations
@@ -25,12 +31,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from lattice_rt_core.client import ApiError
+from lattice_rt_core.client import REQUEST_TIMEOUT, ApiError
 from lattice_rt_core.defaults import DEFAULT_TTL
 
 from .connection_types import ClientLike
@@ -99,6 +106,9 @@ class PresenceKeeper(QObject):
         #: what every join says; set by the app before the first join
         self.status = StatusState()
         self._held = False  # asleep, or awake but the status is not known yet
+        self._rounds = threading.Condition()  # guards the two below (see the module doc)
+        self._under_way = 0
+        self._retired: weakref.WeakSet[ClientLike] = weakref.WeakSet()
         self._alive_timer = QTimer(self)
         self._alive_timer.timeout.connect(self._on_keep_alive)
 
@@ -151,21 +161,17 @@ class PresenceKeeper(QObject):
         pairs = [(ws, presence_client_id(self.instance_id, ws)) for ws in self.workspaces]
         name = self.display_name
 
+        def change(ws: str | None, cid: str) -> dict[str, Any]:
+            try:
+                return client.set_status(cid, status.status, status.text)
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                return client.join(workspace_id=ws, client_id=cid, display_name=name,
+                                   status=status.status, status_text=status.text)
+
         def work() -> _Round:
-            result = _Round(client, status)
-            for ws, cid in pairs:
-                try:
-                    try:
-                        entry = client.set_status(cid, status.status, status.text)
-                    except ApiError as exc:
-                        if exc.status != 404:
-                            raise
-                        entry = client.join(workspace_id=ws, client_id=cid, display_name=name,
-                                            status=status.status, status_text=status.text)
-                    result.entries.append(entry)
-                except Exception as exc:  # noqa: BLE001 - reported, the others still go
-                    result.fail(ws, exc)
-            return result
+            return self._gated(_Round(client, status), pairs, change)
 
         def finished(result: object) -> None:
             if isinstance(result, _Round):
@@ -183,19 +189,51 @@ class PresenceKeeper(QObject):
         name, status = self.display_name, self.status
         pairs = [(ws, presence_client_id(self.instance_id, ws)) for ws in self.workspaces]
 
-        def work() -> _Round:
-            result = _Round(client, status)
+        def join(ws: str | None, cid: str) -> dict[str, Any]:
+            return client.join(workspace_id=ws, client_id=cid, display_name=name,
+                               status=status.status, status_text=status.text)
+
+        return lambda: self._gated(_Round(client, status), pairs, join)
+
+    def _gated(
+        self, result: _Round, pairs: Sequence[tuple[str | None, str]],
+        request: Callable[[str | None, str], dict[str, Any]],
+    ) -> _Round:
+        """``request`` for every (workspace, client id), as a round under way (worker
+        thread); nothing through a retired client."""
+        with self._rounds:
+            if result.client in self._retired:
+                return result
+            self._under_way += 1
+        try:
             for ws, cid in pairs:
                 try:
-                    result.entries.append(
-                        client.join(workspace_id=ws, client_id=cid, display_name=name,
-                                    status=status.status, status_text=status.text)
-                    )
-                except Exception as exc:  # noqa: BLE001 - reported, the others still join
+                    result.entries.append(request(ws, cid))
+                except Exception as exc:  # noqa: BLE001 - reported, the others still go
                     result.fail(ws, exc)
-            return result
+        finally:
+            with self._rounds:
+                self._under_way -= 1
+                self._rounds.notify_all()
+        return result
 
-        return work
+    def _retire(self, client: ClientLike, wait: Callable[[], float]) -> None:
+        """No round through ``client`` from now on; wait up to ``wait()`` s for those
+        under way (a request gives up after its own timeout)."""
+        with self._rounds:
+            self._retired.add(client)
+            if self._under_way:
+                self._rounds.wait_for(lambda: self._under_way == 0, timeout=max(0.0, wait()))
+
+    def retire(self, client: ClientLike, leave: Sequence[str], timeout: float) -> None:
+        """The connection is done with ``client`` (its lifecycle thread): once the rounds
+        under way have finished, leave ``leave`` (each within ``timeout``)."""
+        self._retire(client, lambda: REQUEST_TIMEOUT)
+        for cid in leave:
+            try:
+                client.leave(cid, timeout=timeout)
+            except Exception as exc:  # noqa: BLE001 - the server's expiry covers it
+                log.info("leaving %s failed: %s", cid, exc)
 
     def keep_alive(self, client: ClientLike, ttl: float | None) -> None:
         """Re-join every ``ttl / 3`` seconds through ``client`` until :meth:`stop_keep_alive`."""
@@ -261,8 +299,10 @@ class PresenceKeeper(QObject):
     ) -> list[str]:
         """Leave every entry in parallel, waiting until ``deadline`` at most.
 
-        Runs on the quit thread. Returns the ids whose leave was confirmed.
+        Runs on the quit thread. Returns the ids whose leave was confirmed. A round
+        under way is waited for until ``deadline`` (then the leaves go regardless).
         """
+        self._retire(client, lambda: min(REQUEST_TIMEOUT, (deadline - clock()) / 2))
         done: list[str] = []
         lock = threading.Lock()
 

@@ -271,6 +271,10 @@ class GatedClient:
             self.said.append(("status", status))
         return {"client_id": client_id, "status": status}
 
+    def leave(self, client_id, timeout=1.0):
+        with self.lock:
+            self.said.append(("leave", client_id))
+
 
 def test_a_join_that_lands_after_a_change_is_followed_by_the_current_status(qtbot, runner):
     k = keeper(runner, "ws_a")
@@ -284,3 +288,28 @@ def test_a_join_that_lands_after_a_change_is_followed_by_the_current_status(qtbo
     qtbot.waitUntil(lambda: len(gated.said) == 3, timeout=WAIT_MS)
     # ...and is followed by the current status (fails without PresenceKeeper._settle)
     assert gated.said == [("status", AWAY), ("join", "active"), ("status", AWAY)]
+
+
+@pytest.mark.parametrize("how", ["retire", "quit"])
+def test_a_leave_waits_for_the_join_under_way_and_no_round_follows_it(qtbot, runner, how):
+    # requests on different threads reach a server in any order: a join still under way
+    # when the connection leaves must not land after the leave (the entry would come back)
+    k = keeper(runner, "ws_a")
+    gated = GatedClient()
+    with qtbot.waitSignal(k.joined, timeout=WAIT_MS):
+        k.join(gated)  # held up on its way
+        qtbot.waitUntil(lambda: k._under_way == 1, timeout=WAIT_MS)  # noqa: SLF001
+        leaving = threading.Thread(target=(
+            (lambda: k.retire(gated, ["inst:ws_a"], timeout=1.0)) if how == "retire" else
+            (lambda: k.leave_all_blocking(gated, time.monotonic() + WAIT_MS / 1000))))
+        leaving.start()
+        qtbot.waitUntil(lambda: gated in k._retired, timeout=WAIT_MS)  # noqa: SLF001
+        gated.gate.set()
+        leaving.join(WAIT_MS / 1000)
+    assert gated.said == [("join", "active"), ("leave", "inst:ws_a")]  # fails without the wait
+    finished = threading.Event()
+    k.send_status(gated, StatusState(AWAY, None), finished.set)
+    k.join(gated)
+    qtbot.waitUntil(finished.is_set, timeout=WAIT_MS)
+    runner.wait_idle(WAIT_MS / 1000)
+    assert gated.said == [("join", "active"), ("leave", "inst:ws_a")]  # retired: nothing more
