@@ -12,8 +12,8 @@ away, do-not-disturb, some with a status line); the Presence window reads
 them as of 12 minutes later, so it says how long each has been idle or away.
 The desktop is Xvfb from :mod:`tests.e2e.test_desktop`; each window is photographed alone with
 ImageMagick's ``import``. Writes ``activity-window.png``,
-``event-detail.png``, ``presence-window.png``, ``about.png`` and
-``about-licences.png``.
+``event-detail.png``, ``presence-window.png``, ``about.png``,
+``about-licences.png`` and ``settings-general.png`` (Settings' General tab).
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     from lattice_rt_tray.presence_model import PresenceModel
     from lattice_rt_tray.presence_window import PresenceWindow
     from lattice_rt_tray.roster import Roster
+    from lattice_rt_tray.settings_dialog import SettingsDialog
+    from lattice_rt_tray.settings_values import SettingsValues
 
     qapp = QApplication([sys.argv[0]])
     qapp.setApplicationDisplayName("Lattice Realtime Tray")
@@ -158,6 +160,11 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
                if about.package_list.item(r).text().lower().startswith("httpx "))
     about.package_list.setCurrentRow(row)
     shoot(about, "about-licences.png", (760, 520))
+    settings = SettingsDialog()
+    settings.load(SettingsValues(display_name="Ada Lovelace",
+                                 workspaces=("ws_marketing", "ws_research")))
+    settings.tabs.setCurrentIndex(1)
+    shoot(settings, "settings-general.png", (720, 450))
     print(f"screenshots written to {out}")
 
 
