@@ -19,11 +19,11 @@ minus the one on the local engine (same subscribers, same rate), also
 measured with ``cluster_path_subscribers`` streams ("path"), where the
 fan-out and the load generator add little.
 
-During each latency run the time every process spent ready to run but
-waiting for a CPU (the run-queue wait, Linux's ``/proc/PID/task/*/schedstat``)
-is taken for the nodes, Redis and the load generator, per event: on a
-machine with fewer cores than busy processes, each extra process an event
-crosses can wait there.
+During each latency run the nodes', Redis's and the load generator's
+scheduling is read from Linux's ``/proc/PID/task/*/schedstat``, per event:
+the time their threads were ready to run but waited for a CPU, and how many
+times they were given one. On a machine with fewer cores than busy
+processes, every wake-up on an event's way can wait there.
 """
 
 from __future__ import annotations
@@ -86,22 +86,29 @@ def _nodes(engine: str, count: int, log_dir: Path) -> Iterator[_Nodes]:
         yield _Nodes(servers, redis)
 
 
-def run_queue_wait_s(pids: list[int]) -> float | None:
-    """Seconds the threads of ``pids`` spent runnable but waiting for a CPU (Linux only)."""
+def scheduling(pids: list[int]) -> tuple[float, int] | None:
+    """Seconds the threads of ``pids`` spent runnable but waiting for a CPU, and how
+    many times they were given one (Linux only; None elsewhere or without pids)."""
     if not pids:
         return None
-    total = 0
+    wait_ns = runs = 0
     for pid in pids:
         try:
             for task in Path(f"/proc/{pid}/task").iterdir():
-                total += int((task / "schedstat").read_text().split()[1])
-        except (OSError, IndexError, ValueError):
+                _, wait, count = (task / "schedstat").read_text().split()[:3]
+                wait_ns, runs = wait_ns + int(wait), runs + int(count)
+        except (OSError, ValueError):
             return None
-    return total / 1e9
+    return wait_ns / 1e9, runs
 
 
-def _minus(after: float | None, before: float | None) -> float | None:
-    return None if after is None or before is None else after - before
+def _per_event(
+    after: tuple[float, int] | None, before: tuple[float, int] | None, events: int,
+) -> dict[str, float] | None:
+    if after is None or before is None or events <= 0:
+        return None
+    return {"wait_ms": (after[0] - before[0]) * 1000 / events,
+            "runs": (after[1] - before[1]) / events}
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -141,12 +148,12 @@ def _measure(
             "redis": [nodes.redis.pid] if nodes.redis is not None else [],
             "clients": [pid for g in loads for pid in g.pids],
         }
-        waits0 = {k: run_queue_wait_s(v) for k, v in pids.items()}
+        sched0 = {k: scheduling(v) for k, v in pids.items()}
         timing = publish(nodes.urls, marker)
-        waits = {k: run_queue_wait_s(v) for k, v in pids.items()}
+        sched = {k: scheduling(v) for k, v in pids.items()}
         merged = _merge([g.finish(idle=plan.idle_timeout, deadline=300.0) for g in loads])
         merged["redis_cpu_s"] = nodes.redis_cpu_seconds() - redis0
-        merged["run_queue_wait_s"] = {k: _minus(waits[k], waits0[k]) for k in pids}
+        merged["scheduling"] = (sched0, sched)
         server_cpu = nodes.cpu_seconds() - cpu0
     return merged, timing, server_cpu
 
@@ -189,9 +196,9 @@ def _latency(engine: str, count: int, n: int, plan: Plan, log_dir: Path) -> dict
         "expected_frames": expected,
         "lost_share": 1.0 - merged["frames"] / expected,
         **summary_ms(merged["latencies_ns"]),
-        "run_queue_wait_ms_per_event": {
-            k: None if w is None else w * 1000 / events
-            for k, w in merged["run_queue_wait_s"].items()
+        "scheduling_per_event": {
+            k: _per_event(after, merged["scheduling"][0][k], events)
+            for k, after in merged["scheduling"][1].items()
         },
         "server_cpu_s": cpu,
         "wall_s": wall,

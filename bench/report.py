@@ -243,9 +243,10 @@ def _cluster(results: Results) -> list[str]:
 
     def waits(kind: str) -> str:
         row = cluster_row(results, kind)
-        w = _get(row["latency"] if row else None, "run_queue_wait_ms_per_event") or {}
-        return ", ".join(f"{who} {_num(w.get(who), 2)}" for who in ("nodes", "redis", "clients")
-                         if w.get(who) is not None) or "not measured"
+        per = _get(row["latency"] if row else None, "scheduling_per_event") or {}
+        return ", ".join(
+            f"{who} {_num(w.get('wait_ms'), 2)} ms in {_num(w.get('runs'), 1)} runs"
+            for who, w in per.items() if w) or "not measured"
 
     path_n = _num(results.get("plan", {}).get("cluster_path_subscribers"))
     return _table(
@@ -254,9 +255,10 @@ def _cluster(results: Results) -> list[str]:
          f"latency at {path_n} subscribers, p50 / p99 / max ms"], body,
     ) + ["", "What Redis adds from publish to delivery (1 node on Redis − 1 local node): "
          f"{added('latency')} with the subscribers above; {added('path')} with {path_n}.",
-         "", "Time ready to run but waiting for a CPU (run-queue wait, "
-         "`/proc/PID/task/*/schedstat`), ms per event of the latency run with the subscribers "
-         f"above: 1 local node: {waits('local-1')}; 1 node on Redis: {waits('redis-1')}; "
+         "", "Waiting for a CPU, per event of the latency run with the subscribers above: "
+         "the time the processes' threads were ready to run but not running, and how many "
+         "times they ran (`/proc/PID/task/*/schedstat`). "
+         f"1 local node: {waits('local-1')}; 1 node on Redis: {waits('redis-1')}; "
          f"2 nodes on Redis: {waits('redis-2')}.",
          ] + _errors(results, "cluster")
 
@@ -280,21 +282,27 @@ throttle repaints during a flood, or run the embedded server in its own process.
 this 2-core machine the load generator (reading 2,000,000 frames) needs about as much CPU as the
 node that writes them ("client CPU s" against "nodes' CPU s" above), so one node already has a
 core to itself and the load generator the other; a second node has no core of its own and the
-pair shares the same two. The work per frame does not grow with Redis: a py-spy profile of both
-nodes during the burst (`py-spy record -r 200 -f raw -p PID`) puts 60-73 % of their samples in
-the SSE writes that every engine shares (`Fanout.collect`, the route's `send`) and 3-4 % in the
-Redis engine (`RedisLog._on_message`, parsing, the redis client). Where the cores exist (nodes on
-their own machines or cores, the load generator elsewhere) the delivery work divides by the
-nodes. What Redis adds to a publish is one round trip to Redis before the event is stored
-and the pub/sub message to every node: 0.07 ms back to back on this machine, about 0.5 ms when
-both processes were asleep (they are, at 20 events/s): the difference in the last column (0.4
-to 0.9 ms in every run so far). At 1,000 subscribers the p50 on one Redis node came out 3 to 35
-ms above the local one's in runs on this shared machine, and the cause is not established yet:
-it is not the fan-out itself (in one process, without sockets, one event reaches 1,000
-subscribers as fast on either engine), not the publisher's wait for its own event (taking it out
-changed nothing), and giving Redis real-time priority did not settle it. Candidates left: the
-third busy process on two busy cores, and the node's event loop order when a pub/sub message
-and a thousand stream writes are ready at once.
+pair shares the same two. The run-queue line above shows it: with two nodes, the nodes and the
+load generator each wait for a CPU for milliseconds per event, against tenths of a millisecond
+with one. The work per frame does not grow with Redis: a py-spy profile of both nodes during
+the burst (`py-spy record -r 200 -f raw -p PID`) puts 60-73 % of their samples in the SSE writes
+that every engine shares (`Fanout.collect`, the route's `send`) and 3-4 % in the Redis engine
+(`RedisLog._on_message`, parsing, the redis client). Where the cores exist (nodes on their own
+machines or cores, the load generator elsewhere) the delivery work divides by the nodes.
+
+What Redis adds to a publish is one round trip to Redis before the event is stored and the
+pub/sub message to every node: 0.07 ms back to back on this machine, about 0.5 ms when both
+processes were asleep (they are, at 20 events/s): the difference in the last column. At 1,000
+subscribers on a quiet machine the p50 is within a millisecond on either engine. With two busy
+loops beside the benchmark (`(while :; do :; done) &` twice, then `python -m bench.run --only
+cluster --no-report`) the Redis node's p50 came out 33 ms above the local one's (63 against 30
+ms). The scheduling line says where it is not: Redis waited under 1 ms per event for a CPU, and
+the node waited about as long per event on either engine (37 against 33 ms, ~120 runs each). What
+differs is the event's way through the node's one event loop: the local engine's journal thread
+wakes the subscribers with one callback, while a pub/sub message is read by the Redis client's
+stream reader and handed on by its task before they wake, one or two loop turns more; when a turn
+carries a thousand stream writes on a starved core, each of those turns costs milliseconds. That
+explanation fits every number here but was not isolated by a profile of the loop.
 """,
 }
 

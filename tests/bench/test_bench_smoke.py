@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bench.baseline_bus import BaselineBus
-from bench.cluster import run_queue_wait_s
+from bench.cluster import scheduling
 from bench.desktop import desktop_available
 from bench.loadgen import StreamCounter, Totals
 from bench.plan import SMOKE
@@ -206,15 +206,17 @@ def test_smoke_cluster_runs_every_setup_and_loses_nothing(
         for latency in (row["latency"], row["path"]):
             assert latency["frames"] == latency["count"] == latency["expected_frames"]
             assert latency["p50_ms"] <= latency["p99_ms"]
-            waits = latency["run_queue_wait_ms_per_event"]
-            assert waits["nodes"] >= 0 and waits["clients"] >= 0
-            assert (waits["redis"] is None) == (row["engine"] == "local")
+            per = latency["scheduling_per_event"]
+            assert per["nodes"]["runs"] > 0 and per["clients"]["runs"] > 0  # they woke up
+            assert per["nodes"]["wait_ms"] >= 0 and per["clients"]["wait_ms"] >= 0
+            assert (per["redis"] is None) == (row["engine"] == "local")
 
 
-def test_run_queue_wait_is_read_for_a_live_process_and_none_without_one() -> None:
-    assert (run_queue_wait_s([os.getpid()]) or -1.0) >= 0.0
-    assert run_queue_wait_s([]) is None
-    assert run_queue_wait_s([2**22 + 1]) is None  # above Linux's pid_max: no such process
+def test_scheduling_is_read_for_a_live_process_and_none_without_one() -> None:
+    read = scheduling([os.getpid()])
+    assert read is not None and read[0] >= 0.0 and read[1] > 0  # this test is running
+    assert scheduling([]) is None
+    assert scheduling([2**22 + 1]) is None  # above Linux's pid_max: no such process
 
 
 def _cluster_results(two_fps: float, local_p50: float, redis_p50: float) -> dict[str, Any]:
