@@ -16,6 +16,8 @@ proxies=(nginx caddy)
 # the tray app's tokens are tested against a real Secret Service (tests/secret_service.py)
 secrets=(gnome-keyring)
 cluster=(redis-server)  # the Redis engine's tests run a private redis-server
+# what README's team-server and scale-out commands use (tests/e2e/test_readme.py runs them)
+readme=(openssl curl jq)
 # systemd-analyze verifies the team server's unit (tests/packaging)
 package=(desktop-file-utils zstd binutils systemd)
 # What the bundled Qt plugins link (Wayland, more xcb, GLib, GSSAPI) beyond the qt list;
@@ -26,7 +28,7 @@ bundled=(libglib2.0-0 libwayland-client0 libwayland-cursor0 libwayland-egl1 libx
 case "${1:-test}" in
   run) want=("${qt[@]}") ;;
   test) want=("${qt[@]}" "${desktop[@]}" "${browser[@]}" "${proxies[@]}" "${cluster[@]}"
-              "${secrets[@]}" desktop-file-utils binutils systemd) ;;
+              "${secrets[@]}" "${readme[@]}" desktop-file-utils binutils systemd) ;;
   bench) want=("${qt[@]}" "${desktop[@]}" "${cluster[@]}") ;;
   package) want=("${qt[@]}" "${package[@]}" "${bundled[@]}") ;;
   *) echo "usage: $0 run|test|bench|package" >&2; exit 2 ;;
