@@ -273,9 +273,15 @@ window is a `QTableView` with fixed row heights filtered inside its model (a tre
 `QSortFilterProxyModel` re-laid out all 5,000 rows, calling Python twice per row per insert);
 cells are painted by one Python call each; the coalescer counts each event once; the GC's full
 passes skip what survives startup (`gc.freeze()`). What is left is painting the visible rows
-while the embedded server and the client threads in the same process hold the GIL: 10-45 ms
-per repaint on this machine, so a run on a busy machine can still exceed 50 ms. Next steps:
-throttle repaints during a flood, or run the embedded server in its own process.
+with the window shown. Measured with a `QApplication.notify` wrapper on the harness: the Activity
+view's paint (27 rows of 6 columns, 162 cells) takes 4-10 ms on an idle machine and 20-60 ms
+during the flood, of which its Python (one `cell()` call per cell) is about 2 ms; the rest is
+the GUI thread waiting for a core and for the GIL beside the embedded server, the stream thread
+and the publisher on two cores. Cutting the Python calls per cell from three to two (an `index()`
+of the model's own) changed nothing measurable, so the calls are not the cost. Runs on this
+machine vary widely: 39 to 59 ms in three full `make bench` runs, 46 to 102 ms in ten runs of
+`python -m bench.run --only flood`. Next steps: the embedded server in a process of its own
+(its threads would no longer share the GIL with painting), and fewer repaints during a flood.
 """,
     "7": """\
 **Scale out (figure 7).** Two nodes can only go faster than one where they get more CPU. On
