@@ -11,16 +11,10 @@ from lattice_rt_tray.coalescer import NoticeKind, NotificationCoalescer
 from lattice_rt_tray.dnd import DoNotDisturb
 from lattice_rt_tray.settings_values import NotifyPrefs
 
+from ..clock import Clock
+
 IID = "me1234"
 S = "local"  # the server (connection) of the single-server tests
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(**kwargs):

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import itertools
 import queue
-import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -38,6 +36,8 @@ from lattice_rt_tray.notifier_dbus import (
 )
 from lattice_rt_tray.notifiers import RecordingNotifier
 
+from .dbus_fakes import private_bus
+
 WAIT = 10.0
 BOTH = ("actions", "body-markup")
 
@@ -45,22 +45,8 @@ BOTH = ("actions", "body-markup")
 @pytest.fixture
 def bus() -> Iterator[str]:
     """A private session bus; its address."""
-    if shutil.which("dbus-daemon") is None:
-        pytest.skip("needs dbus-daemon (scripts/sysdeps.sh test installs it)")
-    daemon = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert daemon.stdout is not None
-        address = daemon.stdout.readline().strip()  # printed once it listens
-        assert address, "dbus-daemon did not start"
+    with private_bus() as address:
         yield address
-    finally:
-        daemon.terminate()
-        daemon.wait(WAIT)
-        if daemon.stdout is not None:
-            daemon.stdout.close()
 
 
 class FakeNotifications:

@@ -15,18 +15,12 @@ from lattice_rt_tray.status_machine import (
     StatusState,
 )
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 5000.0
-
-    def __call__(self) -> float:
-        return self.now
+from ..clock import Clock
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(5000.0)
 
 
 @pytest.fixture

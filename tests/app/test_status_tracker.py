@@ -16,22 +16,15 @@ from lattice_rt_tray.idle_source import IdleWatcher, Sample
 from lattice_rt_tray.status_machine import ACTIVE, AWAY, DND, IDLE, StatusMachine, StatusState
 from lattice_rt_tray.status_tracker import StatusTracker
 
+from ..clock import Clock
 from .idle_fakes import Scripted
 
 WAIT_MS = 10_000
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(100.0)
 
 
 @pytest.fixture
@@ -159,8 +152,6 @@ def test_a_backend_that_can_only_ask_is_asked_regularly(qtbot, clock: Clock) -> 
         assert blocker.args == [StatusState(AWAY, None)]
     finally:
         made.close()
-
-
 
 
 def test_new_times_take_a_fresh_sample_and_say_the_change(

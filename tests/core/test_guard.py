@@ -13,6 +13,8 @@ import pytest
 from lattice_rt_core.guard import REFUSED_KEY, HostOriginGuard, RefusedHostLog
 from lattice_rt_core.server import RealtimeServer
 
+from ..clock import Clock
+
 PORT = 8765
 
 
@@ -126,13 +128,6 @@ def test_a_refusal_is_marked_for_the_metrics() -> None:
 
 
 # ------------------------------------------------------- refused hosts in the log
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 def test_a_refused_host_is_logged_once_a_minute_with_the_flag_that_allows_it(
     caplog: pytest.LogCaptureFixture,

@@ -16,6 +16,7 @@ from lattice_rt_core.accounts import Accounts
 from lattice_rt_core.paths import database_path
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
+from ..clock import Clock
 from .http_helpers import bearer, events, read_stream
 
 STATS_KEYS = {"version", "subscribers", "presence", "feed_size", "transport"}
@@ -230,15 +231,6 @@ def test_a_json_null_body_is_not_an_empty_one(owner: httpx.Client, path: str) ->
 
 
 # ------------------------------------------------------------------ status
-class Clock:
-    """The server's monotonic clock, moved by the test (presence status coalescing)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
 
 @pytest.fixture
 def clock() -> Clock:

@@ -6,13 +6,7 @@ import pytest
 
 from lattice_rt_core.presence import PresenceRegistry
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from ..clock import Clock
 
 
 @pytest.fixture
