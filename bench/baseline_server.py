@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from .baseline_bus import HEARTBEAT, BaselineBus, Scope
+from bench.baseline_bus import HEARTBEAT, BaselineBus, Scope
 
 __all__ = ["create_app", "main"]
 

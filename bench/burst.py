@@ -16,10 +16,10 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from .loadclient import LoadGroup
-from .plan import Plan
-from .publisher import burst
-from .servers import ServerProcess
+from bench.loadclient import LoadGroup
+from bench.plan import Plan
+from bench.publisher import burst
+from bench.servers import ServerProcess
 
 __all__ = ["run_burst"]
 

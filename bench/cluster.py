@@ -39,12 +39,12 @@ from typing import Any
 
 import psutil
 
-from .loadclient import LoadGroup, LoadResult
-from .plan import Plan
-from .publisher import burst, steady
-from .redis_server import RedisServer
-from .servers import ServerProcess
-from .stats import summary_ms
+from bench.loadclient import LoadGroup, LoadResult
+from bench.plan import Plan
+from bench.publisher import burst, steady
+from bench.redis_server import RedisServer
+from bench.servers import ServerProcess
+from bench.stats import summary_ms
 
 __all__ = ["SETUPS", "run_cluster"]
 

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .loadclient import LoadGroup
-from .plan import Plan
-from .publisher import steady
-from .servers import ServerProcess
-from .stats import summary_ms
+from bench.loadclient import LoadGroup
+from bench.plan import Plan
+from bench.publisher import steady
+from bench.servers import ServerProcess
+from bench.stats import summary_ms
 
 __all__ = ["run_latency"]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from .servers import REPO
+from bench.servers import REPO
 
 __all__ = ["LoadError", "LoadGroup", "LoadResult"]
 

@@ -26,8 +26,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .publisher import make_event
-from .stats import percentile
+from bench.publisher import make_event
+from bench.stats import percentile
 
 __all__ = ["main", "measure"]
 
@@ -103,7 +103,7 @@ async def _project(subscribers: int, events: int, tmp: Path) -> dict[str, float]
 
 
 async def _baseline(subscribers: int, events: int) -> dict[str, float]:
-    from .baseline_bus import BaselineBus
+    from bench.baseline_bus import BaselineBus
 
     bus = BaselineBus()
     subs = [bus.subscribe() for _ in range(subscribers)]

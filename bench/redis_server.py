@@ -12,7 +12,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from .servers import free_port
+from bench.servers import free_port
 
 __all__ = ["RedisServer", "RedisStartError"]
 

@@ -15,10 +15,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .plan import FULL
-from .servers import REPO
-from .stats import ratio
-from .targets import cluster_row, evaluate
+from bench.plan import FULL
+from bench.servers import REPO
+from bench.stats import ratio
+from bench.targets import cluster_row, evaluate
 
 __all__ = ["render", "write_plot", "write_report"]
 

@@ -22,14 +22,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .burst import run_burst
-from .cluster import SETUPS, run_cluster
-from .latency import run_latency
-from .loadgen import raise_fd_limit
-from .machine import describe, load_average
-from .plan import FULL, SMOKE, Plan
-from .scale import run_scale
-from .servers import KINDS, REPO
+from bench.burst import run_burst
+from bench.cluster import SETUPS, run_cluster
+from bench.latency import run_latency
+from bench.loadgen import raise_fd_limit
+from bench.machine import describe, load_average
+from bench.plan import FULL, SMOKE, Plan
+from bench.scale import run_scale
+from bench.servers import KINDS, REPO
 
 __all__ = ["FIGURES", "main", "run_all"]
 
@@ -100,7 +100,7 @@ def run_all(plan: Plan, figures: Sequence[str], kinds: Sequence[str], out: Path)
                 rows.append(_guarded(f"{engine}-{count}", {},
                                      partial(run_cluster, engine, count, plan, log_dir)))
         elif figure in ("tray", "flood"):
-            from . import tray
+            from bench import tray
 
             fn = tray.run_tray if figure == "tray" else tray.run_flood
             rows.append(_guarded("project", {}, partial(fn, plan, log_dir)))
@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ).rstrip()
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     if not args.no_report:
-        from .report import write_report
+        from bench.report import write_report
 
         write_report(results, args.report, args.plot)
         print(f"wrote {args.report} and {args.plot}", file=sys.stderr)

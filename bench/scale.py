@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .loadclient import LoadGroup
-from .plan import Plan
-from .publisher import make_event, post
-from .servers import ServerProcess
-from .stats import percentile
+from bench.loadclient import LoadGroup
+from bench.plan import Plan
+from bench.publisher import make_event, post
+from bench.servers import ServerProcess
+from bench.stats import percentile
 
 __all__ = ["run_scale"]
 

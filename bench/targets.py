@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .stats import ratio
+from bench.stats import ratio
 
 __all__ = ["Verdict", "cluster_row", "evaluate"]
 

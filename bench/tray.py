@@ -35,11 +35,10 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.desktop import PrivateDesktop, TrayWatch
+from bench.plan import Plan
+from bench.servers import REPO
 from lattice_rt_core.paths import read_owner_token, read_server_info
-
-from .desktop import PrivateDesktop, TrayWatch
-from .plan import Plan
-from .servers import REPO
 
 __all__ = ["run_flood", "run_tray", "write_settings"]
 

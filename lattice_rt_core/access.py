@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .defaults import PRESENCE_STATUSES
-from .events import to_json
+from lattice_rt_core.defaults import PRESENCE_STATUSES
+from lattice_rt_core.events import to_json
 
 if TYPE_CHECKING:
-    from .auth import Authenticator, Principal
+    from lattice_rt_core.auth import Authenticator, Principal
 
 __all__ = [
     "MAX_NAME",

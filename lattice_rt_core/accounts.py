@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from .access import name_problem
-from .engine import Unavailable
-from .journal import JournalError, open_db
+from lattice_rt_core.access import name_problem
+from lattice_rt_core.engine import Unavailable
+from lattice_rt_core.journal import JournalError, open_db
 
 T = TypeVar("T")
 

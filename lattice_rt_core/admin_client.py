@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .accounts import NoSuchUser, UserExists, check_name
-from .client import ApiError, RealtimeClient
-from .defaults import ADMIN_PREFIX
+from lattice_rt_core.accounts import NoSuchUser, UserExists, check_name
+from lattice_rt_core.client import ApiError, RealtimeClient
+from lattice_rt_core.defaults import ADMIN_PREFIX
 
 __all__ = ["RemoteAccounts"]
 

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .access import SESSION_COOKIE
-from .accounts import AccountStore, new_token
-from .paths import OWNER_TOKEN_FILE
-from .scope import WorkspaceScope
+from lattice_rt_core.access import SESSION_COOKIE
+from lattice_rt_core.accounts import AccountStore, new_token
+from lattice_rt_core.paths import OWNER_TOKEN_FILE
+from lattice_rt_core.scope import WorkspaceScope
 
 __all__ = [
     "Authenticator",

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
-from .defaults import (
+from lattice_rt_core.defaults import (
     DEFAULT_BACKLOG,
     DEFAULT_HEARTBEAT,
     DEFAULT_RETRY_MS,
@@ -30,13 +30,13 @@ from .defaults import (
     REPLAY_TAIL,
     STATUS_INTERVAL,
 )
-from .events import enrich, now_iso, to_json
-from .fanout import Fanout, Subscriber
-from .identity import new_epoch
-from .journal import Journal
-from .presence import PresenceEntry, PresenceRegistry
-from .scope import WorkspaceScope
-from .sse import encode_data
+from lattice_rt_core.events import enrich, now_iso, to_json
+from lattice_rt_core.fanout import Fanout, Subscriber
+from lattice_rt_core.identity import new_epoch
+from lattice_rt_core.journal import Journal
+from lattice_rt_core.presence import PresenceEntry, PresenceRegistry
+from lattice_rt_core.scope import WorkspaceScope
+from lattice_rt_core.sse import encode_data
 
 __all__ = ["RealtimeBus", "Subscriber"]
 

@@ -23,10 +23,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import cli_users
-from .backoff import Backoff
-from .browser import open_browser
-from .cli_support import (
+from lattice_rt_core import cli_users
+from lattice_rt_core.backoff import Backoff
+from lattice_rt_core.browser import open_browser
+from lattice_rt_core.cli_support import (
     PROG,
     TOKEN_ENV,
     URL_ENV,
@@ -38,8 +38,8 @@ from .cli_support import (
     redis_url,
     say,
 )
-from .client import ApiError, ClientState, RealtimeClient
-from .defaults import (
+from lattice_rt_core.client import ApiError, ClientState, RealtimeClient
+from lattice_rt_core.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
     DEFAULT_HOST,
@@ -50,16 +50,16 @@ from .defaults import (
     PRESENCE_STATUSES,
     REPLAY_TAIL,
 )
-from .events import to_json
-from .paths import DATA_DIR_ENV, OWNER_TOKEN_FILE, SERVER_INFO_FILE
-from .people import presence_summary
-from .redis_store import safe_url
-from .tls import CA_FILE_ENV
-from .version import __version__
+from lattice_rt_core.events import to_json
+from lattice_rt_core.paths import DATA_DIR_ENV, OWNER_TOKEN_FILE, SERVER_INFO_FILE
+from lattice_rt_core.people import presence_summary
+from lattice_rt_core.redis_store import safe_url
+from lattice_rt_core.tls import CA_FILE_ENV
+from lattice_rt_core.version import __version__
 
 if TYPE_CHECKING:
-    from .server import RealtimeServer
-    from .workers import Supervisor
+    from lattice_rt_core.server import RealtimeServer
+    from lattice_rt_core.workers import Supervisor
 
 __all__ = ["main"]
 
@@ -278,8 +278,8 @@ def _wait(event: threading.Event) -> None:
 
 # ------------------------------------------------------------------ commands
 def _serve(args: argparse.Namespace) -> int:
-    from .server import RealtimeServer, ServerConfig, ServerError
-    from .workers import Supervisor
+    from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
+    from lattice_rt_core.workers import Supervisor
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -333,7 +333,7 @@ def _banner(
     host, port = server.address
     emit(f"{PROG} {__version__} serving {server.url}")
     emit(f"  listening: {_where(host, port)}")
-    from .workers import Supervisor
+    from lattice_rt_core.workers import Supervisor
 
     if isinstance(server, Supervisor):
         pids = ", ".join(str(pid) for pid in server.pids)
@@ -407,7 +407,7 @@ def _feed(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace) -> int:
-    from .auth import LAUNCH_CODE_TTL
+    from lattice_rt_core.auth import LAUNCH_CODE_TTL
 
     with Remote(args).session() as client:
         url = client.launch_url()
@@ -494,7 +494,7 @@ def _tail(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- main
 def _worker() -> int:
     """A worker of ``serve --workers N`` (started by the supervisor, not by people)."""
-    from .workers import run_worker
+    from lattice_rt_core.workers import run_worker
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

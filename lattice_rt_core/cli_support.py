@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from .client import ApiError, RealtimeClient, check_url
-from .discovery import discover
-from .paths import default_data_dir, read_server_info
-from .redis_store import REDIS_URL_ENV
-from .tls import CA_FILE_ENV
+from lattice_rt_core.client import ApiError, RealtimeClient, check_url
+from lattice_rt_core.discovery import discover
+from lattice_rt_core.paths import default_data_dir, read_server_info
+from lattice_rt_core.redis_store import REDIS_URL_ENV
+from lattice_rt_core.tls import CA_FILE_ENV
 
 __all__ = [
     "PROG",

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from .accounts import Accounts, NoSuchUser, UserExists
-from .admin_client import RemoteAccounts
-from .cli_support import (
+from lattice_rt_core.accounts import Accounts, NoSuchUser, UserExists
+from lattice_rt_core.admin_client import RemoteAccounts
+from lattice_rt_core.cli_support import (
     PROG,
     URL_ENV,
     CliError,
@@ -32,8 +32,8 @@ from .cli_support import (
     redis_url,
     say,
 )
-from .events import to_json
-from .paths import database_path, ensure_data_dir, read_owner_token
+from lattice_rt_core.events import to_json
+from lattice_rt_core.paths import database_path, ensure_data_dir, read_owner_token
 
 __all__ = ["add_commands"]
 
@@ -103,9 +103,9 @@ def _token(args: argparse.Namespace) -> int:
 
 def _cluster_token(url: str) -> str:
     """The owner token a cluster keeps in Redis (whoever can read Redis can read it)."""
-    from .engine import Unavailable
-    from .redis_engine import read_owner_token as cluster_token
-    from .redis_store import RedisKeys, safe_url
+    from lattice_rt_core.engine import Unavailable
+    from lattice_rt_core.redis_engine import read_owner_token as cluster_token
+    from lattice_rt_core.redis_store import RedisKeys, safe_url
 
     try:
         token = cluster_token(url, RedisKeys())

@@ -39,12 +39,12 @@ from typing import Any
 import httpx
 from httpx_sse import ServerSentEvent, SSEError, connect_sse
 
-from .backoff import Backoff
-from .defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
-from .events import to_json
-from .tls import CaFile, TlsError, client_context
-from .tls import describe as describe_tls
-from .version import __version__
+from lattice_rt_core.backoff import Backoff
+from lattice_rt_core.defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
+from lattice_rt_core.events import to_json
+from lattice_rt_core.tls import CaFile, TlsError, client_context
+from lattice_rt_core.tls import describe as describe_tls
+from lattice_rt_core.version import __version__
 
 __all__ = [
     "REFUSED_STATUSES",

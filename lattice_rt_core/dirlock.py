@@ -17,7 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .paths import LOCK_FILE, read_server_info
+from lattice_rt_core.paths import LOCK_FILE, read_server_info
 
 __all__ = ["DataDirInUse", "DataDirLock"]
 

@@ -9,8 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .client import ApiError
-from .paths import SERVER_INFO_FILE, default_data_dir, read_owner_token, read_server_info
+from lattice_rt_core.client import ApiError
+from lattice_rt_core.paths import (
+    SERVER_INFO_FILE,
+    default_data_dir,
+    read_owner_token,
+    read_server_info,
+)
 
 __all__ = ["discover"]
 

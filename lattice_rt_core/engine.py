@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Collection
 from typing import Any, Protocol
 
-from .fanout import Subscriber
-from .metrics import BusReadings
-from .scope import WorkspaceScope
+from lattice_rt_core.fanout import Subscriber
+from lattice_rt_core.metrics import BusReadings
+from lattice_rt_core.scope import WorkspaceScope
 
 __all__ = ["Engine", "NotPersisted", "Unavailable"]
 

@@ -30,7 +30,7 @@ from collections.abc import AsyncGenerator, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .defaults import (
+from lattice_rt_core.defaults import (
     DEFAULT_BACKLOG,
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
@@ -39,8 +39,8 @@ from .defaults import (
     PROTOCOL_VERSION,
     REPLAY_TAIL,
 )
-from .scope import WorkspaceScope, accepts
-from .sse import encode_comment, encode_named, encode_retry
+from lattice_rt_core.scope import WorkspaceScope, accepts
+from lattice_rt_core.sse import encode_comment, encode_named, encode_retry
 
 __all__ = ["MAX_CHUNK_BYTES", "MAX_CHUNK_FRAMES", "Entry", "Fanout", "Subscriber"]
 

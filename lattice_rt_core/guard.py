@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .responses import error_response
+from lattice_rt_core.responses import error_response
 
 __all__ = [
     "LOOPBACK_NAMES",

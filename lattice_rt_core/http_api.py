@@ -24,7 +24,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 from starlette.types import Scope as AsgiScope
 
-from .access import (
+from lattice_rt_core.access import (
     ApiLimits,
     Refusal,
     authenticated,
@@ -37,19 +37,24 @@ from .access import (
     check_state,
     check_status,
 )
-from .accounts import AccountStore
-from .auth import Authenticator
-from .defaults import DEFAULT_FEED_LIMIT
-from .engine import Engine, NotPersisted, Unavailable
-from .events import to_json
-from .guard import REFUSED_KEY, HostOriginGuard, RefusedHostLog
-from .metrics import RequestMetrics, ServerCounters, registry_for
-from .openapi import openapi_document
-from .owner_routes import OwnerRoutes
-from .page import ActivityPage
-from .request_body import json_body, object_body
-from .responses import SECURITY_HEADERS, JsonResponse, error_response, refusals_as_json
-from .stream_route import StreamRoute
+from lattice_rt_core.accounts import AccountStore
+from lattice_rt_core.auth import Authenticator
+from lattice_rt_core.defaults import DEFAULT_FEED_LIMIT
+from lattice_rt_core.engine import Engine, NotPersisted, Unavailable
+from lattice_rt_core.events import to_json
+from lattice_rt_core.guard import REFUSED_KEY, HostOriginGuard, RefusedHostLog
+from lattice_rt_core.metrics import RequestMetrics, ServerCounters, registry_for
+from lattice_rt_core.openapi import openapi_document
+from lattice_rt_core.owner_routes import OwnerRoutes
+from lattice_rt_core.page import ActivityPage
+from lattice_rt_core.request_body import json_body, object_body
+from lattice_rt_core.responses import (
+    SECURITY_HEADERS,
+    JsonResponse,
+    error_response,
+    refusals_as_json,
+)
+from lattice_rt_core.stream_route import StreamRoute
 
 __all__ = ["create_app"]
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .defaults import DEFAULT_RETENTION
-from .identity import new_epoch
+from lattice_rt_core.defaults import DEFAULT_RETENTION
+from lattice_rt_core.identity import new_epoch
 
 __all__ = ["Journal", "JournalError", "JournalState", "open_db"]
 

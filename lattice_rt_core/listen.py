@@ -11,8 +11,8 @@ import errno
 import logging
 import socket
 
-from .defaults import DEFAULT_HEARTBEAT
-from .server_config import ServerError
+from lattice_rt_core.defaults import DEFAULT_HEARTBEAT
+from lattice_rt_core.server_config import ServerError
 
 __all__ = ["bind_socket"]
 

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import AsyncGenerator, Collection
 from typing import Any
 
-from .bus import RealtimeBus
-from .engine import NotPersisted, Unavailable
-from .fanout import Subscriber
-from .journal import JournalError
-from .scope import WorkspaceScope
+from lattice_rt_core.bus import RealtimeBus
+from lattice_rt_core.engine import NotPersisted, Unavailable
+from lattice_rt_core.fanout import Subscriber
+from lattice_rt_core.journal import JournalError
+from lattice_rt_core.scope import WorkspaceScope
 
 __all__ = ["LocalEngine"]
 

@@ -13,10 +13,10 @@ import os
 import time
 from pathlib import Path
 
-from .accounts import Accounts
-from .journal import Journal, JournalError
-from .paths import database_path
-from .server_config import ServerError
+from lattice_rt_core.accounts import Accounts
+from lattice_rt_core.journal import Journal, JournalError
+from lattice_rt_core.paths import database_path
+from lattice_rt_core.server_config import ServerError
 
 __all__ = ["login_name", "open_accounts", "open_journal", "writable"]
 

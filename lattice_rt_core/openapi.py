@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .access import NAME_PATTERN, SESSION_COOKIE, ApiLimits
-from .auth import LAUNCH_CODE_TTL
-from .defaults import (
+from lattice_rt_core.access import NAME_PATTERN, SESSION_COOKIE, ApiLimits
+from lattice_rt_core.auth import LAUNCH_CODE_TTL
+from lattice_rt_core.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_RETRY_MS,
     DEFAULT_STATUS,
@@ -26,7 +26,7 @@ from .defaults import (
     REPLAY_TAIL,
     STATUS_INTERVAL,
 )
-from .openapi_owner import owner_paths, owner_schemas
+from lattice_rt_core.openapi_owner import owner_paths, owner_schemas
 
 __all__ = ["openapi_document"]
 

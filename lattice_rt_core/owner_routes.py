@@ -17,13 +17,13 @@ from prometheus_client.registry import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .access import ApiLimits, Refusal, authenticated, check_name, check_owner
-from .accounts import AccountStore, NoSuchUser, UserExists
-from .auth import Authenticator
-from .defaults import ADMIN_PREFIX
-from .metrics import CONTENT_TYPE, render
-from .request_body import object_body
-from .responses import SECURITY_HEADERS, JsonResponse
+from lattice_rt_core.access import ApiLimits, Refusal, authenticated, check_name, check_owner
+from lattice_rt_core.accounts import AccountStore, NoSuchUser, UserExists
+from lattice_rt_core.auth import Authenticator
+from lattice_rt_core.defaults import ADMIN_PREFIX
+from lattice_rt_core.metrics import CONTENT_TYPE, render
+from lattice_rt_core.request_body import object_body
+from lattice_rt_core.responses import SECURITY_HEADERS, JsonResponse
 
 __all__ = ["OwnerRoutes"]
 

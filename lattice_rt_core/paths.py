@@ -105,7 +105,7 @@ def write_server_info(data_dir: Path | str, url: str, *, auth: bool) -> bool:
     Only the holder of the data directory's lock calls it. False (and a
     warning) when the file cannot be written.
     """
-    from .version import __version__
+    from lattice_rt_core.version import __version__
 
     info = {"url": url, "pid": os.getpid(), "version": __version__, "auth": auth}
     path = Path(data_dir) / SERVER_INFO_FILE

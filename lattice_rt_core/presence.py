@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .defaults import DEFAULT_STATUS, DEFAULT_TTL, STATUS_INTERVAL
-from .events import now_iso
-from .scope import WorkspaceScope, accepts
+from lattice_rt_core.defaults import DEFAULT_STATUS, DEFAULT_TTL, STATUS_INTERVAL
+from lattice_rt_core.events import now_iso
+from lattice_rt_core.scope import WorkspaceScope, accepts
 
 __all__ = ["PresenceEntry", "PresenceRegistry", "new_client_id"]
 

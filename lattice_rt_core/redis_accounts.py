@@ -21,10 +21,17 @@ from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
 
-from .accounts import NoSuchUser, UserExists, check_name, new_token, token_digest, workspaces_of
-from .auth import Principal
-from .engine import Unavailable
-from .redis_store import RedisKeys
+from lattice_rt_core.accounts import (
+    NoSuchUser,
+    UserExists,
+    check_name,
+    new_token,
+    token_digest,
+    workspaces_of,
+)
+from lattice_rt_core.auth import Principal
+from lattice_rt_core.engine import Unavailable
+from lattice_rt_core.redis_store import RedisKeys
 
 __all__ = ["RedisAccounts", "RedisSessions"]
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from .accounts import new_token
-from .defaults import (
+from lattice_rt_core.accounts import new_token
+from lattice_rt_core.defaults import (
     DEFAULT_BACKLOG,
     DEFAULT_HEARTBEAT,
     DEFAULT_RETENTION,
@@ -34,13 +34,13 @@ from .defaults import (
     REPLAY_TAIL,
     STATUS_INTERVAL,
 )
-from .engine import Unavailable
-from .fanout import Fanout, Subscriber
-from .identity import new_epoch, new_server_id
-from .redis_log import Identity, RedisLog
-from .redis_presence import RedisPresence
-from .redis_store import SCRIPTS, RedisKeys, connect_async, connect_sync, safe_url
-from .scope import WorkspaceScope
+from lattice_rt_core.engine import Unavailable
+from lattice_rt_core.fanout import Fanout, Subscriber
+from lattice_rt_core.identity import new_epoch, new_server_id
+from lattice_rt_core.redis_log import Identity, RedisLog
+from lattice_rt_core.redis_presence import RedisPresence
+from lattice_rt_core.redis_store import SCRIPTS, RedisKeys, connect_async, connect_sync, safe_url
+from lattice_rt_core.scope import WorkspaceScope
 
 __all__ = ["DEFAULT_CHECK_INTERVAL", "RedisEngine", "bootstrap", "read_owner_token"]
 

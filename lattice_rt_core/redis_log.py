@@ -33,11 +33,11 @@ from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
 
-from .engine import Unavailable
-from .events import enrich, now_iso, to_json
-from .fanout import Fanout
-from .identity import new_epoch
-from .redis_store import SCRIPTS, RedisKeys
+from lattice_rt_core.engine import Unavailable
+from lattice_rt_core.events import enrich, now_iso, to_json
+from lattice_rt_core.fanout import Fanout
+from lattice_rt_core.identity import new_epoch
+from lattice_rt_core.redis_store import SCRIPTS, RedisKeys
 
 __all__ = ["Identity", "RedisLog", "encode_for_script", "parse_message"]
 

@@ -34,13 +34,13 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from .defaults import DEFAULT_STATUS, STATUS_INTERVAL
-from .engine import Unavailable
-from .events import enrich, now_iso, to_json
-from .presence import PresenceEntry, PresenceRegistry, new_client_id
-from .redis_log import RedisLog, encode_for_script
-from .redis_store import RedisKeys
-from .scope import WorkspaceScope, accepts
+from lattice_rt_core.defaults import DEFAULT_STATUS, STATUS_INTERVAL
+from lattice_rt_core.engine import Unavailable
+from lattice_rt_core.events import enrich, now_iso, to_json
+from lattice_rt_core.presence import PresenceEntry, PresenceRegistry, new_client_id
+from lattice_rt_core.redis_log import RedisLog, encode_for_script
+from lattice_rt_core.redis_store import RedisKeys
+from lattice_rt_core.scope import WorkspaceScope, accepts
 
 __all__ = ["RedisPresence"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from .access import ApiLimits, Refusal
+from lattice_rt_core.access import ApiLimits, Refusal
 
 __all__ = ["json_body", "object_body"]
 

@@ -9,9 +9,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from .access import Refusal
-from .engine import Unavailable
-from .events import to_json
+from lattice_rt_core.access import Refusal
+from lattice_rt_core.engine import Unavailable
+from lattice_rt_core.events import to_json
 
 __all__ = ["SECURITY_HEADERS", "JsonResponse", "error_response", "refusals_as_json"]
 

@@ -24,23 +24,23 @@ from typing import Any
 
 import uvicorn
 
-from .accounts import Accounts, AccountStore, LocalAccountStore
-from .auth import Authenticator, SecretRedactor, load_or_create_owner_token
-from .bus import RealtimeBus
-from .dirlock import DataDirInUse, DataDirLock
-from .engine import Engine, Unavailable
-from .guard import allowed_hosts, split_host
-from .http_api import create_app
-from .identity import load_or_create_server_id
-from .journal import Journal, JournalError
-from .listen import bind_socket
-from .local_engine import LocalEngine
-from .local_storage import login_name, open_accounts, open_journal, writable
-from .paths import ensure_data_dir, remove_server_info, write_server_info
-from .redis_store import RedisKeys
-from .server_config import ServerConfig, ServerError
-from .tls import TlsError, check_server_files
-from .version import __version__
+from lattice_rt_core.accounts import Accounts, AccountStore, LocalAccountStore
+from lattice_rt_core.auth import Authenticator, SecretRedactor, load_or_create_owner_token
+from lattice_rt_core.bus import RealtimeBus
+from lattice_rt_core.dirlock import DataDirInUse, DataDirLock
+from lattice_rt_core.engine import Engine, Unavailable
+from lattice_rt_core.guard import allowed_hosts, split_host
+from lattice_rt_core.http_api import create_app
+from lattice_rt_core.identity import load_or_create_server_id
+from lattice_rt_core.journal import Journal, JournalError
+from lattice_rt_core.listen import bind_socket
+from lattice_rt_core.local_engine import LocalEngine
+from lattice_rt_core.local_storage import login_name, open_accounts, open_journal, writable
+from lattice_rt_core.paths import ensure_data_dir, remove_server_info, write_server_info
+from lattice_rt_core.redis_store import RedisKeys
+from lattice_rt_core.server_config import ServerConfig, ServerError
+from lattice_rt_core.tls import TlsError, check_server_files
+from lattice_rt_core.version import __version__
 
 __all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
 
@@ -299,8 +299,8 @@ class RealtimeServer:
 
     def _redis_engine(self) -> tuple[Engine, Authenticator, AccountStore | None]:
         """A node of the cluster in Redis: nothing of it is kept in the data directory."""
-        from .redis_accounts import RedisAccounts, RedisSessions
-        from .redis_engine import RedisEngine, bootstrap
+        from lattice_rt_core.redis_accounts import RedisAccounts, RedisSessions
+        from lattice_rt_core.redis_engine import RedisEngine, bootstrap
 
         cfg = self.config
         assert cfg.redis_url is not None

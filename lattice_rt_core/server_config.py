@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .access import ApiLimits
-from .defaults import (
+from lattice_rt_core.access import ApiLimits
+from lattice_rt_core.defaults import (
     DEFAULT_BACKLOG,
     DEFAULT_HEARTBEAT,
     DEFAULT_HOST,
@@ -22,8 +22,8 @@ from .defaults import (
     DEFAULT_RETENTION,
     DEFAULT_TTL,
 )
-from .paths import default_data_dir
-from .redis_store import DEFAULT_PREFIX
+from lattice_rt_core.paths import default_data_dir
+from lattice_rt_core.redis_store import DEFAULT_PREFIX
 
 __all__ = ["ServerConfig", "ServerError"]
 

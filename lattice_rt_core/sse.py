@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .events import to_json
+from lattice_rt_core.events import to_json
 
 __all__ = [
     "encode_comment",

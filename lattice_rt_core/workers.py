@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .cli import WORKER_COMMAND
-from .dirlock import DataDirInUse, DataDirLock
-from .guard import allowed_hosts
-from .listen import bind_socket
-from .paths import ensure_data_dir, remove_server_info, write_server_info
-from .server import RealtimeServer, ServerConfig, ServerError
+from lattice_rt_core.cli import WORKER_COMMAND
+from lattice_rt_core.dirlock import DataDirInUse, DataDirLock
+from lattice_rt_core.guard import allowed_hosts
+from lattice_rt_core.listen import bind_socket
+from lattice_rt_core.paths import ensure_data_dir, remove_server_info, write_server_info
+from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 
 __all__ = ["Supervisor", "reuse_port_spreads", "run_worker"]
 

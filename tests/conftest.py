@@ -11,8 +11,7 @@ import pytest
 import trustme
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-
-from .redis_server import RedisServer, unique_prefix
+from tests.redis_server import RedisServer, unique_prefix
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -31,10 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from lattice_rt_core.version import __version__
-
-from .icons import app_icon
-from .identity import APP_NAME, SUMMARY
-from .licences import Licence, own_licence, project_urls, third_party_licences
+from lattice_rt_tray.icons import app_icon
+from lattice_rt_tray.identity import APP_NAME, SUMMARY
+from lattice_rt_tray.licences import Licence, own_licence, project_urls, third_party_licences
 
 __all__ = ["AboutDialog"]
 

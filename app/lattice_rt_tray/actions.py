@@ -13,9 +13,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
-from .dnd import DndMode
-from .identity import APP_NAME
-from .status_actions import StatusActions
+from lattice_rt_tray.dnd import DndMode
+from lattice_rt_tray.identity import APP_NAME
+from lattice_rt_tray.status_actions import StatusActions
 
 __all__ = ["AppActions"]
 

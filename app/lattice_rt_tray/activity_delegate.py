@@ -15,7 +15,7 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex
 from PySide6.QtGui import QFontMetrics, QPalette
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
-from .activity_model import ActivityModel
+from lattice_rt_tray.activity_model import ActivityModel
 
 __all__ = ["ActivityDelegate"]
 

@@ -49,7 +49,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from .summary import (
+from lattice_rt_tray.summary import (
     event_actor,
     event_json,
     event_summary,
@@ -58,8 +58,8 @@ from .summary import (
     is_failure,
     workspace_label,
 )
-from .text import plural
-from .timefmt import clock_time, parse_iso
+from lattice_rt_tray.text import plural
+from lattice_rt_tray.timefmt import clock_time, parse_iso
 
 __all__ = [
     "ACTOR_COLUMN",

@@ -54,13 +54,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .actions import AppActions
-from .activity_delegate import ActivityDelegate
-from .activity_model import FAILURE_COLOUR, GAP_COLOUR, SERVER_COLUMN, ActivityFilter, ActivityModel
-from .event_detail import EventDetail
-from .identity import PRODUCT
-from .text import plural
-from .windows import ElidedLabel, bring_forward
+from lattice_rt_tray.actions import AppActions
+from lattice_rt_tray.activity_delegate import ActivityDelegate
+from lattice_rt_tray.activity_model import (
+    FAILURE_COLOUR,
+    GAP_COLOUR,
+    SERVER_COLUMN,
+    ActivityFilter,
+    ActivityModel,
+)
+from lattice_rt_tray.event_detail import EventDetail
+from lattice_rt_tray.identity import PRODUCT
+from lattice_rt_tray.text import plural
+from lattice_rt_tray.windows import ElidedLabel, bring_forward
 
 __all__ = ["ALL", "DEFAULT_INTRO", "LEVELS", "ActivityWindow"]
 

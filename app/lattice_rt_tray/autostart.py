@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Protocol
 
-from .identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
+from lattice_rt_tray.identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
 
 __all__ = ["Autostart", "Registry", "launch_command"]
 

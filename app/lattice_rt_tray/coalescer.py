@@ -39,10 +39,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .digest import Tally, catch_up_text, digest_text, held_text, newest_seq
-from .dnd import DoNotDisturb
-from .settings_values import NotifyPrefs
-from .summary import event_body, event_title, is_presence, is_status_change
+from lattice_rt_tray.digest import Tally, catch_up_text, digest_text, held_text, newest_seq
+from lattice_rt_tray.dnd import DoNotDisturb
+from lattice_rt_tray.settings_values import NotifyPrefs
+from lattice_rt_tray.summary import event_body, event_title, is_presence, is_status_change
 
 __all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "Notice", "NoticeKind", "NotificationCoalescer"]
 

@@ -30,15 +30,20 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from lattice_rt_core.client import ApiError, ClientState
-
-from .bridge import ClientBridge
-from .connection_types import ClientFactory, ClientLike, Discover, ServerFactory, ServerLike
-from .link_status import LinkStatus
-from .presence_keeper import PresenceKeeper
-from .resume import Identified, ResumeGuide, ResumePoint
-from .settings_values import ConnectionSettings
-from .status_machine import StatusState
-from .tasks import TaskRunner
+from lattice_rt_tray.bridge import ClientBridge
+from lattice_rt_tray.connection_types import (
+    ClientFactory,
+    ClientLike,
+    Discover,
+    ServerFactory,
+    ServerLike,
+)
+from lattice_rt_tray.link_status import LinkStatus
+from lattice_rt_tray.presence_keeper import PresenceKeeper
+from lattice_rt_tray.resume import Identified, ResumeGuide, ResumePoint
+from lattice_rt_tray.settings_values import ConnectionSettings
+from lattice_rt_tray.status_machine import StatusState
+from lattice_rt_tray.tasks import TaskRunner
 
 __all__ = ["Connection", "START_TIMEOUT"]
 

@@ -15,10 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lattice_rt_core.client import ApiError
-
-from .connection_types import ClientFactory
-from .settings_values import ConnectionSettings
-from .text import and_list
+from lattice_rt_tray.connection_types import ClientFactory
+from lattice_rt_tray.settings_values import ConnectionSettings
+from lattice_rt_tray.text import and_list
 
 __all__ = ["CheckResult", "check_connection"]
 

@@ -27,9 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from lattice_rt_core.defaults import DEFAULT_PORT
-
-from .link_status import ERROR, OK, LinkStatus
-from .settings_values import MAX_PORT, ConnectionSettings, local_connection, parse_list
+from lattice_rt_tray.link_status import ERROR, OK, LinkStatus
+from lattice_rt_tray.settings_values import (
+    MAX_PORT,
+    ConnectionSettings,
+    local_connection,
+    parse_list,
+)
 
 __all__ = ["ConnectionForm"]
 

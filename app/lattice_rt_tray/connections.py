@@ -19,13 +19,12 @@ from dataclasses import replace
 from PySide6.QtCore import QObject, Signal, Slot
 
 from lattice_rt_core.client import ClientState
-
-from .bridge import ClientBridge
-from .connection import Connection, Presence
-from .link_status import LinkStatus
-from .resume import Identified
-from .settings_values import ConnectionSettings, SettingsValues
-from .status_machine import StatusState
+from lattice_rt_tray.bridge import ClientBridge
+from lattice_rt_tray.connection import Connection, Presence
+from lattice_rt_tray.link_status import LinkStatus
+from lattice_rt_tray.resume import Identified
+from lattice_rt_tray.settings_values import ConnectionSettings, SettingsValues
+from lattice_rt_tray.status_machine import StatusState
 
 __all__ = ["ConnectionFactory", "ConnectionSet"]
 

@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .summary import event_title, workspace_label
-from .text import plural
+from lattice_rt_tray.summary import event_title, workspace_label
+from lattice_rt_tray.text import plural
 
 __all__ = ["Tally", "catch_up_text", "digest_text", "held_text", "newest_seq"]
 

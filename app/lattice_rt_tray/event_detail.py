@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .activity_model import FAILURE_COLOUR, FAILURE_MARK
-from .identity import PRODUCT
-from .summary import (
+from lattice_rt_tray.activity_model import FAILURE_COLOUR, FAILURE_MARK
+from lattice_rt_tray.identity import PRODUCT
+from lattice_rt_tray.summary import (
     event_actor,
     event_json,
     event_summary,
@@ -35,7 +35,7 @@ from .summary import (
     is_failure,
     workspace_label,
 )
-from .timefmt import full_time
+from lattice_rt_tray.timefmt import full_time
 
 __all__ = ["EventDetail"]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-from .identity import APP_ID
+from lattice_rt_tray.identity import APP_ID
 
 __all__ = ["TrayState", "app_icon", "app_icon_file", "icon_dir", "tray_icon"]
 

@@ -41,7 +41,7 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.threading import DBusConnection, DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields, Message
 
-from .idle_source import IdleBackend, Report, Sample
+from lattice_rt_tray.idle_source import IdleBackend, Report, Sample
 
 __all__ = ["LOGIN1", "MUTTER", "SCREENSAVER", "SESSION_INTERFACE", "DBusBackend"]
 

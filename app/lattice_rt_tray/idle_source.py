@@ -166,15 +166,15 @@ def choose_backend(
 ) -> IdleBackend:
     """The backend of this platform (modules are imported only where they run)."""
     if platform == "win32":
-        from .idle_windows import WindowsBackend
+        from lattice_rt_tray.idle_windows import WindowsBackend
 
         return WindowsBackend()
     if platform == "darwin":
-        from .idle_macos import MacBackend
+        from lattice_rt_tray.idle_macos import MacBackend
 
         return MacBackend()
-    from .idle_dbus import DBusBackend
-    from .idle_x11 import X11Backend
+    from lattice_rt_tray.idle_dbus import DBusBackend
+    from lattice_rt_tray.idle_x11 import X11Backend
 
     display = env.get("DISPLAY")
     return DBusBackend(fallback=X11Backend(display) if display else None)

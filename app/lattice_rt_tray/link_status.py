@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lattice_rt_core.client import ClientState
-
-from .text import and_list, plural
+from lattice_rt_tray.text import and_list, plural
 
 __all__ = ["ERROR", "FIRST_RUN", "OK", "WARNING", "LinkStatus", "Overview", "intro", "overview"]
 

@@ -27,41 +27,40 @@ from lattice_rt_core.discovery import discover
 from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
-
-from .about import AboutDialog
-from .actions import AppActions
-from .activity_model import ActivityModel
-from .activity_window import ActivityWindow
-from .autostart import Autostart
-from .bridge import ClientBridge
-from .coalescer import DEFAULT_WINDOW, NotificationCoalescer
-from .connection import Connection, Presence
-from .connection_types import ClientFactory, Discover, ServerFactory, ServerLike
-from .connections import ConnectionSet
-from .controller import QUIT_BUDGET, TrayController, Views
-from .gc_pauses import freeze_survivors
-from .icons import app_icon, app_icon_file
-from .identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
-from .idle_source import IdleBackend, IdleWatcher, choose_backend
-from .notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
-from .presence_keeper import PresenceKeeper
-from .presence_model import PresenceModel
-from .presence_window import PresenceWindow
-from .resume import ResumeGuide
-from .roster import Roster
-from .settings import Settings
-from .settings_dialog import SettingsDialog
-from .settings_flow import SettingsFlow
-from .settings_values import ConnectionSettings
-from .single_instance import SingleInstance, instance_key
-from .status_actions import StatusLineDialog
-from .status_link import StatusLink
-from .status_machine import StatusMachine
-from .status_tracker import StatusTracker
-from .tasks import TaskRunner
-from .token_vault import KeyringLike, TokenVault, default_keyring
-from .tray import TrayIcon
-from .unix_signals import SignalHandler
+from lattice_rt_tray.about import AboutDialog
+from lattice_rt_tray.actions import AppActions
+from lattice_rt_tray.activity_model import ActivityModel
+from lattice_rt_tray.activity_window import ActivityWindow
+from lattice_rt_tray.autostart import Autostart
+from lattice_rt_tray.bridge import ClientBridge
+from lattice_rt_tray.coalescer import DEFAULT_WINDOW, NotificationCoalescer
+from lattice_rt_tray.connection import Connection, Presence
+from lattice_rt_tray.connection_types import ClientFactory, Discover, ServerFactory, ServerLike
+from lattice_rt_tray.connections import ConnectionSet
+from lattice_rt_tray.controller import QUIT_BUDGET, TrayController, Views
+from lattice_rt_tray.gc_pauses import freeze_survivors
+from lattice_rt_tray.icons import app_icon, app_icon_file
+from lattice_rt_tray.identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
+from lattice_rt_tray.idle_source import IdleBackend, IdleWatcher, choose_backend
+from lattice_rt_tray.notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
+from lattice_rt_tray.presence_keeper import PresenceKeeper
+from lattice_rt_tray.presence_model import PresenceModel
+from lattice_rt_tray.presence_window import PresenceWindow
+from lattice_rt_tray.resume import ResumeGuide
+from lattice_rt_tray.roster import Roster
+from lattice_rt_tray.settings import Settings
+from lattice_rt_tray.settings_dialog import SettingsDialog
+from lattice_rt_tray.settings_flow import SettingsFlow
+from lattice_rt_tray.settings_values import ConnectionSettings
+from lattice_rt_tray.single_instance import SingleInstance, instance_key
+from lattice_rt_tray.status_actions import StatusLineDialog
+from lattice_rt_tray.status_link import StatusLink
+from lattice_rt_tray.status_machine import StatusMachine
+from lattice_rt_tray.status_tracker import StatusTracker
+from lattice_rt_tray.tasks import TaskRunner
+from lattice_rt_tray.token_vault import KeyringLike, TokenVault, default_keyring
+from lattice_rt_tray.tray import TrayIcon
+from lattice_rt_tray.unix_signals import SignalHandler
 
 __all__ = [
     "TrayApp", "build", "choose_notifier", "main", "no_display", "settle_after_startup",
@@ -95,7 +94,7 @@ def choose_notifier(kind: str, tray: QSystemTrayIcon | None, parent: QObject) ->
         return RecordingNotifier(parent)
     if kind in ("auto", "dbus") and sys.platform.startswith("linux"):
         try:
-            from .notifier_dbus import DBusNotifier, NotificationsUnavailable
+            from lattice_rt_tray.notifier_dbus import DBusNotifier, NotificationsUnavailable
         except ImportError as exc:  # jeepney missing
             log.info("D-Bus notifications unavailable: %s", exc)
         else:

@@ -34,8 +34,8 @@ from jeepney.io.threading import DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from .coalescer import Notice
-from .notifiers import Notifier, target
+from lattice_rt_tray.coalescer import Notice
+from lattice_rt_tray.notifiers import Notifier, target
 
 __all__ = ["DBusNotifier", "NotificationsUnavailable"]
 

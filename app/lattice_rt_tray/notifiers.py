@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from .coalescer import Notice
+from lattice_rt_tray.coalescer import Notice
 
 __all__ = ["Notifier", "RecordingNotifier", "TrayMessageNotifier", "target"]
 

@@ -39,10 +39,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from lattice_rt_core.client import REQUEST_TIMEOUT, ApiError
 from lattice_rt_core.defaults import DEFAULT_TTL
-
-from .connection_types import ClientLike
-from .status_machine import StatusState
-from .tasks import TaskRunner
+from lattice_rt_tray.connection_types import ClientLike
+from lattice_rt_tray.status_machine import StatusState
+from lattice_rt_tray.tasks import TaskRunner
 
 __all__ = ["NO_WORKSPACE", "PresenceKeeper", "presence_client_id"]
 

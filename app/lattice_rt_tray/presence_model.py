@@ -20,10 +20,10 @@ from datetime import datetime
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
 
-from .roster import Person, Roster, ServerGroup, WorkspaceGroup
-from .status_display import colour, since_text, status_cell, status_line
-from .text import plural
-from .timefmt import relative
+from lattice_rt_tray.roster import Person, Roster, ServerGroup, WorkspaceGroup
+from lattice_rt_tray.status_display import colour, since_text, status_cell, status_line
+from lattice_rt_tray.text import plural
+from lattice_rt_tray.timefmt import relative
 
 __all__ = ["CLIENT_IDS_ROLE", "PRESENCE_COLUMNS", "STATUS_ROLE", "PresenceModel", "PersonRow",
            "status_dot"]

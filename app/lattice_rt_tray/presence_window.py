@@ -6,11 +6,11 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidget
 
-from .identity import PRODUCT
-from .presence_model import PRESENCE_COLUMNS, PresenceModel
-from .status_display import away_count
-from .text import people_online, plural
-from .windows import bring_forward
+from lattice_rt_tray.identity import PRODUCT
+from lattice_rt_tray.presence_model import PRESENCE_COLUMNS, PresenceModel
+from lattice_rt_tray.status_display import away_count
+from lattice_rt_tray.text import people_online, plural
+from lattice_rt_tray.windows import bring_forward
 
 __all__ = ["PresenceWindow"]
 

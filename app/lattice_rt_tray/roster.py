@@ -20,8 +20,7 @@ from typing import Any
 
 from lattice_rt_core.defaults import DEFAULT_STATUS
 from lattice_rt_core.people import NO_WORKSPACE, person_key
-
-from .status_display import best_status, status_of
+from lattice_rt_tray.status_display import best_status, status_of
 
 __all__ = ["Entry", "Person", "Roster", "ServerGroup", "WorkspaceGroup"]
 

@@ -28,11 +28,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Signal
 
 from lattice_rt_core.defaults import DEFAULT_PORT, PRESENCE_STATUSES
-
-from .dnd import DoNotDisturb
-from .resume import ResumePoint, ServerIdentity
-from .settings_migration import migrate
-from .settings_values import (
+from lattice_rt_tray.dnd import DoNotDisturb
+from lattice_rt_tray.resume import ResumePoint, ServerIdentity
+from lattice_rt_tray.settings_migration import migrate
+from lattice_rt_tray.settings_values import (
     LOCAL_KEY,
     ConnectionSettings,
     NotifyPrefs,

@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .connection_form import FIELD_CHARS, ConnectionForm
-from .identity import PRODUCT
-from .link_status import ERROR, OK, LinkStatus
-from .settings_values import (
+from lattice_rt_tray.connection_form import FIELD_CHARS, ConnectionForm
+from lattice_rt_tray.identity import PRODUCT
+from lattice_rt_tray.link_status import ERROR, OK, LinkStatus
+from lattice_rt_tray.settings_values import (
     ConnectionSettings,
     NotifyPrefs,
     SettingsValues,

@@ -17,15 +17,15 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from .connection_check import CheckResult, check_connection
-from .connection_types import ClientFactory
-from .connections import ConnectionSet
-from .link_status import LinkStatus
-from .settings import Settings
-from .settings_dialog import SettingsDialog
-from .settings_values import SettingsValues
-from .tasks import TaskRunner
-from .token_vault import TokenVault
+from lattice_rt_tray.connection_check import CheckResult, check_connection
+from lattice_rt_tray.connection_types import ClientFactory
+from lattice_rt_tray.connections import ConnectionSet
+from lattice_rt_tray.link_status import LinkStatus
+from lattice_rt_tray.settings import Settings
+from lattice_rt_tray.settings_dialog import SettingsDialog
+from lattice_rt_tray.settings_values import SettingsValues
+from lattice_rt_tray.tasks import TaskRunner
+from lattice_rt_tray.token_vault import TokenVault
 
 __all__ = ["SettingsFlow"]
 

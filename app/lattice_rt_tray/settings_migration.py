@@ -22,8 +22,7 @@ import httpx
 from PySide6.QtCore import QSettings
 
 from lattice_rt_core.defaults import DEFAULT_PORT
-
-from .settings_values import LOCAL_KEY, new_connection_key
+from lattice_rt_tray.settings_values import LOCAL_KEY, new_connection_key
 
 __all__ = ["SETTINGS_VERSION", "migrate"]
 

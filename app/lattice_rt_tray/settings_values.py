@@ -20,8 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from lattice_rt_core.client import check_url
 from lattice_rt_core.defaults import DEFAULT_PORT
-
-from .status_machine import DEFAULT_AWAY_AFTER, DEFAULT_IDLE_AFTER
+from lattice_rt_tray.status_machine import DEFAULT_AWAY_AFTER, DEFAULT_IDLE_AFTER
 
 __all__ = [
     "EMBEDDED",

@@ -16,7 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QDir, QLockFile, QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from .identity import APP_ID
+from lattice_rt_tray.identity import APP_ID
 
 __all__ = ["ACTIVATE", "SingleInstance", "instance_key"]
 

@@ -23,9 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from lattice_rt_core.access import ApiLimits, name_problem
-
-from .status_display import label, status_line
-from .status_machine import ACTIVE, AWAY, DND, IDLE, StatusState
+from lattice_rt_tray.status_display import label, status_line
+from lattice_rt_tray.status_machine import ACTIVE, AWAY, DND, IDLE, StatusState
 
 __all__ = ["MAX_STATUS_TEXT", "StatusActions", "StatusLineDialog"]
 

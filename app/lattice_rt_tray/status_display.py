@@ -14,10 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from lattice_rt_core.defaults import DEFAULT_STATUS, PRESENCE_STATUSES
-
-from .status_machine import ACTIVE, AWAY, DND, IDLE
-from .text import people_online
-from .timefmt import parse_iso
+from lattice_rt_tray.status_machine import ACTIVE, AWAY, DND, IDLE
+from lattice_rt_tray.text import people_online
+from lattice_rt_tray.timefmt import parse_iso
 
 __all__ = [
     "COLOURS",

@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from .idle_source import IdleWatcher, Sample
-from .status_machine import StatusMachine, StatusState
+from lattice_rt_tray.idle_source import IdleWatcher, Sample
+from lattice_rt_tray.status_machine import StatusMachine, StatusState
 
 __all__ = ["StatusTracker"]
 

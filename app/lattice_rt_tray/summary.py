@@ -19,8 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lattice_rt_core.people import NO_WORKSPACE
-
-from .status_display import status_line, status_of
+from lattice_rt_tray.status_display import status_line, status_of
 
 __all__ = [
     "MAX_SUMMARY",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .text import plural
+from lattice_rt_tray.text import plural
 
 __all__ = ["clock_time", "full_time", "parse_iso", "relative"]
 

@@ -25,8 +25,8 @@ from typing import Protocol
 
 from PySide6.QtCore import QObject, Signal
 
-from .identity import APP_ID
-from .tasks import TaskRunner
+from lattice_rt_tray.identity import APP_ID
+from lattice_rt_tray.tasks import TaskRunner
 
 __all__ = ["SERVICE", "FileTokens", "KeyringLike", "TokenVault", "default_keyring"]
 

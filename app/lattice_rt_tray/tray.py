@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from .actions import AppActions
-from .icons import TrayState, tray_icon
-from .identity import APP_NAME
-from .link_status import LinkStatus, overview
-from .status_display import people_line
+from lattice_rt_tray.actions import AppActions
+from lattice_rt_tray.icons import TrayState, tray_icon
+from lattice_rt_tray.identity import APP_NAME
+from lattice_rt_tray.link_status import LinkStatus, overview
+from lattice_rt_tray.status_display import people_line
 
 __all__ = ["TrayIcon", "TrayStatus", "tooltip", "tray_state"]
 

@@ -29,9 +29,8 @@ from lattice_rt_tray.main import TrayApp, build  # noqa: E402
 from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
 from lattice_rt_tray.settings import Settings  # noqa: E402
 from lattice_rt_tray.settings_values import LOCAL_KEY  # noqa: E402
-
-from .idle_fakes import Desk  # noqa: E402
-from .team_server import TeamServer  # noqa: E402
+from tests.app.idle_fakes import Desk  # noqa: E402
+from tests.app.team_server import TeamServer  # noqa: E402
 
 GUI_FIXTURES = {"qapp", "qtbot"}
 

@@ -11,9 +11,8 @@ import pytest
 from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.settings_values import ConnectionSettings, local_connection
 from lattice_rt_tray.token_vault import SERVICE
-
-from ..e2e.cluster import WAIT, Cluster
-from .conftest import wait_until
+from tests.app.conftest import wait_until
+from tests.e2e.cluster import WAIT, Cluster
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,7 @@ from lattice_rt_tray.settings_values import (
     local_connection,
 )
 from lattice_rt_tray.token_vault import SERVICE
-
-from .conftest import Ready, local, wait_until
+from tests.app.conftest import Ready, local, wait_until
 
 WAIT_MS = 15_000
 TEAM_KEY = "7ea3"

@@ -6,8 +6,7 @@ from lattice_rt_tray.coalescer import NoticeKind
 from lattice_rt_tray.dnd import DndMode
 from lattice_rt_tray.icons import TrayState
 from lattice_rt_tray.settings_values import LOCAL_KEY
-
-from .conftest import wait_until
+from tests.app.conftest import wait_until
 
 
 def _event(n: int, ws: str = "ws_marketing", **extra):

@@ -12,8 +12,7 @@ from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.settings import Settings
 from lattice_rt_tray.settings_values import ConnectionSettings, local_connection
-
-from .conftest import wait_until
+from tests.app.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 #: keyring's own switch: the real app never touches this machine's keyring in a test

@@ -9,8 +9,7 @@ from lattice_rt_tray.activity_model import EVENT_COLUMN
 from lattice_rt_tray.link_status import FIRST_RUN
 from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.settings_dialog import SettingsDialog
-
-from .conftest import local, wait_until
+from tests.app.conftest import local, wait_until
 
 
 def test_activity_window_updates_live_and_shows_connection(harness, settings, qtbot):

@@ -10,8 +10,7 @@ from lattice_rt_tray import coalescer, digest
 from lattice_rt_tray.coalescer import NoticeKind, NotificationCoalescer
 from lattice_rt_tray.dnd import DoNotDisturb
 from lattice_rt_tray.settings_values import NotifyPrefs
-
-from ..clock import Clock
+from tests.clock import Clock
 
 IID = "me1234"
 S = "local"  # the server (connection) of the single-server tests

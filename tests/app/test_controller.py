@@ -21,8 +21,7 @@ from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.resume import ResumePoint, ServerIdentity
 from lattice_rt_tray.settings_values import LOCAL_KEY, ConnectionSettings, local_connection
 from lattice_rt_tray.token_vault import SERVICE
-
-from .conftest import local, wait_until
+from tests.app.conftest import local, wait_until
 
 WAIT_MS = 15_000
 

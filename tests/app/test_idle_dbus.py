@@ -25,8 +25,7 @@ from lattice_rt_tray.idle_dbus import SESSION_INTERFACE, DBusBackend
 from lattice_rt_tray.idle_source import IdleWatcher, Sample
 from lattice_rt_tray.status_machine import AWAY, StatusMachine, StatusState
 from lattice_rt_tray.status_tracker import StatusTracker
-
-from .dbus_fakes import (
+from tests.app.dbus_fakes import (
     MANAGER_IFACE,
     MANAGER_PATH,
     PROPERTIES,

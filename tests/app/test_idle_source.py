@@ -9,8 +9,7 @@ import pytest
 from lattice_rt_tray.idle_dbus import DBusBackend
 from lattice_rt_tray.idle_source import IdleWatcher, Sample, choose_backend
 from lattice_rt_tray.idle_x11 import X11Backend
-
-from .idle_fakes import Scripted
+from tests.app.idle_fakes import Scripted
 
 WAIT_MS = 10_000
 

@@ -35,8 +35,7 @@ from lattice_rt_tray.notifier_dbus import (
     NotificationsUnavailable,
 )
 from lattice_rt_tray.notifiers import RecordingNotifier
-
-from .dbus_fakes import private_bus
+from tests.app.dbus_fakes import private_bus
 
 WAIT = 10.0
 BOTH = ("actions", "body-markup")

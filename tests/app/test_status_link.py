@@ -33,10 +33,9 @@ from lattice_rt_tray.settings_values import (
 )
 from lattice_rt_tray.status_machine import ACTIVE, AWAY, DND, IDLE, StatusState
 from lattice_rt_tray.token_vault import SERVICE
-
-from .conftest import local, wait_until
-from .dbus_fakes import FakeLogind, FakeScreenSaver, private_bus
-from .idle_fakes import Desk
+from tests.app.conftest import local, wait_until
+from tests.app.dbus_fakes import FakeLogind, FakeScreenSaver, private_bus
+from tests.app.idle_fakes import Desk
 
 WAIT_MS = 15_000
 PEER_KEY = "a1b2c3"

@@ -14,8 +14,7 @@ from lattice_rt_tray.status_machine import (
     StatusMachine,
     StatusState,
 )
-
-from ..clock import Clock
+from tests.clock import Clock
 
 
 @pytest.fixture

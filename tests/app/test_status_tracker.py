@@ -15,9 +15,8 @@ import pytest
 from lattice_rt_tray.idle_source import IdleWatcher, Sample
 from lattice_rt_tray.status_machine import ACTIVE, AWAY, DND, IDLE, StatusMachine, StatusState
 from lattice_rt_tray.status_tracker import StatusTracker
-
-from ..clock import Clock
-from .idle_fakes import Scripted
+from tests.app.idle_fakes import Scripted
+from tests.clock import Clock
 
 WAIT_MS = 10_000
 

@@ -21,9 +21,8 @@ from lattice_rt_tray.settings import Settings
 from lattice_rt_tray.settings_values import ConnectionSettings, local_connection
 from lattice_rt_tray.tasks import TaskRunner
 from lattice_rt_tray.token_vault import SERVICE, TokenVault
+from tests.app.conftest import MemoryKeyring, local
 from tests.secret_service import MISSING, SecretService
-
-from .conftest import MemoryKeyring, local
 
 WAIT_MS = 10_000
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .cli_helpers import Proc
+from tests.core.cli_helpers import Proc
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 from lattice_rt_core.fanout import Subscriber
 from lattice_rt_core.redis_engine import RedisEngine, bootstrap
 from lattice_rt_core.redis_store import RedisKeys
-
-from .sse_frames import Frame, parse
+from tests.core.sse_frames import Frame, parse
 
 T = TypeVar("T")
 WAIT = 15.0

@@ -11,8 +11,7 @@ import pytest
 
 from lattice_rt_core import bus as bus_module
 from lattice_rt_core.bus import RealtimeBus, Subscriber
-
-from .sse_frames import Frame, parse
+from tests.core.sse_frames import Frame, parse
 
 T = TypeVar("T")
 

@@ -17,8 +17,7 @@ from lattice_rt_core import cli
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
-
-from .cli_helpers import Proc, assert_one_error_line, run
+from tests.core.cli_helpers import Proc, assert_one_error_line, run
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from bench.servers import free_port
-
-from ..redis_server import RedisServer
+from tests.redis_server import RedisServer
 
 WAIT = 30.0
 

@@ -11,8 +11,7 @@ import pytest
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.discovery import discover
 from tests.conftest import TlsFiles
-
-from .cli_helpers import Proc, assert_one_error_line, run
+from tests.core.cli_helpers import Proc, assert_one_error_line, run
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,7 @@ import pytest
 from lattice_rt_core.accounts import Accounts
 from lattice_rt_core.paths import database_path
 from lattice_rt_core.server import RealtimeServer
-
-from .cli_helpers import assert_one_error_line, run
+from tests.core.cli_helpers import assert_one_error_line, run
 
 
 @pytest.fixture(autouse=True)

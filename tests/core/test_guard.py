@@ -12,8 +12,7 @@ import pytest
 
 from lattice_rt_core.guard import REFUSED_KEY, HostOriginGuard, RefusedHostLog
 from lattice_rt_core.server import RealtimeServer
-
-from ..clock import Clock
+from tests.clock import Clock
 
 PORT = 8765
 

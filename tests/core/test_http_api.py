@@ -15,9 +15,8 @@ import pytest
 from lattice_rt_core.accounts import Accounts
 from lattice_rt_core.paths import database_path
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-
-from ..clock import Clock
-from .http_helpers import bearer, events, read_stream
+from tests.clock import Clock
+from tests.core.http_helpers import bearer, events, read_stream
 
 STATS_KEYS = {"version", "subscribers", "presence", "feed_size", "transport"}
 

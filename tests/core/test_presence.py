@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lattice_rt_core.presence import PresenceRegistry
-
-from ..clock import Clock
+from tests.clock import Clock
 
 
 @pytest.fixture

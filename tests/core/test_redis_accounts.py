@@ -10,9 +10,8 @@ import pytest
 from lattice_rt_core.auth import Authenticator, Principal
 from lattice_rt_core.redis_accounts import NoSuchUser, RedisAccounts, RedisSessions, UserExists
 from lattice_rt_core.redis_store import RedisKeys, connect_async
-
-from ..redis_server import RedisServer
-from .redis_nodes import run
+from tests.core.redis_nodes import run
+from tests.redis_server import RedisServer
 
 OPEN: list[RedisAccounts] = []
 

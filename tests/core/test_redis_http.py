@@ -16,9 +16,7 @@ import pytest
 from lattice_rt_core.redis_accounts import RedisAccounts
 from lattice_rt_core.redis_store import RedisKeys, connect_async
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-
-from ..redis_server import RedisServer
-from .test_http_api import (  # noqa: F401 - collected again with the fixture below
+from tests.core.test_http_api import (  # noqa: F401 - collected again with the fixture below
     test_bad_join_input,
     test_bad_publish_input_gets_a_clear_4xx,
     test_bad_status_input_gets_a_clear_4xx_and_changes_nothing,
@@ -31,26 +29,27 @@ from .test_http_api import (  # noqa: F401 - collected again with the fixture be
     test_unknown_route_and_method_are_json,
     test_users_only_see_and_publish_in_their_workspaces,
 )
-from .test_metrics import (  # noqa: F401
+from tests.core.test_metrics import (  # noqa: F401
     test_the_counters_follow_streams_presence_and_publishing,
 )
-from .test_owner_routes import (  # noqa: F401
+from tests.core.test_owner_routes import (  # noqa: F401
     test_add_list_grant_revoke_renew_remove,
     test_an_existing_user_is_a_conflict_that_keeps_its_token,
     test_an_unknown_user_is_404,
     test_bad_fields_are_422_and_change_nothing,
     test_too_many_workspaces_is_413,
 )
-from .test_page import (  # noqa: F401
+from tests.core.test_page import (  # noqa: F401
     test_anything_else_under_static_is_not_found,
     test_launch_code_is_single_use_and_sets_a_strict_cookie,
 )
-from .test_stream_route import (  # noqa: F401
+from tests.core.test_stream_route import (  # noqa: F401
     test_stream_bad_last_event_id,
     test_stream_headers_ids_and_tail,
     test_stream_live_event,
     test_stream_resume_by_header_and_query,
 )
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture

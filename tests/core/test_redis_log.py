@@ -11,9 +11,8 @@ import redis
 from lattice_rt_core.events import enrich, to_json
 from lattice_rt_core.redis_log import encode_for_script, parse_message
 from lattice_rt_core.redis_store import RedisKeys, safe_url
-
-from ..redis_server import RedisServer
-from .redis_nodes import frames, make_engine, nodes, run, seqs
+from tests.core.redis_nodes import frames, make_engine, nodes, run, seqs
+from tests.redis_server import RedisServer
 
 
 # ------------------------------------------------------------------- pure parts

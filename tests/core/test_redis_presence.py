@@ -6,10 +6,9 @@ import asyncio
 from typing import Any
 
 from lattice_rt_core.redis_engine import RedisEngine
-
-from ..redis_server import RedisServer
-from .redis_nodes import frames, nodes, run
-from .sse_frames import parse
+from tests.core.redis_nodes import frames, nodes, run
+from tests.core.sse_frames import parse
+from tests.redis_server import RedisServer
 
 
 def presence_events(got: list[Any]) -> list[tuple[str, str, str | None]]:

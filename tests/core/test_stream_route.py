@@ -17,8 +17,7 @@ from lattice_rt_core.bus import RealtimeBus
 from lattice_rt_core.local_engine import LocalEngine
 from lattice_rt_core.server import RealtimeServer
 from lattice_rt_core.stream_route import StreamRoute
-
-from .http_helpers import bearer, events, read_stream
+from tests.core.http_helpers import bearer, events, read_stream
 
 HANG = 10.0  # bound on a wait that should end "soon": a hang fails instead of blocking
 

@@ -18,9 +18,8 @@ from lattice_rt_core import workers
 from lattice_rt_core.redis_engine import read_owner_token
 from lattice_rt_core.redis_store import RedisKeys
 from lattice_rt_core.server import ServerConfig
-
-from ..redis_server import RedisServer
-from .http_helpers import bearer
+from tests.core.http_helpers import bearer
+from tests.redis_server import RedisServer
 
 WAIT = 30.0
 

@@ -20,8 +20,7 @@ from pathlib import Path
 import httpx
 
 from bench.servers import free_port
-
-from ..redis_server import RedisServer
+from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "packaging" / "proxy" / "nginx-cluster.conf"

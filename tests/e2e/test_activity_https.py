@@ -14,9 +14,8 @@ import pytest
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.conftest import TlsFiles
-
-from .chromium_tls import trust_flags
-from .test_activity_browser import Browser, chromium_path, sign_in, text_of
+from tests.e2e.chromium_tls import trust_flags
+from tests.e2e.test_activity_browser import Browser, chromium_path, sign_in, text_of
 
 pytestmark = pytest.mark.browser
 

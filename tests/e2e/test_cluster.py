@@ -22,8 +22,7 @@ from httpx_sse import connect_sse
 
 from lattice_rt_core.backoff import Backoff
 from lattice_rt_core.client import ClientState, RealtimeClient
-
-from .cluster import WAIT, Cluster
+from tests.e2e.cluster import WAIT, Cluster
 
 
 @pytest.fixture(scope="module")

@@ -32,8 +32,7 @@ import pytest
 
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.paths import OWNER_TOKEN_FILE
-
-from .proxies import free_port
+from tests.e2e.proxies import free_port
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 WAIT = 30.0

@@ -25,11 +25,10 @@ import pytest
 from lattice_rt_core.client import ClientState, RealtimeClient
 from lattice_rt_core.paths import read_owner_token
 from tests.conftest import TlsFiles
+from tests.e2e.chromium_tls import trust_flags
+from tests.e2e.proxies import NAME, SHIPPED, Ports, ProxyProcess, caddy_path, free_port, nginx_path
+from tests.e2e.test_activity_browser import Browser, chromium_path, text_of
 from tests.hardening.helpers import ServeProcess
-
-from .chromium_tls import trust_flags
-from .proxies import NAME, SHIPPED, Ports, ProxyProcess, caddy_path, free_port, nginx_path
-from .test_activity_browser import Browser, chromium_path, text_of
 
 WAIT = 30.0
 

@@ -19,8 +19,7 @@ import pytest
 
 from lattice_rt_core.openapi import openapi_document
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-
-from .helpers import add_users, bearer, sse_reader
+from tests.hardening.helpers import add_users, bearer, sse_reader
 
 ROUTES = [
     (method.upper(), path.replace("{name}", "activity.js"))
@@ -378,7 +377,7 @@ def test_concurrent_streams_per_user_are_capped_and_freed(limited: RealtimeServe
             with c.stream("GET", "/realtime/stream") as resp:
                 return resp.status_code == 200
 
-    from .helpers import wait_for
+    from tests.hardening.helpers import wait_for
 
     wait_for(opens, "a stream slot to be freed")
     with sse_reader(limited, h), sse_reader(limited, h):

@@ -44,8 +44,7 @@ from lattice_rt_tray.settings_values import (  # noqa: E402
     ConnectionSettings,
     local_connection,
 )
-
-from .helpers import ServeProcess, bearer  # noqa: E402
+from tests.hardening.helpers import ServeProcess, bearer  # noqa: E402
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 20_000

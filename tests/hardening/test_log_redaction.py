@@ -11,8 +11,7 @@ import pytest
 
 from lattice_rt_core.auth import SecretRedactor
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-
-from .helpers import bearer
+from tests.hardening.helpers import bearer
 
 
 class Capture(logging.Handler):

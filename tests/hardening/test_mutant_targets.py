@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .mutants import MUTANTS, ROOT, Mutant
+from tests.hardening.mutants import MUTANTS, ROOT, Mutant
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.name for m in MUTANTS])

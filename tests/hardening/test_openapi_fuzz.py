@@ -33,8 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from lattice_rt_core.openapi import openapi_document
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
-
-from .helpers import bearer, sse_reader
+from tests.hardening.helpers import bearer, sse_reader
 
 CALL_TIMEOUT = 5.0  # a hang fails the example instead of the suite
 #: the owner's routes, fuzzed on their own (so each group gets its share of examples)

@@ -18,8 +18,7 @@ import pytest
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.openapi import openapi_document
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-
-from .helpers import add_users, bearer
+from tests.hardening.helpers import add_users, bearer
 
 OWNER_ROUTES = [
     (method.upper(), path)

@@ -39,8 +39,15 @@ from lattice_rt_core.access import ApiLimits
 from lattice_rt_core.bus import RealtimeBus
 from lattice_rt_core.fanout import MAX_CHUNK_BYTES
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-
-from .helpers import WAIT, add_users, bearer, open_raw_stream, request_bytes, sse_reader, wait_for
+from tests.hardening.helpers import (
+    WAIT,
+    add_users,
+    bearer,
+    open_raw_stream,
+    request_bytes,
+    sse_reader,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")

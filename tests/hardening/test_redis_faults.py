@@ -20,9 +20,8 @@ import redis
 from httpx_sse import connect_sse
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-
-from ..redis_server import RedisServer, unique_prefix
-from .helpers import WAIT, bearer, wait_for
+from tests.hardening.helpers import WAIT, bearer, wait_for
+from tests.redis_server import RedisServer, unique_prefix
 
 
 @pytest.fixture

@@ -30,8 +30,7 @@ from lattice_rt_core.journal import Journal
 from lattice_rt_core.local_engine import LocalEngine
 from lattice_rt_core.paths import database_path, read_owner_token
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-
-from .helpers import WAIT, ServeProcess, add_users, bearer, sse_reader, wait_for
+from tests.hardening.helpers import WAIT, ServeProcess, add_users, bearer, sse_reader, wait_for
 
 
 class Recorder:
