@@ -1,35 +1,50 @@
 """Lattice realtime core: the bus, its journal, presence, the HTTP/SSE endpoint
-and the client. Pure Python; never imports Qt."""
+and the client. Pure Python; never imports Qt.
 
-from lattice_rt_core.accounts import Accounts
-from lattice_rt_core.auth import Authenticator, Principal
-from lattice_rt_core.bus import RealtimeBus, Subscriber
-from lattice_rt_core.defaults import PROTOCOL_VERSION
-from lattice_rt_core.events import enrich, to_json
-from lattice_rt_core.journal import Journal, JournalError
-from lattice_rt_core.presence import PresenceRegistry
-from lattice_rt_core.scope import WorkspaceScope, accepts
-from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
-from lattice_rt_core.store import WorkspaceOSStore
-from lattice_rt_core.version import __version__
+Importing the package loads nothing else: each name below comes from its
+module the first time it is used (PEP 562), so a client command or a pure
+module of the tray app never pays for a server it does not run.
+"""
 
-__all__ = [
-    "PROTOCOL_VERSION",
-    "Accounts",
-    "Authenticator",
-    "Journal",
-    "JournalError",
-    "PresenceRegistry",
-    "Principal",
-    "RealtimeBus",
-    "RealtimeServer",
-    "ServerConfig",
-    "ServerError",
-    "Subscriber",
-    "WorkspaceOSStore",
-    "WorkspaceScope",
-    "__version__",
-    "accepts",
-    "enrich",
-    "to_json",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: every public name of the package, and the module that holds it
+_WHERE = {
+    "PROTOCOL_VERSION": "lattice_rt_core.defaults",
+    "Accounts": "lattice_rt_core.accounts",
+    "Authenticator": "lattice_rt_core.auth",
+    "Journal": "lattice_rt_core.journal",
+    "JournalError": "lattice_rt_core.journal",
+    "PresenceRegistry": "lattice_rt_core.presence",
+    "Principal": "lattice_rt_core.auth",
+    "RealtimeBus": "lattice_rt_core.bus",
+    "RealtimeClient": "lattice_rt_core.client",
+    "RealtimeServer": "lattice_rt_core.server",
+    "ServerConfig": "lattice_rt_core.server",
+    "ServerError": "lattice_rt_core.server",
+    "Subscriber": "lattice_rt_core.bus",
+    "WorkspaceOSStore": "lattice_rt_core.store",
+    "WorkspaceScope": "lattice_rt_core.scope",
+    "__version__": "lattice_rt_core.version",
+    "accepts": "lattice_rt_core.scope",
+    "enrich": "lattice_rt_core.events",
+    "to_json": "lattice_rt_core.events",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # once found, an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

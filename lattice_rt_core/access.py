@@ -1,4 +1,4 @@
-"""Who may do what: the request limits, the name rule and the access decisions.
+"""Who may do what: the access decisions (the limits and the name rule are in limits.py).
 
 Plain Python, no HTTP: the routes (``http_api.py``, ``stream_route.py``,
 ``page.py``) parse a request, ask these functions, and turn a
@@ -11,20 +11,14 @@ how many entries or streams a user has), so it is tested without a server
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lattice_rt_core.auth import SESSION_COOKIE, Authenticator, Principal
 from lattice_rt_core.defaults import PRESENCE_STATUSES
 from lattice_rt_core.events import to_json
-
-if TYPE_CHECKING:
-    from lattice_rt_core.auth import Authenticator, Principal
+from lattice_rt_core.limits import ApiLimits, name_problem
 
 __all__ = [
-    "MAX_NAME",
-    "NAME_PATTERN",
-    "SESSION_COOKIE",
-    "ApiLimits",
     "Refusal",
     "authenticated",
     "caller",
@@ -37,29 +31,7 @@ __all__ = [
     "check_state",
     "check_status",
     "check_stream",
-    "name_problem",
 ]
-
-#: the browser session's cookie (HttpOnly, SameSite=Strict; see page.py)
-SESSION_COOKIE = "lrt_session"
-#: characters in a name: ids, user and display names, workspace, area, event type
-MAX_NAME = 128
-#: the name rule as a JSON Schema pattern (length and lone surrogates aside):
-#: no control character, and at least one character that is not whitespace
-NAME_PATTERN = "^[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$"
-
-
-@dataclass(frozen=True, slots=True)
-class ApiLimits:
-    max_body: int = 1024 * 1024
-    max_batch: int = 1000
-    max_event_bytes: int = 64 * 1024
-    max_name: int = MAX_NAME
-    max_streams_per_user: int = 64
-    max_presence_per_user: int = 64
-    max_client_ids: int = 16
-    #: characters in a presence entry's status_text (the name rule otherwise)
-    max_status_text: int = 100
 
 
 class Refusal(Exception):
@@ -72,26 +44,6 @@ class Refusal(Exception):
 
 
 # ------------------------------------------------------------------ names
-def name_problem(value: object, max_len: int = MAX_NAME) -> str | None:
-    """What is wrong with ``value`` as a name, or None when it is a good one.
-
-    The one rule for every name the server stores or shows (API fields and
-    account names): a string of 1 to ``max_len`` characters, no control
-    character, valid Unicode (no lone surrogate), not only whitespace.
-    """
-    if not isinstance(value, str):
-        return "must be a string"
-    if not value or len(value) > max_len:
-        return f"must be 1 to {max_len} characters"
-    if any(ord(c) < 32 or c == "\x7f" for c in value):
-        return "must not contain control characters"
-    if not _valid_unicode(value):
-        return "must be valid Unicode text (no lone surrogates)"
-    if value.isspace():
-        return "must not be only whitespace"
-    return None
-
-
 def check_name(
     value: object, key: str, limits: ApiLimits, max_len: int | None = None
 ) -> str | None:
@@ -106,14 +58,6 @@ def check_name(
         raise Refusal(422, f"'{key}' {problem}")
     assert isinstance(value, str)
     return value
-
-
-def _valid_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 # ----------------------------------------------------------------- caller

@@ -19,30 +19,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
-from lattice_rt_core.access import name_problem
+from lattice_rt_core.accounts_api import NoSuchUser, UserExists, check_name, workspaces_of
 from lattice_rt_core.engine import Unavailable
+from lattice_rt_core.identity import new_token
 from lattice_rt_core.journal import JournalError, open_db
 
 T = TypeVar("T")
 
 __all__ = [
-    "AccountError",
     "AccountStore",
     "Accounts",
     "LocalAccountStore",
-    "NoSuchUser",
-    "UserExists",
-    "check_name",
-    "new_token",
     "token_digest",
-    "workspaces_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -60,45 +54,8 @@ CREATE TABLE IF NOT EXISTS memberships (
 """
 
 
-class AccountError(Exception):
-    """An account change that cannot be made; the message is for a person."""
-
-
-class UserExists(AccountError):
-    """``add_user`` of a name that is taken (its token is left alone)."""
-
-
-class NoSuchUser(AccountError):
-    """The named user does not exist."""
-
-
-def new_token() -> str:
-    """256 random bits as 64 hex digits.
-
-    Hex, not base64url: a token that starts with ``-`` reads as an option on
-    a command line (``lattice-rt --token -x...`` would be a usage error).
-    """
-    return secrets.token_hex(32)
-
-
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def check_name(what: str, value: object) -> str:
-    """``value`` when it is a valid name (the API's one rule, access.name_problem)."""
-    problem = name_problem(value)
-    if problem is not None:
-        raise ValueError(f"{what} {problem}")
-    assert isinstance(value, str)
-    return value
-
-
-def workspaces_of(values: Iterable[str]) -> list[str]:
-    """The workspace ids of a change, checked, without duplicates, sorted."""
-    if isinstance(values, str):  # one name, not its characters
-        values = [values]
-    return sorted({check_name("workspace id", ws) for ws in values})
 
 
 class Accounts:

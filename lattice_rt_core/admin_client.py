@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lattice_rt_core.accounts import NoSuchUser, UserExists, check_name
-from lattice_rt_core.client import ApiError, RealtimeClient
+from lattice_rt_core.accounts_api import NoSuchUser, UserExists, check_name
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ApiError
 from lattice_rt_core.defaults import ADMIN_PREFIX
 
 __all__ = ["RemoteAccounts"]

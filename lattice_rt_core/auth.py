@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from lattice_rt_core.access import SESSION_COOKIE
-from lattice_rt_core.accounts import AccountStore, new_token
+from lattice_rt_core.accounts import AccountStore
+from lattice_rt_core.identity import new_token
 from lattice_rt_core.paths import OWNER_TOKEN_FILE
 from lattice_rt_core.scope import WorkspaceScope
 
@@ -35,6 +35,7 @@ __all__ = [
     "Authenticator",
     "MemorySessions",
     "Principal",
+    "SESSION_COOKIE",
     "SecretRedactor",
     "SessionStore",
     "load_or_create_owner_token",
@@ -42,6 +43,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: the browser session's cookie (HttpOnly, SameSite=Strict; see page.py)
+SESSION_COOKIE = "lrt_session"
 LAUNCH_CODE_TTL = 60.0
 SESSION_TTL = 12 * 3600.0
 

@@ -38,7 +38,8 @@ from lattice_rt_core.cli_support import (
     redis_url,
     say,
 )
-from lattice_rt_core.client import ApiError, ClientState, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ApiError, ClientState
 from lattice_rt_core.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
@@ -65,6 +66,13 @@ __all__ = ["main"]
 
 #: the hidden command a worker of `serve --workers N` runs (see workers.py)
 WORKER_COMMAND = "_worker"
+
+
+def worker_command() -> list[str]:
+    """How to start this program again as a worker (also from a frozen bundle)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, WORKER_COMMAND]
+    return [sys.executable, "-m", "lattice_rt_core.cli", WORKER_COMMAND]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -308,7 +316,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     server: RealtimeServer | Supervisor
     if args.workers > 1:
-        server = Supervisor(config, args.workers, say=say)
+        server = Supervisor(config, args.workers, worker_command(), say=say)
     else:
         server = RealtimeServer(config)
     stop = threading.Event()

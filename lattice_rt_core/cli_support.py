@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from lattice_rt_core.client import ApiError, RealtimeClient, check_url
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ApiError, check_url
 from lattice_rt_core.discovery import discover
 from lattice_rt_core.paths import default_data_dir, read_server_info
 from lattice_rt_core.redis_store import REDIS_URL_ENV

@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from lattice_rt_core.accounts import Accounts, NoSuchUser, UserExists
+from lattice_rt_core.accounts import Accounts
+from lattice_rt_core.accounts_api import NoSuchUser, UserExists
 from lattice_rt_core.admin_client import RemoteAccounts
 from lattice_rt_core.cli_support import (
     PROG,

@@ -29,7 +29,6 @@ reached).
 
 from __future__ import annotations
 
-import enum
 import logging
 import socket
 import threading
@@ -40,6 +39,7 @@ import httpx
 from httpx_sse import ServerSentEvent, SSEError, connect_sse
 
 from lattice_rt_core.backoff import Backoff
+from lattice_rt_core.client_api import REFUSED_STATUSES, ApiError, ClientState, check_url
 from lattice_rt_core.defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
 from lattice_rt_core.events import to_json
 from lattice_rt_core.tls import CaFile, TlsError, client_context
@@ -61,36 +61,9 @@ log = logging.getLogger(__name__)
 REQUEST_TIMEOUT = 5.0
 MAX_SERVER_RETRY = 300.0  # seconds; a larger retry: hint is capped
 
-#: answers that retrying with the same token cannot change (checked on the slow schedule)
-REFUSED_STATUSES = frozenset({401, 403})
-
 EventCallback = Callable[[dict[str, Any]], None]
 #: (the server's health answer, the client's own resume point) -> the Last-Event-ID to send
 ResumeFrom = Callable[[dict[str, Any], int | None], int | None]
-
-
-class ClientState(enum.Enum):
-    CONNECTING = "connecting"  # first attempt
-    CONNECTED = "connected"  # the stream is open
-    RECONNECTING = "reconnecting"  # lost it, waiting or trying again
-    STOPPED = "stopped"  # stop() was called; final
-
-
-class ApiError(Exception):
-    """A request failed: ``status`` is the HTTP status, 0 when there was no answer."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(status, message)
-        self.status = status
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.message} (HTTP {self.status})" if self.status else self.message
-
-    @property
-    def refused(self) -> bool:
-        """The server will not serve this token (401) or this request of it (403)."""
-        return self.status in REFUSED_STATUSES
 
 
 class RealtimeClient:
@@ -510,26 +483,6 @@ class RealtimeClient:
         answer = self.request("POST", "/realtime/launch", body={})
         url: str = self._field(answer, "url", str, "launch")
         return url
-
-
-def check_url(text: str) -> str:
-    """``text`` as a server URL without a trailing slash; ValueError saying what is wrong."""
-    url = text.strip()
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"server URL must start with http:// or https://, got {text!r}")
-    url = url.rstrip("/")
-    try:
-        parsed = httpx.URL(url)
-        port = parsed.port  # out of range raises InvalidURL too
-    except httpx.InvalidURL as exc:
-        raise ValueError(f"invalid server URL {text!r}: {exc}") from None
-    if not parsed.host or any(c.isspace() or c == "%" for c in parsed.host):
-        raise ValueError(f"invalid server URL {text!r}: no valid host name")
-    if port is not None and not 0 < port < 65536:
-        raise ValueError(f"invalid server URL {text!r}: port {port} is not a TCP port")
-    if parsed.query or parsed.fragment:
-        raise ValueError(f"invalid server URL {text!r}: no query or fragment expected")
-    return url
 
 
 def _duration(seconds: float) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lattice_rt_core.client import ApiError
+from lattice_rt_core.client_api import ApiError
 from lattice_rt_core.paths import (
     SERVER_INFO_FILE,
     default_data_dir,

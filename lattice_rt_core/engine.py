@@ -17,14 +17,25 @@ routes, the CLI and the tray app never know which engine runs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Collection
+from collections.abc import AsyncGenerator, Collection, Mapping
 from typing import Any, Protocol
 
 from lattice_rt_core.fanout import Subscriber
-from lattice_rt_core.metrics import BusReadings
 from lattice_rt_core.scope import WorkspaceScope
 
-__all__ = ["Engine", "NotPersisted", "Unavailable"]
+__all__ = ["BusReadings", "Engine", "NotPersisted", "Unavailable"]
+
+
+class BusReadings(Protocol):
+    """What the collector reads from the bus at scrape time."""
+
+    published: int
+    frames_sent: int
+
+    @property
+    def gaps(self) -> Mapping[str, int]: ...
+
+    def stats(self) -> dict[str, Any]: ...
 
 
 class Unavailable(Exception):

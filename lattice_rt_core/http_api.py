@@ -25,7 +25,6 @@ from starlette.types import ASGIApp
 from starlette.types import Scope as AsgiScope
 
 from lattice_rt_core.access import (
-    ApiLimits,
     Refusal,
     authenticated,
     caller,
@@ -43,6 +42,7 @@ from lattice_rt_core.defaults import DEFAULT_FEED_LIMIT
 from lattice_rt_core.engine import Engine, NotPersisted, Unavailable
 from lattice_rt_core.events import to_json
 from lattice_rt_core.guard import REFUSED_KEY, HostOriginGuard, RefusedHostLog
+from lattice_rt_core.limits import ApiLimits
 from lattice_rt_core.metrics import RequestMetrics, ServerCounters, registry_for
 from lattice_rt_core.openapi import openapi_document
 from lattice_rt_core.owner_routes import OwnerRoutes

@@ -17,7 +17,13 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["SERVER_ID_FILE", "load_or_create_server_id", "new_epoch", "new_server_id"]
+__all__ = [
+    "SERVER_ID_FILE",
+    "load_or_create_server_id",
+    "new_epoch",
+    "new_server_id",
+    "new_token",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,3 +62,12 @@ def load_or_create_server_id(data_dir: Path) -> str:
     except OSError as exc:
         log.warning("cannot keep the server id in %s (%s): it changes with every start", path, exc)
     return server_id
+
+
+def new_token() -> str:
+    """256 random bits as 64 hex digits.
+
+    Hex, not base64url: a token that starts with ``-`` reads as an option on
+    a command line (``lattice-rt --token -x...`` would be a usage error).
+    """
+    return secrets.token_hex(32)

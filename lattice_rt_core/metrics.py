@@ -14,14 +14,15 @@ not pass through :class:`RequestMetrics`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lattice_rt_core.engine import BusReadings
 
 __all__ = [
     "CONTENT_TYPE",
@@ -54,18 +55,6 @@ REFUSAL_REASONS = {
     503: "unavailable",
 }
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-class BusReadings(Protocol):
-    """What the collector reads from the bus at scrape time."""
-
-    published: int
-    frames_sent: int
-
-    @property
-    def gaps(self) -> Mapping[str, int]: ...
-
-    def stats(self) -> dict[str, Any]: ...
 
 
 @dataclass

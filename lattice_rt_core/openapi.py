@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lattice_rt_core.access import NAME_PATTERN, SESSION_COOKIE, ApiLimits
-from lattice_rt_core.auth import LAUNCH_CODE_TTL
+from lattice_rt_core.auth import LAUNCH_CODE_TTL, SESSION_COOKIE
 from lattice_rt_core.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_RETRY_MS,
@@ -26,6 +25,7 @@ from lattice_rt_core.defaults import (
     REPLAY_TAIL,
     STATUS_INTERVAL,
 )
+from lattice_rt_core.limits import NAME_PATTERN, ApiLimits
 from lattice_rt_core.openapi_owner import owner_paths, owner_schemas
 
 __all__ = ["openapi_document"]

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lattice_rt_core.access import NAME_PATTERN, ApiLimits
 from lattice_rt_core.defaults import ADMIN_PREFIX
+from lattice_rt_core.limits import NAME_PATTERN, ApiLimits
 
 __all__ = ["owner_paths", "owner_schemas"]
 

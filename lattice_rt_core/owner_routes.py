@@ -17,10 +17,12 @@ from prometheus_client.registry import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import Response
 
-from lattice_rt_core.access import ApiLimits, Refusal, authenticated, check_name, check_owner
-from lattice_rt_core.accounts import AccountStore, NoSuchUser, UserExists
+from lattice_rt_core.access import Refusal, authenticated, check_name, check_owner
+from lattice_rt_core.accounts import AccountStore
+from lattice_rt_core.accounts_api import NoSuchUser, UserExists
 from lattice_rt_core.auth import Authenticator
 from lattice_rt_core.defaults import ADMIN_PREFIX
+from lattice_rt_core.limits import ApiLimits
 from lattice_rt_core.metrics import CONTENT_TYPE, render
 from lattice_rt_core.request_body import object_body
 from lattice_rt_core.responses import SECURITY_HEADERS, JsonResponse

@@ -13,8 +13,8 @@ from importlib import resources
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from lattice_rt_core.access import SESSION_COOKIE, authenticated, caller
-from lattice_rt_core.auth import Authenticator
+from lattice_rt_core.access import authenticated, caller
+from lattice_rt_core.auth import SESSION_COOKIE, Authenticator
 from lattice_rt_core.responses import SECURITY_HEADERS, JsonResponse, error_response
 
 __all__ = ["ActivityPage"]

@@ -21,16 +21,11 @@ from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
 
-from lattice_rt_core.accounts import (
-    NoSuchUser,
-    UserExists,
-    check_name,
-    new_token,
-    token_digest,
-    workspaces_of,
-)
+from lattice_rt_core.accounts import token_digest
+from lattice_rt_core.accounts_api import NoSuchUser, UserExists, check_name, workspaces_of
 from lattice_rt_core.auth import Principal
 from lattice_rt_core.engine import Unavailable
+from lattice_rt_core.identity import new_token
 from lattice_rt_core.redis_store import RedisKeys
 
 __all__ = ["RedisAccounts", "RedisSessions"]

@@ -23,7 +23,6 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from lattice_rt_core.accounts import new_token
 from lattice_rt_core.defaults import (
     DEFAULT_BACKLOG,
     DEFAULT_HEARTBEAT,
@@ -36,7 +35,7 @@ from lattice_rt_core.defaults import (
 )
 from lattice_rt_core.engine import Unavailable
 from lattice_rt_core.fanout import Fanout, Subscriber
-from lattice_rt_core.identity import new_epoch, new_server_id
+from lattice_rt_core.identity import new_epoch, new_server_id, new_token
 from lattice_rt_core.redis_log import Identity, RedisLog
 from lattice_rt_core.redis_presence import RedisPresence
 from lattice_rt_core.redis_store import SCRIPTS, RedisKeys, connect_async, connect_sync, safe_url

@@ -8,7 +8,8 @@ from typing import Any
 
 from starlette.requests import Request
 
-from lattice_rt_core.access import ApiLimits, Refusal
+from lattice_rt_core.access import Refusal
+from lattice_rt_core.limits import ApiLimits
 
 __all__ = ["json_body", "object_body"]
 

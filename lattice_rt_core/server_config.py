@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lattice_rt_core.access import ApiLimits
 from lattice_rt_core.defaults import (
     DEFAULT_BACKLOG,
     DEFAULT_HEARTBEAT,
@@ -22,6 +21,7 @@ from lattice_rt_core.defaults import (
     DEFAULT_RETENTION,
     DEFAULT_TTL,
 )
+from lattice_rt_core.limits import ApiLimits
 from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.redis_store import DEFAULT_PREFIX
 

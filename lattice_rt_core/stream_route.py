@@ -18,9 +18,10 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 
-from lattice_rt_core.access import ApiLimits, Refusal, authenticated, check_stream
+from lattice_rt_core.access import Refusal, authenticated, check_stream
 from lattice_rt_core.auth import Authenticator
 from lattice_rt_core.engine import Engine, Unavailable
+from lattice_rt_core.limits import ApiLimits
 from lattice_rt_core.metrics import ServerCounters
 from lattice_rt_core.responses import error_response
 

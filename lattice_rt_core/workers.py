@@ -27,12 +27,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from lattice_rt_core.cli import WORKER_COMMAND
 from lattice_rt_core.dirlock import DataDirInUse, DataDirLock
 from lattice_rt_core.guard import allowed_hosts
 from lattice_rt_core.listen import bind_socket
@@ -59,13 +58,6 @@ _TUPLES = ("allowed_hosts", "trusted_proxies")
 def reuse_port_spreads() -> bool:
     """Does SO_REUSEPORT spread connections over the listening sockets here? (Linux)"""
     return sys.platform.startswith("linux") and hasattr(os, "sched_getaffinity")
-
-
-def worker_command() -> list[str]:
-    """How to start this program again as a worker (also from a frozen bundle)."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, WORKER_COMMAND]
-    return [sys.executable, "-m", "lattice_rt_core.cli", WORKER_COMMAND]
 
 
 def _to_json(config: ServerConfig) -> str:
@@ -121,12 +113,15 @@ class _Worker:
 class Supervisor:
     """Starts ``count`` workers for ``config`` and keeps them running until :meth:`stop`."""
 
-    def __init__(self, config: ServerConfig, count: int,
+    def __init__(self, config: ServerConfig, count: int, command: Sequence[str],
                  say: Callable[[str], None] = lambda text: None) -> None:
+        """``command``: how to start this program as a worker (``lattice-rt _worker``),
+        given by the program that runs the supervisor."""
         if count < 2:
             raise ValueError("a supervisor needs at least two workers")
         self.config = config
         self.count = count
+        self.command = list(command)
         self.say = say
         self.url = ""
         self._workers: dict[int, _Worker] = {}
@@ -193,7 +188,7 @@ class Supervisor:
     def _launch(self) -> subprocess.Popen[str]:
         fd = self._worker_config.listen_fd
         popen = subprocess.Popen(
-            worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             pass_fds=(fd,) if fd is not None else (),
         )
         assert popen.stdin is not None

@@ -29,7 +29,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from lattice_rt_core.client import ApiError, ClientState
+from lattice_rt_core.client_api import ApiError, ClientState
 from lattice_rt_tray.bridge import ClientBridge
 from lattice_rt_tray.connection_types import (
     ClientFactory,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lattice_rt_core.client import ApiError
+from lattice_rt_core.client_api import ApiError
 from lattice_rt_tray.connection_types import ClientFactory
 from lattice_rt_tray.settings_values import ConnectionSettings
 from lattice_rt_tray.text import and_list

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from lattice_rt_core.client import ApiError
+from lattice_rt_core.client_api import ApiError
 
 __all__ = ["ClientFactory", "ClientLike", "Discover", "ServerFactory", "ServerLike"]
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from lattice_rt_core.client import ClientState
+from lattice_rt_core.client_api import ClientState
 from lattice_rt_tray.bridge import ClientBridge
 from lattice_rt_tray.connection import Connection, Presence
 from lattice_rt_tray.link_status import LinkStatus

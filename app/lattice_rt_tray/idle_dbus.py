@@ -18,7 +18,7 @@
 Session and system bus addresses are injectable ("SESSION", "SYSTEM" or a
 ``unix:...`` address), so the tests run both on one private bus. Signals are
 taken only from the connection that owned the service's name at start. Every
-call here blocks: :class:`~.idle_source.IdleWatcher` makes them on its worker
+call here blocks: :class:`~.idle_watcher.IdleWatcher` makes them on its worker
 thread; one listener thread of ours turns signals into reports.
 """
 
@@ -41,7 +41,7 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.threading import DBusConnection, DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields, Message
 
-from lattice_rt_tray.idle_source import IdleBackend, Report, Sample
+from lattice_rt_tray.idle_base import IdleBackend, Report, Sample
 
 __all__ = ["LOGIN1", "MUTTER", "SCREENSAVER", "SESSION_INTERFACE", "DBusBackend"]
 

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from lattice_rt_tray.idle_source import Report, Sample
+from lattice_rt_tray.idle_base import Report, Sample
 
 __all__ = ["LOCK_POLL", "MacApi", "MacBackend"]
 

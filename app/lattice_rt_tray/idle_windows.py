@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from lattice_rt_tray.idle_source import Report, Sample
+from lattice_rt_tray.idle_base import Report, Sample
 
 __all__ = ["WinApi", "WindowsBackend"]
 

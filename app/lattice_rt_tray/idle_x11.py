@@ -14,7 +14,7 @@ import ctypes
 import ctypes.util
 from typing import Any
 
-from lattice_rt_tray.idle_source import Report, Sample
+from lattice_rt_tray.idle_base import Report, Sample
 
 __all__ = ["X11Backend", "X11Unavailable"]
 

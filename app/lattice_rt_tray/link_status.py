@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lattice_rt_core.client import ClientState
+from lattice_rt_core.client_api import ClientState
 from lattice_rt_tray.text import and_list, plural
 
 __all__ = ["ERROR", "FIRST_RUN", "OK", "WARNING", "LinkStatus", "Overview", "intro", "overview"]

@@ -22,7 +22,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from lattice_rt_core.browser import open_browser
-from lattice_rt_core.client import ApiError, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ApiError
 from lattice_rt_core.discovery import discover
 from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.server import RealtimeServer, ServerConfig
@@ -41,7 +42,9 @@ from lattice_rt_tray.controller import QUIT_BUDGET, TrayController, Views
 from lattice_rt_tray.gc_pauses import freeze_survivors
 from lattice_rt_tray.icons import app_icon, app_icon_file
 from lattice_rt_tray.identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
-from lattice_rt_tray.idle_source import IdleBackend, IdleWatcher, choose_backend
+from lattice_rt_tray.idle_auto import choose_backend
+from lattice_rt_tray.idle_base import IdleBackend
+from lattice_rt_tray.idle_watcher import IdleWatcher
 from lattice_rt_tray.notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
 from lattice_rt_tray.presence_keeper import PresenceKeeper
 from lattice_rt_tray.presence_model import PresenceModel

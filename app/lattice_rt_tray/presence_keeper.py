@@ -37,7 +37,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from lattice_rt_core.client import REQUEST_TIMEOUT, ApiError
+from lattice_rt_core.client import REQUEST_TIMEOUT
+from lattice_rt_core.client_api import ApiError
 from lattice_rt_core.defaults import DEFAULT_TTL
 from lattice_rt_tray.connection_types import ClientLike
 from lattice_rt_tray.status_machine import StatusState

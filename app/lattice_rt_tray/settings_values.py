@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from lattice_rt_core.client import check_url
+from lattice_rt_core.client_api import check_url
 from lattice_rt_core.defaults import DEFAULT_PORT
 from lattice_rt_tray.status_machine import DEFAULT_AWAY_AFTER, DEFAULT_IDLE_AFTER
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lattice_rt_core.access import ApiLimits, name_problem
+from lattice_rt_core.limits import ApiLimits, name_problem
 from lattice_rt_tray.status_display import label, status_line
 from lattice_rt_tray.status_machine import ACTIVE, AWAY, DND, IDLE, StatusState
 

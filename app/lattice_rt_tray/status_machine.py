@@ -3,7 +3,7 @@
 Inputs, each applied at the injected clock's time:
 
 - an idle sample: seconds since the last keyboard or mouse input (from the
-  desktop, see ``idle_source.py``); ``idle_after`` of them (default 5 min)
+  desktop, see ``idle_base.py``); ``idle_after`` of them (default 5 min)
   make the user ``idle``, ``away_after`` (default 15 min) ``away``;
 - the screen locked or blanked, and the machine going to sleep: ``away``
   until it is unlocked or wakes up;

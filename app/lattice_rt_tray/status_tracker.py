@@ -1,7 +1,7 @@
 """The user's presence status, kept up to date from the desktop (GUI thread).
 
 :class:`StatusTracker` feeds a :class:`~.status_machine.StatusMachine` with
-what an :class:`~.idle_source.IdleWatcher` reports, asks it for a fresh idle
+what an :class:`~.idle_watcher.IdleWatcher` reports, asks it for a fresh idle
 sample when the machine says one could change the status (a single-shot
 timer, from the machine's clock), and says when the status changed. Before
 the machine sleeps it says ``suspending`` (the app tells servers, then calls
@@ -17,7 +17,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from lattice_rt_tray.idle_source import IdleWatcher, Sample
+from lattice_rt_tray.idle_base import Sample
+from lattice_rt_tray.idle_watcher import IdleWatcher
 from lattice_rt_tray.status_machine import StatusMachine, StatusState
 
 __all__ = ["StatusTracker"]

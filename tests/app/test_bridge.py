@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from lattice_rt_core.client import ClientState
+from lattice_rt_core.client_api import ClientState
 from lattice_rt_tray.bridge import ClientBridge
 from lattice_rt_tray.resume import Identified
 

@@ -17,7 +17,8 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QObject
 
-from lattice_rt_core.client import ApiError, ClientState, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ApiError, ClientState
 from lattice_rt_core.paths import read_server_info
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_tray.bridge import ClientBridge

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lattice_rt_core.client import ClientState
+from lattice_rt_core.client_api import ClientState
 from lattice_rt_tray.dnd import DndMode, DoNotDisturb
 from lattice_rt_tray.presence_keeper import presence_client_id
 from lattice_rt_tray.resume import ResumePoint, ServerIdentity

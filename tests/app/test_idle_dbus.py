@@ -21,8 +21,9 @@ from jeepney import DBusAddress, new_signal
 from jeepney.bus_messages import message_bus
 from jeepney.io.threading import DBusRouter, open_dbus_connection
 
+from lattice_rt_tray.idle_base import Sample
 from lattice_rt_tray.idle_dbus import SESSION_INTERFACE, DBusBackend
-from lattice_rt_tray.idle_source import IdleWatcher, Sample
+from lattice_rt_tray.idle_watcher import IdleWatcher
 from lattice_rt_tray.status_machine import AWAY, StatusMachine, StatusState
 from lattice_rt_tray.status_tracker import StatusTracker
 from tests.app.dbus_fakes import (

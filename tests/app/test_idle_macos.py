@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from lattice_rt_tray.idle_base import Sample
 from lattice_rt_tray.idle_macos import LOCK_POLL, MacBackend
-from lattice_rt_tray.idle_source import Sample
 
 
 class FakeQuartz:

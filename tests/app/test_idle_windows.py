@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from lattice_rt_tray.idle_source import Sample
+from lattice_rt_tray.idle_base import Sample
 from lattice_rt_tray.idle_windows import (
     PBT_APMRESUMEAUTOMATIC,
     PBT_APMRESUMESUSPEND,

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from lattice_rt_tray.idle_source import Sample
+from lattice_rt_tray.idle_base import Sample
 from lattice_rt_tray.idle_x11 import X11Backend, X11Unavailable
 
 WAIT = 10.0

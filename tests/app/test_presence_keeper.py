@@ -14,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from lattice_rt_core.accounts import Accounts
-from lattice_rt_core.client import ApiError, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ApiError
 from lattice_rt_core.defaults import DEFAULT_TTL
 from lattice_rt_core.paths import database_path
 from lattice_rt_core.server import RealtimeServer

@@ -7,7 +7,7 @@ from dataclasses import replace
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
-from lattice_rt_core.client import ClientState
+from lattice_rt_core.client_api import ClientState
 from lattice_rt_tray.link_status import LinkStatus
 from lattice_rt_tray.settings_dialog import SettingsDialog
 from lattice_rt_tray.settings_values import (

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from lattice_rt_tray.idle_source import IdleWatcher, Sample
+from lattice_rt_tray.idle_base import Sample
+from lattice_rt_tray.idle_watcher import IdleWatcher
 from lattice_rt_tray.status_machine import ACTIVE, AWAY, DND, IDLE, StatusMachine, StatusState
 from lattice_rt_tray.status_tracker import StatusTracker
 from tests.app.idle_fakes import Scripted

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from lattice_rt_core.client import ClientState
+from lattice_rt_core.client_api import ClientState
 from lattice_rt_tray.actions import AppActions
 from lattice_rt_tray.dnd import DndMode, DoNotDisturb, menu_labels
 from lattice_rt_tray.icons import TrayState, tray_icon

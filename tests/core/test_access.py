@@ -12,10 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lattice_rt_core.access import (
-    MAX_NAME,
-    NAME_PATTERN,
-    SESSION_COOKIE,
-    ApiLimits,
     Refusal,
     authenticated,
     caller,
@@ -27,10 +23,10 @@ from lattice_rt_core.access import (
     check_state,
     check_status,
     check_stream,
-    name_problem,
 )
 from lattice_rt_core.accounts import Accounts
-from lattice_rt_core.auth import Authenticator, Principal
+from lattice_rt_core.auth import SESSION_COOKIE, Authenticator, Principal
+from lattice_rt_core.limits import MAX_NAME, NAME_PATTERN, ApiLimits, name_problem
 
 LIMITS = ApiLimits()
 OWNER = Principal("root", None, owner=True)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lattice_rt_core.accounts import Accounts, NoSuchUser, UserExists, check_name
+from lattice_rt_core.accounts import Accounts
+from lattice_rt_core.accounts_api import NoSuchUser, UserExists, check_name
 from lattice_rt_core.paths import database_path
 
 

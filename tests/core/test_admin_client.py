@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from lattice_rt_core.accounts import NoSuchUser, UserExists
+from lattice_rt_core.accounts_api import NoSuchUser, UserExists
 from lattice_rt_core.admin_client import RemoteAccounts
-from lattice_rt_core.client import ApiError, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ApiError
 from lattice_rt_core.server import RealtimeServer
 
 

@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lattice_rt_core.client import ApiError, Backoff, ClientState, RealtimeClient
+from lattice_rt_core.client import Backoff, RealtimeClient
+from lattice_rt_core.client_api import ApiError, ClientState
 from lattice_rt_core.discovery import discover
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 

@@ -395,7 +395,7 @@ def test_no_auth_is_the_reference_local_mode(data_dir: Path) -> None:
 
 def test_tokens_are_256_bit_and_never_look_like_an_option() -> None:
     # regression: a base64url token starting with "-" broke `lattice-rt --token T`
-    from lattice_rt_core.accounts import new_token
+    from lattice_rt_core.identity import new_token
 
     tokens = [new_token() for _ in range(2000)]
     assert all(len(t) == 64 and int(t, 16) >= 0 for t in tokens)

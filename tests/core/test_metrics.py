@@ -15,7 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from lattice_rt_core.accounts import Accounts
-from lattice_rt_core.client import ClientState, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ClientState
 from lattice_rt_core.events import to_json
 from lattice_rt_core.metrics import ServerCounters
 from lattice_rt_core.paths import database_path

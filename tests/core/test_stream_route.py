@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from lattice_rt_core.access import ApiLimits
 from lattice_rt_core.auth import Authenticator
 from lattice_rt_core.bus import RealtimeBus
+from lattice_rt_core.limits import ApiLimits
 from lattice_rt_core.local_engine import LocalEngine
 from lattice_rt_core.server import RealtimeServer
 from lattice_rt_core.stream_route import StreamRoute

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import trustme
 
-from lattice_rt_core.client import ApiError, ClientState, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ApiError, ClientState
 from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 from lattice_rt_core.tls import TlsError, check_server_files, client_context, describe
 from tests.conftest import TlsFiles

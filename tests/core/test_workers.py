@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from lattice_rt_core import workers
+from lattice_rt_core.cli import worker_command
 from lattice_rt_core.redis_engine import read_owner_token
 from lattice_rt_core.redis_store import RedisKeys
 from lattice_rt_core.server import ServerConfig
@@ -142,7 +143,7 @@ def test_without_reuse_port_the_workers_share_the_supervisors_socket(
     monkeypatch.setattr(workers, "reuse_port_spreads", lambda: False)
     config = ServerConfig(port=0, data_dir=data_dir, redis_url=redis_server.url,
                           redis_prefix=redis_prefix)
-    supervisor = workers.Supervisor(config, 2)
+    supervisor = workers.Supervisor(config, 2, worker_command())
     supervisor.start()
     procs = [psutil.Process(pid) for pid in supervisor.pids]
     try:

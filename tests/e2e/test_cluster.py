@@ -21,7 +21,8 @@ import pytest
 from httpx_sse import connect_sse
 
 from lattice_rt_core.backoff import Backoff
-from lattice_rt_core.client import ClientState, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ClientState
 from tests.e2e.cluster import WAIT, Cluster
 
 

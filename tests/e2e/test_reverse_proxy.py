@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from lattice_rt_core.client import ClientState, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ClientState
 from lattice_rt_core.paths import read_owner_token
 from tests.conftest import TlsFiles
 from tests.e2e.chromium_tls import trust_flags

@@ -350,7 +350,7 @@ def test_only_the_holder_or_the_owner_changes_a_status_and_only_in_its_workspace
 # ----------------------------------------------------------------- limits
 @pytest.fixture
 def limited(data_dir: Path) -> Iterator[RealtimeServer]:
-    from lattice_rt_core.access import ApiLimits
+    from lattice_rt_core.limits import ApiLimits
 
     srv = RealtimeServer(ServerConfig(
         port=0, data_dir=data_dir, owner_user="owner",
@@ -430,7 +430,7 @@ def test_client_ids_per_stream_are_capped(limited: RealtimeServer) -> None:
 def test_string_lengths_and_characters_are_checked(
     owner: httpx.Client, path: str, body: dict[str, str], needle: str
 ) -> None:
-    # fails without: the length / control-character checks in access.name_problem, or
+    # fails without: the length / control-character checks in limits.name_problem, or
     # status_text's own limit in access.check_state
     r = owner.post(path, json=body)
     assert r.status_code == 422 and needle in r.json()["error"], r.text

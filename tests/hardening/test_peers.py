@@ -35,9 +35,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from lattice_rt_core.access import ApiLimits
 from lattice_rt_core.bus import RealtimeBus
 from lattice_rt_core.fanout import MAX_CHUNK_BYTES
+from lattice_rt_core.limits import ApiLimits
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.hardening.helpers import (
     WAIT,

@@ -24,7 +24,8 @@ import pytest
 from lattice_rt_core.auth import Authenticator
 from lattice_rt_core.backoff import Backoff
 from lattice_rt_core.bus import RealtimeBus
-from lattice_rt_core.client import ClientState, RealtimeClient
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.client_api import ClientState
 from lattice_rt_core.http_api import create_app
 from lattice_rt_core.journal import Journal
 from lattice_rt_core.local_engine import LocalEngine

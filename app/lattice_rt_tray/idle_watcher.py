@@ -1,67 +1,23 @@
-"""Idle time, screen lock and sleep from the desktop, behind one small interface.
+"""Runs an idle backend on a worker thread of its own and reports as Qt signals.
 
-A backend is plain Python (no Qt) and may block: ``idle_dbus`` (Linux: the
-ScreenSaver and Mutter idle monitor on the session bus, logind on the system
-bus), ``idle_x11`` (the X11 screensaver extension, where a Linux session has
-neither), ``idle_windows`` and ``idle_macos``. :class:`IdleWatcher` runs one
-on a worker thread of its own (every call of the backend happens there, so
-Xlib and D-Bus replies never hold up the GUI thread) and hands what it reports
-to the GUI thread as signals. :func:`choose_backend` picks the platform's.
+Every call of the backend happens on that thread, so Xlib and D-Bus replies
+never hold up the GUI thread; what it reports reaches the GUI thread as
+queued signals.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import sys
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-__all__ = ["IdleBackend", "IdleWatcher", "Report", "Sample", "choose_backend"]
+from lattice_rt_tray.idle_base import IdleBackend, Sample
+
+__all__ = ["IdleWatcher"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One look at the desktop."""
-
-    #: seconds since the last keyboard or mouse input; None: this desktop cannot tell
-    idle: float | None
-    #: whether the screen is locked, from a backend that can only ask (None: it reports)
-    locked: bool | None = None
-
-
-class Report(Protocol):
-    """What a backend tells as it happens (from any of its threads)."""
-
-    def locked(self, on: bool) -> None: ...
-
-    def sleeping(self, on: bool) -> None: ...
-
-
-class IdleBackend(Protocol):
-    name: str
-    #: seconds between samples even while the user is active (a backend that can
-    #: only ask whether the screen is locked), or None
-    poll_every: float | None
-
-    def start(self, report: Report) -> str:
-        """Connect and begin reporting; returns what was found (one line for the log)."""
-        ...
-
-    def sample(self) -> Sample: ...
-
-    def sleep_ready(self) -> None:
-        """Reported ``sleeping(True)`` and the app is done: the machine may sleep now."""
-        ...
-
-    def close(self) -> None: ...
 
 
 class IdleWatcher(QObject):
@@ -159,22 +115,3 @@ class _Reporter:
 
     def sleeping(self, on: bool) -> None:
         self._watcher._sleeping.emit(on)
-
-
-def choose_backend(
-    platform: str = sys.platform, env: Mapping[str, str] = os.environ
-) -> IdleBackend:
-    """The backend of this platform (modules are imported only where they run)."""
-    if platform == "win32":
-        from lattice_rt_tray.idle_windows import WindowsBackend
-
-        return WindowsBackend()
-    if platform == "darwin":
-        from lattice_rt_tray.idle_macos import MacBackend
-
-        return MacBackend()
-    from lattice_rt_tray.idle_dbus import DBusBackend
-    from lattice_rt_tray.idle_x11 import X11Backend
-
-    display = env.get("DISPLAY")
-    return DBusBackend(fallback=X11Backend(display) if display else None)

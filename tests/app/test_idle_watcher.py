@@ -6,8 +6,10 @@ import threading
 
 import pytest
 
+from lattice_rt_tray.idle_auto import choose_backend
+from lattice_rt_tray.idle_base import Sample
 from lattice_rt_tray.idle_dbus import DBusBackend
-from lattice_rt_tray.idle_source import IdleWatcher, Sample, choose_backend
+from lattice_rt_tray.idle_watcher import IdleWatcher
 from lattice_rt_tray.idle_x11 import X11Backend
 from tests.app.idle_fakes import Scripted
 
