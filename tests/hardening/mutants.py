@@ -116,7 +116,7 @@ MUTANTS = [
     Mutant("blank names", "lattice_rt_core/limits.py",
            "    if value.isspace():", "    if False:",
            C + "test_access.py::test_bad_names_say_what_is_wrong"),
-    Mutant("accounts name rule", "lattice_rt_core/accounts.py",
+    Mutant("accounts name rule", "lattice_rt_core/accounts_api.py",
            "    problem = name_problem(value)\n", "    problem = None\n",
            C + "test_access.py::test_accounts_use_the_same_rule"),
     Mutant("streamed body size", "lattice_rt_core/request_body.py",
