@@ -33,8 +33,8 @@ serve: $(RUN_STAMP)
 	$(BIN)/lattice-rt serve
 
 # The idle sources of Windows and macOS are type-checked as those platforms see them.
-PLATFORM_MYPY = $(BIN)/mypy --platform win32 app/lattice_rt_tray/idle_windows.py && \
-	$(BIN)/mypy --platform darwin app/lattice_rt_tray/idle_macos.py
+PLATFORM_MYPY = $(BIN)/mypy --platform win32 app/lattice_rt_tray/system/idle/windows.py && \
+	$(BIN)/mypy --platform darwin app/lattice_rt_tray/system/idle/macos.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -48,11 +48,11 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from bench.servers import REPO
 from bench.stats import percentile
 from bench.tray import write_settings
-from lattice_rt_core.cli_support import TOKEN_ENV
+from lattice_rt_core.commands.support import TOKEN_ENV
 from lattice_rt_core.paths import read_owner_token
+from lattice_rt_tray.logic.settings_values import LOCAL_KEY
 from lattice_rt_tray.main import TrayApp, build, settle_after_startup
-from lattice_rt_tray.settings import Settings
-from lattice_rt_tray.settings_values import LOCAL_KEY
+from lattice_rt_tray.services.settings import Settings
 
 __all__ = ["FloodProbe", "main", "measure", "spawn_publisher"]
 

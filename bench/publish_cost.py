@@ -88,8 +88,8 @@ async def _run(
 
 
 async def _project(subscribers: int, events: int, tmp: Path) -> dict[str, float]:
-    from lattice_rt_core.bus import RealtimeBus
-    from lattice_rt_core.journal import Journal
+    from lattice_rt_core.engines.local.bus import RealtimeBus
+    from lattice_rt_core.engines.local.journal import Journal
 
     journal = Journal(tmp / "journal.sqlite")
     bus = RealtimeBus(journal=journal, heartbeat=3600.0)

@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     import json
     import os
 
-    from lattice_rt_core.cli_support import TOKEN_ENV
+    from lattice_rt_core.commands.support import TOKEN_ENV
 
     parser = argparse.ArgumentParser(description="Publish a paced flood of events")
     parser.add_argument("--url", required=True)

@@ -13,25 +13,25 @@ from typing import Any
 
 #: every public name of the package, and the module that holds it
 _WHERE = {
-    "PROTOCOL_VERSION": "lattice_rt_core.defaults",
-    "Accounts": "lattice_rt_core.accounts",
-    "Authenticator": "lattice_rt_core.auth",
-    "Journal": "lattice_rt_core.journal",
-    "JournalError": "lattice_rt_core.journal",
-    "PresenceRegistry": "lattice_rt_core.presence",
-    "Principal": "lattice_rt_core.auth",
-    "RealtimeBus": "lattice_rt_core.bus",
+    "PROTOCOL_VERSION": "lattice_rt_core.protocol.defaults",
+    "Accounts": "lattice_rt_core.auth.accounts",
+    "Authenticator": "lattice_rt_core.auth.callers",
+    "Journal": "lattice_rt_core.engines.local.journal",
+    "JournalError": "lattice_rt_core.engines.local.journal",
+    "PresenceRegistry": "lattice_rt_core.engines.presence",
+    "Principal": "lattice_rt_core.auth.callers",
+    "RealtimeBus": "lattice_rt_core.engines.local.bus",
     "RealtimeClient": "lattice_rt_core.client",
     "RealtimeServer": "lattice_rt_core.server",
     "ServerConfig": "lattice_rt_core.server",
     "ServerError": "lattice_rt_core.server",
-    "Subscriber": "lattice_rt_core.bus",
+    "Subscriber": "lattice_rt_core.engines.local.bus",
     "WorkspaceOSStore": "lattice_rt_core.store",
-    "WorkspaceScope": "lattice_rt_core.scope",
+    "WorkspaceScope": "lattice_rt_core.protocol.scope",
     "__version__": "lattice_rt_core.version",
-    "accepts": "lattice_rt_core.scope",
-    "enrich": "lattice_rt_core.events",
-    "to_json": "lattice_rt_core.events",
+    "accepts": "lattice_rt_core.protocol.scope",
+    "enrich": "lattice_rt_core.protocol.events",
+    "to_json": "lattice_rt_core.protocol.events",
 }
 
 __all__ = sorted(_WHERE)

@@ -2,10 +2,10 @@
 
 Client commands find the local server through ``server.json`` and the owner
 token in the data dir, unless ``--url``/``--token`` (or ``LATTICE_RT_URL`` /
-``LATTICE_RT_TOKEN``) name another (see :mod:`.cli_support`). Output meant for
+``LATTICE_RT_TOKEN``) name another (see :mod:`~lattice_rt_core.commands.support`). Output meant for
 programs is JSON, one document per line, on stdout; messages for people go to
 stderr. Errors are one line on stderr: exit status 2 for usage errors, 1 for
-everything else. ``token`` and ``user`` live in :mod:`.cli_users`.
+everything else. ``token`` and ``user`` live in :mod:`~lattice_rt_core.commands.users`.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from lattice_rt_core import cli_users
-from lattice_rt_core.backoff import Backoff
-from lattice_rt_core.browser import open_browser
-from lattice_rt_core.cli_support import (
+from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.commands import users as cli_users
+from lattice_rt_core.commands.support import (
     PROG,
     TOKEN_ENV,
     URL_ENV,
@@ -38,9 +37,13 @@ from lattice_rt_core.cli_support import (
     redis_url,
     say,
 )
-from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.client_api import ApiError, ClientState
-from lattice_rt_core.defaults import (
+from lattice_rt_core.engines.redis.store import safe_url
+from lattice_rt_core.net.api import ApiError, ClientState
+from lattice_rt_core.net.backoff import Backoff
+from lattice_rt_core.net.browser import open_browser
+from lattice_rt_core.net.tls import CA_FILE_ENV
+from lattice_rt_core.paths import DATA_DIR_ENV, OWNER_TOKEN_FILE, SERVER_INFO_FILE
+from lattice_rt_core.protocol.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
     DEFAULT_HOST,
@@ -51,16 +54,13 @@ from lattice_rt_core.defaults import (
     PRESENCE_STATUSES,
     REPLAY_TAIL,
 )
-from lattice_rt_core.events import to_json
-from lattice_rt_core.paths import DATA_DIR_ENV, OWNER_TOKEN_FILE, SERVER_INFO_FILE
-from lattice_rt_core.people import presence_summary
-from lattice_rt_core.redis_store import safe_url
-from lattice_rt_core.tls import CA_FILE_ENV
+from lattice_rt_core.protocol.events import to_json
+from lattice_rt_core.protocol.people import presence_summary
 from lattice_rt_core.version import __version__
 
 if TYPE_CHECKING:
+    from lattice_rt_core.process.workers import Supervisor
     from lattice_rt_core.server import RealtimeServer
-    from lattice_rt_core.workers import Supervisor
 
 __all__ = ["main"]
 
@@ -286,8 +286,8 @@ def _wait(event: threading.Event) -> None:
 
 # ------------------------------------------------------------------ commands
 def _serve(args: argparse.Namespace) -> int:
+    from lattice_rt_core.process.workers import Supervisor
     from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
-    from lattice_rt_core.workers import Supervisor
 
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -341,7 +341,7 @@ def _banner(
     host, port = server.address
     emit(f"{PROG} {__version__} serving {server.url}")
     emit(f"  listening: {_where(host, port)}")
-    from lattice_rt_core.workers import Supervisor
+    from lattice_rt_core.process.workers import Supervisor
 
     if isinstance(server, Supervisor):
         pids = ", ".join(str(pid) for pid in server.pids)
@@ -415,7 +415,7 @@ def _feed(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace) -> int:
-    from lattice_rt_core.auth import LAUNCH_CODE_TTL
+    from lattice_rt_core.auth.callers import LAUNCH_CODE_TTL
 
     with Remote(args).session() as client:
         url = client.launch_url()
@@ -502,7 +502,7 @@ def _tail(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- main
 def _worker() -> int:
     """A worker of ``serve --workers N`` (started by the supervisor, not by people)."""
-    from lattice_rt_core.workers import run_worker
+    from lattice_rt_core.process.workers import run_worker
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

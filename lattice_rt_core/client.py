@@ -38,12 +38,12 @@ from typing import Any
 import httpx
 from httpx_sse import ServerSentEvent, SSEError, connect_sse
 
-from lattice_rt_core.backoff import Backoff
-from lattice_rt_core.client_api import REFUSED_STATUSES, ApiError, ClientState, check_url
-from lattice_rt_core.defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
-from lattice_rt_core.events import to_json
-from lattice_rt_core.tls import CaFile, TlsError, client_context
-from lattice_rt_core.tls import describe as describe_tls
+from lattice_rt_core.net.api import REFUSED_STATUSES, ApiError, ClientState, check_url
+from lattice_rt_core.net.backoff import Backoff
+from lattice_rt_core.net.tls import CaFile, TlsError, client_context
+from lattice_rt_core.net.tls import describe as describe_tls
+from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
+from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.version import __version__
 
 __all__ = [

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pkgutil
 import socket
 import threading
 from pathlib import Path
@@ -24,22 +25,22 @@ from typing import Any
 
 import uvicorn
 
-from lattice_rt_core.accounts import Accounts, AccountStore, LocalAccountStore
-from lattice_rt_core.auth import Authenticator, SecretRedactor, load_or_create_owner_token
-from lattice_rt_core.bus import RealtimeBus
-from lattice_rt_core.dirlock import DataDirInUse, DataDirLock
-from lattice_rt_core.engine import Engine, Unavailable
-from lattice_rt_core.guard import allowed_hosts, split_host
-from lattice_rt_core.http_api import create_app
-from lattice_rt_core.identity import load_or_create_server_id
-from lattice_rt_core.journal import Journal, JournalError
-from lattice_rt_core.listen import bind_socket
-from lattice_rt_core.local_engine import LocalEngine
-from lattice_rt_core.local_storage import login_name, open_accounts, open_journal, writable
+from lattice_rt_core.auth.accounts import Accounts, AccountStore, LocalAccountStore
+from lattice_rt_core.auth.callers import Authenticator, SecretRedactor, load_or_create_owner_token
+from lattice_rt_core.engines.base import Engine, Unavailable
+from lattice_rt_core.engines.identity import load_or_create_server_id
+from lattice_rt_core.engines.local.bus import RealtimeBus
+from lattice_rt_core.engines.local.engine import LocalEngine
+from lattice_rt_core.engines.local.journal import Journal, JournalError
+from lattice_rt_core.engines.redis.store import RedisKeys
+from lattice_rt_core.http.app import create_app
+from lattice_rt_core.http.guard import allowed_hosts, split_host
+from lattice_rt_core.net.tls import TlsError, check_server_files
 from lattice_rt_core.paths import ensure_data_dir, remove_server_info, write_server_info
-from lattice_rt_core.redis_store import RedisKeys
-from lattice_rt_core.server_config import ServerConfig, ServerError
-from lattice_rt_core.tls import TlsError, check_server_files
+from lattice_rt_core.process.config import ServerConfig, ServerError
+from lattice_rt_core.process.dirlock import DataDirInUse, DataDirLock
+from lattice_rt_core.process.listen import bind_socket
+from lattice_rt_core.process.local_storage import login_name, open_accounts, open_journal, writable
 from lattice_rt_core.version import __version__
 
 __all__ = ["RealtimeServer", "ServerConfig", "ServerError"]
@@ -50,27 +51,17 @@ log = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN = 1
 
 
-#: the loggers a running server emits through; each gets the SecretRedactor
-_SERVER_LOGGERS = (
-    "uvicorn",
-    "uvicorn.error",
-    "uvicorn.access",
-    "uvicorn.asgi",
-    "asyncio",
-    __package__ + ".server",
-    __package__ + ".listen",
-    __package__ + ".local_storage",
-    __package__ + ".http_api",
-    __package__ + ".stream_route",
-    __package__ + ".guard",
-    __package__ + ".owner_routes",
-    __package__ + ".bus",
-    __package__ + ".journal",
-    __package__ + ".auth",
-    __package__ + ".redis_log",
-    __package__ + ".redis_presence",
-    __package__ + ".redis_engine",
-)
+def _server_loggers() -> tuple[str, ...]:
+    """The loggers a running server emits through; each gets the SecretRedactor.
+
+    A filter on a logger sees only what is logged on that very logger, not on its
+    children, so every module of the package is listed, derived from the package
+    itself (a module that starts logging, or moves, is covered without a list to
+    keep; tests/test_layout.py holds every module to ``getLogger(__name__)``).
+    """
+    package = str(Path(__file__).parent)
+    ours = (info.name for info in pkgutil.walk_packages([package], "lattice_rt_core."))
+    return ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "asyncio", *ours)
 
 
 class _Uvicorn(uvicorn.Server):
@@ -140,6 +131,7 @@ class RealtimeServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._redactor: SecretRedactor | None = None
+        self._loggers: tuple[str, ...] = ()
         self._dir_lock: DataDirLock | None = None
         self._wrote_server_info = False
         self._address: tuple[str, int] = (self.config.host, 0)
@@ -299,8 +291,8 @@ class RealtimeServer:
 
     def _redis_engine(self) -> tuple[Engine, Authenticator, AccountStore | None]:
         """A node of the cluster in Redis: nothing of it is kept in the data directory."""
-        from lattice_rt_core.redis_accounts import RedisAccounts, RedisSessions
-        from lattice_rt_core.redis_engine import RedisEngine, bootstrap
+        from lattice_rt_core.auth.redis_accounts import RedisAccounts, RedisSessions
+        from lattice_rt_core.engines.redis.engine import RedisEngine, bootstrap
 
         cfg = self.config
         assert cfg.redis_url is not None
@@ -348,12 +340,13 @@ class RealtimeServer:
         """Keep the owner token, launch codes and sessions out of every log line."""
         self._remove_redactor()
         self._redactor = SecretRedactor([self.owner_token] if self.owner_token else [])
-        for name in _SERVER_LOGGERS:
+        self._loggers = _server_loggers()
+        for name in self._loggers:
             logging.getLogger(name).addFilter(self._redactor)
 
     def _remove_redactor(self) -> None:
         if self._redactor is not None:
-            for name in _SERVER_LOGGERS:
+            for name in self._loggers:
                 logging.getLogger(name).removeFilter(self._redactor)
             self._redactor = None
 

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from lattice_rt_core.events import now_iso
+from lattice_rt_core.protocol.events import now_iso
 
 __all__ = ["EventSink", "WorkspaceOSStore"]
 

@@ -23,30 +23,30 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDialog
 
-from lattice_rt_tray.actions import AppActions
-from lattice_rt_tray.activity_model import ActivityModel
-from lattice_rt_tray.activity_window import ActivityWindow
-from lattice_rt_tray.autostart import Autostart
-from lattice_rt_tray.coalescer import Notice, NotificationCoalescer
-from lattice_rt_tray.connections import ConnectionSet
-from lattice_rt_tray.dnd import DndMode, DoNotDisturb, menu_labels
-from lattice_rt_tray.link_status import intro, overview
-from lattice_rt_tray.notifiers import Notifier
-from lattice_rt_tray.presence_model import PresenceModel
-from lattice_rt_tray.presence_window import PresenceWindow
-from lattice_rt_tray.roster import Roster
-from lattice_rt_tray.settings import (
+from lattice_rt_tray.logic.coalescer import Notice, NotificationCoalescer
+from lattice_rt_tray.logic.dnd import DndMode, DoNotDisturb, menu_labels
+from lattice_rt_tray.logic.link_status import intro, overview
+from lattice_rt_tray.logic.roster import Roster
+from lattice_rt_tray.logic.status_display import away_count
+from lattice_rt_tray.services.connections import ConnectionSet
+from lattice_rt_tray.services.notifiers import Notifier
+from lattice_rt_tray.services.settings import (
     GROUP_CONNECTIONS,
     GROUP_GENERAL,
     GROUP_NOTIFY,
     GROUP_PRESENCE,
     Settings,
 )
+from lattice_rt_tray.services.tasks import TaskRunner
 from lattice_rt_tray.settings_flow import SettingsFlow
-from lattice_rt_tray.status_display import away_count
-from lattice_rt_tray.tasks import TaskRunner
-from lattice_rt_tray.tray import TrayIcon, TrayStatus
-from lattice_rt_tray.windows import bring_forward
+from lattice_rt_tray.system.autostart import Autostart
+from lattice_rt_tray.views.actions import AppActions
+from lattice_rt_tray.views.activity_model import ActivityModel
+from lattice_rt_tray.views.activity_window import ActivityWindow
+from lattice_rt_tray.views.presence_model import PresenceModel
+from lattice_rt_tray.views.presence_window import PresenceWindow
+from lattice_rt_tray.views.tray import TrayIcon, TrayStatus
+from lattice_rt_tray.views.windows import bring_forward
 
 __all__ = ["QUIT_BUDGET", "TrayController", "Views"]
 

@@ -21,49 +21,54 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from lattice_rt_core.browser import open_browser
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.client_api import ApiError
-from lattice_rt_core.discovery import discover
+from lattice_rt_core.net.api import ApiError
+from lattice_rt_core.net.browser import open_browser
+from lattice_rt_core.net.discovery import discover
 from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
-from lattice_rt_tray.about import AboutDialog
-from lattice_rt_tray.actions import AppActions
-from lattice_rt_tray.activity_model import ActivityModel
-from lattice_rt_tray.activity_window import ActivityWindow
-from lattice_rt_tray.autostart import Autostart
-from lattice_rt_tray.bridge import ClientBridge
-from lattice_rt_tray.coalescer import DEFAULT_WINDOW, NotificationCoalescer
-from lattice_rt_tray.connection import Connection, Presence
-from lattice_rt_tray.connection_types import ClientFactory, Discover, ServerFactory, ServerLike
-from lattice_rt_tray.connections import ConnectionSet
 from lattice_rt_tray.controller import QUIT_BUDGET, TrayController, Views
-from lattice_rt_tray.gc_pauses import freeze_survivors
-from lattice_rt_tray.icons import app_icon, app_icon_file
-from lattice_rt_tray.identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
-from lattice_rt_tray.idle_auto import choose_backend
-from lattice_rt_tray.idle_base import IdleBackend
-from lattice_rt_tray.idle_watcher import IdleWatcher
-from lattice_rt_tray.notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
-from lattice_rt_tray.presence_keeper import PresenceKeeper
-from lattice_rt_tray.presence_model import PresenceModel
-from lattice_rt_tray.presence_window import PresenceWindow
-from lattice_rt_tray.resume import ResumeGuide
-from lattice_rt_tray.roster import Roster
-from lattice_rt_tray.settings import Settings
-from lattice_rt_tray.settings_dialog import SettingsDialog
+from lattice_rt_tray.logic.coalescer import DEFAULT_WINDOW, NotificationCoalescer
+from lattice_rt_tray.logic.connection_types import (
+    ClientFactory,
+    Discover,
+    ServerFactory,
+    ServerLike,
+)
+from lattice_rt_tray.logic.identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
+from lattice_rt_tray.logic.resume import ResumeGuide
+from lattice_rt_tray.logic.roster import Roster
+from lattice_rt_tray.logic.settings_values import ConnectionSettings
+from lattice_rt_tray.logic.status_machine import StatusMachine
+from lattice_rt_tray.services.bridge import ClientBridge
+from lattice_rt_tray.services.connection import Connection, Presence
+from lattice_rt_tray.services.connections import ConnectionSet
+from lattice_rt_tray.services.idle_watcher import IdleWatcher
+from lattice_rt_tray.services.notifiers import Notifier, RecordingNotifier, TrayMessageNotifier
+from lattice_rt_tray.services.presence_keeper import PresenceKeeper
+from lattice_rt_tray.services.settings import Settings
+from lattice_rt_tray.services.single_instance import SingleInstance, instance_key
+from lattice_rt_tray.services.status_tracker import StatusTracker
+from lattice_rt_tray.services.tasks import TaskRunner
+from lattice_rt_tray.services.token_vault import KeyringLike, TokenVault, default_keyring
+from lattice_rt_tray.services.unix_signals import SignalHandler
 from lattice_rt_tray.settings_flow import SettingsFlow
-from lattice_rt_tray.settings_values import ConnectionSettings
-from lattice_rt_tray.single_instance import SingleInstance, instance_key
-from lattice_rt_tray.status_actions import StatusLineDialog
 from lattice_rt_tray.status_link import StatusLink
-from lattice_rt_tray.status_machine import StatusMachine
-from lattice_rt_tray.status_tracker import StatusTracker
-from lattice_rt_tray.tasks import TaskRunner
-from lattice_rt_tray.token_vault import KeyringLike, TokenVault, default_keyring
-from lattice_rt_tray.tray import TrayIcon
-from lattice_rt_tray.unix_signals import SignalHandler
+from lattice_rt_tray.system.autostart import Autostart
+from lattice_rt_tray.system.gc_pauses import freeze_survivors
+from lattice_rt_tray.system.idle.auto import choose_backend
+from lattice_rt_tray.system.idle.base import IdleBackend
+from lattice_rt_tray.views.about import AboutDialog
+from lattice_rt_tray.views.actions import AppActions
+from lattice_rt_tray.views.activity_model import ActivityModel
+from lattice_rt_tray.views.activity_window import ActivityWindow
+from lattice_rt_tray.views.icons import app_icon, app_icon_file
+from lattice_rt_tray.views.presence_model import PresenceModel
+from lattice_rt_tray.views.presence_window import PresenceWindow
+from lattice_rt_tray.views.settings_dialog import SettingsDialog
+from lattice_rt_tray.views.status_actions import StatusLineDialog
+from lattice_rt_tray.views.tray import TrayIcon
 
 __all__ = [
     "TrayApp", "build", "choose_notifier", "main", "no_display", "settle_after_startup",
@@ -97,7 +102,10 @@ def choose_notifier(kind: str, tray: QSystemTrayIcon | None, parent: QObject) ->
         return RecordingNotifier(parent)
     if kind in ("auto", "dbus") and sys.platform.startswith("linux"):
         try:
-            from lattice_rt_tray.notifier_dbus import DBusNotifier, NotificationsUnavailable
+            from lattice_rt_tray.services.notifier_dbus import (
+                DBusNotifier,
+                NotificationsUnavailable,
+            )
         except ImportError as exc:  # jeepney missing
             log.info("D-Bus notifications unavailable: %s", exc)
         else:

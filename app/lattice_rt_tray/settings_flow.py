@@ -1,9 +1,9 @@
 """Settings in, connections out: the stored settings, the tokens and the Settings dialog.
 
-:class:`SettingsFlow` keeps the :class:`~lattice_rt_tray.connections.ConnectionSet`
+:class:`SettingsFlow` keeps the :class:`~lattice_rt_tray.services.connections.ConnectionSet`
 in step with what is stored: the settings file (through
-:class:`~lattice_rt_tray.settings.Settings`) and the tokens (through the
-:class:`~lattice_rt_tray.token_vault.TokenVault`, which answers later: until
+:class:`~lattice_rt_tray.services.settings.Settings`) and the tokens (through the
+:class:`~lattice_rt_tray.services.token_vault.TokenVault`, which answers later: until
 it has, remote connections wait and the embedded one runs). It serves the
 Settings dialog: loads it with the tokens filled in, stores what the user
 applied (tokens to the vault, the rest to the file) and runs "Test
@@ -17,15 +17,15 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from lattice_rt_tray.connection_check import CheckResult, check_connection
-from lattice_rt_tray.connection_types import ClientFactory
-from lattice_rt_tray.connections import ConnectionSet
-from lattice_rt_tray.link_status import LinkStatus
-from lattice_rt_tray.settings import Settings
-from lattice_rt_tray.settings_dialog import SettingsDialog
-from lattice_rt_tray.settings_values import SettingsValues
-from lattice_rt_tray.tasks import TaskRunner
-from lattice_rt_tray.token_vault import TokenVault
+from lattice_rt_tray.logic.connection_types import ClientFactory
+from lattice_rt_tray.logic.link_status import LinkStatus
+from lattice_rt_tray.logic.settings_values import SettingsValues
+from lattice_rt_tray.services.connections import ConnectionSet
+from lattice_rt_tray.services.settings import Settings
+from lattice_rt_tray.services.tasks import TaskRunner
+from lattice_rt_tray.services.token_vault import TokenVault
+from lattice_rt_tray.system.connection_check import CheckResult, check_connection
+from lattice_rt_tray.views.settings_dialog import SettingsDialog
 
 __all__ = ["SettingsFlow"]
 

@@ -22,13 +22,13 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from lattice_rt_tray.connections import ConnectionSet
-from lattice_rt_tray.settings import GROUP_STATUS, Settings
-from lattice_rt_tray.status_actions import StatusActions, StatusLineDialog
-from lattice_rt_tray.status_machine import StatusState
-from lattice_rt_tray.status_tracker import StatusTracker
-from lattice_rt_tray.tray import TrayStatus
-from lattice_rt_tray.windows import bring_forward
+from lattice_rt_tray.logic.status_machine import StatusState
+from lattice_rt_tray.services.connections import ConnectionSet
+from lattice_rt_tray.services.settings import GROUP_STATUS, Settings
+from lattice_rt_tray.services.status_tracker import StatusTracker
+from lattice_rt_tray.views.status_actions import StatusActions, StatusLineDialog
+from lattice_rt_tray.views.tray import TrayStatus
+from lattice_rt_tray.views.windows import bring_forward
 
 __all__ = ["SLEEP_BUDGET_MS", "StatusLink"]
 

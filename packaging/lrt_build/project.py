@@ -27,9 +27,9 @@ __all__ = [
 #: Human name of the program (menus, Start menu, About box, Finder).
 APP_NAME = "Lattice Realtime Tray"
 #: Reverse-DNS identity: macOS CFBundleIdentifier and the Windows AppUserModelID
-#: (the same as lattice_rt_tray.identity.BUNDLE_ID, the LaunchAgent label).
+#: (the same as lattice_rt_tray.logic.identity.BUNDLE_ID, the LaunchAgent label).
 APP_ID = "dev.lattice.rt-tray"
-#: The value under HKCU\...\CurrentVersion\Run (lattice_rt_tray.autostart.RUN_VALUE).
+#: The value under HKCU\...\CurrentVersion\Run (lattice_rt_tray.system.autostart.RUN_VALUE).
 WINDOWS_RUN_VALUE = "LatticeRealtimeTray"
 #: Freedesktop id: the .desktop file name, the icon name and the Qt desktopFileName.
 DESKTOP_ID = "lattice-rt-tray"

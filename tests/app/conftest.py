@@ -21,14 +21,14 @@ import pytest  # noqa: E402
 import shiboken6  # noqa: E402
 from PySide6.QtCore import QObject, QSettings, Signal  # noqa: E402
 
-from lattice_rt_core.defaults import DEFAULT_HEARTBEAT  # noqa: E402
+from lattice_rt_core.protocol.defaults import DEFAULT_HEARTBEAT  # noqa: E402
 from lattice_rt_core.server import RealtimeServer, ServerConfig  # noqa: E402
-from lattice_rt_tray.autostart import Autostart  # noqa: E402
-from lattice_rt_tray.connection import Connection  # noqa: E402
+from lattice_rt_tray.logic.settings_values import LOCAL_KEY  # noqa: E402
 from lattice_rt_tray.main import TrayApp, build  # noqa: E402
-from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
-from lattice_rt_tray.settings import Settings  # noqa: E402
-from lattice_rt_tray.settings_values import LOCAL_KEY  # noqa: E402
+from lattice_rt_tray.services.connection import Connection  # noqa: E402
+from lattice_rt_tray.services.notifiers import RecordingNotifier  # noqa: E402
+from lattice_rt_tray.services.settings import Settings  # noqa: E402
+from lattice_rt_tray.system.autostart import Autostart  # noqa: E402
 from tests.app.idle_fakes import Desk  # noqa: E402
 from tests.app.team_server import TeamServer  # noqa: E402
 
@@ -73,7 +73,7 @@ class ServerBox:
 class MemoryKeyring:
     """A keyring backend in memory: the app's tests never touch the machine's keyring.
 
-    (``tests/app/test_token_vault.py`` runs the vault against a real Secret Service.)
+    (``tests/app/services/test_token_vault.py`` runs the vault against a real Secret Service.)
     """
 
     def __init__(self) -> None:

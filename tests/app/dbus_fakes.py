@@ -33,7 +33,7 @@ from jeepney.bus_messages import message_bus
 from jeepney.io.threading import DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields, Message
 
-from lattice_rt_tray.idle_dbus import LOGIN1, MUTTER, SCREENSAVER, SESSION_INTERFACE
+from lattice_rt_tray.system.idle.dbus import LOGIN1, MUTTER, SCREENSAVER, SESSION_INTERFACE
 
 WAIT = 10.0
 

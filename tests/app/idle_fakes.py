@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 
-from lattice_rt_tray.idle_base import Report, Sample
+from lattice_rt_tray.system.idle.base import Report, Sample
 
 
 class Scripted:

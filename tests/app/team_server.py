@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lattice_rt_core.accounts import Accounts
+from lattice_rt_core.auth.accounts import Accounts
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.paths import OWNER_TOKEN_FILE, database_path, read_owner_token
 

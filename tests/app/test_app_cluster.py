@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from lattice_rt_tray.presence_keeper import presence_client_id
-from lattice_rt_tray.settings_values import ConnectionSettings, local_connection
-from lattice_rt_tray.token_vault import SERVICE
+from lattice_rt_tray.logic.settings_values import ConnectionSettings, local_connection
+from lattice_rt_tray.services.presence_keeper import presence_client_id
+from lattice_rt_tray.services.token_vault import SERVICE
 from tests.app.conftest import wait_until
 from tests.e2e.cluster import WAIT, Cluster
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from lattice_rt_tray.activity_model import KIND_ROLE
-from lattice_rt_tray.coalescer import NoticeKind
-from lattice_rt_tray.icons import TrayState
-from lattice_rt_tray.presence_keeper import presence_client_id
-from lattice_rt_tray.settings_values import (
+from lattice_rt_tray.logic.coalescer import NoticeKind
+from lattice_rt_tray.logic.settings_values import (
     LOCAL_KEY,
     ConnectionSettings,
     SettingsValues,
     local_connection,
 )
-from lattice_rt_tray.token_vault import SERVICE
+from lattice_rt_tray.services.presence_keeper import presence_client_id
+from lattice_rt_tray.services.token_vault import SERVICE
+from lattice_rt_tray.views.activity_model import KIND_ROLE
+from lattice_rt_tray.views.icons import TrayState
 from tests.app.conftest import Ready, local, wait_until
 
 WAIT_MS = 15_000
@@ -315,7 +315,7 @@ def test_an_old_tray_ini_keeps_working_and_its_token_moves_to_the_keyring(
     path = tmp_path / "old.ini"
     path.write_text(f"[server]\nmode=remote\nport=0\nurl={team.url}\ntoken={team.owner_token}\n"
                     "[presence]\ndisplay_name=Ada\nworkspaces=ws_team\n")
-    from lattice_rt_tray.settings import Settings
+    from lattice_rt_tray.services.settings import Settings
 
     settings = Settings.open(path)
     app = harness.build(settings)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from lattice_rt_tray.coalescer import NoticeKind
-from lattice_rt_tray.dnd import DndMode
-from lattice_rt_tray.icons import TrayState
-from lattice_rt_tray.settings_values import LOCAL_KEY
+from lattice_rt_tray.logic.coalescer import NoticeKind
+from lattice_rt_tray.logic.dnd import DndMode
+from lattice_rt_tray.logic.settings_values import LOCAL_KEY
+from lattice_rt_tray.views.icons import TrayState
 from tests.app.conftest import wait_until
 
 

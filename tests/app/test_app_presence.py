@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lattice_rt_tray.presence_keeper import presence_client_id
+from lattice_rt_tray.services.presence_keeper import presence_client_id
 
 
 def test_joins_on_start_and_leaves_on_quit(harness, settings):

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-from lattice_rt_tray.presence_keeper import presence_client_id
-from lattice_rt_tray.settings import Settings
-from lattice_rt_tray.settings_values import ConnectionSettings, local_connection
+from lattice_rt_tray.logic.settings_values import ConnectionSettings, local_connection
+from lattice_rt_tray.services.presence_keeper import presence_client_id
+from lattice_rt_tray.services.settings import Settings
 from tests.app.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QUrl
 
-from lattice_rt_tray.about import AboutDialog
-from lattice_rt_tray.activity_model import EVENT_COLUMN
-from lattice_rt_tray.link_status import FIRST_RUN
-from lattice_rt_tray.presence_keeper import presence_client_id
-from lattice_rt_tray.settings_dialog import SettingsDialog
+from lattice_rt_tray.logic.link_status import FIRST_RUN
+from lattice_rt_tray.services.presence_keeper import presence_client_id
+from lattice_rt_tray.views.about import AboutDialog
+from lattice_rt_tray.views.activity_model import EVENT_COLUMN
+from lattice_rt_tray.views.settings_dialog import SettingsDialog
 from tests.app.conftest import local, wait_until
 
 

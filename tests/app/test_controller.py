@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from lattice_rt_core.client_api import ClientState
-from lattice_rt_tray.dnd import DndMode, DoNotDisturb
-from lattice_rt_tray.presence_keeper import presence_client_id
-from lattice_rt_tray.resume import ResumePoint, ServerIdentity
-from lattice_rt_tray.settings_values import LOCAL_KEY, ConnectionSettings, local_connection
-from lattice_rt_tray.token_vault import SERVICE
+from lattice_rt_core.net.api import ClientState
+from lattice_rt_tray.logic.dnd import DndMode, DoNotDisturb
+from lattice_rt_tray.logic.resume import ResumePoint, ServerIdentity
+from lattice_rt_tray.logic.settings_values import LOCAL_KEY, ConnectionSettings, local_connection
+from lattice_rt_tray.services.presence_keeper import presence_client_id
+from lattice_rt_tray.services.token_vault import SERVICE
 from tests.app.conftest import local, wait_until
 
 WAIT_MS = 15_000

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lattice_rt_tray.single_instance import SingleInstance, instance_key
-from lattice_rt_tray.unix_signals import SignalHandler
+from lattice_rt_tray.services.single_instance import SingleInstance, instance_key
+from lattice_rt_tray.services.unix_signals import SignalHandler
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,20 +19,20 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex
 
-from lattice_rt_tray.coalescer import NoticeKind
-from lattice_rt_tray.dnd import DndMode
-from lattice_rt_tray.idle_dbus import DBusBackend
-from lattice_rt_tray.main import TrayApp
-from lattice_rt_tray.presence_keeper import presence_client_id
-from lattice_rt_tray.presence_model import STATUS_ROLE
-from lattice_rt_tray.settings import Settings
-from lattice_rt_tray.settings_values import (
+from lattice_rt_tray.logic.coalescer import NoticeKind
+from lattice_rt_tray.logic.dnd import DndMode
+from lattice_rt_tray.logic.settings_values import (
     ConnectionSettings,
     NotifyPrefs,
     local_connection,
 )
-from lattice_rt_tray.status_machine import ACTIVE, AWAY, DND, IDLE, StatusState
-from lattice_rt_tray.token_vault import SERVICE
+from lattice_rt_tray.logic.status_machine import ACTIVE, AWAY, DND, IDLE, StatusState
+from lattice_rt_tray.main import TrayApp
+from lattice_rt_tray.services.presence_keeper import presence_client_id
+from lattice_rt_tray.services.settings import Settings
+from lattice_rt_tray.services.token_vault import SERVICE
+from lattice_rt_tray.system.idle.dbus import DBusBackend
+from lattice_rt_tray.views.presence_model import STATUS_ROLE
 from tests.app.conftest import local, wait_until
 from tests.app.dbus_fakes import FakeLogind, FakeScreenSaver, private_bus
 from tests.app.idle_fakes import Desk

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from lattice_rt_core.fanout import Subscriber
-from lattice_rt_core.redis_engine import RedisEngine, bootstrap
-from lattice_rt_core.redis_store import RedisKeys
+from lattice_rt_core.engines.fanout import Subscriber
+from lattice_rt_core.engines.redis.engine import RedisEngine, bootstrap
+from lattice_rt_core.engines.redis.store import RedisKeys
 from tests.core.sse_frames import Frame, parse
 
 T = TypeVar("T")

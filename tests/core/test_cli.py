@@ -357,7 +357,7 @@ def test_serve_and_tail_as_processes(
 
 
 def _local(data: str) -> tuple[str, str | None]:
-    from lattice_rt_core.discovery import discover
+    from lattice_rt_core.net.discovery import discover
 
     return discover(data)
 

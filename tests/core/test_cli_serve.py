@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.discovery import discover
+from lattice_rt_core.net.discovery import discover
 from tests.conftest import TlsFiles
 from tests.core.cli_helpers import Proc, assert_one_error_line, run
 

@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from lattice_rt_core.client import Backoff, RealtimeClient
-from lattice_rt_core.client_api import ApiError, ClientState
-from lattice_rt_core.discovery import discover
+from lattice_rt_core.net.api import ApiError, ClientState
+from lattice_rt_core.net.discovery import discover
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 WAIT = 15.0  # generous upper bound for anything that should happen "soon"

@@ -278,7 +278,7 @@ def test_forwarded_headers_are_believed_only_from_trusted_proxies(
         launch = httpx.post(srv.url + "/realtime/launch", headers=forwarded).json()["url"]
         scheme = "https" if trusted else "http"
         assert launch.startswith(f"{scheme}://127.0.0.1:{srv.port}/activity?code=")
-        with caplog.at_level(logging.WARNING, logger="lattice_rt_core.guard"):
+        with caplog.at_level(logging.WARNING, logger="lattice_rt_core.http.guard"):
             r = httpx.get(srv.url + "/realtime/feed", headers={**forwarded, "Host": "team.lan"})
         assert r.status_code == 403
         peer = "203.0.113.9" if trusted else "127.0.0.1"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lattice_rt_core.bus import RealtimeBus
+from lattice_rt_core.engines.local.bus import RealtimeBus
 from lattice_rt_core.store import WorkspaceOSStore
 
 

@@ -165,8 +165,8 @@ class Cluster:
             node.start()
         self.nginx = Nginx(directory, self.proxy_port, [n.port for n in self.nodes])
         self.url = self.nginx.url
-        from lattice_rt_core.redis_engine import read_owner_token
-        from lattice_rt_core.redis_store import RedisKeys
+        from lattice_rt_core.engines.redis.engine import read_owner_token
+        from lattice_rt_core.engines.redis.store import RedisKeys
 
         token = read_owner_token(self.redis.url, RedisKeys())
         assert token is not None

@@ -29,7 +29,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.people import NO_WORKSPACE, count_people
+from lattice_rt_core.protocol.people import NO_WORKSPACE, count_people
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 pytestmark = pytest.mark.browser

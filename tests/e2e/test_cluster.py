@@ -20,9 +20,9 @@ import httpx
 import pytest
 from httpx_sse import connect_sse
 
-from lattice_rt_core.backoff import Backoff
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.client_api import ClientState
+from lattice_rt_core.net.api import ClientState
+from lattice_rt_core.net.backoff import Backoff
 from tests.e2e.cluster import WAIT, Cluster
 
 

@@ -262,7 +262,7 @@ def start_app(
 def in_keyring(stack: DesktopStack, key: str) -> str:
     """What the app's default keyring holds for ``key``, asked by another process."""
     code = ("import sys; sys.path[:0] = sys.argv[1:]\n"
-            "from lattice_rt_tray.token_vault import SERVICE, default_keyring\n"
+            "from lattice_rt_tray.services.token_vault import SERVICE, default_keyring\n"
             f"print(default_keyring().get_password(SERVICE, {key!r}))")
     return subprocess.run([sys.executable, "-c", code, str(ROOT / "app"), str(ROOT)],
                           env=stack.env, capture_output=True, text=True, check=True,
@@ -273,7 +273,7 @@ def test_tray_registers_and_events_of_two_servers_reach_the_notification_daemon(
     desktop: DesktopStack, tmp_path: Path
 ) -> None:
     from lattice_rt_core.client import RealtimeClient
-    from lattice_rt_core.discovery import discover
+    from lattice_rt_core.net.discovery import discover
 
     team = TeamServer(tmp_path / "team")
     team.start()
@@ -373,10 +373,14 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from lattice_rt_tray.icons import app_icon
+    from lattice_rt_tray.logic.settings_values import (
+        LOCAL_KEY,
+        ConnectionSettings,
+        local_connection,
+    )
     from lattice_rt_tray.main import build
-    from lattice_rt_tray.settings import Settings
-    from lattice_rt_tray.settings_values import LOCAL_KEY, ConnectionSettings, local_connection
+    from lattice_rt_tray.services.settings import Settings
+    from lattice_rt_tray.views.icons import app_icon
 
     qapp = QApplication([sys.argv[0]])
     qapp.setApplicationDisplayName("Lattice Realtime Tray")

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.client_api import ClientState
+from lattice_rt_core.net.api import ClientState
 from lattice_rt_core.paths import read_owner_token
 from tests.conftest import TlsFiles
 from tests.e2e.chromium_tls import trust_flags
@@ -166,7 +166,7 @@ def test_plain_http_to_the_proxy_redirects_to_https(proxied: Proxied) -> None:
 
 
 def _verify(proxied: Proxied) -> Any:
-    from lattice_rt_core.tls import client_context
+    from lattice_rt_core.net.tls import client_context
 
     return client_context(proxied.ca)
 

@@ -85,16 +85,16 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
 
     from lattice_rt_core.client import RealtimeClient
     from lattice_rt_core.server import RealtimeServer, ServerConfig
-    from lattice_rt_tray.about import AboutDialog
-    from lattice_rt_tray.actions import AppActions
-    from lattice_rt_tray.activity_model import ActivityModel
-    from lattice_rt_tray.activity_window import ActivityWindow
-    from lattice_rt_tray.icons import app_icon
-    from lattice_rt_tray.presence_model import PresenceModel
-    from lattice_rt_tray.presence_window import PresenceWindow
-    from lattice_rt_tray.roster import Roster
-    from lattice_rt_tray.settings_dialog import SettingsDialog
-    from lattice_rt_tray.settings_values import SettingsValues
+    from lattice_rt_tray.logic.roster import Roster
+    from lattice_rt_tray.logic.settings_values import SettingsValues
+    from lattice_rt_tray.views.about import AboutDialog
+    from lattice_rt_tray.views.actions import AppActions
+    from lattice_rt_tray.views.activity_model import ActivityModel
+    from lattice_rt_tray.views.activity_window import ActivityWindow
+    from lattice_rt_tray.views.icons import app_icon
+    from lattice_rt_tray.views.presence_model import PresenceModel
+    from lattice_rt_tray.views.presence_window import PresenceWindow
+    from lattice_rt_tray.views.settings_dialog import SettingsDialog
 
     qapp = QApplication([sys.argv[0]])
     qapp.setApplicationDisplayName("Lattice Realtime Tray")

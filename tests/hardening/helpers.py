@@ -12,7 +12,7 @@ from typing import TypeVar
 import httpx
 from httpx_sse import connect_sse
 
-from lattice_rt_core.accounts import Accounts
+from lattice_rt_core.auth.accounts import Accounts
 from lattice_rt_core.paths import database_path
 from lattice_rt_core.server import RealtimeServer
 

@@ -1,6 +1,6 @@
 """Who gets in: Host and Origin, content types, private files, workspace scope.
 
-Extends tests/core/test_guard.py and test_http_api.py (the basic guards) with the
+Extends tests/core/http/test_guard.py and test_http_api.py (the basic guards) with the
 subtle cases and with every route of the OpenAPI document, so a new route is
 covered without touching this file. Each test names the line whose removal
 makes it fail.
@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lattice_rt_core.openapi import openapi_document
+from lattice_rt_core.http.openapi import openapi_document
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.hardening.helpers import add_users, bearer, sse_reader
 
@@ -163,7 +163,7 @@ def test_own_origin_gets_an_answer_but_no_cors_headers(server: RealtimeServer) -
     ],
 )
 def test_posts_need_application_json(owner: httpx.Client, path: str, ctype: str | None) -> None:
-    # fails without: the Content-Type check at the top of request_body.json_body
+    # fails without: the Content-Type check at the top of http/body.py's json_body
     headers = {"Content-Type": ctype} if ctype else {}
     before = []
     if path.endswith("/status"):  # changes an entry that exists
@@ -333,7 +333,7 @@ def test_only_the_holder_or_the_owner_changes_a_status_and_only_in_its_workspace
     assert post(server.owner_token, "/realtime/presence/status",
                 {"client_id": "pa", "status": "away"}).status_code == 200
     # ann loses ws_a: her entry stays until it expires, but she cannot publish there
-    from lattice_rt_core.accounts import Accounts
+    from lattice_rt_core.auth.accounts import Accounts
     from lattice_rt_core.paths import database_path
 
     accounts = Accounts(database_path(server.data_dir))
@@ -350,7 +350,7 @@ def test_only_the_holder_or_the_owner_changes_a_status_and_only_in_its_workspace
 # ----------------------------------------------------------------- limits
 @pytest.fixture
 def limited(data_dir: Path) -> Iterator[RealtimeServer]:
-    from lattice_rt_core.limits import ApiLimits
+    from lattice_rt_core.protocol.limits import ApiLimits
 
     srv = RealtimeServer(ServerConfig(
         port=0, data_dir=data_dir, owner_user="owner",

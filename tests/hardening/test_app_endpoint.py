@@ -34,16 +34,16 @@ from PySide6.QtCore import QObject  # noqa: E402
 
 from lattice_rt_core.client import RealtimeClient  # noqa: E402
 from lattice_rt_core.paths import read_owner_token  # noqa: E402
-from lattice_rt_tray.autostart import Autostart  # noqa: E402
-from lattice_rt_tray.main import TrayApp, build  # noqa: E402
-from lattice_rt_tray.notifiers import RecordingNotifier  # noqa: E402
-from lattice_rt_tray.presence_keeper import presence_client_id  # noqa: E402
-from lattice_rt_tray.settings import Settings  # noqa: E402
-from lattice_rt_tray.settings_values import (  # noqa: E402
+from lattice_rt_tray.logic.settings_values import (  # noqa: E402
     LOCAL_KEY,
     ConnectionSettings,
     local_connection,
 )
+from lattice_rt_tray.main import TrayApp, build  # noqa: E402
+from lattice_rt_tray.services.notifiers import RecordingNotifier  # noqa: E402
+from lattice_rt_tray.services.presence_keeper import presence_client_id  # noqa: E402
+from lattice_rt_tray.services.settings import Settings  # noqa: E402
+from lattice_rt_tray.system.autostart import Autostart  # noqa: E402
 from tests.hardening.helpers import ServeProcess, bearer  # noqa: E402
 
 pytestmark = pytest.mark.gui

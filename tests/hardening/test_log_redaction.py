@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lattice_rt_core.auth import SecretRedactor
+from lattice_rt_core.auth.callers import SecretRedactor
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.hardening.helpers import bearer
 

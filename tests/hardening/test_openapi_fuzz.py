@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from lattice_rt_core.openapi import openapi_document
+from lattice_rt_core.http.openapi import openapi_document
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
 from tests.hardening.helpers import bearer, sse_reader
@@ -106,7 +106,7 @@ def _has_input(method: str, path: str) -> bool:
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_every_operation_survives_fuzzing(fuzzed: RealtimeServer, mode: GenerationMode) -> None:
-    # fails (500s found) without e.g. the ValueError handling of `limit` in http_api's feed,
+    # fails (500s found) without e.g. the ValueError handling of `limit` in http/app.py's feed,
     # or the "body must be a JSON object" check in its object_body
     _fuzz(fuzzed, _operations(owner=False), mode)
     _still_serves(fuzzed)
@@ -151,7 +151,7 @@ def _fuzz(fuzzed: RealtimeServer, operations: list[tuple[str, str]],
 def test_the_stream_survives_fuzzing_of_its_parameters(fuzzed: RealtimeServer) -> None:
     # the stream never ends, so schemathesis cannot read it: send each case
     # with httpx, read the head and the first chunk, check by hand
-    # fails without: the ValueError handling in stream_route._last_event_id
+    # fails without: the ValueError handling in http/stream.py's _last_event_id
     operation = _schema()["/realtime/stream"]["GET"]
     documented = set(operation.definition.raw["responses"])
     strategy = st.one_of(operation.as_strategy(generation_mode=GenerationMode.POSITIVE),

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.openapi import openapi_document
+from lattice_rt_core.http.openapi import openapi_document
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.hardening.helpers import add_users, bearer
 

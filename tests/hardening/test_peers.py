@@ -35,9 +35,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from lattice_rt_core.bus import RealtimeBus
-from lattice_rt_core.fanout import MAX_CHUNK_BYTES
-from lattice_rt_core.limits import ApiLimits
+from lattice_rt_core.engines.fanout import MAX_CHUNK_BYTES
+from lattice_rt_core.engines.local.bus import RealtimeBus
+from lattice_rt_core.protocol.limits import ApiLimits
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.hardening.helpers import (
     WAIT,
@@ -91,7 +91,7 @@ class Records(logging.Handler):
 
 @pytest.fixture
 def api_log() -> Iterator[Records]:
-    logger = logging.getLogger("lattice_rt_core.stream_route")
+    logger = logging.getLogger("lattice_rt_core.http.stream")
     handler, level = Records(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -28,9 +28,9 @@ from httpx_sse._decoders import SSEDecoder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lattice_rt_core.bus import RealtimeBus
-from lattice_rt_core.events import to_json
-from lattice_rt_core.sse import encode_comment, encode_data, encode_named
+from lattice_rt_core.engines.local.bus import RealtimeBus
+from lattice_rt_core.protocol.events import to_json
+from lattice_rt_core.protocol.sse import encode_comment, encode_data, encode_named
 
 PROPERTY = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

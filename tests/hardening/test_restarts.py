@@ -21,14 +21,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lattice_rt_core.auth import Authenticator
-from lattice_rt_core.backoff import Backoff
-from lattice_rt_core.bus import RealtimeBus
+from lattice_rt_core.auth.callers import Authenticator
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.client_api import ClientState
-from lattice_rt_core.http_api import create_app
-from lattice_rt_core.journal import Journal
-from lattice_rt_core.local_engine import LocalEngine
+from lattice_rt_core.engines.local.bus import RealtimeBus
+from lattice_rt_core.engines.local.engine import LocalEngine
+from lattice_rt_core.engines.local.journal import Journal
+from lattice_rt_core.http.app import create_app
+from lattice_rt_core.net.api import ClientState
+from lattice_rt_core.net.backoff import Backoff
 from lattice_rt_core.paths import database_path, read_owner_token
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.hardening.helpers import WAIT, ServeProcess, add_users, bearer, sse_reader, wait_for
@@ -186,7 +186,7 @@ def test_an_event_is_visible_only_once_durable(tmp_path: Path) -> None:
 
 
 def test_a_publish_is_answered_only_once_durable(tmp_path: Path) -> None:
-    # fails without: the `await waiter` in local_engine's publish_events (the answer would be
+    # fails without: the `await waiter` in the local engine's publish_events (the answer would be
     # sent while the commit is still held back)
     journal = HeldJournal(tmp_path / "j.sqlite")
     bus = RealtimeBus(journal=journal)

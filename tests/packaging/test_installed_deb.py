@@ -200,7 +200,7 @@ def test_programs_are_on_the_path_and_files_in_place(installed: Installed) -> No
 
 
 def test_the_bundle_carries_the_licences_the_about_dialog_shows(installed: Installed) -> None:
-    from lattice_rt_tray.licences import PYTHON_LICENCE_DIR, shipped_distributions
+    from lattice_rt_tray.system.licences import PYTHON_LICENCE_DIR, shipped_distributions
 
     internal = Path(INSTALL_PREFIX) / "_internal"
     bundled = {_normal(d.name): d for d in metadata.distributions(path=[str(internal)])}

@@ -16,7 +16,8 @@ from lrt_build.project import (
     load_project,
 )
 
-from lattice_rt_tray import autostart, identity
+from lattice_rt_tray.logic import identity
+from lattice_rt_tray.system import autostart
 
 ROOT = Path(__file__).resolve().parents[2]
 ISS = ROOT / "packaging" / "windows" / "lattice-rt.iss"

@@ -1,0 +1,365 @@
+"""What to tell the user about incoming events: notices, digests, unread (sans-IO).
+
+No Qt, no I/O, no sleeping: time comes from two injected clocks (``clock`` is
+monotonic seconds and decides bursts; ``wallclock`` is epoch seconds and
+decides do-not-disturb), and the caller asks :meth:`NotificationCoalescer.poll`
+again at :meth:`~NotificationCoalescer.next_due`.
+
+Every event comes from a *server* (a connection, named by its key), and
+everything about events is counted per server: a seq only means something to
+its server. Rules:
+
+* Events are filtered: the user's own actions (``origin`` equal to this app's
+  instance id, and this app's own presence entries) are never notified; muted
+  workspaces and areas are dropped; presence join/leave only when enabled,
+  presence status changes only when enabled apart (and then shown as quiet
+  notices: low urgency).
+* A burst becomes one notification: the first event of a quiet period is shown
+  at once; what follows within ``window`` seconds is held and shown as one
+  digest ("12 new events in ws_marketing") that *replaces* the first one (same
+  ``key``), and keeps replacing it while the burst goes on. Per server.
+* After a (re)connect, what the server replays is held until the caller tells
+  the boundary (the server's seq when the stream opened, or ``None`` when it is
+  unknown): older events become one catch-up digest ("While you were away: 37
+  events in 3 workspaces"); on a first connect without a resume point (a new
+  server, or a history that started again) they are history and not notified.
+* Nothing is shown twice: an event whose seq is not above the highest seen
+  from its server is ignored (a ``reset`` moves that mark; :meth:`forget`
+  drops it when the connection follows another history).
+* With more than one server, titles name the server ("Workflow failed · Team").
+* Do-not-disturb and "notifications off" suppress the popups but events still
+  count as unread. What do-not-disturb held becomes ONE summary when it ends
+  (:meth:`release_held`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lattice_rt_tray.logic.digest import Tally, catch_up_text, digest_text, held_text, newest_seq
+from lattice_rt_tray.logic.dnd import DoNotDisturb
+from lattice_rt_tray.logic.settings_values import NotifyPrefs
+from lattice_rt_tray.logic.summary import event_body, event_title, is_presence, is_status_change
+
+__all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "Notice", "NoticeKind", "NotificationCoalescer"]
+
+DEFAULT_WINDOW = 2.0
+DEFAULT_HOLD = 3.0
+
+Event = Mapping[str, Any]
+
+
+class NoticeKind(enum.Enum):
+    EVENT = "event"
+    DIGEST = "digest"
+    CATCH_UP = "catch_up"
+    HELD = "held"  # what do-not-disturb held, once it ended
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notification to show; a later notice with the same ``key`` replaces it.
+
+    A click opens event ``seq`` of connection ``server`` (``""``/None: only the
+    Activity window, as for a summary of several servers).
+    """
+
+    kind: NoticeKind
+    key: str
+    title: str
+    body: str
+    seq: int | None  # the event a click opens (the newest one of a digest)
+    count: int
+    server: str = ""
+    quiet: bool = False  # low urgency: a person's status changed
+
+
+class _Server:
+    """Everything counted for one server."""
+
+    __slots__ = ("boundary", "burst", "burst_tally", "caught", "caught_missed", "held",
+                 "high", "history", "hold_until", "holding", "missed", "pending", "window_end")
+
+    def __init__(self) -> None:
+        self.high: int | None = None  # highest seq seen
+        # live bursts
+        self.burst = 0  # number of the current burst (the notice key)
+        self.window_end: float | None = None
+        self.burst_tally = Tally()  # everything in this burst
+        self.pending = 0  # events of the burst not shown yet (until the window ends)
+        # catch-up after a (re)connect
+        self.holding = False
+        self.history = False
+        self.hold_until = 0.0
+        self.held: list[Event] = []
+        self.missed = 0
+        self.boundary: int | None = None  # replayed events up to here are old news
+        self.caught = Tally()  # the last catch-up digest's events
+        self.caught_missed = 0
+
+
+class NotificationCoalescer:
+    def __init__(
+        self,
+        *,
+        instance_id: str,
+        clock: Callable[[], float],
+        wallclock: Callable[[], float],
+        window: float = DEFAULT_WINDOW,
+        hold: float = DEFAULT_HOLD,
+        prefs: NotifyPrefs | None = None,
+        dnd: DoNotDisturb | None = None,
+    ) -> None:
+        if window <= 0 or hold <= 0:
+            raise ValueError("window and hold must be positive")
+        self.instance_id = instance_id
+        self.prefs = prefs or NotifyPrefs()
+        self.dnd = dnd or DoNotDisturb()
+        self.unread = 0
+        self._clock = clock
+        self._wallclock = wallclock
+        self._window = window
+        self._hold_time = hold
+        self._servers: dict[str, _Server] = {}
+        self._names: dict[str, str] = {}
+        self._quiet_tally = Tally()  # what do-not-disturb held
+
+    # ------------------------------------------------------------- servers
+    def set_servers(self, names: Mapping[str, str]) -> None:
+        """Key -> name of the servers followed: with more than one, notices name theirs."""
+        self._names = dict(names)
+
+    def forget(self, server: str) -> None:
+        """Drop what was counted for ``server`` (removed, or another history now)."""
+        self._servers.pop(server, None)
+
+    def _server(self, server: str) -> _Server:
+        state = self._servers.get(server)
+        if state is None:
+            state = self._servers[server] = _Server()
+        return state
+
+    def _titled(self, title: str, server: str) -> str:
+        if len(self._names) > 1 and server in self._names:
+            return f"{title} · {self._names[server]}"
+        return title
+
+    # ------------------------------------------------------------- filtering
+    def is_own(self, event: Event) -> bool:
+        if self.instance_id and event.get("origin") == self.instance_id:
+            return True
+        if is_presence(event):
+            payload = event.get("payload")
+            cid = payload.get("client_id") if isinstance(payload, Mapping) else None
+            return isinstance(cid, str) and cid.startswith(f"{self.instance_id}:")
+        return False
+
+    def is_notable(self, event: Event) -> bool:
+        """Would the user want to hear about it at all (own/muted/presence rules)?"""
+        if self.is_own(event):
+            return False
+        if is_presence(event) and not (
+                self.prefs.status if is_status_change(event) else self.prefs.presence):
+            return False
+        ws = event.get("workspace_id")
+        if isinstance(ws, str) and ws in self.prefs.muted_workspaces:
+            return False
+        return str(event.get("area")) not in self.prefs.muted_areas
+
+    @property
+    def holding(self) -> bool:
+        """True while any server is between a (re)connect and its boundary."""
+        return any(state.holding for state in self._servers.values())
+
+    def holds(self, server: str) -> bool:
+        state = self._servers.get(server)
+        return state is not None and state.holding
+
+    def quiet(self) -> bool:
+        """True while popups are suppressed (notifications off or do-not-disturb)."""
+        return not self.prefs.enabled or self.dnd.active(self._wallclock())
+
+    def _held_back(self, notable: list[Event], server: str) -> None:
+        """Suppressed by do-not-disturb (not by "off"): kept for the summary at its end."""
+        if self.prefs.enabled and notable:
+            self._quiet_tally.add(notable, server)
+
+    def mark_read(self) -> None:
+        self.unread = 0
+
+    def release_held(self) -> list[Notice]:
+        """Once do-not-disturb is over: one summary of what it held (if anything)."""
+        tally = self._quiet_tally
+        if self.dnd.active(self._wallclock()) or not tally.count:
+            return []
+        self._quiet_tally = Tally()
+        if not self.prefs.enabled:
+            return []
+        title, body = held_text(tally, self._names)
+        server = next(iter(tally.servers)) if len(tally.servers) == 1 else ""
+        return [Notice(NoticeKind.HELD, "held", title, body, tally.newest if server else None,
+                       tally.count, server)]
+
+    # ----------------------------------------------------------- connection
+    def connected(self, server: str, *, resumed: bool) -> None:
+        """``server``'s stream (re)opened: hold what arrives until :meth:`boundary`.
+
+        ``resumed`` is False on a first connect without a resume point, whose
+        replayed tail is history rather than news.
+        """
+        state = self._server(server)
+        if not state.holding:
+            state.holding = True
+            state.history = not resumed
+            state.held = []
+            state.missed = 0
+        state.hold_until = self._clock() + self._hold_time
+
+    def boundary(self, server: str, server_seq: int | None) -> list[Notice]:
+        """End the hold: events up to ``server_seq`` were missed, later ones are live."""
+        state = self._servers.get(server)
+        if state is None or not state.holding:
+            return []
+        state.holding = False
+        held, state.held = state.held, []
+        missed, state.missed = state.missed, 0
+        if server_seq is None:  # unknown: everything replayed so far is old news
+            server_seq = newest_seq(held)
+            if server_seq is None:
+                server_seq = state.high
+        state.boundary = server_seq
+        state.caught, state.caught_missed = Tally(), missed
+        notices = self._split(server, state, held)
+        if (
+            missed
+            and not state.history
+            and not self.quiet()
+            and not any(n.kind is NoticeKind.CATCH_UP for n in notices)
+        ):
+            notices.insert(0, self._catch_up(server, Tally(), missed))
+        return notices
+
+    def _split(self, server: str, state: _Server, events: list[Event]) -> list[Notice]:
+        """Old news (up to the boundary) into the catch-up digest, the rest live."""
+        bound = state.boundary
+        old = [e for e in events if bound is not None and _older(e, bound)]
+        new = [e for e in events if bound is None or not _older(e, bound)]
+        notices: list[Notice] = []
+        if old and not state.history:
+            notable = [e for e in old if self.is_notable(e)]
+            self.unread += len(notable)
+            state.caught.add(notable, server)
+            if self.quiet():
+                self._held_back(notable, server)
+            elif notable:
+                notices.append(self._catch_up(server, state.caught, state.caught_missed))
+        notices.extend(self._live(server, state, new))
+        return notices
+
+    def gap(self, server: str, body: Mapping[str, Any]) -> None:
+        missed = body.get("missed")
+        state = self._servers.get(server)
+        if state is not None and state.holding and isinstance(missed, int) and missed > 0:
+            state.missed += missed
+
+    def reset(self, server: str, body: Mapping[str, Any]) -> None:
+        """The server is behind our resume point (it lost data): restart the mark."""
+        server_seq = body.get("server_seq")
+        self._server(server).high = server_seq if isinstance(server_seq, int) else None
+
+    # ---------------------------------------------------------------- events
+    def offer(self, server: str, events: Iterable[Event]) -> list[Notice]:
+        state = self._server(server)
+        fresh: list[Event] = []
+        high = state.high
+        for event in events:
+            seq = event.get("seq")
+            if isinstance(seq, int):
+                if high is not None and seq <= high:
+                    continue
+                high = seq
+            fresh.append(event)
+        state.high = high
+        if state.holding:
+            state.held.extend(fresh)
+            return []
+        return self._split(server, state, fresh)
+
+    def poll(self) -> list[Notice]:
+        now = self._clock()
+        notices: list[Notice] = []
+        for server, state in list(self._servers.items()):
+            if state.holding and now >= state.hold_until:
+                notices.extend(self.boundary(server, None))
+            if state.window_end is not None and now >= state.window_end:
+                notices.extend(self._close_window(server, state, now))
+        return notices
+
+    def next_due(self) -> float | None:
+        due: list[float] = []
+        for state in self._servers.values():
+            if state.holding:
+                due.append(state.hold_until)
+            if state.pending and state.window_end is not None:
+                due.append(state.window_end)
+        return min(due) if due else None
+
+    # -------------------------------------------------------------- internals
+    def _live(self, server: str, state: _Server, events: list[Event]) -> list[Notice]:
+        notable = [e for e in events if self.is_notable(e)]
+        self.unread += len(notable)
+        if not notable:
+            return []
+        if self.quiet():
+            self._held_back(notable, server)
+            return []
+        now = self._clock()
+        notices: list[Notice] = []
+        if state.window_end is not None and now >= state.window_end:
+            notices.extend(self._close_window(server, state, now))
+        if state.window_end is None:
+            first, notable = notable[0], notable[1:]
+            state.burst += 1
+            state.burst_tally = Tally()
+            state.burst_tally.add([first], server)
+            state.window_end = now + self._window
+            notices.append(self._single(server, first, f"{server}:burst:{state.burst}"))
+        state.burst_tally.add(notable, server)  # counted now: a flood's digest never rereads it
+        state.pending += len(notable)
+        return notices
+
+    def _close_window(self, server: str, state: _Server, now: float) -> list[Notice]:
+        if not state.pending:
+            state.window_end = None
+            state.burst_tally = Tally()
+            return []
+        state.pending = 0
+        state.window_end = now + self._window
+        title, body = digest_text(state.burst_tally)
+        return [Notice(NoticeKind.DIGEST, f"{server}:burst:{state.burst}",
+                       self._titled(title, server), body, state.burst_tally.newest,
+                       state.burst_tally.count, server)]
+
+    def _single(self, server: str, event: Event, key: str,
+                kind: NoticeKind = NoticeKind.EVENT) -> Notice:
+        seq = event.get("seq")
+        return Notice(kind, key, self._titled(event_title(event), server), event_body(event),
+                      seq if isinstance(seq, int) else None, 1, server,
+                      quiet=is_status_change(event))
+
+    def _catch_up(self, server: str, tally: Tally, missed: int) -> Notice:
+        key = f"{server}:catch-up"
+        if tally.first is not None and tally.count == 1 and not missed:
+            return self._single(server, tally.first, key, NoticeKind.CATCH_UP)
+        title, body = catch_up_text(tally, missed)
+        return Notice(NoticeKind.CATCH_UP, key, self._titled(title, server), body, tally.newest,
+                      tally.count, server)
+
+
+def _older(event: Event, seq: int) -> bool:
+    """At or below ``seq`` (an event without a seq is never old news)."""
+    value = event.get("seq")
+    return isinstance(value, int) and value <= seq

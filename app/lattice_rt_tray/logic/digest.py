@@ -1,0 +1,95 @@
+"""What a notification that sums up several events says (pure).
+
+:class:`Tally` counts the events of a burst, a catch-up or a do-not-disturb
+period as they arrive; the ``*_text`` functions turn one into a title and a
+body. The rules of when to sum up are the coalescer's.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lattice_rt_tray.logic.summary import event_title, workspace_label
+from lattice_rt_tray.logic.text import plural
+
+__all__ = ["Tally", "catch_up_text", "digest_text", "held_text", "newest_seq"]
+
+Event = Mapping[str, Any]
+
+
+class Tally:
+    """What a digest tells about its events, counted as they arrive.
+
+    A flood keeps a burst (or a catch-up) going for as long as it lasts; a
+    digest that recounted every event of it would cost more each time it is
+    updated. Counting each event once when it arrives keeps the cost per event.
+    """
+
+    __slots__ = ("count", "first", "kinds", "newest", "servers", "spaces")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: Event | None = None
+        self.spaces: Counter[str] = Counter()  # workspace label -> events
+        self.kinds: Counter[str] = Counter()  # event title -> events
+        self.servers: Counter[str] = Counter()  # connection key -> events
+        self.newest: int | None = None  # the newest seq (what a click opens)
+
+    def add(self, events: Sequence[Event], server: str = "") -> None:
+        if not events:
+            return
+        if self.first is None:
+            self.first = events[0]
+        self.count += len(events)
+        self.servers[server] += len(events)
+        self.spaces.update(map(workspace_label, events))
+        self.kinds.update(map(event_title, events))
+        newest = newest_seq(events)
+        if newest is not None and (self.newest is None or newest > self.newest):
+            self.newest = newest
+
+
+def newest_seq(events: Sequence[Event]) -> int | None:
+    seqs = [e.get("seq") for e in events]
+    ints = [s for s in seqs if isinstance(s, int)]
+    return max(ints) if ints else None
+
+
+def _where(spaces: Counter[str]) -> str:
+    if len(spaces) == 1:
+        return f"in {next(iter(spaces))}"
+    return f"in {len(spaces)} workspaces"
+
+
+def digest_text(tally: Tally) -> tuple[str, str]:
+    """``12 new events in ws_marketing`` and the most frequent kinds (and workspaces)."""
+    kinds = tally.kinds
+    shown = [f"{title} ×{n}" if n > 1 else title for title, n in kinds.most_common(3)]
+    if len(kinds) > 3:
+        shown.append(f"{len(kinds) - 3} more kinds")
+    lines = [" · ".join(shown)]
+    if len(tally.spaces) > 1:
+        lines.append(" · ".join(f"{ws}: {n}" for ws, n in tally.spaces.most_common(3)))
+    return f"{tally.count} new events {_where(tally.spaces)}", "\n".join(lines)
+
+
+def catch_up_text(tally: Tally, missed: int) -> tuple[str, str]:
+    """``While you were away`` / ``37 events in 3 workspaces[; 5 more could not be replayed]``."""
+    if tally.first is None:
+        return "While you were away", f"{plural(missed, 'event')} could not be replayed"
+    body = f"{plural(tally.count, 'event')} {_where(tally.spaces)}"
+    if missed:
+        body += f"; {missed} more could not be replayed"
+    return "While you were away", body
+
+
+def held_text(tally: Tally, names: Mapping[str, str]) -> tuple[str, str]:
+    """The one summary of what do-not-disturb held, per server when there are several."""
+    body = f"{plural(tally.count, 'event')} {_where(tally.spaces)}"
+    if len(tally.servers) > 1:
+        body += "\n" + " · ".join(
+            f"{names.get(key, key)}: {n}" for key, n in tally.servers.most_common()
+        )
+    return "While do-not-disturb was on", body

@@ -1,0 +1,1 @@
+"""Qt objects without windows: connections, presence, settings, the token vault, notifiers."""

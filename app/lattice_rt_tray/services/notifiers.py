@@ -1,0 +1,91 @@
+"""The notifier interface, the tray-balloon fallback and the recording double.
+
+Every notifier takes :class:`~lattice_rt_tray.logic.coalescer.Notice` values and
+emits ``activated(server, seq)`` when the user clicks a notification: the
+event to open is ``seq`` of connection ``server`` (-1 when there is none).
+Which backend is used is decided once, in the composition root
+(:func:`lattice_rt_tray.main.choose_notifier`).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from lattice_rt_tray.logic.coalescer import Notice
+
+__all__ = ["Notifier", "RecordingNotifier", "TrayMessageNotifier", "target"]
+
+MESSAGE_MS = 8000
+
+
+def target(notice: Notice) -> tuple[str, int]:
+    """What a click on ``notice`` opens: (connection key, seq), seq -1 for none."""
+    return notice.server, notice.seq if notice.seq is not None else -1
+
+
+class Notifier(QObject):
+    """Base class.
+
+    Signals:
+        activated(str, int): a notification was clicked; its event's connection and
+            seq, or -1.
+    """
+
+    activated = Signal(str, int)
+    name = "none"
+
+    def show(self, notice: Notice) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the backend holds (connections, threads)."""
+
+
+class TrayMessageNotifier(Notifier):
+    """``QSystemTrayIcon.showMessage``: works wherever there is a tray.
+
+    A balloon carries no id, so a click is taken to mean the latest one, and a
+    later notice replaces whatever balloon is showing.
+    """
+
+    name = "tray"
+
+    def __init__(self, tray: QSystemTrayIcon, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tray = tray
+        self._last: tuple[str, int] = ("", -1)
+        tray.messageClicked.connect(self.on_message_clicked)
+
+    def show(self, notice: Notice) -> None:
+        self._last = target(notice)
+        self._tray.showMessage(
+            notice.title, notice.body, QSystemTrayIcon.MessageIcon.Information, MESSAGE_MS
+        )
+
+    @Slot()
+    def on_message_clicked(self) -> None:
+        self.activated.emit(*self._last)
+
+
+class RecordingNotifier(Notifier):
+    """Shows nothing; records every notice (tests, benchmarks, ``--notifier=record``).
+
+    Signals:
+        shown(object): the Notice that was just recorded.
+    """
+
+    name = "record"
+    shown = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.notices: list[Notice] = []
+
+    def show(self, notice: Notice) -> None:
+        self.notices.append(notice)
+        self.shown.emit(notice)
+
+    def click(self, notice: Notice) -> None:
+        """Act as if the user clicked ``notice``."""
+        self.activated.emit(*target(notice))

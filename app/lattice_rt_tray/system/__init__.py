@@ -1,0 +1,1 @@
+"""The operating system, without Qt: autostart, licences, connection checks, GC pauses."""

@@ -1,0 +1,1 @@
+"""Windows, models, dialogs and the tray icon."""

@@ -1,0 +1,1 @@
+"""What the ``lattice-rt`` commands share, and the account commands."""

@@ -1,0 +1,4 @@
+"""The engines behind the HTTP layer.
+
+The interface, the delivery machinery and presence both engines share.
+"""

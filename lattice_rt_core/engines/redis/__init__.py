@@ -1,0 +1,1 @@
+"""The Redis engine: one server made of any number of nodes."""

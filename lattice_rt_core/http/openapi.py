@@ -1,0 +1,536 @@
+"""The HTTP API described as an OpenAPI 3.1 document (written by hand).
+
+Served at ``GET /realtime/openapi.json`` without authentication (it holds no
+secret) and used to fuzz the running server with schemathesis
+(tests/hardening/test_openapi_fuzz.py). Every route, its parameters, request
+and response bodies, and every 4xx it can answer are listed; a route or an
+answer missing here is a failing test there. The owner's routes
+(administration, metrics) are described in openapi_owner.py. Its numbers (name length, body,
+batch and event sizes, client ids per stream, feed limit, protocol version,
+launch code lifetime) come from the server's limits and defaults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lattice_rt_core.auth.callers import LAUNCH_CODE_TTL, SESSION_COOKIE
+from lattice_rt_core.http.openapi_owner import owner_paths, owner_schemas
+from lattice_rt_core.protocol.defaults import (
+    DEFAULT_FEED_LIMIT,
+    DEFAULT_RETRY_MS,
+    DEFAULT_STATUS,
+    FEED_LIMIT,
+    PRESENCE_STATUSES,
+    PROTOCOL_VERSION,
+    REPLAY_TAIL,
+    STATUS_INTERVAL,
+)
+from lattice_rt_core.protocol.limits import NAME_PATTERN, ApiLimits
+
+__all__ = ["openapi_document"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Bad parameter or body that is not JSON",
+        401: "No or unknown credentials",
+        403: "Foreign Host or Origin, not a member of the workspace, or another user's entry",
+        404: "Not found (no such route, file or presence entry)",
+        409: "The client_id belongs to another user",
+        413: "Body, batch or event too large",
+        415: "Content-Type is not application/json",
+        422: "Well-formed JSON with invalid fields, or an invalid client_id",
+        429: "Over a per-user limit (open streams, presence entries)",
+        503: "Shutting down, the journal cannot persist, or a cluster node cannot reach Redis",
+    }
+    out: dict[str, Any] = {"403": _json(_ref("Error"), text[403])}
+    for code in codes:
+        out[str(code)] = _json(_ref("Error"), text[code])
+    return out
+
+
+def _size(n: int) -> str:
+    """``n`` bytes as people write it: 1 MiB, 64 KiB, 1000 bytes."""
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
+def _name(description: str, limits: ApiLimits, max_len: int | None = None) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": limits.max_name if max_len is None else max_len,
+        "pattern": NAME_PATTERN,
+        "description": description,
+    }
+
+
+def _nullable_name(
+    description: str, limits: ApiLimits, max_len: int | None = None
+) -> dict[str, Any]:
+    return {"oneOf": [_name(description, limits, max_len), {"type": "null"}]}
+
+
+def _status(description: str) -> dict[str, Any]:
+    return {"enum": list(PRESENCE_STATUSES), "description": description}
+
+
+def _schemas(limits: ApiLimits) -> dict[str, Any]:
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"type": "string", "minLength": 1}},
+        },
+        "Stats": {
+            "type": "object",
+            "required": ["version", "subscribers", "presence", "feed_size", "transport", "seq"],
+            "properties": {
+                "version": {"const": PROTOCOL_VERSION},
+                "subscribers": {"type": "integer", "minimum": 0},
+                "presence": {"type": "integer", "minimum": 0},
+                "feed_size": {"type": "integer", "minimum": 0},
+                "transport": {"const": "sse"},
+                "seq": {"type": "integer", "minimum": 0},
+                "server_version": {"type": "string"},
+                "journal": {"enum": ["ok", "degraded", "off"]},
+                "presence_ttl": {"type": "number", "exclusiveMinimum": 0},
+                "engine": {"enum": ["local", "redis"]},
+                "server_id": {"type": "string", "description": "names the server (a cluster: "
+                              "all its nodes) whatever URL reaches it"},
+                "epoch": {"type": "string", "description": "changes whenever the history "
+                          "starts from nothing; a resume point is only valid within one"},
+            },
+        },
+        "Event": {
+            "type": "object",
+            "description": "An enriched event as the bus delivers it; extra keys are kept.",
+            "required": ["seq", "received_at", "area", "event_type", "workspace_id", "payload"],
+            "properties": {
+                "seq": {"type": "integer", "minimum": 1},
+                "received_at": {"type": "string"},
+                "area": {"type": "string"},
+                "event_type": {"type": "string"},
+                "workspace_id": {"type": ["string", "null"]},
+                "payload": {},
+                "actor": {"type": "string"},
+            },
+        },
+        "EventInput": {
+            "type": "object",
+            "description": (
+                "An event to publish. seq and received_at are set by the server, actor "
+                "is the caller; any other key is kept. "
+                    f"At most {_size(limits.max_event_bytes)} as JSON."
+            ),
+            "properties": {
+                "area": _nullable_name("defaults to 'workspace'; 'presence' is owner-only", limits),
+                "event_type": _nullable_name("defaults to 'event'", limits),
+                "workspace_id": _nullable_name("required for users who are not the owner", limits),
+                "payload": {},
+            },
+        },
+        "PresenceEntry": {
+            "type": "object",
+            "required": ["client_id", "user", "workspace_id", "joined_at", "last_seen",
+                         "status", "status_since"],
+            "properties": {
+                "client_id": {"type": "string"},
+                "user": {"type": "string"},
+                "workspace_id": {"type": ["string", "null"]},
+                "joined_at": {"type": "string"},
+                "last_seen": {"type": "string"},
+                "display_name": {"type": "string"},
+                "status": _status(f"'{DEFAULT_STATUS}' unless the client said otherwise"),
+                "status_since": {"type": "string", "description": "when the status changed"},
+                "status_text": {"type": "string"},
+            },
+        },
+        "JoinRequest": {
+            "type": "object",
+            "properties": {
+                "client_id": _nullable_name("generated when omitted", limits),
+                "workspace_id": _nullable_name("a workspace the caller belongs to", limits),
+                "display_name": _nullable_name("shown to others", limits),
+                "status": {"oneOf": [
+                    _status(f"with status_text, the entry's state; omitted: kept "
+                            f"('{DEFAULT_STATUS}' for a new entry)"),
+                    {"type": "null"},
+                ]},
+                "status_text": _nullable_name(
+                    "only with status", limits, limits.max_status_text
+                ),
+            },
+        },
+        "StatusRequest": {
+            "type": "object",
+            "required": ["client_id", "status"],
+            "properties": {
+                "client_id": _name("an entry of the caller's", limits),
+                "status": _status("the new status"),
+                "status_text": _nullable_name(
+                    "a short status line; omitted or null: none", limits,
+                    limits.max_status_text,
+                ),
+            },
+        },
+        "LeaveRequest": {
+            "type": "object",
+            "properties": {"client_id": _nullable_name("an entry of the caller's", limits)},
+        },
+    }
+
+
+_JSON_BODY_ERRORS = (400, 401, 413, 415, 422)
+
+
+def _paths(limits: ApiLimits) -> dict[str, Any]:
+    stats = _ref("Stats")
+    return {
+        "/realtime/stream": {
+            "get": {
+                "operationId": "stream",
+                "summary": "The live event stream (Server-Sent Events)",
+                "description": (
+                    f"retry: {DEFAULT_RETRY_MS}, then id:/data: frames, ': heartbeat' comments, "
+                    "and the named frames 'gap' and 'reset'. Replays what follows "
+                    f"Last-Event-ID (header or query), else the last {REPLAY_TAIL} in-scope "
+                    "events."
+                ),
+                "parameters": [
+                    {
+                        "name": "last_event_id",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0},
+                    },
+                    {
+                        "name": "client_id",
+                        "in": "query",
+                        "style": "form",
+                        "explode": True,
+                        "schema": {
+                            "type": "array",
+                            "maxItems": limits.max_client_ids,
+                            "items": _name("presence entry this stream keeps fresh", limits),
+                        },
+                    },
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "An endless text/event-stream",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(400, 401, 422, 429, 503),
+                },
+            }
+        },
+        "/realtime/feed": {
+            "get": {
+                "operationId": "feed",
+                "summary": f"Recent in-scope events, newest first (at most {FEED_LIMIT})",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {
+                            "type": "integer", "minimum": 0, "default": DEFAULT_FEED_LIMIT,
+                        },
+                    }
+                ],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["events", "stats"],
+                            "properties": {
+                                "events": {"type": "array", "items": _ref("Event")},
+                                "stats": stats,
+                            },
+                        },
+                        "Events and stats",
+                    ),
+                    **_errors(400, 401),
+                },
+            }
+        },
+        "/realtime/presence": {
+            "get": {
+                "operationId": "presence",
+                "summary": "Who is present, in the caller's workspaces",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["presence", "stats"],
+                            "properties": {
+                                "presence": {"type": "array", "items": _ref("PresenceEntry")},
+                                "stats": stats,
+                            },
+                        },
+                        "Presence entries and stats",
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/realtime/presence/join": {
+            "post": {
+                "operationId": "join",
+                "summary": "Announce or refresh presence (re-join every TTL/3 to stay)",
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("JoinRequest")}},
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["presence"],
+                            "properties": {"presence": _ref("PresenceEntry")},
+                        },
+                        "The entry",
+                    ),
+                    **_errors(*_JSON_BODY_ERRORS, 409, 429),
+                },
+            }
+        },
+        "/realtime/presence/leave": {
+            "post": {
+                "operationId": "leave",
+                "summary": "Remove one of the caller's presence entries",
+                "requestBody": {
+                    "required": False,
+                    "content": {"application/json": {"schema": _ref("LeaveRequest")}},
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["status"],
+                            "properties": {"status": {"const": "ok"}},
+                        },
+                        "Done (also when there was no such entry)",
+                    ),
+                    **_errors(*_JSON_BODY_ERRORS),
+                },
+            }
+        },
+        "/realtime/presence/status": {
+            "post": {
+                "operationId": "status",
+                "summary": "Change the status and status line of one of the caller's entries",
+                "description": (
+                    "Shown in GET /realtime/presence at once; published as a presence/status "
+                    f"event at most once per {STATUS_INTERVAL:g} s per entry, the latest "
+                    "state when the interval is over."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("StatusRequest")}},
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["presence"],
+                            "properties": {"presence": _ref("PresenceEntry")},
+                        },
+                        "The entry with its new state",
+                    ),
+                    **_errors(*_JSON_BODY_ERRORS, 404),
+                },
+            }
+        },
+        "/realtime/events": {
+            "post": {
+                "operationId": "publish",
+                "summary": "Publish events; answered once they are durable",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    _ref("EventInput"),
+                                    {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": limits.max_batch,
+                                        "items": _ref("EventInput"),
+                                    },
+                                ]
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["events"],
+                            "properties": {
+                                "events": {"type": "array", "items": _ref("Event")},
+                            },
+                        },
+                        "The enriched events, with their seq",
+                    ),
+                    **_errors(*_JSON_BODY_ERRORS, 503),
+                },
+            }
+        },
+        "/realtime/health": {
+            "get": {
+                "operationId": "health",
+                "summary": (
+                    "Liveness; stats, user and workspaces only for an authenticated caller"
+                ),
+                "security": [{}, {"bearer": []}, {"session": []}],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["status", "version"],
+                            "properties": {
+                                "status": {"enum": ["ok", "degraded"]},
+                                "version": {"type": "string"},
+                                "stats": stats,
+                                "user": {"type": "string"},
+                                "workspaces": {
+                                    "type": ["array", "null"],
+                                    "items": {"type": "string"},
+                                    "description": "the caller's workspaces, sorted; null: "
+                                    "every workspace (the owner, or a server without auth)",
+                                },
+                            },
+                        },
+                        "The server is up",
+                    ),
+                    **_errors(),
+                },
+            }
+        },
+        "/realtime/launch": {
+            "post": {
+                "operationId": "launch",
+                "summary": f"A single-use code ({LAUNCH_CODE_TTL:g} s) that logs a browser in",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["code", "url"],
+                            "properties": {
+                                "code": {"type": "string", "minLength": 32},
+                                "url": {"type": "string"},
+                            },
+                        },
+                        "The code and the URL to open",
+                    ),
+                    **_errors(401),
+                },
+            }
+        },
+        "/realtime/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "security": [{}],
+                "responses": {
+                    "200": _json({"type": "object"}, "OpenAPI 3.1"),
+                    **_errors(),
+                },
+            }
+        },
+        "/activity": {
+            "get": {
+                "operationId": "activity",
+                "summary": "The activity page; ?code= exchanges a launch code for a session",
+                "security": [{}, {"session": []}],
+                "parameters": [{"name": "code", "in": "query", "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {
+                        "description": "The page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    "303": {
+                        "description": "Code accepted: session cookie set, go to /activity",
+                        "headers": {
+                            "Location": {"required": True, "schema": {"const": "/activity"}},
+                            "Set-Cookie": {"required": True, "schema": {"type": "string"}},
+                        },
+                    },
+                    "401": {
+                        "description": "No session, or an unknown, used or expired code",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(404),
+                },
+            }
+        },
+        "/activity/static/{name}": {
+            "get": {
+                "operationId": "static",
+                "summary": "The page's script, style and images",
+                "security": [{}],
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The file",
+                        "content": {
+                            "text/javascript": {"schema": {"type": "string"}},
+                            "text/css": {"schema": {"type": "string"}},
+                            "image/svg+xml": {"schema": {"type": "string"}},
+                            "image/png": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(404),
+                },
+            }
+        },
+    }
+
+
+def openapi_document(version: str, limits: ApiLimits | None = None) -> dict[str, Any]:
+    """The whole document for server version ``version`` and ``limits`` (a fresh dict)."""
+    limits = limits or ApiLimits()
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Lattice realtime endpoint",
+            "version": version,
+            "description": (
+                "Local-first realtime bus: activity events and presence over SSE. "
+                "Every request needs a loopback Host with the server's port (or a "
+                "configured name) and no foreign Origin; POST bodies are "
+                f"application/json of at most {_size(limits.max_body)}. See SECURITY.md."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": {**_paths(limits), **owner_paths()},
+        "components": {
+            "schemas": {**_schemas(limits), **owner_schemas(limits)},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+            },
+        },
+    }

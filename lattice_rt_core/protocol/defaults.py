@@ -1,0 +1,59 @@
+"""Every default of the protocol and the server, defined once.
+
+The reference's numbers (feed 200, feed page 50, replay tail 10, heartbeat
+15 s, stats version "2.0.0") and this project's own (port, presence TTL, retention,
+backlog, retry hint). Everything else imports them from here: the bus, the
+server's configuration, the CLI's option defaults and help texts, the client,
+the OpenAPI document and the tray app.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ADMIN_PREFIX",
+    "DEFAULT_BACKLOG",
+    "DEFAULT_FEED_LIMIT",
+    "DEFAULT_HEARTBEAT",
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "DEFAULT_RETENTION",
+    "DEFAULT_RETRY_MS",
+    "DEFAULT_STATUS",
+    "DEFAULT_TTL",
+    "FEED_LIMIT",
+    "PRESENCE_STATUSES",
+    "PROTOCOL_VERSION",
+    "REPLAY_TAIL",
+    "STATUS_INTERVAL",
+]
+
+#: the stats ``version`` reference clients know (the protocol, not this package)
+PROTOCOL_VERSION = "2.0.0"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+#: seconds between ``: heartbeat`` comments on an idle stream
+DEFAULT_HEARTBEAT = 15.0
+#: seconds before a presence entry that is not refreshed expires
+DEFAULT_TTL = 45.0
+#: events kept in the durable journal
+DEFAULT_RETENTION = 500
+#: events a subscriber may fall behind before it gets a gap (the shared ring)
+DEFAULT_BACKLOG = 4096
+#: the ``retry:`` hint every stream starts with, in milliseconds
+DEFAULT_RETRY_MS = 3000
+#: events in the feed ring (``/realtime/feed`` is clamped to it)
+FEED_LIMIT = 200
+#: events ``/realtime/feed`` answers when the request names no ``limit``
+DEFAULT_FEED_LIMIT = 50
+#: in-scope events replayed to a stream that does not resume
+REPLAY_TAIL = 10
+#: what a presence entry's ``status`` may say: at the desk, no input for a while,
+#: gone (screen locked, asleep, idle long), do not disturb
+PRESENCE_STATUSES = ("active", "idle", "away", "dnd")
+#: the status of an entry whose client never named one (every older client)
+DEFAULT_STATUS = "active"
+#: seconds: a presence entry's status events are at most one per this interval
+#: (changes in between are shown at once and published as one when it is over)
+STATUS_INTERVAL = 1.0
+#: where the owner's account routes live (http/owner.py; net/admin.py calls them)
+ADMIN_PREFIX = "/realtime/admin"

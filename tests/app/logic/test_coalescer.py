@@ -1,0 +1,380 @@
+"""The notification rules, with a fake clock (no Qt, no sleeping)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from lattice_rt_tray.logic import coalescer, digest
+from lattice_rt_tray.logic.coalescer import NoticeKind, NotificationCoalescer
+from lattice_rt_tray.logic.dnd import DoNotDisturb
+from lattice_rt_tray.logic.settings_values import NotifyPrefs
+from tests.clock import Clock
+
+IID = "me1234"
+S = "local"  # the server (connection) of the single-server tests
+
+
+def make(**kwargs):
+    clock = Clock()
+    wall = Clock()
+    c = NotificationCoalescer(instance_id=IID, clock=clock, wallclock=wall, window=2.0,
+                              hold=3.0, **kwargs)
+    return c, clock, wall
+
+
+def ev(seq, ws="ws_a", area="workflow", kind="workflow_run", **extra):
+    return {"seq": seq, "area": area, "event_type": kind, "workspace_id": ws,
+            "payload": {"workflow_id": f"wf_{seq}"}, **extra}
+
+
+def presence(seq, cid, kind="join", ws="ws_a", name="Grace"):
+    return {"seq": seq, "area": "presence", "event_type": kind, "workspace_id": ws,
+            "payload": {"client_id": cid, "user": "g", "workspace_id": ws,
+                        "display_name": name}}
+
+
+def live(c):
+    c.connected(S, resumed=False)
+    assert c.boundary(S, 0) == []
+
+
+def test_first_event_is_shown_at_once():
+    c, clock, _ = make()
+    live(c)
+    [notice] = c.offer(S, [ev(1)])
+    assert notice.kind is NoticeKind.EVENT and notice.seq == 1 and notice.title == "Workflow run"
+    assert "in ws_a" in notice.body
+    assert c.next_due() is None
+
+
+def test_a_burst_becomes_one_digest_with_the_same_key():
+    c, clock, _ = make()
+    live(c)
+    [first] = c.offer(S, [ev(1)])
+    assert c.offer(S, [ev(i) for i in range(2, 13)]) == []
+    assert c.next_due() == clock.now + 2.0
+    clock.now += 2.0
+    [digest] = c.poll()
+    assert digest.kind is NoticeKind.DIGEST and digest.key == first.key
+    assert digest.title == "12 new events in ws_a" and digest.count == 12 and digest.seq == 12
+    # the burst goes on: the digest is updated in place
+    c.offer(S, [ev(13, ws="ws_b")])
+    clock.now += 2.0
+    [again] = c.poll()
+    assert again.key == first.key and again.title == "13 new events in 2 workspaces"
+    # a quiet window ends the burst; the next event starts a new one
+    clock.now += 2.0
+    assert c.poll() == []
+    clock.now += 1.0
+    [fresh] = c.offer(S, [ev(14)])
+    assert fresh.kind is NoticeKind.EVENT and fresh.key != first.key
+
+
+def test_a_single_late_event_in_the_window_is_a_digest_of_two():
+    c, clock, _ = make()
+    live(c)
+    c.offer(S, [ev(1)])
+    c.offer(S, [ev(2)])
+    clock.now += 2.5
+    [digest] = c.poll()
+    assert digest.count == 2
+
+
+def test_own_actions_and_own_presence_are_not_notified():
+    c, _, _ = make(prefs=NotifyPrefs(presence=True))
+    live(c)
+    assert c.offer(S, [ev(1, origin=IID)]) == []
+    assert c.offer(S, [presence(2, f"{IID}:ws_a")]) == []
+    assert c.unread == 0
+    [n] = c.offer(S, [presence(3, "someone-else")])
+    assert n.title == "Grace joined"
+
+
+def test_presence_is_off_by_default_and_mutes_apply():
+    c, _, _ = make(prefs=NotifyPrefs(muted_workspaces=frozenset({"ws_q"}),
+                                     muted_areas=frozenset({"memory"})))
+    live(c)
+    assert c.offer(S, [presence(1, "x"), ev(2, ws="ws_q"), ev(3, area="memory")]) == []
+    assert c.unread == 0
+    assert len(c.offer(S, [ev(4)])) == 1
+
+
+def test_do_not_disturb_and_disabled_silence_but_count_unread():
+    c, _, wall = make(dnd=DoNotDisturb(until=wall_now() + 60))
+    c._wallclock = lambda: wall_now()  # noqa: SLF001 - a wall clock inside the DND hour
+    live(c)
+    assert c.offer(S, [ev(1), ev(2)]) == []
+    assert c.unread == 2
+    c.dnd = DoNotDisturb()
+    c.prefs = NotifyPrefs(enabled=False)
+    assert c.offer(S, [ev(3)]) == []
+    assert c.unread == 3
+    c.mark_read()
+    assert c.unread == 0
+
+
+def wall_now() -> float:
+    return 5_000_000.0
+
+
+def test_nothing_is_shown_twice():
+    c, clock, _ = make()
+    live(c)
+    assert len(c.offer(S, [ev(1)])) == 1
+    assert c.offer(S, [ev(1)]) == []
+    clock.now += 5
+    assert c.offer(S, [ev(1)]) == []
+    assert c.unread == 1
+
+
+def test_a_reset_moves_the_mark_back():
+    c, clock, _ = make()
+    live(c)
+    c.offer(S, [ev(50)])
+    c.reset(S, {"last_event_id": 50, "server_seq": 3, "reason": "ahead"})
+    assert c.offer(S, [ev(3)]) == []  # the server's old tail is not news
+    clock.now += 5
+    assert len(c.offer(S, [ev(4)])) == 1
+
+
+def test_catch_up_after_a_reconnect_is_one_digest():
+    c, clock, _ = make()
+    live(c)
+    c.offer(S, [ev(1)])
+    clock.now += 10
+    c.connected(S, resumed=True)
+    # the replay of what was missed, then one live event after the boundary
+    events = [ev(i, ws=("ws_a", "ws_b", "ws_c")[i % 3]) for i in range(2, 39)]
+    assert c.offer(S, events + [ev(39)]) == []
+    notices = c.boundary(S, 38)
+    assert [n.kind for n in notices] == [NoticeKind.CATCH_UP, NoticeKind.EVENT]
+    assert notices[0].title == "While you were away"
+    assert notices[0].body == "37 events in 3 workspaces"
+    assert notices[1].seq == 39
+    assert c.unread == 1 + 37 + 1
+
+
+def test_late_replayed_events_update_the_catch_up_digest():
+    c, _, _ = make()
+    live(c)
+    c.connected(S, resumed=True)
+    c.offer(S, [ev(1), ev(2)])
+    [first] = c.boundary(S, 5)
+    assert first.count == 2
+    [updated] = c.offer(S, [ev(3), ev(4)])
+    assert updated.key == first.key == "local:catch-up" and updated.count == 4
+
+
+def test_first_connect_without_resume_point_is_history():
+    c, _, _ = make()
+    c.connected(S, resumed=False)
+    c.offer(S, [ev(i) for i in range(1, 11)])
+    assert c.boundary(S, 10) == []
+    assert c.unread == 0
+
+
+def test_hold_times_out_when_the_boundary_never_comes():
+    c, clock, _ = make()
+    live(c)
+    c.connected(S, resumed=True)
+    c.offer(S, [ev(1), ev(2)])
+    assert c.holding and c.next_due() == clock.now + 3.0
+    clock.now += 3.0
+    [notice] = c.poll()
+    assert notice.kind is NoticeKind.CATCH_UP and notice.count == 2
+    assert not c.holding
+    [after] = c.offer(S, [ev(3)])
+    assert after.kind is NoticeKind.EVENT
+
+
+def test_gaps_during_catch_up_are_counted():
+    c, _, _ = make()
+    live(c)
+    c.connected(S, resumed=True)
+    c.gap(S, {"from_seq": 1, "to_seq": 12, "missed": 12, "reason": "retention"})
+    c.offer(S, [ev(13)])
+    [notice] = c.boundary(S, 13)
+    assert notice.body == "1 event in ws_a; 12 more could not be replayed"
+    c.connected(S, resumed=True)
+    c.gap(S, {"missed": 4, "reason": "retention"})
+    [only] = c.boundary(S, 13)
+    assert only.body == "4 events could not be replayed"
+    c.connected(S, resumed=True)
+    c.gap(S, {"missed": 1, "reason": "retention"})
+    [one] = c.boundary(S, 13)
+    assert one.body == "1 event could not be replayed"
+
+
+def test_invalid_timing_is_refused():
+    with pytest.raises(ValueError):
+        NotificationCoalescer(instance_id=IID, clock=Clock(), wallclock=Clock(), window=0)
+
+
+def test_malformed_events_do_not_break_it():
+    c, _, _ = make()
+    live(c)
+    notices = c.offer(S, [{"seq": "x", "payload": [1, 2]}, {"area": None}])
+    assert len(notices) == 1 and notices[0].title == "Workspace: event"
+
+
+def count_titles(monkeypatch) -> Counter:
+    """How often the coalescer works out each event's title (by seq)."""
+    titled: Counter = Counter()
+    real_title = coalescer.event_title
+
+    def title(event):
+        titled[event["seq"]] += 1
+        return real_title(event)
+
+    monkeypatch.setattr(coalescer, "event_title", title)
+    monkeypatch.setattr(digest, "event_title", title)
+    return titled
+
+
+def test_a_long_burst_counts_each_event_once(monkeypatch):
+    # regression: every digest of a flood recounted the whole burst (tens of ms on the GUI thread)
+    titled = count_titles(monkeypatch)
+    c, clock, _ = make()
+    live(c)
+    digests = []
+    for second in range(20):
+        digests += c.offer(S, [ev(seq, ws=f"ws_{seq % 3}") for seq in range(second * 100 + 1,
+                                                                         second * 100 + 101)])
+        clock.now += 1.0
+        digests += c.poll()
+    clock.now += 2.0
+    digests += c.poll()
+    assert len(digests) == 11 and {n.key for n in digests} == {"local:burst:1"}
+    last = digests[-1]
+    assert last.count == 2000 and last.seq == 2000
+    assert last.title == "2000 new events in 3 workspaces"
+    assert last.body.startswith("Workflow run ×2000\n")
+    assert sum(titled.values()) == 2000 + 1  # the first event is also shown on its own
+
+
+def test_a_long_catch_up_counts_each_event_once(monkeypatch):
+    titled = count_titles(monkeypatch)
+    c, _, _ = make()
+    live(c)
+    c.connected(S, resumed=True)
+    assert c.boundary(S, 5000) == []
+    for start in range(1, 5001, 500):  # the replay arrives in batches after the boundary
+        [notice] = c.offer(S, [ev(seq, ws=f"ws_{seq % 2}") for seq in range(start, start + 500)])
+    assert notice.kind is NoticeKind.CATCH_UP and notice.count == 5000 and notice.seq == 5000
+    assert notice.body == "5000 events in 2 workspaces"
+    assert sum(titled.values()) == 5000
+
+
+# ----------------------------------------------------------- several servers
+def test_each_server_has_its_own_marks_bursts_and_names():
+    """Regression (issue 10): the app kept one server's highest seq and took the next
+    server's events (seq 5 after 77) as already seen: no notification, no unread."""
+    c, clock, _ = make()
+    c.set_servers({"local": "This computer", "team": "Team"})
+    live(c)
+    c.connected("team", resumed=False)
+    assert c.boundary("team", 0) == []
+    [mine] = c.offer("local", [ev(77)])
+    [theirs] = c.offer("team", [ev(5, kind="workflow_failed")])  # far below 77: still news
+    assert (mine.title, mine.server, mine.seq) == ("Workflow run · This computer", "local", 77)
+    assert (theirs.title, theirs.server, theirs.seq) == ("Workflow failed · Team", "team", 5)
+    assert mine.key != theirs.key and c.unread == 2
+    # bursts are per server: a digest names its server and replaces that server's popup
+    c.offer("team", [ev(6), ev(7)])
+    clock.now += 2.0
+    [digest_] = c.poll()
+    assert digest_.key == theirs.key and digest_.title == "3 new events in ws_a · Team"
+    # a history the connection no longer follows is forgotten: its events are new again
+    c.forget("team")
+    c.connected("team", resumed=False)
+    c.offer("team", [ev(1), ev(2)])
+    assert c.boundary("team", 2) == [] and c.unread == 4  # history: not notified, not counted
+    [again] = c.offer("team", [ev(3)])
+    assert again.seq == 3
+
+
+def test_with_one_server_titles_stay_short():
+    c, _, _ = make()
+    c.set_servers({"team": "Team"})
+    c.connected("team", resumed=False)
+    c.boundary("team", 0)
+    assert c.offer("team", [ev(1)])[0].title == "Workflow run"
+
+
+def test_catch_up_is_per_server():
+    c, _, _ = make()
+    c.set_servers({"local": "This computer", "team": "Team"})
+    live(c)
+    c.connected("team", resumed=True)
+    c.offer("team", [ev(i) for i in range(1, 4)])
+    assert c.holds("team") and not c.holds("local")
+    [live_one] = c.offer("local", [ev(9)])  # not held: the other server is live
+    assert live_one.kind is NoticeKind.EVENT
+    [caught] = c.boundary("team", 3)
+    assert (caught.kind, caught.title, caught.server) == (
+        NoticeKind.CATCH_UP, "While you were away · Team", "team")
+    assert caught.key == "team:catch-up"
+
+
+def test_what_do_not_disturb_held_is_one_summary_when_it_ends():
+    c, _, wall = make()
+    wall.now = wall_now()
+    c.set_servers({"local": "This computer", "team": "Team"})
+    c.dnd = DoNotDisturb(until=wall_now() + 60)
+    live(c)
+    c.connected("team", resumed=False)
+    c.boundary("team", 0)
+    assert c.offer("local", [ev(1), ev(2, ws="ws_b")]) == []
+    assert c.offer("team", [ev(1), presence(2, "someone")]) == []  # presence: not notable
+    c.connected("team", resumed=True)
+    c.offer("team", [ev(3), ev(4)])
+    assert c.boundary("team", 4) == []  # a catch-up while quiet is held too
+    assert c.release_held() == []  # still on
+    wall.now += 61
+    [summary] = c.release_held()
+    assert summary.kind is NoticeKind.HELD and summary.title == "While do-not-disturb was on"
+    assert summary.body == "5 events in 2 workspaces\nTeam: 3 · This computer: 2"
+    assert (summary.server, summary.seq, summary.count) == ("", None, 5)
+    assert c.release_held() == []  # once
+
+
+def test_held_events_of_one_server_open_its_newest_and_off_holds_nothing():
+    c, _, wall = make()
+    wall.now = wall_now()
+    c.dnd = DoNotDisturb(forever=True)
+    live(c)
+    c.offer(S, [ev(1), ev(2)])
+    c.dnd = DoNotDisturb()
+    [summary] = c.release_held()
+    assert (summary.server, summary.seq, summary.body) == (S, 2, "2 events in ws_a")
+    c.prefs = NotifyPrefs(enabled=False)  # notifications off: nothing is held for later
+    c.offer(S, [ev(3)])
+    c.prefs = NotifyPrefs()
+    assert c.release_held() == [] and c.unread == 3
+
+
+def status_change(seq, cid, status, text=None, name="Grace"):
+    event = presence(seq, cid, kind="status", name=name)
+    event["payload"].update(status=status, **({"status_text": text} if text else {}))
+    return event
+
+
+def test_status_changes_are_notified_only_with_their_own_switch_and_quietly():
+    c, clock, _ = make(prefs=NotifyPrefs(presence=True))  # joins and leaves: on
+    live(c)
+    assert c.offer(S, [status_change(1, "x", "away")]) == []  # status changes: off
+    assert c.unread == 0
+    c.prefs = NotifyPrefs(status=True)  # and joins and leaves off
+    assert c.offer(S, [presence(2, "x")]) == []
+    [n] = c.offer(S, [status_change(3, "x", "away", "Lunch")])
+    assert (n.title, n.quiet) == ("Grace: Away · Lunch", True)
+    assert c.offer(S, [status_change(4, f"{IID}:ws_a", "dnd")]) == []  # our own: never
+    # coalesced like the rest: what follows in the window is one digest, not a popup each
+    assert c.offer(S, [status_change(5, "x", "active"), status_change(6, "y", "idle")]) == []
+    clock.now += 10
+    [digest_notice] = c.poll()
+    assert digest_notice.kind is NoticeKind.DIGEST and digest_notice.count == 3
+    [joined] = make(prefs=NotifyPrefs(presence=True))[0].offer(S, [presence(7, "z")])
+    assert not joined.quiet

@@ -1,0 +1,114 @@
+"""Accounts, launch codes and sessions of a cluster, in a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from lattice_rt_core.auth.callers import Authenticator, Principal
+from lattice_rt_core.auth.redis_accounts import NoSuchUser, RedisAccounts, RedisSessions, UserExists
+from lattice_rt_core.engines.redis.store import RedisKeys, connect_async
+from tests.core.redis_nodes import run
+from tests.redis_server import RedisServer
+
+OPEN: list[RedisAccounts] = []
+
+
+def accounts(redis_server: RedisServer, prefix: str) -> RedisAccounts:
+    made = RedisAccounts(connect_async(redis_server.url), RedisKeys(prefix))
+    OPEN.append(made)
+    return made
+
+
+def run_closing(coro: Any) -> Any:
+    """Run ``coro``, then close every client it made (on the same loop)."""
+
+    async def main() -> Any:
+        try:
+            return await coro
+        finally:
+            while OPEN:
+                await OPEN.pop().client.aclose()
+
+    return run(main())
+
+
+def test_users_are_added_changed_and_removed_with_the_local_rules(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    async def scenario() -> None:
+        a = accounts(redis_server, redis_prefix)
+        other = accounts(redis_server, redis_prefix)  # another node
+        token = await a.add_user("ann", ["ws_b", "ws_a", "ws_a"])
+        assert len(token) == 64
+        assert await other.lookup_token(token) == ("ann", frozenset({"ws_a", "ws_b"}))
+        assert await other.lookup_token("nope") is None
+        with pytest.raises(UserExists):
+            await other.add_user("ann")
+        assert await other.lookup_token(token) is not None  # re-adding left the token alone
+        assert await other.grant("ann", ["ws_c"]) == {"ws_a", "ws_b", "ws_c"}
+        assert await a.revoke("ann", ["ws_a", "ws_x"]) == {"ws_b", "ws_c"}
+        assert await a.scopes_of("ann") == frozenset({"ws_b", "ws_c"})
+        renewed = await other.renew("ann")
+        assert await a.lookup_token(token) is None  # the old token stops at once
+        assert (await a.lookup_token(renewed) or ("",))[0] == "ann"
+        await a.add_user("bob")
+        assert await a.users() == {"ann": {"ws_b", "ws_c"}, "bob": set()}
+        await other.remove_user("ann")
+        assert await a.lookup_token(renewed) is None and await a.scopes_of("ann") == frozenset()
+        for call in (a.remove_user("ann"), a.renew("ann"), a.grant("ann", ["w"])):
+            with pytest.raises(NoSuchUser):
+                await call
+        for bad in ("", " ", "a\nb", "x" * 129):
+            with pytest.raises(ValueError):
+                await a.add_user(bad)
+            with pytest.raises(ValueError):
+                await a.add_user("eve", [bad])
+        assert set(await a.users()) == {"bob"}
+
+    run_closing(scenario())
+
+
+def test_concurrent_grants_from_many_nodes_all_hold(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    async def scenario() -> set[str]:
+        nodes = [accounts(redis_server, redis_prefix) for _ in range(4)]
+        await nodes[0].add_user("ann")
+        await asyncio.gather(*(n.grant("ann", [f"ws{i}"]) for i, n in enumerate(nodes * 5)))
+        return await nodes[0].scopes_of("ann")
+
+    assert run_closing(scenario()) == {f"ws{i}" for i in range(20)}
+
+
+def test_a_launch_code_from_one_node_is_redeemed_once_on_another(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    async def scenario() -> list[Any]:
+        keys = RedisKeys(redis_prefix)
+        a_acc, b_acc = accounts(redis_server, redis_prefix), accounts(redis_server, redis_prefix)
+        token = await a_acc.add_user("ann", ["ws_a"])
+
+        def node(acc: RedisAccounts) -> Authenticator:
+            return Authenticator(owner_token="owner-secret", owner_user="root", accounts=acc,
+                                 sessions=RedisSessions(acc.client, keys))
+
+        a, b = node(a_acc), node(b_acc)
+        ann = await a.resolve(f"Bearer {token}", None)
+        assert ann == Principal("ann", frozenset({"ws_a"}))
+        code = await a.issue_launch_code(ann)
+        session = await b.redeem(code)
+        assert session is not None and await a.redeem(code) is None  # single use
+        await b_acc.grant("ann", ["ws_new"])  # memberships are read again per request
+        seen = await a.resolve(None, session)
+        owner_code = await b.issue_launch_code(await b.resolve("Bearer owner-secret", None))
+        owner_session = await a.redeem(owner_code)
+        keys_in_redis = [k.decode() for k in await a_acc.client.keys(f"{redis_prefix}:*")]
+        return [seen, await b.resolve(None, owner_session or ""), keys_in_redis, code, session]
+
+    seen, owner, keys_in_redis, code, session = run_closing(scenario())
+    assert seen == Principal("ann", frozenset({"ws_a", "ws_new"}))
+    assert owner is not None and owner.owner
+    assert not any(code in k or session in k for k in keys_in_redis)  # only their hashes

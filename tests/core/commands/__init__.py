@@ -1,0 +1,1 @@
+"""Tests of lattice_rt_core.commands."""

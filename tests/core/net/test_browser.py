@@ -1,0 +1,56 @@
+"""Starting a browser, and knowing when it did not start (real launcher processes).
+
+Each case runs in a child Python whose PATH holds only a fake ``xdg-open``
+(the launcher :mod:`webbrowser` picks on a Linux desktop when no browser is
+installed under a name it knows) and whose ``DISPLAY`` is set, so the real
+selection logic of :mod:`webbrowser` runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="xdg-open")
+
+PROBE = """
+import sys
+from lattice_rt_core.net.browser import open_browser
+print(repr(open_browser(sys.argv[1], wait=float(sys.argv[2]))))
+"""
+
+
+def _run(tmp_path: Path, launcher: str, wait: float = 20.0) -> str:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "xdg-open"
+    fake.write_text("#!/bin/sh\n" + launcher)
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("BROWSER", "WAYLAND_DISPLAY")}
+    env.update(PATH=str(bin_dir), DISPLAY=":93",
+               OPENED=str(tmp_path / "opened"), XDG_CURRENT_DESKTOP="")
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, "http://127.0.0.1:1/activity?code=c", str(wait)],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_a_launcher_that_hands_over_counts_as_opened(tmp_path: Path) -> None:
+    assert _run(tmp_path, 'echo "$1" > "$OPENED"\nexit 0\n') == "None"
+    assert (tmp_path / "opened").read_text() == "http://127.0.0.1:1/activity?code=c\n"
+
+
+def test_a_launcher_that_fails_is_reported_with_what_it_said(tmp_path: Path) -> None:
+    said = _run(tmp_path, 'echo "xdg-open: no method available for opening $1" >&2\nexit 3\n')
+    assert said == repr("xdg-open exited with status 3: xdg-open: no method available for "
+                        "opening http://127.0.0.1:1/activity?code=c")
+
+
+def test_a_launcher_still_running_is_the_browser_itself(tmp_path: Path) -> None:
+    # a browser started in the foreground of its launcher: it outlives the wait
+    assert _run(tmp_path, "exec /bin/sleep 10\n", wait=0.5) == "None"
