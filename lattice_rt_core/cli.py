@@ -466,15 +466,17 @@ class _Tail:
         if state is ClientState.STOPPED or self.done.is_set():
             return
         error = self.client.last_error if self.client is not None else None
-        if (
-            state is ClientState.RECONNECTING
-            and error is not None
-            and error.refused
-        ):
-            self.failure = self.remote.explain(error)  # retrying cannot fix a refused token
+        if state is ClientState.RECONNECTING and error is not None and error.lasting:
+            # retrying cannot fix a refused token, or a server without a realtime API
+            self.failure = error.message if error.unsupported else self.remote.explain(error)
             self.done.set()
             return
         say(detail)
+
+
+def _own_point(hello: dict[str, Any], own: int | None) -> int | None:
+    """tail resumes from where its own stream was (a Lattice AI server ignores it)."""
+    return own
 
 
 def _tail(args: argparse.Namespace) -> int:
@@ -489,6 +491,7 @@ def _tail(args: argparse.Namespace) -> int:
         on_gap=tail.on_gap,
         on_reset=tail.on_reset,
         on_state=tail.on_state,
+        resume_from=_own_point,  # the client asks who the server is before each connect
     )
     tail.client = client
     with client, _signals_set(tail.done):

@@ -21,6 +21,13 @@ With ``resume_from``, every connection attempt first asks ``/realtime/health``
 answer, whose ``stats`` name the server (``server_id``) and its history
 (``epoch``): a resume point is only meaningful to the server that gave it.
 
+With ``resume_from`` the client also learns what it follows (:attr:`kind`): a
+server without ``/realtime/health`` whose feed answers is a Lattice AI server
+(:class:`ServerKind`), whose frames carry no ids; its stream is followed through
+:class:`~lattice_rt_core.net.unnumbered.Unnumbered` (each event once, oldest
+first, a restart of the server reported as a reset). A server with neither
+route has no realtime API: said once, retried on the slow schedule.
+
 The request helpers (:meth:`RealtimeClient.feed`, :meth:`RealtimeClient.publish`
 ...) are synchronous, may be called from any thread and raise :class:`ApiError`
 with the server's ``{"error"}`` text (status 0 when the server cannot be
@@ -32,16 +39,27 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
 from httpx_sse import ServerSentEvent, SSEError, connect_sse
 
-from lattice_rt_core.net.api import REFUSED_STATUSES, ApiError, ClientState, check_url
+from lattice_rt_core.net.api import (
+    NO_EVENTS_MESSAGE,
+    NO_REALTIME_MESSAGE,
+    NO_STATUS_MESSAGE,
+    REFUSED_STATUSES,
+    ApiError,
+    ClientState,
+    ServerKind,
+    check_url,
+)
 from lattice_rt_core.net.backoff import Backoff
 from lattice_rt_core.net.tls import CaFile, TlsError, client_context
 from lattice_rt_core.net.tls import describe as describe_tls
+from lattice_rt_core.net.unnumbered import Unnumbered
 from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.version import __version__
@@ -53,6 +71,7 @@ __all__ = [
     "ClientState",
     "RealtimeClient",
     "ResumeFrom",
+    "ServerKind",
     "check_url",
 ]
 
@@ -60,6 +79,13 @@ log = logging.getLogger(__name__)
 
 REQUEST_TIMEOUT = 5.0
 MAX_SERVER_RETRY = 300.0  # seconds; a larger retry: hint is capped
+#: how much of an unnumbered server's feed is read at each connect (its replay is 10)
+CATCH_UP_LIMIT = 200
+#: a stream that ends by itself this soon after opening (a server that replays and
+#: then ends) is opened again no sooner than this: followed, not hammered
+SHORT_STREAM = 10.0
+SHORT_STREAM_PAUSE = 5.0
+_MISSING = frozenset({404, 405})
 
 EventCallback = Callable[[dict[str, Any]], None]
 #: (the server's health answer, the client's own resume point) -> the Last-Event-ID to send
@@ -108,6 +134,10 @@ class RealtimeClient:
         self._last_event_id = last_event_id
         self._server_retry = 0.0
         self.last_error: ApiError | None = None  # the last HTTP error answer (cleared on connect)
+        self._kind: ServerKind | None = None
+        self._unnumbered = Unnumbered()
+        self._caught_up = threading.Event()  # an unnumbered server's feed was handed over
+        self._caught_up_seq: int | None = None
 
         headers = {"User-Agent": f"lattice-rt/{__version__}"}
         if token:
@@ -156,6 +186,11 @@ class RealtimeClient:
         """True while the stream thread is alive."""
         thread = self._thread
         return thread is not None and thread.is_alive()
+
+    @property
+    def kind(self) -> ServerKind | None:
+        """What this client follows, once learned (None: not asked yet)."""
+        return self._kind
 
     @property
     def server_retry(self) -> float:
@@ -212,12 +247,14 @@ class RealtimeClient:
         try:
             while not self._stopping.is_set():
                 refused = False
+                opened = threading.Event()
+                started = time.monotonic()
                 try:
-                    detail = self._stream_once()
+                    detail = self._stream_once(opened)
                 except ApiError as exc:
                     if exc.status:  # an answer, not a connection failure
                         self.last_error = exc
-                    refused = exc.refused
+                    refused = exc.lasting
                     detail = str(exc)
                 except (httpx.HTTPError, SSEError) as exc:
                     detail = self._describe(exc)
@@ -227,6 +264,8 @@ class RealtimeClient:
                 if self._stopping.is_set():
                     break
                 delay = self._backoff.next_delay(minimum=self._server_retry, refused=refused)
+                if opened.is_set() and time.monotonic() - started < SHORT_STREAM:
+                    delay = max(delay, SHORT_STREAM_PAUSE)
                 self._set_state(
                     ClientState.RECONNECTING, f"{detail}; retrying in {_duration(delay)}"
                 )
@@ -240,17 +279,18 @@ class RealtimeClient:
             if self._http.is_closed:  # close() ran while we were still going
                 self._stream_http.close()
 
-    def _stream_once(self) -> str:
+    def _stream_once(self, opened: threading.Event) -> str:
         """One connection: returns why it ended, or raises what broke it."""
         if self._resume_from is not None:
-            health = self.health()  # ApiError when the server cannot be reached
+            hello = self.hello()  # ApiError when the server cannot be reached
             if self._stopping.is_set():
                 return "stopped"
-            self._last_event_id = self._resume_from(health, self._last_event_id)
+            self._last_event_id = self._resume_from(hello, self._last_event_id)
         params = [("client_id", cid) for cid in self._client_ids]
         headers: dict[str, str] = {}
-        if self._last_event_id is not None:
+        if self._last_event_id is not None and self._kind is not ServerKind.LATTICE_AI:
             headers["Last-Event-ID"] = str(self._last_event_id)
+        self._caught_up.clear()
         with connect_sse(
             self._stream_http, "GET", "/realtime/stream", params=params, headers=headers
         ) as source:
@@ -262,7 +302,10 @@ class RealtimeClient:
                     return "stopped"
                 if response.status_code != 200:
                     response.read()
-                    raise _error_from(response)
+                    error = _error_from(response)
+                    if error.status in _MISSING and self._kind is None:
+                        self._learn()  # raises the reason when the server has no realtime API
+                    raise error
                 ctype = response.headers.get("content-type", "").partition(";")[0].strip()
                 if ctype != "text/event-stream":
                     raise ApiError(
@@ -272,7 +315,10 @@ class RealtimeClient:
                     )
                 self.last_error = None
                 self._backoff.reset()
+                opened.set()
                 self._set_state(ClientState.CONNECTED, f"connected to {self.base_url}")
+                if self._kind is ServerKind.LATTICE_AI:
+                    self._catch_up()
                 for sse in source.iter_sse():
                     if self._stopping.is_set():
                         return "stopped"
@@ -280,7 +326,37 @@ class RealtimeClient:
             finally:
                 with self._lock:
                     self._response = None
+                self._caught_up.set()
         return "the server closed the stream"
+
+    def _catch_up(self) -> None:
+        """An unnumbered server's feed after the connect: the events not seen, oldest first."""
+        try:
+            answer = self.feed(CATCH_UP_LIMIT)
+        except ApiError as exc:
+            log.info("cannot read the feed of %s to catch up: %s", self.base_url, exc)
+            answer = {}
+        feed = answer.get("events")
+        events = [e for e in feed if isinstance(e, dict)] if isinstance(feed, list) else []
+        caught = self._unnumbered.catch_up(events, CATCH_UP_LIMIT)
+        self._caught_up_seq = caught.newest
+        if caught.restarted:
+            self._restarted()
+        if caught.missed and self._on_gap is not None:
+            self._call(self._on_gap, {"missed": caught.missed, "reason": "not in the feed",
+                                      "message": f"up to {caught.missed} events were missed "
+                                                 "while disconnected"})
+        for event in caught.events:
+            if self._on_event is not None:
+                self._call(self._on_event, event)
+        self._caught_up.set()
+
+    def _restarted(self) -> None:
+        if self._on_reset is not None:
+            self._call(self._on_reset, {
+                "reason": "restart", "server_seq": 0,
+                "message": "the server restarted and numbers its events from 1 again",
+            })
 
     def _handle(self, sse: ServerSentEvent) -> None:
         if sse.retry is not None:
@@ -309,6 +385,12 @@ class RealtimeClient:
         if not isinstance(body, dict):
             log.warning("ignoring a frame whose data is not a JSON object: %.200r", sse.data)
             return
+        if callback is self._on_event and self._kind is ServerKind.LATTICE_AI and not sse.id:
+            new, restarted = self._unnumbered.accept(body)
+            if restarted:
+                self._restarted()
+            if not new:
+                return
         if callback is not None:
             self._call(callback, body)
 
@@ -434,7 +516,10 @@ class RealtimeClient:
         body: dict[str, Any] = {"client_id": client_id, "status": status}
         if status_text is not None:
             body["status_text"] = status_text
-        answer = self.request("POST", "/realtime/presence/status", body=body)
+        try:
+            answer = self.request("POST", "/realtime/presence/status", body=body)
+        except ApiError as exc:
+            raise self._missing_route(exc, NO_STATUS_MESSAGE) from None
         entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/status")
         return entry
 
@@ -451,6 +536,48 @@ class RealtimeClient:
 
     def health(self) -> dict[str, Any]:
         return self.request("GET", "/realtime/health")
+
+    def hello(self) -> dict[str, Any]:
+        """The server's health, learning what it is (:attr:`kind`) on the way.
+
+        A lattice-rt server answers its health. A server without that route is
+        asked for its feed: a Lattice AI server answers it (the result is then
+        ``{"kind": "lattice-ai"}``: it has no identity or stats to give); with no
+        feed either, the server has no realtime API (an unsupported ApiError).
+        """
+        try:
+            health = self.health()
+        except ApiError as exc:
+            if exc.status not in _MISSING:
+                raise
+            self._learn()
+            return {"kind": ServerKind.LATTICE_AI.value}
+        self._kind = ServerKind.LATTICE_RT
+        return health
+
+    def _learn(self) -> None:
+        """Health is missing: a Lattice AI server, or one without a realtime API (raised)."""
+        try:
+            self.request("GET", "/realtime/feed", params={"limit": 1})
+        except ApiError as exc:
+            if exc.status in _MISSING:
+                self._kind = ServerKind.NO_REALTIME
+                raise ApiError(exc.status, NO_REALTIME_MESSAGE, unsupported=True) from None
+            raise
+        self._kind = ServerKind.LATTICE_AI
+
+    def server_stats(self, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
+        """The server's ``stats`` after a connect (``seq``: what was replayed is catch-up).
+
+        An unnumbered server has no stats: its ``seq`` is the newest of the feed read
+        at the connect (waited for up to ``timeout``), and it says that its presence
+        does not expire (``presence_expires``: False).
+        """
+        if self._kind is ServerKind.LATTICE_AI:
+            self._caught_up.wait(timeout)
+            return {"seq": self._caught_up_seq, "presence_expires": False}
+        stats = self.health().get("stats")
+        return stats if isinstance(stats, dict) else {}
 
     def publish(
         self,
@@ -474,9 +601,25 @@ class RealtimeClient:
         return events[0]
 
     def publish_many(self, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        answer = self.request("POST", "/realtime/events", body=[dict(e) for e in events])
+        try:
+            answer = self.request("POST", "/realtime/events", body=[dict(e) for e in events])
+        except ApiError as exc:
+            raise self._missing_route(exc, NO_EVENTS_MESSAGE) from None
         published: list[dict[str, Any]] = self._field(answer, "events", list, "events")
         return published
+
+    def _missing_route(self, exc: ApiError, message: str) -> ApiError:
+        """A 404 explained: a Lattice AI server lacks the route, or there is no realtime API."""
+        if exc.status not in _MISSING:
+            return exc
+        if self._kind is None:
+            try:
+                self.hello()
+            except ApiError as other:
+                return other if other.unsupported else exc
+        if self._kind is ServerKind.LATTICE_AI:
+            return ApiError(exc.status, message, unsupported=True)
+        return exc
 
     def launch_url(self) -> str:
         """A one-time URL that logs a browser into the activity page (60 s)."""
@@ -518,8 +661,8 @@ def _error_from(response: httpx.Response) -> ApiError:
     message = ""
     try:
         body = response.json()
-        if isinstance(body, dict) and isinstance(body.get("error"), str):
-            message = body["error"]
+        if isinstance(body, dict):
+            message = _error_text(body.get("error")) or _error_text(body.get("detail"))
     except (ValueError, httpx.ResponseNotRead):
         pass
     if not message:
@@ -532,6 +675,22 @@ def _error_from(response: httpx.Response) -> ApiError:
     if not message:
         message = response.reason_phrase or "request failed"
     return ApiError(response.status_code, message)
+
+
+def _error_text(value: object) -> str:
+    """An error body's text as the server wrote it: ``{"error"}`` (ours), ``{"detail"}``
+    (FastAPI: a string, or a list of validation problems, each with a ``msg``)."""
+    if isinstance(value, str):
+        return value.strip()[:500]
+    if isinstance(value, list):
+        parts = []
+        for item in value[:5]:
+            if isinstance(item, dict) and isinstance(item.get("msg"), str):
+                where = item.get("loc")
+                field = ".".join(str(p) for p in where[1:]) if isinstance(where, list) else ""
+                parts.append(f"{field}: {item['msg']}" if field else item["msg"])
+        return "; ".join(parts)[:500]
+    return ""
 
 
 def _reason(exc: Exception) -> str:

@@ -10,10 +10,42 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["REFUSED_STATUSES", "ApiError", "ClientState", "check_url"]
+__all__ = [
+    "NO_EVENTS_MESSAGE", "NO_REALTIME_MESSAGE", "NO_STATUS_MESSAGE", "REFUSED_STATUSES",
+    "ApiError", "ClientState", "ServerKind", "check_url",
+]
 
 #: answers that retrying with the same token cannot change (checked on the slow schedule)
 REFUSED_STATUSES = frozenset({401, 403})
+
+
+class ServerKind(enum.Enum):
+    """What a client learned it follows (from answers, never from one failed request)."""
+
+    #: a lattice-rt server: health with its identity, event ids and resume, publish,
+    #: status, presence that expires
+    LATTICE_RT = "lattice-rt"
+    #: the Lattice AI server (ltcai 2.0 to 11.5): the stream, the feed and presence
+    #: join/leave only; frames without ids, a newest-first replay on every connect,
+    #: seq starting again at 1 when it restarts, presence that never expires
+    LATTICE_AI = "lattice-ai"
+    #: answers HTTP, but none of the realtime routes (ltcai 11.6 and later)
+    NO_REALTIME = "none"
+
+    @property
+    def numbered(self) -> bool:
+        """Its frames carry ids: a stream resumes with Last-Event-ID."""
+        return self is ServerKind.LATTICE_RT
+
+    @property
+    def expires(self) -> bool:
+        """Its presence entries expire unless re-joined (so a keep-alive is needed)."""
+        return self is ServerKind.LATTICE_RT
+
+
+NO_REALTIME_MESSAGE = "this server has no realtime API (Lattice AI 11.6 and later moved it)"
+NO_EVENTS_MESSAGE = "this server takes no events (the Lattice AI server has no publish route)"
+NO_STATUS_MESSAGE = "this server keeps no status (the Lattice AI server has no status route)"
 
 
 class ClientState(enum.Enum):
@@ -26,10 +58,13 @@ class ClientState(enum.Enum):
 class ApiError(Exception):
     """A request failed: ``status`` is the HTTP status, 0 when there was no answer."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, unsupported: bool = False) -> None:
         super().__init__(status, message)
         self.status = status
         self.message = message
+        #: the server lacks what was asked (no realtime API, no publish route): asking
+        #: again cannot help until the server changes
+        self.unsupported = unsupported
 
     def __str__(self) -> str:
         return f"{self.message} (HTTP {self.status})" if self.status else self.message
@@ -38,6 +73,11 @@ class ApiError(Exception):
     def refused(self) -> bool:
         """The server will not serve this token (401) or this request of it (403)."""
         return self.status in REFUSED_STATUSES
+
+    @property
+    def lasting(self) -> bool:
+        """Retrying soon cannot change it (refused, or unsupported): the slow schedule."""
+        return self.refused or self.unsupported
 
 
 def check_url(text: str) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from lattice_rt_core.net.api import ApiError, ClientState
+from lattice_rt_core.net.api import ApiError, ClientState, ServerKind
 from lattice_rt_tray.logic.connection_types import (
     ClientFactory,
     ClientLike,
@@ -157,6 +157,12 @@ class Connection(QObject):
         """The token its client uses (the owner token of the embedded endpoint)."""
         running = self._running
         return running.token if running else None
+
+    @property
+    def shares_status(self) -> bool:
+        """The server keeps a status per entry (not known yet: assumed, as ours do)."""
+        client = self.client
+        return client is None or client.kind is not ServerKind.LATTICE_AI
 
     @property
     def online(self) -> bool:
@@ -392,8 +398,7 @@ class Connection(QObject):
         self.connected.emit(self.key, resumed)
 
         def stats() -> dict[str, Any] | None:
-            answer = client.health().get("stats")
-            return answer if isinstance(answer, dict) else None
+            return client.server_stats()
 
         self._requests.run(stats, lambda answer: self._on_stats(client, answer),
                            lambda exc: self._on_stats(client, None))
@@ -405,7 +410,9 @@ class Connection(QObject):
             return  # removed, quitting, or another client by now
         stats = stats or {}
         ttl = stats.get("presence_ttl")
-        if self.online:
+        # A server whose presence never expires (Lattice AI) is joined once per connect:
+        # each re-join there would tell everyone "joined" again.
+        if self.online and stats.get("presence_expires") is not False:
             self.keeper.keep_alive(client, float(ttl) if isinstance(ttl, int | float) else None)
         seq = stats.get("seq")
         self.caught_up.emit(self.key, seq if isinstance(seq, int) else None)
@@ -440,7 +447,8 @@ class Connection(QObject):
         """The user's status changed: every join says it from now on, and when online
         the server is told now; ``done`` once that is over (at once when offline)."""
         client = self.client
-        if client is None or self._closing or not self.online or self.keeper.held:
+        if (client is None or self._closing or not self.online or self.keeper.held
+                or not self.shares_status):
             self.keeper.status = status
             if done is not None:
                 done()

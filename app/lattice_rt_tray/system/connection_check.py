@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lattice_rt_core.net.api import ApiError
+from lattice_rt_core.net.api import ApiError, ServerKind
 from lattice_rt_tray.logic.connection_types import ClientFactory
 from lattice_rt_tray.logic.settings_values import ConnectionSettings
 from lattice_rt_tray.logic.text import and_list
@@ -52,11 +52,17 @@ def check_connection(
     except ValueError as exc:
         return CheckResult(False, _sentence(str(exc)))
     try:
-        answer = client.health()
+        answer = client.hello()
+        if client.kind is ServerKind.LATTICE_AI:
+            client.presence()  # the feed may be open to all; presence says if the token is
     except ApiError as exc:
         return CheckResult(False, _unreachable(where, exc))
     finally:
         client.close()
+    if client.kind is ServerKind.LATTICE_AI:
+        return CheckResult(True, f"Connected to {settings.name}, a Lattice AI server: its events "
+                                 "and who is present (it keeps no status, and replays only its "
+                                 "newest events after a break).")
     user = answer.get("user")
     if not isinstance(user, str):
         if secret:
@@ -88,6 +94,10 @@ def _membership(name: str, user: str, member_of: object, wanted: tuple[str, ...]
 
 
 def _unreachable(where: str, exc: ApiError) -> str:
+    if exc.unsupported:
+        return _sentence(f"{where} answers, but {exc.message}")
+    if exc.status == 401:
+        return _sentence(f"{where} needs you to sign in (HTTP 401): {exc.message}")
     if exc.status:
         return f"{where} answered {exc}: is it a Lattice realtime server?"
     message = exc.message

@@ -18,7 +18,7 @@ import shiboken6
 from PySide6.QtCore import QObject
 
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.net.api import ApiError, ClientState
+from lattice_rt_core.net.api import ApiError, ClientState, ServerKind
 from lattice_rt_core.paths import read_server_info
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_tray.logic.resume import ResumeGuide
@@ -89,8 +89,18 @@ class FakeClient:
                    status_text: str | None = None) -> dict[str, Any]:
         return {"client_id": client_id, "status": status, "status_text": status_text}
 
+    kind: ServerKind | None = None
+
     def health(self) -> dict[str, Any]:
         return {"status": "ok", "stats": {"seq": 3, "presence_ttl": 45}}
+
+    def hello(self) -> dict[str, Any]:
+        return self.health()
+
+    def server_stats(self, timeout: float = 5.0) -> dict[str, Any]:
+        if self.kind is ServerKind.LATTICE_AI:
+            return {"seq": 3, "presence_expires": False}
+        return dict(self.health()["stats"])
 
     def presence(self) -> dict[str, Any]:
         return {"presence": [{"client_id": "someone"}]}
@@ -406,3 +416,17 @@ def test_against_a_real_embedded_server_the_client_streams(qtbot, tmp_path, rig)
         connection.close()
         connection.shutdown(time.monotonic() + 3.0, time.monotonic() + 1.0)
     assert read_server_info(tmp_path / "data") is None  # the server stopped and cleaned up
+
+
+@pytest.mark.parametrize("kind", [ServerKind.LATTICE_RT, ServerKind.LATTICE_AI])
+def test_a_server_without_presence_expiry_is_joined_once(qtbot, parts, rig, kind):
+    """A Lattice AI server's entries never expire: a keep-alive would re-announce them."""
+    connection = rig(TEAM, ADA)
+    started(qtbot, connection, TEAM)
+    client = parts.clients[0]
+    client.kind = kind
+    with qtbot.waitSignal(connection.caught_up, timeout=WAIT_MS):
+        connection.on_state(ClientState.CONNECTED, "connected to http://team:8765")
+    qtbot.waitUntil(lambda: len(client.joins) == 1, timeout=WAIT_MS)
+    assert connection.keeper.keeping_alive is (kind is ServerKind.LATTICE_RT)
+    assert connection.shares_status is (kind is ServerKind.LATTICE_RT)
