@@ -99,7 +99,7 @@ def choose_notifier(kind: str, tray: QSystemTrayIcon | None, parent: QObject) ->
     the Activity window).
     """
     if kind == "record":
-        return RecordingNotifier(parent)
+        return RecordingNotifier(parent, out=sys.stdout)
     if kind in ("auto", "dbus") and sys.platform.startswith("linux"):
         try:
             from lattice_rt_tray.services.notifier_dbus import (

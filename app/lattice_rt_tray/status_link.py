@@ -75,6 +75,7 @@ class StatusLink(QObject):
         self._sleep_timer = QTimer(self)
         self._sleep_timer.setSingleShot(True)
         self._sleep_timer.timeout.connect(self._sleep_ready)
+        connections.changed.connect(self._show_unshared)
 
     @property
     def state(self) -> StatusState:
@@ -185,6 +186,11 @@ class StatusLink(QObject):
     # ----------------------------------------------------------- internals
     def _keep(self) -> None:
         self.settings.set_status_choice(self.tracker.machine.manual, self.tracker.state.text)
+
+    @Slot(str)
+    def _show_unshared(self, _key: str) -> None:
+        self.actions.show_unshared([c.settings.name for c in self.connections
+                                    if c.online and not c.shares_status])
 
     def _show(self) -> None:
         self.actions.show_state(self.tracker.state, self.tracker.machine.manual)

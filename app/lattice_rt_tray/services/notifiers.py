@@ -9,6 +9,9 @@ Which backend is used is decided once, in the composition root
 
 from __future__ import annotations
 
+import json
+from typing import TextIO
+
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
@@ -71,6 +74,9 @@ class TrayMessageNotifier(Notifier):
 class RecordingNotifier(Notifier):
     """Shows nothing; records every notice (tests, benchmarks, ``--notifier=record``).
 
+    With ``out`` (``--notifier record`` gives stdout), each notice is also written
+    there as one JSON line, so anything outside the app sees what a user would.
+
     Signals:
         shown(object): the Notice that was just recorded.
     """
@@ -78,12 +84,22 @@ class RecordingNotifier(Notifier):
     name = "record"
     shown = Signal(object)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, out: TextIO | None = None) -> None:
         super().__init__(parent)
         self.notices: list[Notice] = []
+        self._out = out
 
     def show(self, notice: Notice) -> None:
         self.notices.append(notice)
+        if self._out is not None:
+            line = {"kind": notice.kind.value, "key": notice.key, "title": notice.title,
+                    "body": notice.body, "server": notice.server, "seq": notice.seq,
+                    "count": notice.count, "quiet": notice.quiet}
+            try:
+                self._out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                self._out.flush()
+            except (OSError, ValueError):  # the reader went away: keep recording
+                self._out = None
         self.shown.emit(notice)
 
     def click(self, notice: Notice) -> None:

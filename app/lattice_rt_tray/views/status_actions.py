@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from lattice_rt_core.protocol.limits import ApiLimits, name_problem
 from lattice_rt_tray.logic.status_display import label, status_line
 from lattice_rt_tray.logic.status_machine import ACTIVE, AWAY, DND, IDLE, StatusState
+from lattice_rt_tray.logic.text import and_list
 
 __all__ = ["MAX_STATUS_TEXT", "StatusActions", "StatusLineDialog"]
 
@@ -61,6 +62,10 @@ class StatusActions(QObject):
         self.edit_text = QAction("Set status line…", self)
         self.clear_text = QAction("Clear status line", self)
         self.clear_text.setEnabled(False)
+        #: which servers keep no status (a Lattice AI server): said, not clickable
+        self.unshared = QAction("", self)
+        self.unshared.setEnabled(False)
+        self.unshared.setVisible(False)
         self.menus: list[QMenu] = []  # every Status submenu made, titled with the status
         self.group.triggered.connect(self.on_choice)
         self.edit_text.triggered.connect(self.text_requested)
@@ -82,11 +87,18 @@ class StatusActions(QObject):
         self.edit_text.setText("Change status line…" if state.text else "Set status line…")
         self.clear_text.setEnabled(bool(state.text))
 
+    def show_unshared(self, names: list[str]) -> None:
+        """Say which of the servers followed keep no status (an empty list: none)."""
+        if names:
+            self.unshared.setText(f"Not shared with {and_list(names)}: it keeps no status")
+        self.unshared.setVisible(bool(names))
+
     def add_menu(self, menu: QMenu) -> QMenu:
         """Add the "Status" submenu to ``menu``; returns it."""
         sub = menu.addMenu(f"Status: {self.current.text()}")
         self.menus.append(sub)
         sub.addAction(self.current)
+        sub.addAction(self.unshared)
         sub.addSeparator()
         for action in self.choices.values():
             sub.addAction(action)

@@ -13,11 +13,23 @@ def test_the_submenu_offers_automatic_four_statuses_and_the_line(qapp) -> None:
     menu = QMenu()
     sub = actions.add_menu(menu)
     assert sub.title() == "Status: Active"
-    texts = [a.text() for a in sub.actions() if not a.isSeparator()]
+    texts = [a.text() for a in sub.actions() if not a.isSeparator() and a.isVisible()]
     assert texts == ["Active", "Automatic", "Active", "Idle", "Away", "Do not disturb",
                      "Set status line…", "Clear status line"]
     assert actions.choices[""].isChecked() and not actions.clear_text.isEnabled()
     assert actions.group.isExclusive() and all(a.isCheckable() for a in actions.choices.values())
+
+
+def test_the_submenu_says_which_servers_keep_no_status(qapp) -> None:
+    actions = StatusActions()
+    menu = QMenu()
+    sub = actions.add_menu(menu)
+    actions.show_unshared(["Lattice", "Lab"])
+    shown = [a for a in sub.actions() if not a.isSeparator() and a.isVisible()]
+    assert shown[1].text() == "Not shared with Lattice and Lab: it keeps no status"
+    assert not shown[1].isEnabled()
+    actions.show_unshared([])
+    assert not actions.unshared.isVisible()
 
 
 def test_choices_become_requests(qtbot) -> None:
