@@ -563,6 +563,8 @@ class RealtimeClient:
             if exc.status in _MISSING:
                 self._kind = ServerKind.NO_REALTIME
                 raise ApiError(exc.status, NO_REALTIME_MESSAGE, unsupported=True) from None
+            if exc.refused:  # the feed is there, for someone signed in: a Lattice AI server
+                self._kind = ServerKind.LATTICE_AI
             raise
         self._kind = ServerKind.LATTICE_AI
 

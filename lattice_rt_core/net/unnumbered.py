@@ -32,7 +32,7 @@ __all__ = ["CatchUp", "Unnumbered", "event_key", "seq_of"]
 
 #: how many event identities are remembered (a replay is 10; a feed page 50 to 200)
 DEFAULT_MEMORY = 4096
-_TIME_FIELDS = ("timestamp", "created_at", "ts", "time")
+_TIME_FIELDS = ("timestamp", "received_at", "created_at", "ts", "time")
 
 Key = tuple[int, str, str]
 

@@ -23,6 +23,7 @@ from lattice_rt_tray.logic.status_display import status_line, status_of
 
 __all__ = [
     "MAX_SUMMARY",
+    "acted_workspace",
     "actor_name",
     "event_actor",
     "event_body",
@@ -56,10 +57,21 @@ _TELLING = (
     "skill",
     "skill_id",
     "member",
+    "user_id",
     "email",
+    "snapshot_id",
+    "source_id",
+    "template_id",
     "key",
     "id",
 )
+#: never shown as a telling field: where and when (said elsewhere), bookkeeping
+_NOT_TELLING = frozenset({
+    "workspace_id", "seq", "timestamp", "received_at", "created_at", "updated_at", "ts",
+    "time", "timeline_index", "contract", "type", "origin", "actor", "client_id",
+})
+_MAX_PARTS = 4  # the telling fields and the status, on one line
+_MAX_EXTRA = 60  # an unknown field longer than this is not telling, it is content
 _STATUS = ("status", "state", "result")
 #: Words of an event type or a status that mean something went wrong.
 _FAILURE_WORDS = frozenset({"fail", "failed", "failing", "failure", "error", "errored", "errors"})
@@ -72,10 +84,26 @@ def humanize(identifier: object) -> str:
     return str(identifier).replace("_", " ").replace("-", " ").strip()
 
 
-def workspace_label(event: Mapping[str, Any]) -> str:
-    """The event's workspace, or :data:`~lattice_rt_core.protocol.people.NO_WORKSPACE`."""
+#: a workspace that stands for "the caller's own" (the Lattice AI server's local mode)
+_PERSONAL = "personal"
+
+
+def acted_workspace(event: Mapping[str, Any]) -> str | None:
+    """The workspace the event is about: its own, or, where it says only "personal" (or
+    nothing), the workspace its payload acted on (Lattice AI: ``member_added`` in org X)."""
     ws = event.get("workspace_id")
-    return str(ws) if ws not in (None, "") else NO_WORKSPACE
+    if ws in (None, "", _PERSONAL) and not is_presence(event):
+        inner = _payload(event).get("workspace_id")
+        if isinstance(inner, str) and inner:
+            return inner
+    return str(ws) if ws not in (None, "") else None
+
+
+def workspace_label(event: Mapping[str, Any]) -> str:
+    """The event's workspace (:func:`acted_workspace`), or
+    :data:`~lattice_rt_core.protocol.people.NO_WORKSPACE`."""
+    ws = acted_workspace(event)
+    return ws if ws is not None else NO_WORKSPACE
 
 
 def is_presence(event: Mapping[str, Any]) -> bool:
@@ -154,8 +182,8 @@ def event_body(event: Mapping[str, Any]) -> str:
     ``"wf_launch · run id r9 · failed\nError: step 3 timed out\nin ws_m by ada"``.
     Each line is clipped on its own, so a long summary never hides the error.
     """
-    ws = event.get("workspace_id")
-    where = f"in {ws}" if ws not in (None, "") else NO_WORKSPACE
+    ws = acted_workspace(event)
+    where = f"in {ws}" if ws is not None else NO_WORKSPACE
     if is_presence(event):
         return where
     actor = event.get("actor")
@@ -189,7 +217,9 @@ def is_failure(event: Mapping[str, Any]) -> bool:
 
 
 def _telling(payload: Mapping[str, Any]) -> list[str]:
-    """Up to two telling fields, then the status."""
+    """Up to two well-known telling fields, then the first other short scalar fields of
+    the payload (``role admin``, ``version 4.2.1``, ``target prod-eu``), then the status;
+    never more than :data:`_MAX_PARTS` in all."""
     parts: list[str] = []
     for key in _TELLING:
         value = payload.get(key)
@@ -197,12 +227,28 @@ def _telling(payload: Mapping[str, Any]) -> list[str]:
             parts.append(_scalar(value) if not parts else f"{humanize(key)} {_scalar(value)}")
         if len(parts) == 2:
             break
-    for key in _STATUS:
-        value = payload.get(key)
-        if _is_scalar(value) and value != "":
-            parts.append(_scalar(value))
+    status = next((_scalar(payload[k]) for k in _STATUS
+                   if _is_scalar(payload.get(k)) and payload.get(k) != ""), None)
+    enabled = payload.get("enabled")
+    if status is None and isinstance(enabled, bool):
+        status = "enabled" if enabled else "disabled"
+    room = _MAX_PARTS - len(parts) - (status is not None)
+    for key, value in payload.items():
+        if room <= 0:
             break
+        if (key in _TELLING or key in _STATUS or key in _NOT_TELLING or key in _SAID
+                or key.endswith("_at") or not _is_scalar(value) or value == ""
+                or len(str(value)) > _MAX_EXTRA):
+            continue
+        parts.append(f"{humanize(key)} {_scalar(value)}")  # an unknown field says its name
+        room -= 1
+    if status is not None:
+        parts.append(status)
     return parts
+
+
+#: said on lines of their own (the error, the reason) or by the status word
+_SAID = frozenset({"error", "reason", "enabled"})
 
 
 def _error_text(payload: Mapping[str, Any]) -> str:
@@ -229,8 +275,11 @@ def _words(value: object) -> set[str]:
 
 
 def event_json(event: Mapping[str, Any]) -> str:
-    """Every field of the event, pretty-printed (the detail view, and what Copy copies)."""
-    return json.dumps(event, ensure_ascii=False, indent=2, default=str)
+    """Every field of the event, pretty-printed (the detail view, and what Copy copies),
+    but the Lattice AI server's ``contract``: its own schema bookkeeping, as long again
+    as the event and telling nothing about what happened."""
+    shown = {k: v for k, v in event.items() if k != "contract"}
+    return json.dumps(shown, ensure_ascii=False, indent=2, default=str)
 
 
 def _capital(text: str) -> str:

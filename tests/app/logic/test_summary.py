@@ -7,6 +7,7 @@ from lattice_rt_tray.logic.summary import (
     MAX_SUMMARY,
     event_actor,
     event_body,
+    event_json,
     event_summary,
     event_title,
     is_failure,
@@ -56,7 +57,7 @@ def test_summary_picks_the_telling_fields():
 
 def test_odd_payloads():
     assert event_summary({"payload": "plain\ntext"}) == "plain text"
-    assert event_summary({"payload": {"a": 1, "b": {"deep": 1}}}) == "a=1"
+    assert event_summary({"payload": {"a": 1, "b": {"deep": 1}}}) == "a 1"
     long = event_summary({"payload": {"title": "x" * 500}})
     assert len(long) == MAX_SUMMARY and long.endswith("…")
     assert event_body({"payload": None}) == NO_WORKSPACE
@@ -127,3 +128,38 @@ def test_the_actor_is_the_servers_word_or_the_presence_entrys_user():
     join = {"area": "presence", "event_type": "join", "payload": {"user": "grace"}}
     assert event_actor(join) == "grace"
     assert event_actor({"actor": 3, "payload": None}) == ""
+
+
+# What the Lattice AI server publishes for real user actions (ltcai 2.0.0 and 11.5.2).
+LATTICE_MEMBER = {"seq": 4, "area": "workspace", "event_type": "member_added",
+                  "workspace_id": "personal", "type": "timeline",
+                  "payload": {"workspace_id": "org_7", "user_id": "grace@example.org",
+                              "role": "admin"},
+                  "contract": {"schema": "lattice.realtime_event", "version": "1"}}
+
+
+def test_a_lattice_member_added_names_the_member_the_role_and_the_workspace_acted_on():
+    assert event_title(LATTICE_MEMBER) == "Workspace: member added"
+    assert event_body(LATTICE_MEMBER) == "grace@example.org · role admin\nin org_7"
+    assert workspace_label(LATTICE_MEMBER) == "org_7"
+
+
+def test_lattice_events_name_their_subject():
+    def body(event_type: str, payload: dict) -> str:
+        return event_body({"area": "x", "event_type": event_type, "payload": payload})
+
+    assert body("plugin_toggled", {"plugin": "web_search", "enabled": True}) == (
+        "web_search · enabled\nNo workspace")
+    assert body("plugin_installed", {"plugin": "ocr", "version": "1.2"}) == (
+        "ocr · version 1.2\nNo workspace")
+    assert body("workflow_run", {"run_id": "r1", "workflow_id": "wf_9", "status": "completed"}
+                ).splitlines()[0] == "wf_9 · run id r1 · completed"
+    assert body("snapshot_saved", {"snapshot_id": "s1", "name": "Before import"}
+                ).splitlines()[0] == "Before import · snapshot id s1"
+    assert body("deploy_started", {"target": "prod-eu", "version": "4.2.1"}
+                ).splitlines()[0] == "target prod-eu · version 4.2.1"
+
+
+def test_the_contract_object_is_never_shown():
+    assert "contract" not in event_json(LATTICE_MEMBER)
+    assert "contract" not in event_summary(LATTICE_MEMBER)
