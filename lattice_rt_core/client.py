@@ -54,6 +54,7 @@ from lattice_rt_core.net.api import (
     ApiError,
     ClientState,
     ServerKind,
+    accept_language,
     check_url,
 )
 from lattice_rt_core.net.backoff import Backoff
@@ -86,6 +87,8 @@ CATCH_UP_LIMIT = 200
 SHORT_STREAM = 10.0
 SHORT_STREAM_PAUSE = 5.0
 _MISSING = frozenset({404, 405})
+#: the cookie a Lattice AI server's ``POST /login`` sets: its session token
+SESSION_COOKIE = "session_token"
 
 EventCallback = Callable[[dict[str, Any]], None]
 #: (the server's health answer, the client's own resume point) -> the Last-Event-ID to send
@@ -139,7 +142,7 @@ class RealtimeClient:
         self._caught_up = threading.Event()  # an unnumbered server's feed was handed over
         self._caught_up_seq: int | None = None
 
-        headers = {"User-Agent": f"lattice-rt/{__version__}"}
+        headers = {"User-Agent": f"lattice-rt/{__version__}", "Accept-Language": accept_language()}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         try:  # one verifying context for both pools: the system store (+ ca_file)
@@ -609,6 +612,25 @@ class RealtimeClient:
             raise self._missing_route(exc, NO_EVENTS_MESSAGE) from None
         published: list[dict[str, Any]] = self._field(answer, "events", list, "events")
         return published
+
+    def sign_in(self, email: str, password: str) -> str:
+        """Sign in with a password (a Lattice AI server in auth mode: ``POST /login``);
+        returns the session token, which works as this client's bearer token."""
+        try:
+            response = self._http.post("/login", json={"email": email, "password": password})
+        except httpx.HTTPError as exc:
+            raise ApiError(0, self._request_failure(exc)) from exc
+        token = response.cookies.get(SESSION_COOKIE)
+        self._http.cookies.clear()  # the token goes in Authorization, never a cookie jar
+        if response.status_code == 404:
+            raise ApiError(404, "this server has no password sign-in (POST /login); "
+                                "use a token", unsupported=True)
+        if response.status_code >= 400:
+            raise _error_from(response)
+        if not token:
+            raise ApiError(response.status_code, "the server answered the sign-in without a "
+                                                 "session")
+        return token
 
     def _missing_route(self, exc: ApiError, message: str) -> ApiError:
         """A 404 explained: a Lattice AI server lacks the route, or there is no realtime API."""

@@ -40,6 +40,8 @@ DATA_DIR_ENV = "LATTICE_RT_DATA_DIR"
 DATABASE_FILE = "lattice-rt.sqlite"
 OWNER_TOKEN_FILE = "owner.token"
 SERVER_INFO_FILE = "server.json"
+#: the sessions ``lattice-rt login`` got from servers that sign in with a password
+LOGINS_FILE = "logins.json"
 #: the file a running server holds an exclusive OS lock on (see dirlock.py)
 LOCK_FILE = "server.lock"
 
@@ -127,3 +129,34 @@ def remove_server_info(data_dir: Path | str) -> None:
         (Path(data_dir) / SERVER_INFO_FILE).unlink()
     except OSError:
         pass
+
+
+def read_login(data_dir: Path | str, url: str) -> str | None:
+    """The session token ``lattice-rt login`` kept for ``url``, or None."""
+    token = _read_logins(data_dir).get(url.rstrip("/"))
+    return token if isinstance(token, str) and token else None
+
+
+def write_login(data_dir: Path | str, url: str, token: str | None) -> Path:
+    """Keep (None: forget) the session token for ``url`` (atomically, mode 0600); the file."""
+    directory = ensure_data_dir(data_dir)
+    logins = _read_logins(directory)
+    if token is None:
+        logins.pop(url.rstrip("/"), None)
+    else:
+        logins[url.rstrip("/")] = token
+    path = directory / LOGINS_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(logins, fh, indent=1)
+    os.replace(tmp, path)
+    return path
+
+
+def _read_logins(data_dir: Path | str) -> dict[str, Any]:
+    try:
+        logins = json.loads((Path(data_dir) / LOGINS_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return logins if isinstance(logins, dict) else {}

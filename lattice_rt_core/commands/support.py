@@ -22,7 +22,7 @@ from lattice_rt_core.engines.redis.store import REDIS_URL_ENV
 from lattice_rt_core.net.api import ApiError, check_url
 from lattice_rt_core.net.discovery import discover
 from lattice_rt_core.net.tls import CA_FILE_ENV
-from lattice_rt_core.paths import default_data_dir, read_server_info
+from lattice_rt_core.paths import default_data_dir, read_login, read_server_info
 
 __all__ = [
     "PROG",
@@ -97,6 +97,11 @@ class Remote:
             except ValueError as exc:
                 raise CliError(str(exc), code=2) from None
         token = getattr(args, "token", None) or os.environ.get(TOKEN_ENV) or None
+        #: the token is a session ``lattice-rt login`` kept for this URL
+        self.signed_in = False
+        if token is None and url is not None:
+            token = read_login(directory, url)
+            self.signed_in = token is not None
         info = read_server_info(directory)
         self.local_url: str | None = str(info["url"]).rstrip("/") if info else None
         try:
@@ -124,6 +129,9 @@ class Remote:
         """One line for a failed request; a refused token says what was (not) sent where."""
         if error.status != 401:
             return str(error)
+        if self.signed_in:
+            return (f"the session for {self.url} has ended ({error}): sign in again with "
+                    f"`{PROG} login --url {self.url}`")
         if self.token:
             return f"token refused by {self.url} (HTTP 401)"
         if self.local_url is not None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
 import re
 from urllib.parse import urlsplit
 
 __all__ = [
     "NO_EVENTS_MESSAGE", "NO_REALTIME_MESSAGE", "NO_STATUS_MESSAGE", "REFUSED_STATUSES",
-    "ApiError", "ClientState", "ServerKind", "check_url",
+    "ApiError", "ClientState", "ServerKind", "accept_language", "check_url",
 ]
 
 #: answers that retrying with the same token cannot change (checked on the slow schedule)
@@ -111,3 +112,18 @@ def check_url(text: str) -> str:
     if parsed.query or parsed.fragment:
         raise ValueError(f"invalid server URL {text!r}: no query or fragment expected")
     return url
+
+
+def accept_language(environ: dict[str, str] | None = None) -> str:
+    """The user's language for a server's messages (``LANGUAGE``/``LC_ALL``/``LANG``),
+    English after it: ``de-DE,de;q=0.9,en;q=0.5``, or ``en``."""
+    env = os.environ if environ is None else environ
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "").split(":")[0].split(".")[0].split("@")[0]
+        if value and value not in ("C", "POSIX"):
+            tag = value.replace("_", "-")
+            lang = tag.split("-")[0].lower()
+            if lang == "en":
+                return "en" if tag == "en" else f"{tag},en;q=0.9"
+            return f"{tag},{lang};q=0.9,en;q=0.5" if tag != lang else f"{lang},en;q=0.5"
+    return "en"

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from lattice_rt_core.client import Backoff, RealtimeClient
-from lattice_rt_core.net.api import ApiError, ClientState
+from lattice_rt_core.net.api import ApiError, ClientState, ServerKind
 from lattice_rt_core.net.discovery import discover
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
@@ -886,3 +886,70 @@ def test_discover_finds_a_real_server(server: RealtimeServer, make_client) -> No
     url, token = discover(server.data_dir)
     assert (url, token) == (server.url, server.owner_token)
     assert make_client(url, token).health()["status"] == "ok"
+
+
+def lattice_ai(request: httpx.Request) -> httpx.Response:
+    """What a Lattice AI server in auth mode answers (ltcai 11.5.2, by its source)."""
+    if request.url.path == "/login":
+        body = json.loads(request.content)
+        if body == {"email": "ada@example.org", "password": "pw123456"}:
+            return httpx.Response(200, json={"status": "ok", "email": body["email"]},
+                                  headers={"set-cookie": "session_token=s3cr3t; HttpOnly; "
+                                                         "Max-Age=86400; Path=/; SameSite=lax"})
+        return httpx.Response(401, json={"detail": "Invalid email or password."})
+    if not request.url.path.startswith(("/realtime/feed", "/realtime/presence")):
+        return httpx.Response(404, json={"detail": "Not Found"})  # routing comes before auth
+    if request.headers.get("authorization") != "Bearer s3cr3t":
+        return httpx.Response(401, json={"detail": "인증이 필요합니다."})
+    if request.url.path == "/realtime/feed":
+        return httpx.Response(200, json={"events": [], "stats": {"feed_size": 0}})
+    if request.url.path == "/realtime/presence/join":
+        body = json.loads(request.content)
+        return httpx.Response(422, json={"detail": [
+            {"loc": ["body", "client_id"], "msg": "Input should be a valid string",
+             "type": "string_type"}]} if not isinstance(body.get("client_id"), str) else
+            {"presence": {"client_id": body["client_id"]}})
+    return httpx.Response(200, json={"presence": []})
+
+
+def test_sign_in_returns_the_session_and_keeps_no_cookie(make_client) -> None:
+    client = make_client("http://lattice:4825", transport=httpx.MockTransport(lattice_ai))
+    assert client.sign_in("ada@example.org", "pw123456") == "s3cr3t"
+    assert not client._http.cookies  # the token is a bearer token, never a cookie jar's
+    with pytest.raises(ApiError) as refused:
+        client.sign_in("ada@example.org", "wrong")
+    assert (refused.value.status, refused.value.message) == (401, "Invalid email or password.")
+
+
+def test_a_lattice_ai_server_is_learned_and_its_missing_routes_are_said(make_client) -> None:
+    anonymous = make_client("http://lattice:4825", transport=httpx.MockTransport(lattice_ai))
+    with pytest.raises(ApiError) as refused:
+        anonymous.hello()
+    assert refused.value.refused and refused.value.message == "인증이 필요합니다."
+    assert anonymous.kind is ServerKind.LATTICE_AI  # the feed is there, behind sign-in
+
+    client = make_client("http://lattice:4825", "s3cr3t",
+                         transport=httpx.MockTransport(lattice_ai))
+    assert client.hello() == {"kind": "lattice-ai"}
+    assert client.kind is ServerKind.LATTICE_AI
+    assert client.server_stats(timeout=0) == {"seq": None, "presence_expires": False}
+    with pytest.raises(ApiError) as missing:
+        client.publish("workflow", "workflow_run")
+    assert missing.value.unsupported and missing.value.message == (
+        "this server takes no events (the Lattice AI server has no publish route)")
+    with pytest.raises(ApiError) as invalid:
+        client.request("POST", "/realtime/presence/join", body={"client_id": 7})
+    assert invalid.value.message == "client_id: Input should be a valid string"
+
+
+def test_a_server_without_realtime_routes_is_said_once(make_client) -> None:
+    def nothing(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    client = make_client("http://h:1", transport=httpx.MockTransport(nothing))
+    with pytest.raises(ApiError) as missing:
+        client.hello()
+    assert missing.value.unsupported and missing.value.lasting
+    assert str(missing.value) == ("this server has no realtime API (Lattice AI 11.6 and later "
+                                  "moved it) (HTTP 404)")
+    assert client.kind is ServerKind.NO_REALTIME
