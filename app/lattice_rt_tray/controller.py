@@ -23,11 +23,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDialog
 
-from lattice_rt_tray.logic.coalescer import Notice, NotificationCoalescer
+from lattice_rt_tray.logic.coalescer import Notice, NoticeKind, NotificationCoalescer
 from lattice_rt_tray.logic.dnd import DndMode, DoNotDisturb, menu_labels
 from lattice_rt_tray.logic.link_status import intro, overview
 from lattice_rt_tray.logic.roster import Roster
 from lattice_rt_tray.logic.status_display import away_count
+from lattice_rt_tray.services.connection import Connection
 from lattice_rt_tray.services.connections import ConnectionSet
 from lattice_rt_tray.services.notifiers import Notifier
 from lattice_rt_tray.services.settings import (
@@ -73,6 +74,7 @@ class Views:
 class TrayController(QObject):
     """Signals:
     starting(): start() begins; nothing is connected yet.
+    sign_in_requested(str): the user clicked "sign in again" for that connection.
     quit_finished(): the quit sequence is over; the event loop may end.
     notice_shown(object): a Notice was handed to the notifier.
     status_changed(object): the TrayStatus after any change.
@@ -81,6 +83,7 @@ class TrayController(QObject):
     """
 
     starting = Signal()
+    sign_in_requested = Signal(str)  # open Settings at this connection to sign in again
     quit_finished = Signal()
     notice_shown = Signal(object)
     status_changed = Signal(object)
@@ -133,6 +136,7 @@ class TrayController(QObject):
         self._named: tuple[dict[str, str], dict[str, str]] = ({}, {})
         self._shutdown_thread: threading.Thread | None = None
 
+        self._sign_in_asked: set[str] = set()  # connections told to sign in again
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)
         self._notice_timer.timeout.connect(self.on_notice_timer)
@@ -210,6 +214,7 @@ class TrayController(QObject):
         connection = self.connections.get(key)
         if connection is not None and not connection.settings.enabled:
             self._clear_presence(key)
+        self._ask_to_sign_in(connection)
         if self._names() != self._named:  # renamed, or switched on or off
             self.on_connections_changed()
         else:  # its state: the icon, the tooltip, the status bar
@@ -296,8 +301,28 @@ class TrayController(QObject):
             if not self.coalescer.holds(key):
                 self.caught_up.emit(key)
 
+    def _ask_to_sign_in(self, connection: Connection | None) -> None:
+        """Once per refusal: a notice that the session ended (never a silent retry loop)."""
+        if connection is None:
+            return
+        key = connection.key
+        if not connection.needs_sign_in:
+            if connection.online:
+                self._sign_in_asked.discard(key)
+            return
+        if key in self._sign_in_asked:
+            return
+        self._sign_in_asked.add(key)
+        self._show([Notice(NoticeKind.EVENT, f"sign-in:{key}",
+                           f"Sign in to {connection.settings.name} again",
+                           "Its session ended or was refused. Click to sign in in Settings.",
+                           None, 1, server=key)])
+
     @Slot(str, int)
     def on_notice_clicked(self, server: str, seq: int) -> None:
+        if seq < 0 and server in self._sign_in_asked:
+            self.sign_in_requested.emit(server)
+            return
         self.on_activity_requested()
         if seq >= 0:
             self.views.activity.select_event(server, seq)

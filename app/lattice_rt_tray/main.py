@@ -289,6 +289,7 @@ def link(app: TrayApp) -> None:
     a.dnd_menu_opening.connect(c.on_dnd_menu_opening)
     a.browser_requested.connect(c.on_browser_requested)
     a.settings_requested.connect(app.flow.on_settings_requested)
+    c.sign_in_requested.connect(app.flow.on_sign_in_requested)
     a.about_requested.connect(c.on_about_requested)
     a.quit_requested.connect(c.quit)
     if v.tray is not None:

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from lattice_rt_core.net.api import ApiError
 from lattice_rt_tray.logic.connection_types import ClientFactory
 from lattice_rt_tray.logic.link_status import LinkStatus
 from lattice_rt_tray.logic.settings_values import SettingsValues
@@ -88,6 +89,7 @@ class SettingsFlow(QObject):
             self.dialog = self._make_dialog()
             self.dialog.apply_requested.connect(self.on_apply)
             self.dialog.test_requested.connect(self.on_test)
+            self.dialog.sign_in_requested.connect(self.on_sign_in)
         values = self.settings.values().with_tokens(self._tokens)
         self._unread_tokens = set() if self._tokens_ready else {
             c.key for c in values.connections if not c.embedded and c.key not in self._tokens
@@ -98,6 +100,14 @@ class SettingsFlow(QObject):
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
+
+    @Slot(str)
+    def on_sign_in_requested(self, key: str) -> None:
+        """Settings, at the connection whose session ended, its password field ready."""
+        self.on_settings_requested()
+        assert self.dialog is not None
+        self.dialog.select(key)
+        self.dialog.form.password.setFocus()
 
     def show_statuses(self, links: Sequence[LinkStatus]) -> None:
         if self.dialog is not None and self.dialog.isVisible():
@@ -140,6 +150,31 @@ class SettingsFlow(QObject):
             lambda result: self._answer(key, result),
             lambda exc: self._answer(key, CheckResult(False, f"The test failed: {exc}.")),
         )
+
+    @Slot(object, str, str, str)
+    def on_sign_in(self, values: SettingsValues, key: str, email: str, password: str) -> None:
+        connection = values.connection(key)
+        if connection is None or connection.embedded:
+            return
+        factory = self._client_factory
+
+        def sign_in() -> str:
+            client = factory(connection.url, None, ca_file=connection.ca_file or None)
+            try:
+                return client.sign_in(email, password)
+            finally:
+                client.close()
+
+        def done(token: str) -> None:
+            if self.dialog is not None:
+                self.dialog.show_signed_in(key, token, f"Signed in to {connection.name} as "
+                                           f"{email}. OK keeps the session as its token.")
+
+        def failed(exc: BaseException) -> None:
+            text = exc.message if isinstance(exc, ApiError) else str(exc)
+            self._answer(key, CheckResult(False, f"Could not sign in: {text}"))
+
+        self._runner.run(sign_in, done, failed)
 
     def _answer(self, key: str, result: CheckResult) -> None:
         if self.dialog is not None:

@@ -382,8 +382,20 @@ class Connection(QObject):
                 self._auth_error = self._refusal(error)
         self._emit_changed()
 
+    @property
+    def needs_sign_in(self) -> bool:
+        """Its server signs in with a password and refused the session (ended, revoked)."""
+        client = self.client
+        return (bool(self._auth_error) and client is not None
+                and client.kind is ServerKind.LATTICE_AI and client.last_error is not None
+                and client.last_error.status == 401)
+
     def _refusal(self, error: ApiError) -> str:
         where = self.url or self.settings.address
+        client = self.client
+        if error.status == 401 and client is not None and client.kind is ServerKind.LATTICE_AI:
+            return (f"{where} wants you to sign in again (HTTP 401: {error.message}): "
+                    "sign in in Settings")
         if error.status == 401 and not self.settings.embedded and not self.settings.token:
             return f"{where} needs a token (HTTP 401): enter it in Settings"
         if error.status == 401:

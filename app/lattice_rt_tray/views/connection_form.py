@@ -47,10 +47,14 @@ class ConnectionForm(QWidget):
     """Signals:
     edited(): a field changed (read :meth:`settings`).
     test_requested(): the user asked to test the connection as it is in the form.
+    sign_in_requested(str, str): sign in with this email and password (a server with
+        password sign-in, the Lattice AI server in auth mode); the session it gives
+        becomes the token. The password is never kept.
     """
 
     edited = Signal()
     test_requested = Signal()
+    sign_in_requested = Signal(str, str)  # email, password
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +86,24 @@ class ConnectionForm(QWidget):
         self.keyring = QLabel("")
         self.keyring.setObjectName("keyring-notice")
         self.keyring.setWordWrap(True)
+        self.email = QLineEdit()
+        self.email.setObjectName("sign-in-email")
+        self.email.setPlaceholderText("for a server that signs in with a password")
+        self.password = QLineEdit()
+        self.password.setObjectName("sign-in-password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setPlaceholderText("password")
+        self.sign_in = QPushButton("Sign in")
+        self.sign_in.setObjectName("sign-in")
+        self.sign_in.setToolTip("Sign in (the Lattice AI server in auth mode): the session "
+                                "becomes this connection's token; the password is not kept")
+        self.sign_in.clicked.connect(self.on_sign_in)
+        self.password.returnPressed.connect(self.on_sign_in)
+        sign_in_row = QHBoxLayout()
+        sign_in_row.setContentsMargins(0, 0, 0, 0)
+        sign_in_row.addWidget(self.email, 2)
+        sign_in_row.addWidget(self.password, 1)
+        sign_in_row.addWidget(self.sign_in)
         self.ca_file = QLineEdit()
         self.ca_file.setPlaceholderText("only for a CA your system does not trust")
         self.browse = QPushButton("Browse…")
@@ -117,6 +139,7 @@ class ConnectionForm(QWidget):
         form.addRow("URL", self.url)
         form.addRow("Token", token_row)
         form.addRow("", self.keyring)
+        form.addRow("Sign in", sign_in_row)
         form.addRow("CA file", ca_row)
         form.addRow("Your name", self.display_name)
         form.addRow("Workspaces", self.workspaces)
@@ -155,7 +178,9 @@ class ConnectionForm(QWidget):
             self.workspaces.setText(", ".join(settings.workspaces or ()))
             self.set_defaults(defaults)
             self._show_row(self.port, embedded)
-            remote: tuple[QWidget, ...] = (self.url, self.token, self.keyring, self.ca_file)
+            self.password.clear()
+            remote: tuple[QWidget, ...] = (self.url, self.token, self.keyring, self.email,
+                                           self.ca_file)
             for widget in remote:
                 self._show_row(widget, not embedded)
             self.show_token.setChecked(False)
@@ -227,6 +252,13 @@ class ConnectionForm(QWidget):
         self.result.setText(text)
         self.result.setStyleSheet(f"color: {COLORS[OK] if ok else COLORS[ERROR]};")
 
+    def signed_in(self, token: str, text: str) -> None:
+        """The sign-in worked: its session is the token from now on (kept on OK)."""
+        self.password.clear()
+        self.token.setText(token)
+        self.show_result(text, True)
+        self.edited.emit()
+
     def testing(self) -> None:
         self.result.setText("Testing…")
         self.result.setStyleSheet("")
@@ -237,6 +269,17 @@ class ConnectionForm(QWidget):
         if not self._loading:
             self.result.clear()
             self.edited.emit()
+
+    @Slot()
+    def on_sign_in(self) -> None:
+        email, password = self.email.text().strip(), self.password.text()
+        if not email or not password:
+            self.show_result("Enter the email and the password of your account to sign in.",
+                             False)
+            return
+        self.result.setText("Signing in…")
+        self.result.setStyleSheet("")
+        self.sign_in_requested.emit(email, password)
 
     @Slot(bool)
     def on_show_token(self, shown: bool) -> None:

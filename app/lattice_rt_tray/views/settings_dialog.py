@@ -51,10 +51,13 @@ class SettingsDialog(QDialog):
     """Signals:
     apply_requested(object): the user pressed OK with valid SettingsValues (with tokens).
     test_requested(object, str): test connection ``key`` as it is in these SettingsValues.
+    sign_in_requested(object, str, str, str): sign in to connection ``key`` (as in these
+        SettingsValues) with an email and a password.
     """
 
     apply_requested = Signal(object)
     test_requested = Signal(object, str)
+    sign_in_requested = Signal(object, str, str, str)  # values, key, email, password
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +88,7 @@ class SettingsDialog(QDialog):
         self.form = ConnectionForm()
         self.form.edited.connect(self.on_form_edited)
         self.form.test_requested.connect(self.on_test)
+        self.form.sign_in_requested.connect(self.on_sign_in)
         connections = QWidget()
         row = QHBoxLayout(connections)
         row.addLayout(side)
@@ -162,6 +166,12 @@ class SettingsDialog(QDialog):
         self.autostart.setChecked(values.autostart)
         self.error.clear()
         self._fill_list(values.connections[0].key)
+
+    def select(self, key: str) -> None:
+        """Show connection ``key``'s form (a notice asked to sign in to it)."""
+        keys = [c.key for c in self._values.connections]
+        if key in keys:
+            self.list.setCurrentRow(keys.index(key))
 
     def _fill_list(self, selected: str) -> None:
         self.list.blockSignals(True)
@@ -284,6 +294,24 @@ class SettingsDialog(QDialog):
             return
         self.form.testing()
         self.test_requested.emit(values, connection.key)
+
+    @Slot(str, str)
+    def on_sign_in(self, email: str, password: str) -> None:
+        values = self.values()
+        connection = values.connection(self.form.key)
+        if connection is None:
+            return
+        problem = connection.validate()
+        if problem and connection.url:  # a missing token is what signing in is for
+            self.show_test_result(connection.key, problem[:1].upper() + problem[1:] + ".", False)
+            return
+        self.sign_in_requested.emit(values, connection.key, email, password)
+
+    def show_signed_in(self, key: str, token: str, text: str) -> None:
+        """Connection ``key`` signed in: its token is the session now (kept on OK)."""
+        self._results[key] = (text, True)
+        if self.form.key == key:
+            self.form.signed_in(token, text)
 
     def show_test_result(self, key: str, text: str, ok: bool) -> None:
         """The answer to a test of connection ``key`` (shown while it is selected)."""
