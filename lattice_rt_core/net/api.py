@@ -68,7 +68,9 @@ class ApiError(Exception):
         self.unsupported = unsupported
 
     def __str__(self) -> str:
-        return f"{self.message} (HTTP {self.status})" if self.status else self.message
+        if self.status and not self.unsupported:  # unsupported: the message says it all
+            return f"{self.message} (HTTP {self.status})"
+        return self.message
 
     @property
     def refused(self) -> bool:

@@ -10,8 +10,9 @@ replay. :class:`Unnumbered` turns that into what a numbered stream gives:
   oldest first; the replay that follows on the stream is then all seen.
 * :meth:`Unnumbered.accept` lets each stream frame through once.
 * A restart is noticed from the events themselves: a seq already seen on another
-  event, or a feed whose newest seq is below everything seen, means the server
-  started its numbering again. It is reported (``restarted``) so the caller can
+  event, a feed whose newest seq is below everything seen, or a live event at or
+  below the newest seq seen (past the catch-up a stream is in seq order) means
+  the server started its numbering again. It is reported (``restarted``) so the caller can
   say so and move its own marks, and the events after it are new, not "seen".
 * A feed that is full and does not reach back to the newest event seen means
   events were missed in between (``missed``): loss is said, never silent. (Seq
@@ -102,7 +103,9 @@ class Unnumbered:
             return True, False
         if key in self._seen:
             return False, False
-        restarted = key[0] in self._by_seq and self._by_seq[key[0]] != key
+        # Past the catch-up a stream is in seq order: an unseen event at or below the
+        # newest seq seen means the server started numbering again.
+        restarted = self._high is not None and key[0] <= self._high
         if restarted:
             self._new_numbering()
         self._note(event)
