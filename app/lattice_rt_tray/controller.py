@@ -53,6 +53,9 @@ __all__ = ["QUIT_BUDGET", "TrayController", "Views"]
 
 log = logging.getLogger(__name__)
 
+#: the notice (and its "server") offering to follow a Lattice AI server found here
+FOUND_LATTICE = "found:lattice-ai"
+
 QUIT_BUDGET = 2.0  # seconds from Quit to the event loop ending, whatever happens
 LEAVE_SHARE = 0.4  # of it, at most this long waiting for presence leaves
 
@@ -75,6 +78,7 @@ class TrayController(QObject):
     """Signals:
     starting(): start() begins; nothing is connected yet.
     sign_in_requested(str): the user clicked "sign in again" for that connection.
+    settings_requested(): the user clicked the offer to follow a server found here.
     quit_finished(): the quit sequence is over; the event loop may end.
     notice_shown(object): a Notice was handed to the notifier.
     status_changed(object): the TrayStatus after any change.
@@ -84,6 +88,7 @@ class TrayController(QObject):
 
     starting = Signal()
     sign_in_requested = Signal(str)  # open Settings at this connection to sign in again
+    settings_requested = Signal()  # open Settings (a notice offered a server to follow)
     quit_finished = Signal()
     notice_shown = Signal(object)
     status_changed = Signal(object)
@@ -318,10 +323,20 @@ class TrayController(QObject):
                            "Its session ended or was refused. Click to sign in in Settings.",
                            None, 1, server=key)])
 
+    @Slot(str)
+    def on_lattice_found(self, url: str) -> None:
+        """First start, and a Lattice AI server runs here: offer to follow it."""
+        self._show([Notice(NoticeKind.EVENT, FOUND_LATTICE, "Lattice AI runs on this computer",
+                           f"Click to follow it ({url}) in Settings.", None, 1,
+                           server=FOUND_LATTICE)])
+
     @Slot(str, int)
     def on_notice_clicked(self, server: str, seq: int) -> None:
         if seq < 0 and server in self._sign_in_asked:
             self.sign_in_requested.emit(server)
+            return
+        if server == FOUND_LATTICE:
+            self.settings_requested.emit()
             return
         self.on_activity_requested()
         if seq >= 0:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.net.api import ApiError
 from lattice_rt_core.net.browser import open_browser
-from lattice_rt_core.net.discovery import discover
+from lattice_rt_core.net.discovery import discover, find_lattice_ai
 from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
@@ -158,6 +158,7 @@ def build(
     server_factory: ServerFactory = embedded_server,
     client_factory: ClientFactory = RealtimeClient,
     discover_local: Discover = find_local_server,
+    find_lattice: Callable[[], str | None] = find_lattice_ai,
     keyring: Callable[[], KeyringLike | None] = default_keyring,
     autostart: Autostart | None = None,
     open_url: Callable[[str], str | None] = open_browser,
@@ -220,7 +221,8 @@ def build(
     vault = TokenVault(keyring_runner, settings, backend=keyring, parent=root)
     flow = SettingsFlow(
         settings=settings, vault=vault, connections=connections, runner=runner,
-        dialog=lambda: SettingsDialog(activity), client_factory=client_factory, parent=root,
+        dialog=lambda: SettingsDialog(activity), client_factory=client_factory,
+        find_lattice=find_lattice, parent=root,
     )
     controller = TrayController(
         settings=settings,
@@ -290,6 +292,8 @@ def link(app: TrayApp) -> None:
     a.browser_requested.connect(c.on_browser_requested)
     a.settings_requested.connect(app.flow.on_settings_requested)
     c.sign_in_requested.connect(app.flow.on_sign_in_requested)
+    app.flow.lattice_found.connect(c.on_lattice_found)
+    c.settings_requested.connect(app.flow.on_settings_requested)
     a.about_requested.connect(c.on_about_requested)
     a.quit_requested.connect(c.quit)
     if v.tray is not None:

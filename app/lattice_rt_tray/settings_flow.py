@@ -12,6 +12,7 @@ connection" on the task runner.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
@@ -28,15 +29,20 @@ from lattice_rt_tray.services.token_vault import TokenVault
 from lattice_rt_tray.system.connection_check import CheckResult, check_connection
 from lattice_rt_tray.views.settings_dialog import SettingsDialog
 
+log = logging.getLogger(__name__)
+
 __all__ = ["SettingsFlow"]
 
 
 class SettingsFlow(QObject):
     """Signals:
     report(str): a problem for the status bar (a keyring failure, settings refused).
+    lattice_found(str): at the first start, a Lattice AI server answers on this computer
+        (its URL): the app offers to follow it.
     """
 
     report = Signal(str)
+    lattice_found = Signal(str)
 
     def __init__(
         self,
@@ -47,6 +53,7 @@ class SettingsFlow(QObject):
         runner: TaskRunner,
         dialog: Callable[[], SettingsDialog],
         client_factory: ClientFactory,
+        find_lattice: Callable[[], str | None] = lambda: None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -56,6 +63,7 @@ class SettingsFlow(QObject):
         self._runner = runner
         self._make_dialog = dialog
         self._client_factory = client_factory
+        self._find_lattice = find_lattice
         self.dialog: SettingsDialog | None = None
         self._tokens: dict[str, str] = {}
         self._tokens_ready = False
@@ -68,6 +76,18 @@ class SettingsFlow(QObject):
         self._tokens = values.tokens()  # kept in the file (or not moved to the keyring yet)
         self.sync()
         self.vault.open([c.key for c in values.connections if not c.embedded])
+        if not any(not c.embedded for c in values.connections):  # a first start
+            self._look_for_lattice(self._on_lattice_found)
+
+    def _look_for_lattice(self, then: Callable[[str | None], None]) -> None:
+        """Is a Lattice AI server running on this computer (off the GUI thread)?"""
+        self._runner.run(self._find_lattice, then,
+                         lambda exc: log.info("looking for Lattice AI: %s", exc))
+
+    def _on_lattice_found(self, url: str | None) -> None:
+        followed = {c.url.rstrip("/") for c in self.settings.values().connections}
+        if url is not None and url not in followed:
+            self.lattice_found.emit(url)
 
     def sync(self) -> None:
         """Make the connections follow what is stored (only what differs changes)."""
@@ -95,11 +115,16 @@ class SettingsFlow(QObject):
             c.key for c in values.connections if not c.embedded and c.key not in self._tokens
         }
         self.dialog.load(values)
+        self._look_for_lattice(self._offer_lattice)
         self.dialog.set_keyring(self.vault.available)
         self.dialog.set_statuses(self.connections.statuses())
         self.dialog.show()
         self.dialog.raise_()
         self.dialog.activateWindow()
+
+    def _offer_lattice(self, url: str | None) -> None:
+        if self.dialog is not None:
+            self.dialog.offer_lattice_ai(url)
 
     @Slot(str)
     def on_sign_in_requested(self, key: str) -> None:

@@ -1,7 +1,9 @@
 """Which server a client talks to when none is named: the local one, from ``server.json``.
 
 The owner token in the data directory goes only to that local server, never
-to a URL given for another.
+to a URL given for another. :func:`find_lattice_ai` looks for a Lattice AI
+server on this computer (its port 4825, or ``$LATTICEAI_PORT``), which the tray
+app offers to follow.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ from lattice_rt_core.paths import (
     read_server_info,
 )
 
-__all__ = ["discover"]
+__all__ = ["LATTICE_AI_PORT", "LATTICE_AI_PORT_ENV", "discover", "find_lattice_ai",
+           "lattice_ai_url"]
+
+#: where a Lattice AI server listens unless told otherwise (``LTCAI --port``)
+LATTICE_AI_PORT = 4825
+LATTICE_AI_PORT_ENV = "LATTICEAI_PORT"
 
 
 def discover(
@@ -71,3 +78,29 @@ def _pid_alive(pid: int) -> bool:
     except OSError:
         return True  # exists, owned by someone else
     return True
+
+
+def lattice_ai_url(environ: dict[str, str] | None = None) -> str:
+    """Where a Lattice AI server on this computer would answer."""
+    env = os.environ if environ is None else environ
+    text = env.get(LATTICE_AI_PORT_ENV, "").strip()
+    port = int(text) if text.isdigit() and 0 < int(text) < 65536 else LATTICE_AI_PORT
+    return f"http://127.0.0.1:{port}"
+
+
+def find_lattice_ai(url: str | None = None, timeout: float = 1.0) -> str | None:
+    """The URL of a Lattice AI server running on this computer, or None.
+
+    Its feed answers (or asks for sign-in) and it has no ``/realtime/health``:
+    nothing else on the port is taken for one. Blocks up to about ``timeout``
+    per request; call it off the GUI thread.
+    """
+    from lattice_rt_core.client import RealtimeClient, ServerKind
+
+    where = url or lattice_ai_url()
+    with RealtimeClient(where, request_timeout=timeout) as client:
+        try:
+            client.hello()
+        except ApiError:
+            pass
+        return where if client.kind is ServerKind.LATTICE_AI else None

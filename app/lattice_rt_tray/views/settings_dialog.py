@@ -75,6 +75,12 @@ class SettingsDialog(QDialog):
         self.list.setMinimumWidth(self.fontMetrics().horizontalAdvance("x" * 24))
         self.list.currentRowChanged.connect(self.on_selected)
         self.list.itemChanged.connect(self.on_item_changed)
+        #: shown when a Lattice AI server answers on this computer and is not followed
+        self.follow_lattice = QPushButton("")
+        self.follow_lattice.setObjectName("follow-lattice")
+        self.follow_lattice.setVisible(False)
+        self.follow_lattice.clicked.connect(self.on_follow_lattice)
+        self._lattice_url: str | None = None
         self.add = QPushButton("Add server")
         self.add.clicked.connect(self.on_add)
         self.remove = QPushButton("Remove")
@@ -85,6 +91,7 @@ class SettingsDialog(QDialog):
         buttons.addWidget(self.add)
         buttons.addWidget(self.remove)
         side.addLayout(buttons)
+        side.addWidget(self.follow_lattice)
         self.form = ConnectionForm()
         self.form.edited.connect(self.on_form_edited)
         self.form.test_requested.connect(self.on_test)
@@ -268,6 +275,26 @@ class SettingsDialog(QDialog):
         self._values = replace(self._values, connections=(*self._values.connections, connection))
         self._fill_list(connection.key)
         self.form.url.setFocus()
+
+    def offer_lattice_ai(self, url: str | None) -> None:
+        """A Lattice AI server answers at ``url`` on this computer (None: none does)."""
+        followed = {c.url.rstrip("/") for c in self._values.connections}
+        self._lattice_url = url if url is not None and url not in followed else None
+        if self._lattice_url is not None:
+            self.follow_lattice.setText("Follow Lattice AI on this computer")
+            self.follow_lattice.setToolTip(f"A Lattice AI server answers at {url}")
+        self.follow_lattice.setVisible(self._lattice_url is not None)
+
+    @Slot()
+    def on_follow_lattice(self) -> None:
+        url = self._lattice_url
+        if url is None:
+            return
+        taken = {c.key for c in self._values.connections}
+        connection = ConnectionSettings(new_connection_key(taken), "Lattice AI", url=url)
+        self._values = replace(self._values, connections=(*self._values.connections, connection))
+        self.offer_lattice_ai(None)
+        self._fill_list(connection.key)
 
     @Slot()
     def on_remove(self) -> None:

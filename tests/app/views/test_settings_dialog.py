@@ -174,3 +174,35 @@ def test_a_time_in_seconds_is_kept_unless_its_box_is_changed(qtbot):
     qtbot.addWidget(dialog)
     dialog.load(replace(VALUES, idle_after=90.0))  # set in the file by hand
     assert dialog.idle_minutes.value() == 2 and dialog.values().idle_after == 90.0
+
+
+def test_a_lattice_ai_server_on_this_computer_is_offered_once(qtbot):
+    dialog = shown(qtbot)
+    assert not dialog.follow_lattice.isVisible()
+    dialog.offer_lattice_ai("http://127.0.0.1:4825")
+    assert dialog.follow_lattice.isVisible()
+    assert dialog.follow_lattice.text() == "Follow Lattice AI on this computer"
+    dialog.follow_lattice.click()
+    assert items(dialog)[-1] == ("○ Lattice AI", True)
+    assert dialog.form.url.text() == "http://127.0.0.1:4825" and dialog.form.email.isVisible()
+    assert not dialog.follow_lattice.isVisible()
+    dialog.offer_lattice_ai("http://127.0.0.1:4825")  # followed now: not offered again
+    assert not dialog.follow_lattice.isVisible()
+
+
+def test_sign_in_asks_with_the_email_and_password_and_the_session_becomes_the_token(qtbot):
+    dialog = shown(qtbot)
+    dialog.list.setCurrentRow(1)
+    form = dialog.form
+    with qtbot.assertNotEmitted(dialog.sign_in_requested):
+        form.sign_in.click()  # nothing to sign in with: said at once
+    assert form.result.text() == "Enter the email and the password of your account to sign in."
+    qtbot.keyClicks(form.email, "ada@example.org")
+    qtbot.keyClicks(form.password, "pw123456")
+    with qtbot.waitSignal(dialog.sign_in_requested, timeout=1000) as asked:
+        form.sign_in.click()
+    values, key, email, password = asked.args
+    assert (key, email, password) == (TEAM.key, "ada@example.org", "pw123456")
+    dialog.show_signed_in(TEAM.key, "session-token", "Signed in to Team as ada@example.org.")
+    assert form.token.text() == "session-token" and form.password.text() == ""
+    assert dialog.values().connection(TEAM.key).token == "session-token"
