@@ -268,7 +268,12 @@ class NotificationCoalescer:
     def reset(self, server: str, body: Mapping[str, Any]) -> None:
         """The server is behind our resume point (it lost data): restart the mark."""
         server_seq = body.get("server_seq")
-        self._server(server).high = server_seq if isinstance(server_seq, int) else None
+        state = self._server(server)
+        state.high = server_seq if isinstance(server_seq, int) else None
+        # what comes after the reset is numbered from there: a boundary above it
+        # (the old numbering's) would take the new events for old news
+        if state.boundary is not None and (state.high is None or state.boundary > state.high):
+            state.boundary = state.high
 
     # ---------------------------------------------------------------- events
     def offer(self, server: str, events: Iterable[Event]) -> list[Notice]:

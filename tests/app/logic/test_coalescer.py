@@ -139,6 +139,20 @@ def test_a_reset_moves_the_mark_back():
     assert len(c.offer(S, [ev(4)])) == 1
 
 
+def test_after_a_restart_of_the_server_its_new_events_are_news():
+    """A Lattice AI server numbers from 1 again: the old boundary must not hold them back."""
+    c, clock, _ = make()
+    live(c)
+    c.offer(S, [ev(21)])
+    clock.now += 10
+    c.connected(S, resumed=True)
+    assert c.boundary(S, None) == []  # its feed was empty after the restart
+    c.reset(S, {"reason": "restart", "server_seq": 0})
+    clock.now += 5
+    notices = c.offer(S, [ev(2)])
+    assert [n.kind for n in notices] == [NoticeKind.EVENT]
+
+
 def test_catch_up_after_a_reconnect_is_one_digest():
     c, clock, _ = make()
     live(c)
