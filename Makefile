@@ -41,8 +41,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(PLATFORM_MYPY)
 
+# The real Lattice AI server (PyPI ltcai 2.0.0 and 11.5.2), each release in a venv of its
+# own under ~/.cache/lattice-rt-tests (built once; the tests only start it).
+LTCAI = $(BIN)/python -m tests.lattice_ai.server install
+
 test: $(STAMP)
 	scripts/sysdeps.sh test
+	$(LTCAI)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(PLATFORM_MYPY)

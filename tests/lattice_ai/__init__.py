@@ -1,0 +1,1 @@
+"""Tests against the real Lattice AI server (PyPI ltcai), each release in its own venv."""
