@@ -70,11 +70,11 @@ class Tail:
 
 
 @contextmanager
-def tailing(server: LatticeServer, data_dir: Path, *args: str) -> Iterator[Tail]:
+def tailing(url: str, data_dir: Path, *args: str) -> Iterator[Tail]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LATTICE_RT_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "lattice_rt_core.cli", "--data-dir", str(data_dir), "--url",
-         server.url, "tail", *args],
+         url, "tail", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env,
                                                                          "PYTHONUNBUFFERED": "1"})
     tail = Tail(proc)
@@ -93,7 +93,7 @@ def test_tail_shows_each_event_once_in_order_across_reconnects_and_a_restart(
     workflow = lattice.create_workflow("Nightly import")
     lattice.run_workflow(workflow)  # history before the tail starts: replayed newest first
     lattice.wait_for(lambda: any(e["event_type"] == "workflow_run" for e in lattice.feed()))
-    with tailing(lattice, tmp_path) as tail:
+    with tailing(lattice.url, tmp_path) as tail:
         before = sorted(lattice.feed(), key=lambda e: e["seq"])
         tail.wait(lambda: len(tail.events) >= len(before))
         assert keys(tail.events) == keys(before)  # oldest first, not the server's newest first
@@ -194,3 +194,25 @@ def test_a_server_without_realtime_is_said_once_and_tail_exits_1(no_realtime: st
     assert tail.returncode == 1
     assert tail.stderr.strip().splitlines()[-1] == (
         "lattice-rt: error: this server has no realtime API (Lattice AI 11.6 and later moved it)")
+
+
+def test_a_stream_that_ends_after_its_replay_is_followed_without_duplicates(
+        tmp_path: Path) -> None:
+    """The native host replays and then ends the stream: each event once, no tight loop."""
+    from tests.lattice_ai.native_host import NativeHost
+
+    with NativeHost() as host:
+        for name in ("a", "b", "c"):
+            host.publish("join", {"client_id": name, "user": None})
+        with tailing(host.url, tmp_path) as tail:
+            tail.wait(lambda: len(tail.events) == 3)
+            assert [e["payload"]["client_id"] for e in tail.events] == ["a", "b", "c"]
+            # the stream ended: the client waits before asking again, not at once
+            tail.wait(lambda: any("the server closed the stream; retrying in 5.0 s" in line
+                                  for line in tail.stderr))
+            host.publish("leave", {"client_id": "a"})
+            tail.wait(lambda: len(tail.events) == 4 and host.streams >= 2)
+            assert tail.events[-1]["event_type"] == "leave"
+            opened = host.streams
+            tail.wait(lambda: host.streams > opened)  # it keeps following...
+        assert len(tail.events) == 4  # ...and the replays it got again were not shown again
