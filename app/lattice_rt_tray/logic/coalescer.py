@@ -42,7 +42,13 @@ from typing import Any
 from lattice_rt_tray.logic.digest import Tally, catch_up_text, digest_text, held_text, newest_seq
 from lattice_rt_tray.logic.dnd import DoNotDisturb
 from lattice_rt_tray.logic.settings_values import NotifyPrefs
-from lattice_rt_tray.logic.summary import event_body, event_title, is_presence, is_status_change
+from lattice_rt_tray.logic.summary import (
+    event_body,
+    event_title,
+    is_failure,
+    is_presence,
+    is_status_change,
+)
 
 __all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "Notice", "NoticeKind", "NotificationCoalescer"]
 
@@ -75,6 +81,7 @@ class Notice:
     count: int
     server: str = ""
     quiet: bool = False  # low urgency: a person's status changed
+    critical: bool = False  # critical urgency: it is, or it sums up, a failure
 
 
 class _Server:
@@ -201,7 +208,7 @@ class NotificationCoalescer:
         title, body = held_text(tally, self._names)
         server = next(iter(tally.servers)) if len(tally.servers) == 1 else ""
         return [Notice(NoticeKind.HELD, "held", title, body, tally.newest if server else None,
-                       tally.count, server)]
+                       tally.count, server, critical=tally.failed > 0)]
 
     # ----------------------------------------------------------- connection
     def connected(self, server: str, *, resumed: bool) -> None:
@@ -346,14 +353,15 @@ class NotificationCoalescer:
         title, body = digest_text(state.burst_tally)
         return [Notice(NoticeKind.DIGEST, f"{server}:burst:{state.burst}",
                        self._titled(title, server), body, state.burst_tally.newest,
-                       state.burst_tally.count, server)]
+                       state.burst_tally.count, server,
+                       critical=state.burst_tally.failed > 0)]
 
     def _single(self, server: str, event: Event, key: str,
                 kind: NoticeKind = NoticeKind.EVENT) -> Notice:
         seq = event.get("seq")
         return Notice(kind, key, self._titled(event_title(event), server), event_body(event),
                       seq if isinstance(seq, int) else None, 1, server,
-                      quiet=is_status_change(event))
+                      quiet=is_status_change(event), critical=is_failure(event))
 
     def _catch_up(self, server: str, tally: Tally, missed: int) -> Notice:
         key = f"{server}:catch-up"
@@ -361,7 +369,7 @@ class NotificationCoalescer:
             return self._single(server, tally.first, key, NoticeKind.CATCH_UP)
         title, body = catch_up_text(tally, missed)
         return Notice(NoticeKind.CATCH_UP, key, self._titled(title, server), body, tally.newest,
-                      tally.count, server)
+                      tally.count, server, critical=tally.failed > 0)
 
 
 def _older(event: Event, seq: int) -> bool:

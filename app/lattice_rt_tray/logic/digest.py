@@ -11,10 +11,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from lattice_rt_tray.logic.summary import event_title, workspace_label
+from lattice_rt_tray.logic.summary import event_title, failure_line, is_failure, workspace_label
 from lattice_rt_tray.logic.text import plural
 
-__all__ = ["Tally", "catch_up_text", "digest_text", "held_text", "newest_seq"]
+__all__ = ["Tally", "catch_up_text", "digest_text", "failures_first", "held_text", "newest_seq"]
 
 Event = Mapping[str, Any]
 
@@ -27,15 +27,17 @@ class Tally:
     updated. Counting each event once when it arrives keeps the cost per event.
     """
 
-    __slots__ = ("count", "first", "kinds", "newest", "servers", "spaces")
+    __slots__ = ("count", "failed", "failures", "first", "kinds", "newest", "servers", "spaces")
 
     def __init__(self) -> None:
         self.count = 0
         self.first: Event | None = None
         self.spaces: Counter[str] = Counter()  # workspace label -> events
-        self.kinds: Counter[str] = Counter()  # event title -> events
+        self.kinds: Counter[str] = Counter()  # event title -> events (but failures)
         self.servers: Counter[str] = Counter()  # connection key -> events
         self.newest: int | None = None  # the newest seq (what a click opens)
+        self.failed = 0  # how many of the events are failures
+        self.failures: list[str] = []  # the first few, as "Nightly import — disk full"
 
     def add(self, events: Sequence[Event], server: str = "") -> None:
         if not events:
@@ -45,10 +47,37 @@ class Tally:
         self.count += len(events)
         self.servers[server] += len(events)
         self.spaces.update(map(workspace_label, events))
-        self.kinds.update(map(event_title, events))
+        for event in events:
+            if is_failure(event):  # named on a line of its own, never one of the kinds
+                self.failed += 1
+                if len(self.failures) < _FAILURES_NAMED:
+                    self.failures.append(failure_line(event))
+            else:
+                self.kinds[event_title(event)] += 1
         newest = newest_seq(events)
         if newest is not None and (self.newest is None or newest > self.newest):
             self.newest = newest
+
+
+#: failures a digest names; the rest are counted
+_FAILURES_NAMED = 2
+
+
+def failures_first(tally: Tally) -> str:
+    """``1 failed: Nightly import — disk full`` (empty without failures): a digest's head."""
+    if not tally.failed:
+        return ""
+    named = " · ".join(tally.failures)
+    more = tally.failed - len(tally.failures)
+    return f"{tally.failed} failed: {named}" + (f" · {more} more failed" if more else "")
+
+
+def _headed(tally: Tally, body: str) -> str:
+    head = failures_first(tally)
+    others = tally.count - tally.failed
+    if not head:
+        return body
+    return head + (f"\nand {plural(others, 'other event')}: {body}" if others else "")
 
 
 def newest_seq(events: Sequence[Event]) -> int | None:
@@ -72,6 +101,9 @@ def digest_text(tally: Tally) -> tuple[str, str]:
     lines = [" · ".join(shown)]
     if len(tally.spaces) > 1:
         lines.append(" · ".join(f"{ws}: {n}" for ws, n in tally.spaces.most_common(3)))
+    head = failures_first(tally)
+    if head:  # the failures first; the kinds after them, never a failure as "more kinds"
+        lines = [head, *lines[:1]]
     return f"{tally.count} new events {_where(tally.spaces)}", "\n".join(lines)
 
 
@@ -82,7 +114,7 @@ def catch_up_text(tally: Tally, missed: int) -> tuple[str, str]:
     body = f"{plural(tally.count, 'event')} {_where(tally.spaces)}"
     if missed:
         body += f"; {missed} more could not be replayed"
-    return "While you were away", body
+    return "While you were away", _headed(tally, body)
 
 
 def held_text(tally: Tally, names: Mapping[str, str]) -> tuple[str, str]:
@@ -92,4 +124,4 @@ def held_text(tally: Tally, names: Mapping[str, str]) -> tuple[str, str]:
         body += "\n" + " · ".join(
             f"{names.get(key, key)}: {n}" for key, n in tally.servers.most_common()
         )
-    return "While do-not-disturb was on", body
+    return "While do-not-disturb was on", _headed(tally, body)

@@ -30,6 +30,7 @@ __all__ = [
     "event_json",
     "event_summary",
     "event_title",
+    "failure_line",
     "humanize",
     "is_failure",
     "is_presence",
@@ -214,6 +215,15 @@ def is_failure(event: Mapping[str, Any]) -> bool:
         return True
     error = payload.get("error")
     return bool(error.strip() if isinstance(error, str) else error)
+
+
+def failure_line(event: Mapping[str, Any]) -> str:
+    """``Nightly import — disk full``: what failed (its name, else its title) and why."""
+    payload = _payload(event)
+    what = next((_scalar(payload[k]) for k in ("name", "title", "workflow_id", "run_id")
+                 if _is_scalar(payload.get(k)) and payload.get(k) != ""), event_title(event))
+    why = _error_text(payload) or _reason_text(payload)
+    return _clip(f"{what} — {why}" if why else what)
 
 
 def _telling(payload: Mapping[str, Any]) -> list[str]:

@@ -154,7 +154,12 @@ class DBusNotifier(Notifier):
         if "body-markup" in self.capabilities:
             body = html.escape(body, quote=False)
         actions = ["default", "Open"] if "actions" in self.capabilities else []
-        hints = {**self._hints, "urgency": ("y", 0)} if notice.quiet else self._hints
+        if notice.critical:  # a failure: it stays until dismissed, and servers may sound it
+            hints = {**self._hints, "urgency": ("y", 2)}
+        elif notice.quiet:
+            hints = {**self._hints, "urgency": ("y", 0)}
+        else:
+            hints = self._hints
         (nid,) = self._call(
             "Notify",
             "susssasa{sv}i",

@@ -62,9 +62,9 @@ class TrayMessageNotifier(Notifier):
 
     def show(self, notice: Notice) -> None:
         self._last = target(notice)
-        self._tray.showMessage(
-            notice.title, notice.body, QSystemTrayIcon.MessageIcon.Information, MESSAGE_MS
-        )
+        icon = (QSystemTrayIcon.MessageIcon.Critical if notice.critical
+                else QSystemTrayIcon.MessageIcon.Information)
+        self._tray.showMessage(notice.title, notice.body, icon, MESSAGE_MS)
 
     @Slot()
     def on_message_clicked(self) -> None:
@@ -94,7 +94,8 @@ class RecordingNotifier(Notifier):
         if self._out is not None:
             line = {"kind": notice.kind.value, "key": notice.key, "title": notice.title,
                     "body": notice.body, "server": notice.server, "seq": notice.seq,
-                    "count": notice.count, "quiet": notice.quiet}
+                    "count": notice.count, "quiet": notice.quiet,
+                    "critical": notice.critical}
             try:
                 self._out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 self._out.flush()

@@ -392,3 +392,45 @@ def test_status_changes_are_notified_only_with_their_own_switch_and_quietly():
     assert digest_notice.kind is NoticeKind.DIGEST and digest_notice.count == 3
     [joined] = make(prefs=NotifyPrefs(presence=True))[0].offer(S, [presence(7, "z")])
     assert not joined.quiet
+
+
+def failed(seq, ws="ws_ops", name="Nightly import", error="disk full"):
+    return {"seq": seq, "area": "workflow", "event_type": "workflow_failed", "workspace_id": ws,
+            "payload": {"name": name, "error": error}}
+
+
+def test_a_failure_is_critical_and_heads_the_digest_that_holds_it():
+    """Seen in a trial: the failure was the "1 more kinds" of a four-event digest."""
+    c, clock, _ = make()
+    live(c)
+    [first] = c.offer(S, [ev(1, area="graph", kind="indexed")])
+    assert not first.critical
+    c.offer(S, [ev(2, area="workspace", kind="member_added"),
+                ev(3, area="plugin", kind="enabled"), failed(4)])
+    clock.now += 2.0
+    [notice] = c.poll()
+    assert notice.kind is NoticeKind.DIGEST and notice.critical
+    assert notice.body.splitlines()[0] == "1 failed: Nightly import — disk full"
+    assert "more kinds" not in notice.body
+
+
+def test_a_single_failure_is_critical_and_says_why():
+    c, clock, _ = make()
+    live(c)
+    [notice] = c.offer(S, [failed(1)])
+    assert notice.critical and notice.kind is NoticeKind.EVENT
+    assert "Error: disk full" in notice.body
+
+
+def test_while_you_were_away_names_its_failures_first():
+    c, clock, _ = make()
+    live(c)
+    c.offer(S, [ev(1)])
+    clock.now += 10
+    c.connected(S, resumed=True)
+    c.offer(S, [ev(i) for i in range(2, 9)] + [failed(9, name="Deploy prod-eu",
+                                                        error="health check failed")])
+    [notice] = c.boundary(S, 9)
+    assert notice.kind is NoticeKind.CATCH_UP and notice.critical
+    assert notice.body == ("1 failed: Deploy prod-eu — health check failed\n"
+                           "and 7 other events: 8 events in 2 workspaces")

@@ -166,6 +166,11 @@ def test_a_quiet_notice_has_low_urgency(notifier, service):
     assert service.next_call()["hints"]["urgency"] == ("y", 1)
 
 
+def test_a_failure_has_critical_urgency(notifier, service):
+    notifier.show(replace(notice(), critical=True))  # a failure, or a digest headed by one
+    assert service.next_call()["hints"]["urgency"] == ("y", 2)
+
+
 def test_a_digest_replaces_the_notice_of_its_burst(notifier, service):
     notifier.show(notice(key="burst:1"))
     first = service.next_call()
