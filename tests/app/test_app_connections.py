@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_tray.logic.coalescer import NoticeKind
 from lattice_rt_tray.logic.settings_values import (
     LOCAL_KEY,
@@ -352,3 +353,34 @@ def test_test_connection_in_settings_answers_from_the_server(harness, settings, 
     wait_until(qtbot, lambda: result.text() != "Testing…")
     assert result.text().startswith("Connected to This computer as ")
     assert result.text().endswith("; you see every workspace.")
+
+
+def test_when_the_local_server_it_follows_is_killed_this_computer_starts_its_own(
+        harness, settings, qtbot, tmp_path):
+    """A ``lattice-rt serve`` on the app's own data dir, followed, then killed (-9): the
+    app's embedded endpoint takes over the same data dir and its history."""
+    from lattice_rt_tray.main import find_local_server
+    from tests.app.team_server import TeamServer
+
+    serve = TeamServer(harness.data_dir)
+    serve.start()
+    try:
+        serve.publish(event(1, ws="ws_a"))
+        settings.update(connections=(local_connection(),), workspaces=("ws_a",))
+        app = harness.build(settings, server_factory=lambda port, data_dir: RealtimeServer(
+            ServerConfig(port=0, data_dir=data_dir, heartbeat=1.0)),
+            discover_local=find_local_server)
+        harness.start(app)
+        connection = app.connections[LOCAL_KEY]
+        assert connection.server is None and connection.url == serve.url  # followed, not ours
+        assert serve.proc is not None
+        serve.proc.kill()  # no clean stop: its server.json stays, naming a dead process
+        serve.proc.wait(timeout=10)
+        wait_until(qtbot, lambda: connection.server is not None and connection.online,
+                   timeout=20)
+        assert connection.url != serve.url
+        connection.server.bus.publish(event(2, ws="ws_a"))  # the same journal goes on
+        wait_until(qtbot, lambda: "run-2" in runs(app), timeout=10)
+        assert "run-1" in runs(app)
+    finally:
+        serve.stop()

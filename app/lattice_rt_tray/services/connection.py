@@ -122,6 +122,7 @@ class Connection(QObject):
         self._closing = False
         self._active = False  # started and not stopped since
         self._waiting_for_token = False
+        self._checking_local = False  # asking whether another process's local server is gone
         self.state: ClientState | None = None
         self.detail = "off" if not settings.enabled else "starting"
         self._start_error = ""
@@ -222,8 +223,10 @@ class Connection(QObject):
         self._start_error = self._auth_error = self._join_error = ""
         self._start(None, leave=old_ids if client is not None else (), keep=False)
 
-    def _start(self, last_event_id: int | None, *, leave: Sequence[str], keep: bool) -> None:
-        """A new client (``keep``: on the same endpoint) after leaving ``leave``."""
+    def _start(self, last_event_id: int | None, *, leave: Sequence[str], keep: bool,
+               fresh: bool = False) -> None:
+        """A new client (``keep``: on the same endpoint) after leaving ``leave``;
+        ``fresh``: find the endpoint again (the server it followed went away)."""
         self._active = True
         self._generation += 1
         generation = self._generation
@@ -232,7 +235,7 @@ class Connection(QObject):
         self.detail = f"connecting to {self.settings.address}"
         settings, ids, gone = self.settings, tuple(self.keeper.client_ids()), tuple(leave)
         self._lifecycle.run(
-            lambda: self._open(generation, settings, ids, last_event_id, gone, keep),
+            lambda: self._open(generation, settings, ids, last_event_id, gone, keep, fresh),
             self._on_opened,
             lambda exc: self._on_open_failed(generation, exc),
         )
@@ -290,9 +293,11 @@ class Connection(QObject):
         last_event_id: int | None,
         leave: tuple[str, ...],
         keep: bool,
+        fresh: bool = False,
     ) -> tuple[int, _Running]:
         old = self._running
-        reuse = old is not None and (keep or old.settings.endpoint() == settings.endpoint())
+        reuse = not fresh and old is not None and (
+            keep or old.settings.endpoint() == settings.endpoint())
         server = self._close(leave, keep_server=reuse)
         if self._closing:
             raise RuntimeError("quitting")
@@ -369,6 +374,8 @@ class Connection(QObject):
             return
         was = self.state
         self.state, self.detail = state, detail
+        if state is ClientState.RECONNECTING and self._following_another_process():
+            self._check_local_server()
         if state is ClientState.CONNECTED:
             self._auth_error = ""
             if was is not ClientState.CONNECTED:
@@ -389,6 +396,35 @@ class Connection(QObject):
         return (bool(self._auth_error) and client is not None
                 and client.kind is ServerKind.LATTICE_AI and client.last_error is not None
                 and client.last_error.status == 401)
+
+    # -------------------------------------- the local server of another process
+    def _following_another_process(self) -> bool:
+        """"This computer" follows a ``lattice-rt serve`` on its data dir, not its own."""
+        with self._lock:
+            running = self._running
+        return self.settings.embedded and running is not None and running.server is None
+
+    def _check_local_server(self) -> None:
+        """Is that server still there? If not, this computer's own endpoint takes over."""
+        if self._checking_local:
+            return
+        self._checking_local = True
+        generation = self._generation
+        self._lifecycle.run(lambda: self._discover(self._data_dir),
+                            lambda found: self._on_local_checked(generation, found),
+                            lambda exc: self._on_local_checked(generation, ()))
+
+    def _on_local_checked(self, generation: int, found: object) -> None:
+        self._checking_local = False
+        if found is not None or self._closing or generation != self._generation:
+            return  # still running (it may only be restarting), or already replaced
+        log.warning("%s: the server on this computer's data dir went away; starting this "
+                    "computer's own endpoint", self.key)
+        client = self.client
+        self.detail = "the server on this computer stopped: starting its own endpoint"
+        self._start(client.last_event_id if client is not None else None, leave=(),
+                    keep=False, fresh=True)
+        self._emit_changed()
 
     def _refusal(self, error: ApiError) -> str:
         where = self.url or self.settings.address

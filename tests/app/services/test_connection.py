@@ -218,6 +218,30 @@ def test_a_server_already_running_on_the_data_dir_is_followed(qtbot, parts, rig)
     assert len(parts.servers) == 1 and parts.clients[1].url == "http://127.0.0.1:9999"
 
 
+def test_when_the_followed_local_server_goes_away_this_computer_starts_its_own(
+        qtbot, parts, rig):
+    """Seen in a trial: "retrying in 30.0 s" for over a minute, and never its own endpoint."""
+    parts.server_fails = OSError("address already in use")
+    parts.running_elsewhere = ("http://127.0.0.1:9999", "their-token")
+    connection = rig(local_connection(), ADA)
+    started(qtbot, connection, local_connection())
+    assert connection.server is None
+    connection.on_state(ClientState.RECONNECTING, "retrying")  # still there: nothing changes
+    rig.settle(connection)
+    qtbot.waitUntil(lambda: not connection._checking_local, timeout=WAIT_MS)  # noqa: SLF001
+    assert len(parts.servers) == 1 and len(parts.clients) == 1
+
+    parts.running_elsewhere = None  # it was stopped (or killed: its server.json is stale)
+    parts.server_fails = None
+    with qtbot.waitSignal(connection.changed, timeout=WAIT_MS,
+                          check_params_cb=lambda key: len(parts.clients) == 2):
+        connection.on_state(ClientState.RECONNECTING, "cannot connect")
+    rig.settle(connection)
+    [_, ours] = parts.servers
+    assert connection.server is ours and parts.clients[1].url == ours.url
+    assert parts.clients[1].kwargs["last_event_id"] == parts.clients[0].last_event_id
+
+
 def test_an_embedded_server_that_cannot_start_is_a_lasting_error(qtbot, parts, rig):
     parts.server_fails = OSError("address already in use")
     connection = rig(local_connection(), ADA)
