@@ -99,7 +99,7 @@ def choose_notifier(kind: str, tray: QSystemTrayIcon | None, parent: QObject) ->
     the Activity window).
     """
     if kind == "record":
-        return RecordingNotifier(parent, out=sys.stdout)
+        return RecordingNotifier(parent)
     if kind in ("auto", "dbus") and sys.platform.startswith("linux"):
         try:
             from lattice_rt_tray.services.notifier_dbus import (
@@ -409,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setQuitOnLastWindowClosed(False)
     app = build(
         settings=settings, data_dir=data_dir, tray_available=tray_available,
-        notifier=args.notifier,
+        # --notifier record: what a user would see, as JSON lines on stdout
+        notifier=(args.notifier if args.notifier != "record"
+                  else lambda tray, parent: RecordingNotifier(parent, out=sys.stdout)),
     )
     signals = SignalHandler()
     signals.interrupted.connect(app.controller.quit)
