@@ -88,7 +88,9 @@ class ConnectionForm(QWidget):
         self.keyring.setWordWrap(True)
         self.email = QLineEdit()
         self.email.setObjectName("sign-in-email")
-        self.email.setPlaceholderText("for a server that signs in with a password")
+        self.email.setPlaceholderText("email")
+        self.email.setToolTip("For a server that signs in with a password (the Lattice AI "
+                              "server in auth mode)")
         self.password = QLineEdit()
         self.password.setObjectName("sign-in-password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
