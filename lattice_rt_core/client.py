@@ -264,6 +264,8 @@ class RealtimeClient:
                 except Exception as exc:  # noqa: BLE001 - the loop must survive anything
                     log.exception("stream loop error")
                     detail = f"unexpected error: {exc!r}"
+                finally:
+                    self._caught_up.set()  # no one waits for a catch-up that will not come
                 if self._stopping.is_set():
                     break
                 delay = self._backoff.next_delay(minimum=self._server_retry, refused=refused)
@@ -329,7 +331,6 @@ class RealtimeClient:
             finally:
                 with self._lock:
                     self._response = None
-                self._caught_up.set()
         return "the server closed the stream"
 
     def _catch_up(self) -> None:
