@@ -23,10 +23,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDialog
 
-from lattice_rt_tray.logic.coalescer import Notice, NoticeKind, NotificationCoalescer
+from lattice_rt_tray.logic.coalescer import NOT_NEWS, Notice, NoticeKind, NotificationCoalescer
 from lattice_rt_tray.logic.dnd import DndMode, DoNotDisturb, menu_labels
 from lattice_rt_tray.logic.link_status import intro, overview
-from lattice_rt_tray.logic.roster import Roster
+from lattice_rt_tray.logic.roster import PresenceChange, Roster
 from lattice_rt_tray.logic.status_display import away_count
 from lattice_rt_tray.services.connection import Connection
 from lattice_rt_tray.services.connections import ConnectionSet
@@ -261,13 +261,17 @@ class TrayController(QObject):
         if self.quitting:
             return
         self.activity_model.add_events(events, server=key)
+        offered = events
         if any(e.get("area") == "presence" for e in events):
             changed = False
+            offered = []
             for event in events:
-                changed = self.roster.apply(key, event) or changed
+                change = self.roster.apply_event(key, event)
+                changed = changed or change.changed
+                offered.append(_as_news(event, change))
             if changed:
                 self.presence_model.rebuild()
-        self._show(self.coalescer.offer(key, events))
+        self._show(self.coalescer.offer(key, offered))
         if self.views.activity.isVisible():
             self.coalescer.mark_read()
         self._refresh_status()
@@ -535,3 +539,19 @@ class TrayController(QObject):
         self.notifier.close()
         self.runner.close()
         self.quit_finished.emit()
+
+
+def _as_news(event: dict[str, Any], change: PresenceChange) -> dict[str, Any]:
+    """The presence event as the notifications see it: per person, not per connection.
+
+    A join or leave that is not news (another connection of that person is there)
+    is marked so the coalescer never shows it; a leave that names only
+    a client id (the Lattice AI server's) gets the person's name from the roster.
+    """
+    if event.get("event_type") not in ("join", "leave") or change.entry is None:
+        return event
+    payload = event.get("payload")
+    fields = dict(payload) if isinstance(payload, dict) else {}
+    if not fields.get("display_name") and not fields.get("user") and change.entry.name:
+        fields["display_name"] = change.entry.name
+    return {**event, "payload": fields, NOT_NEWS: not change.news}

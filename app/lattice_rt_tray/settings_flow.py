@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from lattice_rt_core.net.api import ApiError
 from lattice_rt_tray.logic.connection_types import ClientFactory
@@ -30,6 +30,9 @@ from lattice_rt_tray.system.connection_check import CheckResult, check_connectio
 from lattice_rt_tray.views.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
+
+#: how long after the start a first start looks for a Lattice AI server on this computer
+LOOK_FOR_LATTICE_MS = 3000
 
 __all__ = ["SettingsFlow"]
 
@@ -64,6 +67,9 @@ class SettingsFlow(QObject):
         self._make_dialog = dialog
         self._client_factory = client_factory
         self._find_lattice = find_lattice
+        self._look_timer = QTimer(self)
+        self._look_timer.setSingleShot(True)
+        self._look_timer.timeout.connect(lambda: self._look_for_lattice(self._on_lattice_found))
         self.dialog: SettingsDialog | None = None
         self._tokens: dict[str, str] = {}
         self._tokens_ready = False
@@ -77,12 +83,16 @@ class SettingsFlow(QObject):
         self.sync()
         self.vault.open([c.key for c in values.connections if not c.embedded])
         if not any(not c.embedded for c in values.connections):  # a first start
-            self._look_for_lattice(self._on_lattice_found)
+            # once the app is up: the first frame and the endpoint come first
+            self._look_timer.start(LOOK_FOR_LATTICE_MS)
 
     def _look_for_lattice(self, then: Callable[[str | None], None]) -> None:
         """Is a Lattice AI server running on this computer (off the GUI thread)?"""
-        self._runner.run(self._find_lattice, then,
-                         lambda exc: log.info("looking for Lattice AI: %s", exc))
+        try:
+            self._runner.run(self._find_lattice, then,
+                             lambda exc: log.info("looking for Lattice AI: %s", exc))
+        except RuntimeError:  # quitting: the runner is closed
+            log.debug("not looking for Lattice AI: the app is quitting")
 
     def _on_lattice_found(self, url: str | None) -> None:
         followed = {c.url.rstrip("/") for c in self.settings.values().connections}
@@ -206,5 +216,6 @@ class SettingsFlow(QObject):
             self.dialog.show_test_result(key, result.text, result.ok)
 
     def close(self) -> None:
+        self._look_timer.stop()
         if self.dialog is not None:
             self.dialog.hide()

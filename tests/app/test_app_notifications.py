@@ -186,3 +186,24 @@ def test_missed_events_arrive_as_one_catch_up_digest(harness, settings, qtbot):
     assert notice.body == "37 events in 3 workspaces"
     assert again.coalescer.unread == 37
     assert [n.kind for n in again.notifier.notices] == [NoticeKind.CATCH_UP]
+
+
+def test_join_and_leave_notices_are_per_person_not_per_connection(harness, settings, qtbot):
+    """Seen in a trial: "Grace Hopper left" while her other connection stayed."""
+    notify = settings.values().notify
+    settings.update(notify=notify.__class__(presence=True))
+    app = harness.build(settings)
+    harness.start(app)
+    bus = harness.box.current.bus
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.join(client_id="grace-laptop", workspace_id="ws_a", display_name="Grace Hopper")
+    assert shown.args[0].title == "Grace Hopper joined"
+    bus.join(client_id="grace-phone", workspace_id="ws_a", display_name="Grace Hopper")
+    bus.leave("grace-laptop")
+    wait_until(qtbot, lambda: app.activity_model.rowCount() >= 4)  # both reached the app
+    app.coalescer._server(LOCAL_KEY).window_end = None  # noqa: SLF001 - a fresh burst
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.leave("grace-phone")  # her last connection: now she left
+    assert shown.args[0].title == "Grace Hopper left"
+    titles = [n.title for n in app.notifier.notices]
+    assert titles.count("Grace Hopper joined") == 1 and titles.count("Grace Hopper left") == 1

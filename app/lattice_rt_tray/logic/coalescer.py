@@ -50,7 +50,12 @@ from lattice_rt_tray.logic.summary import (
     is_status_change,
 )
 
-__all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "Notice", "NoticeKind", "NotificationCoalescer"]
+__all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "NOT_NEWS", "Notice", "NoticeKind",
+           "NotificationCoalescer"]
+
+#: set on a presence event that is one more (or one less) connection of a person who is
+#: there anyway: never shown (the roster decides; see controller._as_news)
+NOT_NEWS = "_not_news"
 
 DEFAULT_WINDOW = 2.0
 DEFAULT_HOLD = 3.0
@@ -166,7 +171,7 @@ class NotificationCoalescer:
 
     def is_notable(self, event: Event) -> bool:
         """Would the user want to hear about it at all (own/muted/presence rules)?"""
-        if self.is_own(event):
+        if self.is_own(event) or event.get(NOT_NEWS):
             return False
         if is_presence(event) and not (
                 self.prefs.status if is_status_change(event) else self.prefs.presence):

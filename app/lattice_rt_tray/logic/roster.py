@@ -22,7 +22,7 @@ from lattice_rt_core.protocol.defaults import DEFAULT_STATUS
 from lattice_rt_core.protocol.people import NO_WORKSPACE, person_key
 from lattice_rt_tray.logic.status_display import best_status, status_of
 
-__all__ = ["Entry", "Person", "Roster", "ServerGroup", "WorkspaceGroup"]
+__all__ = ["Entry", "Person", "PresenceChange", "Roster", "ServerGroup", "WorkspaceGroup"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,17 @@ class Entry:
     status: str = DEFAULT_STATUS
     status_text: str | None = None
     status_since: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChange:
+    """What a presence event did: ``changed`` the roster; ``news``: a person arrived in a
+    workspace or left it (not one more or one less connection of theirs); ``entry``: the
+    entry it was about (a leave that names only a client id gets its person from here)."""
+
+    changed: bool
+    news: bool
+    entry: Entry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,23 +134,48 @@ class Roster:
     def apply(self, server: str, event: Mapping[str, Any]) -> bool:
         """Apply a ``presence`` join, status or leave event of ``server``; True when
         something changed."""
+        return self.apply_event(server, event).changed
+
+    def apply_event(self, server: str, event: Mapping[str, Any]) -> PresenceChange:
+        """Apply a presence event and say what it means for *people*, not connections:
+        a join is news only when that person was not already in that workspace (another
+        connection of theirs, or from before the app started), a leave only when no
+        other connection of theirs stays there."""
         if event.get("area") != "presence":
-            return False
+            return _NOTHING
         payload = event.get("payload")
         if not isinstance(payload, Mapping):
-            return False
+            return _NOTHING
+        raw = dict(payload)
+        if raw.get("workspace_id") in (None, "") and event.get("workspace_id"):
+            raw["workspace_id"] = event.get("workspace_id")
         kind = event.get("event_type")
+        known = self._entries.setdefault(server, {})
         if kind in ("join", "status"):
-            entry = self._entry(server, payload)
+            entry = self._entry(server, raw)
             if entry is None:
-                return False
-            self._entries.setdefault(server, {})[entry.client_id] = entry
-            return True
+                return _NOTHING
+            before = known.get(entry.client_id)
+            there = self._present(known, entry, besides=entry.client_id)
+            known[entry.client_id] = entry
+            # Known already: a snapshot taken after this join got here first (the same
+            # joined_at: still news), or a re-join of an entry that was there (not news).
+            again = before is not None and before.joined_at != entry.joined_at
+            return PresenceChange(True, kind == "join" and not again and not there, entry)
         if kind == "leave":
-            cid = payload.get("client_id")
-            known = self._entries.get(server, {})
-            return isinstance(cid, str) and known.pop(cid, None) is not None
-        return False
+            cid = raw.get("client_id")
+            gone = known.pop(cid, None) if isinstance(cid, str) else None
+            if gone is None:
+                return _NOTHING
+            return PresenceChange(True, not self._present(known, gone, besides=gone.client_id),
+                                  gone)
+        return _NOTHING
+
+    @staticmethod
+    def _present(known: Mapping[str, Entry], entry: Entry, *, besides: str) -> bool:
+        """Is ``entry``'s person in its workspace through another connection?"""
+        return any(e.client_id != besides and (e.user, e.name) == (entry.user, entry.name)
+                   and e.workspace == entry.workspace for e in known.values())
 
     def clear(self, server: str) -> None:
         """Forget ``server``'s entries (it disconnected, or was removed)."""
@@ -201,6 +237,9 @@ class Roster:
             status_text=text if isinstance(text := raw.get("status_text"), str) and text else None,
             status_since=str(raw.get("status_since") or ""),
         )
+
+
+_NOTHING = PresenceChange(False, False)
 
 
 def _people(found: Mapping[tuple[str, str], list[Entry]]) -> tuple[Person, ...]:

@@ -103,3 +103,32 @@ def test_status_events_update_entries_and_people_are_counted_by_status():
     assert roster.apply("", {"area": "presence", "event_type": "status",
                              "payload": {**entry("n", user="nina"), "status": "dnd"}})
     assert roster.online_count() == 4
+
+
+def leave(cid, ws="ws_a"):
+    return {"area": "presence", "event_type": "leave", "workspace_id": ws,
+            "payload": {"client_id": cid}}
+
+
+def test_joins_and_leaves_are_news_per_person_not_per_connection():
+    """Seen in a trial: "Grace Hopper left" while her other connection stayed."""
+    roster = Roster("me:")
+    roster.replace("s", [entry("g-laptop", user="grace", name="Grace Hopper")])
+    # her second connection: not news; someone new: news
+    assert not roster.apply_event("s", join(entry("g-phone", user="grace",
+                                                  name="Grace Hopper"))).news
+    assert roster.apply_event("s", join(entry("a-1", user="ada", name="Ada"))).news
+    # one of her two connections goes: not news; the last one: news, with her name
+    assert not roster.apply_event("s", leave("g-laptop")).news
+    last = roster.apply_event("s", leave("g-phone"))
+    assert last.news and last.entry is not None and last.entry.name == "Grace Hopper"
+    # in another workspace she is another arrival
+    assert roster.apply_event("s", join(entry("g-laptop", ws="ws_b", user="grace",
+                                              name="Grace Hopper"))).news
+    # a re-join of an entry that was there (a later joined_at) is not news; the join of
+    # an entry a racing snapshot brought first (the same joined_at) still is
+    assert not roster.apply_event("s", join(entry("a-1", user="ada", name="Ada",
+                                                  joined="11:30"))).news
+    roster.replace("s", [entry("l-1", user="linus", name="Linus")])
+    assert roster.apply_event("s", join(entry("l-1", user="linus", name="Linus"))).news
+    assert not roster.apply_event("s", leave("unknown")).changed
