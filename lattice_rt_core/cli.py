@@ -15,6 +15,7 @@ import ipaddress
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -43,7 +44,13 @@ from lattice_rt_core.net.api import ApiError, ClientState, check_url
 from lattice_rt_core.net.backoff import Backoff
 from lattice_rt_core.net.browser import open_browser
 from lattice_rt_core.net.tls import CA_FILE_ENV
-from lattice_rt_core.paths import DATA_DIR_ENV, OWNER_TOKEN_FILE, SERVER_INFO_FILE, write_login
+from lattice_rt_core.paths import (
+    DATA_DIR_ENV,
+    OWNER_TOKEN_FILE,
+    SERVER_INFO_FILE,
+    default_data_dir,
+    write_login,
+)
 from lattice_rt_core.protocol.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
@@ -364,7 +371,9 @@ def _banner(
     if not args.no_auth and cluster is not None:
         emit(f"  token:     `{PROG} token --redis URL` prints the cluster's owner token")
     elif not args.no_auth:
-        emit(f"  token:     {directory / OWNER_TOKEN_FILE} (`{PROG} token` prints it)")
+        how = f"{PROG} token" + ("" if directory == default_data_dir()
+                                 else f" --data-dir {shlex.quote(str(directory))}")
+        emit(f"  token:     {directory / OWNER_TOKEN_FILE} (`{how}` prints it)")
     emit(f"  activity:  `{PROG} open` opens the live page in your browser")
     emit("Stop with Ctrl-C.")
     if args.no_auth:

@@ -37,8 +37,12 @@ def test_a_second_serve_on_the_data_dir_refuses_and_names_the_first(
     data = tmp_path / "data"
     first = Proc("serve", "--port", "0", "--data-dir", str(data))
     procs.append(first)
-    url = _banner(first)["serving"]
+    banner = _banner(first)
+    url = banner["serving"]
     info = (data / "server.json").read_text()
+    # the command it names works as given (seen in a trial: `lattice-rt token` alone did not)
+    assert banner["token"] == (f"{data / 'owner.token'} (`lattice-rt token --data-dir {data}` "
+                               "prints it)")
 
     second = Proc("serve", "--port", "0", "--data-dir", str(data))
     procs.append(second)
