@@ -30,7 +30,7 @@ from lattice_rt_tray.logic.roster import PresenceChange, Roster
 from lattice_rt_tray.logic.status_display import away_count
 from lattice_rt_tray.services.connection import Connection
 from lattice_rt_tray.services.connections import ConnectionSet
-from lattice_rt_tray.services.notifiers import Notifier
+from lattice_rt_tray.services.notifiers import MUTE_ACTION, READ_ACTION, Notifier
 from lattice_rt_tray.services.settings import (
     GROUP_CONNECTIONS,
     GROUP_GENERAL,
@@ -53,6 +53,8 @@ __all__ = ["QUIT_BUDGET", "TrayController", "Views"]
 
 log = logging.getLogger(__name__)
 
+#: how long a notification's "Mute this workspace" lasts
+MUTE_SECONDS = 3600.0
 #: the notice (and its "server") offering to follow a Lattice AI server found here
 FOUND_LATTICE = "found:lattice-ai"
 
@@ -333,6 +335,16 @@ class TrayController(QObject):
         self._show([Notice(NoticeKind.EVENT, FOUND_LATTICE, "Lattice AI runs on this computer",
                            f"Click to follow it ({url}) in Settings.", None, 1,
                            server=FOUND_LATTICE)])
+
+    @Slot(str, str, str)
+    def on_notice_action(self, action: str, server: str, workspace: str) -> None:
+        """A notification's button: mute its workspace for an hour, or mark all read."""
+        if action == MUTE_ACTION and workspace:
+            self.coalescer.mute_for(workspace, MUTE_SECONDS)
+            self._report(f"{workspace} muted for an hour")
+        elif action == READ_ACTION:
+            self.coalescer.mark_read()
+        self._refresh_status()
 
     @Slot(str, int)
     def on_notice_clicked(self, server: str, seq: int) -> None:

@@ -283,6 +283,7 @@ def link(app: TrayApp) -> None:
     app.vault.failed.connect(c.on_report)
     app.flow.report.connect(c.on_report)
     app.notifier.activated.connect(c.on_notice_clicked)
+    app.notifier.acted.connect(c.on_notice_action)
     app.settings.changed.connect(c.on_settings_changed)
     a = v.actions
     a.activity_requested.connect(c.on_activity_requested)

@@ -43,6 +43,7 @@ from lattice_rt_tray.logic.digest import Tally, catch_up_text, digest_text, held
 from lattice_rt_tray.logic.dnd import DoNotDisturb
 from lattice_rt_tray.logic.settings_values import NotifyPrefs
 from lattice_rt_tray.logic.summary import (
+    acted_workspace,
     event_body,
     event_title,
     is_failure,
@@ -87,6 +88,7 @@ class Notice:
     server: str = ""
     quiet: bool = False  # low urgency: a person's status changed
     critical: bool = False  # critical urgency: it is, or it sums up, a failure
+    workspace: str | None = None  # one event's workspace (what "Mute" would mute)
 
 
 class _Server:
@@ -138,6 +140,7 @@ class NotificationCoalescer:
         self._servers: dict[str, _Server] = {}
         self._names: dict[str, str] = {}
         self._quiet_tally = Tally()  # what do-not-disturb held
+        self._muted_until: dict[str, float] = {}  # workspace -> wall time its mute ends
 
     # ------------------------------------------------------------- servers
     def set_servers(self, names: Mapping[str, str]) -> None:
@@ -177,7 +180,7 @@ class NotificationCoalescer:
                 self.prefs.status if is_status_change(event) else self.prefs.presence):
             return False
         ws = event.get("workspace_id")
-        if isinstance(ws, str) and ws in self.prefs.muted_workspaces:
+        if isinstance(ws, str) and (ws in self.prefs.muted_workspaces or self._muted_now(ws)):
             return False
         return str(event.get("area")) not in self.prefs.muted_areas
 
@@ -201,6 +204,19 @@ class NotificationCoalescer:
 
     def mark_read(self) -> None:
         self.unread = 0
+
+    def mute_for(self, workspace: str, seconds: float) -> None:
+        """Nothing from ``workspace`` pops up for ``seconds`` (a notification's Mute)."""
+        self._muted_until[workspace] = self._wallclock() + seconds
+
+    def _muted_now(self, workspace: str) -> bool:
+        until = self._muted_until.get(workspace)
+        if until is None:
+            return False
+        if self._wallclock() < until:
+            return True
+        del self._muted_until[workspace]
+        return False
 
     def release_held(self) -> list[Notice]:
         """Once do-not-disturb is over: one summary of what it held (if anything)."""
@@ -366,7 +382,8 @@ class NotificationCoalescer:
         seq = event.get("seq")
         return Notice(kind, key, self._titled(event_title(event), server), event_body(event),
                       seq if isinstance(seq, int) else None, 1, server,
-                      quiet=is_status_change(event), critical=is_failure(event))
+                      quiet=is_status_change(event), critical=is_failure(event),
+                      workspace=acted_workspace(event))
 
     def _catch_up(self, server: str, tally: Tally, missed: int) -> Notice:
         key = f"{server}:catch-up"

@@ -34,8 +34,8 @@ from jeepney.io.threading import DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from lattice_rt_tray.logic.coalescer import Notice
-from lattice_rt_tray.services.notifiers import Notifier, target
+from lattice_rt_tray.logic.coalescer import Notice, NoticeKind
+from lattice_rt_tray.services.notifiers import MUTE_ACTION, READ_ACTION, Notifier, target
 
 __all__ = ["DBusNotifier", "NotificationsUnavailable"]
 
@@ -58,6 +58,7 @@ class DBusNotifier(Notifier):
 
     name = "dbus"
     _clicked = Signal(str, int)  # listener thread -> GUI thread
+    _acted = Signal(str, str, str)
 
     def __init__(
         self,
@@ -83,8 +84,10 @@ class DBusNotifier(Notifier):
         self._lock = threading.Lock()
         self._ids_by_key: dict[str, int] = {}
         self._target_by_id: dict[int, tuple[str, int]] = {}  # id -> (server, seq)
+        self._workspace_by_id: dict[int, str] = {}  # id -> the workspace "Mute" mutes
         self._closed = False
         self._clicked.connect(self.on_clicked, Qt.ConnectionType.QueuedConnection)
+        self._acted.connect(self.acted, Qt.ConnectionType.QueuedConnection)
         try:
             info = self._call("GetServerInformation", "", ())
             caps = self._call("GetCapabilities", "", ())
@@ -153,7 +156,7 @@ class DBusNotifier(Notifier):
         body = notice.body
         if "body-markup" in self.capabilities:
             body = html.escape(body, quote=False)
-        actions = ["default", "Open"] if "actions" in self.capabilities else []
+        actions = _actions(notice) if "actions" in self.capabilities else []
         if notice.critical:  # a failure: it stays until dismissed, and servers may sound it
             hints = {**self._hints, "urgency": ("y", 2)}
         elif notice.quiet:
@@ -171,6 +174,7 @@ class DBusNotifier(Notifier):
                 self._target_by_id.pop(replaces, None)
             self._ids_by_key[notice.key] = int(nid)
             self._target_by_id[int(nid)] = target(notice)
+            self._workspace_by_id[int(nid)] = notice.workspace or ""
 
     def _listen(self) -> None:
         while True:
@@ -183,12 +187,16 @@ class DBusNotifier(Notifier):
                     nid, key = int(msg.body[0]), str(msg.body[1])
                     with self._lock:
                         clicked = self._target_by_id.get(nid)
+                        workspace = self._workspace_by_id.get(nid, "")
                     if clicked is not None and key == "default":
                         self._clicked.emit(*clicked)
+                    elif clicked is not None and key in (MUTE_ACTION, READ_ACTION):
+                        self._acted.emit(key, clicked[0], workspace)
                 elif member == "NotificationClosed":
                     nid = int(msg.body[0])
                     with self._lock:
                         self._target_by_id.pop(nid, None)
+                        self._workspace_by_id.pop(nid, None)
                         for key in [k for k, v in self._ids_by_key.items() if v == nid]:
                             del self._ids_by_key[key]
             except (IndexError, TypeError, ValueError, RuntimeError) as exc:
@@ -204,3 +212,12 @@ class DBusNotifier(Notifier):
         except OSError:
             pass
 
+
+def _actions(notice: Notice) -> list[str]:
+    """The buttons a notification carries (key, label pairs); "default" is a click on it."""
+    if notice.kind is not NoticeKind.EVENT or notice.seq is None:
+        return ["default", "Open activity", READ_ACTION, "Mark all read"]
+    actions = ["default", "Open"]
+    if notice.workspace:
+        actions += [MUTE_ACTION, f"Mute {notice.workspace} for an hour"]
+    return [*actions, READ_ACTION, "Mark all read"]

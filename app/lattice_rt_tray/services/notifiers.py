@@ -17,7 +17,11 @@ from PySide6.QtWidgets import QSystemTrayIcon
 
 from lattice_rt_tray.logic.coalescer import Notice
 
-__all__ = ["Notifier", "RecordingNotifier", "TrayMessageNotifier", "target"]
+__all__ = ["MUTE_ACTION", "READ_ACTION", "Notifier", "RecordingNotifier",
+           "TrayMessageNotifier", "target"]
+
+MUTE_ACTION = "mute"
+READ_ACTION = "read"
 
 MESSAGE_MS = 8000
 
@@ -33,9 +37,14 @@ class Notifier(QObject):
     Signals:
         activated(str, int): a notification was clicked; its event's connection and
             seq, or -1.
+        acted(str, str, str): one of its actions was chosen (action, connection,
+            workspace): ``mute`` that workspace for an hour, ``read`` mark all read.
     """
 
     activated = Signal(str, int)
+    #: (action, server, workspace): MUTE_ACTION (that workspace, for an hour) or
+    #: READ_ACTION (mark all read), chosen on a notification that offers them
+    acted = Signal(str, str, str)
     name = "none"
 
     def show(self, notice: Notice) -> None:

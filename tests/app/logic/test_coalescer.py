@@ -434,3 +434,18 @@ def test_while_you_were_away_names_its_failures_first():
     assert notice.kind is NoticeKind.CATCH_UP and notice.critical
     assert notice.body == ("1 failed: Deploy prod-eu — health check failed\n"
                            "and 7 other events: 8 events in 2 workspaces")
+
+
+def test_mute_for_an_hour_silences_one_workspace_until_it_ends():
+    c, clock, wall = make()
+    live(c)
+    [notice] = c.offer(S, [ev(1, ws="ws_ops")])
+    assert notice.workspace == "ws_ops"
+    c.mute_for("ws_ops", 3600)
+    clock.now += 5
+    assert c.offer(S, [ev(2, ws="ws_ops")]) == []
+    assert len(c.offer(S, [ev(3, ws="ws_b")])) == 1  # other workspaces still speak
+    wall.now += 3601
+    clock.now += 5
+    c._servers[S].window_end = None  # noqa: SLF001 - a fresh burst
+    assert len(c.offer(S, [ev(4, ws="ws_ops")])) == 1

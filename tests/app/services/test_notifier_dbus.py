@@ -154,7 +154,8 @@ def test_a_notice_is_one_notify_call_with_a_uint32_replaces_id(notifier, service
     assert (call["app"], call["replaces"], call["icon"]) == (
         "Lattice Realtime Tray", 0, "/icons/app-64.png")
     assert (call["title"], call["body"]) == ("Workflow run", "a &lt;b&gt; &amp; c")
-    assert call["actions"] == ["default", "Open"]  # a click on the body opens the event
+    # a click on the body opens the event; no workspace here, so nothing to mute
+    assert call["actions"] == ["default", "Open", "read", "Mark all read"]
     assert call["hints"] == {"urgency": ("y", 1), "desktop-entry": ("s", "lattice-rt-tray")}
     assert call["timeout"] == -1
 
@@ -207,6 +208,23 @@ def test_a_click_opens_its_event_on_the_gui_thread(qtbot, notifier, service):
         service.emit("ActionInvoked", "us", (999, "default"))  # not ours: ignored
         service.emit("ActionInvoked", "us", (nid, "default"))
     assert clicks == [("team", 42, True)]  # a seq means something to its server only
+
+
+def test_its_actions_mute_the_workspace_or_mark_all_read(qtbot, notifier, service):
+    notifier.show(replace(notice(seq=42, server="team"), workspace="ws_ops"))
+    call = service.next_call()
+    assert call["actions"] == ["default", "Open", "mute", "Mute ws_ops for an hour",
+                               "read", "Mark all read"]
+    notifier.show(notice(key="burst:2", kind=NoticeKind.DIGEST, seq=50, server="team"))
+    assert service.next_call()["actions"] == ["default", "Open activity", "read",
+                                              "Mark all read"]
+    acted: list[tuple[str, str, str]] = []
+    notifier.acted.connect(lambda *args: acted.append(args))
+    with qtbot.waitSignal(notifier.acted, timeout=int(WAIT * 1000)):
+        service.emit("ActionInvoked", "us", (call["id"], "mute"))
+    with qtbot.waitSignal(notifier.acted, timeout=int(WAIT * 1000)):
+        service.emit("ActionInvoked", "us", (call["id"], "read"))
+    assert acted == [("mute", "team", "ws_ops"), ("read", "team", "ws_ops")]
 
 
 def test_a_closed_notification_is_forgotten(qtbot, notifier, service):
