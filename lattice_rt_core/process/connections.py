@@ -110,7 +110,8 @@ def guarded_protocol(base: type[asyncio.Protocol], counts: PeerCounts) -> type[a
     """``base`` (uvicorn's HTTP protocol) with the bounds of the module docstring.
 
     It reads uvicorn's ``transport`` and ``cycle`` (the request in progress, or
-    the last one); tests/core/test_server.py fails naming them if they move.
+    the last one: ``response_complete``, ``more_body``); tests/core/test_server.py
+    fails naming them if they move.
     """
     limits = counts.limits
 
@@ -168,8 +169,10 @@ def guarded_protocol(base: type[asyncio.Protocol], counts: PeerCounts) -> type[a
             self._head_done()  # a next head gets its own deadline from its first byte
 
         def _waiting_for_head(self) -> bool:
+            # no request yet, or the last one answered and its body read (an
+            # answer may come before the body, e.g. a 413)
             cycle = getattr(self, "cycle", None)
-            return cycle is None or bool(cycle.response_complete)
+            return cycle is None or (bool(cycle.response_complete) and not cycle.more_body)
 
         def _head_done(self) -> None:
             self._head_bytes = 0

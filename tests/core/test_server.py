@@ -304,7 +304,7 @@ def test_uvicorn_protocols_still_have_what_the_connection_guard_reads() -> None:
                 "process/connections.py overrides it"
             )
         source = inspect.getsource(protocol)
-        for name in ("self.cycle", ".response_complete", "self.transport"):
+        for name in ("self.cycle", ".response_complete", ".more_body", "self.transport"):
             assert name in source, (
                 f"uvicorn {uvicorn.__version__}: {protocol.__name__} no longer uses {name}; "
                 "process/connections.py reads it to know whether a head is awaited"
