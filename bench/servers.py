@@ -41,8 +41,10 @@ def _command(kind: str, port: int, data_dir: Path, args: Sequence[str] = ()) -> 
     if kind == "baseline":
         return [sys.executable, "-m", "bench.baseline_server", "--port", str(port)]
     if kind == "project":  # exactly what `lattice-rt serve --no-auth` runs
+        # every load client comes from 127.0.0.1: no per-address connection cap
         return [sys.executable, "-m", "lattice_rt_core.cli", "serve", "--no-auth",
-                "--port", str(port), "--data-dir", str(data_dir), *args]
+                "--port", str(port), "--data-dir", str(data_dir),
+                "--max-client-connections", "0", *args]
     raise ValueError(f"unknown server kind {kind!r}")
 
 

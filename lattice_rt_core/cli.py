@@ -59,6 +59,7 @@ from lattice_rt_core.protocol.defaults import (
     DEFAULT_RETENTION,
     DEFAULT_TTL,
     FEED_LIMIT,
+    MAX_CLIENT_CONNECTIONS,
     PRESENCE_STATUSES,
     REPLAY_TAIL,
 )
@@ -217,6 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
                        metavar="ADDR",
                        help="a reverse proxy's address or network whose X-Forwarded-For and "
                             "X-Forwarded-Proto are believed (repeatable)")
+    serve.add_argument("--max-client-connections", type=_count(0),
+                       default=MAX_CLIENT_CONNECTIONS, metavar="N",
+                       help="connections one client address may hold at once, 0 for no cap "
+                            f"(default {MAX_CLIENT_CONNECTIONS}; --trust-proxy addresses are "
+                            "not counted)")
     redis_option(serve, "run as a node of the cluster in this Redis (redis://HOST:PORT/DB)")
     serve.add_argument("--workers", type=_count(1), default=1, metavar="N",
                        help="N node processes on one port, one per core (needs --redis; "
@@ -329,6 +335,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         trusted_proxies=tuple(args.trust_proxy),
+        max_client_connections=args.max_client_connections,
         redis_url=redis_url(args),
     )
     server: RealtimeServer | Supervisor

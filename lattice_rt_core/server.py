@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from lattice_rt_core.auth.accounts import Accounts, AccountStore, LocalAccountStore
 from lattice_rt_core.auth.callers import Authenticator, SecretRedactor, load_or_create_owner_token
@@ -38,6 +39,7 @@ from lattice_rt_core.http.guard import allowed_hosts, split_host
 from lattice_rt_core.net.tls import TlsError, check_server_files
 from lattice_rt_core.paths import ensure_data_dir, remove_server_info, write_server_info
 from lattice_rt_core.process.config import ServerConfig, ServerError
+from lattice_rt_core.process.connections import ConnectionLimits, PeerCounts, guarded_protocol
 from lattice_rt_core.process.dirlock import DataDirInUse, DataDirLock
 from lattice_rt_core.process.listen import bind_socket
 from lattice_rt_core.process.local_storage import login_name, open_accounts, open_journal, writable
@@ -67,17 +69,36 @@ def _server_loggers() -> tuple[str, ...]:
 class _Uvicorn(uvicorn.Server):
     """uvicorn with a quiet idle loop and streams closed before shutdown."""
 
-    def __init__(self, config: uvicorn.Config, engine: Engine) -> None:
+    def __init__(self, config: uvicorn.Config, engine: Engine,
+                 tls_handshake_timeout: float | None = None) -> None:
         super().__init__(config)
         self.engine = engine
+        self.tls_handshake_timeout = tls_handshake_timeout
         self.ready = threading.Event()
         self._stop: asyncio.Event | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         self._stop = asyncio.Event()
-        self.loop = asyncio.get_running_loop()
-        await super().startup(sockets=sockets)
+        self.loop = loop = asyncio.get_running_loop()
+        # uvicorn's create_server passes no ssl_handshake_timeout (asyncio's
+        # default is 60 s): a connection that never sends a ClientHello would
+        # hold its descriptor that long. Ours, for this call only.
+        create_server = loop.create_server
+        if self.tls_handshake_timeout is not None and self.config.ssl is not None:
+            timeout = self.tls_handshake_timeout
+
+            async def with_deadline(*args: Any, **kwargs: Any) -> Any:
+                if kwargs.get("ssl") is not None:
+                    kwargs.setdefault("ssl_handshake_timeout", timeout)
+                return await create_server(*args, **kwargs)
+
+            loop.create_server = with_deadline  # type: ignore[method-assign]
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            if "create_server" in vars(loop):
+                del loop.create_server
         self.ready.set()
 
     async def main_loop(self) -> None:
@@ -216,8 +237,15 @@ class RealtimeServer:
             extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
             abort_connection=self._abort_connection, accounts=accounts, clock=cfg.clock,
         )
+        counts = PeerCounts(ConnectionLimits(
+            max_head_bytes=cfg.max_head_bytes, head_timeout=cfg.head_timeout,
+            per_client=cfg.max_client_connections, exempt=tuple(cfg.trusted_proxies),
+        ), clock=cfg.clock)
         uv_config = uvicorn.Config(
             app,
+            # heads bounded in size and time, connections per client address capped
+            http=guarded_protocol(AutoHTTPProtocol, counts),
+            h11_max_incomplete_event_size=cfg.max_head_bytes,
             log_level=cfg.log_level,
             access_log=cfg.access_log,  # off by default; when on, URLs are redacted
             lifespan="on",
@@ -230,7 +258,7 @@ class RealtimeServer:
             proxy_headers=bool(cfg.trusted_proxies),
             forwarded_allow_ips=list(cfg.trusted_proxies) or None,
         )
-        self._server = _Uvicorn(uv_config, engine)
+        self._server = _Uvicorn(uv_config, engine, cfg.tls_handshake_timeout)
         self._thread = threading.Thread(
             target=self._run, args=(sock,), name="realtime-server", daemon=True
         )

@@ -28,7 +28,13 @@ from typing import Protocol, TypeVar
 from lattice_rt_core.engines.base import Unavailable
 from lattice_rt_core.engines.identity import new_token
 from lattice_rt_core.engines.local.journal import JournalError, open_db
-from lattice_rt_core.protocol.accounts import NoSuchUser, UserExists, check_name, workspaces_of
+from lattice_rt_core.protocol.accounts import (
+    NoSuchUser,
+    UserExists,
+    check_name,
+    check_unlike,
+    workspaces_of,
+)
 
 T = TypeVar("T")
 
@@ -96,6 +102,7 @@ class Accounts:
             self._conn.execute("BEGIN IMMEDIATE")
             if self._exists(name):
                 raise UserExists(f"user {name!r} already exists")
+            check_unlike(name, (row[0] for row in self._conn.execute("SELECT name FROM users")))
             self._conn.execute(
                 "INSERT INTO users (name, token_sha256) VALUES (?, ?)", (name, token_digest(token))
             )

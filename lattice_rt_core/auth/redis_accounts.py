@@ -26,19 +26,29 @@ from lattice_rt_core.auth.callers import Principal
 from lattice_rt_core.engines.base import Unavailable
 from lattice_rt_core.engines.identity import new_token
 from lattice_rt_core.engines.redis.store import RedisKeys
-from lattice_rt_core.protocol.accounts import NoSuchUser, UserExists, check_name, workspaces_of
+from lattice_rt_core.protocol.accounts import (
+    NoSuchUser,
+    UserExists,
+    check_name,
+    check_unlike,
+    workspaces_of,
+)
 
 __all__ = ["RedisAccounts", "RedisSessions"]
 
 
 # KEYS users, tokens, members; ARGV op (add, renew, remove, grant, revoke), name, the
-# token digest or the workspaces as JSON, and for add the workspaces as JSON
+# token digest or the workspaces as JSON, and for add the workspaces as JSON and the
+# number of users the caller compared the name with (CHANGED when it is not that any more)
 _CHANGE = r"""
 local users, tokens, members = KEYS[1], KEYS[2], KEYS[3]
 local op, name = ARGV[1], ARGV[2]
 local old = redis.call('HGET', users, name)
 if op == 'add' then
   if old then return redis.error_reply('EXISTS') end
+  if ARGV[5] and redis.call('HLEN', users) ~= tonumber(ARGV[5]) then
+    return redis.error_reply('CHANGED')
+  end
   redis.call('HSET', users, name, ARGV[3])
   redis.call('HSET', tokens, ARGV[3], name)
   redis.call('HSET', members, name, ARGV[4])
@@ -76,6 +86,14 @@ if not user then return {} end
 return {user, redis.call('HGET', KEYS[2], user) or '[]'}
 """
 
+#: how often add_user compares again when other users were added meanwhile
+_ADD_TRIES = 5
+
+
+class _Changed(Exception):
+    """The users changed between the comparison and the change."""
+
+
 class RedisAccounts:
     """The cluster's users, token hashes and workspace memberships."""
 
@@ -93,6 +111,8 @@ class RedisAccounts:
         except ResponseError as exc:
             if str(exc) == "EXISTS":
                 raise UserExists(f"user {args[1]!r} already exists") from None
+            if str(exc) == "CHANGED":
+                raise _Changed from None
             if str(exc) == "NOUSER":
                 raise NoSuchUser(f"no user named {args[1]!r}") from None
             raise Unavailable(f"Redis refused the change: {exc}") from None
@@ -112,8 +132,18 @@ class RedisAccounts:
         check_name("user name", name)
         spaces = workspaces_of(workspaces)
         token = new_token()
-        await self._run("add", name, token_digest(token), json.dumps(spaces))
-        return token
+        for _ in range(_ADD_TRIES):
+            # user names are unique after normalisation: compare with every name,
+            # and add only if no user came or went meanwhile
+            names = [bytes(n).decode() for n in await self._call("hkeys", self.keys.users)]
+            check_unlike(name, names)
+            try:
+                await self._run("add", name, token_digest(token), json.dumps(spaces),
+                                str(len(names)))
+            except _Changed:
+                continue
+            return token
+        raise Unavailable("the users changed while this one was being added; try again")
 
     async def grant(self, name: str, workspaces: Iterable[str]) -> set[str]:
         """Add workspaces to ``name``; all of its workspaces (atomic in Redis)."""

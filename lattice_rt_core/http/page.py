@@ -78,16 +78,22 @@ class ActivityPage:
     async def static(self, request: Request) -> Response:
         name = str(request.path_params["name"])
         suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
-        data = _static_bytes(name) if suffix in _STATIC_TYPES and "/" not in name else None
+        data = _static_bytes(name) if suffix in _STATIC_TYPES and _plain_name(name) else None
         if data is None:
             return error_response(404, "not found")
         return Response(data, media_type=_STATIC_TYPES[suffix], headers=SECURITY_HEADERS)
 
 
+def _plain_name(name: str) -> bool:
+    """A file name of the static folder: no path, no NUL or other control character."""
+    return (name not in ("", ".", "..") and not any(c in name for c in "/\\")
+            and all(c.isprintable() for c in name))
+
+
 def _static_bytes(name: str) -> bytes | None:
     try:
         return (resources.files("lattice_rt_core") / "static" / name).read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, OSError):
+    except (OSError, ValueError):  # ValueError: a name the OS cannot take (a NUL)
         return None
 
 

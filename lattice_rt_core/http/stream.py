@@ -41,13 +41,16 @@ _HEADERS = [
 class _Outbox:
     """One open stream's write in progress, for the stalled-peer watchdog."""
 
-    __slots__ = ("asgi_scope", "since", "stalled", "task")
+    __slots__ = ("asgi_scope", "counted", "since", "stalled", "task", "watcher")
 
     def __init__(self, asgi_scope: AsgiScope, task: asyncio.Task[Any]) -> None:
         self.asgi_scope = asgi_scope
         self.task = task
         self.since = 0.0  # loop time the current write started; 0.0 when not writing
         self.stalled = False
+        self.counted = False  # in slow_peers_cut
+        #: done once the peer is gone (http.disconnect); None: not watched
+        self.watcher: asyncio.Future[None] | None = None
 
 
 class StreamRoute:
@@ -112,6 +115,7 @@ class StreamRoute:
         self.outboxes.add(box)
         watcher = asyncio.ensure_future(_wait_disconnect(receive))
         watcher.add_done_callback(lambda _: sub.close())
+        box.watcher = watcher
         frames = self.engine.stream(sub)
         try:
             await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
@@ -119,12 +123,12 @@ class StreamRoute:
             async for chunk in frames:
                 message = {"type": "http.response.body", "body": chunk, "more_body": True}
                 if not await self.send_watched(box, send, message):
-                    await self.drop_stalled(asgi_scope, watcher)
+                    await self.drop_stalled(box, watcher)
                     return
                 counters.bytes_delivered += len(chunk)
             end = {"type": "http.response.body", "body": b"", "more_body": False}
             if not await self.send_watched(box, send, end):
-                await self.drop_stalled(asgi_scope, watcher)
+                await self.drop_stalled(box, watcher)
         except OSError:
             pass  # the peer went away mid-write
         finally:
@@ -162,11 +166,22 @@ class StreamRoute:
     # stalled, send_watched returns False however the write ended, and the
     # stream ends through drop_stalled, which aborts the connection if it is
     # still there.
+    #
+    # A stalled peer may also be cut by the kernel first (TCP_USER_TIMEOUT
+    # applies to a peer that keeps its window shut): the connection is lost
+    # while the write waits for the buffer to drain, the write returns, and the
+    # stream ends through the disconnect. That is a stalled reader cut too, and
+    # counted: the disconnect arrived during this very write, which only waits
+    # when the peer stopped reading.
     async def send_watched(self, box: _Outbox, send: Send, message: Message) -> bool:
         """Send ``message``; False when the watchdog found the peer stalled."""
         box.since = asyncio.get_running_loop().time()
+        watcher = box.watcher
+        connected = watcher is not None and not watcher.done()
         try:
             await send(message)
+            if connected and watcher is not None and watcher.done() and not box.stalled:
+                self.count_cut(box)  # lost while this write waited: cut by the kernel
         except asyncio.CancelledError:
             if not box.stalled:
                 raise
@@ -195,9 +210,16 @@ class StreamRoute:
                     if self.abort_connection is None or not self.abort_connection(box.asgi_scope):
                         box.task.cancel()
 
-    async def drop_stalled(self, asgi_scope: AsgiScope, watcher: asyncio.Future[None]) -> None:
+    def count_cut(self, box: _Outbox) -> None:
+        """One stalled reader cut (by the watchdog or the kernel), counted once."""
+        if not box.counted:
+            box.counted = True
+            self.counters.slow_peers_cut += 1
+
+    async def drop_stalled(self, box: _Outbox, watcher: asyncio.Future[None]) -> None:
         """Abort a stream whose peer stopped reading (its buffered frames are discarded)."""
-        self.counters.slow_peers_cut += 1
+        self.count_cut(box)
+        asgi_scope = box.asgi_scope
         client = asgi_scope.get("client")
         log.info(
             "closing a stream that read nothing for %g s (peer %s)", self.write_timeout,

@@ -22,6 +22,10 @@ from lattice_rt_core.protocol.defaults import (
     DEFAULT_PORT,
     DEFAULT_RETENTION,
     DEFAULT_TTL,
+    HEAD_TIMEOUT,
+    MAX_CLIENT_CONNECTIONS,
+    MAX_HEAD_BYTES,
+    TLS_HANDSHAKE_TIMEOUT,
 )
 from lattice_rt_core.protocol.limits import ApiLimits
 
@@ -77,6 +81,13 @@ class ServerConfig:
     #: take the data directory's lock (a worker of --workers does not: its
     #: supervisor holds it)
     lock_data_dir: bool = True
+    #: bytes a request head may take (431 beyond), seconds it may take to arrive
+    max_head_bytes: int = MAX_HEAD_BYTES
+    head_timeout: float = HEAD_TIMEOUT
+    #: seconds a TLS handshake may take
+    tls_handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT
+    #: connections one client address may hold at once; 0: no cap
+    max_client_connections: int = MAX_CLIENT_CONNECTIONS
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout

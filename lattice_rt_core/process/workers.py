@@ -50,7 +50,8 @@ _RESTART_DELAY = 1.0
 # the ServerConfig fields a worker takes from the supervisor
 _FIELDS = ("host", "port", "data_dir", "heartbeat", "presence_ttl", "auth",
            "journal_retention", "allowed_hosts", "tls_cert", "tls_key", "trusted_proxies",
-           "redis_url", "reuse_port", "listen_fd")
+           "redis_url", "reuse_port", "listen_fd", "max_head_bytes", "head_timeout",
+           "tls_handshake_timeout", "max_client_connections")
 _PATHS = ("data_dir", "tls_cert", "tls_key")
 _TUPLES = ("allowed_hosts", "trusted_proxies")
 

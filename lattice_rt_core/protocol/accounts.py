@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lattice_rt_core.protocol.limits import name_problem
+from lattice_rt_core.protocol.limits import name_problem, same_name
 
-__all__ = ["AccountError", "NoSuchUser", "UserExists", "check_name", "workspaces_of"]
+__all__ = ["AccountError", "NoSuchUser", "UserExists", "check_name", "check_unlike",
+           "workspaces_of"]
 
 
 class AccountError(Exception):
@@ -31,6 +32,22 @@ def check_name(what: str, value: object) -> str:
         raise ValueError(f"{what} {problem}")
     assert isinstance(value, str)
     return value
+
+
+def check_unlike(name: str, names: Iterable[str]) -> None:
+    """:class:`UserExists` when ``name`` is one of ``names`` or cannot be told from one.
+
+    User names are unique after normalisation (limits.name_key: NFKC, case-folded,
+    without invisible characters), so ``Alice`` cannot sit beside ``alice``.
+    """
+    existing = list(names)
+    if name in existing:
+        raise UserExists(f"user {name!r} already exists")
+    other = same_name(name, existing)
+    if other is not None:
+        raise UserExists(f"user {name!r} cannot be told from the existing user {other!r} "
+                         "(user names are compared without case, width and invisible "
+                         "characters)")
 
 
 def workspaces_of(values: Iterable[str]) -> list[str]:

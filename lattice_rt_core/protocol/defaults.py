@@ -21,10 +21,14 @@ __all__ = [
     "DEFAULT_STATUS",
     "DEFAULT_TTL",
     "FEED_LIMIT",
+    "HEAD_TIMEOUT",
+    "MAX_CLIENT_CONNECTIONS",
+    "MAX_HEAD_BYTES",
     "PRESENCE_STATUSES",
     "PROTOCOL_VERSION",
     "REPLAY_TAIL",
     "STATUS_INTERVAL",
+    "TLS_HANDSHAKE_TIMEOUT",
 ]
 
 #: the stats ``version`` reference clients know (the protocol, not this package)
@@ -57,3 +61,12 @@ DEFAULT_STATUS = "active"
 STATUS_INTERVAL = 1.0
 #: where the owner's account routes live (http/owner.py; net/admin.py calls them)
 ADMIN_PREFIX = "/realtime/admin"
+#: bytes a request head (request line and headers) may take; more is a 431
+MAX_HEAD_BYTES = 64 * 1024
+#: seconds a request head may take from its first byte (or from the connection)
+HEAD_TIMEOUT = 10.0
+#: seconds a TLS handshake may take
+TLS_HANDSHAKE_TIMEOUT = 10.0
+#: connections one client address may hold at once (0: no cap; reverse proxies
+#: named by --trust-proxy are not counted)
+MAX_CLIENT_CONNECTIONS = 256

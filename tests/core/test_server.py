@@ -288,3 +288,24 @@ def test_forwarded_headers_are_believed_only_from_trusted_proxies(
         ]
     finally:
         srv.stop()
+
+
+def test_uvicorn_protocols_still_have_what_the_connection_guard_reads() -> None:
+    # process/connections.py wraps uvicorn's HTTP protocol: it overrides
+    # on_response_complete and reads .cycle.response_complete and .transport
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    for protocol in {AutoHTTPProtocol, H11Protocol}:
+        for name in ("connection_made", "connection_lost", "data_received",
+                     "on_response_complete"):
+            assert callable(getattr(protocol, name, None)), (
+                f"uvicorn {uvicorn.__version__}: {protocol.__name__}.{name} is gone; "
+                "process/connections.py overrides it"
+            )
+        source = inspect.getsource(protocol)
+        for name in ("self.cycle", ".response_complete", ".more_body", "self.transport"):
+            assert name in source, (
+                f"uvicorn {uvicorn.__version__}: {protocol.__name__} no longer uses {name}; "
+                "process/connections.py reads it to know whether a head is awaited"
+            )

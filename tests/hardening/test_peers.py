@@ -475,3 +475,42 @@ def test_flapping_clients_leave_nothing_behind(data_dir: Path) -> None:
 @pytest.mark.slow
 def test_flapping_clients_leave_nothing_behind_soak(data_dir: Path) -> None:
     _flapping(data_dir, 10_000)
+
+
+def _slow_peers_cut(srv: RealtimeServer) -> float:
+    metrics = httpx.get(srv.url + "/metrics", headers=bearer(srv.owner_token), timeout=WAIT).text
+    for line in metrics.splitlines():
+        if line.startswith("lattice_rt_slow_peers_cut_total "):
+            return float(line.split()[1])
+    raise AssertionError("no lattice_rt_slow_peers_cut_total in /metrics")
+
+
+def test_a_stalled_reader_the_kernel_cuts_is_counted_too(data_dir: Path) -> None:
+    # fails without: the count in StreamRoute.send_watched of a write that ended with
+    # the connection (issue 20, item 8: 300 stalled readers cut, the counter at 0).
+    # The kernel's TCP_USER_TIMEOUT (two heartbeats, 1 s here) also applies to a
+    # peer that keeps its window shut; it cuts before the watchdog (60 s here).
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, heartbeat=0.5,
+                                      write_timeout=60.0, backlog=16384))
+    srv.start()
+    try:
+        assert srv.bus is not None
+        raw = open_raw_stream(srv, srv.owner_token, rcvbuf=4096)
+        try:
+            port = raw.getsockname()[1]
+            conn = wait_for(
+                lambda: next((c for c in connections(srv)
+                              if c.client and c.client[1] == port), None),
+                "the stalled connection to be accepted",
+            )
+            bus = srv.bus
+            wait_for(lambda: bus.subscriber_count == 1, "the subscriber")
+            payload = "x" * 2000
+            for i in range(3000):  # far more than every buffer on the way holds
+                bus.publish({"area": "flood", "payload": {"i": i, "pad": payload}})
+            wait_for(lambda: conn not in connections(srv), "the kernel to cut the stalled peer")
+            assert wait_for(lambda: _slow_peers_cut(srv) == 1.0, "the cut to be counted")
+        finally:
+            raw.close()
+    finally:
+        srv.stop()

@@ -241,3 +241,21 @@ def test_the_units_documented_arguments_are_valid_serve_options() -> None:
         argv = ["serve", *shlex.split(example.replace("%d", "/run/credentials/lattice-rt"))]
         args = cli.build_parser().parse_args(argv)
         assert args.handler is not None
+
+
+def test_the_unit_gives_the_server_descriptors_for_its_documented_capacity() -> None:
+    """BENCHMARKS.md holds 10,000 streams; systemd's default 1,024 descriptors would not."""
+    # fails without: LimitNOFILE= in the unit (issue 20: 1,006 unfinished heads filled
+    # the default limit and every real request failed)
+    import re
+
+    from lattice_rt_core.protocol.defaults import MAX_CLIENT_CONNECTIONS
+
+    unit = (ROOT / "packaging" / "systemd" / "lattice-rt.service").read_text()
+    limits = re.findall(r"^LimitNOFILE=(\d+)$", unit, re.MULTILINE)
+    assert len(limits) == 1, "the unit sets no LimitNOFILE (or more than one)"
+    held = re.search(r"^\| ([\d,]+) idle streams \|", (ROOT / "BENCHMARKS.md").read_text(),
+                     re.MULTILINE)
+    assert held is not None, "BENCHMARKS.md no longer says how many streams a server holds"
+    streams = int(held[1].replace(",", ""))
+    assert int(limits[0]) >= 2 * streams + MAX_CLIENT_CONNECTIONS

@@ -85,3 +85,29 @@ def test_a_read_only_copy_refuses_every_change(tmp_path: Path) -> None:
         assert read_only.user_for_token(token) == "ada"
     finally:
         read_only.close()
+
+
+@pytest.mark.parametrize("lookalike",
+                         ["Alice", "\uff41lice", "alice\u200b", "ALICE", "a\ufefflice"])
+def test_a_user_name_that_reads_like_an_existing_one_is_refused(
+    accounts: Accounts, lookalike: str
+) -> None:
+    # fails without: check_unlike in Accounts.add_user (issue 20, item 7: `Alice`,
+    # fullwidth `ａlice` and `alice\u200b` were all added beside `alice`)
+    token = accounts.add_user("alice", ["ws1"])
+    with pytest.raises(UserExists) as info:
+        accounts.add_user(lookalike)
+    assert str(info.value) == (
+        f"user {lookalike!r} cannot be told from the existing user 'alice' (user names are "
+        "compared without case, width and invisible characters)")
+    assert accounts.users() == {"alice": {"ws1"}}
+    assert accounts.user_for_token(token) == "alice"
+    accounts.add_user("alicia")  # a different name is still welcome
+
+
+def test_names_that_lie_are_not_user_names(accounts: Accounts) -> None:
+    # fails without: the bidi, C1, invisible and stacked-mark checks in name_problem
+    for name in ("\u202enimda", "ann\u0085", "\u200b", "\u3164", "x" + "\u0301" * 100):
+        with pytest.raises(ValueError, match="^user name must not"):
+            accounts.add_user(name)
+    assert accounts.users() == {}

@@ -112,3 +112,38 @@ def test_a_launch_code_from_one_node_is_redeemed_once_on_another(
     assert seen == Principal("ann", frozenset({"ws_a", "ws_new"}))
     assert owner is not None and owner.owner
     assert not any(code in k or session in k for k in keys_in_redis)  # only their hashes
+
+
+def test_a_user_name_that_reads_like_an_existing_one_is_refused_on_every_node(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    # fails without: check_unlike in RedisAccounts.add_user (issue 20, item 7)
+    async def scenario() -> None:
+        a = accounts(redis_server, redis_prefix)
+        other = accounts(redis_server, redis_prefix)  # another node
+        await a.add_user("alice", ["ws"])
+        for lookalike in ("Alice", "\uff41lice", "alice\u200b"):
+            with pytest.raises(UserExists, match="cannot be told from the existing user 'alice'"):
+                await other.add_user(lookalike)
+        for name in ("\u202enimda", "\u200b\ufeff", "bob\u009b"):
+            with pytest.raises(ValueError, match="^user name must not"):
+                await other.add_user(name)
+        await other.add_user("bob")
+        assert await a.users() == {"alice": {"ws"}, "bob": set()}
+
+    run_closing(scenario())
+
+
+def test_concurrent_adds_of_lookalike_names_keep_one(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    # the comparison and the change are one step: a user added meanwhile is seen
+    async def scenario() -> list[Any]:
+        nodes = [accounts(redis_server, redis_prefix) for _ in range(4)]
+        names = ["carol", "Carol", "CAROL", "\uff43arol"]
+        adds = (n.add_user(name) for n, name in zip(nodes, names, strict=True))
+        return await asyncio.gather(*adds, return_exceptions=True)
+
+    results = run_closing(scenario())
+    assert sum(isinstance(r, str) for r in results) == 1, results
+    assert all(isinstance(r, (str, UserExists)) for r in results), results

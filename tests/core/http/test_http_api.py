@@ -401,3 +401,30 @@ def test_tokens_are_256_bit_and_never_look_like_an_option() -> None:
     assert all(len(t) == 64 and int(t, 16) >= 0 for t in tokens)
     assert not any(t.startswith("-") for t in tokens)
     assert len(set(tokens)) == len(tokens)
+
+
+def test_display_names_and_status_lines_that_lie_are_refused(owner: httpx.Client) -> None:
+    # fails without: the bidi, C1, invisible and stacked-mark checks in
+    # limits.name_problem (issue 20, item 7: Chromium drew "\u202enimda" as "admin")
+    for field, value, problem in [
+        ("display_name", "\u202enimda", "must not contain bidirectional controls (U+202E)"),
+        ("display_name", "ann\u0085", "must not contain control characters"),
+        ("display_name", "\u200b\ufeff", "must not be only invisible characters"),
+        ("display_name", "\u3164", "must not be only invisible characters"),
+        ("display_name", "z" + "\u0336" * 100, "must not stack more than 4 combining marks"),
+        ("status_text", "\u2066busy", "must not contain bidirectional controls (U+2066)"),
+        ("status_text", "\u009b2J", "must not contain control characters"),
+        ("status_text", "\u115f\u1160", "must not be only invisible characters"),
+    ]:
+        r = owner.post("/realtime/presence/join",
+                       json={"client_id": "c1", "workspace_id": "ws", "status": "active",
+                             field: value})
+        assert r.status_code == 422, (field, value, r.text)
+        assert r.json()["error"] == f"'{field}' {problem}"
+    assert owner.get("/realtime/presence").json()["presence"] == []
+    r = owner.post("/realtime/presence/join",
+                   json={"client_id": "c1", "workspace_id": "ws", "display_name": "Nguy\u1ec5n"})
+    assert r.status_code == 200, r.text
+    r = owner.post("/realtime/presence/status",
+                   json={"client_id": "c1", "status": "away", "status_text": "\u202eyawa"})
+    assert r.status_code == 422 and "bidirectional" in r.json()["error"], r.text

@@ -43,3 +43,18 @@ def test_the_pages_files_are_served_with_their_type_and_no_auth(
 def test_anything_else_under_static_is_not_found(server: RealtimeServer, name: str) -> None:
     r = httpx.get(f"{server.url}/activity/static/{name}")
     assert r.status_code == 404 and r.json() == {"error": "not found"}
+
+
+@pytest.mark.parametrize("name", ["x%00.js", "activity%00.js", "a%00b.css", "%2e%00.png"])
+def test_an_invalid_file_name_is_not_found_and_logs_nothing(
+    server: RealtimeServer, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # fails without: the name check and the ValueError in page._static_bytes (issue 20,
+    # item 8: a NUL in the name was a 500 with a 3.4 KB traceback per request)
+    with caplog.at_level("DEBUG"):
+        r = httpx.get(f"{server.url}/activity/static/{name}")
+        assert r.status_code == 404 and r.json() == {"error": "not found"}
+        # the server still answers (and, on its loop, has logged what it would)
+        assert httpx.get(f"{server.url}/realtime/health").status_code == 200
+    noisy = [rec for rec in caplog.records if rec.levelno >= 30 or rec.exc_info]
+    assert noisy == [], [rec.getMessage() for rec in noisy]
