@@ -147,3 +147,16 @@ def test_the_app_follows_lattice_ai_in_auth_mode_with_a_session(version: str, tm
         tray.wait_for_notice(lambda n: workflow_notice(n, 0))
         assert "Traceback" not in tray.quit()
         assert tray.client_id not in {e["client_id"] for e in lattice.presence(token)}
+
+
+@pytest.mark.parametrize("version", VERSIONS[-1:], ids=[f"ltcai-{v}" for v in VERSIONS[-1:]])
+def test_an_ended_session_asks_once_to_sign_in_again(version: str, tmp_path: Path,
+                                                     tray_of: Any) -> None:
+    """Never a silent retry loop: one notice that says what to do."""
+    with LatticeServer(version, tmp_path / "ltcai", auth=True) as lattice:
+        lattice.register(EMAIL, PASSWORD)
+        tray = tray_of(lattice.url, "a-session-that-ended")
+        notice = tray.wait_for_notice(lambda n: n["title"] == "Sign in to Lattice again")
+        assert notice["body"] == "Its session ended or was refused. Click to sign in in Settings."
+        assert [n["title"] for n in tray.notices].count("Sign in to Lattice again") == 1
+        assert "Traceback" not in tray.quit()

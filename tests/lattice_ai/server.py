@@ -56,10 +56,12 @@ def venv_ready(version: str) -> bool:
     return (_venv(version) / ".ready").exists()
 
 
-def _pip(python: Path, *args: str) -> None:
+def _pip(python: Path, *args: str, quiet: bool = False) -> None:
+    """pip in ``python``'s venv; ``quiet``: its complaints are not shown (a first try)."""
     subprocess.run([str(python), "-m", "pip", "-q", "--disable-pip-version-check", *args,
                     *(("--no-warn-conflicts",) if args[0] == "install" else ())],
-                   check=True, timeout=900)
+                   check=True, timeout=900,
+                   stderr=subprocess.DEVNULL if quiet else None)
 
 
 def ensure_venv(version: str) -> Path:
@@ -81,9 +83,9 @@ def ensure_venv(version: str) -> Path:
         python = venv / "bin" / "python"
         local = ("--no-index", "--find-links", str(wheels))
         try:  # offline first: the wheels of an earlier build
-            _pip(python, "install", *local, "--no-deps", f"ltcai=={version}")
-            _pip(python, "install", *local, *requirements)
-        except subprocess.CalledProcessError:
+            _pip(python, "install", *local, "--no-deps", f"ltcai=={version}", quiet=True)
+            _pip(python, "install", *local, *requirements, quiet=True)
+        except subprocess.CalledProcessError:  # not all there yet: fetch them
             _pip(python, "download", "-d", str(wheels), "--no-deps", f"ltcai=={version}")
             _pip(python, "download", "-d", str(wheels), *requirements)
             _pip(python, "install", *local, "--no-deps", f"ltcai=={version}")
