@@ -39,7 +39,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: what ``stats()["journal"]`` can say
 JOURNAL_STATES = ("ok", "degraded", "off")
 #: why a stream got a gap frame (bus.py)
-GAP_REASONS = ("overflow", "retention")
+GAP_REASONS = ("lost", "overflow", "retention")
 #: the reason a refusal is counted under, by status (the guard names its own)
 REFUSAL_REASONS = {
     400: "bad_request",
