@@ -236,6 +236,8 @@ class RealtimeServer:
             engine, authenticator, version=__version__, limits=cfg.limits,
             extra_hosts=cfg.allowed_hosts, write_timeout=write_timeout,
             abort_connection=self._abort_connection, accounts=accounts, clock=cfg.clock,
+            auth_failure_limit=cfg.auth_failure_limit,
+            auth_failure_window=cfg.auth_failure_window,
         )
         counts = PeerCounts(ConnectionLimits(
             max_head_bytes=cfg.max_head_bytes, head_timeout=cfg.head_timeout,

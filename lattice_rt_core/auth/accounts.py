@@ -17,6 +17,7 @@ is this SQLite one behind it.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import sqlite3
@@ -236,44 +237,53 @@ class AccountStore(Protocol):
 
 
 class LocalAccountStore:
-    """:class:`AccountStore` over :class:`Accounts` (SQLite answers in microseconds).
+    """:class:`AccountStore` over :class:`Accounts`, every call on a worker thread.
 
-    A database that refuses a change (read-only, full) is a
+    SQLite answers in microseconds, except when another connection holds the
+    database (a ``lattice-rt user`` command, a backup): a change then waits up
+    to the busy timeout (10 s). On the event loop that wait would freeze the
+    whole server, health checks and streams included; on a thread it delays
+    only the requests that need the accounts. A database that refuses a change
+    (read-only, full, still locked) is a
     :class:`~lattice_rt_core.engines.base.Unavailable`, as an unreachable Redis is.
     """
 
     def __init__(self, accounts: Accounts) -> None:
         self.accounts = accounts
 
-    def _change(self, change: Callable[[], T]) -> T:
+    async def _change(self, change: Callable[[], T]) -> T:
         try:
-            return change()
+            return await asyncio.to_thread(change)
         except sqlite3.Error as exc:
             raise Unavailable(f"the accounts cannot be changed: {exc}") from None
 
     async def add_user(self, name: str, workspaces: Iterable[str] = ()) -> str:
-        return self._change(lambda: self.accounts.add_user(name, workspaces))
+        return await self._change(lambda: self.accounts.add_user(name, workspaces))
 
     async def grant(self, name: str, workspaces: Iterable[str]) -> set[str]:
-        return self._change(lambda: self.accounts.grant(name, workspaces))
+        return await self._change(lambda: self.accounts.grant(name, workspaces))
 
     async def revoke(self, name: str, workspaces: Iterable[str]) -> set[str]:
-        return self._change(lambda: self.accounts.revoke(name, workspaces))
+        return await self._change(lambda: self.accounts.revoke(name, workspaces))
 
     async def renew(self, name: str) -> str:
-        return self._change(lambda: self.accounts.renew(name))
+        return await self._change(lambda: self.accounts.renew(name))
 
     async def remove_user(self, name: str) -> None:
-        self._change(lambda: self.accounts.remove_user(name))
+        await self._change(lambda: self.accounts.remove_user(name))
 
     async def users(self) -> dict[str, set[str]]:
-        return self.accounts.users()
+        return await asyncio.to_thread(self.accounts.users)
 
     async def lookup_token(self, token: str) -> tuple[str, frozenset[str]] | None:
+        # a lookup takes the lock a waiting change holds: off the loop too
+        return await asyncio.to_thread(self._lookup, token)
+
+    def _lookup(self, token: str) -> tuple[str, frozenset[str]] | None:
         user = self.accounts.user_for_token(token)
         if user is None:
             return None
         return user, frozenset(self.accounts.allowed_scopes(user))
 
     async def scopes_of(self, user: str) -> frozenset[str]:
-        return frozenset(self.accounts.allowed_scopes(user))
+        return frozenset(await asyncio.to_thread(self.accounts.allowed_scopes, user))

@@ -171,6 +171,8 @@ class Fanout:
         self._visible = 0  # last seq subscribers may see
         self._first = 1  # the ring holds every seq from here (ring size allowing)
         self._holes: deque[tuple[int, int]] = deque(maxlen=_HOLES_KEPT)  # lost for good
+        #: ranges inside the ring the journal lacks (writes lost on a full disk)
+        self._missing: list[tuple[int, int]] = []
         self._subs: dict[int, Subscriber] = {}
         self._next_sub = 0
         # counters for GET /metrics (metrics.py reads them when scraped):
@@ -201,10 +203,24 @@ class Fanout:
             self._seq = max(self._seq, seq - 1)
             self._visible = seq - 1
 
+    def _mark_missing(self, seqs: list[int]) -> None:
+        """After a load: the seqs between the first and the last loaded that are not
+        there (``seqs`` ascending) are lost; streams get a gap for them, not a stall."""
+        for before, after in zip(seqs, seqs[1:], strict=False):
+            if after > before + 1:
+                self._missing.append((before + 1, after - 1))
+
+    def _missing_range(self, seq: int) -> tuple[int, int] | None:
+        for lo, hi in self._missing:
+            if lo <= seq <= hi:
+                return lo, hi
+        return None
+
     def _restart(self, floor: int) -> None:
         """Empty the ring; the next seq is ``floor + 1`` (a new epoch, a fresh load)."""
         self._ring = [None] * self._cap
         self._holes.clear()
+        self._missing.clear()
         self._seq = self._visible = floor
         self._first = floor + 1
 
@@ -337,8 +353,16 @@ class Fanout:
             entry = ring[seq % cap]
             if entry is None or entry.seq != seq:
                 oldest = max(self._first, self._seq - cap + 1)
-                if seq >= oldest:  # not yet written into the ring (cannot happen)
-                    break
+                if seq >= oldest:
+                    missing = self._missing_range(seq)
+                    if missing is None:  # not yet written into the ring (cannot happen)
+                        break
+                    # the journal lacks these rows: say so, then go on after them
+                    to_seq = min(missing[1], hi)
+                    parts.append(self._gap(seq, to_seq, "lost"))
+                    self.gaps["lost"] += 1
+                    seq = to_seq + 1
+                    continue
                 lost = not sub.live or any(lo <= seq <= hi_ for lo, hi_ in self._holes)
                 reason = "retention" if lost else "overflow"
                 parts.append(self._gap(seq, oldest - 1, reason))

@@ -41,6 +41,7 @@ from lattice_rt_core.auth.callers import Authenticator
 from lattice_rt_core.engines.base import Engine, NotPersisted, Unavailable
 from lattice_rt_core.http.body import json_body, object_body
 from lattice_rt_core.http.guard import REFUSED_KEY, HostOriginGuard, RefusedHostLog
+from lattice_rt_core.http.guesses import GuessLimit, GuessThrottle
 from lattice_rt_core.http.metrics import RequestMetrics, ServerCounters, registry_for
 from lattice_rt_core.http.openapi import openapi_document
 from lattice_rt_core.http.owner import OwnerRoutes
@@ -52,7 +53,11 @@ from lattice_rt_core.http.responses import (
     refusals_as_json,
 )
 from lattice_rt_core.http.stream import StreamRoute
-from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT
+from lattice_rt_core.protocol.defaults import (
+    AUTH_FAILURE_LIMIT,
+    AUTH_FAILURE_WINDOW,
+    DEFAULT_FEED_LIMIT,
+)
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.protocol.limits import ApiLimits
 
@@ -199,6 +204,8 @@ def create_app(
     abort_connection: Callable[[AsgiScope], bool] | None = None,
     accounts: AccountStore | None = None,
     clock: Callable[[], float] = time.monotonic,
+    auth_failure_limit: int = AUTH_FAILURE_LIMIT,
+    auth_failure_window: float = AUTH_FAILURE_WINDOW,
 ) -> ASGIApp:
     """Build the ASGI application over ``engine``.
 
@@ -215,6 +222,10 @@ def create_app(
     503). The answers are counted for ``/metrics`` (metrics.py, which also
     reads ``engine.readings`` when scraped), and the guard's log of refused
     hosts is rate-limited by ``clock``.
+
+    ``auth_failure_limit`` 401s from one client address within
+    ``auth_failure_window`` seconds make its requests with a credential 429s
+    (guesses.py); a limit of 0 never throttles.
     """
     if write_timeout is not None and not (math.isfinite(write_timeout) and write_timeout > 0):
         raise ValueError("write timeout must be positive")
@@ -289,4 +300,8 @@ def create_app(
         exception_handlers={404: not_found, 405: method_not_allowed},
     )
     guarded = HostOriginGuard(app, extra_hosts, refusal_log=RefusedHostLog(clock))
-    return RequestMetrics(guarded, counters, skip=[STREAM_PATH], reason_key=REFUSED_KEY)
+    counted = RequestMetrics(guarded, counters, skip=[STREAM_PATH], reason_key=REFUSED_KEY)
+    if auth_failure_limit <= 0:
+        return counted
+    return GuessThrottle(counted, GuessLimit(auth_failure_limit, auth_failure_window, clock),
+                         counters)

@@ -14,7 +14,7 @@ not pass through :class:`RequestMetrics`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client import generate_latest
@@ -39,7 +39,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: what ``stats()["journal"]`` can say
 JOURNAL_STATES = ("ok", "degraded", "off")
 #: why a stream got a gap frame (bus.py)
-GAP_REASONS = ("overflow", "retention")
+GAP_REASONS = ("lost", "overflow", "retention")
 #: the reason a refusal is counted under, by status (the guard names its own)
 REFUSAL_REASONS = {
     400: "bad_request",
@@ -63,6 +63,10 @@ class ServerCounters:
 
     bytes_delivered: int = 0
     slow_peers_cut: int = 0
+    #: requests answered 429 because their address failed to authenticate too often
+    auth_throttled: int = 0
+    #: told the client address of every 401 (guesses.py counts failed guesses)
+    on_unauthenticated: Callable[[str], None] | None = None
     refused: Counter[str] = field(default_factory=Counter)  # by reason
     #: by method, route (its path template) and status
     requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
@@ -92,6 +96,10 @@ class ServerCounters:
                        self.route(str(scope.get("path", ""))), status)] += 1
         if status >= 400:
             self.refused[reason or REFUSAL_REASONS.get(status, str(status))] += 1
+        if status == 401 and self.on_unauthenticated is not None:
+            client = scope.get("client")
+            if client:
+                self.on_unauthenticated(str(client[0]))
 
 
 class RequestMetrics:
@@ -163,6 +171,9 @@ class MetricsCollector(Collector):
         yield CounterMetricFamily("lattice_rt_slow_peers_cut",
                                   "Streams ended because the peer stopped reading.",
                                   value=c.slow_peers_cut)
+        yield CounterMetricFamily("lattice_rt_auth_throttled",
+                                  "Requests refused (429) because their address failed to "
+                                  "authenticate too often.", value=c.auth_throttled)
         journal = GaugeMetricFamily("lattice_rt_journal_state",
                                     "The journal's state: 1 for the current one.",
                                     labels=["state"])

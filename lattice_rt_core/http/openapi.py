@@ -49,10 +49,13 @@ def _errors(*codes: int) -> dict[str, Any]:
         413: "Body, batch or event too large",
         415: "Content-Type is not application/json",
         422: "Well-formed JSON with invalid fields, or an invalid client_id",
-        429: "Over a per-user limit (open streams, presence entries)",
+        429: "Over a per-user limit (open streams, presence entries), or too many failed "
+             "sign-ins from this address (Retry-After says when to try again)",
         503: "Shutting down, the journal cannot persist, or a cluster node cannot reach Redis",
     }
     out: dict[str, Any] = {"403": _json(_ref("Error"), text[403])}
+    if 401 in codes:  # a credential is checked, so its guesses are throttled (guesses.py)
+        codes = (*codes, 429)
     for code in codes:
         out[str(code)] = _json(_ref("Error"), text[code])
     return out
@@ -479,7 +482,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         "description": "No session, or an unknown, used or expired code",
                         "content": {"text/html": {"schema": {"type": "string"}}},
                     },
-                    **_errors(404),
+                    **_errors(404, 429),
                 },
             }
         },

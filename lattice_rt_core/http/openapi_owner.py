@@ -27,6 +27,7 @@ _REFUSALS = {
     422: "Invalid JSON fields: a name that breaks the name rule, no workspaces",
     400: "Body that is not JSON",
     503: "The server has no accounts, or cannot change them",
+    429: "Too many failed sign-ins from this address (Retry-After says when to try again)",
 }
 
 
@@ -35,7 +36,7 @@ def _answer(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _refusals(*codes: int) -> dict[str, Any]:
-    return {str(code): _answer(_ERROR, _REFUSALS[code]) for code in (401, 403, 503, *codes)}
+    return {str(code): _answer(_ERROR, _REFUSALS[code]) for code in (401, 403, 429, 503, *codes)}
 
 
 def _name(limits: ApiLimits) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from pathlib import Path
 from lattice_rt_core.engines.redis.store import DEFAULT_PREFIX
 from lattice_rt_core.paths import default_data_dir
 from lattice_rt_core.protocol.defaults import (
+    AUTH_FAILURE_LIMIT,
+    AUTH_FAILURE_WINDOW,
     DEFAULT_BACKLOG,
     DEFAULT_HEARTBEAT,
     DEFAULT_HOST,
@@ -88,6 +90,10 @@ class ServerConfig:
     tls_handshake_timeout: float = TLS_HANDSHAKE_TIMEOUT
     #: connections one client address may hold at once; 0: no cap
     max_client_connections: int = MAX_CLIENT_CONNECTIONS
+    #: failed authentications one client address may have within the window
+    #: (seconds) before its requests with a credential are 429s; 0: no limit
+    auth_failure_limit: int = AUTH_FAILURE_LIMIT
+    auth_failure_window: float = AUTH_FAILURE_WINDOW
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout

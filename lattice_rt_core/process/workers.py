@@ -51,7 +51,8 @@ _RESTART_DELAY = 1.0
 _FIELDS = ("host", "port", "data_dir", "heartbeat", "presence_ttl", "auth",
            "journal_retention", "allowed_hosts", "tls_cert", "tls_key", "trusted_proxies",
            "redis_url", "reuse_port", "listen_fd", "max_head_bytes", "head_timeout",
-           "tls_handshake_timeout", "max_client_connections")
+           "tls_handshake_timeout", "max_client_connections", "auth_failure_limit",
+           "auth_failure_window")
 _PATHS = ("data_dir", "tls_cert", "tls_key")
 _TUPLES = ("allowed_hosts", "trusted_proxies")
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 __all__ = [
     "ADMIN_PREFIX",
+    "AUTH_FAILURE_LIMIT",
+    "AUTH_FAILURE_WINDOW",
     "DEFAULT_BACKLOG",
     "DEFAULT_FEED_LIMIT",
     "DEFAULT_HEARTBEAT",
@@ -70,3 +72,7 @@ TLS_HANDSHAKE_TIMEOUT = 10.0
 #: connections one client address may hold at once (0: no cap; reverse proxies
 #: named by --trust-proxy are not counted)
 MAX_CLIENT_CONNECTIONS = 256
+#: failed authentications (401s) one client address may have within
+#: AUTH_FAILURE_WINDOW seconds; then its requests with a credential are 429s
+AUTH_FAILURE_LIMIT = 20
+AUTH_FAILURE_WINDOW = 10.0

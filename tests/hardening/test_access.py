@@ -523,3 +523,41 @@ def test_a_flapping_client_cannot_flood_the_bus_with_status_events(data_dir: Pat
         assert all(len(states) <= 5 for states in published.values()), published
     finally:
         srv.stop()
+
+
+def test_bad_token_guesses_meet_a_429(data_dir: Path) -> None:
+    # fails without: GuessThrottle in create_app (issue 20, item 8: 186 bad-token
+    # guesses a second never met a 429)
+    from lattice_rt_core.protocol.defaults import AUTH_FAILURE_LIMIT, AUTH_FAILURE_WINDOW
+    from tests.clock import Clock
+
+    clock = Clock()
+    srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, clock=clock))
+    srv.start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=10.0) as client:
+            def guess(i: int) -> httpx.Response:
+                path = "/realtime/stream" if i % 5 == 0 else "/realtime/feed"
+                return client.get(path, headers=bearer(f"{i:064x}"))
+
+            for i in range(AUTH_FAILURE_LIMIT):
+                assert guess(i).status_code == 401
+            clock.now += AUTH_FAILURE_WINDOW / 2
+            refused = guess(AUTH_FAILURE_LIMIT)
+            assert refused.status_code == 429, refused.text
+            assert refused.json()["error"] == (
+                "too many failed sign-ins from this address; try again in 5 s")
+            assert refused.headers["retry-after"] == "5"
+            # not checked while throttled: the right token waits too (one address)
+            assert client.get("/realtime/feed",
+                              headers=bearer(srv.owner_token)).status_code == 429
+            # the anonymous health check and the page's files still answer
+            assert client.get("/realtime/health").status_code == 200
+            assert client.get("/activity/static/activity.js").status_code == 200
+            clock.now += AUTH_FAILURE_WINDOW / 2  # the failures have aged out
+            metrics = client.get("/metrics", headers=bearer(srv.owner_token))
+            assert metrics.status_code == 200
+            assert "\nlattice_rt_auth_throttled_total 2.0\n" in metrics.text
+            assert 'lattice_rt_requests_refused_total{reason="auth_throttled"} 2.0' in metrics.text
+    finally:
+        srv.stop()

@@ -441,3 +441,44 @@ def test_a_database_that_cannot_be_written_is_left_alone_with_a_one_line_reason(
     finally:
         proc.close()
     assert db.read_bytes() == before and not list(data.glob("*.corrupt-*"))
+
+
+def test_a_resume_across_rows_the_journal_lost_gets_a_gap_then_everything_live_included(
+    data_dir: Path,
+) -> None:
+    # fails without: Fanout._missing and its branch in Fanout.collect (issue 20, item 4:
+    # with 8..12 missing, a stream resuming from 5 got 6 and 7, then nothing, ever)
+    cfg = ServerConfig(port=0, data_dir=data_dir)
+    srv = RealtimeServer(cfg)
+    srv.start()
+    r = httpx.post(srv.url + "/realtime/events", headers=bearer(srv.owner_token),
+                   json=[{"payload": {"i": i}} for i in range(20)])
+    assert r.status_code == 200
+    srv.stop()
+    # writes lost on a full disk: rows 8..12 never reached the journal, and the last
+    # seq the server handed out (meta) is beyond its last row
+    with sqlite3.connect(database_path(data_dir)) as conn:
+        conn.execute("DELETE FROM events WHERE seq BETWEEN 8 AND 12 OR seq >= 19")
+        conn.execute("UPDATE meta SET value = '20' WHERE key = 'last_seq'")
+    srv = RealtimeServer(cfg)
+    srv.start()
+    try:
+        assert srv.bus is not None and srv.bus.last_seq == 20
+        with sse_reader(srv, bearer(srv.owner_token), {"last_event_id": 5}) as frames:
+            got: list[tuple[str, int, dict[str, object]]] = []
+            for event, ident, data in frames:
+                got.append((event, int(ident), json.loads(data)))
+                if int(ident) == 18:
+                    srv.bus.publish({"area": "live"})  # seq 21: live, after the holes
+                if int(ident) == 21:
+                    break
+        assert got[:2] == [("message", 6, got[0][2]), ("message", 7, got[1][2])]
+        assert got[2] == ("gap", 12, {"from_seq": 8, "to_seq": 12, "missed": 5,
+                                      "reason": "lost"})
+        assert [g[1] for g in got[3:9]] == list(range(13, 19))
+        assert got[9] == ("gap", 20, {"from_seq": 19, "to_seq": 20, "missed": 2,
+                                      "reason": "lost"})
+        assert got[10][:2] == ("message", 21) and got[10][2]["area"] == "live"
+        assert len(got) == 11
+    finally:
+        srv.stop()

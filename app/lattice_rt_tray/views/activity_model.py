@@ -565,6 +565,7 @@ def _gap_text(body: Mapping[str, Any]) -> str:
     why = {
         "overflow": "this app fell behind the stream",
         "retention": "they are older than the server keeps",
+        "lost": "the server's journal lost them",
     }.get(str(reason), str(reason or "unknown reason"))
     span = ""
     if isinstance(body.get("from_seq"), int) and isinstance(body.get("to_seq"), int):

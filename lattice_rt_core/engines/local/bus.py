@@ -96,6 +96,14 @@ class RealtimeBus(Fanout):
             self._first = state.events[0][0] if state.events else state.last_seq + 1
             for seq, workspace_id, data in state.events:
                 self._store(seq, workspace_id, encode_data(data, event_id=seq))
+            loaded = [seq for seq, _, _ in state.events]
+            if loaded and state.last_seq > loaded[-1]:  # rows lost at the end too
+                loaded.append(state.last_seq + 1)
+            self._mark_missing(loaded)
+            if self._missing:
+                log.warning("journal: %d event(s) missing below seq %d (writes lost?); "
+                            "resuming streams get a gap for them",
+                            sum(hi - lo + 1 for lo, hi in self._missing), self._seq)
             if not state.clean_shutdown:
                 log.warning("journal: previous run did not shut down cleanly (seq %d)", self._seq)
             journal.on_durable = self._on_durable

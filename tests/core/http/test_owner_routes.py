@@ -90,3 +90,52 @@ def test_bad_fields_are_422_and_change_nothing(
 def test_too_many_workspaces_is_413(owner: httpx.Client) -> None:
     r = _post(owner, "add", user="ada", workspaces=[f"w{n}" for n in range(1001)])
     assert (r.status_code, r.json()) == (413, {"error": "at most 1000 workspaces per request"})
+
+
+def _running(code: Any) -> bool:
+    """Is some thread executing ``code`` right now (the server runs in this process)?"""
+    import sys
+
+    for frame in sys._current_frames().values():  # noqa: SLF001 - observation only
+        while frame is not None:
+            if frame.f_code is code:
+                return True
+            frame = frame.f_back  # type: ignore[assignment]
+    return False
+
+
+def test_a_change_waiting_on_a_locked_database_does_not_freeze_the_server(
+    server: RealtimeServer, owner: httpx.Client
+) -> None:
+    # fails without: asyncio.to_thread in LocalAccountStore (issue 20, item 8: the
+    # change waited for SQLite's lock on the event loop, and an anonymous health
+    # check waited with it, 9 s)
+    import sqlite3
+    import threading
+
+    from lattice_rt_core.auth.accounts import Accounts
+    from lattice_rt_core.paths import database_path
+    from tests.hardening.helpers import WAIT, wait_for
+
+    blocker = sqlite3.connect(database_path(server.data_dir), isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another program holds the database
+    answer: dict[str, httpx.Response] = {}
+    done = threading.Event()
+
+    def change() -> None:
+        answer["change"] = _post(owner, "add", user="ada")
+        done.set()
+
+    changer = threading.Thread(target=change)
+    changer.start()
+    try:
+        # the change has reached SQLite and waits for the lock there
+        wait_for(lambda: _running(Accounts.add_user.__code__), "the change to wait on SQLite")
+        health = httpx.get(server.url + "/realtime/health", timeout=WAIT)
+        assert health.status_code == 200
+        assert not done.is_set(), "the health check waited for the locked change"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        changer.join(WAIT)
+    assert answer["change"].status_code == 200, answer["change"].text  # went through after
