@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.commands import login as cli_login
 from lattice_rt_core.commands import users as cli_users
 from lattice_rt_core.commands.support import (
     PROG,
@@ -34,13 +35,12 @@ from lattice_rt_core.commands.support import (
     Remote,
     data_dir,
     emit,
-    given_url,
     redis_option,
     redis_url,
     say,
 )
 from lattice_rt_core.engines.redis.store import safe_url
-from lattice_rt_core.net.api import ApiError, ClientState, check_url
+from lattice_rt_core.net.api import ApiError, ClientState
 from lattice_rt_core.net.backoff import Backoff
 from lattice_rt_core.net.browser import open_browser
 from lattice_rt_core.net.tls import CA_FILE_ENV
@@ -49,7 +49,6 @@ from lattice_rt_core.paths import (
     OWNER_TOKEN_FILE,
     SERVER_INFO_FILE,
     default_data_dir,
-    write_login,
 )
 from lattice_rt_core.protocol.defaults import (
     DEFAULT_FEED_LIMIT,
@@ -230,14 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_users.add_commands(command, _connection_options)
 
-    login = command("login", _login,
-                    "sign in with a password to a server that has sign-in (the Lattice AI "
-                    "server in auth mode) and keep the session for that --url")
-    login.add_argument("--email", metavar="EMAIL", help="the account (default: asked)")
-    login.add_argument("--password-stdin", action="store_true",
-                       help="read the password from standard input (default: asked, not "
-                            "echoed; also read from standard input when it is not a terminal)")
-    command("logout", _logout, "forget the session kept for --url")
+    cli_login.add_commands(command)
 
     publish = command("publish", _publish, "publish one event; prints it enriched")
     publish.add_argument("area", help="e.g. workflow, graph, workspace")
@@ -413,52 +405,6 @@ def _publish(args: argparse.Namespace) -> int:
             args.area, args.event_type, args.payload, workspace_id=args.workspace
         )
     emit(to_json(event))
-    return 0
-
-
-def _login_url(args: argparse.Namespace) -> str:
-    url = given_url(args)
-    if url is None:
-        raise CliError(f"which server? give --url (or set {URL_ENV})", code=2)
-    try:
-        return check_url(url)
-    except ValueError as exc:
-        raise CliError(str(exc), code=2) from None
-
-
-def _login(args: argparse.Namespace) -> int:
-    import getpass
-
-    url = _login_url(args)
-    email = args.email
-    if not email:
-        sys.stderr.write("Email: ")
-        sys.stderr.flush()
-        email = sys.stdin.readline().strip()
-    if args.password_stdin or not sys.stdin.isatty():
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("Password: ")
-    if not email or not password:
-        raise CliError("an email and a password are needed to sign in", code=2)
-    ca_file = getattr(args, "ca_file", None) or os.environ.get(CA_FILE_ENV)
-    with RealtimeClient(url, ca_file=ca_file) as client:
-        token = client.sign_in(email, password)
-    try:
-        path = write_login(data_dir(args), url, token)
-    except OSError as exc:
-        raise CliError(f"signed in, but cannot keep the session: {exc}") from None
-    say(f"signed in to {url} as {email}; the session is kept in {path} for --url {url}")
-    return 0
-
-
-def _logout(args: argparse.Namespace) -> int:
-    url = _login_url(args)
-    try:
-        write_login(data_dir(args), url, None)
-    except OSError as exc:
-        raise CliError(f"cannot forget the session: {exc}") from None
-    say(f"forgot the session for {url}")
     return 0
 
 

@@ -37,38 +37,34 @@ reached).
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
 from httpx_sse import ServerSentEvent, SSEError, connect_sse
 
+from lattice_rt_core.net.answers import abort_response, duration, error_from, reason
 from lattice_rt_core.net.api import (
-    NO_EVENTS_MESSAGE,
-    NO_REALTIME_MESSAGE,
-    NO_STATUS_MESSAGE,
     REFUSED_STATUSES,
     ApiError,
     ClientState,
     ServerKind,
-    accept_language,
     check_url,
 )
 from lattice_rt_core.net.backoff import Backoff
-from lattice_rt_core.net.tls import CaFile, TlsError, client_context
+from lattice_rt_core.net.requests import MISSING, REQUEST_TIMEOUT, ApiRequests
+from lattice_rt_core.net.tls import CaFile
 from lattice_rt_core.net.tls import describe as describe_tls
 from lattice_rt_core.net.unnumbered import Unnumbered
-from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT, DEFAULT_HEARTBEAT
-from lattice_rt_core.protocol.events import to_json
-from lattice_rt_core.version import __version__
+from lattice_rt_core.protocol.defaults import DEFAULT_HEARTBEAT
 
 __all__ = [
     "REFUSED_STATUSES",
     "ApiError",
     "Backoff",
+    "REQUEST_TIMEOUT",
     "ClientState",
     "RealtimeClient",
     "ResumeFrom",
@@ -78,7 +74,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT = 5.0
 MAX_SERVER_RETRY = 300.0  # seconds; a larger retry: hint is capped
 #: how much of an unnumbered server's feed is read at each connect (its replay is 10)
 CATCH_UP_LIMIT = 200
@@ -86,17 +81,15 @@ CATCH_UP_LIMIT = 200
 #: then ends) is opened again no sooner than this: followed, not hammered
 SHORT_STREAM = 10.0
 SHORT_STREAM_PAUSE = 5.0
-_MISSING = frozenset({404, 405})
-#: the cookie a Lattice AI server's ``POST /login`` sets: its session token
-SESSION_COOKIE = "session_token"
 
 EventCallback = Callable[[dict[str, Any]], None]
 #: (the server's health answer, the client's own resume point) -> the Last-Event-ID to send
 ResumeFrom = Callable[[dict[str, Any], int | None], int | None]
 
 
-class RealtimeClient:
-    """The realtime stream on a worker thread, and the endpoint's request API.
+class RealtimeClient(ApiRequests):
+    """The realtime stream on a worker thread, and the endpoint's request API
+    (:class:`~lattice_rt_core.net.requests.ApiRequests`).
 
     One-shot: :meth:`start` once, :meth:`stop` once; build a new client to
     follow another endpoint. ``read_timeout`` defaults to ``heartbeat * 2 + 5``.
@@ -124,9 +117,7 @@ class RealtimeClient:
         url = check_url(base_url)
         if heartbeat <= 0:
             raise ValueError("heartbeat must be positive")
-        self.base_url = url
         self.read_timeout = read_timeout if read_timeout is not None else heartbeat * 2 + 5
-        self.request_timeout = request_timeout
         self._on_event = on_event
         self._on_gap = on_gap
         self._on_reset = on_reset
@@ -137,28 +128,18 @@ class RealtimeClient:
         self._last_event_id = last_event_id
         self._server_retry = 0.0
         self.last_error: ApiError | None = None  # the last HTTP error answer (cleared on connect)
-        self._kind: ServerKind | None = None
         self._unnumbered = Unnumbered()
         self._caught_up = threading.Event()  # an unnumbered server's feed was handed over
         self._caught_up_seq: int | None = None
 
-        headers = {"User-Agent": f"lattice-rt/{__version__}", "Accept-Language": accept_language()}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        try:  # one verifying context for both pools: the system store (+ ca_file)
-            verify = client_context(ca_file) if url.startswith("https://") else True
-        except TlsError as exc:
-            raise ApiError(0, str(exc)) from None
-        self._http = httpx.Client(
-            base_url=url, headers=headers, timeout=request_timeout, transport=transport,
-            verify=verify,
-        )
+        super().__init__(url, token, transport=transport, request_timeout=request_timeout,
+                         ca_file=ca_file)
         self._stream_http = httpx.Client(
             base_url=url,
-            headers=headers,
+            headers=self._http.headers,
             timeout=httpx.Timeout(request_timeout, read=self.read_timeout),
             transport=transport,
-            verify=verify,
+            verify=self._verify,
         )
 
         self._lock = threading.Lock()  # guards _response, _thread
@@ -191,11 +172,6 @@ class RealtimeClient:
         return thread is not None and thread.is_alive()
 
     @property
-    def kind(self) -> ServerKind | None:
-        """What this client follows, once learned (None: not asked yet)."""
-        return self._kind
-
-    @property
     def server_retry(self) -> float:
         """The server's ``retry:`` hint in seconds (0 until one arrives)."""
         return self._server_retry
@@ -222,7 +198,7 @@ class RealtimeClient:
             response = self._response
             thread = self._thread
         if response is not None:
-            _abort(response)
+            abort_response(response)
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         self._set_state(ClientState.STOPPED, "stopped")
@@ -272,7 +248,7 @@ class RealtimeClient:
                 if opened.is_set() and time.monotonic() - started < SHORT_STREAM:
                     delay = max(delay, SHORT_STREAM_PAUSE)
                 self._set_state(
-                    ClientState.RECONNECTING, f"{detail}; retrying in {_duration(delay)}"
+                    ClientState.RECONNECTING, f"{detail}; retrying in {duration(delay)}"
                 )
                 if self._stopping.wait(delay):
                     break
@@ -307,8 +283,8 @@ class RealtimeClient:
                     return "stopped"
                 if response.status_code != 200:
                     response.read()
-                    error = _error_from(response)
-                    if error.status in _MISSING and self._kind is None:
+                    error = error_from(response)
+                    if error.status in MISSING and self._kind is None:
                         self._learn()  # raises the reason when the server has no realtime API
                     raise error
                 ctype = response.headers.get("content-type", "").partition(";")[0].strip()
@@ -426,151 +402,14 @@ class RealtimeClient:
         if tls_failure is not None:
             return tls_failure
         if isinstance(exc, httpx.ConnectError):
-            return f"cannot connect to {self.base_url} ({_reason(exc)})"
+            return f"cannot connect to {self.base_url} ({reason(exc)})"
         if isinstance(exc, httpx.ConnectTimeout):
             return f"cannot connect to {self.base_url} (timed out)"
         if isinstance(exc, httpx.ReadTimeout):
             return f"no data from the server for {self.read_timeout:g} s"
         if isinstance(exc, SSEError):
             return f"not an event stream: {exc}"
-        return f"connection lost ({_reason(exc)})"
-
-    # -------------------------------------------------------------- requests
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        params: Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-    ) -> dict[str, Any]:
-        """One request; the answer's JSON object, or :class:`ApiError` (any route of the API)."""
-        kwargs: dict[str, Any] = {
-            "timeout": timeout if timeout is not None else self.request_timeout
-        }
-        if body is not None:
-            kwargs["content"] = to_json(body).encode()
-            kwargs["headers"] = {"Content-Type": "application/json"}
-        if params:
-            kwargs["params"] = params
-        try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ApiError(0, self._request_failure(exc)) from exc
-        if response.status_code >= 400:
-            raise _error_from(response)
-        try:
-            answer = response.json()
-        except ValueError as exc:
-            raise ApiError(response.status_code, f"{path} did not answer JSON") from exc
-        if not isinstance(answer, dict):
-            raise ApiError(response.status_code, f"{path} answered an unexpected shape")
-        return answer
-
-    def _request_failure(self, exc: httpx.HTTPError) -> str:
-        tls_failure = describe_tls(exc, self.base_url)
-        if tls_failure is not None:
-            return tls_failure
-        if isinstance(exc, httpx.ConnectError):
-            return f"cannot connect to {self.base_url} ({_reason(exc)})"
-        if isinstance(exc, httpx.TimeoutException):
-            return f"{self.base_url} did not answer in time"
-        return f"request to {self.base_url} failed ({_reason(exc)})"
-
-    @staticmethod
-    def _field(answer: dict[str, Any], key: str, kind: type, path: str) -> Any:
-        value = answer.get(key)
-        if not isinstance(value, kind):
-            raise ApiError(200, f"{path} answered without {key!r}")
-        return value
-
-    def join(
-        self,
-        workspace_id: str | None = None,
-        client_id: str | None = None,
-        display_name: str | None = None,
-        status: str | None = None,
-        status_text: str | None = None,
-    ) -> dict[str, Any]:
-        """Announce presence; returns the presence entry (with its client_id).
-
-        ``status`` (with ``status_text``) sets the entry's state; without it
-        a new entry is ``active`` and a re-join keeps what the entry says.
-        """
-        body = {
-            key: value
-            for key, value in (
-                ("client_id", client_id),
-                ("workspace_id", workspace_id),
-                ("display_name", display_name),
-                ("status", status),
-                ("status_text", status_text),
-            )
-            if value is not None
-        }
-        answer = self.request("POST", "/realtime/presence/join", body=body)
-        entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/join")
-        return entry
-
-    def set_status(
-        self, client_id: str, status: str, status_text: str | None = None
-    ) -> dict[str, Any]:
-        """Change an entry's status and status line (None: no line); returns the entry."""
-        body: dict[str, Any] = {"client_id": client_id, "status": status}
-        if status_text is not None:
-            body["status_text"] = status_text
-        try:
-            answer = self.request("POST", "/realtime/presence/status", body=body)
-        except ApiError as exc:
-            raise self._missing_route(exc, NO_STATUS_MESSAGE) from None
-        entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/status")
-        return entry
-
-    def leave(self, client_id: str, timeout: float = 1.0) -> None:
-        self.request(
-            "POST", "/realtime/presence/leave", body={"client_id": client_id}, timeout=timeout
-        )
-
-    def feed(self, limit: int = DEFAULT_FEED_LIMIT) -> dict[str, Any]:
-        return self.request("GET", "/realtime/feed", params={"limit": limit})
-
-    def presence(self) -> dict[str, Any]:
-        return self.request("GET", "/realtime/presence")
-
-    def health(self) -> dict[str, Any]:
-        return self.request("GET", "/realtime/health")
-
-    def hello(self) -> dict[str, Any]:
-        """The server's health, learning what it is (:attr:`kind`) on the way.
-
-        A lattice-rt server answers its health. A server without that route is
-        asked for its feed: a Lattice AI server answers it (the result is then
-        ``{"kind": "lattice-ai"}``: it has no identity or stats to give); with no
-        feed either, the server has no realtime API (an unsupported ApiError).
-        """
-        try:
-            health = self.health()
-        except ApiError as exc:
-            if exc.status not in _MISSING:
-                raise
-            self._learn()
-            return {"kind": ServerKind.LATTICE_AI.value}
-        self._kind = ServerKind.LATTICE_RT
-        return health
-
-    def _learn(self) -> None:
-        """Health is missing: a Lattice AI server, or one without a realtime API (raised)."""
-        try:
-            self.request("GET", "/realtime/feed", params={"limit": 1})
-        except ApiError as exc:
-            if exc.status in _MISSING:
-                self._kind = ServerKind.NO_REALTIME
-                raise ApiError(exc.status, NO_REALTIME_MESSAGE, unsupported=True) from None
-            if exc.refused:  # the feed is there, for someone signed in: a Lattice AI server
-                self._kind = ServerKind.LATTICE_AI
-            raise
-        self._kind = ServerKind.LATTICE_AI
+        return f"connection lost ({reason(exc)})"
 
     def server_stats(self, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
         """The server's ``stats`` after a connect (``seq``: what was replayed is catch-up).
@@ -584,143 +423,3 @@ class RealtimeClient:
             return {"seq": self._caught_up_seq, "presence_expires": False}
         stats = self.health().get("stats")
         return stats if isinstance(stats, dict) else {}
-
-    def publish(
-        self,
-        area: str,
-        event_type: str,
-        payload: Any = None,
-        workspace_id: str | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        """Publish one event; returns it enriched (with its seq) once durable."""
-        event = dict(extra)
-        event.update(
-            area=area,
-            event_type=event_type,
-            workspace_id=workspace_id,
-            payload=payload if payload is not None else {},
-        )
-        events = self.publish_many([event])
-        if len(events) != 1:
-            raise ApiError(200, "events answered an unexpected number of events")
-        return events[0]
-
-    def publish_many(self, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        try:
-            answer = self.request("POST", "/realtime/events", body=[dict(e) for e in events])
-        except ApiError as exc:
-            raise self._missing_route(exc, NO_EVENTS_MESSAGE) from None
-        published: list[dict[str, Any]] = self._field(answer, "events", list, "events")
-        return published
-
-    def sign_in(self, email: str, password: str) -> str:
-        """Sign in with a password (a Lattice AI server in auth mode: ``POST /login``);
-        returns the session token, which works as this client's bearer token."""
-        try:
-            response = self._http.post("/login", json={"email": email, "password": password})
-        except httpx.HTTPError as exc:
-            raise ApiError(0, self._request_failure(exc)) from exc
-        token = response.cookies.get(SESSION_COOKIE)
-        self._http.cookies.clear()  # the token goes in Authorization, never a cookie jar
-        if response.status_code == 404:
-            raise ApiError(404, "this server has no password sign-in (POST /login); "
-                                "use a token", unsupported=True)
-        if response.status_code >= 400:
-            raise _error_from(response)
-        if not token:
-            raise ApiError(response.status_code, "the server answered the sign-in without a "
-                                                 "session")
-        return token
-
-    def _missing_route(self, exc: ApiError, message: str) -> ApiError:
-        """A 404 explained: a Lattice AI server lacks the route, or there is no realtime API."""
-        if exc.status not in _MISSING:
-            return exc
-        if self._kind is None:
-            try:
-                self.hello()
-            except ApiError as other:
-                return other if other.unsupported else exc
-        if self._kind is ServerKind.LATTICE_AI:
-            return ApiError(exc.status, message, unsupported=True)
-        return exc
-
-    def launch_url(self) -> str:
-        """A one-time URL that logs a browser into the activity page (60 s)."""
-        answer = self.request("POST", "/realtime/launch", body={})
-        url: str = self._field(answer, "url", str, "launch")
-        return url
-
-
-def _duration(seconds: float) -> str:
-    """``3.9 s`` below a minute, ``4 min`` from there (a refused token waits minutes)."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    return f"{round(seconds / 60):d} min"
-
-
-def _abort(response: httpx.Response) -> None:
-    """Wake a thread blocked reading ``response`` (callable from any thread).
-
-    Closing a socket does not interrupt a ``recv`` blocked on it in another
-    thread; shutting it down does. Without a socket (a mock transport) the
-    stream's own close() is the only lever.
-    """
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if isinstance(sock, socket.socket):
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
-        return
-    try:
-        response.close()
-    except Exception:  # noqa: BLE001 - best effort from a foreign thread
-        log.debug("closing the stream response failed", exc_info=True)
-
-
-def _error_from(response: httpx.Response) -> ApiError:
-    """An ApiError with the server's ``{"error"}`` text (or a short fallback)."""
-    message = ""
-    try:
-        body = response.json()
-        if isinstance(body, dict):
-            message = _error_text(body.get("error")) or _error_text(body.get("detail"))
-    except (ValueError, httpx.ResponseNotRead):
-        pass
-    if not message:
-        try:
-            text = response.text.strip()
-        except (httpx.ResponseNotRead, UnicodeDecodeError):
-            text = ""
-        first = text.splitlines()[0] if text else ""
-        message = first[:200] if first and not first.lstrip().startswith("<") else ""
-    if not message:
-        message = response.reason_phrase or "request failed"
-    return ApiError(response.status_code, message)
-
-
-def _error_text(value: object) -> str:
-    """An error body's text as the server wrote it: ``{"error"}`` (ours), ``{"detail"}``
-    (FastAPI: a string, or a list of validation problems, each with a ``msg``)."""
-    if isinstance(value, str):
-        return value.strip()[:500]
-    if isinstance(value, list):
-        parts = []
-        for item in value[:5]:
-            if isinstance(item, dict) and isinstance(item.get("msg"), str):
-                where = item.get("loc")
-                field = ".".join(str(p) for p in where[1:]) if isinstance(where, list) else ""
-                parts.append(f"{field}: {item['msg']}" if field else item["msg"])
-        return "; ".join(parts)[:500]
-    return ""
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip()
-    if "Connection refused" in text:
-        return "connection refused"
-    return text or type(exc).__name__
-

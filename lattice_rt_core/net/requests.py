@@ -1,0 +1,277 @@
+"""The requests of a lattice-rt (or Lattice AI) endpoint, synchronous, from any thread.
+
+:class:`ApiRequests` holds the request pool and the routes as methods; it raises
+:class:`~lattice_rt_core.net.api.ApiError` with the server's own text (status 0
+when the server cannot be reached). It also learns what the server is
+(:meth:`ApiRequests.hello`, :attr:`ApiRequests.kind`) and says when a route the
+server lacks was asked for. :class:`~lattice_rt_core.client.RealtimeClient` adds
+the live stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from lattice_rt_core.net.answers import error_from, reason
+from lattice_rt_core.net.api import (
+    NO_EVENTS_MESSAGE,
+    NO_REALTIME_MESSAGE,
+    NO_STATUS_MESSAGE,
+    ApiError,
+    ServerKind,
+    accept_language,
+    check_url,
+)
+from lattice_rt_core.net.tls import CaFile, TlsError, client_context
+from lattice_rt_core.net.tls import describe as describe_tls
+from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT
+from lattice_rt_core.protocol.events import to_json
+from lattice_rt_core.version import __version__
+
+__all__ = ["REQUEST_TIMEOUT", "SESSION_COOKIE", "ApiRequests"]
+
+REQUEST_TIMEOUT = 5.0
+#: answers that mean "no such route"
+MISSING = frozenset({404, 405})
+#: the cookie a Lattice AI server's ``POST /login`` sets: its session token
+SESSION_COOKIE = "session_token"
+
+
+class ApiRequests:
+    """One endpoint's routes over one connection pool (see the module docstring)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        request_timeout: float = REQUEST_TIMEOUT,
+        ca_file: CaFile | None = None,
+    ) -> None:
+        url = check_url(base_url)
+        self.base_url = url
+        self.request_timeout = request_timeout
+        self._kind: ServerKind | None = None
+        headers = {"User-Agent": f"lattice-rt/{__version__}", "Accept-Language": accept_language()}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:  # one verifying context for every pool: the system store (+ ca_file)
+            self._verify = client_context(ca_file) if url.startswith("https://") else True
+        except TlsError as exc:
+            raise ApiError(0, str(exc)) from None
+        self._http = httpx.Client(
+            base_url=url, headers=headers, timeout=request_timeout, transport=transport,
+            verify=self._verify,
+        )
+
+    @property
+    def kind(self) -> ServerKind | None:
+        """What this client follows, once learned (None: not asked yet)."""
+        return self._kind
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """One request; the answer's JSON object, or :class:`ApiError` (any route of the API)."""
+        kwargs: dict[str, Any] = {
+            "timeout": timeout if timeout is not None else self.request_timeout
+        }
+        if body is not None:
+            kwargs["content"] = to_json(body).encode()
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        if params:
+            kwargs["params"] = params
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, self._request_failure(exc)) from exc
+        if response.status_code >= 400:
+            raise error_from(response)
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise ApiError(response.status_code, f"{path} did not answer JSON") from exc
+        if not isinstance(answer, dict):
+            raise ApiError(response.status_code, f"{path} answered an unexpected shape")
+        return answer
+
+    def _request_failure(self, exc: httpx.HTTPError) -> str:
+        tls_failure = describe_tls(exc, self.base_url)
+        if tls_failure is not None:
+            return tls_failure
+        if isinstance(exc, httpx.ConnectError):
+            return f"cannot connect to {self.base_url} ({reason(exc)})"
+        if isinstance(exc, httpx.TimeoutException):
+            return f"{self.base_url} did not answer in time"
+        return f"request to {self.base_url} failed ({reason(exc)})"
+
+    @staticmethod
+    def _field(answer: dict[str, Any], key: str, kind: type, path: str) -> Any:
+        value = answer.get(key)
+        if not isinstance(value, kind):
+            raise ApiError(200, f"{path} answered without {key!r}")
+        return value
+
+    def join(
+        self,
+        workspace_id: str | None = None,
+        client_id: str | None = None,
+        display_name: str | None = None,
+        status: str | None = None,
+        status_text: str | None = None,
+    ) -> dict[str, Any]:
+        """Announce presence; returns the presence entry (with its client_id).
+
+        ``status`` (with ``status_text``) sets the entry's state; without it
+        a new entry is ``active`` and a re-join keeps what the entry says.
+        """
+        body = {
+            key: value
+            for key, value in (
+                ("client_id", client_id),
+                ("workspace_id", workspace_id),
+                ("display_name", display_name),
+                ("status", status),
+                ("status_text", status_text),
+            )
+            if value is not None
+        }
+        answer = self.request("POST", "/realtime/presence/join", body=body)
+        entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/join")
+        return entry
+
+    def set_status(
+        self, client_id: str, status: str, status_text: str | None = None
+    ) -> dict[str, Any]:
+        """Change an entry's status and status line (None: no line); returns the entry."""
+        body: dict[str, Any] = {"client_id": client_id, "status": status}
+        if status_text is not None:
+            body["status_text"] = status_text
+        try:
+            answer = self.request("POST", "/realtime/presence/status", body=body)
+        except ApiError as exc:
+            raise self._missing_route(exc, NO_STATUS_MESSAGE) from None
+        entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/status")
+        return entry
+
+    def leave(self, client_id: str, timeout: float = 1.0) -> None:
+        self.request(
+            "POST", "/realtime/presence/leave", body={"client_id": client_id}, timeout=timeout
+        )
+
+    def feed(self, limit: int = DEFAULT_FEED_LIMIT) -> dict[str, Any]:
+        return self.request("GET", "/realtime/feed", params={"limit": limit})
+
+    def presence(self) -> dict[str, Any]:
+        return self.request("GET", "/realtime/presence")
+
+    def health(self) -> dict[str, Any]:
+        return self.request("GET", "/realtime/health")
+
+    def hello(self) -> dict[str, Any]:
+        """The server's health, learning what it is (:attr:`kind`) on the way.
+
+        A lattice-rt server answers its health. A server without that route is
+        asked for its feed: a Lattice AI server answers it (the result is then
+        ``{"kind": "lattice-ai"}``: it has no identity or stats to give); with no
+        feed either, the server has no realtime API (an unsupported ApiError).
+        """
+        try:
+            health = self.health()
+        except ApiError as exc:
+            if exc.status not in MISSING:
+                raise
+            self._learn()
+            return {"kind": ServerKind.LATTICE_AI.value}
+        self._kind = ServerKind.LATTICE_RT
+        return health
+
+    def _learn(self) -> None:
+        """Health is missing: a Lattice AI server, or one without a realtime API (raised)."""
+        try:
+            self.request("GET", "/realtime/feed", params={"limit": 1})
+        except ApiError as exc:
+            if exc.status in MISSING:
+                self._kind = ServerKind.NO_REALTIME
+                raise ApiError(exc.status, NO_REALTIME_MESSAGE, unsupported=True) from None
+            if exc.refused:  # the feed is there, for someone signed in: a Lattice AI server
+                self._kind = ServerKind.LATTICE_AI
+            raise
+        self._kind = ServerKind.LATTICE_AI
+
+    def publish(
+        self,
+        area: str,
+        event_type: str,
+        payload: Any = None,
+        workspace_id: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Publish one event; returns it enriched (with its seq) once durable."""
+        event = dict(extra)
+        event.update(
+            area=area,
+            event_type=event_type,
+            workspace_id=workspace_id,
+            payload=payload if payload is not None else {},
+        )
+        events = self.publish_many([event])
+        if len(events) != 1:
+            raise ApiError(200, "events answered an unexpected number of events")
+        return events[0]
+
+    def publish_many(self, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            answer = self.request("POST", "/realtime/events", body=[dict(e) for e in events])
+        except ApiError as exc:
+            raise self._missing_route(exc, NO_EVENTS_MESSAGE) from None
+        published: list[dict[str, Any]] = self._field(answer, "events", list, "events")
+        return published
+
+    def sign_in(self, email: str, password: str) -> str:
+        """Sign in with a password (a Lattice AI server in auth mode: ``POST /login``);
+        returns the session token, which works as this client's bearer token."""
+        try:
+            response = self._http.post("/login", json={"email": email, "password": password})
+        except httpx.HTTPError as exc:
+            raise ApiError(0, self._request_failure(exc)) from exc
+        token = response.cookies.get(SESSION_COOKIE)
+        self._http.cookies.clear()  # the token goes in Authorization, never a cookie jar
+        if response.status_code == 404:
+            raise ApiError(404, "this server has no password sign-in (POST /login); "
+                                "use a token", unsupported=True)
+        if response.status_code >= 400:
+            raise error_from(response)
+        if not token:
+            raise ApiError(response.status_code, "the server answered the sign-in without a "
+                                                 "session")
+        return token
+
+    def _missing_route(self, exc: ApiError, message: str) -> ApiError:
+        """A 404 explained: a Lattice AI server lacks the route, or there is no realtime API."""
+        if exc.status not in MISSING:
+            return exc
+        if self._kind is None:
+            try:
+                self.hello()
+            except ApiError as other:
+                return other if other.unsupported else exc
+        if self._kind is ServerKind.LATTICE_AI:
+            return ApiError(exc.status, message, unsupported=True)
+        return exc
+
+    def launch_url(self) -> str:
+        """A one-time URL that logs a browser into the activity page (60 s)."""
+        answer = self.request("POST", "/realtime/launch", body={})
+        url: str = self._field(answer, "url", str, "launch")
+        return url
