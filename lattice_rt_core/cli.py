@@ -50,6 +50,7 @@ from lattice_rt_core.paths import (
     SERVER_INFO_FILE,
     default_data_dir,
 )
+from lattice_rt_core.process.child import WORKER_COMMAND, worker_command
 from lattice_rt_core.protocol.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
@@ -71,17 +72,6 @@ if TYPE_CHECKING:
     from lattice_rt_core.server import RealtimeServer
 
 __all__ = ["main"]
-
-#: the hidden command a worker of `serve --workers N` runs (see workers.py)
-WORKER_COMMAND = "_worker"
-
-
-def worker_command() -> list[str]:
-    """How to start this program again as a worker (also from a frozen bundle)."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, WORKER_COMMAND]
-    return [sys.executable, "-m", "lattice_rt_core.cli", WORKER_COMMAND]
-
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line that points to ``--help`` (no usage block)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +27,8 @@ from lattice_rt_core.net.api import ApiError
 from lattice_rt_core.net.browser import open_browser
 from lattice_rt_core.net.discovery import discover, find_lattice_ai
 from lattice_rt_core.paths import default_data_dir
-from lattice_rt_core.server import RealtimeServer, ServerConfig
+from lattice_rt_core.process.child import ChildServer, dismiss
+from lattice_rt_core.process.config import ServerConfig
 from lattice_rt_core.version import __version__
 from lattice_rt_tray.controller import QUIT_BUDGET, TrayController, Views
 from lattice_rt_tray.logic.coalescer import DEFAULT_WINDOW, NotificationCoalescer
@@ -79,8 +81,36 @@ log = logging.getLogger("lattice_rt_tray")
 NOTIFIERS = ("auto", "dbus", "tray", "record")
 
 
-def embedded_server(port: int, data_dir: Path) -> ServerLike:
-    return RealtimeServer(ServerConfig(port=port, data_dir=data_dir))
+class EmbeddedServers:
+    """The embedded endpoint: a child process (POSIX), else a server on a thread here.
+
+    In a process of its own the endpoint never competes with the windows for
+    this interpreter, and a crash of either leaves the other running
+    (:mod:`lattice_rt_core.process.child`). ``warm``: a child started ahead by
+    the launcher (:mod:`.launch`), adopted by the first start.
+    """
+
+    def __init__(self, warm: subprocess.Popen[str] | None = None) -> None:
+        self._warm = warm
+
+    def __call__(self, port: int, data_dir: Path) -> ServerLike:
+        config = ServerConfig(port=port, data_dir=data_dir)
+        if os.name != "posix":  # pragma: no cover - no stdin-bound children elsewhere yet
+            from lattice_rt_core.server import RealtimeServer
+
+            return RealtimeServer(config)
+        return ChildServer(config, warm=self.take)
+
+    def take(self) -> subprocess.Popen[str] | None:
+        warm, self._warm = self._warm, None
+        return warm
+
+    def close(self) -> None:
+        """Dismiss a warm child nobody adopted (the settings wanted no embedded endpoint)."""
+        dismiss(self.take())
+
+
+embedded_server = EmbeddedServers()
 
 
 def find_local_server(data_dir: Path) -> tuple[str, str | None] | None:
@@ -372,8 +402,17 @@ def no_display(environ: Mapping[str, str], platform: str) -> str | None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def main(argv: list[str] | None = None, warm: subprocess.Popen[str] | None = None) -> int:
+    """Run the app; ``warm``: the embedded endpoint's process, started ahead (``launch``)."""
+    servers = EmbeddedServers(warm)
+    try:
+        return _main(sys.argv[1:] if argv is None else argv, servers)
+    finally:
+        servers.close()
+
+
+def _main(argv: list[str], servers: EmbeddedServers) -> int:
+    args = parse_args(argv)
     problem = no_display(os.environ, sys.platform) if QApplication.instance() is None else None
     if problem is not None:
         print(problem, file=sys.stderr)
@@ -410,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setQuitOnLastWindowClosed(False)
     app = build(
         settings=settings, data_dir=data_dir, tray_available=tray_available,
+        server_factory=servers,
         # --notifier record: what a user would see, as JSON lines on stdout
         notifier=(args.notifier if args.notifier != "record"
                   else lambda tray, parent: RecordingNotifier(parent, out=sys.stdout)),

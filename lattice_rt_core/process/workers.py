@@ -18,7 +18,6 @@ directory's lock, owns the port and ``server.json``, and does no serving itself:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -29,11 +28,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from lattice_rt_core.http.guard import allowed_hosts
 from lattice_rt_core.paths import ensure_data_dir, remove_server_info, write_server_info
+from lattice_rt_core.process.child import (
+    CONFIG_FIELDS,
+    READY,
+    config_from_line,
+    config_line,
+    read_line,
+)
 from lattice_rt_core.process.dirlock import DataDirInUse, DataDirLock
 from lattice_rt_core.process.listen import bind_socket
 from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
@@ -42,19 +47,9 @@ __all__ = ["Supervisor", "reuse_port_spreads", "run_worker"]
 
 log = logging.getLogger(__name__)
 
-READY = "ready"
 _START_WAIT = 30.0
 _STOP_WAIT = 10.0
 _RESTART_DELAY = 1.0
-
-# the ServerConfig fields a worker takes from the supervisor
-_FIELDS = ("host", "port", "data_dir", "heartbeat", "presence_ttl", "auth",
-           "journal_retention", "allowed_hosts", "tls_cert", "tls_key", "trusted_proxies",
-           "redis_url", "reuse_port", "listen_fd", "max_head_bytes", "head_timeout",
-           "tls_handshake_timeout", "max_client_connections", "auth_failure_limit",
-           "auth_failure_window")
-_PATHS = ("data_dir", "tls_cert", "tls_key")
-_TUPLES = ("allowed_hosts", "trusted_proxies")
 
 
 def reuse_port_spreads() -> bool:
@@ -62,28 +57,12 @@ def reuse_port_spreads() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "sched_getaffinity")
 
 
-def _to_json(config: ServerConfig) -> str:
-    values: dict[str, Any] = {name: getattr(config, name) for name in _FIELDS}
-    for name in _PATHS:
-        values[name] = None if values[name] is None else str(values[name])
-    for name in _TUPLES:
-        values[name] = list(values[name])
-    return json.dumps(values)
-
-
-def _from_json(line: str) -> ServerConfig:
-    values = json.loads(line)
-    for name in _PATHS:
-        values[name] = None if values[name] is None else Path(values[name])
-    for name in _TUPLES:
-        values[name] = tuple(values[name])
-    # the supervisor holds the data directory and its server.json
-    return ServerConfig(**values, write_server_info=False, lock_data_dir=False)
-
-
 def run_worker(stdin: IO[str], stdout: IO[str], stop: threading.Event) -> int:
     """A worker: serve with the configuration read from ``stdin`` until it closes or ``stop``."""
-    config = _from_json(stdin.readline())
+    line = stdin.readline()
+    if not line.strip():
+        return 0  # dismissed before it was given anything to serve (a warm child)
+    config = config_from_line(line)
     server = RealtimeServer(config)
     try:
         server.start()
@@ -180,7 +159,7 @@ class Supervisor:
             worker = {"port": port, "listen_fd": self._socket.fileno()}
         self.address = (cfg.host, port)
         self._worker_config = ServerConfig(**{
-            **{name: getattr(cfg, name) for name in _FIELDS}, **worker})
+            **{name: getattr(cfg, name) for name in CONFIG_FIELDS}, **worker})
         launched = [self._launch() for _ in range(self.count)]  # they start in parallel
         for index, popen in enumerate(launched):
             self._adopt(index, popen)
@@ -194,7 +173,7 @@ class Supervisor:
             pass_fds=(fd,) if fd is not None else (),
         )
         assert popen.stdin is not None
-        popen.stdin.write(_to_json(self._worker_config) + "\n")
+        popen.stdin.write(config_line(self._worker_config) + "\n")
         popen.stdin.flush()
         return popen
 
@@ -203,7 +182,7 @@ class Supervisor:
         assert popen.stdout is not None
         with self._lock:
             self._workers[index] = _Worker(index, popen)  # stop() ends it whatever happens
-        line = _read_line(popen.stdout, _START_WAIT)
+        line = read_line(popen.stdout, _START_WAIT)
         if not line.startswith(READY + " "):
             popen.kill()
             popen.wait()
@@ -256,12 +235,3 @@ class Supervisor:
         if self._dir_lock is not None:  # last: the directory is free once all is closed
             self._dir_lock.release()
             self._dir_lock = None
-
-
-def _read_line(pipe: IO[str], timeout: float) -> str:
-    """One line from ``pipe`` within ``timeout`` ("" when none came)."""
-    out: list[str] = []
-    reader = threading.Thread(target=lambda: out.append(pipe.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return out[0].strip() if out else ""
