@@ -512,14 +512,10 @@ def _tail(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- main
 def _worker() -> int:
-    """A worker of ``serve --workers N`` (started by the supervisor, not by people)."""
-    from lattice_rt_core.process.workers import run_worker
+    """A worker of ``serve --workers N`` or a child endpoint (started by programs)."""
+    from lattice_rt_core.process.workers import main as worker
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-    with _signals_set(stop):
-        return run_worker(sys.stdin, sys.stdout, stop)
+    return worker()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

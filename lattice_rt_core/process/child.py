@@ -7,11 +7,13 @@ process that serves the data directory exactly as ``lattice-rt serve`` would
 (it holds the directory's lock, writes ``server.json`` and the owner token)
 and keeps it running:
 
-* the child is the hidden ``_worker`` command of the CLI (also used by
-  ``serve --workers N``, :mod:`.workers`): it reads its configuration as one
-  JSON line on stdin, answers ``ready PID URL`` (or ``error REASON``) on
-  stdout, and keeps stdin open: end of file means the parent is gone, even
-  after a ``kill -9``, and the child stops cleanly;
+* the child is ``python -m lattice_rt_core.process`` (the hidden ``_worker``
+  command of a frozen bundle; also what ``serve --workers N`` runs,
+  :mod:`.workers`), which loads the server's stack and none of the client's:
+  it reads its configuration as one JSON line on stdin, answers
+  ``ready PID URL`` (or ``error REASON``) on stdout, and keeps stdin open:
+  end of file means the parent is gone, even after a ``kill -9``, and the
+  child stops cleanly;
 * it runs in a session of its own, so a Ctrl-C in the terminal reaches only
   the parent, which stops it in order (after leaving presence);
 * a child that exits unexpectedly is started again on the same port, so the
@@ -70,7 +72,7 @@ def worker_command() -> list[str]:
     """How to start this program again as a child endpoint (also from a frozen bundle)."""
     if getattr(sys, "frozen", False):
         return [sys.executable, WORKER_COMMAND]
-    return [sys.executable, "-m", "lattice_rt_core.cli", WORKER_COMMAND]
+    return [sys.executable, "-m", "lattice_rt_core.process"]
 
 
 def config_line(config: ServerConfig, *, owns_data_dir: bool = False) -> str:

@@ -43,7 +43,7 @@ from lattice_rt_core.process.dirlock import DataDirInUse, DataDirLock
 from lattice_rt_core.process.listen import bind_socket
 from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 
-__all__ = ["Supervisor", "reuse_port_spreads", "run_worker"]
+__all__ = ["Supervisor", "main", "reuse_port_spreads", "run_worker"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,21 @@ def run_worker(stdin: IO[str], stdout: IO[str], stop: threading.Event) -> int:
     finally:
         server.stop()
     return 0
+
+
+def main() -> int:
+    """A worker or a child endpoint (``python -m lattice_rt_core.process``, or the CLI's
+    hidden ``_worker`` in a frozen bundle): started by a program, not by people.
+
+    It loads the server's stack and nothing of the client's: its start is on the
+    critical path of the tray app's.
+    """
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    return run_worker(sys.stdin, sys.stdout, stop)
 
 
 @dataclass

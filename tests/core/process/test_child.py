@@ -15,7 +15,13 @@ import httpx
 import psutil
 import pytest
 
-from lattice_rt_core.process.child import ChildServer, dismiss, spawn_warm
+from lattice_rt_core.process.child import (
+    WORKER_COMMAND,
+    ChildServer,
+    dismiss,
+    spawn_warm,
+    worker_command,
+)
 from lattice_rt_core.process.config import ServerConfig, ServerError
 from tests.core.http_helpers import bearer
 
@@ -120,6 +126,17 @@ def test_a_data_dir_in_use_is_a_server_error_and_leaves_no_process(
     assert {p.pid for p in psutil.Process().children() if p.status() != "zombie"} <= before
 
 
+def test_the_child_loads_no_client_stack() -> None:
+    probe = ("import sys, runpy; sys.argv = ['x']; sys.stdin = open('/dev/null')\n"
+             "try:\n    runpy.run_module('lattice_rt_core.process', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('httpx', 'lattice_rt_core.client', 'PySide6') "
+             "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=WAIT, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_a_warm_child_is_adopted(tmp_path: Path) -> None:
     warm = spawn_warm()
     assert warm is not None
@@ -133,9 +150,12 @@ def test_a_warm_child_is_adopted(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_a_warm_child_dismissed_unused_exits_quietly() -> None:
+@pytest.mark.parametrize("command", [
+    worker_command(), [sys.executable, "-m", "lattice_rt_core.cli", WORKER_COMMAND],
+], ids=["module", "cli"])
+def test_a_warm_child_dismissed_unused_exits_quietly(command: list[str]) -> None:
     warm = subprocess.Popen(
-        [sys.executable, "-m", "lattice_rt_core.cli", "_worker"],
+        command,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     stderr = warm.stderr
