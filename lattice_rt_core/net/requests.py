@@ -25,7 +25,7 @@ from lattice_rt_core.net.api import (
     accept_language,
     check_url,
 )
-from lattice_rt_core.net.tls import CaFile, TlsError, client_context
+from lattice_rt_core.net.tls import CaFile, TlsError, client_context, plain_http_context
 from lattice_rt_core.net.tls import describe as describe_tls
 from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT
 from lattice_rt_core.protocol.events import to_json
@@ -60,7 +60,8 @@ class ApiRequests:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         try:  # one verifying context for every pool: the system store (+ ca_file)
-            self._verify = client_context(ca_file) if url.startswith("https://") else True
+            self._verify = (client_context(ca_file) if url.startswith("https://")
+                            else plain_http_context())
         except TlsError as exc:
             raise ApiError(0, str(exc)) from None
         self._http = httpx.Client(
