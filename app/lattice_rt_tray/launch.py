@@ -18,11 +18,6 @@ from lattice_rt_core.process.child import WORKER_COMMAND, spawn_warm
 
 __all__ = ["main"]
 
-# httpx imports its own command line when it is imported (click, rich and pygments, where
-# they are installed: 40 ms of a start here), a program this one never runs; an entry of
-# None makes that one import fail at once, which httpx expects and handles.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-
 _NO_APP = ("-h", "--help", "--version")
 
 
