@@ -213,7 +213,8 @@ def _flood(results: Results) -> list[str]:
         ("longest garbage collection, ms", "gc_max_ms", 1),
     ]
     head = [f"{_num(rows[0].get('events'))} events in {rows[0].get('seconds')} s"] + [
-        f"Activity window {r.get('window')}" for r in runs
+        f"window {r.get('window')}" + (", following" if r.get("followed") == "server" else "")
+        for r in runs
     ]
     row = rows[0]
     shown = sum(1 for r in runs if r.get("window") == "shown")
@@ -222,7 +223,9 @@ def _flood(results: Results) -> list[str]:
         "", f"Longest GUI-thread stall with the Activity window shown: "
         f"**{_num(row.get('max_stall_ms'), 1)} ms** at the median of {shown} runs "
         f"(best {_num(row.get('max_stall_min_ms'), 1)} ms, "
-        f"worst {_num(row.get('max_stall_worst_ms'), 1)} ms)."]
+        f"worst {_num(row.get('max_stall_worst_ms'), 1)} ms); following a server instead of "
+        f"the embedded endpoint: {_num(row.get('following_max_stall_ms'), 1)} ms at the "
+        f"median, {_num(row.get('following_max_stall_worst_ms'), 1)} ms at worst."]
 
 
 def _cluster(results: Results) -> list[str]:

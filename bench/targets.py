@@ -118,9 +118,16 @@ def _flood(results: Results) -> list[Verdict]:
               "<= 25 ms at worst")
     if row is None or row.get("max_stall_ms") is None:
         return [Verdict("6", target, "not measured", None)]
-    median, worst = row["max_stall_ms"], row.get("max_stall_worst_ms", row["max_stall_ms"])
-    return [Verdict("6", target, f"{median:.1f} ms median, {worst:.1f} ms worst",
-                    median <= 16 and worst <= 25)]
+    out = []
+    for label, key in (("", "max_stall_ms"), (" (following a server)", "following_max_stall_ms")):
+        median = row.get(key)
+        worst = row.get(key.replace("max_stall_ms", "max_stall_worst_ms")) or median
+        if median is None or worst is None:
+            out.append(Verdict("6", target + label, "not measured", None))
+            continue
+        out.append(Verdict("6", target + label, f"{median:.1f} ms median, {worst:.1f} ms worst",
+                           median <= 16 and worst <= 25))
+    return out
 
 
 def cluster_row(results: Results, kind: str) -> dict[str, Any] | None:

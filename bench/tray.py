@@ -207,16 +207,18 @@ def run_tray(plan: Plan, log_dir: Path) -> dict[str, Any]:
 
 def run_flood(plan: Plan, log_dir: Path) -> dict[str, Any]:
     rows = []
-    windows = ["hidden"] + ["shown"] * plan.flood_runs
+    # (window, following a server rather than the embedded endpoint)
+    runs = ([("hidden", False)] + [("shown", False)] * plan.flood_runs
+            + [("shown", True)] * plan.flood_runs)
     with PrivateDesktop(log_dir) as desktop, tempfile.TemporaryDirectory(
         prefix="bench-flood-"
     ) as tmp:
-        for i, window in enumerate(windows):
+        for i, (window, follow) in enumerate(runs):
             home = Path(tmp) / f"{i}-{window}"
             home.mkdir()
             argv = [sys.executable, "-m", "bench.app_flood", "--home", str(home),
                     "--events", str(plan.flood_events), "--seconds", str(plan.flood_seconds),
-                    "--window", window, "--json"]
+                    "--window", window, "--json"] + (["--follow"] if follow else [])
             with open(log_dir / "app-flood.log", "ab") as log:
                 out = subprocess.run(argv, env=app_env(desktop, home), cwd=REPO,
                                      stdout=subprocess.PIPE, stderr=log, timeout=180)
@@ -224,8 +226,10 @@ def run_flood(plan: Plan, log_dir: Path) -> dict[str, Any]:
                 raise RuntimeError(f"app_flood ({window}) failed with status {out.returncode}"
                                    f"; see {log_dir / 'app-flood.log'}")
             rows.append(json.loads(out.stdout))
-    shown = [r["max_stall_ms"] for r in rows if r["window"] == "shown"]
+    shown = [r["max_stall_ms"] for r in rows
+             if r["window"] == "shown" and r["followed"] == "embedded"]
     spread = _spread(shown)
+    following = _spread([r["max_stall_ms"] for r in rows if r["followed"] == "server"])
     return {
         "events": plan.flood_events,
         "seconds": plan.flood_seconds,
@@ -234,13 +238,17 @@ def run_flood(plan: Plan, log_dir: Path) -> dict[str, Any]:
         "max_stall_ms": spread["median"],  # the median run's longest stall, window shown
         "max_stall_min_ms": spread["min"],
         "max_stall_worst_ms": spread["max"],
+        "following_max_stall_ms": following["median"],
+        "following_max_stall_worst_ms": following["max"],
         "stalls_over_50ms": sum(r["stalls_over_50ms"] for r in rows),
         "runs": rows,
         "note": f"The longest stall of each run; the figure is the median of the "
                 f"{len(shown)} runs with the Activity window shown, with the best and the "
-                f"worst; one run with the window hidden (tray only) beside them. "
+                f"worst; one run with the window hidden (tray only) and "
+                f"{plan.flood_runs} following a server instead of the embedded endpoint "
+                f"beside them. "
                 + "; ".join(
-                    f"{r['window']}: longest stall {r['max_stall_ms']:.1f} ms, "
+                    f"{r['window']}, {r['followed']}: longest stall {r['max_stall_ms']:.1f} ms, "
                     f"p99 heartbeat interval {r['p99_interval_ms']:.1f} ms, "
                     f"{r['received']} of {r['events']} events received, "
                     f"publishing took {r['publish_s']:.2f} s"
