@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QDialog, QSystemTrayIcon
 
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.net.api import ApiError
@@ -61,16 +62,17 @@ from lattice_rt_tray.system.autostart import Autostart
 from lattice_rt_tray.system.gc_pauses import freeze_survivors
 from lattice_rt_tray.system.idle.auto import choose_backend
 from lattice_rt_tray.system.idle.base import IdleBackend
-from lattice_rt_tray.views.about import AboutDialog
 from lattice_rt_tray.views.actions import AppActions
 from lattice_rt_tray.views.activity_model import ActivityModel
 from lattice_rt_tray.views.activity_window import ActivityWindow
 from lattice_rt_tray.views.icons import app_icon, app_icon_file
 from lattice_rt_tray.views.presence_model import PresenceModel
 from lattice_rt_tray.views.presence_window import PresenceWindow
-from lattice_rt_tray.views.settings_dialog import SettingsDialog
 from lattice_rt_tray.views.status_actions import StatusLineDialog
 from lattice_rt_tray.views.tray import TrayIcon
+
+if TYPE_CHECKING:
+    from lattice_rt_tray.views.settings_dialog import SettingsDialog
 
 __all__ = [
     "TrayApp", "build", "choose_notifier", "main", "no_display", "settle_after_startup",
@@ -213,7 +215,7 @@ def build(
     activity = ActivityWindow(activity_model, actions, main_window=not tray_available)
     presence = PresenceWindow(presence_model)
     views = Views(actions=actions, tray=tray, activity=activity, presence=presence,
-                  about=lambda: AboutDialog(activity))
+                  about=lambda: _about(activity))
     if callable(notifier):
         chosen = notifier(tray.icon if tray else None, root)
     else:
@@ -251,7 +253,7 @@ def build(
     vault = TokenVault(keyring_runner, settings, backend=keyring, parent=root)
     flow = SettingsFlow(
         settings=settings, vault=vault, connections=connections, runner=runner,
-        dialog=lambda: SettingsDialog(activity), client_factory=client_factory,
+        dialog=lambda: _settings_dialog(activity), client_factory=client_factory,
         find_lattice=find_lattice, parent=root,
     )
     controller = TrayController(
@@ -292,6 +294,19 @@ def build(
     )
     link(app)
     return app
+
+
+# The dialogs' modules load when a dialog first opens, not before the first frame.
+def _about(parent: ActivityWindow) -> QDialog:
+    from lattice_rt_tray.views.about import AboutDialog
+
+    return AboutDialog(parent)
+
+
+def _settings_dialog(parent: ActivityWindow) -> SettingsDialog:
+    from lattice_rt_tray.views.settings_dialog import SettingsDialog
+
+    return SettingsDialog(parent)
 
 
 def link(app: TrayApp) -> None:
