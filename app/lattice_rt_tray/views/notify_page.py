@@ -61,8 +61,8 @@ class NotifyPage(QWidget):
         self.days = [QCheckBox(name.capitalize()) for name in DAYS]
         self.start = QTimeEdit()
         self.end = QTimeEdit()
-        for edit in (self.start, self.end):
-            edit.setDisplayFormat("HH:mm")
+        for clock in (self.start, self.end):
+            clock.setDisplayFormat("HH:mm")
         days = QHBoxLayout()
         for box in self.days:
             days.addWidget(box)
