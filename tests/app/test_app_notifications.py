@@ -207,3 +207,50 @@ def test_join_and_leave_notices_are_per_person_not_per_connection(harness, setti
     assert shown.args[0].title == "Grace Hopper left"
     titles = [n.title for n in app.notifier.notices]
     assert titles.count("Grace Hopper joined") == 1 and titles.count("Grace Hopper left") == 1
+
+
+def kill(app) -> None:
+    """What a kill -9 leaves behind: no quit sequence (no resume points saved at the end,
+    no presence left, the settings not synced); its client and server simply stop."""
+    app.controller.quitting = True  # a dead process handles nothing more
+    for connection in app.connections:
+        connection.close()
+        client, server = connection.client, connection.server
+        if client is not None:
+            client.stop(timeout=2.0)
+            client.close()
+        if server is not None:
+            server.stop(timeout=2.0)
+
+
+def test_nothing_shown_is_shown_again_after_a_kill_and_a_restart(harness, settings, qtbot):
+    """Seen in a trial: after a kill and a restart "Graph: indexed · Team" came again."""
+    first = harness.build(settings)  # an earlier run, quit as usual: a resume point
+    harness.start(first)
+    with qtbot.waitSignal(first.notifier.shown, timeout=10_000):
+        harness.box.current.bus.publish(_event(0))
+    harness.quit(first)
+    app = harness.build(settings)
+    harness.start(app)
+    bus = harness.box.current.bus
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000):
+        bus.publish(_event(1))
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000,
+                          check_params_cb=lambda n: n.kind is NoticeKind.DIGEST) as shown:
+        bus.publish_many([_event(2), _event(3, ws="ws_sales"), _event(4)])
+    assert shown.args[0].count == 4
+    last = bus.last_seq
+    kill(app)
+    [point] = settings.resume_points(LOCAL_KEY).values()
+    assert point.seq < last - 3  # where it stood at its connect, before all that
+
+    again = harness.build(settings)
+    harness.start(again)
+    model = again.activity_model
+    wait_until(qtbot, lambda: any(  # the replay reached the list: it is not lost
+        (model.event_at(r) or {}).get("seq") == last for r in range(model.rowCount())))
+    assert again.notifier.notices == []  # and nothing of it popped up again
+    with qtbot.waitSignal(again.notifier.shown, timeout=10_000) as shown:
+        harness.box.current.bus.publish(_event(5))
+    assert shown.args[0].seq == harness.box.current.bus.last_seq
+    assert [n.seq for n in again.notifier.notices] == [shown.args[0].seq]
