@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+from datetime import datetime
+
 from lattice_rt_tray.logic.coalescer import NoticeKind
 from lattice_rt_tray.logic.dnd import DndMode
+from lattice_rt_tray.logic.quiet_hours import QuietHours
+from lattice_rt_tray.logic.rules import Level, Rule
 from lattice_rt_tray.logic.settings_values import LOCAL_KEY
 from lattice_rt_tray.views.icons import TrayState
 from tests.app.conftest import wait_until
@@ -254,3 +260,65 @@ def test_nothing_shown_is_shown_again_after_a_kill_and_a_restart(harness, settin
         harness.box.current.bus.publish(_event(5))
     assert shown.args[0].seq == harness.box.current.bus.last_seq
     assert [n.seq for n in again.notifier.notices] == [shown.args[0].seq]
+
+
+def test_rules_decide_and_a_critical_one_cuts_through_do_not_disturb(harness, settings, qtbot):
+    notify = settings.values().notify
+    settings.update(notify=replace(notify, rules=(
+        Rule(Level.CRITICAL, workspace="ws_ops", type="deploy*"),
+        Rule(Level.SILENT, area="graph", type="indexed"))))
+    app = harness.build(settings)
+    harness.start(app)
+    with qtbot.waitSignal(app.controller.status_changed, timeout=5000):
+        app.views.actions.dnd[DndMode.HOUR].trigger()
+    bus = harness.box.current.bus
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.publish_many([
+            _event(1),  # held by do-not-disturb
+            {"area": "graph", "event_type": "indexed", "workspace_id": "ws_a"},  # silent
+            {"area": "deploy", "event_type": "deploy_started", "workspace_id": "ws_ops",
+             "payload": {"target": "prod-eu", "version": "4.2.1"}},
+        ])
+    deploy = shown.args[0]
+    assert deploy.critical and deploy.title == "Deploy started"
+    assert deploy.body.splitlines()[0] == "target prod-eu · version 4.2.1"
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        app.views.actions.dnd[DndMode.OFF].trigger()
+    assert (shown.args[0].title, shown.args[0].body) == (
+        "While do-not-disturb was on", "1 event in ws_marketing")
+
+
+class HeldClock:
+    """A wall clock standing still at ``at`` until :meth:`run`, then running on from there."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.shift: float | None = None
+
+    def run(self) -> None:
+        self.shift = self.at - time.time()
+
+    def __call__(self) -> float:
+        return self.at if self.shift is None else time.time() + self.shift
+
+
+def test_what_quiet_hours_held_comes_as_one_summary_when_they_end(harness, settings, qtbot):
+    # a second before 08:00, the end of nightly quiet hours; the clock stands still until
+    # the events are in, so a slow start cannot let the quiet hours end before them
+    clock = HeldClock(datetime.now().replace(hour=7, minute=59, second=59,
+                                             microsecond=0).timestamp())
+    settings.update(notify=replace(settings.values().notify,
+                                   quiet_hours=QuietHours.parse("mon,tue,wed,thu,fri,sat,sun "
+                                                                "19:00-08:00")))
+    app = harness.build(settings, wallclock=clock)
+    harness.start(app)
+    assert app.controller.status().dnd == "Quiet hours until 08:00"
+    harness.box.current.bus.publish_many([_event(1), _event(2, ws="ws_sales")])
+    wait_until(qtbot, lambda: app.coalescer.unread == 2)
+    assert app.notifier.notices == []
+    with qtbot.waitSignal(app.notifier.shown, timeout=15_000) as shown:
+        clock.run()
+    held = shown.args[0]
+    assert (held.kind, held.title, held.body) == (
+        NoticeKind.HELD, "While quiet hours were on", "2 events in 2 workspaces")
+    assert app.controller.status().dnd == ""
