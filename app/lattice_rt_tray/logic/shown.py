@@ -5,9 +5,10 @@ a numbered server are kept per :class:`~lattice_rt_tray.logic.resume.ServerIdent
 (its ``server_id`` and ``epoch``): the highest seq a notification accounted
 for. A server without an identity of ours (the Lattice AI server numbers its
 events from 1 again after a restart) is marked by each event's own key
-(:func:`~lattice_rt_core.net.unnumbered.event_key`: its seq, time and type),
-the newest :data:`MAX_KEYS` of them. Both are bounded, so the file they are
-kept in (:mod:`~lattice_rt_tray.system.shown_files`) stays small.
+(:func:`~lattice_rt_core.net.unnumbered.event_key`: its seq, time and type,
+kept as a 64-bit digest), the newest :data:`MAX_KEYS` of them. Both are
+bounded, so the file they are kept in (:mod:`~lattice_rt_tray.system.shown_files`)
+stays small (20 KB at most).
 
 The text form is JSON; :meth:`ShownMarks.from_text` refuses anything else
 with a ValueError saying what is wrong.
@@ -15,6 +16,7 @@ with a ValueError saying what is wrong.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
@@ -109,4 +111,7 @@ class ShownMarks:
 
 def _key(event: Event) -> str | None:
     key = event_key(event)
-    return None if key is None else json.dumps(key, separators=(",", ":"))
+    if key is None:
+        return None
+    text = json.dumps(key, separators=(",", ":")).encode("utf-8")
+    return hashlib.blake2b(text, digest_size=8).hexdigest()

@@ -42,7 +42,7 @@ def test_bounded_and_round_trip():
     assert again.high(ServerIdentity("s0", "e")) is None  # the oldest history went
     assert again.high(ServerIdentity(f"s{MAX_HISTORIES + 2}", "e")) == MAX_HISTORIES + 3
     assert not again.shown(None, ev(9)) and again.shown(None, ev(MAX_KEYS + 9))
-    assert len(marks.to_text()) < 64 * 1024
+    assert len(marks.to_text()) < 24 * 1024
 
 
 @pytest.mark.parametrize(("text", "message"), [
