@@ -39,13 +39,13 @@ class QuietHours:
         wall = _wall(now, tz)
         end = self._current_end(wall)
         if end is not None:
-            return _epoch(end, tz)
+            return _later(_epoch(end, tz), now)
         for ahead in range(8):
             day = wall.date() + timedelta(days=ahead)
             if day.weekday() in self.days:
                 start = datetime.combine(day, self.start)
                 if start > wall:
-                    return _epoch(start, tz)
+                    return _later(_epoch(start, tz), now)
         return None
 
     def _current_end(self, wall: datetime) -> datetime | None:
@@ -104,6 +104,13 @@ class QuietHours:
         if start == end:
             raise ValueError(f"quiet hours {line!r}: they start and end at the same time")
         return cls(frozenset(days), start, end)
+
+
+def _later(at: float, now: float) -> float:
+    """Never at or before ``now``: a wall time the clock passes twice (summer time ends:
+    at 02:20 of the second pass, 02:30 of the first is past) or skips has no one epoch
+    second; look again a minute later."""
+    return at if at > now else now + 60.0
 
 
 def _time(text: str, line: str) -> time:

@@ -57,6 +57,21 @@ def test_wall_clock_times_across_summer_time():
     assert nights.active(end - 1, berlin) and not nights.active(end, berlin)
 
 
+def test_a_wall_time_the_clock_skips_is_never_a_change_in_the_past():
+    zoneinfo = pytest.importorskip("zoneinfo")
+    try:
+        berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    except zoneinfo.ZoneInfoNotFoundError:
+        pytest.skip("no time zone data here")
+    # 25 October 2026: 03:00 becomes 02:00 again; at 02:20 of the second pass, the end at
+    # 02:30 of the first pass is past: the change to look at is never in the past
+    nights = QuietHours(frozenset(range(7)), time(22, 0), time(2, 30))
+    now = datetime(2026, 10, 25, 2, 20, fold=1, tzinfo=berlin).timestamp()
+    assert nights.active(now, berlin)
+    change = nights.next_change(now, berlin)
+    assert change is not None and change > now
+
+
 def test_the_stored_line_and_what_is_wrong_with_others():
     assert QuietHours.parse(EVENINGS.to_setting()) == EVENINGS
     assert EVENINGS.to_setting() == "mon,tue,wed,thu,fri 19:00-08:00"
