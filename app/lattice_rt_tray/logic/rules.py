@@ -18,9 +18,11 @@ in one line each, why a bad one was skipped.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from functools import lru_cache
 from typing import Any
 
 from lattice_rt_tray.logic.summary import acted_workspace, is_failure
@@ -115,7 +117,10 @@ BUILT_IN: tuple[Rule, ...] = (
 def level_of(event: Event, rules: Iterable[Rule] = (), server: str = "",
              server_name: str = "") -> Level:
     """The level of the first rule that matches: the user's ``rules``, then :data:`BUILT_IN`."""
-    for rule in (*rules, *BUILT_IN):
+    for rule in rules:
+        if rule.matches(event, server, server_name):
+            return rule.level
+    for rule in BUILT_IN:
         if rule.matches(event, server, server_name):
             return rule.level
     return Level.NORMAL  # never reached: the last built-in rule matches anything
@@ -189,7 +194,13 @@ def _collect(value: object, out: list[str], depth: int) -> None:
 
 
 def _glob(value: str, pattern: str) -> bool:
-    return fnmatchcase(value.casefold(), pattern.casefold())
+    return _compiled(pattern)(value.casefold()) is not None
+
+
+@lru_cache(maxsize=4 * MAX_RULES)
+def _compiled(pattern: str) -> Callable[[str], re.Match[str] | None]:
+    """A glob, case ignored, compiled once (every event asks every rule)."""
+    return re.compile(translate(pattern.casefold()), re.DOTALL).match
 
 
 def _text(value: object) -> str:
