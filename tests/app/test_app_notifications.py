@@ -11,6 +11,7 @@ from lattice_rt_tray.logic.dnd import DndMode
 from lattice_rt_tray.logic.quiet_hours import QuietHours
 from lattice_rt_tray.logic.rules import Level, Rule
 from lattice_rt_tray.logic.settings_values import LOCAL_KEY
+from lattice_rt_tray.services.settings import Settings
 from lattice_rt_tray.views.icons import TrayState
 from tests.app.conftest import wait_until
 
@@ -322,3 +323,23 @@ def test_what_quiet_hours_held_comes_as_one_summary_when_they_end(harness, setti
     assert (held.kind, held.title, held.body) == (
         NoticeKind.HELD, "While quiet hours were on", "2 events in 2 workspaces")
     assert app.controller.status().dnd == ""
+
+
+def test_a_bad_rule_in_the_file_is_said_at_start_and_the_good_ones_apply(harness, tmp_path,
+                                                                          qtbot):
+    path = tmp_path / "rules.ini"
+    path.write_text("[rules]\n1\\level=urgent\n1\\area=workflow\n"
+                    "2\\level=silent\n2\\area=workflow\n")
+    settings = Settings.open(path)
+    app = harness.build(settings)
+    harness.start(app)
+    assert app.views.activity.statusBar().currentMessage() == (
+        "Notifications: rule 1 skipped: unknown level 'urgent' "
+        "(one of critical, normal, low, silent)")
+    bus = harness.box.current.bus
+    bus.publish(_event(1))  # silent by rule 2
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.publish({"area": "plugin", "event_type": "enabled", "workspace_id": "ws_a"})
+    assert shown.args[0].title == "Plugin: enabled"
+    assert len(app.notifier.notices) == 1
+    assert "1\\level=urgent" in path.read_text()
