@@ -62,6 +62,7 @@ from lattice_rt_tray.system.autostart import Autostart
 from lattice_rt_tray.system.gc_pauses import freeze_survivors
 from lattice_rt_tray.system.idle.auto import choose_backend
 from lattice_rt_tray.system.idle.base import IdleBackend
+from lattice_rt_tray.system.shown_files import SHOWN_DIR, ShownFiles
 from lattice_rt_tray.views.actions import AppActions
 from lattice_rt_tray.views.activity_model import ActivityModel
 from lattice_rt_tray.views.activity_window import ActivityWindow
@@ -270,6 +271,7 @@ def build(
         autostart=autostart or Autostart(),
         data_dir=data_dir,
         open_url=open_url,
+        shown=ShownFiles(data_dir / SHOWN_DIR),
         clock=clock,
         wallclock=wallclock,
         quit_budget=quit_budget,

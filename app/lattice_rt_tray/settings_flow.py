@@ -127,7 +127,7 @@ class SettingsFlow(QObject):
         self._unread_tokens = set() if self._tokens_ready else {
             c.key for c in values.connections if not c.embedded and c.key not in self._tokens
         }
-        self.dialog.load(values)
+        self.dialog.load(values, self.settings.notify_problems())
         self._look_for_lattice(self._offer_lattice)
         self.dialog.set_keyring(self.vault.available)
         self.dialog.set_statuses(self.connections.statuses())

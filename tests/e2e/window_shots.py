@@ -13,7 +13,9 @@ them as of 12 minutes later, so it says how long each has been idle or away.
 The desktop is Xvfb from :mod:`tests.e2e.test_desktop`; each window is photographed alone with
 ImageMagick's ``import``. Writes ``activity-window.png``,
 ``event-detail.png``, ``presence-window.png``, ``about.png``,
-``about-licences.png`` and ``settings-general.png`` (Settings' General tab).
+``about-licences.png``, ``settings-general.png`` (Settings' General tab) and
+``settings-notifications.png`` (its Notifications tab: quiet hours and the rules
+editor, with one rule of the settings file skipped).
 """
 
 from __future__ import annotations
@@ -85,8 +87,10 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
 
     from lattice_rt_core.client import RealtimeClient
     from lattice_rt_core.server import RealtimeServer, ServerConfig
+    from lattice_rt_tray.logic.quiet_hours import QuietHours
     from lattice_rt_tray.logic.roster import Roster
-    from lattice_rt_tray.logic.settings_values import SettingsValues
+    from lattice_rt_tray.logic.rules import Level, Rule
+    from lattice_rt_tray.logic.settings_values import NotifyPrefs, SettingsValues
     from lattice_rt_tray.views.about import AboutDialog
     from lattice_rt_tray.views.actions import AppActions
     from lattice_rt_tray.views.activity_model import ActivityModel
@@ -165,6 +169,17 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
                                  workspaces=("ws_marketing", "ws_research")))
     settings.tabs.setCurrentIndex(1)
     shoot(settings, "settings-general.png", (720, 450))
+    notify = NotifyPrefs(
+        rules=(Rule(Level.CRITICAL, workspace="ws_ops", type="deploy*"),
+               Rule(Level.SILENT, area="graph", type="graph_indexed"),
+               Rule(Level.LOW, server="Team server", failure=True, text="staging"),
+               Rule(Level.NORMAL, text="prod")),
+        quiet_hours=QuietHours.parse("mon,tue,wed,thu,fri 19:00-08:00"))
+    settings.load(SettingsValues(notify=notify), [
+        "rule 5 skipped: unknown level 'urgent' (one of critical, normal, low, silent)"])
+    settings.tabs.setCurrentIndex(2)
+    settings.notify.rules.table.selectRow(0)
+    shoot(settings, "settings-notifications.png", (900, 760))
     print(f"screenshots written to {out}")
 
 
