@@ -399,7 +399,9 @@ class RealtimeServer:
     def _start_watch(self) -> None:
         """Look at the data directory every ``data_dir_check`` seconds (a thread)."""
         if self._dir_lock is not None and self._watch is None:  # a node: only its lock
-            self._watch = DataDirWatch(self.data_dir, [self._dir_lock.path])
+            self._watch = DataDirWatch(
+                self.data_dir, [self._dir_lock.path],
+                consequence="another server may take the directory now; restart this one")
         if self._watch is None:
             return
         self._watching.clear()

@@ -87,9 +87,11 @@ class DataDirWatch:
     again is not this server's).
     """
 
-    def __init__(self, data_dir: Path, files: Iterable[Path]) -> None:
+    def __init__(self, data_dir: Path, files: Iterable[Path], *,
+                 consequence: str = "it cannot keep events any more; restart it") -> None:
         self.data_dir = Path(data_dir)
         self._files = {Path(f): _identity(Path(f)) for f in files}
+        self._consequence = consequence
         self._lost: str | None = None
 
     def lost(self) -> str | None:
@@ -99,6 +101,6 @@ class DataDirWatch:
                 if identity is not None and _identity(path) != identity:
                     self._lost = (
                         f"the data directory {self.data_dir} was removed or replaced under "
-                        "this server: it cannot keep events any more; restart it")
+                        f"this server: {self._consequence}")
                     break
         return self._lost

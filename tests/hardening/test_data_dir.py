@@ -21,6 +21,7 @@ import httpx
 from lattice_rt_core.paths import SERVER_INFO_FILE, read_owner_token, read_server_info
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.hardening.helpers import WAIT, ServeProcess, bearer
+from tests.redis_server import RedisServer
 
 EXITS = 30.0  # generous: the server notices within about a second
 
@@ -54,6 +55,26 @@ def test_serve_stops_taking_events_and_exits_with_one_line_when_its_data_dir_is_
         assert str(data) in errors[0] and "removed or replaced" in errors[0], errors
         assert not any("Traceback" in line for line in serve.err), serve.err
         assert not data.exists()  # it recreated nothing there
+    finally:
+        serve.close()
+
+
+def test_a_cluster_node_exits_with_one_line_when_its_data_dir_is_deleted(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    data = tmp_path / "node"
+    serve = ServeProcess("--port", "0", "--data-dir", str(data), "--redis", redis_server.url)
+    try:
+        serve.url()
+        assert (data / SERVER_INFO_FILE).exists()
+        shutil.rmtree(data)
+        assert serve.finish(EXITS) == 1
+        errors = [line for line in serve.err if "ERROR" in line]
+        assert len(errors) == 1, serve.err
+        assert errors[0].endswith(
+            f"the data directory {data} was removed or replaced under this server: another "
+            "server may take the directory now; restart this one"), errors
+        assert not data.exists()
     finally:
         serve.close()
 
