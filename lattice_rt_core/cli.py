@@ -321,11 +321,19 @@ def _serve(args: argparse.Namespace) -> int:
         redis_url=redis_url(args),
     )
     server: RealtimeServer | Supervisor
+    stop = threading.Event()
+    lost: list[str] = []
+
+    def data_dir_lost(reason: str) -> None:
+        # the server logged the one line that says so; exit, so that a service
+        # manager starts a server on a directory it can keep events in
+        lost.append(reason)
+        stop.set()
+
     if args.workers > 1:
         server = Supervisor(config, args.workers, worker_command(), say=say)
     else:
-        server = RealtimeServer(config)
-    stop = threading.Event()
+        server = RealtimeServer(config, on_data_dir_lost=data_dir_lost)
     with _signals_set(stop):
         try:
             server.start()
@@ -336,6 +344,8 @@ def _serve(args: argparse.Namespace) -> int:
             _wait(stop)
         finally:
             server.stop()
+    if lost:
+        return 1
     say("stopped")
     return 0
 

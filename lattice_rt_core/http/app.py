@@ -57,6 +57,7 @@ from lattice_rt_core.protocol.defaults import (
     AUTH_FAILURE_LIMIT,
     AUTH_FAILURE_WINDOW,
     DEFAULT_FEED_LIMIT,
+    REVOCATION_INTERVAL,
 )
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.protocol.limits import ApiLimits
@@ -206,6 +207,7 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     auth_failure_limit: int = AUTH_FAILURE_LIMIT,
     auth_failure_window: float = AUTH_FAILURE_WINDOW,
+    revocation_interval: float = REVOCATION_INTERVAL,
 ) -> ASGIApp:
     """Build the ASGI application over ``engine``.
 
@@ -226,6 +228,10 @@ def create_app(
     ``auth_failure_limit`` 401s from one client address within
     ``auth_failure_window`` seconds make its requests with a credential 429s
     (guesses.py); a limit of 0 never throttles.
+
+    While streams of user tokens are open, the accounts' version is read every
+    ``revocation_interval`` seconds, and a stream whose token was removed or
+    renewed, or whose workspaces were narrowed, ends (stream.py).
     """
     if write_timeout is not None and not (math.isfinite(write_timeout) and write_timeout > 0):
         raise ValueError("write timeout must be positive")
@@ -255,6 +261,8 @@ def create_app(
         tasks = [asyncio.ensure_future(sweeper())]
         if write_timeout is not None:
             tasks.append(asyncio.ensure_future(stream.watchdog()))
+        if auth.enabled:
+            tasks.append(asyncio.ensure_future(stream.revocations(revocation_interval)))
         try:
             yield
         finally:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -126,6 +127,7 @@ class Supervisor:
         self._socket: socket.socket | None = None
         self._dir_lock: DataDirLock | None = None
         self._wrote_server_info = False
+        self._instance = secrets.token_hex(16)  # names this supervisor in server.json
         self._worker_config = config
         self.address: tuple[str, int] = (config.host, config.port)
 
@@ -179,7 +181,8 @@ class Supervisor:
         for index, popen in enumerate(launched):
             self._adopt(index, popen)
         if cfg.write_server_info:
-            self._wrote_server_info = write_server_info(cfg.data_dir, self.url, auth=cfg.auth)
+            self._wrote_server_info = write_server_info(cfg.data_dir, self.url, auth=cfg.auth,
+                                                        instance=self._instance)
 
     def _launch(self) -> subprocess.Popen[str]:
         fd = self._worker_config.listen_fd
@@ -246,7 +249,7 @@ class Supervisor:
             self._socket = None
         if self._wrote_server_info:
             self._wrote_server_info = False
-            remove_server_info(self.config.data_dir)
+            remove_server_info(self.config.data_dir, self._instance)  # only if still ours
         if self._dir_lock is not None:  # last: the directory is free once all is closed
             self._dir_lock.release()
             self._dir_lock = None

@@ -29,6 +29,7 @@ __all__ = [
     "PRESENCE_STATUSES",
     "PROTOCOL_VERSION",
     "REPLAY_TAIL",
+    "REVOCATION_INTERVAL",
     "STATUS_INTERVAL",
     "TLS_HANDSHAKE_TIMEOUT",
 ]
@@ -76,3 +77,7 @@ MAX_CLIENT_CONNECTIONS = 256
 #: AUTH_FAILURE_WINDOW seconds; then its requests with a credential are 429s
 AUTH_FAILURE_LIMIT = 20
 AUTH_FAILURE_WINDOW = 10.0
+#: seconds between a server's looks at the accounts' version while user streams
+#: are open: a stream of a removed or renewed token (or a narrowed grant) ends
+#: within about this long, on every node
+REVOCATION_INTERVAL = 0.25

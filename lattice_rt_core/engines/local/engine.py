@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Collection
+from collections.abc import AsyncGenerator, Callable, Collection
 from typing import Any
 
 from lattice_rt_core.engines.base import NotPersisted, Unavailable
@@ -16,10 +16,18 @@ __all__ = ["LocalEngine"]
 
 
 class LocalEngine:
-    """:class:`Engine` over the in-process :class:`RealtimeBus` and its journal."""
+    """:class:`Engine` over the in-process :class:`RealtimeBus` and its journal.
 
-    def __init__(self, bus: RealtimeBus) -> None:
+    ``storage_lost``: why the journal's files are gone (the data directory was
+    deleted or replaced under the server: process/dirlock.py), or None. While
+    it says so, nothing that would be journaled is taken (503) and health is
+    degraded; a publish whose commit it overtook is answered as not persisted.
+    """
+
+    def __init__(self, bus: RealtimeBus,
+                 storage_lost: Callable[[], str | None] | None = None) -> None:
         self.bus = bus
+        self.storage_lost = storage_lost or (lambda: None)
         self.feed_limit = bus.feed_limit
         self.heartbeat = bus.heartbeat
 
@@ -37,9 +45,15 @@ class LocalEngine:
         self.bus.close()
 
     def healthy(self) -> bool:
-        return self.bus.durability() != "degraded"
+        return self.bus.durability() != "degraded" and self.storage_lost() is None
+
+    def _refuse_if_lost(self) -> None:
+        lost = self.storage_lost()
+        if lost is not None:
+            raise Unavailable(lost)
 
     async def publish_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self._refuse_if_lost()
         published = [self.bus.publish(e) for e in events]
         if any(e.get("seq") is None for e in published):
             raise Unavailable("the bus could not publish the event (see the server log)")
@@ -49,6 +63,9 @@ class LocalEngine:
                 await waiter
             except JournalError as exc:
                 raise NotPersisted(f"published but not persisted: {exc}", published) from None
+        lost = self.storage_lost()  # committed, but into files that are gone
+        if lost is not None:
+            raise NotPersisted(f"published but not persisted: {lost}", published)
         return published
 
     def recent_json(self, limit: int, scope: WorkspaceScope) -> list[bytes]:
@@ -98,6 +115,7 @@ class LocalEngine:
         status: str | None = None,
         status_text: str | None = None,
     ) -> dict[str, Any]:
+        self._refuse_if_lost()
         entry = self.bus.join(
             user=user, client_id=client_id, workspace_id=workspace_id,
             display_name=display_name, status=status, status_text=status_text,
@@ -108,6 +126,7 @@ class LocalEngine:
     async def set_status(
         self, client_id: str, status: str, status_text: str | None
     ) -> dict[str, Any] | None:
+        self._refuse_if_lost()
         entry = self.bus.set_status(client_id, status, status_text)
         await self._settle()
         return entry
