@@ -229,9 +229,8 @@ MUTANTS = [
            '        return bool(scheme == scope.get("scheme", "http"))', "        return True",
            H + "test_access.py::test_every_route_refuses_a_foreign_origin_and_never_grants_cors"),
     Mutant("certificates verified", "lattice_rt_core/net/requests.py",
-           '            self._verify = client_context(ca_file) if url.startswith("https://") '
-           'else True',
-           "            self._verify = False",
+           '            self._verify = (client_context(ca_file) if url.startswith("https://")',
+           '            self._verify = (False if url.startswith("https://")',
            C + "net/test_tls.py::test_an_unknown_ca_is_one_line_on_requests_and_on_the_stream"),
     Mutant("redis hole filled first", "lattice_rt_core/engines/redis/log.py",
            "            await self.fill(min(self._pending) - 1)", "            pass",
