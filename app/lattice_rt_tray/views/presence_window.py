@@ -6,9 +6,8 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidget
 
+from lattice_rt_core.protocol.people import away_count, summary_line
 from lattice_rt_tray.logic.identity import PRODUCT
-from lattice_rt_tray.logic.status_display import away_count
-from lattice_rt_tray.logic.text import people_online, plural
 from lattice_rt_tray.views.presence_model import PRESENCE_COLUMNS, PresenceModel
 from lattice_rt_tray.views.windows import bring_forward
 
@@ -75,14 +74,9 @@ class PresenceWindow(QMainWindow):
         statuses = self.model.roster.statuses()
         if not statuses:
             return NOBODY
-        away = away_count(statuses)
-        text = people_online(len(statuses) - away)
-        spaces = self.model.workspace_count()
-        if spaces:
-            text += f" in {plural(spaces, 'workspace')}"
-        if self.model.by_server:
-            text += f" on {plural(len(self.model.servers), 'server')}"
-        return f"{text} · {away} away" if away else text
+        servers = len(self.model.servers) if self.model.by_server else 0
+        return summary_line(len(statuses), away_count(statuses),
+                            workspaces=self.model.workspace_count(), servers=servers)
 
     def bring_forward(self) -> None:
         bring_forward(self)
