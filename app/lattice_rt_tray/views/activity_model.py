@@ -32,7 +32,7 @@ and where; only a server filter hides it.
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -49,6 +49,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from lattice_rt_tray.logic.history import event_identity
 from lattice_rt_tray.logic.summary import (
     event_actor,
     event_json,
@@ -105,6 +106,7 @@ _KEY = attrgetter("key")
 _CANONICAL = len("2026-06-01T12:00:00.000+00:00")  # what the bus writes (now_iso)
 
 Index = QModelIndex | QPersistentModelIndex
+Identity = tuple[int, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,11 +135,13 @@ class ActivityFilter:
 
 
 class _Row:
-    __slots__ = ("event", "failed", "key", "kind", "search", "serial", "server")
+    __slots__ = ("event", "failed", "ident", "key", "kind", "search", "serial", "server")
 
     def __init__(
-        self, kind: str, event: Mapping[str, Any], server: str, key: str, serial: int
+        self, kind: str, event: Mapping[str, Any], server: str, key: str, serial: int,
+        ident: tuple[str, Identity] | None = None,
     ) -> None:
+        self.ident = ident  # (server, the event's identity): stored once
         self.kind = kind
         self.event = event
         self.server = server
@@ -188,6 +192,9 @@ class ActivityModel(QAbstractTableModel):
         self._now = now
         self._names: dict[str, str] = {}  # server key -> display name, in display order
         self._last_key: dict[str, str] = {}  # server key -> the newest key it sent
+        #: (server, identity) of every stored event: one arriving again (by the stream
+        #: and in a page of history) is not stored twice
+        self._idents: set[tuple[str, Identity]] = set()
         self._workspaces: set[str] = set()
         self._areas: set[str] = set()
         self._gap_font = QFont()
@@ -231,6 +238,7 @@ class ActivityModel(QAbstractTableModel):
         if not any(row.server == server for row in self._rows):
             return
         self.beginResetModel()
+        self._idents = {i for i in self._idents if i[0] != server}
         self._rows = [row for row in self._rows if row.server != server]
         self._shown = (
             [r for r in self._rows if self._accepts(r)] if self._filter.active else self._rows
@@ -240,15 +248,26 @@ class ActivityModel(QAbstractTableModel):
         self._recount_facets()
 
     # ------------------------------------------------------------- feeding
-    def add_events(self, events: Iterable[Mapping[str, Any]], server: str = "") -> None:
-        """A batch of ``server``'s events, in the order it sent them."""
+    def add_events(
+        self, events: Iterable[Mapping[str, Any]], server: str = "", *, older: bool = False
+    ) -> None:
+        """A batch of ``server``'s events, in the order it sent them; an event stored
+        already (the same seq, time and type of that server) is passed over. ``older``:
+        read back, so below the rows of the same time that are stored already."""
         serials = self._serials
         last = self._last_key.get(server)  # the newest time this server sent
         rows: list[_Row] = []
         ordered = True
+        idents = self._idents
         for event in events:
             if type(event) is not dict and not isinstance(event, Mapping):  # dict: the fast test
                 continue
+            identity = event_identity(event)
+            ident = (server, identity) if identity is not None else None
+            if ident is not None:
+                if ident in idents:
+                    continue
+                idents.add(ident)
             key = event.get("received_at")
             if not (isinstance(key, str) and len(key) == _CANONICAL and key.endswith("+00:00")):
                 key = time_key(key)
@@ -258,10 +277,15 @@ class ActivityModel(QAbstractTableModel):
                 last = key
             else:
                 ordered = False
-            rows.append(_Row(_ROW_EVENT, event, server, key, next(serials)))
+            rows.append(_Row(_ROW_EVENT, event, server, key, next(serials), ident))
         if last is not None:
             self._last_key[server] = last
-        self._add(rows, ordered)
+        self._add(rows, ordered, older=older)
+
+    def add_history(self, events: Iterable[Mapping[str, Any]], server: str = "") -> None:
+        """A page of what ``server`` keeps, newest first (``GET /realtime/feed``): each
+        event not stored yet goes into its place by time."""
+        self.add_events(list(events)[::-1], server, older=True)
 
     def add_gap(self, body: Mapping[str, Any], server: str = "") -> None:
         """``server`` could not deliver some events: a row after its last event."""
@@ -276,19 +300,21 @@ class ActivityModel(QAbstractTableModel):
         if self._filter.active:
             self._shown = []
         self._last_key.clear()
+        self._idents.clear()
         self.endResetModel()
         self.stored_changed.emit()
 
     def _newest_key(self) -> str:
         return self._rows[-1].key if self._rows else ""
 
-    def _add(self, rows: list[_Row], ordered: bool) -> None:
+    def _add(self, rows: list[_Row], ordered: bool, *, older: bool = False) -> None:
         if not rows:
             return
         if not ordered:
             rows.sort(key=_KEY)  # stable: arrival order among equal times
-        if self._rows and rows[0].key < self._rows[-1].key:
-            self._merge(rows)
+        if self._rows and (rows[0].key < self._rows[-1].key
+                           or older and rows[0].key == self._rows[-1].key):
+            self._merge(rows, older)
         else:
             self._append(rows)
         self.stored_changed.emit()
@@ -297,6 +323,7 @@ class ActivityModel(QAbstractTableModel):
     def _append(self, rows: list[_Row]) -> None:
         """The cheap path: every row is at least as new as the newest stored."""
         if len(rows) > self.capacity:
+            self._idents.difference_update(r.ident for r in rows[: -self.capacity] if r.ident)
             rows = rows[-self.capacity :]
         filtered = self._shown is not self._rows
         excess = len(self._rows) + len(rows) - self.capacity
@@ -314,23 +341,26 @@ class ActivityModel(QAbstractTableModel):
             self._rows.extend(rows)
             self.endInsertRows()
 
-    def _merge(self, rows: list[_Row]) -> None:
-        """Rows (sorted) that belong below newer ones: each run into its place."""
+    def _merge(self, rows: list[_Row], older: bool = False) -> None:
+        """Rows (sorted) that belong below newer ones: each run into its place (``older``:
+        below the stored rows of the same time too)."""
         filtered = self._shown is not self._rows
-        self._insert_sorted(self._rows, rows, notify=not filtered)
+        self._insert_sorted(self._rows, rows, notify=not filtered, older=older)
         if filtered:
             shown = [r for r in rows if self._accepts(r)]
             if shown:
-                self._insert_sorted(self._shown, shown, notify=True)
+                self._insert_sorted(self._shown, shown, notify=True, older=older)
         excess = len(self._rows) - self.capacity
         if excess > 0:
             self._drop_oldest(excess)
 
-    def _insert_sorted(self, target: list[_Row], rows: list[_Row], *, notify: bool) -> None:
+    def _insert_sorted(self, target: list[_Row], rows: list[_Row], *, notify: bool,
+                       older: bool = False) -> None:
         runs: list[tuple[int, list[_Row]]] = []
         lo = 0
+        place = bisect_left if older else bisect_right
         for row in rows:  # newer than every row in target with the same key (later serial)
-            lo = bisect_right(target, row.key, lo=lo, key=_KEY)
+            lo = place(target, row.key, lo=lo, key=_KEY)
             if runs and runs[-1][0] == lo:
                 runs[-1][1].append(row)
             else:
@@ -358,6 +388,10 @@ class ActivityModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), len(shown) - gone, len(shown) - 1)
         if shown is not self._rows:
             del shown[:gone]
+        idents = self._idents
+        for row in self._rows[:count]:
+            if row.ident is not None:
+                idents.discard(row.ident)
         del self._rows[:count]
         if gone:
             self.endRemoveRows()

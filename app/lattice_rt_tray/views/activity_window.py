@@ -95,10 +95,12 @@ class ActivityWindow(QMainWindow):
     """Signals:
     shown(): the window became visible (unread activity counts as read).
     close_requested(): the window was closed while it is the main window.
+    older_requested(): the list was scrolled to its end (time to load older events).
     """
 
     shown = Signal()
     close_requested = Signal()
+    older_requested = Signal()
 
     def __init__(
         self,
@@ -138,6 +140,9 @@ class ActivityWindow(QMainWindow):
         self.connection_label.setObjectName("connection-status")
         self.connection_level = "warning"
         self.count_label = QLabel("")
+        self.history_label = QLabel("")
+        self.history_label.setObjectName("history-note")
+        self.statusBar().addPermanentWidget(self.history_label)
         self.statusBar().addPermanentWidget(self.connection_label)
         self.statusBar().addPermanentWidget(self.count_label)
 
@@ -148,6 +153,7 @@ class ActivityWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(body)
 
+        self.view.verticalScrollBar().valueChanged.connect(self.on_scrolled)
         model.facets_changed.connect(self.on_facets_changed)
         model.servers_changed.connect(self.on_servers_changed)
         model.stored_changed.connect(self.on_rows_changed)
@@ -246,6 +252,23 @@ class ActivityWindow(QMainWindow):
         style = f"color: {colour};"
         if style != self.connection_label.styleSheet():  # restyling is not cheap
             self.connection_label.setStyleSheet(style)
+
+    def set_history_note(self, text: str) -> None:
+        """What the status bar says about older events ("Loading older events…")."""
+        if text != self.history_label.text():
+            self.history_label.setText(text)
+        self.history_label.setVisible(bool(text))
+
+    def at_end(self) -> bool:
+        """Is the end of the list (its oldest row) in sight?"""
+        bar = self.view.verticalScrollBar()
+        return bar.value() >= bar.maximum()
+
+    @Slot(int)
+    def on_scrolled(self, value: int) -> None:
+        bar = self.view.verticalScrollBar()
+        if value >= bar.maximum() > 0:
+            self.older_requested.emit()
 
     def set_intro(self, text: str | None) -> None:
         """What the empty list says (None: :data:`DEFAULT_INTRO`)."""
