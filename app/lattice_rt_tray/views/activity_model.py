@@ -34,8 +34,8 @@ from __future__ import annotations
 import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
 
@@ -49,6 +49,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from lattice_rt_tray.logic.activity_text import CANONICAL, ActivityFilter, gap_text, time_key
 from lattice_rt_tray.logic.history import event_identity
 from lattice_rt_tray.logic.summary import (
     event_actor,
@@ -59,11 +60,11 @@ from lattice_rt_tray.logic.summary import (
     is_failure,
     workspace_label,
 )
-from lattice_rt_tray.logic.text import plural
-from lattice_rt_tray.logic.timefmt import clock_time, parse_iso
+from lattice_rt_tray.logic.timefmt import event_time, full_time, local_day
 
 __all__ = [
     "ACTOR_COLUMN",
+    "TIME_COLUMN",
     "COLUMNS",
     "EVENT_COLUMN",
     "EVENT_ROLE",
@@ -103,39 +104,15 @@ _FONT = int(Qt.ItemDataRole.FontRole)
 _ROW_EVENT = "event"
 _ROW_GAP = "gap"
 _KEY = attrgetter("key")
-_CANONICAL = len("2026-06-01T12:00:00.000+00:00")  # what the bus writes (now_iso)
+_CANONICAL = CANONICAL
 
 Index = QModelIndex | QPersistentModelIndex
 Identity = tuple[int, str, str]
 
 
-@dataclass(frozen=True, slots=True)
-class ActivityFilter:
-    """Which events the list shows: all of them unless a field is set.
-
-    ``server`` is a connection's key; ``workspace`` and ``area`` match a row's
-    workspace label and area exactly; ``search`` is a case-insensitive
-    substring of the row's text (the columns shown).
-    """
-
-    server: str | None = None
-    workspace: str | None = None
-    area: str | None = None
-    search: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "server", self.server or None)
-        object.__setattr__(self, "workspace", self.workspace or None)
-        object.__setattr__(self, "area", self.area or None)
-        object.__setattr__(self, "search", self.search.strip().lower())
-
-    @property
-    def active(self) -> bool:
-        return bool(self.server or self.workspace or self.area or self.search)
-
-
 class _Row:
-    __slots__ = ("event", "failed", "ident", "key", "kind", "search", "serial", "server")
+    __slots__ = ("day", "event", "failed", "ident", "key", "kind", "search", "serial",
+                 "server")
 
     def __init__(
         self, kind: str, event: Mapping[str, Any], server: str, key: str, serial: int,
@@ -149,16 +126,7 @@ class _Row:
         self.serial = serial  # arrival order
         self.search: str | None = None
         self.failed: bool | None = None
-
-
-def time_key(value: object) -> str | None:
-    """``received_at`` as a string that sorts by time (UTC, milliseconds), or None."""
-    if isinstance(value, str) and len(value) == _CANONICAL and value.endswith("+00:00"):
-        return value
-    parsed = parse_iso(value)
-    if parsed is None:
-        return None
-    return parsed.astimezone(UTC).isoformat(timespec="milliseconds")
+        self.day: date | None | bool = False  # its local day, once asked (False: not yet)
 
 
 class ActivityModel(QAbstractTableModel):
@@ -484,6 +452,27 @@ class ActivityModel(QAbstractTableModel):
         item = self._shown_row(row)
         return item.server if item is not None else None
 
+    def days(self) -> list[date | None]:
+        """The local day of each shown row, newest first (a gap: its server's last
+        event's day; None: no time known)."""
+        zone = self._now().tzinfo
+        out: list[date | None] = []
+        for row in reversed(self._shown):
+            day = row.day
+            if day is False:
+                day = row.day = local_day(row.key, zone) if row.key else None
+            out.append(day if isinstance(day, date) else None)
+        return out
+
+    def today(self) -> date:
+        return self._now().date()
+
+    def refresh_times(self) -> None:
+        """The clock moved: "2 min ago" is said again (the Time column only)."""
+        if self._shown:
+            self.dataChanged.emit(self.index(0, TIME_COLUMN),
+                                  self.index(len(self._shown) - 1, TIME_COLUMN))
+
     def event_json(self, row: int) -> str | None:
         event = self.event_at(row)
         return None if event is None else event_json(event)
@@ -535,6 +524,8 @@ class ActivityModel(QAbstractTableModel):
         if role == _TOOLTIP:
             if column == SUMMARY_COLUMN:
                 return self._text(row, column)
+            if column == TIME_COLUMN and row.kind == _ROW_EVENT:
+                return full_time(row.event.get("received_at"), self._now()) or None
             return "Failed" if column == EVENT_COLUMN and self._failed(row) else None
         if role == EVENT_ROLE:
             return dict(row.event) if row.kind == _ROW_EVENT else None
@@ -566,12 +557,12 @@ class ActivityModel(QAbstractTableModel):
             return self._names.get(row.server, row.server)
         if row.kind == _ROW_GAP:
             if column == SUMMARY_COLUMN:
-                return _gap_text(event)
+                return gap_text(event)
             if column == EVENT_COLUMN:
                 return "events missed"
             return "—" if column in (WORKSPACE_COLUMN, AREA_COLUMN) else ""
         if column == TIME_COLUMN:
-            return clock_time(event.get("received_at"), self._now())
+            return event_time(event.get("received_at"), self._now())
         if column == WORKSPACE_COLUMN:
             return workspace_label(event)
         if column == AREA_COLUMN:
@@ -591,18 +582,3 @@ def _find(rows: list[_Row], server: str, seq: int) -> int | None:
         if row.kind == _ROW_EVENT and row.server == server and row.event.get("seq") == seq:
             return len(rows) - 1 - i
     return None
-
-
-def _gap_text(body: Mapping[str, Any]) -> str:
-    missed = body.get("missed")
-    reason = body.get("reason")
-    why = {
-        "overflow": "this app fell behind the stream",
-        "retention": "they are older than the server keeps",
-        "lost": "the server's journal lost them",
-    }.get(str(reason), str(reason or "unknown reason"))
-    span = ""
-    if isinstance(body.get("from_seq"), int) and isinstance(body.get("to_seq"), int):
-        span = f" (#{body['from_seq']}–#{body['to_seq']})"
-    events = plural(missed, "event") if isinstance(missed, int) else "Some events"
-    return f"⚠ {events} missed{span}: {why}"

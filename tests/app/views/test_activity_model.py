@@ -53,7 +53,7 @@ def record(model):
 def test_newest_first_and_bounded(qapp):
     model = ActivityModel(capacity=5, now=lambda: NOW)
     model.add_events([ev(1), ev(2)])
-    assert texts(model, 0) == ["11:59:58", "", "ws_a", "workflow", "Workflow run", "", "wf"]
+    assert texts(model, 0) == ["just now", "", "ws_a", "workflow", "Workflow run", "", "wf"]
     assert model.index(0, 0).data(EVENT_ROLE)["seq"] == 2
     model.add_events([ev(i) for i in range(3, 9)])
     assert model.rowCount() == 5

@@ -1,0 +1,96 @@
+"""Date separators in the activity list: "Today", "Yesterday", a date above each day's rows.
+
+The model's rows stay events (its row numbers, selection and filters are
+untouched): the newest row of each day is made twice as tall and the
+delegate paints the day's name in its upper half (:meth:`DaySeparators.label`).
+Which rows start a day is worked out again after the rows change, once per
+turn of the event loop however many batches arrived; Qt moves a tall row's
+height with it when rows are inserted or removed above it, and this keeps
+its own list of tall rows moved the same way (through a reset, which keeps
+heights by row number, it stays), so only rows whose part changed are resized.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QTimer, Slot
+from PySide6.QtWidgets import QTableView
+
+from lattice_rt_tray.logic.timefmt import day_label
+from lattice_rt_tray.views.activity_model import ActivityModel
+
+__all__ = ["DaySeparators"]
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class DaySeparators(QObject):
+    def __init__(self, view: QTableView, model: ActivityModel, row_height: int) -> None:
+        super().__init__(view)
+        self.view = view
+        self.model = model
+        self.row_height = row_height
+        self._starts: dict[int, date | None] = {}  # view row -> the day it starts (tall rows)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.update)
+        model.rowsInserted.connect(self._on_inserted)
+        model.rowsRemoved.connect(self._on_removed)
+        model.modelReset.connect(self._on_reset)
+        model.layoutChanged.connect(self._on_reset)
+        self.update()
+
+    @property
+    def starts(self) -> dict[int, date | None]:
+        """View row -> the day it starts (each is drawn tall, its day above it)."""
+        return dict(self._starts)
+
+    def label(self, row: int) -> str | None:
+        """The separator above ``row`` ("Today", "Yesterday", a date), or None."""
+        if row not in self._starts:
+            return None
+        day = self._starts[row]
+        return "Earlier" if day is None else day_label(day, self.model.today())
+
+    # ------------------------------------------------------------ tracking
+    @Slot(QModelIndex, int, int)
+    def _on_inserted(self, _parent: Index, first: int, last: int) -> None:
+        n = last - first + 1
+        self._starts = {r + n if r >= first else r: d for r, d in self._starts.items()}
+        self._timer.start()
+
+    @Slot(QModelIndex, int, int)
+    def _on_removed(self, _parent: Index, first: int, last: int) -> None:
+        n = last - first + 1
+        self._starts = {r - n if r > last else r: d for r, d in self._starts.items()
+                        if not first <= r <= last}
+        self._timer.start()
+
+    @Slot()
+    def _on_reset(self) -> None:
+        # the header keeps each section's height by its number through a reset: the
+        # tall rows are where they were, and update() makes the right ones tall
+        self._timer.start()
+
+    @Slot()
+    def update(self) -> None:
+        """Make the newest row of each day tall, and every other row not."""
+        days = self.model.days()
+        wanted: dict[int, date | None] = {}
+        previous: object = object()
+        for row, day in enumerate(days):
+            if day != previous:
+                wanted[row] = day
+                previous = day
+        header = self.view.verticalHeader()
+        for row in self._starts.keys() - wanted.keys():
+            if row < len(days):
+                header.resizeSection(row, self.row_height)
+        for row in wanted.keys() - self._starts.keys():
+            header.resizeSection(row, 2 * self.row_height)
+        changed = [r for r in wanted if self._starts.get(r, 0) != wanted[r]]
+        self._starts = wanted
+        for row in changed:  # a tall row that starts another day now: its label again
+            self.view.viewport().update(self.view.visualRect(self.model.index(row, 0)))
