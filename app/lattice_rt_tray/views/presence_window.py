@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidg
 
 from lattice_rt_core.protocol.people import away_count, summary_line
 from lattice_rt_tray.logic.identity import PRODUCT
+from lattice_rt_tray.logic.text import and_list
 from lattice_rt_tray.views.presence_model import PRESENCE_COLUMNS, PresenceModel
 from lattice_rt_tray.views.windows import bring_forward
 
@@ -72,11 +73,15 @@ class PresenceWindow(QMainWindow):
         """``"3 people online in 2 workspaces on 2 servers · 1 away"``, or what to expect
         (online: present and not away, as the tray's tooltip counts)."""
         statuses = self.model.roster.statuses()
+        offline = [s.name for s in self.model.servers if s.offline]
+        gone = f"{and_list(offline)} offline" if offline else ""
         if not statuses:
-            return NOBODY
-        servers = len(self.model.servers) if self.model.by_server else 0
-        return summary_line(len(statuses), away_count(statuses),
+            return f"Nobody is online · {gone}" if gone else NOBODY
+        reachable = [s for s in self.model.servers if not s.offline]
+        servers = len(reachable) if len(self.model.servers) > 1 else 0
+        text = summary_line(len(statuses), away_count(statuses),
                             workspaces=self.model.workspace_count(), servers=servers)
+        return f"{text} · {gone}" if gone else text
 
     def bring_forward(self) -> None:
         bring_forward(self)
