@@ -92,12 +92,12 @@ def local_day(text: object, zone: tzinfo | None) -> date | None:
 
 
 def day_label(day: date, today: date) -> str:
-    """A date separator's words: ``Today``, ``Yesterday``, ``Monday 1 June`` (this year),
-    else ``1 June 2025``."""
+    """A date separator's words: ``Today``, ``Yesterday``, ``Mon 1 Jun`` (this year),
+    else ``1 Jun 2025`` (short: they fit the Time column)."""
     if day == today:
         return "Today"
     if day == today - timedelta(days=1):
         return "Yesterday"
     if day.year == today.year:
-        return f"{day:%A} {day.day} {day:%B}"
-    return f"{day.day} {day:%B %Y}"
+        return f"{day:%a} {day.day} {day:%b}"
+    return f"{day.day} {day:%b %Y}"
