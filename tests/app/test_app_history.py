@@ -12,8 +12,9 @@ from pathlib import Path
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_tray.history_link import LOADING, NO_MORE
-from lattice_rt_tray.logic.settings_values import LOCAL_KEY
+from lattice_rt_tray.logic.settings_values import LOCAL_KEY, ConnectionSettings, local_connection
 from tests.app.conftest import local
+from tests.lattice_ai.conftest import lattice  # noqa: F401 - the real Lattice AI server
 
 WAIT_MS = 15_000
 
@@ -96,3 +97,27 @@ def test_after_a_restart_the_history_is_back(harness, settings, qtbot):
     assert local(second).client is not None
     assert sorted(workflow_seqs(second), reverse=True) == list(range(30, 0, -1))
     assert second.notifier.notices == []
+
+
+def test_a_lattice_ai_servers_history_is_its_feed_each_event_once(harness, settings, lattice,
+                                                                 qtbot):
+    # the real Lattice AI server: no ids of ours, a feed without pages, and a stream that
+    # replays its newest events again on connect; the list holds each event once
+    for n in range(3):
+        lattice.run_workflow(lattice.create_workflow(f"before-{n}"))
+    lattice.wait_for(lambda: len(lattice.feed()) >= 3)
+    before = lattice.feed(limit=200)
+    settings.update(connections=(local_connection(enabled=False),
+                                 ConnectionSettings("l1", "Lattice", url=lattice.url)),
+                    workspaces=())
+    app = harness.build(settings)
+    with qtbot.waitSignal(app.history.settled, timeout=30_000):
+        harness.start(app, "l1")
+    model = app.activity_model
+    shown = [model.event_at(r) for r in range(model.rowCount())]
+    keys = [(e["seq"], e["event_type"]) for e in shown if e is not None]
+    assert len(keys) == len(set(keys))  # nothing twice
+    assert {(e["seq"], e["event_type"]) for e in before} <= set(keys)
+    assert app.history.pages.read_count("l1") >= len(before)  # (the app's join may be in it)
+    assert not app.history.pages.more()  # one page: the server has no more
+    assert app.notifier.notices == []  # what happened before the app started is history
