@@ -8,15 +8,25 @@ event is one row. Nothing read back pops a notification or counts as unread.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_tray.history_link import LOADING, NO_MORE
 from lattice_rt_tray.logic.settings_values import LOCAL_KEY, ConnectionSettings, local_connection
 from tests.app.conftest import local
-from tests.lattice_ai.conftest import lattice  # noqa: F401 - the real Lattice AI server
+from tests.lattice_ai.server import VERSIONS, LatticeServer
 
 WAIT_MS = 15_000
+
+
+@pytest.fixture(params=VERSIONS, ids=[f"ltcai-{v}" for v in VERSIONS])
+def lattice(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LatticeServer]:
+    """The real Lattice AI server (local mode), each release the app supports."""
+    with LatticeServer(request.param, tmp_path / "ltcai") as server:
+        yield server
 
 
 def fill(data_dir: Path, count: int) -> None:
