@@ -32,7 +32,15 @@ DEFAULT_HISTORY_SIZE = 1000
 def event_identity(event: Mapping[str, Any]) -> tuple[int, str, str] | None:
     """What tells one event of one server from another: its seq with its time and type
     (a seq alone comes back after a server's history starts over, or a Lattice AI
-    server's restart); None for an event without a seq (never taken for another)."""
+    server's restart); None for an event without a seq (never taken for another).
+    The same as :func:`~lattice_rt_core.net.unnumbered.event_key`, with a fast path
+    for what every event of ours carries (it runs for each event of a flood)."""
+    seq = event.get("seq")
+    when = event.get("received_at")
+    kind = event.get("event_type")
+    if type(seq) is int and type(when) is str and type(kind) is str \
+            and event.get("timestamp") is None:
+        return (seq, when, kind)
     return event_key(event)
 
 

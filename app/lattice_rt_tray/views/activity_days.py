@@ -1,8 +1,11 @@
-"""Date separators in the activity list: "Today", "Yesterday", a date above each day's rows.
+"""Date separators in the activity list: "Yesterday", a date, between rows of different days.
 
 The model's rows stay events (its row numbers, selection and filters are
-untouched): the newest row of each day is made twice as tall and the
-delegate paints the day's name in its upper half (:meth:`DaySeparators.label`).
+untouched): the last (oldest) row of a day that older rows follow is made
+twice as tall and the delegate paints the next day's name in its lower half
+(:meth:`DaySeparators.label`), so the separator sits above that day's rows.
+Live events arrive on top, newer than every row: they move no separator, so
+a flood resizes nothing.
 Which rows start a day is worked out again after the rows change, once per
 turn of the event loop however many batches arrived; Qt moves a tall row's
 height with it when rows are inserted or removed above it, and this keeps
@@ -31,7 +34,7 @@ class DaySeparators(QObject):
         self.view = view
         self.model = model
         self.row_height = row_height
-        self._starts: dict[int, date | None] = {}  # view row -> the day it starts (tall rows)
+        self._starts: dict[int, date | None] = {}  # tall view row -> the day of the rows below
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -44,11 +47,12 @@ class DaySeparators(QObject):
 
     @property
     def starts(self) -> dict[int, date | None]:
-        """View row -> the day it starts (each is drawn tall, its day above it)."""
+        """Tall view row -> the day of the rows that follow it (named below it)."""
         return dict(self._starts)
 
     def label(self, row: int) -> str | None:
-        """The separator above ``row`` ("Today", "Yesterday", a date), or None."""
+        """The separator below ``row`` ("Yesterday", "Tue 1 Dec"; "Today" above rows of
+        today under rows of a clock that is ahead), or None."""
         if row not in self._starts:
             return None
         day = self._starts[row]
@@ -59,7 +63,14 @@ class DaySeparators(QObject):
     def _on_inserted(self, _parent: Index, first: int, last: int) -> None:
         n = last - first + 1
         self._starts = {r + n if r >= first else r: d for r, d in self._starts.items()}
+        if first == 0 and self._one_day(last + 1):
+            return  # live rows on top, of the day the list starts with: nothing to redo
         self._timer.start()
+
+    def _one_day(self, rows: int) -> bool:
+        """Are the first ``rows`` + 1 rows (the new ones and the old top) of one day?"""
+        top = self.model.day_at(rows)
+        return top is not None and all(self.model.day_at(r) == top for r in range(rows))
 
     @Slot(QModelIndex, int, int)
     def _on_removed(self, _parent: Index, first: int, last: int) -> None:
@@ -76,14 +87,12 @@ class DaySeparators(QObject):
 
     @Slot()
     def update(self) -> None:
-        """Make the newest row of each day tall, and every other row not."""
+        """Make the last row of each day that older rows follow tall, no other row."""
         days = self.model.days()
         wanted: dict[int, date | None] = {}
-        previous: object = object()
-        for row, day in enumerate(days):
-            if day != previous:
-                wanted[row] = day
-                previous = day
+        for row in range(len(days) - 1):
+            if days[row] != days[row + 1]:
+                wanted[row] = days[row + 1]
         header = self.view.verticalHeader()
         for row in self._starts.keys() - wanted.keys():
             if row < len(days):

@@ -8,8 +8,9 @@ the model's (:meth:`~.activity_model.ActivityModel.cell`: text, font and
 colour at once), so painting a cell costs one such call (plus the two the base
 model's ``index()`` makes).
 
-A row that starts a day (``separator(row)`` names the day) is twice as tall:
-its upper half is the date separator, painted here, the lower half the row.
+A row after which another day starts (``separator(row)`` names that day) is
+twice as tall: its upper half is the row, the lower half the date separator,
+painted here.
 """
 
 from __future__ import annotations
@@ -49,12 +50,16 @@ class ActivityDelegate(QStyledItemDelegate):
             super().paint(painter, option, index)
             return
         rect = QRect(option.rect)
-        band = QRect(rect.left(), rect.top(), rect.width(), rect.height() // 2)
+        half = rect.height() // 2
+        row = QStyleOptionViewItem(option)
+        row.rect = QRect(rect.left(), rect.top(), rect.width(), half)
+        super().paint(painter, row, index)
+        band = QRect(rect.left(), rect.top() + half, rect.width(), rect.height() - half)
         palette: QPalette = option.palette
         painter.save()
         painter.fillRect(band, palette.window())
         painter.setPen(palette.color(QPalette.ColorRole.Mid))
-        painter.drawLine(band.bottomLeft(), band.bottomRight())
+        painter.drawLine(band.topLeft(), band.topRight())
         if index.column() == 0:
             font = QFont(option.font)
             font.setBold(True)
@@ -64,10 +69,6 @@ class ActivityDelegate(QStyledItemDelegate):
                              int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                              label)
         painter.restore()
-        row = QStyleOptionViewItem(option)
-        row.rect = QRect(rect.left(), band.bottom() + 1, rect.width(),
-                         rect.height() - band.height())
-        super().paint(painter, row, index)
 
     def initStyleOption(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex

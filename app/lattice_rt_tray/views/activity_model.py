@@ -35,7 +35,7 @@ import itertools
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from operator import attrgetter
 from typing import Any
 
@@ -456,13 +456,12 @@ class ActivityModel(QAbstractTableModel):
         """The local day of each shown row, newest first (a gap: its server's last
         event's day; None: no time known)."""
         zone = self._now().tzinfo
-        out: list[date | None] = []
-        for row in reversed(self._shown):
-            day = row.day
-            if day is False:
-                day = row.day = local_day(row.key, zone) if row.key else None
-            out.append(day if isinstance(day, date) else None)
-        return out
+        return [_day(row, zone) for row in reversed(self._shown)]
+
+    def day_at(self, row: int) -> date | None:
+        """The local day of the shown ``row`` (None: no such row, or no time known)."""
+        item = self._shown_row(row)
+        return None if item is None else _day(item, self._now().tzinfo)
 
     def today(self) -> date:
         return self._now().date()
@@ -573,6 +572,13 @@ class ActivityModel(QAbstractTableModel):
         if column == ACTOR_COLUMN:
             return event_actor(event)
         return event_summary(event)
+
+
+def _day(row: _Row, zone: tzinfo | None) -> date | None:
+    day = row.day
+    if day is False:
+        day = row.day = local_day(row.key, zone) if row.key else None
+    return day if isinstance(day, date) else None
 
 
 def _find(rows: list[_Row], server: str, seq: int) -> int | None:

@@ -75,3 +75,16 @@ def test_an_event_is_known_by_seq_time_and_type() -> None:
     assert event_identity({**one, "timestamp": "2026-06-02T10:00:00+00:00"}) != \
         event_identity(one)  # the same seq after a restart: another event
     assert event_identity({"event_type": "x"}) is None
+
+
+def test_the_fast_path_is_the_same_identity_as_the_unnumbered_streams():
+    from lattice_rt_core.net.unnumbered import event_key
+
+    for event in (
+        {"seq": 3, "received_at": "2026-06-01T10:00:00.000+00:00", "event_type": "x"},
+        {"seq": 3, "timestamp": "t1", "received_at": "t2", "event_type": "x"},
+        {"seq": 3, "created_at": "t1", "type": "y"},
+        {"seq": True, "received_at": "t", "event_type": "x"},
+        {"seq": 3, "received_at": 5, "event_type": "x"},
+    ):
+        assert event_identity(event) == event_key(event)

@@ -241,29 +241,31 @@ def test_times_read_as_people_say_them_and_days_are_separated(qtbot):
                       at_day(4, "2026-06-01T11:58:00.000+00:00"),
                       at_day(5, "2026-06-01T11:59:50.000+00:00")])
     window.show()
-    qtbot.waitUntil(lambda: len(window.days.starts) == 3)  # after the batch, once
+    qtbot.waitUntil(lambda: len(window.days.starts) == 2)  # after the batch, once
     assert [model.index(r, 0).data() for r in range(5)] == [
         "just now", "2 min ago", "yesterday 16:00", "yesterday 14:03", "2026-05-20 09:00"]
     assert model.index(3, 0).data(Qt.ItemDataRole.ToolTipRole) == (
         "2026-05-31 14:03:00.000 UTC")  # the absolute time in the tooltip
+    # a separator below the last row of a day, naming the day that follows
     assert {r: window.days.label(r) for r in window.days.starts} == {
-        0: "Today", 2: "Yesterday", 4: "Wed 20 May"}
+        1: "Yesterday", 3: "Wed 20 May"}
     height = window.view.verticalHeader().defaultSectionSize()
     assert [window.view.rowHeight(r) for r in range(5)] == [
-        2 * height, height, 2 * height, height, 2 * height]
-    # a live event of the same day goes above the separator's row: the separator moves up
+        height, 2 * height, height, 2 * height, height]
+    # a live event goes on top: the separators move down with their rows, none is resized
+    resized: list[int] = []
+    window.view.verticalHeader().sectionResized.connect(lambda i, old, new: resized.append(i))
     model.add_events([at_day(6, "2026-06-01T11:59:58.000+00:00")])
-    qtbot.waitUntil(lambda: 1 not in window.days.starts and 0 in window.days.starts
-                    and window.view.rowHeight(1) == height)
-    assert sorted(window.days.starts) == [0, 3, 5]
+    qtbot.waitUntil(lambda: sorted(window.days.starts) == [2, 4])
     assert [window.view.rowHeight(r) for r in range(6)] == [
-        2 * height, height, height, 2 * height, height, 2 * height]
+        height, height, 2 * height, height, 2 * height, height]
+    assert resized == []
     # a day later, the same rows say it again
     clock["now"] = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
     window.on_clock()
     assert model.index(0, 0).data() == "yesterday 11:59"
-    assert [window.days.label(r) for r in (0, 3, 5)] == ["Yesterday", "Sun 31 May",
-                                                         "Wed 20 May"]
+    assert [window.days.label(r) for r in (2, 4)] == ["Sun 31 May", "Wed 20 May"]
+    assert window.days.label(0) is None
     window.grab()  # the separators paint (the delegate's own code path)
 
 
@@ -273,11 +275,11 @@ def test_separators_follow_a_filter(qtbot):
                       {**at_day(2, "2026-06-01T10:00:00.000+00:00"), "workspace_id": "ws_b"},
                       at_day(3, "2026-06-01T11:00:00.000+00:00")])
     window.show()
-    qtbot.waitUntil(lambda: sorted(window.days.starts) == [0, 2])
+    qtbot.waitUntil(lambda: sorted(window.days.starts) == [1])
     height = window.view.verticalHeader().defaultSectionSize()
     window.workspace_box.setCurrentText("ws_a")  # a model reset: 3 (today), 1 (yesterday)
-    qtbot.waitUntil(lambda: sorted(window.days.starts) == [0, 1])
-    assert [window.view.rowHeight(r) for r in range(2)] == [2 * height, 2 * height]
+    qtbot.waitUntil(lambda: sorted(window.days.starts) == [0])
+    assert [window.view.rowHeight(r) for r in range(2)] == [2 * height, height]
     window.workspace_box.setCurrentText(ALL)
-    qtbot.waitUntil(lambda: sorted(window.days.starts) == [0, 2])
-    assert [window.view.rowHeight(r) for r in range(3)] == [2 * height, height, 2 * height]
+    qtbot.waitUntil(lambda: sorted(window.days.starts) == [1])
+    assert [window.view.rowHeight(r) for r in range(3)] == [height, 2 * height, height]
