@@ -24,6 +24,12 @@ list. A proxy would call back into Python (``filterAcceptsRow``, and
 batch, and each such call has to win the GIL from the embedded server and
 stream threads, which are busiest exactly when a flood arrives.
 
+An event is stored once: a page of history (``add_history``, newest first,
+placed below stored rows of the same time) and the stream often hold the same
+events, so each stored event's identity (server, seq, time, type; see
+:func:`~lattice_rt_tray.logic.history.event_identity`) is kept in a set and an
+event arriving again is passed over.
+
 A ``gap`` (events a server could not deliver) is a row of its own, placed
 after that server's last event, so the user sees that something is missing
 and where; only a server filter hides it.

@@ -163,7 +163,13 @@ def test_users_only_see_and_publish_in_their_workspaces(
     def view(user: str) -> tuple[set[object], set[object]]:
         h = bearer(users[user])
         feed = httpx.get(server.url + "/realtime/feed", headers=h).json()["events"]
-        pres = httpx.get(server.url + "/realtime/presence", headers=h).json()["presence"]
+        older = httpx.get(server.url + "/realtime/feed", headers=h,  # a page below the newest
+                          params={"before": 10}).json()["events"]
+        assert {e["workspace_id"] for e in older} == {e["workspace_id"] for e in feed}
+        listing = httpx.get(server.url + "/realtime/presence", headers=h).json()
+        pres = listing["presence"]
+        assert {tuple(p["client_ids"]) for p in listing["people"]} == {
+            (p["client_id"],) for p in pres}
         return {e["workspace_id"] for e in feed}, {p["client_id"] for p in pres}
 
     assert view("ann") == ({"ws_a", None}, {"pa"})
