@@ -252,8 +252,10 @@ def build(
         clock=clock,
         parent=root,
     )
-    history = HistoryLink(pages=HistoryPages(settings.history_size()), connections=connections,
-                          model=activity_model, window=activity, parent=root)
+    size = settings.history_size()
+    pages = HistoryPages() if size is None else HistoryPages(size)
+    history = HistoryLink(pages=pages, connections=connections, model=activity_model,
+                          window=activity, parent=root)
     status = StatusLink(
         tracker=tracker, connections=connections, actions=actions.my_status,
         settings=settings, line_dialog=lambda text: StatusLineDialog(text, activity),

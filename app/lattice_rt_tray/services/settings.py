@@ -29,7 +29,6 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from lattice_rt_core.protocol.defaults import DEFAULT_PORT, PRESENCE_STATUSES
 from lattice_rt_tray.logic.dnd import DoNotDisturb
-from lattice_rt_tray.logic.history import DEFAULT_HISTORY_SIZE
 from lattice_rt_tray.logic.resume import ResumePoint, ServerIdentity
 from lattice_rt_tray.logic.settings_values import (
     LOCAL_KEY,
@@ -138,9 +137,11 @@ class Settings(QObject):
         return value
 
     # -------------------------------------------------------------- values
-    def history_size(self) -> int:
-        """Events of each server read back on start (``general/history_size``; 0: none)."""
-        return max(0, self._int("general/history_size", DEFAULT_HISTORY_SIZE))
+    def history_size(self) -> int | None:
+        """Events of each server read back on start (``general/history_size``; 0: none),
+        None when the file does not say (the default of ``logic/history.py`` applies)."""
+        size = self._int("general/history_size", -1)
+        return None if size < 0 else size
 
     def set_history_size(self, size: int) -> None:
         self._store.setValue("general/history_size", max(0, int(size)))

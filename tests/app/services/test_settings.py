@@ -186,3 +186,13 @@ def test_idle_and_away_times_and_the_status_choice(tmp_path, qtbot):
         fresh = Settings.open(path)
         assert (fresh.values().idle_after, fresh.values().away_after) == (300.0, 900.0)
         assert fresh.status_choice() == (None, "Lunch")
+
+
+def test_the_history_size_is_the_files_or_none(settings):  # type: ignore[no-untyped-def]
+    assert settings.history_size() is None  # not set: the default of logic/history.py
+    settings.set_history_size(250)
+    assert settings.history_size() == 250
+    settings.set_history_size(0)
+    assert settings.history_size() == 0  # history switched off
+    settings._store.setValue("general/history_size", "lots")  # noqa: SLF001 - a hand edit
+    assert settings.history_size() is None
