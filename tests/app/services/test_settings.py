@@ -196,4 +196,3 @@ def test_idle_and_away_times_and_the_status_choice(tmp_path, qtbot):
         fresh = Settings.open(path)
         assert (fresh.values().idle_after, fresh.values().away_after) == (300.0, 900.0)
         assert fresh.status_choice() == (None, "Lunch")
-
