@@ -262,6 +262,8 @@ class TrayController(QObject):
     def refresh_presence(self) -> None:
         for connection in self.connections:
             connection.refresh_presence()
+        if self.roster.offline_servers():  # no snapshot comes from those: "last seen" anew
+            self.presence_model.rebuild()
 
     # ------------------------------------------------------- stream events
     @Slot(str, object)

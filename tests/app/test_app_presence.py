@@ -59,3 +59,19 @@ def test_people_on_a_server_that_died_are_last_seen_and_not_online(harness, sett
         team.start()  # the same port; its presence (in memory) died with it
     assert not any(model.item(r).data(OFFLINE_ROLE) for r in range(model.rowCount()))
     assert "· Team offline" not in app.views.presence.summary_text()
+
+
+def test_last_seen_keeps_moving_while_every_server_is_offline(harness, settings, team, qtbot):
+    settings.update(connections=(local_connection(enabled=False),
+                                 ConnectionSettings("7ea3", "Team", url=team.url)),
+                    display_name="Ada", workspaces=("ws_team",))
+    harness.keyring.set_password(SERVICE, "7ea3", team.owner_token)
+    app = harness.build(settings)
+    harness.start(app, "7ea3")
+    with qtbot.waitSignal(app.presence_model.rebuilt, timeout=15_000,
+                          check_params_cb=lambda: app.roster.offline_servers() == ["7ea3"]):
+        team.stop()
+    # no server answers now, so no snapshot rebuilds the tree: the window's 30 s
+    # refresh does, so "last seen 2 min ago" does not stay "just now"
+    with qtbot.waitSignal(app.presence_model.rebuilt, timeout=5_000):
+        app.controller.refresh_presence()

@@ -154,6 +154,10 @@ class Roster:
         self._offline[server] = since
         return True
 
+    def offline_servers(self) -> list[str]:
+        """The servers that cannot be reached (their entries kept as last seen)."""
+        return list(self._offline)
+
     def offline_since(self, server: str) -> str:
         """When ``server`` became unreachable ("" while it is reachable)."""
         return self._offline.get(server, "")
