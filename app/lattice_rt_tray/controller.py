@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,12 @@ class TrayController(QObject):
         connection = self.connections.get(key)
         if connection is not None and not connection.settings.enabled:
             self._clear_presence(key)
+        elif (connection is not None and connection.state is not None
+              and not connection.online and not self.quitting):
+            # unreachable: who was there stays, as last seen, and counts as nobody online
+            since = datetime.fromtimestamp(self._wallclock(), UTC).isoformat()
+            if self.roster.set_offline(key, since):
+                self.presence_model.rebuild()
         self._ask_to_sign_in(connection)
         if self._names() != self._named:  # renamed, or switched on or off
             self.on_connections_changed()
@@ -264,6 +270,8 @@ class TrayController(QObject):
     def refresh_presence(self) -> None:
         for connection in self.connections:
             connection.refresh_presence()
+        if self.roster.offline_servers():  # no snapshot comes from those: "last seen" anew
+            self.presence_model.rebuild()
 
     # ------------------------------------------------------- stream events
     @Slot(str, object)

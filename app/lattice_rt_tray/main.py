@@ -32,6 +32,7 @@ from lattice_rt_core.process.child import ChildServer, dismiss
 from lattice_rt_core.process.config import ServerConfig
 from lattice_rt_core.version import __version__
 from lattice_rt_tray.controller import QUIT_BUDGET, TrayController, Views
+from lattice_rt_tray.history_link import HistoryLink
 from lattice_rt_tray.logic.coalescer import DEFAULT_WINDOW, NotificationCoalescer
 from lattice_rt_tray.logic.connection_types import (
     ClientFactory,
@@ -39,6 +40,7 @@ from lattice_rt_tray.logic.connection_types import (
     ServerFactory,
     ServerLike,
 )
+from lattice_rt_tray.logic.history import HistoryPages
 from lattice_rt_tray.logic.identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
 from lattice_rt_tray.logic.resume import ResumeGuide
 from lattice_rt_tray.logic.roster import Roster
@@ -180,6 +182,7 @@ class TrayApp:
     runner: TaskRunner
     keyring_runner: TaskRunner
     status: StatusLink
+    history: HistoryLink
 
 
 def build(
@@ -283,6 +286,10 @@ def build(
         clock=clock,
         parent=root,
     )
+    size = settings.history_size()
+    pages = HistoryPages() if size is None else HistoryPages(size)
+    history = HistoryLink(pages=pages, connections=connections, model=activity_model,
+                          window=activity, parent=root)
     status = StatusLink(
         tracker=tracker, connections=connections, actions=actions.my_status,
         settings=settings, line_dialog=lambda text: StatusLineDialog(text, activity),
@@ -293,6 +300,7 @@ def build(
         connections=connections, vault=vault, flow=flow, coalescer=coalescer, notifier=chosen,
         views=views, activity_model=activity_model, presence_model=presence_model,
         roster=roster, runner=runner, keyring_runner=keyring_runner, status=status,
+        history=history,
     )
     link(app)
     return app
@@ -349,6 +357,12 @@ def link(app: TrayApp) -> None:
     v.activity.shown.connect(c.on_activity_shown)
     v.activity.close_requested.connect(c.quit)
     v.presence.refresh_requested.connect(c.refresh_presence)
+    h = app.history
+    conns.caught_up.connect(h.on_caught_up)
+    conns.history_changed.connect(h.forget)
+    conns.removed.connect(h.forget)
+    v.activity.older_requested.connect(h.on_older_requested)
+    c.quit_finished.connect(h.close)
     st = app.status
     c.starting.connect(st.start)  # before any connection starts: its joins say the status
     c.status_changed.connect(st.on_tray_status)

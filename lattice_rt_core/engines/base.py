@@ -79,6 +79,12 @@ class Engine(Protocol):
     def recent_json(self, limit: int, scope: WorkspaceScope) -> list[bytes]:
         """The feed (newest first), as JSON already encoded."""
 
+    def page_json(
+        self, limit: int, scope: WorkspaceScope, before: int | None = None
+    ) -> tuple[list[bytes], int | None]:
+        """A page of the feed, or of the events below ``before``, and the next page's
+        ``before`` (None: nothing older is kept); see ``Fanout.page_json``."""
+
     async def current_stats(self) -> dict[str, Any]:
         """The ``stats`` block, including ``server_id`` and ``epoch``."""
 

@@ -61,6 +61,7 @@ from lattice_rt_core.protocol.defaults import (
 )
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.protocol.limits import ApiLimits
+from lattice_rt_core.protocol.people import people_view, presence_summary
 
 __all__ = ["create_app"]
 
@@ -87,23 +88,23 @@ class _JsonRoutes:
     # -------------------------------------------------------------- routes
     async def feed(self, request: Request) -> Response:
         principal = await authenticated(self.auth, request.headers, request.cookies)
-        raw = request.query_params.get("limit", str(DEFAULT_FEED_LIMIT))
-        try:
-            limit = int(raw)
-        except ValueError:
-            raise Refusal(400, "'limit' must be an integer") from None
-        if limit < 0:
-            raise Refusal(400, "'limit' must not be negative")
-        events = self.engine.recent_json(min(limit, self.engine.feed_limit), principal.scope)
+        limit = _query_int(request, "limit", DEFAULT_FEED_LIMIT, minimum=0) or 0
+        before = _query_int(request, "before", None, minimum=1)
+        events, older = self.engine.page_json(limit, principal.scope, before)
         stats = _dumps(await self.engine.current_stats())
-        body = b'{"events":[' + b",".join(events) + b'],"stats":' + stats + b"}"
+        body = (b'{"events":[' + b",".join(events) + b'],"next_before":'
+                + _dumps(older) + b',"stats":' + stats + b"}")
         return Response(body, media_type="application/json", headers=SECURITY_HEADERS)
 
     async def presence(self, request: Request) -> Response:
         principal = await authenticated(self.auth, request.headers, request.cookies)
         listing = await self.engine.presence(principal.scope)
         stats = await self.engine.current_stats()
-        return JsonResponse({"presence": listing, "stats": stats}, headers=SECURITY_HEADERS)
+        # the people and the words, by the one rule the CLI and the tray app use
+        # (protocol/people.py): the page shows these instead of a copy of the rule
+        body = {"presence": listing, "people": people_view(listing),
+                "summary": presence_summary(listing), "stats": stats}
+        return JsonResponse(body, headers=SECURITY_HEADERS)
 
     async def join(self, request: Request) -> Response:
         principal = await authenticated(self.auth, request.headers, request.cookies)
@@ -187,6 +188,21 @@ class _JsonRoutes:
             scope = principal.scope
             body["workspaces"] = None if scope is None else sorted(scope)
         return JsonResponse(body, headers=SECURITY_HEADERS)
+
+
+def _query_int(request: Request, name: str, default: int | None, *, minimum: int) -> int | None:
+    """A whole-number query parameter (a 400 naming it when it is not one, or too small)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Refusal(400, f"{name!r} must be an integer") from None
+    if value < minimum:
+        raise Refusal(400, f"{name!r} must not be negative" if minimum == 0
+                      else f"{name!r} must be at least {minimum}")
+    return value
 
 
 def _dumps(value: Any) -> bytes:

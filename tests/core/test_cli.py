@@ -141,6 +141,11 @@ def test_presence_counts_people_not_entries(capsys, server: RealtimeServer) -> N
     code, out, err = run(capsys, "--data-dir", data, "presence")
     assert code == 0 and len(out) == 4  # every entry is still a JSON line on stdout
     assert err == ["lattice-rt: 3 people online in 2 workspaces"]
+    with RealtimeClient(server.url, server.owner_token) as joiner:
+        joiner.join(workspace_id="ws1", display_name="Barbara", status="away")
+    code, out, err = run(capsys, "--data-dir", data, "presence")
+    # the words of the tray app and the page: online is present and not away
+    assert err == ["lattice-rt: 3 people online in 2 workspaces · 1 away"]
 
 
 def test_status_sets_a_status_and_presence_shows_it(capsys, server: RealtimeServer) -> None:

@@ -148,6 +148,15 @@ class Settings(QObject):
         return value
 
     # -------------------------------------------------------------- values
+    def history_size(self) -> int | None:
+        """Events of each server read back on start (``general/history_size``; 0: none),
+        None when the file does not say (the default of ``logic/history.py`` applies)."""
+        size = self._int("general/history_size", -1)
+        return None if size < 0 else size
+
+    def set_history_size(self, size: int) -> None:
+        self._store.setValue("general/history_size", max(0, int(size)))
+
     def values(self) -> SettingsValues:
         """What is stored; a connection's token only where it is kept in this file."""
         return SettingsValues(

@@ -71,6 +71,11 @@ class LocalEngine:
     def recent_json(self, limit: int, scope: WorkspaceScope) -> list[bytes]:
         return self.bus.recent_json(limit, scope)
 
+    def page_json(
+        self, limit: int, scope: WorkspaceScope, before: int | None = None
+    ) -> tuple[list[bytes], int | None]:
+        return self.bus.page_json(limit, scope, before)
+
     async def current_stats(self) -> dict[str, Any]:
         return self.bus.stats()
 

@@ -88,6 +88,16 @@ def test_bad_values_fall_back_and_bad_input_is_refused(tmp_path):
         s.update_connection("nobody", name="x")
 
 
+def test_the_history_size_is_the_files_or_none(settings):  # type: ignore[no-untyped-def]
+    assert settings.history_size() is None  # not set: the default of logic/history.py
+    settings.set_history_size(250)
+    assert settings.history_size() == 250
+    settings.set_history_size(0)
+    assert settings.history_size() == 0  # history switched off
+    settings._store.setValue("general/history_size", "lots")  # noqa: SLF001 - a hand edit
+    assert settings.history_size() is None
+
+
 def test_dnd_and_resume_points_by_server_identity(tmp_path, qtbot):
     s = Settings.open(tmp_path / "s.ini")
     with qtbot.waitSignal(s.changed, timeout=1000) as changed:
