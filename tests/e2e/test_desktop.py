@@ -132,6 +132,10 @@ class DesktopStack:
             "    max_icon_size = 48\n    show_indicators = no\n"
             "[urgency_normal]\n    background = \"#fcfcfd\"\n    foreground = \"#101828\"\n"
             "    timeout = 0\n"
+            "[urgency_critical]\n    background = \"#fff4f2\"\n    foreground = \"#101828\"\n"
+            "    frame_color = \"#b42318\"\n    timeout = 0\n"
+            # dunst 1.9 keeps no urgency in its history: the formatted message says it
+            "[mark_critical]\n    msg_urgency = critical\n    format = \"[critical] %s\\n%b\"\n"
         )
         self._spawn(["dunst", "-config", str(dunstrc)], env)
         wait_for(lambda: self.has_name("org.freedesktop.Notifications"), 10, "dunst")
@@ -235,17 +239,26 @@ def desktop(tmp_path: Path) -> Iterator[DesktopStack]:
 
 
 def start_app(
-    stack: DesktopStack, tmp_path: Path, team: TeamServer
+    stack: DesktopStack, tmp_path: Path, team: TeamServer, extra: str = ""
 ) -> tuple[subprocess.Popen[bytes], Path, Path]:
-    """The app following its embedded endpoint and ``team``; the team token in the file."""
+    """The app following its embedded endpoint and ``team``; the team token in the file
+    (``extra``: more of the settings file)."""
     settings = tmp_path / "tray.ini"
+    if settings.exists():  # a restart: the file as the app left it
+        return _launch(stack, tmp_path, settings)
     settings.write_text(
         "[app]\nsettings_version=2\n"
         f"[connections]\norder=local,{TEAM_KEY}\n"
         f"[connection]\nlocal\\port=0\n{TEAM_KEY}\\name=Team\n{TEAM_KEY}\\url={team.url}\n"
         f"{TEAM_KEY}\\token={team.owner_token}\n"
-        "[presence]\ndisplay_name=E2E\nworkspaces=ws_e2e\n"
+        "[presence]\ndisplay_name=E2E\nworkspaces=ws_e2e\n" + extra
     )
+    return _launch(stack, tmp_path, settings)
+
+
+def _launch(
+    stack: DesktopStack, tmp_path: Path, settings: Path
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
     data_dir = tmp_path / "data"
     env = dict(stack.env, QT_QPA_PLATFORM="xcb", PYTHONPATH=os.pathsep.join(
         [str(ROOT / "app"), str(ROOT)]))
@@ -483,3 +496,82 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--screenshots", type=Path, required=True)
     take_screenshots(parser.parse_args().screenshots.resolve())
+
+
+def test_failures_cut_through_people_are_counted_once_and_a_kill_shows_nothing_again(
+    desktop: DesktopStack, tmp_path: Path
+) -> None:
+    """Issue 21 on the real stack: one person on two connections joins once and never
+    "leaves" while one stays; a burst with a failure is a digest headed by it, at critical
+    urgency; after a ``kill -9`` and a restart nothing already shown is shown again."""
+    def seen(pred: Callable[[dict[str, str]], bool], what: str) -> list[dict[str, str]]:
+        """The notifications dunst showed that match ``pred`` (closed, so in its history)."""
+        def check() -> list[dict[str, str]] | None:
+            if desktop.displayed():
+                desktop.dunstctl("close-all")
+            return [h for h in desktop.history() if pred(h)] or None
+        try:
+            found: list[dict[str, str]] = wait_for(check, 30, what)
+        except AssertionError:
+            raise AssertionError(f"{what}: dunst has {desktop.history()}") from None
+        return found
+
+    def about(needle: str) -> Callable[[dict[str, str]], bool]:
+        return lambda h: needle in f"{h['summary']}\n{h['body']}"
+
+    team = TeamServer(tmp_path / "team")
+    team.start()
+    proc, _, _ = start_app(desktop, tmp_path, team, "[notify]\npresence=true\n")
+    try:
+        wait_for(desktop.registered_items, 20, "the tray item to register")
+        mine = wait_for(lambda: set(team.presence_ids()) or None, 20,
+                        "the app on the team server")
+        # the app is live (past its catch-up) once a first event pops up
+        team.publish({"area": "graph", "event_type": "indexed", "workspace_id": "ws_e2e",
+                      "payload": {"name": "first"}})
+        seen(about("first"), "a first notification")
+        with team.client() as grace:
+            # one person on two computers: one join, and no leave while one stays
+            for cid in ("grace-laptop", "grace-desktop"):
+                grace.join("ws_e2e", client_id=cid, display_name="Grace Hopper")
+            joined = seen(about("Grace Hopper joined"), "Grace's join")
+            assert len(joined) == 1
+            grace.leave("grace-laptop")
+            # a burst with one failure: one digest, headed by the failure, critical
+            team.publish(
+                {"area": "graph", "event_type": "indexed", "workspace_id": "ws_e2e"},
+                {"area": "workspace", "event_type": "member_added", "workspace_id": "ws_e2e",
+                 "payload": {"member": "linus", "role": "admin"}},
+                {"area": "plugin", "event_type": "enabled", "workspace_id": "ws_e2e",
+                 "payload": {"plugin": "slack", "version": "1.2"}},
+                {"area": "workflow", "event_type": "workflow_failed", "workspace_id": "ws_e2e",
+                 "payload": {"name": "Nightly import", "error": "disk full"}},
+            )
+            digest = seen(about("1 failed: Nightly import — disk full"), "the digest")[0]
+            assert digest["message"].startswith("[critical] "), digest
+            assert digest["body"].startswith("1 failed: Nightly import — disk full"), digest
+            assert not [h for h in desktop.history() if about("Grace Hopper left")(h)]
+
+            shown_before = {h["id"] for h in desktop.history()}
+            def streams() -> int:
+                return int(team.health()["stats"]["subscribers"])
+
+            proc.kill()
+            proc.wait(timeout=10)
+            wait_for(lambda: streams() == 0, 30, "the killed app's stream to end")
+            proc, _, _ = start_app(desktop, tmp_path, team)
+            wait_for(lambda: streams() == 1, 30, "the restarted app's stream")
+            assert mine <= team.presence_ids()
+            team.publish({"area": "graph", "event_type": "indexed", "workspace_id": "ws_e2e",
+                          "payload": {"name": "after-restart"}})
+            seen(about("after-restart"), "the marker after the restart")
+            again = [h for h in desktop.history() if h["id"] not in shown_before]
+            # only the marker is new: no catch-up of what was shown, no join of Grace,
+            # who was there all along
+            assert [h for h in again if "after-restart" not in h["body"]] == [], again
+            assert not [h for h in desktop.history() if about("Grace Hopper left")(h)]
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=15)
+        team.stop()

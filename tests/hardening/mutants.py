@@ -133,10 +133,10 @@ MUTANTS = [
            "        return super().render(content)",
            H + "test_access.py::test_lone_surrogates_are_a_4xx_or_stored_escaped_never_a_500"),
     Mutant("feed limit parse", "lattice_rt_core/http/app.py",
-           "        except ValueError:\n"
-           "            raise Refusal(400, \"'limit' must be an integer\")",
-           "        except ZeroDivisionError:\n"
-           "            raise Refusal(400, \"'limit' must be an integer\")",
+           "    except ValueError:\n"
+           "        raise Refusal(400, f\"{name!r} must be an integer\") from None",
+           "    except ZeroDivisionError:\n"
+           "        raise Refusal(400, f\"{name!r} must be an integer\") from None",
            CH + "test_http_api.py::test_feed_bad_limit_is_400"),
     Mutant("join body shape", "lattice_rt_core/http/body.py",
            '    if not isinstance(body, dict):\n'

@@ -107,7 +107,7 @@ def digest_text(tally: Tally) -> tuple[str, str]:
     kinds = tally.kinds
     shown = [f"{title} ×{n}" if n > 1 else title for title, n in kinds.most_common(3)]
     if len(kinds) > 3:
-        shown.append(f"{len(kinds) - 3} more kinds")
+        shown.append(plural(len(kinds) - 3, "more kind"))
     lines = [" · ".join(shown)]
     if len(tally.spaces) > 1:
         lines.append(" · ".join(f"{ws}: {n}" for ws, n in tally.spaces.most_common(3)))
