@@ -79,8 +79,11 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
 class DesktopStack:
     """Starts and tears down Xvfb, a session bus, a tray host and dunst."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, mark_critical: bool = True) -> None:
+        """``mark_critical``: dunst prefixes a critical notification's message with
+        ``[critical]`` (its history keeps no urgency); off for screenshots."""
         self.workdir = workdir
+        self.mark_critical = mark_critical
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env: dict[str, str] = {}
         self.display = ""
@@ -135,7 +138,8 @@ class DesktopStack:
             "[urgency_critical]\n    background = \"#fff4f2\"\n    foreground = \"#101828\"\n"
             "    frame_color = \"#b42318\"\n    timeout = 0\n"
             # dunst 1.9 keeps no urgency in its history: the formatted message says it
-            "[mark_critical]\n    msg_urgency = critical\n    format = \"[critical] %s\\n%b\"\n"
+            + ("[mark_critical]\n    msg_urgency = critical\n    format = \"[critical] %s\\n%b\"\n"
+               if self.mark_critical else "")
         )
         self._spawn(["dunst", "-config", str(dunstrc)], env)
         wait_for(lambda: self.has_name("org.freedesktop.Notifications"), 10, "dunst")
@@ -352,7 +356,7 @@ def take_screenshots(out: Path) -> None:
     import tempfile
 
     work = Path(tempfile.mkdtemp(prefix="lattice-shots-"))
-    stack = DesktopStack(work / "desktop")
+    stack = DesktopStack(work / "desktop", mark_critical=False)
     stack.start()
     team = TeamServer(work / "team")
     team.start()
@@ -386,6 +390,7 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    from lattice_rt_core.server import RealtimeServer, ServerConfig
     from lattice_rt_tray.logic.settings_values import (
         LOCAL_KEY,
         ConnectionSettings,
@@ -406,7 +411,11 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
                                  ConnectionSettings(TEAM_KEY, "Team", url=team.url)),
                     display_name="Ada Lovelace", workspaces=("ws_marketing", "ws_research"))
     settings.set_file_token(TEAM_KEY, ada)  # moved into GNOME Keyring when the app starts
-    app = build(settings=settings, data_dir=work / "data", tray_available=True)
+    # the endpoint on a thread here, not in a child: the script reaches its bus directly to
+    # stage other people's presence (each under a user of their own)
+    app = build(settings=settings, data_dir=work / "data", tray_available=True,
+                server_factory=lambda port, data_dir: RealtimeServer(
+                    ServerConfig(port=port, data_dir=data_dir)))
     out.mkdir(parents=True, exist_ok=True)
 
     def pump(condition: Callable[[], Any], what: str, timeout: float = 20) -> None:
@@ -449,7 +458,23 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
                               "error": "step 3 (render) timed out after 60 s"}}, token=grace)
     pump(lambda: stack.displayed() >= 1, "the notification")
     QTest.qWait(300)
-    stack.screenshot(out / "notification.png", "420x150+860+30")
+    stack.screenshot(out / "notification.png", "420x150+860+30")  # critical: a failure
+    QTest.qWait(4200)
+    stack.dunstctl("close-all")
+    # a burst with a failure in it: the digest is headed by the failure
+    team.publish(
+        {"area": "graph", "event_type": "indexed", "workspace_id": "ws_research",
+         "payload": {"graph_id": "papers"}},
+        {"area": "workspace", "event_type": "member_added", "workspace_id": "ws_marketing",
+         "payload": {"member": "linus@example.com", "role": "editor"}},
+        {"area": "workflow", "event_type": "workflow_failed", "workspace_id": "ws_research",
+         "payload": {"name": "Nightly import", "status": "failed", "error": "disk full"}},
+        {"area": "plugins", "event_type": "plugin_enabled", "workspace_id": "ws_marketing",
+         "payload": {"plugin": "calendar-sync", "version": "2.1.0"}},
+        token=grace)
+    pump(lambda: stack.displayed() >= 1 and app.coalescer.next_due() is None, "the digest")
+    QTest.qWait(300)
+    stack.screenshot(out / "notification-digest-failure.png", "420x230+860+30")
     stack.dunstctl("close-all")
 
     # the tray and its menu, the Status entries open, with a status line (the host draws
