@@ -64,7 +64,7 @@ from lattice_rt_core.protocol.defaults import (
     REPLAY_TAIL,
 )
 from lattice_rt_core.protocol.events import to_json
-from lattice_rt_core.protocol.people import presence_summary
+from lattice_rt_core.protocol.people import person_name, presence_summary
 from lattice_rt_core.version import __version__
 
 if TYPE_CHECKING:
@@ -246,8 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
             "and how many people that is (on stderr)")
 
     status = command("status", _status,
-                     "set the status (and status line) of a presence entry; prints it")
-    status.add_argument("client_id", metavar="CLIENT_ID", help="the entry's client_id")
+                     "set the status (and status line) of a person's presence; prints the "
+                     "entries changed")
+    status.add_argument("who", metavar="WHO",
+                        help="'me' (every entry of your user), a person's name (display name "
+                             "or user, any case: all their entries) or an entry's client_id")
     status.add_argument("status", metavar="STATUS", choices=PRESENCE_STATUSES,
                         help=f"one of {', '.join(PRESENCE_STATUSES)}")
     status.add_argument("--text", "-t", metavar="TEXT",
@@ -419,9 +422,32 @@ def _presence(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     with Remote(args).session() as client:
-        entry = client.set_status(args.client_id, args.status, args.text)
-    emit(to_json(entry))
+        for client_id in _whose(client, args.who):
+            emit(to_json(client.set_status(client_id, args.status, args.text)))
     return 0
+
+
+def _whose(client: RealtimeClient, who: str) -> list[str]:
+    """The client ids ``who`` names: an entry's id, ``me`` or a person (see ``status``)."""
+    entries = [e for e in client.presence().get("presence", [])
+               if isinstance(e, dict) and isinstance(e.get("client_id"), str)]
+    if any(e["client_id"] == who for e in entries):
+        return [who]
+    if who == "me":
+        user = client.health().get("user")
+        mine = [e["client_id"] for e in entries if user and e.get("user") == user]
+        if not mine:
+            raise CliError(f"you ({user or 'this token'}) have no presence entry on "
+                           f"{client.base_url}")
+        return mine
+    wanted = who.casefold()
+    named = [e["client_id"] for e in entries
+             if wanted in (person_name(e).casefold(), str(e.get("user") or "").casefold())]
+    if not named:
+        present = ", ".join(sorted({person_name(e) for e in entries})) or "nobody"
+        raise CliError(f"nobody called {who!r} is present on {client.base_url} (present: "
+                       f"{present}); give 'me', a person's name or a client_id")
+    return named
 
 
 def _feed(args: argparse.Namespace) -> int:
