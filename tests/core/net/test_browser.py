@@ -54,3 +54,16 @@ def test_a_launcher_that_fails_is_reported_with_what_it_said(tmp_path: Path) -> 
 def test_a_launcher_still_running_is_the_browser_itself(tmp_path: Path) -> None:
     # a browser started in the foreground of its launcher: it outlives the wait
     assert _run(tmp_path, "exec /bin/sleep 10\n", wait=0.5) == "None"
+
+
+def test_a_browser_that_dies_after_its_launcher_handed_over_is_reported(tmp_path: Path) -> None:
+    # seen in a trial: `lattice-rt open` as root said the page was opened; xdg-open had
+    # started Chromium and exited 0, and Chromium refused to run as root
+    said = _run(tmp_path, "( /bin/sleep 0.2; echo 'Running as root without --no-sandbox is not "
+                          "supported.' >&2; exit 1 ) &\nexit 0\n")
+    assert said == repr("the browser xdg-open started exited with status 1: Running as root "
+                        "without --no-sandbox is not supported.")
+
+
+def test_a_browser_still_running_after_the_hand_over_counts_as_opened(tmp_path: Path) -> None:
+    assert _run(tmp_path, "( exec /bin/sleep 10 ) &\nexit 0\n") == "None"
