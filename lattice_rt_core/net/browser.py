@@ -18,6 +18,7 @@ Blocking (up to ``wait`` seconds): call it off any GUI thread.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,10 @@ def open_browser(url: str, *, wait: float = LAUNCH_WAIT) -> str | None:
         controller = webbrowser.get()
     except webbrowser.Error as exc:
         return f"no web browser found ({exc})"
-    if isinstance(controller, webbrowser.BackgroundBrowser):
+    # a launcher, or a browser run in the background (webbrowser's Chrome, Firefox...: it
+    # answers True as soon as the process exists, even one that exits at once)
+    if isinstance(controller, webbrowser.BackgroundBrowser) or (
+            isinstance(controller, webbrowser.UnixBrowser) and controller.background):
         return _launch([controller.name, *(a.replace("%s", url) for a in controller.args)], wait)
     name = getattr(controller, "name", None) or type(controller).__name__
     try:
@@ -72,6 +76,7 @@ def _launch(command: list[str], wait: float) -> str | None:
         said = [line.strip() for line in errors.read(4096).decode(errors="replace").splitlines()]
         whose.seek(0)
         browser = whose.read(64).strip() == b"browser"
-    detail = next((line for line in said if line), "")
+    # the last line says why (a browser's log line without its "[pid:tid:time:LEVEL:file]")
+    detail = re.sub(r"^\[[^\]]*\]\s*", "", next((line for line in reversed(said) if line), ""))
     who = f"the browser {name} started" if browser else name
     return f"{who} exited with status {code}" + (f": {detail}" if detail else "")
