@@ -294,6 +294,7 @@ def _wait(event: threading.Event) -> None:
 
 # ------------------------------------------------------------------ commands
 def _serve(args: argparse.Namespace) -> int:
+    from lattice_rt_core.process.config import PortInUse
     from lattice_rt_core.process.workers import Supervisor
     from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 
@@ -340,6 +341,9 @@ def _serve(args: argparse.Namespace) -> int:
     with _signals_set(stop):
         try:
             server.start()
+        except PortInUse as exc:
+            raise CliError(f"{exc} Choose another with --port (or 0 for any free port).") \
+                from None
         except ServerError as exc:
             raise CliError(str(exc)) from None
         try:

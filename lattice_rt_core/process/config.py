@@ -38,6 +38,11 @@ class ServerError(RuntimeError):
     """The server cannot start; the message is meant for a person."""
 
 
+class PortInUse(ServerError):
+    """The port is taken. The message names it; how to choose another is the program's
+    to say (``--port`` for ``lattice-rt serve``, Settings for the tray app)."""
+
+
 @dataclass
 class ServerConfig:
     host: str = DEFAULT_HOST

@@ -11,7 +11,7 @@ import errno
 import logging
 import socket
 
-from lattice_rt_core.process.config import ServerError
+from lattice_rt_core.process.config import PortInUse, ServerError
 from lattice_rt_core.protocol.defaults import DEFAULT_HEARTBEAT
 
 __all__ = ["bind_socket"]
@@ -72,9 +72,8 @@ def bind_socket(
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise ServerError(
-                f"port {port} on {host} is already in use: is another lattice-rt running? "
-                "Choose another with --port (or 0 for any free port)."
+            raise PortInUse(
+                f"port {port} on {host} is already in use: is another lattice-rt running?"
             ) from exc
         if exc.errno in (errno.EACCES, errno.EPERM):
             raise ServerError(f"not allowed to listen on {host}:{port}: {exc.strerror}") from exc

@@ -356,6 +356,8 @@ class Connection(QObject):
         if self._closing or generation != self._generation:
             return
         message = str(exc) or type(exc).__name__
+        if self.settings.embedded and "already in use" in message:  # the endpoint's port
+            message += f" Choose another port for {self.settings.name} in Settings (0: any)."
         log.warning("%s: cannot start: %s", self.key, message)
         self.state = None
         self.detail = "not started"

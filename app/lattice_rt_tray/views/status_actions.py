@@ -13,6 +13,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -140,6 +141,8 @@ class StatusLineDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.accepted.connect(self.on_accepted)
         self.on_changed(self.edit.text())
+        self.setMinimumWidth(title_width(self))
+
 
     def line(self) -> str | None:
         """The line as it would be sent (trimmed; None when empty)."""
@@ -155,3 +158,16 @@ class StatusLineDialog(QDialog):
     @Slot()
     def on_accepted(self) -> None:
         self.chosen.emit(self.line())
+
+
+#: room for a title bar's icon and buttons beside the title (seen in a screenshot: a
+#: dialog sized by its contents cut the title to "Status lin…ltime Tray")
+_TITLE_BAR_EXTRA = 140
+
+
+def title_width(window: QWidget) -> int:
+    """A width at which ``window``'s title, as the window manager shows it ("Title — App"),
+    is not cut."""
+    app = QApplication.applicationDisplayName()
+    title = f"{window.windowTitle()} — {app}" if app else window.windowTitle()
+    return max(360, window.fontMetrics().horizontalAdvance(title) + _TITLE_BAR_EXTRA)

@@ -249,8 +249,10 @@ def test_an_embedded_server_that_cannot_start_is_a_lasting_error(qtbot, parts, r
                           check_params_cb=lambda key: bool(connection.status().error)):
         connection.configure(local_connection(), ADA)
     status = connection.status()
-    assert status.error == "cannot start: address already in use"
-    assert status.line() == "This computer: cannot start: address already in use"
+    # the advice is the app's (the server's own names lattice-rt serve's --port)
+    hint = " Choose another port for This computer in Settings (0: any)."
+    assert status.error == "cannot start: address already in use" + hint
+    assert status.line() == "This computer: cannot start: address already in use" + hint
     assert connection.client is None and parts.clients == []
 
 

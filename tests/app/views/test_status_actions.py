@@ -76,3 +76,19 @@ def test_the_editor_trims_refuses_what_a_server_would_and_empties_to_none(qtbot)
     with qtbot.waitSignal(dialog.chosen) as chosen:
         ok.click()
     assert chosen.args == ["Back at 3"]
+
+
+def test_the_editor_is_wide_enough_for_its_whole_title(qtbot) -> None:
+    # seen in a screenshot: the title bar said "Status lin…ltime Tray"
+    from PySide6.QtWidgets import QApplication
+
+    before = QApplication.applicationDisplayName()
+    QApplication.setApplicationDisplayName("Lattice Realtime Tray")
+    try:
+        dialog = StatusLineDialog(None)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        title = f"{dialog.windowTitle()} — Lattice Realtime Tray"
+        assert dialog.width() >= dialog.fontMetrics().horizontalAdvance(title) + 100
+    finally:
+        QApplication.setApplicationDisplayName(before)
