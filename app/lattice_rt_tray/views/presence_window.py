@@ -36,6 +36,7 @@ class PresenceWindow(QMainWindow):
         self.setObjectName("presence-window")
         self.setWindowTitle(f"{PRODUCT} — Presence")
         self.resize(760, 420)
+        self._placed = False
         self.model = model
         self.view = QTreeView()
         self.view.setObjectName("presence-view")
@@ -66,8 +67,20 @@ class PresenceWindow(QMainWindow):
         self.view.resizeColumnToContents(0)
         if self.view.columnWidth(0) < MIN_NAME_WIDTH:
             self.view.setColumnWidth(0, MIN_NAME_WIDTH)
-        self.view.resizeColumnToContents(STATUS_COLUMN)  # "Idle for 12 min · Lunch" in full
+        for column in range(1, len(PRESENCE_COLUMNS)):  # "Idle for 12 min · Lunch" in full
+            self.view.resizeColumnToContents(column)
         self.summary.setText(self.summary_text())
+        if not self._placed:
+            self.resize(max(self.width(), self.wanted_width()), self.height())
+
+    def wanted_width(self) -> int:
+        """Wide enough for every column (seen in a screenshot: 760 px cut "Joined" and hid
+        "Last seen"), within the screen."""
+        view = self.view
+        columns = sum(view.columnWidth(c) for c in range(len(PRESENCE_COLUMNS)))
+        chrome = 2 * view.frameWidth() + view.verticalScrollBar().sizeHint().width() + 16 + 24
+        screen = self.screen().availableGeometry().width() if self.screen() else 1920
+        return min(columns + chrome, int(screen * 0.9))
 
     def summary_text(self) -> str:
         """``"3 people online in 2 workspaces on 2 servers · 1 away"``, or what to expect
@@ -88,6 +101,7 @@ class PresenceWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self._placed = True  # from now on the user's size is the size
         self._timer.start()
         self.refresh_requested.emit()
 

@@ -13,6 +13,7 @@ from lattice_rt_tray.views.presence_model import (
     OFFLINE,
     OFFLINE_COLOUR,
     OFFLINE_ROLE,
+    PRESENCE_COLUMNS,
     STATUS_ROLE,
     PresenceModel,
 )
@@ -176,3 +177,19 @@ def test_one_server_offline_is_still_a_marked_group(qtbot):
         "Team · offline since 11:00:00"]  # grouped by server, to say so
     assert window.summary.text() == "Nobody is online · Team offline"
     assert not Roster("me:").set_offline("x", "2026-06-01T11:00:00+00:00")  # nobody to keep
+
+
+def test_the_window_opens_wide_enough_for_every_column(qtbot):
+    # seen in a screenshot: the default 760 px cut "Joined" and hid "Last seen"
+    roster, model, window = make(qtbot)
+    roster.replace("", [entry("m", user="margaret.hamilton", name="Margaret Hamilton",
+                              status="idle", status_text="Reviewing the Apollo guidance code")])
+    model.rebuild()
+    window.show()
+    header = window.view.header()
+    last = len(PRESENCE_COLUMNS) - 1
+    assert header.sectionPosition(last) + header.sectionSize(last) <= window.view.viewport().width()
+    width = window.width()
+    window.resize(600, window.height())  # the user's size stays the user's
+    model.rebuild()
+    assert window.width() == 600 < width
