@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -156,8 +157,9 @@ def event_title(event: Mapping[str, Any]) -> str:
     return f"{_capital(area)}: {kind}"
 
 
-def event_summary(event: Mapping[str, Any]) -> str:
-    """One line from the payload's most telling fields (for the activity list).
+def event_summary(event: Mapping[str, Any], limit: int = MAX_SUMMARY) -> str:
+    """One line from the payload's most telling fields (for the activity list), at most
+    ``limit`` characters.
 
     Up to two telling fields, then the status, the error and the reason.
     """
@@ -166,16 +168,27 @@ def event_summary(event: Mapping[str, Any]) -> str:
         reason = _payload(event).get("reason")
         ws = event.get("workspace_id")
         text = event_title(event) + (f" {ws}" if ws not in (None, "") else "")
-        return _clip(f"{text} ({reason})" if reason and reason != "left" else text)
+        return _clip(f"{text} ({reason})" if reason and reason != "left" else text, limit)
     if not isinstance(payload, Mapping):
-        return _clip("" if payload is None else _scalar(payload))
+        return _clip("" if payload is None else _scalar(payload), limit)
     parts = _telling(payload)
     parts += [text for text in (_error_text(payload), _reason_text(payload)) if text]
     if not parts:
         parts = [
             f"{k}={_scalar(v)}" for k, v in list(payload.items())[:3] if _is_scalar(v)
         ]
-    return _clip(" · ".join(parts))
+    return _clip(" · ".join(parts), limit)
+
+
+#: a summary's tooltip: the whole line, wrapped (seen in a screenshot: the tooltip of a
+#: cut summary was cut the same way)
+TOOLTIP_LIMIT = 1200
+TOOLTIP_WIDTH = 80
+
+
+def summary_tooltip(event: Mapping[str, Any]) -> str:
+    """The summary in full (up to :data:`TOOLTIP_LIMIT` characters), wrapped for a tooltip."""
+    return "\n".join(textwrap.wrap(event_summary(event, TOOLTIP_LIMIT), TOOLTIP_WIDTH))
 
 
 def event_body(event: Mapping[str, Any]) -> str:
@@ -311,6 +324,6 @@ def _scalar(value: object) -> str:
     return " ".join(str(value).split())
 
 
-def _clip(text: str) -> str:
+def _clip(text: str, limit: int = MAX_SUMMARY) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -64,6 +64,7 @@ from lattice_rt_tray.logic.summary import (
     event_title,
     humanize,
     is_failure,
+    summary_tooltip,
     workspace_label,
 )
 from lattice_rt_tray.logic.timefmt import event_time, full_time, local_day
@@ -528,7 +529,7 @@ class ActivityModel(QAbstractTableModel):
             return self._text(row, column)
         if role == _TOOLTIP:
             if column == SUMMARY_COLUMN:
-                return self._text(row, column)
+                return summary_tooltip(row.event) if row.kind == _ROW_EVENT else gap_text(row.event)
             if column == TIME_COLUMN and row.kind == _ROW_EVENT:
                 return full_time(row.event.get("received_at"), self._now()) or None
             return "Failed" if column == EVENT_COLUMN and self._failed(row) else None

@@ -12,6 +12,7 @@ from lattice_rt_tray.logic.summary import (
     event_title,
     is_failure,
     is_status_change,
+    summary_tooltip,
     workspace_label,
 )
 
@@ -163,3 +164,14 @@ def test_lattice_events_name_their_subject():
 def test_the_contract_object_is_never_shown():
     assert "contract" not in event_json(LATTICE_MEMBER)
     assert "contract" not in event_summary(LATTICE_MEMBER)
+
+
+def test_a_cut_summarys_tooltip_is_the_whole_line_wrapped():
+    # seen in a screenshot: the tooltip of a cut summary was cut the same way
+    error = "step 3 (render) timed out after 60 s while waiting for the GPU pool " * 4
+    event = {"area": "workflow", "event_type": "workflow_failed",
+             "payload": {"workflow_id": "wf_launch", "error": error.strip()}}
+    assert event_summary(event).endswith("…") and len(event_summary(event)) == MAX_SUMMARY
+    tip = summary_tooltip(event)
+    assert "…" not in tip and " ".join(tip.split("\n")) == f"wf_launch · {error.strip()}"
+    assert max(len(line) for line in tip.split("\n")) <= 80
