@@ -84,7 +84,7 @@ class StreamRoute:
     async def __call__(self, asgi_scope: AsgiScope, receive: Receive, send: Send) -> None:
         request = Request(asgi_scope)
         try:
-            principal = await authenticated(self.auth, request.headers, request.cookies)
+            principal = await authenticated(self.auth, request.headers)
             last_event_id = _last_event_id(request)
             client_ids = request.query_params.getlist("client_id")
             check_stream(principal, client_ids, open_streams=self.streams[principal.user],

@@ -135,13 +135,14 @@ class Browser:
     """Headless Chromium with a fresh profile and a DevTools port."""
 
     def __init__(
-        self, profile: Path, width: int = 1280, height: int = 860, flags: Sequence[str] = ()
+        self, profile: Path, width: int = 1280, height: int = 860, flags: Sequence[str] = (),
+        start: str = "about:blank",
     ) -> None:
         executable = chromium_path()
         assert executable is not None
         self.proc = subprocess.Popen(
             [executable, *CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}",
-             "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
+             "--remote-debugging-port=0", f"--window-size={width},{height}", start],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
             start_new_session=True,
         )
