@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lattice_rt_core.auth.callers import SESSION_COOKIE, Authenticator, Principal
+from lattice_rt_core.auth.callers import Authenticator, Principal
 from lattice_rt_core.protocol.defaults import PRESENCE_STATUSES
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.protocol.limits import ApiLimits, name_problem
@@ -62,17 +62,18 @@ def check_name(
 
 # ----------------------------------------------------------------- caller
 async def caller(
-    auth: Authenticator, headers: Mapping[str, str], cookies: Mapping[str, str]
+    auth: Authenticator, headers: Mapping[str, str], *, session: bool = True
 ) -> Principal | None:
-    """Who sent a request: its ``Authorization`` header or its session cookie."""
-    return await auth.resolve(headers.get("authorization"), cookies.get(SESSION_COOKIE))
+    """Who sent a request: its ``Authorization`` header (a bearer token, or a
+    browser session unless ``session`` is False). Cookies are never looked at."""
+    return await auth.resolve(headers.get("authorization"), session=session)
 
 
 async def authenticated(
-    auth: Authenticator, headers: Mapping[str, str], cookies: Mapping[str, str]
+    auth: Authenticator, headers: Mapping[str, str], *, session: bool = True
 ) -> Principal:
-    """The caller, or 401. Pass no cookies where only a bearer token may do."""
-    principal = await caller(auth, headers, cookies)
+    """The caller, or 401. ``session=False`` where only a bearer token may do."""
+    principal = await caller(auth, headers, session=session)
     if principal is None:
         raise Refusal(401, "authentication required")
     return principal

@@ -5,10 +5,12 @@
 * Users and their workspace memberships are :class:`~lattice_rt_core.auth.accounts.Accounts`;
   the scope of a user is the set of workspaces they belong to (the
   reference's ``allowed_scopes``).
-* A browser cannot send a bearer header with ``EventSource``: it gets a
-  single-use launch code (60 s) that ``GET /activity?code=`` exchanges for an
-  HttpOnly, SameSite=Strict session cookie. No long-lived token is ever put in
-  a URL.
+* A browser gets a single-use launch code (60 s) in the link it opens; the
+  page's script exchanges it (``POST /realtime/session``) for a session id
+  that it keeps in its origin's storage and sends as
+  ``Authorization: Session <id>``. Cookies are never a credential: the
+  browser sends them to every port of a host (SECURITY.md). No long-lived
+  token is ever put in a URL.
 * :class:`SecretRedactor` keeps tokens, codes and sessions out of log lines.
 """
 
@@ -36,6 +38,7 @@ __all__ = [
     "MemorySessions",
     "Principal",
     "SESSION_COOKIE",
+    "SESSION_SCHEME",
     "SecretRedactor",
     "SessionStore",
     "load_or_create_owner_token",
@@ -43,8 +46,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: the browser session's cookie (HttpOnly, SameSite=Strict; see page.py)
+#: the cookie that held a browser session before issue 20 (item 1); no longer a
+#: credential, still redacted from logs
 SESSION_COOKIE = "lrt_session"
+#: the ``Authorization`` scheme of a browser session: ``Session <id>``
+SESSION_SCHEME = "session"
 LAUNCH_CODE_TTL = 60.0
 SESSION_TTL = 12 * 3600.0
 
@@ -132,7 +138,7 @@ class MemorySessions:
 
 
 class Authenticator:
-    """Resolves bearer tokens and session cookies to a :class:`Principal`.
+    """Resolves bearer tokens and browser sessions to a :class:`Principal`.
 
     Its methods are coroutines: with the Redis engine, accounts, launch codes
     and sessions live in Redis (one round trip per request); the local
@@ -172,17 +178,20 @@ class Authenticator:
             return None
         return Principal(found[0], found[1], credential=credential)
 
-    async def resolve(self, authorization: str | None, session: str | None) -> Principal | None:
-        """The caller from an ``Authorization`` header value or a session cookie."""
+    async def resolve(self, authorization: str | None, *, session: bool = True
+                      ) -> Principal | None:
+        """The caller from an ``Authorization`` header value: ``Bearer <token>``,
+        or (unless ``session`` is False) ``Session <browser session id>``."""
         if not self.enabled:
             return Principal("", None)
-        if authorization:
-            scheme, _, value = authorization.partition(" ")
-            if scheme.lower() == "bearer":
-                return await self.from_bearer(value.strip())
+        if not authorization:
             return None
-        if session:
-            return await self._current(await self._sessions.get("session", session,
+        scheme, _, value = authorization.partition(" ")
+        scheme, value = scheme.lower(), value.strip()
+        if scheme == "bearer":
+            return await self.from_bearer(value)
+        if scheme == SESSION_SCHEME and session and value:
+            return await self._current(await self._sessions.get("session", value,
                                                                  consume=False))
         return None
 
@@ -190,6 +199,10 @@ class Authenticator:
         code = secrets.token_urlsafe(32)
         await self._sessions.put("code", code, principal, LAUNCH_CODE_TTL)
         return code
+
+    async def code_holder(self, code: str) -> Principal | None:
+        """Whom a launch code would sign in, without using it up."""
+        return await self._current(await self._sessions.get("code", code, consume=False))
 
     async def redeem(self, code: str) -> str | None:
         """Exchange a launch code (once) for a new session id."""
@@ -235,13 +248,16 @@ _SECRET_PARAM = re.compile(
     rf"(?i)(\b(?:code|token|access_token|session|{SESSION_COOKIE})=)[^&\s\"';#,]+"
 )
 _BEARER = re.compile(r"(?i)(\bbearer\s+)[^\s\"',;]+")
+# ``Session <id>`` (an Authorization header); only an id-like word, so prose stays
+_SESSION = re.compile(r"(?i)(\bsession\s+)[A-Za-z0-9_-]{20,}")
 
 
 class SecretRedactor(logging.Filter):
     """A logging filter that removes credentials from the records it sees.
 
     Redacts the value of ``code=``, ``token=``, ``access_token=``, ``session=``
-    and ``lrt_session=`` (URLs, cookies), ``Bearer <credential>``, and every
+    and ``lrt_session=`` (URLs, cookies), ``Bearer <credential>``,
+    ``Session <browser session id>``, and every
     literal secret given, in the message, its arguments and a traceback. The
     record still formats as before (an access log keeps its argument tuple).
     Attach it to each logger whose records must be clean: a logger's filters
@@ -257,6 +273,7 @@ class SecretRedactor(logging.Filter):
             if secret in text:
                 text = text.replace(secret, _REDACTED)
         text = _SECRET_PARAM.sub(lambda m: m.group(1) + _REDACTED, text)
+        text = _SESSION.sub(lambda m: m.group(1) + _REDACTED, text)
         return _BEARER.sub(lambda m: m.group(1) + _REDACTED, text)
 
     def _arg(self, value: object) -> object:

@@ -40,12 +40,17 @@ from lattice_rt_core.auth.accounts import AccountStore
 from lattice_rt_core.auth.callers import Authenticator
 from lattice_rt_core.engines.base import Engine, NotPersisted, Unavailable
 from lattice_rt_core.http.body import json_body, object_body
-from lattice_rt_core.http.guard import REFUSED_KEY, HostOriginGuard, RefusedHostLog
+from lattice_rt_core.http.guard import (
+    REFUSED_KEY,
+    HostOriginGuard,
+    RefusedHostLog,
+    StrictTransport,
+)
 from lattice_rt_core.http.guesses import GuessLimit, GuessThrottle
 from lattice_rt_core.http.metrics import RequestMetrics, ServerCounters, registry_for
 from lattice_rt_core.http.openapi import openapi_document
 from lattice_rt_core.http.owner import OwnerRoutes
-from lattice_rt_core.http.page import ActivityPage
+from lattice_rt_core.http.page import SESSION_PATH, ActivityPage
 from lattice_rt_core.http.responses import (
     SECURITY_HEADERS,
     JsonResponse,
@@ -87,7 +92,7 @@ class _JsonRoutes:
 
     # -------------------------------------------------------------- routes
     async def feed(self, request: Request) -> Response:
-        principal = await authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers)
         limit = _query_int(request, "limit", DEFAULT_FEED_LIMIT, minimum=0) or 0
         before = _query_int(request, "before", None, minimum=1)
         events, older = self.engine.page_json(limit, principal.scope, before)
@@ -97,7 +102,7 @@ class _JsonRoutes:
         return Response(body, media_type="application/json", headers=SECURITY_HEADERS)
 
     async def presence(self, request: Request) -> Response:
-        principal = await authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers)
         listing = await self.engine.presence(principal.scope)
         stats = await self.engine.current_stats()
         # the people and the words, by the one rule the CLI and the tray app use
@@ -107,7 +112,7 @@ class _JsonRoutes:
         return JsonResponse(body, headers=SECURITY_HEADERS)
 
     async def join(self, request: Request) -> Response:
-        principal = await authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers)
         body = await object_body(request, self.limits)
         client_id = self.name(body, "client_id")
         workspace_id = self.name(body, "workspace_id")
@@ -132,7 +137,7 @@ class _JsonRoutes:
         return JsonResponse({"presence": entry}, headers=SECURITY_HEADERS)
 
     async def status(self, request: Request) -> Response:
-        principal = await authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers)
         body = await object_body(request, self.limits)
         client_id = self.name(body, "client_id")
         if client_id is None:
@@ -152,7 +157,7 @@ class _JsonRoutes:
         return JsonResponse({"presence": entry}, headers=SECURITY_HEADERS)
 
     async def leave(self, request: Request) -> Response:
-        principal = await authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers)
         body = await object_body(request, self.limits)
         client_id = self.name(body, "client_id")
         owner = await self.engine.presence_owner(client_id) if client_id else None
@@ -162,7 +167,7 @@ class _JsonRoutes:
         return JsonResponse({"status": "ok"}, headers=SECURITY_HEADERS)
 
     async def publish(self, request: Request) -> Response:
-        principal = await authenticated(self.auth, request.headers, request.cookies)
+        principal = await authenticated(self.auth, request.headers)
         items = check_batch(await json_body(request, self.limits), self.limits)
         events = [
             check_event(item, principal, i, self.limits, auth_enabled=self.auth.enabled)
@@ -181,7 +186,7 @@ class _JsonRoutes:
     async def health(self, request: Request) -> Response:
         status = "ok" if self.engine.healthy() else "degraded"
         body: dict[str, Any] = {"status": status, "version": self.version}
-        principal = await caller(self.auth, request.headers, request.cookies)
+        principal = await caller(self.auth, request.headers)
         if principal is not None:
             body["stats"] = await self.engine.current_stats()
             body["user"] = principal.user
@@ -255,7 +260,7 @@ def create_app(
     api = _JsonRoutes(engine, auth, limits, version)
     counters = ServerCounters()
     stream = StreamRoute(engine, auth, limits, write_timeout, abort_connection, counters)
-    page = ActivityPage(auth)
+    page = ActivityPage(auth, limits)
     owner = OwnerRoutes(auth, accounts, limits, registry_for(engine.readings, counters))
     interval = sweep_interval or min(5.0, engine.presence_ttl / 3)
     if not math.isfinite(interval) or interval <= 0:
@@ -303,6 +308,7 @@ def create_app(
 
     routes = [
         Route("/activity", refusals_as_json(page.activity), methods=["GET"]),
+        Route("/activity", refusals_as_json(page.confirmed), methods=["POST"]),
         Route("/activity/static/{name}", refusals_as_json(page.static), methods=["GET"]),
         Route(STREAM_PATH, stream, methods=["GET"]),
         Route("/realtime/feed", refusals_as_json(api.feed), methods=["GET"]),
@@ -313,6 +319,7 @@ def create_app(
         Route("/realtime/events", refusals_as_json(api.publish), methods=["POST"]),
         Route("/realtime/health", refusals_as_json(api.health), methods=["GET"]),
         Route("/realtime/launch", refusals_as_json(page.launch), methods=["POST"]),
+        Route(SESSION_PATH, refusals_as_json(page.session), methods=["POST"]),
         Route("/realtime/openapi.json", openapi, methods=["GET"]),
         *(Route(path, refusals_as_json(handler), methods=[method])
           for path, method, handler in owner.routes()),
@@ -323,7 +330,8 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
     )
-    guarded = HostOriginGuard(app, extra_hosts, refusal_log=RefusedHostLog(clock))
+    guarded = StrictTransport(
+        HostOriginGuard(app, extra_hosts, refusal_log=RefusedHostLog(clock)))
     counted = RequestMetrics(guarded, counters, skip=[STREAM_PATH], reason_key=REFUSED_KEY)
     if auth_failure_limit <= 0:
         return counted

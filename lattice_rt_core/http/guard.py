@@ -14,6 +14,11 @@ See SECURITY.md. The rules:
   loopback name the scheme the request itself came in with (``https`` for a
   server with TLS, or behind a trusted proxy that says so), for an allowed
   name ``http`` or ``https`` (a proxy in front may speak either).
+* Every answer over TLS (the request's scheme is ``https``: the server's own
+  TLS, or a trusted proxy that says so) carries ``Strict-Transport-Security``
+  (:class:`StrictTransport`), except to the name ``localhost``: a browser
+  would then refuse plain HTTP to every other program on every port of
+  ``localhost``. Browsers ignore it for an IP address (RFC 6797, 8.1).
 * A refused ``Host`` is logged in one line naming the peer, the host and the
   flag that would allow it; at most one line per host value per minute and
   ten a minute in all, so a flood cannot fill the log.
@@ -27,7 +32,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lattice_rt_core.http.responses import error_response
 
@@ -36,6 +41,7 @@ __all__ = [
     "REFUSED_KEY",
     "HostOriginGuard",
     "RefusedHostLog",
+    "StrictTransport",
     "allowed_hosts",
     "split_host",
 ]
@@ -45,6 +51,8 @@ log = logging.getLogger(__name__)
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 #: scope key the guard sets on what it refuses (metrics count it by this reason)
 REFUSED_KEY = "lattice_rt.refused"
+#: a year, the value browsers' preload lists ask for; no includeSubDomains (not ours)
+HSTS = b"max-age=31536000"
 _HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
 
 
@@ -183,3 +191,29 @@ class HostOriginGuard:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, reason: str) -> None:
         scope[REFUSED_KEY] = reason.replace(" ", "_")
         await error_response(403, reason)(scope, receive, send)
+
+
+class StrictTransport:
+    """ASGI middleware: ``Strict-Transport-Security`` on every answer over TLS (see above)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            await self.app(scope, receive, send)
+            return
+        host = split_host(Headers(scope=scope).get("host", ""))[0].lower().rstrip(".")
+        if host == "localhost" or host.endswith(".localhost"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.lower() != b"strict-transport-security"]
+                message = {**message, "headers": [*headers,
+                                                  (b"strict-transport-security", HSTS)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_hsts)

@@ -3,7 +3,7 @@
 Every 401 counts as one failed guess for the request's client address (after
 ``--trust-proxy``, the address the proxy names). An address with ``limit``
 failures within the last ``window`` seconds gets ``429`` for every request
-that carries a credential (a bearer token, the session cookie, a launch code),
+that carries a credential (a bearer token, a browser session, a launch code),
 without the credential being checked, until its oldest failure in the window
 has aged out. Requests without one (the anonymous health check, the page's
 files) are answered as usual.
@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lattice_rt_core.auth.callers import SESSION_COOKIE
 from lattice_rt_core.http.metrics import ServerCounters
 from lattice_rt_core.http.responses import error_response
 
@@ -26,6 +25,8 @@ __all__ = ["GuessLimit", "GuessThrottle"]
 #: client addresses remembered at most (the oldest is forgotten first)
 MAX_ADDRESSES = 10_000
 THROTTLED = "auth_throttled"
+#: the routes that take a launch code in their body (http/page.py)
+_CODE_POSTS = ("/realtime/session", "/activity")
 
 
 class GuessLimit:
@@ -72,11 +73,11 @@ class GuessLimit:
 
 
 def _has_credential(scope: Scope) -> bool:
-    for name, value in scope.get("headers", ()):
+    for name, _ in scope.get("headers", ()):
         if name == b"authorization":
             return True
-        if name == b"cookie" and SESSION_COOKIE.encode() + b"=" in value:
-            return True
+    if scope.get("method") == "POST" and scope.get("path") in _CODE_POSTS:
+        return True  # a launch code in the body
     query: bytes = scope.get("query_string", b"")
     return query.startswith(b"code=") or b"&code=" in query
 

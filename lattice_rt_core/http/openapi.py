@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lattice_rt_core.auth.callers import LAUNCH_CODE_TTL, SESSION_COOKIE
+from lattice_rt_core.auth.callers import LAUNCH_CODE_TTL
 from lattice_rt_core.http.openapi_owner import owner_paths, owner_schemas
 from lattice_rt_core.protocol.defaults import (
     DEFAULT_FEED_LIMIT,
@@ -37,6 +37,10 @@ def _ref(name: str) -> dict[str, str]:
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
 def _errors(*codes: int) -> dict[str, Any]:
@@ -510,31 +514,54 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                 },
             }
         },
+        "/realtime/session": {
+            "post": {
+                "operationId": "session",
+                "summary": "The page's script: a launch code (once) for a browser session id, "
+                           "sent as 'Authorization: Session <id>'",
+                "security": [{}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["code"],
+                    "properties": {"code": {"type": "string"}}}}}},
+                "responses": {
+                    "200": _json({"type": "object", "required": ["session", "user", "expires_in"],
+                                  "properties": {"session": {"type": "string"},
+                                                 "user": {"type": "string"},
+                                                 "expires_in": {"type": "number"}}},
+                                 "The session id, whom it signs in, and for how many seconds"),
+                    **_errors(400, 401, 413, 415, 422),
+                },
+            }
+        },
         "/activity": {
             "get": {
                 "operationId": "activity",
-                "summary": "The activity page; ?code= exchanges a launch code for a session",
-                "security": [{}, {"session": []}],
+                "summary": "The activity page. With ?code=: the page with the code for its "
+                           "script when the browser opened the link itself (Sec-Fetch-Site "
+                           "none or same-origin), else a page that asks first",
+                "security": [{}],
                 "parameters": [{"name": "code", "in": "query", "schema": {"type": "string"}}],
                 "responses": {
-                    "200": {
-                        "description": "The page",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
-                    },
-                    "303": {
-                        "description": "Code accepted: session cookie set, go to /activity",
-                        "headers": {
-                            "Location": {"required": True, "schema": {"const": "/activity"}},
-                            "Set-Cookie": {"required": True, "schema": {"type": "string"}},
-                        },
-                    },
-                    "401": {
-                        "description": "No session, or an unknown, used or expired code",
-                        "content": {"text/html": {"schema": {"type": "string"}}},
-                    },
+                    "200": _html("The page, or the page that asks to confirm a sign-in"),
+                    "401": _html("An unknown, used or expired code"),
                     **_errors(404, 429),
                 },
-            }
+            },
+            "post": {
+                "operationId": "activity_confirmed",
+                "summary": "The confirm page's button (a form post from this origin only)",
+                "security": [{}],
+                "requestBody": {"required": True, "content": {
+                    "application/x-www-form-urlencoded": {"schema": {
+                        "type": "object", "required": ["code"],
+                        "properties": {"code": {"type": "string"}}}}}},
+                "responses": {
+                    "200": _html("The page, with the code for its script"),
+                    "401": _html("An unknown, used or expired code"),
+                    **_errors(404, 413, 429),
+                    "415": _json(_ref("Error"), "Not a form post"),
+                },
+            },
         },
         "/activity/static/{name}": {
             "get": {
@@ -583,7 +610,8 @@ def openapi_document(version: str, limits: ApiLimits | None = None) -> dict[str,
             "schemas": {**_schemas(limits), **owner_schemas(limits)},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
-                "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
+                "session": {"type": "apiKey", "in": "header", "name": "Authorization",
+                            "description": "'Session <id>', the id from /realtime/session"},
             },
         },
     }

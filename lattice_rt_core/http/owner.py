@@ -59,7 +59,7 @@ class OwnerRoutes:
 
     # ------------------------------------------------------------- helpers
     async def _owner(self, request: Request) -> None:
-        check_owner(await authenticated(self.auth, request.headers, {}))  # bearer only
+        check_owner(await authenticated(self.auth, request.headers, session=False))  # bearer only
 
     def _accounts(self) -> AccountStore:
         if self.accounts is None:

@@ -103,7 +103,7 @@ class StreamRoute:
         # read before authenticating: a change after this read is rechecked (revoke_stale)
         known = self.accounts_version
         try:
-            principal = await authenticated(self.auth, request.headers, request.cookies)
+            principal = await authenticated(self.auth, request.headers)
             last_event_id = _last_event_id(request)
             client_ids = request.query_params.getlist("client_id")
             check_stream(principal, client_ids, open_streams=self.streams[principal.user],

@@ -1,8 +1,11 @@
-// The activity page: live feed and presence over EventSource.
+// The activity page: live feed and presence over a streamed fetch (SSE).
 //
-// The browser is signed in by a session cookie (set by a one-time launch code),
-// which same-origin fetch and EventSource send on their own. Every piece of
-// server data is put into the page with textContent, never as HTML.
+// The server hands the page a one-time launch code (a <meta>, only for a link the
+// browser opened itself); this script exchanges it for a session id, keeps that in
+// localStorage (this origin's alone: scheme, host and port) and sends it as
+// "Authorization: Session <id>". No cookie is a credential: a browser sends cookies
+// to every port of the host (SECURITY.md). Every piece of server data is put into
+// the page with textContent, never as HTML.
 (function () {
   "use strict";
 
@@ -22,9 +25,15 @@
   var presenceCount = document.getElementById("presence-count");
   var footerEl = document.getElementById("footer");
 
+  // where this origin keeps its session id (localStorage: it outlives a browser restart)
+  var SESSION_KEY = "lattice-rt.session";
+
   var seen = new Set();
   var lastSeq = null;
-  var source = null;
+  var lastEventId = "";  // the stream's last "id:", sent back on a reconnect (as EventSource does)
+  var serverRetry = RETRY_MIN;
+  var session = null;
+  var stream = null;  // the open stream's AbortController
   var retryDelay = RETRY_MIN;
   var signedOut = false;
   var presenceTimer = null;
@@ -271,8 +280,16 @@
   }
 
   // ------------------------------------------------------------- network
+  function request(url, options) {
+    options = options || {};
+    var headers = { Authorization: "Session " + session };
+    return fetch(url, {
+      headers: headers, credentials: "omit", cache: "no-store", signal: options.signal,
+    });
+  }
+
   function getJson(url) {
-    return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+    return request(url).then(function (response) {
       if (response.status === 401) {
         endSession();
         return null;
@@ -282,10 +299,59 @@
     });
   }
 
+  function readSession() {
+    try {
+      return window.localStorage.getItem(SESSION_KEY);
+    } catch (err) {
+      return null;  // storage turned off: this page cannot stay signed in
+    }
+  }
+
+  function keepSession(value) {
+    try {
+      if (value === null) window.localStorage.removeItem(SESSION_KEY);
+      else window.localStorage.setItem(SESSION_KEY, value);
+    } catch (err) { /* kept for this page only */ }
+  }
+
+  // The launch code the server handed this page, if any: exchanged once, then gone
+  // from the page and from the address bar.
+  function takeCode() {
+    var meta = document.querySelector('meta[name="lrt-code"]');
+    var code = meta ? meta.getAttribute("content") : "";
+    if (!code) return "";
+    meta.setAttribute("content", "");
+    history.replaceState(null, "", location.pathname);  // no code in the address bar or history
+    return code;
+  }
+
+  function exchange(code) {
+    return fetch("/realtime/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code: code }),
+      credentials: "omit",
+      cache: "no-store",
+    }).then(function (response) {
+      if (response.status === 401) return null;
+      if (!response.ok) throw new Error("/realtime/session answered " + response.status);
+      return response.json().then(function (body) {
+        return body && typeof body.session === "string" ? body.session : null;
+      });
+    });
+  }
+
+  function notSignedIn(parts) {
+    signedOut = true;
+    setStatus("signed-out", "Not signed in");
+    showBanner(parts);
+  }
+
   function endSession() {
     if (signedOut) return;
     signedOut = true;
-    if (source) source.close();
+    if (stream) stream.abort();
+    if (readSession() === session) keepSession(null);
     setStatus("signed-out", "Signed out");
     showBanner([
       "This page's session has ended. Run ",
@@ -294,13 +360,32 @@
     ]);
   }
 
+  function showUser() {
+    return getJson("/realtime/health").then(function (body) {
+      if (body && typeof body.user === "string") {
+        footerEl.setAttribute("data-user", body.user);
+        showFooter();
+      }
+    }, function () { /* the stream's state shows connection trouble */ });
+  }
+
+  var footerStats = [];
+
+  function showFooter() {
+    var user = footerEl.getAttribute("data-user");
+    var parts = footerStats.slice();
+    if (user !== null) parts.unshift("signed in as " + user);
+    footerEl.textContent = parts.join(" · ");
+  }
+
   function showStats(stats) {
     if (!stats || typeof stats !== "object") return;
     var parts = [];
     if (stats.server_version) parts.push("lattice-rt " + stats.server_version);
     if (stats.version) parts.push("protocol " + stats.version);
     if (stats.journal) parts.push("journal " + stats.journal);
-    footerEl.textContent = parts.join(" · ");
+    footerStats = parts;
+    showFooter();
   }
 
   function loadFeed() {
@@ -316,79 +401,167 @@
     });
   }
 
+  function onGap(data) {
+    var body;
+    try {
+      body = JSON.parse(data);
+    } catch (err) {
+      return;
+    }
+    var missed = Number(body.missed) || 0;
+    var why = body.reason === "retention" ? "no longer kept by the server" : "this page fell behind";
+    addNotice(noticeRow(
+      "gap",
+      missed + (missed === 1 ? " event missed" : " events missed"),
+      "seq " + body.from_seq + "–" + body.to_seq + ", " + why
+    ));
+  }
+
+  function onReset(data) {
+    var body = {};
+    try {
+      body = JSON.parse(data);
+    } catch (err) { /* show the notice anyway */ }
+    // The server's history restarted below what we saw: old seqs mean new events now.
+    seen.clear();
+    lastSeq = null;
+    addNotice(noticeRow("reset", "The server's history was reset",
+      "now at seq " + valueText(body.server_seq)));
+  }
+
+  function onFrame(type, data) {
+    if (type === "gap") return onGap(data);
+    if (type === "reset") return onReset(data);
+    if (type !== "" && type !== "message") return;
+    var event;
+    try {
+      event = JSON.parse(data);
+    } catch (err) {
+      return;
+    }
+    addLive(event);
+  }
+
+  // The text/event-stream format (the HTML standard's rules, as EventSource reads it).
+  function readFrames(reader) {
+    var decoder = new TextDecoder();
+    var buffer = "";
+    var data = [];
+    var type = "";
+    var id = null;
+
+    function line(text) {
+      if (text === "") {
+        if (id !== null) lastEventId = id;
+        if (data.length) onFrame(type, data.join("\n"));
+        data = [];
+        type = "";
+        id = null;
+        return;
+      }
+      if (text.charAt(0) === ":") return;  // a comment: the heartbeat
+      var colon = text.indexOf(":");
+      var field = colon < 0 ? text : text.slice(0, colon);
+      var value = colon < 0 ? "" : text.slice(colon + 1);
+      if (value.charAt(0) === " ") value = value.slice(1);
+      if (field === "data") data.push(value);
+      else if (field === "event") type = value;
+      else if (field === "id" && value.indexOf("\0") < 0) id = value;
+      else if (field === "retry" && /^[0-9]+$/.test(value)) serverRetry = Number(value);
+    }
+
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) return;
+        buffer += decoder.decode(chunk.value, { stream: true });
+        var lines = buffer.split(/\r\n|\r|\n/);
+        buffer = lines.pop();
+        lines.forEach(line);
+        return pump();
+      });
+    }
+    return pump();
+  }
+
   function connect() {
     if (signedOut) return;
     var url = "/realtime/stream";
-    // Resume right after what the feed already showed; the browser then
-    // sends Last-Event-ID itself on every automatic reconnect.
-    if (lastSeq !== null) url += "?last_event_id=" + encodeURIComponent(String(lastSeq));
-    source = new EventSource(url);
-    source.onopen = function () {
-      retryDelay = RETRY_MIN;
-      bannerEl.hidden = true;
-      setStatus("connected", "Live");
-      loadPresence();
-    };
-    source.onmessage = function (message) {
-      var event;
-      try {
-        event = JSON.parse(message.data);
-      } catch (err) {
-        return;
-      }
-      addLive(event);
-    };
-    source.addEventListener("gap", function (message) {
-      var body;
-      try {
-        body = JSON.parse(message.data);
-      } catch (err) {
-        return;
-      }
-      var missed = Number(body.missed) || 0;
-      var why = body.reason === "retention" ? "no longer kept by the server" : "this page fell behind";
-      addNotice(noticeRow(
-        "gap",
-        missed + (missed === 1 ? " event missed" : " events missed"),
-        "seq " + body.from_seq + "–" + body.to_seq + ", " + why
-      ));
-    });
-    source.addEventListener("reset", function (message) {
-      var body = {};
-      try {
-        body = JSON.parse(message.data);
-      } catch (err) { /* show the notice anyway */ }
-      // The server's history restarted below what we saw: old seqs mean new events now.
-      seen.clear();
-      lastSeq = null;
-      addNotice(noticeRow("reset", "The server's history was reset",
-        "now at seq " + valueText(body.server_seq)));
-    });
-    source.onerror = function () {
-      if (signedOut) return;
-      if (source.readyState === EventSource.CLOSED) {
-        // The browser gave up (an HTTP error): check the session, then retry.
-        source.close();
-        setStatus("offline", "Offline, retrying");
-        var delay = retryDelay;
-        retryDelay = Math.min(retryDelay * 2, RETRY_MAX);
-        setTimeout(function () {
-          // /realtime/presence needs the session: a 401 there ends it for good.
-          getJson("/realtime/presence").then(function (body) {
-            if (body && Array.isArray(body.people)) renderPresence(body);
-            connect();
-          }, connect);
-        }, delay);
-      } else {
-        setStatus("reconnecting", "Reconnecting…");
-      }
-    };
+    // Resume right after what the feed (or the last stream) showed.
+    var resume = lastEventId || (lastSeq !== null ? String(lastSeq) : "");
+    if (resume) url += "?last_event_id=" + encodeURIComponent(resume);
+    var controller = new AbortController();
+    stream = controller;
+    var opened = false;
+    request(url, { signal: controller.signal })
+      .then(function (response) {
+        if (response.status === 401) {
+          endSession();
+          return;
+        }
+        if (!response.ok || !response.body) throw new Error("the stream answered " + response.status);
+        opened = true;
+        retryDelay = RETRY_MIN;
+        bannerEl.hidden = true;
+        setStatus("connected", "Live");
+        loadPresence();
+        return readFrames(response.body.getReader());
+      })
+      .catch(function () { /* retried below */ })
+      .then(function () {
+        if (signedOut || stream !== controller) return;
+        var delay;
+        if (opened) {  // the stream ended: reconnect after the server's hint
+          setStatus("reconnecting", "Reconnecting…");
+          delay = serverRetry;
+        } else {  // it did not open: back off
+          setStatus("offline", "Offline, retrying");
+          delay = retryDelay;
+          retryDelay = Math.min(retryDelay * 2, RETRY_MAX);
+        }
+        setTimeout(connect, delay);
+      });
   }
 
-  loadFeed()
-    .catch(function () { /* the stream still starts; it replays a short tail */ })
-    .finally(function () {
-      refreshFeedMeta();
-      connect();
+  function start() {
+    session = readSession();
+    if (!session) {
+      notSignedIn([
+        "Not signed in. Run ",
+        { code: "lattice-rt open" },
+        " or use Open in browser in the tray menu.",
+      ]);
+      return;
+    }
+    showUser();
+    loadFeed()
+      .catch(function () { /* the stream still starts; it replays a short tail */ })
+      .finally(function () {
+        refreshFeedMeta();
+        connect();
+      });
+  }
+
+  var code = takeCode();
+  if (!code) {
+    start();
+  } else {
+    exchange(code).then(function (fresh) {
+      if (fresh === null) {
+        notSignedIn([
+          "This link has expired or was already used. Run ",
+          { code: "lattice-rt open" },
+          " for a fresh one.",
+        ]);
+        return;
+      }
+      keepSession(fresh);
+      start();
+    }, function () {
+      notSignedIn([
+        "Could not sign in: the server did not answer. Run ",
+        { code: "lattice-rt open" },
+        " for a new link.",
+      ]);
     });
+  }
 })();

@@ -220,15 +220,16 @@ def test_accounts_and_sign_ins_are_shared_by_every_node(cluster: Cluster) -> Non
     admin(2, "remove", user="ann-cluster")
     assert [status(i, renewed) for i in range(3)] == [401, 401, 401]
 
-    # a launch code from one node signs a browser in on another; the cookie works on a third
+    # a launch code from one node signs a browser in on another; the session works on a third
     code = httpx.post(cluster.nodes[0].url + "/realtime/launch", headers=cluster.headers,
                       timeout=WAIT).json()["code"]
-    landing = httpx.get(cluster.nodes[1].url + "/activity", params={"code": code},
-                        timeout=WAIT, follow_redirects=False)
-    assert landing.status_code == 303
-    cookie = landing.cookies["lrt_session"]
-    feed = httpx.get(cluster.nodes[2].url + "/realtime/feed", cookies={"lrt_session": cookie},
-                     timeout=WAIT)
+    landing = httpx.post(cluster.nodes[1].url + "/realtime/session", json={"code": code},
+                         timeout=WAIT)
+    assert landing.status_code == 200
+    session = landing.json()["session"]
+    feed = httpx.get(cluster.nodes[2].url + "/realtime/feed",
+                     headers={"Authorization": f"Session {session}"}, timeout=WAIT)
     assert feed.status_code == 200
-    again = httpx.get(cluster.nodes[2].url + "/activity", params={"code": code}, timeout=WAIT)
+    again = httpx.post(cluster.nodes[2].url + "/realtime/session", json={"code": code},
+                       timeout=WAIT)
     assert again.status_code == 401  # single use, cluster-wide

@@ -551,13 +551,21 @@ def test_bad_token_guesses_meet_a_429(data_dir: Path) -> None:
             # not checked while throttled: the right token waits too (one address)
             assert client.get("/realtime/feed",
                               headers=bearer(srv.owner_token)).status_code == 429
+            # so does a launch code, wherever it is carried (issue 20, item 1: in a body)
+            code = client.post("/realtime/session", json={"code": "x" * 43})
+            assert code.status_code == 429, code.text
+            form = client.post("/activity", content=f"code={'x' * 43}", headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Origin": srv.url})
+            assert form.status_code == 429, form.text
+            assert client.get("/realtime/feed", headers={
+                "Authorization": f"Session {'x' * 43}"}).status_code == 429
             # the anonymous health check and the page's files still answer
             assert client.get("/realtime/health").status_code == 200
             assert client.get("/activity/static/activity.js").status_code == 200
             clock.now += AUTH_FAILURE_WINDOW / 2  # the failures have aged out
             metrics = client.get("/metrics", headers=bearer(srv.owner_token))
             assert metrics.status_code == 200
-            assert "\nlattice_rt_auth_throttled_total 2.0\n" in metrics.text
-            assert 'lattice_rt_requests_refused_total{reason="auth_throttled"} 2.0' in metrics.text
+            assert "\nlattice_rt_auth_throttled_total 5.0\n" in metrics.text
+            assert 'lattice_rt_requests_refused_total{reason="auth_throttled"} 5.0' in metrics.text
     finally:
         srv.stop()

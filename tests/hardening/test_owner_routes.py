@@ -59,16 +59,17 @@ def test_every_owner_route_refuses_a_user_token(server: RealtimeServer) -> None:
 
 
 def test_an_owner_browser_session_cannot_administer(server: RealtimeServer) -> None:
-    # fails without: the empty cookies ({}) in owner_routes.OwnerRoutes._owner
+    # fails without: session=False in owner.OwnerRoutes._owner
     with RealtimeClient(server.url, server.owner_token) as owner:
         code = owner.launch_url().rsplit("code=", 1)[1]
     with httpx.Client(base_url=server.url, timeout=10) as browser:
-        assert browser.get("/activity", params={"code": code}).status_code == 303
-        assert browser.cookies.get("lrt_session")  # a signed-in owner's browser
-        assert browser.get("/realtime/feed").status_code == 200
+        answer = browser.post("/realtime/session", json={"code": code})
+        assert answer.status_code == 200 and answer.json()["user"] == "owner"
+        session = {"Authorization": f"Session {answer.json()['session']}"}
+        assert browser.get("/realtime/feed", headers=session).status_code == 200
         for method, path in OWNER_ROUTES:
             kwargs: dict[str, object] = {"json": BODY} if method == "POST" else {}
-            r = browser.request(method, path, **kwargs)  # type: ignore[arg-type]
+            r = browser.request(method, path, headers=session, **kwargs)  # type: ignore[arg-type]
             assert r.status_code == 401, (method, path, r.status_code)
 
 

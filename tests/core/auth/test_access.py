@@ -141,30 +141,39 @@ def test_accounts_use_the_same_rule(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ the caller
-def test_the_caller_comes_from_a_bearer_token_or_the_session_cookie() -> None:
+def test_the_caller_comes_from_a_bearer_token_or_a_session_header_never_a_cookie() -> None:
     auth = Authenticator(owner_token="secret", owner_user="root", accounts=None)
 
-    def sync_authenticated(headers: dict[str, str], cookies: dict[str, str]) -> Principal:
-        return asyncio.run(authenticated(auth, headers, cookies))
+    def sync_authenticated(headers: dict[str, str], *, session: bool = True) -> Principal:
+        return asyncio.run(authenticated(auth, headers, session=session))
 
-    assert asyncio.run(caller(auth, {"authorization": "Bearer secret"}, {})) == asyncio.run(
+    assert asyncio.run(caller(auth, {"authorization": "Bearer secret"})) == asyncio.run(
         auth.from_bearer("secret"))
-    assert sync_authenticated({"authorization": "Bearer secret"}, {}).owner
-    session = asyncio.run(auth.redeem(asyncio.run(auth.issue_launch_code(OWNER))))
-    assert session is not None
-    cookies = {SESSION_COOKIE: session}
-    assert sync_authenticated({}, cookies).owner
-    assert asyncio.run(caller(auth, {}, {})) is None
-    refused(lambda: sync_authenticated({}, {}), 401, "authentication required")
-    refused(lambda: sync_authenticated({"authorization": "Bearer wrong"}, cookies), 401,
-            "authentication required")  # a bad header is not rescued by a cookie
-    refused(lambda: sync_authenticated({"authorization": "Basic x"}, {}), 401,
+    assert sync_authenticated({"authorization": "Bearer secret"}).owner
+    assert sync_authenticated({"authorization": "Bearer secret"}, session=False).owner
+    code = asyncio.run(auth.issue_launch_code(OWNER))
+    assert asyncio.run(auth.code_holder(code)) == OWNER  # a look does not use it up
+    session = asyncio.run(auth.redeem(code))
+    assert session is not None and asyncio.run(auth.code_holder(code)) is None
+    assert sync_authenticated({"authorization": f"Session {session}"}).owner
+    assert sync_authenticated({"authorization": f"session  {session} "}).owner
+    refused(lambda: sync_authenticated({"authorization": f"Session {session}"}, session=False),
+            401, "authentication required")  # where only a bearer token may do
+    refused(lambda: sync_authenticated({"authorization": f"Bearer {session}"}), 401,
+            "authentication required")  # a session is not a token
+    refused(lambda: sync_authenticated({"cookie": f"{SESSION_COOKIE}={session}"}), 401,
+            "authentication required")  # a cookie is never a credential
+    assert asyncio.run(caller(auth, {})) is None
+    refused(lambda: sync_authenticated({}), 401, "authentication required")
+    refused(lambda: sync_authenticated({"authorization": "Session "}), 401,
+            "authentication required")
+    refused(lambda: sync_authenticated({"authorization": "Basic x"}), 401,
             "authentication required")
 
 
 def test_without_auth_everyone_is_the_local_user() -> None:
     auth = Authenticator(owner_token=None, owner_user="root", accounts=None, enabled=False)
-    assert asyncio.run(authenticated(auth, {}, {})) == LOCAL
+    assert asyncio.run(authenticated(auth, {})) == LOCAL
 
 
 # -------------------------------------------------------------------- presence

@@ -96,17 +96,19 @@ def test_a_launch_code_from_one_node_is_redeemed_once_on_another(
                                  sessions=RedisSessions(acc.client, keys))
 
         a, b = node(a_acc), node(b_acc)
-        ann = await a.resolve(f"Bearer {token}", None)
+        ann = await a.resolve(f"Bearer {token}")
         assert ann == Principal("ann", frozenset({"ws_a"}))
         code = await a.issue_launch_code(ann)
         session = await b.redeem(code)
         assert session is not None and await a.redeem(code) is None  # single use
         await b_acc.grant("ann", ["ws_new"])  # memberships are read again per request
-        seen = await a.resolve(None, session)
-        owner_code = await b.issue_launch_code(await b.resolve("Bearer owner-secret", None))
+        assert await a.code_holder(code) is None  # spent, on every node
+        seen = await a.resolve(f"Session {session}")
+        owner_code = await b.issue_launch_code(await b.resolve("Bearer owner-secret"))
+        assert await a.code_holder(owner_code) == Principal("root", None, owner=True)
         owner_session = await a.redeem(owner_code)
         keys_in_redis = [k.decode() for k in await a_acc.client.keys(f"{redis_prefix}:*")]
-        return [seen, await b.resolve(None, owner_session or ""), keys_in_redis, code, session]
+        return [seen, await b.resolve(f"Session {owner_session}"), keys_in_redis, code, session]
 
     seen, owner, keys_in_redis, code, session = run_closing(scenario())
     assert seen == Principal("ann", frozenset({"ws_a", "ws_new"}))
