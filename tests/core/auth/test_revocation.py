@@ -56,7 +56,7 @@ def test_a_launch_code_dies_with_the_token_that_minted_it(accounts: Accounts, ch
     auth = local_auth(accounts)
 
     async def scenario() -> tuple[str | None, str | None]:
-        ann = await auth.resolve(f"Bearer {token}", None)
+        ann = await auth.resolve(f"Bearer {token}")
         assert ann is not None and ann.credential is not None
         kept, dying = await auth.issue_launch_code(ann), await auth.issue_launch_code(ann)
         before = await auth.redeem(kept)
@@ -75,15 +75,15 @@ def test_a_browser_session_dies_with_the_token_that_minted_it(accounts: Accounts
     auth = local_auth(accounts)
 
     async def scenario() -> tuple[Principal | None, Principal | None, Principal | None]:
-        ann = await auth.resolve(f"Bearer {token}", None)
+        ann = await auth.resolve(f"Bearer {token}")
         assert ann is not None
         session = await auth.redeem(await auth.issue_launch_code(ann))
         assert session is not None
-        before = await auth.resolve(None, session)
+        before = await auth.resolve(f"Session {session}")
         # a stream opened with the session is checked against the minting token
         assert before is not None and before.credential == ann.credential
         CHANGES[change](accounts)
-        return before, await auth.resolve(None, session), await auth.recheck(ann)
+        return before, await auth.resolve(f"Session {session}"), await auth.recheck(ann)
 
     before, after, stream = asyncio.run(scenario())
     assert before == Principal("ann", frozenset({"ws_a"}))
@@ -98,15 +98,15 @@ def test_a_narrowed_grant_narrows_sessions_and_the_owner_is_never_revoked(
     auth = local_auth(accounts)
 
     async def scenario() -> list[Principal | None]:
-        ann = await auth.resolve(f"Bearer {token}", None)
-        owner = await auth.resolve("Bearer owner-secret", None)
+        ann = await auth.resolve(f"Bearer {token}")
+        owner = await auth.resolve("Bearer owner-secret")
         assert ann is not None and owner is not None
         session = await auth.redeem(await auth.issue_launch_code(ann))
         owner_session = await auth.redeem(await auth.issue_launch_code(owner))
         assert session is not None and owner_session is not None
         accounts.revoke("ann", ["ws_b"])
-        return [await auth.resolve(None, session), await auth.recheck(ann),
-                await auth.recheck(owner), await auth.resolve(None, owner_session)]
+        return [await auth.resolve(f"Session {session}"), await auth.recheck(ann),
+                await auth.recheck(owner), await auth.resolve(f"Session {owner_session}")]
 
     session, stream, owner, owner_session = asyncio.run(scenario())
     assert session == Principal("ann", frozenset({"ws_a"}))
@@ -151,7 +151,7 @@ def test_sessions_die_with_their_token_on_every_node_of_a_cluster(
                      for acc in (a_acc, b_acc)]
             a, b = nodes
             token = await a_acc.add_user("ann", ["ws_a", "ws_b"])
-            ann = await a.resolve(f"Bearer {token}", None)
+            ann = await a.resolve(f"Bearer {token}")
             assert ann is not None
             code = await a.issue_launch_code(ann)
             session = await a.redeem(await a.issue_launch_code(ann))
@@ -159,10 +159,10 @@ def test_sessions_die_with_their_token_on_every_node_of_a_cluster(
             versions = [await a_acc.version()]
             await b_acc.revoke("ann", ["ws_b"])
             versions.append(await a_acc.version())
-            narrowed = [await b.resolve(None, session), await a.recheck(ann)]
+            narrowed = [await b.resolve(f"Session {session}"), await a.recheck(ann)]
             await b_acc.renew("ann")
             versions.append(await a_acc.version())
-            return [narrowed, await b.resolve(None, session), await b.redeem(code),
+            return [narrowed, await b.resolve(f"Session {session}"), await b.redeem(code),
                     await a.recheck(ann), versions]
         finally:
             await a_acc.client.aclose()
