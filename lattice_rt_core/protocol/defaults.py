@@ -23,6 +23,8 @@ __all__ = [
     "DEFAULT_STATUS",
     "DEFAULT_TTL",
     "FEED_LIMIT",
+    "IDEMPOTENCY_KEY_MAX",
+    "IDEMPOTENCY_WINDOW",
     "HEAD_TIMEOUT",
     "MAX_CLIENT_CONNECTIONS",
     "MAX_HEAD_BYTES",
@@ -76,3 +78,8 @@ MAX_CLIENT_CONNECTIONS = 256
 #: AUTH_FAILURE_WINDOW seconds; then its requests with a credential are 429s
 AUTH_FAILURE_LIMIT = 20
 AUTH_FAILURE_WINDOW = 10.0
+#: seconds a publish's ``Idempotency-Key`` is remembered (a retry within them
+#: gets the first answer and publishes nothing)
+IDEMPOTENCY_WINDOW = 24 * 3600.0
+#: characters an ``Idempotency-Key`` may have (printable ASCII)
+IDEMPOTENCY_KEY_MAX = 200
