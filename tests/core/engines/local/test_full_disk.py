@@ -80,13 +80,16 @@ async def delivered(engine: LocalEngine, last_event_id: int, until: int) -> list
     out: list[tuple[str, str]] = []
     stream = engine.stream(sub, heartbeat=30)
     try:
-        async for chunk in stream:
-            out += [(f.event, f.id or "") for f in parse(chunk) if not f.comment and f.id]
-            if out and out[-1][1] == str(until):
-                return out
+        async with asyncio.timeout(15):  # generous: they are all there already
+            async for chunk in stream:
+                out += [(f.event, f.id or "") for f in parse(chunk) if not f.comment and f.id]
+                if out and out[-1][1] == str(until):
+                    return out
+    except TimeoutError:
+        pass
     finally:
         await stream.aclose()
-    raise AssertionError(out)
+    raise AssertionError(f"frames up to id {until} never came: {out}")
 
 
 def events(n: int, tag: str = "e") -> list[dict[str, Any]]:
