@@ -68,10 +68,23 @@ def with_engine(path: Path, body: Callable[[LocalEngine, Journal], Awaitable[T]]
     try:
         return asyncio.run(main())
     finally:
-        if kill:  # the writer thread is idle: it writes nothing more, ever
-            j._conn.close()
+        if kill:
+            crash(j)
         else:
             j.close()
+
+
+def crash(journal: Journal) -> None:
+    """What a kill -9 leaves: what is pending is never written, nothing is recorded;
+    the writer ends after the batch in its hands (if any), then the file is let go."""
+    with journal._cond:
+        journal._pending.clear()
+        journal._pending_keys.clear()
+        journal._closing = True
+        journal._cond.notify()
+    if journal._thread is not None:
+        journal._thread.join()
+    journal._conn.close()
 
 
 async def delivered(engine: LocalEngine, last_event_id: int, until: int) -> list[tuple[str, str]]:
