@@ -1,21 +1,24 @@
 """Figure 6: the longest GUI-thread stall while a flood of events reaches the tray app.
 
     python -m bench.app_flood [--events 10000] [--seconds 1] [--window shown|hidden]
-                              [--home DIR] [--period-ms 5] [--timeout 90] [--json]
+                              [--follow] [--home DIR] [--period-ms 5] [--timeout 90] [--json]
 
 The app is built with its composition root (:func:`lattice_rt_tray.main.build`)
-and tuned as ``main()`` tunes it (:func:`~lattice_rt_tray.main.settle_after_startup`):
-embedded server on a free port with its data in ``DIR`` (a temporary directory
-by default), notifications recorded instead of shown, the system tray where the
-desktop has one. Once it is connected, caught up and present, with its
-Activity window shown or hidden, a ``QTimer`` on the GUI thread beats every
-``--period-ms`` while a separate publisher process (:mod:`bench.publisher`)
-POSTs ``--events`` events to the app's embedded server in lists of 100, spread
-over ``--seconds``, as other programs publish. The events take the app's normal
-path: HTTP, bus, SSE stream, client thread, bridge, coalescer, activity model
-and view. When the app has taken them all in (its client at the publisher's
-last seq, its bridge queue empty), plus half a second, the heartbeat stops: a
-stall is how much later than its period a beat came.
+and tuned as ``main()`` tunes it
+(:func:`~lattice_rt_tray.main.settle_after_startup`): embedded server on a free
+port with its data in ``DIR`` (a temporary directory by default; with
+``--follow`` the embedded endpoint is off and the app follows a server of its
+own in another process instead), notifications recorded instead of shown, the
+system tray where the desktop has one. Once it is connected, caught up and
+present, with its Activity window shown or hidden, a ``QTimer`` on the GUI
+thread beats every ``--period-ms`` while a separate publisher process
+(:mod:`bench.publisher`) POSTs ``--events`` events to the app's embedded server
+in lists of 100, spread over ``--seconds``, as other programs publish. The
+events take the app's normal path: HTTP, bus, SSE stream, client thread,
+bridge, coalescer, activity model and view. When the app has taken them all in
+(its client at the publisher's last seq, its bridge queue empty), plus half a
+second, the heartbeat stops: a stall is how much later than its period a beat
+came.
 
 Reported besides the stalls: the events the app received (counted by one slot
 on ``bridge.events_received``; a ``Signal(object)`` hands every slot the same
@@ -50,7 +53,9 @@ from bench.stats import percentile
 from bench.tray import write_settings
 from lattice_rt_core.commands.support import TOKEN_ENV
 from lattice_rt_core.paths import read_owner_token
-from lattice_rt_tray.logic.settings_values import LOCAL_KEY
+from lattice_rt_core.process.child import ChildServer
+from lattice_rt_core.process.config import ServerConfig
+from lattice_rt_tray.logic.settings_values import LOCAL_KEY, ConnectionSettings, local_connection
 from lattice_rt_tray.main import TrayApp, build, settle_after_startup
 from lattice_rt_tray.services.settings import Settings
 
@@ -60,6 +65,7 @@ WINDOWS = ("hidden", "shown")
 SETTLE_MS = 500  # after the app is ready, and after it took in the last event
 POLL_MS = 20  # how often the probe looks at the app and the publisher
 FLOOD_AREA = "workflow"  # the area of bench.publisher's events
+TEAM_KEY = "team"  # the connection to the followed server (--follow)
 
 #: starts the publisher process: (url, token, events, seconds) -> the process
 Publisher = Callable[[str, str, int, float], subprocess.Popen[str]]
@@ -86,10 +92,15 @@ class FloodProbe(QObject):
     finished = Signal()
 
     def __init__(self, app: TrayApp, data_dir: Path, *, events: int, seconds: float,
-                 window: str, period_ms: int, publisher: Publisher = spawn_publisher) -> None:
+                 window: str, period_ms: int, publisher: Publisher = spawn_publisher,
+                 key: str = LOCAL_KEY, token: str | None = None) -> None:
+        """``key``: the connection flooded (the embedded endpoint's, else a followed
+        server's, whose owner ``token`` is given)."""
         super().__init__()
         self.app = app
         self.data_dir = data_dir
+        self.key = key
+        self._token = token
         self.events = events
         self.seconds = seconds
         self.window = window
@@ -134,7 +145,7 @@ class FloodProbe(QObject):
     # ------------------------------------------------------------- counting
     @Slot(str, object)
     def on_joined(self, key: str, entries: object) -> None:
-        self._joined = self._joined or key == LOCAL_KEY
+        self._joined = self._joined or key == self.key
 
     @Slot(str, object)
     def on_events(self, server: str, batch: list[dict[str, Any]]) -> None:
@@ -180,9 +191,10 @@ class FloodProbe(QObject):
 
     @Slot()
     def begin(self) -> None:
-        url, token = self.app.connections[LOCAL_KEY].url, read_owner_token(self.data_dir)
+        url = self.app.connections[self.key].url
+        token = self._token or read_owner_token(self.data_dir)
         if not url or not token:
-            self.fail("the embedded server wrote no URL or owner token")
+            self.fail("the server has no URL or owner token")
             return
         self.received = self.missed = 0
         gc.callbacks.append(self._on_gc)
@@ -203,7 +215,7 @@ class FloodProbe(QObject):
                 return
             self.publish = json.loads(out)
             self.last_seq = int(self.publish["last_seq"])
-        client = self.app.connections[LOCAL_KEY].client
+        client = self.app.connections[self.key].client
         seen = client.last_event_id if client is not None else None
         if seen is not None and seen >= self.last_seq and self.app.bridge.pending() == 0:
             self._poll.stop()
@@ -273,6 +285,19 @@ class FloodProbe(QObject):
         }
 
 
+def _following(work: Path) -> tuple[Settings, ChildServer]:
+    """A server of its own (``lattice-rt serve`` as a child) and settings that follow it
+    instead of the embedded endpoint."""
+    team = ChildServer(ServerConfig(port=0, data_dir=work / "team"))
+    team.start()
+    settings = Settings.open(work / "settings.ini")
+    settings.update(connections=(local_connection(enabled=False),
+                                 ConnectionSettings(TEAM_KEY, "Team", url=team.url)))
+    if team.owner_token:
+        settings.set_file_token(TEAM_KEY, team.owner_token)  # as where there is no keyring
+    return settings, team
+
+
 def measure(
     events: int = 10_000,
     seconds: float = 1.0,
@@ -282,8 +307,10 @@ def measure(
     period_ms: int = 5,
     timeout: float = 90.0,
     publisher: Publisher = spawn_publisher,
+    follow: bool = False,
 ) -> dict[str, Any]:
-    """Build the app in this process (in ``home``, else a temporary directory), flood it."""
+    """Build the app in this process (in ``home``, else a temporary directory), flood it:
+    its embedded endpoint, or with ``follow`` a server it follows."""
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {WINDOWS}, not {window!r}")
     qapp = QApplication.instance() or QApplication([sys.argv[0]])
@@ -292,24 +319,33 @@ def measure(
     root = QObject()
     data_dir = work / "lattice-data"
     app: TrayApp | None = None
+    team: ChildServer | None = None
     try:
-        app = build(settings=Settings.open(write_settings(work)), data_dir=data_dir,
+        if follow:
+            settings, team = _following(work)
+        else:
+            settings = Settings.open(write_settings(work))
+        app = build(settings=settings, data_dir=data_dir,
                     tray_available=QSystemTrayIcon.isSystemTrayAvailable(), notifier="record",
-                    discover_local=lambda _: None, parent=root)
+                    discover_local=lambda _: None, keyring=lambda: None, parent=root)
         settle_after_startup(app)
         probe = FloodProbe(app, data_dir, events=events, seconds=seconds, window=window,
-                           period_ms=period_ms, publisher=publisher)
+                           period_ms=period_ms, publisher=publisher,
+                           key=TEAM_KEY if team else LOCAL_KEY,
+                           token=team.owner_token if team else None)
         loop = QEventLoop()
         app.controller.quit_finished.connect(loop.quit)
         probe.start(timeout)
         loop.exec()
         app.controller.wait_for_shutdown(2.0)
-        return probe.result()
+        return {**probe.result(), "followed": "server" if follow else "embedded"}
     finally:
         if app is not None:  # the windows (views of root's models) first
             app.views.activity.deleteLater()
             app.views.presence.deleteLater()
         root.deleteLater()
+        if team is not None:
+            team.stop()
         if home is None:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -324,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, help="an empty directory (default: a temporary one)")
     parser.add_argument("--period-ms", type=int, default=5, help="heartbeat period")
     parser.add_argument("--timeout", type=float, default=90.0, help="give up after, seconds")
+    parser.add_argument("--follow", action="store_true",
+                        help="flood a server the app follows, not its embedded endpoint")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     if args.events < 1 or args.seconds <= 0 or args.period_ms < 1 or args.timeout <= 0:
@@ -331,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     result = measure(args.events, args.seconds, window=args.window, home=args.home,
-                     period_ms=args.period_ms, timeout=args.timeout, publisher=spawn_publisher)
+                     period_ms=args.period_ms, timeout=args.timeout, publisher=spawn_publisher,
+                     follow=args.follow)
     if args.json:
         print(json.dumps(result))
     else:

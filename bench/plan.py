@@ -32,6 +32,7 @@ class Plan:
     # 6 GUI flood
     flood_events: int
     flood_seconds: float
+    flood_runs: int  # with the Activity window shown (one more with it hidden)
     # 7 cluster (burst and latency sizes from 1 and 2)
     cluster_subscribers: int
     cluster_path_subscribers: int  # latency with little fan-out: the publish path itself
@@ -53,11 +54,12 @@ FULL = Plan(
     publish_subscribers=(0, 100, 1000),
     publish_frame_budget=200_000,
     publish_max_events=20_000,
-    tray_starts=3,
+    tray_starts=5,
     tray_idle_seconds=60.0,
     tray_settle_seconds=2.0,
-    flood_events=10_000,
-    flood_seconds=1.0,
+    flood_events=100_000,  # 10,000 events/s for 10 s
+    flood_seconds=10.0,
+    flood_runs=5,
     cluster_subscribers=1000,
     cluster_path_subscribers=10,
 )
@@ -80,6 +82,7 @@ SMOKE = Plan(
     tray_settle_seconds=0.2,
     flood_events=200,
     flood_seconds=0.2,
+    flood_runs=1,
     cluster_subscribers=4,
     cluster_path_subscribers=2,
     idle_timeout=10.0,

@@ -213,10 +213,19 @@ def _flood(results: Results) -> list[str]:
         ("longest garbage collection, ms", "gc_max_ms", 1),
     ]
     head = [f"{_num(rows[0].get('events'))} events in {rows[0].get('seconds')} s"] + [
-        f"Activity window {r.get('window')}" for r in runs
+        f"window {r.get('window')}" + (", following" if r.get("followed") == "server" else "")
+        for r in runs
     ]
+    row = rows[0]
+    shown = sum(1 for r in runs if r.get("window") == "shown")
     return _table(head, [[label] + [_num(r.get(key), d) for r in runs]
-                         for label, key, d in items])
+                         for label, key, d in items]) + [
+        "", f"Longest GUI-thread stall with the Activity window shown: "
+        f"**{_num(row.get('max_stall_ms'), 1)} ms** at the median of {shown} runs "
+        f"(best {_num(row.get('max_stall_min_ms'), 1)} ms, "
+        f"worst {_num(row.get('max_stall_worst_ms'), 1)} ms); following a server instead of "
+        f"the embedded endpoint: {_num(row.get('following_max_stall_ms'), 1)} ms at the "
+        f"median, {_num(row.get('following_max_stall_worst_ms'), 1)} ms at worst."]
 
 
 def _cluster(results: Results) -> list[str]:
@@ -385,14 +394,16 @@ _METHOD = """\
   *Icon shown* = its `StatusNotifierItemRegistered` signal on the session bus; *presence
   joined* = the `joined_at` the embedded server stamped on its entry in `/realtime/presence`;
   *cold start* = the later of the two, median of {tray_starts} starts (warm file cache).
-  Memory = RSS of the app process (embedded server included) {tray_settle_seconds:g} s after
-  joining; idle CPU = its CPU time over {tray_idle_seconds:g} s with its stream open.
+  Memory = RSS (and PSS) of the app's process and its embedded endpoint's (a child process)
+  after {tray_idle_seconds:g} s idle; idle CPU = both processes' CPU time over
+  {tray_idle_seconds:g} s with the app's stream open.
 - **6 GUI flood.** `bench/app_flood.py` builds the app with its own composition root
-  (`lattice_rt_tray.main.build`, tuned as `main()` tunes it), with the Activity window hidden,
-  then shown; once joined, a `QTimer` beats every 5 ms on the GUI thread while a separate
-  process POSTs {flood_events:,} events (lists of 100) spread over {flood_seconds:g} s to the
-  app's embedded server. Longest stall = longest interval between two beats − 5 ms, until the
-  app has taken in every event (client at the last seq, bridge queue empty) + 0.5 s. Events
+  (`lattice_rt_tray.main.build`, tuned as `main()` tunes it), once with the Activity window
+  hidden, then {flood_runs} times shown; once joined, a `QTimer` beats every 5 ms on the GUI
+  thread while a separate process POSTs {flood_events:,} events (lists of 100) spread over
+  {flood_seconds:g} s to the app's embedded endpoint (its own process). Longest stall =
+  longest interval between two beats − 5 ms, until the app has taken in every event (client
+  at the last seq, bridge queue empty) + 0.5 s. Events
   are counted by one slot on the bridge's `Signal(object)`, which hands it the same list as
   the app's own slot (one call per batch).
 - **7 Scale out.** Three setups, fresh for each measurement: one `lattice-rt serve --no-auth`
@@ -447,10 +458,14 @@ def render(results: Results, plot_name: str | None) -> str:
               *_publish(results), ""]
     lines += ["## 5. Tray app: cold start, memory, idle CPU", "", *_app(results, "tray", [
         ("cold start: icon shown and presence joined (median), s", "cold_start_s", 2),
+        ("fastest of the starts, s", "cold_start_min_s", 2),
         ("slowest of the starts, s", "cold_start_max_s", 2),
         ("start to tray icon shown (median), s", "shown_s", 2),
         ("start to presence joined (median), s", "joined_s", 2),
-        ("resident memory, MB", "rss_mb", 1),
+        ("resident memory after idling, app and endpoint (RSS), MB", "rss_mb", 1),
+        ("  of which the app's process (RSS), MB", "rss_app_mb", 1),
+        ("  of which the endpoint's process (RSS), MB", "rss_endpoint_mb", 1),
+        ("both, shared pages counted once (PSS), MB", "pss_mb", 1),
         ("CPU time while idle with the stream open, s", "idle_cpu_s", 2),
         ("CPU while idle, % (smallest measurable step in brackets)", "idle_cpu_text", -1),
         ("quit (SIGTERM to exit), slowest, s", "quit_s", 2),

@@ -50,6 +50,7 @@ from lattice_rt_core.paths import (
     SERVER_INFO_FILE,
     default_data_dir,
 )
+from lattice_rt_core.process.child import WORKER_COMMAND, worker_command
 from lattice_rt_core.protocol.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
@@ -63,7 +64,7 @@ from lattice_rt_core.protocol.defaults import (
     REPLAY_TAIL,
 )
 from lattice_rt_core.protocol.events import to_json
-from lattice_rt_core.protocol.people import presence_summary
+from lattice_rt_core.protocol.people import person_name, presence_summary
 from lattice_rt_core.version import __version__
 
 if TYPE_CHECKING:
@@ -71,17 +72,6 @@ if TYPE_CHECKING:
     from lattice_rt_core.server import RealtimeServer
 
 __all__ = ["main"]
-
-#: the hidden command a worker of `serve --workers N` runs (see workers.py)
-WORKER_COMMAND = "_worker"
-
-
-def worker_command() -> list[str]:
-    """How to start this program again as a worker (also from a frozen bundle)."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, WORKER_COMMAND]
-    return [sys.executable, "-m", "lattice_rt_core.cli", WORKER_COMMAND]
-
 
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line that points to ``--help`` (no usage block)."""
@@ -261,8 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
             "and how many people that is (on stderr)")
 
     status = command("status", _status,
-                     "set the status (and status line) of a presence entry; prints it")
-    status.add_argument("client_id", metavar="CLIENT_ID", help="the entry's client_id")
+                     "set the status (and status line) of a person's presence; prints the "
+                     "entries changed")
+    status.add_argument("who", metavar="WHO",
+                        help="'me' (every entry of your user), a person's name (display name "
+                             "or user, any case: all their entries) or an entry's client_id")
     status.add_argument("status", metavar="STATUS", choices=PRESENCE_STATUSES,
                         help=f"one of {', '.join(PRESENCE_STATUSES)}")
     status.add_argument("--text", "-t", metavar="TEXT",
@@ -336,11 +329,19 @@ def _serve(args: argparse.Namespace) -> int:
         redis_url=redis_url(args),
     )
     server: RealtimeServer | Supervisor
+    stop = threading.Event()
+    lost: list[str] = []
+
+    def data_dir_lost(reason: str) -> None:
+        # the server logged the one line that says so; exit, so that a service
+        # manager starts a server on a directory it can keep events in
+        lost.append(reason)
+        stop.set()
+
     if args.workers > 1:
         server = Supervisor(config, args.workers, worker_command(), say=say)
     else:
-        server = RealtimeServer(config)
-    stop = threading.Event()
+        server = RealtimeServer(config, on_data_dir_lost=data_dir_lost)
     with _signals_set(stop):
         try:
             server.start()
@@ -351,6 +352,8 @@ def _serve(args: argparse.Namespace) -> int:
             _wait(stop)
         finally:
             server.stop()
+    if lost:
+        return 1
     say("stopped")
     return 0
 
@@ -425,9 +428,32 @@ def _presence(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     with Remote(args).session() as client:
-        entry = client.set_status(args.client_id, args.status, args.text)
-    emit(to_json(entry))
+        for client_id in _whose(client, args.who):
+            emit(to_json(client.set_status(client_id, args.status, args.text)))
     return 0
+
+
+def _whose(client: RealtimeClient, who: str) -> list[str]:
+    """The client ids ``who`` names: an entry's id, ``me`` or a person (see ``status``)."""
+    entries = [e for e in client.presence().get("presence", [])
+               if isinstance(e, dict) and isinstance(e.get("client_id"), str)]
+    if any(e["client_id"] == who for e in entries):
+        return [who]
+    if who == "me":
+        user = client.health().get("user")
+        mine = [e["client_id"] for e in entries if user and e.get("user") == user]
+        if not mine:
+            raise CliError(f"you ({user or 'this token'}) have no presence entry on "
+                           f"{client.base_url}")
+        return mine
+    wanted = who.casefold()
+    named = [e["client_id"] for e in entries
+             if wanted in (person_name(e).casefold(), str(e.get("user") or "").casefold())]
+    if not named:
+        present = ", ".join(sorted({person_name(e) for e in entries})) or "nobody"
+        raise CliError(f"nobody called {who!r} is present on {client.base_url} (present: "
+                       f"{present}); give 'me', a person's name or a client_id")
+    return named
 
 
 def _feed(args: argparse.Namespace) -> int:
@@ -528,14 +554,10 @@ def _tail(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------- main
 def _worker() -> int:
-    """A worker of ``serve --workers N`` (started by the supervisor, not by people)."""
-    from lattice_rt_core.process.workers import run_worker
+    """A worker of ``serve --workers N`` or a child endpoint (started by programs)."""
+    from lattice_rt_core.process.workers import main as worker
 
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stop = threading.Event()
-    with _signals_set(stop):
-        return run_worker(sys.stdin, sys.stdout, stop)
+    return worker()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

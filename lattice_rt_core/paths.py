@@ -2,7 +2,7 @@
 
 The data directory holds the journal and accounts database, the owner token,
 ``server.lock`` (locked by the one server using the directory) and, while a
-server runs, ``server.json`` (its URL and pid). It is private to
+server runs, ``server.json`` (its URL, pid and instance id). It is private to
 the user: mode 0700, the secrets in it 0600.
 """
 
@@ -101,15 +101,19 @@ def read_owner_token(data_dir: Path | str) -> str | None:
     return token or None
 
 
-def write_server_info(data_dir: Path | str, url: str, *, auth: bool) -> bool:
+def write_server_info(data_dir: Path | str, url: str, *, auth: bool, instance: str) -> bool:
     """Say in ``server.json`` that this process serves ``url`` (atomically, mode 0600).
 
+    ``instance`` is the writer's own random id: :func:`remove_server_info`
+    removes the file only while it still carries it (a pid alone can be
+    another process's after a restart, or the same in another container).
     Only the holder of the data directory's lock calls it. False (and a
     warning) when the file cannot be written.
     """
     from lattice_rt_core.version import __version__
 
-    info = {"url": url, "pid": os.getpid(), "version": __version__, "auth": auth}
+    info = {"url": url, "pid": os.getpid(), "version": __version__, "auth": auth,
+            "instance": instance}
     path = Path(data_dir) / SERVER_INFO_FILE
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -123,12 +127,20 @@ def write_server_info(data_dir: Path | str, url: str, *, auth: bool) -> bool:
     return True
 
 
-def remove_server_info(data_dir: Path | str) -> None:
-    """Remove ``server.json`` (its writer, the lock holder, stops)."""
+def remove_server_info(data_dir: Path | str, instance: str) -> bool:
+    """Remove ``server.json`` if it is still the one ``instance`` wrote; True if removed.
+
+    A server whose data directory was deleted and made again by another
+    server finds that server's file there: it is left alone.
+    """
+    info = read_server_info(data_dir)
+    if info is None or info.get("instance") != instance:
+        return False
     try:
         (Path(data_dir) / SERVER_INFO_FILE).unlink()
     except OSError:
-        pass
+        return False
+    return True
 
 
 def read_login(data_dir: Path | str, url: str) -> str | None:

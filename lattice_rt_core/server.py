@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import pkgutil
+import secrets
 import socket
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +39,15 @@ from lattice_rt_core.engines.redis.store import RedisKeys
 from lattice_rt_core.http.app import create_app
 from lattice_rt_core.http.guard import allowed_hosts, split_host
 from lattice_rt_core.net.tls import TlsError, check_server_files
-from lattice_rt_core.paths import ensure_data_dir, remove_server_info, write_server_info
+from lattice_rt_core.paths import (
+    database_path,
+    ensure_data_dir,
+    remove_server_info,
+    write_server_info,
+)
 from lattice_rt_core.process.config import ServerConfig, ServerError
 from lattice_rt_core.process.connections import ConnectionLimits, PeerCounts, guarded_protocol
-from lattice_rt_core.process.dirlock import DataDirInUse, DataDirLock
+from lattice_rt_core.process.dirlock import DataDirInUse, DataDirLock, DataDirWatch
 from lattice_rt_core.process.listen import bind_socket
 from lattice_rt_core.process.local_storage import login_name, open_accounts, open_journal, writable
 from lattice_rt_core.version import __version__
@@ -137,10 +144,20 @@ class _Uvicorn(uvicorn.Server):
 
 
 class RealtimeServer:
-    """The whole endpoint on a background thread. See the module docstring."""
+    """The whole endpoint on a background thread. See the module docstring.
 
-    def __init__(self, config: ServerConfig | None = None) -> None:
+    A data directory deleted or replaced under the server (``rm -rf``) is
+    noticed on the next publish and within ``config.data_dir_check`` seconds
+    otherwise: the server logs one error line, refuses events with a 503 and
+    says degraded from then on, and calls ``on_data_dir_lost`` with the reason
+    (``lattice-rt serve`` then exits). It never removes what another server
+    made there since.
+    """
+
+    def __init__(self, config: ServerConfig | None = None, *,
+                 on_data_dir_lost: Callable[[str], None] | None = None) -> None:
         self.config = config or ServerConfig()
+        self.on_data_dir_lost = on_data_dir_lost
         self.bus: RealtimeBus | None = None  # the local engine's bus
         self.engine: Engine | None = None
         self.owner_token: str | None = None
@@ -155,6 +172,10 @@ class RealtimeServer:
         self._loggers: tuple[str, ...] = ()
         self._dir_lock: DataDirLock | None = None
         self._wrote_server_info = False
+        self._instance = secrets.token_hex(16)  # names this server in server.json
+        self._watch: DataDirWatch | None = None
+        self._watching = threading.Event()  # set: the watch thread should end
+        self._watcher: threading.Thread | None = None
         self._address: tuple[str, int] = (self.config.host, 0)
         self.read_only = False  # the data dir refused writes: no journal, no server.json
 
@@ -269,6 +290,7 @@ class RealtimeServer:
             raise ServerError(f"the server did not start: {self._error or 'timed out'}")
         if cfg.write_server_info and not self.read_only:
             self._write_server_info()
+        self._start_watch()
         if not cfg.auth:
             log.warning(
                 "AUTHENTICATION IS DISABLED (--no-auth): anyone who can reach %s can read "
@@ -311,7 +333,12 @@ class RealtimeServer:
                 raise ServerError(f"cannot read or create the owner token: {exc}") from exc
             self._accounts = open_accounts(data_dir, read_only=self.read_only)
         accounts = LocalAccountStore(self._accounts) if self._accounts is not None else None
-        return LocalEngine(self.bus), Authenticator(
+        if self._dir_lock is not None:  # the files held open there, the journal's included
+            files = [self._dir_lock.path]
+            if self._journal is not None:
+                files.append(database_path(data_dir))
+            self._watch = DataDirWatch(data_dir, files)
+        return LocalEngine(self.bus, self._storage_lost), Authenticator(
             owner_token=self.owner_token,
             owner_user=cfg.owner_user or login_name(),
             accounts=accounts,
@@ -366,6 +393,35 @@ class RealtimeServer:
             return
         self._dir_lock = lock
 
+    def _storage_lost(self) -> str | None:
+        return None if self._watch is None else self._watch.lost()
+
+    def _start_watch(self) -> None:
+        """Look at the data directory every ``data_dir_check`` seconds (a thread)."""
+        if self._dir_lock is not None and self._watch is None:  # a node: only its lock
+            self._watch = DataDirWatch(
+                self.data_dir, [self._dir_lock.path],
+                consequence="another server may take the directory now; restart this one")
+        if self._watch is None:
+            return
+        self._watching.clear()
+        self._watcher = threading.Thread(target=self._watch_data_dir, name="data-dir-watch",
+                                         daemon=True)
+        self._watcher.start()
+
+    def _watch_data_dir(self) -> None:
+        watch = self._watch
+        assert watch is not None
+        while not self._watching.wait(self.config.data_dir_check):
+            lost = watch.lost()
+            if lost is None:
+                continue
+            self._wrote_server_info = False  # what is there now is not ours
+            log.error("%s", lost)
+            if self.on_data_dir_lost is not None:
+                self.on_data_dir_lost(lost)
+            return
+
     def _install_redactor(self) -> None:
         """Keep the owner token, launch codes and sessions out of every log line."""
         self._remove_redactor()
@@ -410,6 +466,11 @@ class RealtimeServer:
     # ----------------------------------------------------------------- stop
     def stop(self, timeout: float = 2.0) -> None:
         """Close streams, stop uvicorn, flush and close the journal."""
+        self._watching.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join()
+        self._watcher = None
+        self._watch = None
         server, thread = self._server, self._thread
         if server is not None and thread is not None and thread.is_alive():
             loop = server.loop
@@ -447,12 +508,13 @@ class RealtimeServer:
         if self._dir_lock is None:
             return
         self._wrote_server_info = write_server_info(self.data_dir, self.url,
-                                                    auth=self.config.auth)
+                                                    auth=self.config.auth,
+                                                    instance=self._instance)
 
     def _remove_server_info(self) -> None:
         if not self._wrote_server_info:
             return
         self._wrote_server_info = False
-        remove_server_info(self.data_dir)
+        remove_server_info(self.data_dir, self._instance)  # only while it is still ours
 
 

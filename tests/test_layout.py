@@ -261,7 +261,9 @@ def test_the_package_inits_import_nothing() -> None:
 
 
 def _loaded_after(statement: str) -> set[str]:
-    code = f"{statement}\nimport sys\nprint(' '.join(sys.modules))"
+    # an entry of None is a module told never to load (see lattice_rt_core/__init__.py)
+    code = (f"{statement}\nimport sys\n"
+            "print(' '.join(n for n, m in sys.modules.items() if m is not None))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60, cwd=ROOT)
     return {name.split(".")[0] for name in out.stdout.split()}
@@ -280,3 +282,10 @@ def test_the_protocol_facts_load_no_http_stack_and_no_qt() -> None:
 def test_the_client_commands_load_no_server(module: str) -> None:
     loaded = _loaded_after(f"import {module}")
     assert loaded & (HEAVY - {"httpx", "httpx_sse"} | QT) == set()
+
+
+@pytest.mark.parametrize("module", ["lattice_rt_core.cli", "lattice_rt_tray.launch"])
+def test_httpxs_own_command_line_is_never_loaded(module: str) -> None:
+    # httpx imports it (click, rich, pygments: installed here by the dev tools) unless told
+    loaded = _loaded_after(f"import {module}\nimport httpx")
+    assert loaded & {"rich", "pygments"} == set()

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QDialog
 from lattice_rt_tray.logic.coalescer import NOT_NEWS, Notice, NoticeKind, NotificationCoalescer
 from lattice_rt_tray.logic.dnd import DndMode, DoNotDisturb, menu_labels
 from lattice_rt_tray.logic.link_status import intro, overview
+from lattice_rt_tray.logic.resume import ServerIdentity
 from lattice_rt_tray.logic.roster import PresenceChange, Roster
 from lattice_rt_tray.logic.status_display import away_count
 from lattice_rt_tray.services.connection import Connection
@@ -41,6 +42,7 @@ from lattice_rt_tray.services.settings import (
 from lattice_rt_tray.services.tasks import TaskRunner
 from lattice_rt_tray.settings_flow import SettingsFlow
 from lattice_rt_tray.system.autostart import Autostart
+from lattice_rt_tray.system.shown_files import ShownFiles
 from lattice_rt_tray.views.actions import AppActions
 from lattice_rt_tray.views.activity_model import ActivityModel
 from lattice_rt_tray.views.activity_window import ActivityWindow
@@ -113,6 +115,7 @@ class TrayController(QObject):
         autostart: Autostart,
         data_dir: Path,
         open_url: Callable[[str], str | None],
+        shown: ShownFiles,
         clock: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
         quit_budget: float = QUIT_BUDGET,
@@ -131,6 +134,8 @@ class TrayController(QObject):
         self.runner = runner
         self.autostart = autostart
         self.data_dir = data_dir
+        #: what notifications showed, per connection, kept across a crash
+        self.shown = shown
         self._open_url = open_url
         self._clock = clock
         self._wallclock = wallclock
@@ -165,6 +170,8 @@ class TrayController(QObject):
         """Show the tray (or the Activity window without one) and connect everything."""
         self.starting.emit()
         self._apply_notify_settings()
+        for problem in self.settings.notify_problems():  # skipped, kept in the file
+            self._report(f"Notifications: {problem}")
         if self.views.tray is not None:
             self.views.tray.show()
         else:
@@ -196,6 +203,7 @@ class TrayController(QObject):
     @Slot(str)
     def on_connection_removed(self, key: str) -> None:
         self.coalescer.forget(key)
+        self.shown.forget(key)
         self._clear_presence(key)
         self.activity_model.drop_server(key)
         self.on_connections_changed()
@@ -221,6 +229,12 @@ class TrayController(QObject):
         connection = self.connections.get(key)
         if connection is not None and not connection.settings.enabled:
             self._clear_presence(key)
+        elif (connection is not None and connection.state is not None
+              and not connection.online and not self.quitting):
+            # unreachable: who was there stays, as last seen, and counts as nobody online
+            since = datetime.fromtimestamp(self._wallclock(), UTC).isoformat()
+            if self.roster.set_offline(key, since):
+                self.presence_model.rebuild()
         self._ask_to_sign_in(connection)
         if self._names() != self._named:  # renamed, or switched on or off
             self.on_connections_changed()
@@ -256,6 +270,8 @@ class TrayController(QObject):
     def refresh_presence(self) -> None:
         for connection in self.connections:
             connection.refresh_presence()
+        if self.roster.offline_servers():  # no snapshot comes from those: "last seen" anew
+            self.presence_model.rebuild()
 
     # ------------------------------------------------------- stream events
     @Slot(str, object)
@@ -273,6 +289,8 @@ class TrayController(QObject):
                 offered.append(_as_news(event, change))
             if changed:
                 self.presence_model.rebuild()
+        # shown before this start (the app was killed after it): never again
+        offered = self.shown.fresh(key, self._identity(key), offered)
         self._show(self.coalescer.offer(key, offered))
         if self.views.activity.isVisible():
             self.coalescer.mark_read()
@@ -289,7 +307,18 @@ class TrayController(QObject):
         self.coalescer.reset(key, body)
 
     # --------------------------------------------------------- notifications
+    def _identity(self, key: str) -> ServerIdentity | None:
+        """The history connection ``key`` follows (None: a server without ids of ours)."""
+        connection = self.connections.get(key)
+        return connection.guide.last if connection is not None else None
+
     def _show(self, notices: list[Notice]) -> None:
+        """Record what the notices account for (on disk before any pops up), show them."""
+        for key, events in self.coalescer.take_accounted().items():
+            self.shown.note(key, self._identity(key), events)
+        if notices:
+            for problem in self.shown.save():
+                self._report(problem)
         for notice in notices:
             self.notifier.show(notice)
             self.notice_shown.emit(notice)
@@ -439,8 +468,10 @@ class TrayController(QObject):
         self.views.actions.show_dnd(dnd.mode(now))
         self.views.actions.set_dnd_labels(menu_labels(dnd, self._now()))
         self._dnd_timer.stop()
-        if dnd.until is not None and not dnd.forever and dnd.active(now):
-            self._dnd_timer.start(max(0, int((dnd.until - now) * 1000)) + 50)
+        ends = [t for t in (dnd.until if dnd.active(now) and not dnd.forever else None,
+                            self.coalescer.quiet_changes_at()) if t is not None]
+        if ends:  # do-not-disturb ends, or quiet hours start or end: look again then
+            self._dnd_timer.start(max(0, int((min(ends) - now) * 1000)) + 50)
         self._show(self.coalescer.release_held())
         self._refresh_status()
 
@@ -456,7 +487,8 @@ class TrayController(QObject):
             people_online=len(people),
             people_away=away_count(people),
             unread=self.coalescer.unread,
-            dnd=self.coalescer.dnd.describe(self._wallclock()),
+            dnd=(self.coalescer.dnd.describe(self._wallclock())
+                 or self.coalescer.describe_quiet()),
         )
 
     def _refresh_status(self) -> None:

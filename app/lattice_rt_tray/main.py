@@ -12,23 +12,27 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QDialog, QSystemTrayIcon
 
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.net.api import ApiError
 from lattice_rt_core.net.browser import open_browser
 from lattice_rt_core.net.discovery import discover, find_lattice_ai
 from lattice_rt_core.paths import default_data_dir
-from lattice_rt_core.server import RealtimeServer, ServerConfig
+from lattice_rt_core.process.child import ChildServer, dismiss
+from lattice_rt_core.process.config import ServerConfig
 from lattice_rt_core.version import __version__
 from lattice_rt_tray.controller import QUIT_BUDGET, TrayController, Views
+from lattice_rt_tray.history_link import HistoryLink
 from lattice_rt_tray.logic.coalescer import DEFAULT_WINDOW, NotificationCoalescer
 from lattice_rt_tray.logic.connection_types import (
     ClientFactory,
@@ -36,6 +40,7 @@ from lattice_rt_tray.logic.connection_types import (
     ServerFactory,
     ServerLike,
 )
+from lattice_rt_tray.logic.history import HistoryPages
 from lattice_rt_tray.logic.identity import APP_ID, APP_NAME, BUNDLE_ID, SUMMARY
 from lattice_rt_tray.logic.resume import ResumeGuide
 from lattice_rt_tray.logic.roster import Roster
@@ -59,16 +64,18 @@ from lattice_rt_tray.system.autostart import Autostart
 from lattice_rt_tray.system.gc_pauses import freeze_survivors
 from lattice_rt_tray.system.idle.auto import choose_backend
 from lattice_rt_tray.system.idle.base import IdleBackend
-from lattice_rt_tray.views.about import AboutDialog
+from lattice_rt_tray.system.shown_files import SHOWN_DIR, ShownFiles
 from lattice_rt_tray.views.actions import AppActions
 from lattice_rt_tray.views.activity_model import ActivityModel
 from lattice_rt_tray.views.activity_window import ActivityWindow
 from lattice_rt_tray.views.icons import app_icon, app_icon_file
 from lattice_rt_tray.views.presence_model import PresenceModel
 from lattice_rt_tray.views.presence_window import PresenceWindow
-from lattice_rt_tray.views.settings_dialog import SettingsDialog
 from lattice_rt_tray.views.status_actions import StatusLineDialog
 from lattice_rt_tray.views.tray import TrayIcon
+
+if TYPE_CHECKING:
+    from lattice_rt_tray.views.settings_dialog import SettingsDialog
 
 __all__ = [
     "TrayApp", "build", "choose_notifier", "main", "no_display", "settle_after_startup",
@@ -79,8 +86,36 @@ log = logging.getLogger("lattice_rt_tray")
 NOTIFIERS = ("auto", "dbus", "tray", "record")
 
 
-def embedded_server(port: int, data_dir: Path) -> ServerLike:
-    return RealtimeServer(ServerConfig(port=port, data_dir=data_dir))
+class EmbeddedServers:
+    """The embedded endpoint: a child process (POSIX), else a server on a thread here.
+
+    In a process of its own the endpoint never competes with the windows for
+    this interpreter, and a crash of either leaves the other running
+    (:mod:`lattice_rt_core.process.child`). ``warm``: a child started ahead by
+    the launcher (:mod:`.launch`), adopted by the first start.
+    """
+
+    def __init__(self, warm: subprocess.Popen[str] | None = None) -> None:
+        self._warm = warm
+
+    def __call__(self, port: int, data_dir: Path) -> ServerLike:
+        config = ServerConfig(port=port, data_dir=data_dir)
+        if os.name != "posix":  # pragma: no cover - no stdin-bound children elsewhere yet
+            from lattice_rt_core.server import RealtimeServer
+
+            return RealtimeServer(config)
+        return ChildServer(config, warm=self.take)
+
+    def take(self) -> subprocess.Popen[str] | None:
+        warm, self._warm = self._warm, None
+        return warm
+
+    def close(self) -> None:
+        """Dismiss a warm child nobody adopted (the settings wanted no embedded endpoint)."""
+        dismiss(self.take())
+
+
+embedded_server = EmbeddedServers()
 
 
 def find_local_server(data_dir: Path) -> tuple[str, str | None] | None:
@@ -147,6 +182,7 @@ class TrayApp:
     runner: TaskRunner
     keyring_runner: TaskRunner
     status: StatusLink
+    history: HistoryLink
 
 
 def build(
@@ -183,7 +219,7 @@ def build(
     activity = ActivityWindow(activity_model, actions, main_window=not tray_available)
     presence = PresenceWindow(presence_model)
     views = Views(actions=actions, tray=tray, activity=activity, presence=presence,
-                  about=lambda: AboutDialog(activity))
+                  about=lambda: _about(activity))
     if callable(notifier):
         chosen = notifier(tray.icon if tray else None, root)
     else:
@@ -221,7 +257,7 @@ def build(
     vault = TokenVault(keyring_runner, settings, backend=keyring, parent=root)
     flow = SettingsFlow(
         settings=settings, vault=vault, connections=connections, runner=runner,
-        dialog=lambda: SettingsDialog(activity), client_factory=client_factory,
+        dialog=lambda: _settings_dialog(activity), client_factory=client_factory,
         find_lattice=find_lattice, parent=root,
     )
     controller = TrayController(
@@ -238,6 +274,7 @@ def build(
         autostart=autostart or Autostart(),
         data_dir=data_dir,
         open_url=open_url,
+        shown=ShownFiles(data_dir / SHOWN_DIR),
         clock=clock,
         wallclock=wallclock,
         quit_budget=quit_budget,
@@ -249,6 +286,10 @@ def build(
         clock=clock,
         parent=root,
     )
+    size = settings.history_size()
+    pages = HistoryPages() if size is None else HistoryPages(size)
+    history = HistoryLink(pages=pages, connections=connections, model=activity_model,
+                          window=activity, parent=root)
     status = StatusLink(
         tracker=tracker, connections=connections, actions=actions.my_status,
         settings=settings, line_dialog=lambda text: StatusLineDialog(text, activity),
@@ -259,9 +300,23 @@ def build(
         connections=connections, vault=vault, flow=flow, coalescer=coalescer, notifier=chosen,
         views=views, activity_model=activity_model, presence_model=presence_model,
         roster=roster, runner=runner, keyring_runner=keyring_runner, status=status,
+        history=history,
     )
     link(app)
     return app
+
+
+# The dialogs' modules load when a dialog first opens, not before the first frame.
+def _about(parent: ActivityWindow) -> QDialog:
+    from lattice_rt_tray.views.about import AboutDialog
+
+    return AboutDialog(parent)
+
+
+def _settings_dialog(parent: ActivityWindow) -> SettingsDialog:
+    from lattice_rt_tray.views.settings_dialog import SettingsDialog
+
+    return SettingsDialog(parent)
 
 
 def link(app: TrayApp) -> None:
@@ -302,6 +357,12 @@ def link(app: TrayApp) -> None:
     v.activity.shown.connect(c.on_activity_shown)
     v.activity.close_requested.connect(c.quit)
     v.presence.refresh_requested.connect(c.refresh_presence)
+    h = app.history
+    conns.caught_up.connect(h.on_caught_up)
+    conns.history_changed.connect(h.forget)
+    conns.removed.connect(h.forget)
+    v.activity.older_requested.connect(h.on_older_requested)
+    c.quit_finished.connect(h.close)
     st = app.status
     c.starting.connect(st.start)  # before any connection starts: its joins say the status
     c.status_changed.connect(st.on_tray_status)
@@ -372,8 +433,17 @@ def no_display(environ: Mapping[str, str], platform: str) -> str | None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def main(argv: list[str] | None = None, warm: subprocess.Popen[str] | None = None) -> int:
+    """Run the app; ``warm``: the embedded endpoint's process, started ahead (``launch``)."""
+    servers = EmbeddedServers(warm)
+    try:
+        return _main(sys.argv[1:] if argv is None else argv, servers)
+    finally:
+        servers.close()
+
+
+def _main(argv: list[str], servers: EmbeddedServers) -> int:
+    args = parse_args(argv)
     problem = no_display(os.environ, sys.platform) if QApplication.instance() is None else None
     if problem is not None:
         print(problem, file=sys.stderr)
@@ -410,6 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setQuitOnLastWindowClosed(False)
     app = build(
         settings=settings, data_dir=data_dir, tray_available=tray_available,
+        server_factory=servers,
         # --notifier record: what a user would see, as JSON lines on stdout
         notifier=(args.notifier if args.notifier != "record"
                   else lambda tray, parent: RecordingNotifier(parent, out=sys.stdout)),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -27,7 +28,9 @@ from lattice_rt_tray.services.settings import Settings
 from lattice_rt_tray.services.tasks import TaskRunner
 from lattice_rt_tray.services.token_vault import TokenVault
 from lattice_rt_tray.system.connection_check import CheckResult, check_connection
-from lattice_rt_tray.views.settings_dialog import SettingsDialog
+
+if TYPE_CHECKING:  # the dialog's module is loaded when Settings first opens
+    from lattice_rt_tray.views.settings_dialog import SettingsDialog
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +127,7 @@ class SettingsFlow(QObject):
         self._unread_tokens = set() if self._tokens_ready else {
             c.key for c in values.connections if not c.embedded and c.key not in self._tokens
         }
-        self.dialog.load(values)
+        self.dialog.load(values, self.settings.notify_problems())
         self._look_for_lattice(self._offer_lattice)
         self.dialog.set_keyring(self.vault.available)
         self.dialog.set_statuses(self.connections.statuses())

@@ -58,7 +58,16 @@ CREATE TABLE IF NOT EXISTS memberships (
     workspace_id TEXT NOT NULL,
     PRIMARY KEY (user, workspace_id)
 );
+CREATE TABLE IF NOT EXISTS account_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO account_version (id, n) VALUES (1, 0);
 """
+
+# every change moves it, in the change's transaction: servers poll it to end the
+# open streams of a token that was removed or renewed (see Accounts.version)
+_BUMP = "UPDATE account_version SET n = n + 1 WHERE id = 1"
 
 
 def token_digest(token: str) -> str:
@@ -108,6 +117,7 @@ class Accounts:
                 "INSERT INTO users (name, token_sha256) VALUES (?, ?)", (name, token_digest(token))
             )
             self._insert_memberships(name, spaces)
+            self._conn.execute(_BUMP)
         return token
 
     def grant(self, name: str, workspaces: Iterable[str]) -> set[str]:
@@ -117,6 +127,7 @@ class Accounts:
             self._conn.execute("BEGIN IMMEDIATE")
             self._require(name)
             self._insert_memberships(name, spaces)
+            self._conn.execute(_BUMP)
             return self._memberships(name)
 
     def revoke(self, name: str, workspaces: Iterable[str]) -> set[str]:
@@ -129,6 +140,7 @@ class Accounts:
                 "DELETE FROM memberships WHERE user = ? AND workspace_id = ?",
                 [(name, ws) for ws in spaces],
             )
+            self._conn.execute(_BUMP)
             return self._memberships(name)
 
     def renew(self, name: str) -> str:
@@ -140,6 +152,7 @@ class Accounts:
             self._conn.execute(
                 "UPDATE users SET token_sha256 = ? WHERE name = ?", (token_digest(token), name)
             )
+            self._conn.execute(_BUMP)
         return token
 
     def remove_user(self, name: str) -> None:
@@ -149,6 +162,7 @@ class Accounts:
             self._require(name)
             self._conn.execute("DELETE FROM memberships WHERE user = ?", (name,))
             self._conn.execute("DELETE FROM users WHERE name = ?", (name,))
+            self._conn.execute(_BUMP)
 
     # ---------------------------------------------------------------- lookups
     def users(self) -> dict[str, set[str]]:
@@ -162,11 +176,28 @@ class Accounts:
         return out
 
     def user_for_token(self, token: str) -> str | None:
+        return self.user_for_digest(token_digest(token))
+
+    def user_for_digest(self, digest: str) -> str | None:
+        """The user whose token has this SHA-256 (hex), or None."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT name FROM users WHERE token_sha256 = ?", (token_digest(token),)
+                "SELECT name FROM users WHERE token_sha256 = ?", (digest,)
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def version(self) -> int:
+        """A number every change moves, whichever connection or process made it.
+
+        0 for a database from before versions (read-only, so never changed here).
+        """
+        try:
+            with self._lock:
+                row = self._conn.execute(
+                    "SELECT n FROM account_version WHERE id = 1").fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return 0 if row is None else int(row[0])
 
     def allowed_scopes(self, user: str) -> set[str]:
         """The workspaces ``user`` belongs to.
@@ -231,6 +262,14 @@ class AccountStore(Protocol):
         """The user holding ``token`` and their workspaces, or None."""
         ...
 
+    async def lookup_credential(self, digest: str) -> tuple[str, frozenset[str]] | None:
+        """The same for the token whose SHA-256 is ``digest`` (a :func:`token_digest`)."""
+        ...
+
+    async def version(self) -> int:
+        """A number that every change of the accounts moves, on every node."""
+        ...
+
     async def scopes_of(self, user: str) -> frozenset[str]:
         """The workspaces of ``user`` now (empty when unknown: fails closed)."""
         ...
@@ -276,11 +315,17 @@ class LocalAccountStore:
         return await asyncio.to_thread(self.accounts.users)
 
     async def lookup_token(self, token: str) -> tuple[str, frozenset[str]] | None:
-        # a lookup takes the lock a waiting change holds: off the loop too
-        return await asyncio.to_thread(self._lookup, token)
+        return await self.lookup_credential(token_digest(token))
 
-    def _lookup(self, token: str) -> tuple[str, frozenset[str]] | None:
-        user = self.accounts.user_for_token(token)
+    async def lookup_credential(self, digest: str) -> tuple[str, frozenset[str]] | None:
+        # a lookup takes the lock a waiting change holds: off the loop too
+        return await asyncio.to_thread(self._lookup, digest)
+
+    async def version(self) -> int:
+        return await asyncio.to_thread(self.accounts.version)
+
+    def _lookup(self, digest: str) -> tuple[str, frozenset[str]] | None:
+        user = self.accounts.user_for_digest(digest)
         if user is None:
             return None
         return user, frozenset(self.accounts.allowed_scopes(user))

@@ -22,11 +22,11 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from lattice_rt_core.auth.accounts import AccountStore
+from lattice_rt_core.auth.accounts import AccountStore, token_digest
 from lattice_rt_core.engines.identity import new_token
 from lattice_rt_core.paths import OWNER_TOKEN_FILE
 from lattice_rt_core.protocol.scope import WorkspaceScope
@@ -70,11 +70,19 @@ def load_or_create_owner_token(data_dir: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated caller. ``scope`` None means: sees every workspace."""
+    """An authenticated caller. ``scope`` None means: sees every workspace.
+
+    ``credential`` names the user token the caller came with, or that minted
+    the launch code or session it came with (the token's SHA-256): what it
+    may do ends with that token (:meth:`Authenticator.recheck`). None for
+    the owner and without authentication. It is not part of the caller's
+    identity (two principals of one user and scope are equal).
+    """
 
     user: str
     scope: WorkspaceScope
     owner: bool = False
+    credential: str | None = field(default=None, compare=False)
 
     def may_use(self, workspace_id: str | None) -> bool:
         """May this caller publish to / join ``workspace_id``?"""
@@ -158,10 +166,11 @@ class Authenticator:
             return self._owner
         if self._accounts is None:
             return None
-        found = await self._accounts.lookup_token(token)
+        credential = token_digest(token)
+        found = await self._accounts.lookup_credential(credential)
         if found is None:
             return None
-        return Principal(found[0], found[1])
+        return Principal(found[0], found[1], credential=credential)
 
     async def resolve(self, authorization: str | None, session: str | None) -> Principal | None:
         """The caller from an ``Authorization`` header value or a session cookie."""
@@ -191,11 +200,33 @@ class Authenticator:
         await self._sessions.put("session", session, principal, SESSION_TTL)
         return session
 
-    async def _current(self, principal: Principal | None) -> Principal | None:
-        if principal is None or principal.owner or not self.enabled or self._accounts is None:
+    async def recheck(self, principal: Principal) -> Principal | None:
+        """``principal`` as it is now: None once its token was removed or renewed.
+
+        Its workspaces are read again (they may have changed since it was
+        authenticated). The owner and an unauthenticated caller never change.
+        A user principal without a credential (a session minted by a server
+        before credentials were kept) is no longer valid: fails closed.
+        """
+        if principal.owner or not self.enabled or self._accounts is None:
             return principal
-        # Memberships may have changed since the code was issued.
-        return Principal(principal.user, await self._accounts.scopes_of(principal.user))
+        if principal.credential is None:
+            return None
+        found = await self._accounts.lookup_credential(principal.credential)
+        if found is None or found[0] != principal.user:
+            return None
+        return Principal(found[0], found[1], credential=principal.credential)
+
+    async def accounts_version(self) -> int | None:
+        """What changes with every change of the accounts (None: no accounts)."""
+        if not self.enabled or self._accounts is None:
+            return None
+        return await self._accounts.version()
+
+    async def _current(self, principal: Principal | None) -> Principal | None:
+        # a code or session lives as long as the token that minted it, and sees
+        # the memberships of now
+        return None if principal is None else await self.recheck(principal)
 
 
 _REDACTED = "[redacted]"

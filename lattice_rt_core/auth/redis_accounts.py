@@ -37,11 +37,11 @@ from lattice_rt_core.protocol.accounts import (
 __all__ = ["RedisAccounts", "RedisSessions"]
 
 
-# KEYS users, tokens, members; ARGV op (add, renew, remove, grant, revoke), name, the
+# KEYS users, tokens, members, version; ARGV op (add, renew, remove, grant, revoke), name, the
 # token digest or the workspaces as JSON, and for add the workspaces as JSON and the
 # number of users the caller compared the name with (CHANGED when it is not that any more)
 _CHANGE = r"""
-local users, tokens, members = KEYS[1], KEYS[2], KEYS[3]
+local users, tokens, members, version = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op, name = ARGV[1], ARGV[2]
 local old = redis.call('HGET', users, name)
 if op == 'add' then
@@ -52,6 +52,7 @@ if op == 'add' then
   redis.call('HSET', users, name, ARGV[3])
   redis.call('HSET', tokens, ARGV[3], name)
   redis.call('HSET', members, name, ARGV[4])
+  redis.call('INCR', version)
   return 'OK'
 end
 if not old then return redis.error_reply('NOUSER') end
@@ -74,8 +75,10 @@ else  -- 'grant' or 'revoke' ARGV[3] (a JSON list), in one step: concurrent chan
   table.sort(list)
   local text = #list > 0 and cjson.encode(list) or '[]'
   redis.call('HSET', members, name, text)
+  redis.call('INCR', version)
   return text
 end
+redis.call('INCR', version)
 return 'OK'
 """
 
@@ -101,13 +104,15 @@ class RedisAccounts:
         self.client = client
         self.keys = keys
         self._members = f"{keys.prefix}:members"
+        #: moved by every change (nodes poll it to end revoked streams: Accounts.version)
+        self._version = f"{keys.prefix}:accounts_version"
         self._change = client.register_script(_CHANGE)
         self._resolve = client.register_script(_RESOLVE)
 
     async def _run(self, *args: str) -> str:
         try:
-            result = await self._change(keys=[self.keys.users, self.keys.tokens, self._members],
-                                        args=list(args))
+            result = await self._change(keys=[self.keys.users, self.keys.tokens, self._members,
+                                              self._version], args=list(args))
         except ResponseError as exc:
             if str(exc) == "EXISTS":
                 raise UserExists(f"user {args[1]!r} already exists") from None
@@ -170,9 +175,11 @@ class RedisAccounts:
         return {bytes(k).decode(): set(json.loads(v)) for k, v in rows.items()}
 
     async def lookup_token(self, token: str) -> tuple[str, frozenset[str]] | None:
+        return await self.lookup_credential(token_digest(token))
+
+    async def lookup_credential(self, digest: str) -> tuple[str, frozenset[str]] | None:
         try:
-            found = await self._resolve(keys=[self.keys.tokens, self._members],
-                                        args=[token_digest(token)])
+            found = await self._resolve(keys=[self.keys.tokens, self._members], args=[digest])
         except (RedisError, OSError) as exc:
             raise Unavailable(f"Redis is unreachable: {exc}") from None
         if not found:
@@ -182,6 +189,10 @@ class RedisAccounts:
     async def scopes_of(self, user: str) -> frozenset[str]:
         raw = await self._call("hget", self._members, user)
         return frozenset(json.loads(raw)) if raw is not None else frozenset()
+
+    async def version(self) -> int:
+        raw = await self._call("get", self._version)
+        return int(raw) if raw is not None else 0
 
 
 class RedisSessions:
@@ -195,7 +206,8 @@ class RedisSessions:
         return self.keys.secret(kind, token_digest(secret))
 
     async def put(self, kind: str, key: str, principal: Principal, ttl: float) -> None:
-        value = json.dumps({"user": principal.user, "owner": principal.owner})
+        value = json.dumps({"user": principal.user, "owner": principal.owner,
+                            "credential": principal.credential})
         try:
             await self.client.set(self._key(kind, key), value, px=max(1, int(ttl * 1000)))
         except (RedisError, OSError) as exc:
@@ -211,4 +223,6 @@ class RedisSessions:
             return None
         value = json.loads(raw)
         owner = bool(value["owner"])
-        return Principal(str(value["user"]), None if owner else frozenset(), owner=owner)
+        credential = value.get("credential")  # absent: minted before credentials were kept
+        return Principal(str(value["user"]), None if owner else frozenset(), owner=owner,
+                         credential=credential if isinstance(credential, str) else None)

@@ -29,6 +29,7 @@ __all__ = [
     "Engine",
     "Idempotency",
     "IdempotencyConflict",
+    "NotPersisted",
     "NotPublished",
     "Unavailable",
 ]
@@ -48,6 +49,15 @@ class BusReadings(Protocol):
 
 class Unavailable(Exception):
     """The engine cannot do this now (its store is unreachable): a 503, never a 500."""
+
+
+class NotPersisted(Unavailable):
+    """Stored and delivered, but into files that are gone (the data directory was
+    deleted under the server): a 503 that names the events."""
+
+    def __init__(self, message: str, events: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.events = events
 
 
 class NotPublished(Unavailable):
@@ -104,6 +114,12 @@ class Engine(Protocol):
 
     def recent_json(self, limit: int, scope: WorkspaceScope) -> list[bytes]:
         """The feed (newest first), as JSON already encoded."""
+
+    def page_json(
+        self, limit: int, scope: WorkspaceScope, before: int | None = None
+    ) -> tuple[list[bytes], int | None]:
+        """A page of the feed, or of the events below ``before``, and the next page's
+        ``before`` (None: nothing older is kept); see ``Fanout.page_json``."""
 
     async def current_stats(self) -> dict[str, Any]:
         """The ``stats`` block, including ``server_id`` and ``epoch``."""

@@ -506,6 +506,43 @@ class Fanout:
                 out.append(entry)
         return out
 
+    def page_json(
+        self, limit: int, scope: WorkspaceScope, before: int | None = None
+    ) -> tuple[list[bytes], int | None]:
+        """A page of the feed, newest first, and the ``before`` of the next (older) page.
+
+        Without ``before``: the feed (:meth:`recent_json`). With it: in-scope events
+        with a seq below ``before`` that the ring still holds (all that is kept:
+        the journal's retention is loaded into it at start), at most ``limit`` (and
+        the feed's limit). The next page's ``before`` is None when nothing older is
+        held; rows the journal lost are passed over.
+        """
+        limit = max(0, min(limit, self.feed_limit))
+        visible = self._visible
+        oldest = max(self._first, self._seq - self._cap + 1, 1)
+        if before is None:  # the feed's window: its last feed_limit events
+            feed = [entry.seq for entry in self._back_from(visible)]
+            hi, lo = visible, max(oldest, feed[-1] if feed else visible + 1)
+        else:
+            hi, lo = min(before - 1, visible), oldest
+        out: list[bytes] = []
+        seq = hi
+        while seq >= lo and len(out) < limit:
+            entry = self._ring[seq % self._cap]
+            if entry is None or entry.seq != seq:
+                skipped = self._skipped_range(seq)
+                if skipped is not None:  # never an event
+                    seq = skipped[0] - 1
+                    continue
+                if self._missing_range(seq) is None:
+                    break  # not held any more
+            elif accepts(scope, entry.workspace_id):
+                out.append(entry.data)
+            seq -= 1
+        if seq < oldest or (seq >= lo and len(out) < limit):
+            return out, None  # everything held was read (or what is left is not held)
+        return out, seq + 1
+
     def feed_size(self) -> int:
         """How many events the feed holds (what ``/realtime/feed`` can show)."""
         return sum(1 for _ in self._back_from(self._visible))

@@ -43,6 +43,7 @@ from lattice_rt_core.engines.base import (
     Engine,
     Idempotency,
     IdempotencyConflict,
+    NotPersisted,
     Unavailable,
 )
 from lattice_rt_core.http.body import json_body, object_body
@@ -64,9 +65,11 @@ from lattice_rt_core.protocol.defaults import (
     AUTH_FAILURE_WINDOW,
     DEFAULT_FEED_LIMIT,
     IDEMPOTENCY_KEY_MAX,
+    REVOCATION_INTERVAL,
 )
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.protocol.limits import ApiLimits
+from lattice_rt_core.protocol.people import people_view, presence_summary
 
 __all__ = ["create_app"]
 
@@ -93,23 +96,23 @@ class _JsonRoutes:
     # -------------------------------------------------------------- routes
     async def feed(self, request: Request) -> Response:
         principal = await authenticated(self.auth, request.headers, request.cookies)
-        raw = request.query_params.get("limit", str(DEFAULT_FEED_LIMIT))
-        try:
-            limit = int(raw)
-        except ValueError:
-            raise Refusal(400, "'limit' must be an integer") from None
-        if limit < 0:
-            raise Refusal(400, "'limit' must not be negative")
-        events = self.engine.recent_json(min(limit, self.engine.feed_limit), principal.scope)
+        limit = _query_int(request, "limit", DEFAULT_FEED_LIMIT, minimum=0) or 0
+        before = _query_int(request, "before", None, minimum=1)
+        events, older = self.engine.page_json(limit, principal.scope, before)
         stats = _dumps(await self.engine.current_stats())
-        body = b'{"events":[' + b",".join(events) + b'],"stats":' + stats + b"}"
+        body = (b'{"events":[' + b",".join(events) + b'],"next_before":'
+                + _dumps(older) + b',"stats":' + stats + b"}")
         return Response(body, media_type="application/json", headers=SECURITY_HEADERS)
 
     async def presence(self, request: Request) -> Response:
         principal = await authenticated(self.auth, request.headers, request.cookies)
         listing = await self.engine.presence(principal.scope)
         stats = await self.engine.current_stats()
-        return JsonResponse({"presence": listing, "stats": stats}, headers=SECURITY_HEADERS)
+        # the people and the words, by the one rule the CLI and the tray app use
+        # (protocol/people.py): the page shows these instead of a copy of the rule
+        body = {"presence": listing, "people": people_view(listing),
+                "summary": presence_summary(listing), "stats": stats}
+        return JsonResponse(body, headers=SECURITY_HEADERS)
 
     async def join(self, request: Request) -> Response:
         principal = await authenticated(self.auth, request.headers, request.cookies)
@@ -177,6 +180,12 @@ class _JsonRoutes:
                                      principal.user, events)
         try:  # NotPublished (nothing kept, nothing delivered) is a 503 like any Unavailable
             published = await self.engine.publish_events(events, idempotency)
+        except NotPersisted as exc:  # delivered, but its files are gone: say which events
+            return JsonResponse(
+                {"error": str(exc), "events": exc.events},
+                status_code=503,
+                headers=SECURITY_HEADERS,
+            )
         except IdempotencyConflict as exc:
             raise Refusal(422, str(exc)) from None
         return JsonResponse({"events": published}, headers=SECURITY_HEADERS)
@@ -207,6 +216,21 @@ def idempotency_of(
     return Idempotency(key, hashlib.sha256(to_json(events).encode()).hexdigest())
 
 
+def _query_int(request: Request, name: str, default: int | None, *, minimum: int) -> int | None:
+    """A whole-number query parameter (a 400 naming it when it is not one, or too small)."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Refusal(400, f"{name!r} must be an integer") from None
+    if value < minimum:
+        raise Refusal(400, f"{name!r} must not be negative" if minimum == 0
+                      else f"{name!r} must be at least {minimum}")
+    return value
+
+
 def _dumps(value: Any) -> bytes:
     return to_json(value).encode()
 
@@ -225,6 +249,7 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     auth_failure_limit: int = AUTH_FAILURE_LIMIT,
     auth_failure_window: float = AUTH_FAILURE_WINDOW,
+    revocation_interval: float = REVOCATION_INTERVAL,
 ) -> ASGIApp:
     """Build the ASGI application over ``engine``.
 
@@ -245,6 +270,10 @@ def create_app(
     ``auth_failure_limit`` 401s from one client address within
     ``auth_failure_window`` seconds make its requests with a credential 429s
     (guesses.py); a limit of 0 never throttles.
+
+    While streams of user tokens are open, the accounts' version is read every
+    ``revocation_interval`` seconds, and a stream whose token was removed or
+    renewed, or whose workspaces were narrowed, ends (stream.py).
     """
     if write_timeout is not None and not (math.isfinite(write_timeout) and write_timeout > 0):
         raise ValueError("write timeout must be positive")
@@ -274,6 +303,8 @@ def create_app(
         tasks = [asyncio.ensure_future(sweeper())]
         if write_timeout is not None:
             tasks.append(asyncio.ensure_future(stream.watchdog()))
+        if auth.enabled:
+            tasks.append(asyncio.ensure_future(stream.revocations(revocation_interval)))
         try:
             yield
         finally:

@@ -164,6 +164,26 @@ def _schemas(limits: ApiLimits) -> dict[str, Any]:
                 "status_text": {"type": "string"},
             },
         },
+        "Person": {
+            "type": "object",
+            "description": "one person (an account under one name) in one workspace",
+            "required": ["workspace_id", "workspace", "name", "user", "status", "label",
+                         "status_text", "connections", "joined_at", "client_id",
+                         "client_ids"],
+            "properties": {
+                "workspace_id": {"type": ["string", "null"]},
+                "workspace": {"type": "string", "description": "its name ('No workspace')"},
+                "name": {"type": "string"},
+                "user": {"type": "string"},
+                "status": _status("the most present of their entries' statuses"),
+                "label": {"type": "string", "description": "the status in words"},
+                "status_text": {"type": ["string", "null"]},
+                "connections": {"type": "integer", "minimum": 1},
+                "joined_at": {"type": ["string", "null"], "description": "the earliest join"},
+                "client_id": {"type": "string", "description": "the entry whose status shows"},
+                "client_ids": {"type": "array", "items": {"type": "string"}},
+            },
+        },
         "JoinRequest": {
             "type": "object",
             "properties": {
@@ -250,23 +270,42 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
         "/realtime/feed": {
             "get": {
                 "operationId": "feed",
-                "summary": f"Recent in-scope events, newest first (at most {FEED_LIMIT})",
+                "summary": f"Recent in-scope events, newest first (at most {FEED_LIMIT} a page)",
+                "description": (
+                    f"Without 'before': the newest of the last {FEED_LIMIT} events. With it: "
+                    "the in-scope events below that seq which the server still holds (its "
+                    "journal's retention, or more while it runs), newest first. Page back "
+                    "by passing each answer's 'next_before' as 'before' until it is null."
+                ),
                 "parameters": [
                     {
                         "name": "limit",
                         "in": "query",
+                        "description": f"events at most (more is taken as {FEED_LIMIT})",
                         "schema": {
                             "type": "integer", "minimum": 0, "default": DEFAULT_FEED_LIMIT,
                         },
-                    }
+                    },
+                    {
+                        "name": "before",
+                        "in": "query",
+                        "description": "only events with a lower seq (an earlier answer's "
+                                       "'next_before')",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
                 ],
                 "responses": {
                     "200": _json(
                         {
                             "type": "object",
-                            "required": ["events", "stats"],
+                            "required": ["events", "next_before", "stats"],
                             "properties": {
                                 "events": {"type": "array", "items": _ref("Event")},
+                                "next_before": {
+                                    "type": ["integer", "null"], "minimum": 1,
+                                    "description": "'before' for the next, older page; "
+                                                   "null: the server holds nothing older",
+                                },
                                 "stats": stats,
                             },
                         },
@@ -284,13 +323,24 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                     "200": _json(
                         {
                             "type": "object",
-                            "required": ["presence", "stats"],
+                            "required": ["presence", "people", "summary", "stats"],
                             "properties": {
                                 "presence": {"type": "array", "items": _ref("PresenceEntry")},
+                                "people": {
+                                    "type": "array",
+                                    "description": "the entries as people, per workspace, "
+                                                   "with the status each shows in words",
+                                    "items": _ref("Person"),
+                                },
+                                "summary": {
+                                    "type": "string",
+                                    "description": "e.g. '3 people online in 2 workspaces "
+                                                   "· 1 away' (online: present, not away)",
+                                },
                                 "stats": stats,
                             },
                         },
-                        "Presence entries and stats",
+                        "Presence entries, people and stats",
                     ),
                     **_errors(401),
                 },

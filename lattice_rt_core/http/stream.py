@@ -4,6 +4,12 @@ A plain ASGI app (no framework per frame): it authenticates, asks
 ``access.check_stream``, opens a stream on the engine and writes what
 ``Engine.stream`` yields. Its one delicate part is a peer that stops
 reading (see :meth:`StreamRoute.send_watched`).
+
+Revocation: while streams of user tokens are open, :meth:`StreamRoute.revocations`
+looks at the accounts' version (one cheap read, every ``REVOCATION_INTERVAL``);
+when it moved, each open stream's credential is checked again (one lookup per
+token) and a stream whose token was removed or renewed, or whose workspaces
+were narrowed, ends: the client reconnects and gets a 401 or its new scope.
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ from starlette.types import Message, Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from lattice_rt_core.auth.access import Refusal, authenticated, check_stream
-from lattice_rt_core.auth.callers import Authenticator
+from lattice_rt_core.auth.callers import Authenticator, Principal
 from lattice_rt_core.engines.base import Engine, Unavailable
+from lattice_rt_core.engines.fanout import Subscriber
 from lattice_rt_core.http.metrics import ServerCounters
 from lattice_rt_core.http.responses import error_response
 from lattice_rt_core.protocol.limits import ApiLimits
+from lattice_rt_core.protocol.scope import WorkspaceScope
 
 __all__ = ["StreamRoute"]
 
@@ -41,11 +49,17 @@ _HEADERS = [
 class _Outbox:
     """One open stream's write in progress, for the stalled-peer watchdog."""
 
-    __slots__ = ("asgi_scope", "counted", "since", "stalled", "task", "watcher")
+    __slots__ = ("asgi_scope", "counted", "known", "principal", "since", "stalled", "sub",
+                 "task", "watcher")
 
-    def __init__(self, asgi_scope: AsgiScope, task: asyncio.Task[Any]) -> None:
+    def __init__(self, asgi_scope: AsgiScope, task: asyncio.Task[Any], principal: Principal,
+                 sub: Subscriber, known: int | None) -> None:
         self.asgi_scope = asgi_scope
         self.task = task
+        self.principal = principal
+        self.sub = sub
+        #: the accounts' version the principal is known to hold at (None: not checked)
+        self.known = known
         self.since = 0.0  # loop time the current write started; 0.0 when not writing
         self.stalled = False
         self.counted = False  # in slow_peers_cut
@@ -80,9 +94,14 @@ class StreamRoute:
         self.counters = counters if counters is not None else ServerCounters()
         self.streams: Counter[str] = Counter()  # open streams per user
         self.outboxes: set[_Outbox] = set()
+        #: the accounts' version last read by :meth:`revoke_stale` (None: never)
+        self.accounts_version: int | None = None
+        self._user_streams = asyncio.Event()  # set while a stream of a user token may be open
 
     async def __call__(self, asgi_scope: AsgiScope, receive: Receive, send: Send) -> None:
         request = Request(asgi_scope)
+        # read before authenticating: a change after this read is rechecked (revoke_stale)
+        known = self.accounts_version
         try:
             principal = await authenticated(self.auth, request.headers, request.cookies)
             last_event_id = _last_event_id(request)
@@ -111,8 +130,10 @@ class StreamRoute:
         self.streams[principal.user] += 1
         task = asyncio.current_task()
         assert task is not None
-        box = _Outbox(asgi_scope, task)
+        box = _Outbox(asgi_scope, task, principal, sub, known)
         self.outboxes.add(box)
+        if principal.credential is not None:
+            self._user_streams.set()
         watcher = asyncio.ensure_future(_wait_disconnect(receive))
         watcher.add_done_callback(lambda _: sub.close())
         box.watcher = watcher
@@ -210,6 +231,47 @@ class StreamRoute:
                     if self.abort_connection is None or not self.abort_connection(box.asgi_scope):
                         box.task.cancel()
 
+    async def revocations(self, interval: float) -> None:
+        """End streams whose token no longer allows them; sleeps while there are none."""
+        while True:
+            if not any(box.principal.credential is not None for box in self.outboxes):
+                self._user_streams.clear()
+                await self._user_streams.wait()
+            await asyncio.sleep(interval)
+            try:
+                await self.revoke_stale()
+            except Unavailable as exc:  # Redis away: the streams stay, checked again later
+                log.debug("revocation check skipped: %s", exc)
+            except Exception:  # noqa: BLE001 - the check must outlive any bug
+                log.exception("revocation check failed")
+
+    async def revoke_stale(self) -> None:
+        """If the accounts changed, check each open user stream's token again."""
+        boxes = [box for box in self.outboxes if box.principal.credential is not None]
+        if not boxes:
+            return
+        version = await self.auth.accounts_version()
+        if version is None:
+            return
+        self.accounts_version = version
+        groups: dict[str, list[_Outbox]] = {}
+        for box in boxes:
+            if box.known != version and box.principal.credential is not None:
+                groups.setdefault(box.principal.credential, []).append(box)
+        for group in groups.values():
+            now = await self.auth.recheck(group[0].principal)
+            ended = 0
+            for box in group:
+                if now is not None and _within(box.principal.scope, now.scope):
+                    box.known = version
+                else:
+                    box.sub.close()  # the stream ends at once; the client reconnects
+                    ended += 1
+            if ended:
+                log.info("ended %d stream(s) of user %r: %s", ended, group[0].principal.user,
+                         "its token was removed or renewed" if now is None
+                         else "its workspaces were narrowed")
+
     def count_cut(self, box: _Outbox) -> None:
         """One stalled reader cut (by the watchdog or the kernel), counted once."""
         if not box.counted:
@@ -229,6 +291,13 @@ class StreamRoute:
             # the transport reports the loss on its next turn; wait for it so
             # the server sees a disconnected peer, not an unfinished response
             await asyncio.wait({watcher}, timeout=1.0)
+
+
+def _within(scope: WorkspaceScope, allowed: WorkspaceScope) -> bool:
+    """Does a stream filtered by ``scope`` show only what ``allowed`` may see?"""
+    if allowed is None:
+        return True
+    return scope is not None and scope <= allowed
 
 
 def _last_event_id(request: Request) -> int | None:

@@ -26,9 +26,9 @@ from lattice_rt_core.net.api import (
     accept_language,
     check_url,
 )
-from lattice_rt_core.net.tls import CaFile, TlsError, client_context
+from lattice_rt_core.net.tls import CaFile, TlsError, client_context, plain_http_context
 from lattice_rt_core.net.tls import describe as describe_tls
-from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT
+from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT, FEED_LIMIT
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.version import __version__
 
@@ -61,7 +61,8 @@ class ApiRequests:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         try:  # one verifying context for every pool: the system store (+ ca_file)
-            self._verify = client_context(ca_file) if url.startswith("https://") else True
+            self._verify = (client_context(ca_file) if url.startswith("https://")
+                            else plain_http_context())
         except TlsError as exc:
             raise ApiError(0, str(exc)) from None
         self._http = httpx.Client(
@@ -174,8 +175,32 @@ class ApiRequests:
             "POST", "/realtime/presence/leave", body={"client_id": client_id}, timeout=timeout
         )
 
-    def feed(self, limit: int = DEFAULT_FEED_LIMIT) -> dict[str, Any]:
-        return self.request("GET", "/realtime/feed", params={"limit": limit})
+    def feed(self, limit: int = DEFAULT_FEED_LIMIT, before: int | None = None) -> dict[str, Any]:
+        """The feed (newest first); with ``before``, the events below that seq."""
+        params: dict[str, Any] = {"limit": limit}
+        if before is not None:
+            params["before"] = before
+        return self.request("GET", "/realtime/feed", params=params)
+
+    def history(
+        self, before: int | None = None, limit: int = FEED_LIMIT
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of what the server keeps, newest first, and the ``before`` of the
+        next older page (None: there is none).
+
+        A server without pages (the Lattice AI server: its feed has no ``before`` and
+        answers no ``next_before``) gives its feed as the only page.
+        """
+        if before is not None and self._kind is ServerKind.LATTICE_AI:
+            return [], None
+        answer = self.feed(limit, before)
+        events = self._field(answer, "events", list, "feed")
+        older = answer.get("next_before")
+        if not isinstance(older, int) or isinstance(older, bool) or older < 1:
+            older = None
+        elif before is not None and older >= before:
+            older = None  # a server that ignored ``before``: no further back
+        return [e for e in events if isinstance(e, dict)], older
 
     def presence(self) -> dict[str, Any]:
         return self.request("GET", "/realtime/presence")

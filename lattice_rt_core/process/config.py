@@ -94,6 +94,9 @@ class ServerConfig:
     #: (seconds) before its requests with a credential are 429s; 0: no limit
     auth_failure_limit: int = AUTH_FAILURE_LIMIT
     auth_failure_window: float = AUTH_FAILURE_WINDOW
+    #: seconds between looks at the data directory: one deleted or replaced under
+    #: the server is noticed within this long (at once by a publish)
+    data_dir_check: float = 1.0
 
     def effective_write_timeout(self) -> float:
         return self.heartbeat * 2 if self.write_timeout is None else self.write_timeout

@@ -9,17 +9,25 @@ server never blocks the next one.
 
 Only the holder writes and removes ``server.json``; a refused server reads
 it to say which server holds the directory.
+
+The lock is on a file, so deleting the directory (``rm -rf``) takes the lock
+with it: another server may then make the directory again and lock it. A
+server therefore watches the files it holds open there (:class:`DataDirWatch`)
+and stops taking events once they are no longer the ones at those paths.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
 from lattice_rt_core.paths import LOCK_FILE, read_server_info
 
-__all__ = ["DataDirInUse", "DataDirLock"]
+__all__ = ["DataDirInUse", "DataDirLock", "DataDirWatch"]
+
 
 class DataDirInUse(Exception):
     """Another server holds the data directory; the message names it."""
@@ -59,3 +67,40 @@ class DataDirLock:
             f"data directory {self.data_dir} is in use by {holder}; stop it first, "
             "or give this one another --data-dir"
         )
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class DataDirWatch:
+    """Are the files this server holds open in its data directory still there?
+
+    Each file (the lock file, the database) is held open by the server, so
+    its inode cannot be reused while the server runs: a path that names
+    another inode, or nothing, was removed or replaced. Two ``stat`` calls,
+    cheap enough for every publish. Once lost, always lost (a directory made
+    again is not this server's).
+    """
+
+    def __init__(self, data_dir: Path, files: Iterable[Path], *,
+                 consequence: str = "it cannot keep events any more; restart it") -> None:
+        self.data_dir = Path(data_dir)
+        self._files = {Path(f): _identity(Path(f)) for f in files}
+        self._consequence = consequence
+        self._lost: str | None = None
+
+    def lost(self) -> str | None:
+        """Why this server can no longer keep events there, or None while it can."""
+        if self._lost is None:
+            for path, identity in self._files.items():
+                if identity is not None and _identity(path) != identity:
+                    self._lost = (
+                        f"the data directory {self.data_dir} was removed or replaced under "
+                        f"this server: {self._consequence}")
+                    break
+        return self._lost

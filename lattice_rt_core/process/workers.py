@@ -18,9 +18,9 @@ directory's lock, owns the port and ``server.json``, and does no serving itself:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -29,32 +29,28 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from lattice_rt_core.http.guard import allowed_hosts
 from lattice_rt_core.paths import ensure_data_dir, remove_server_info, write_server_info
+from lattice_rt_core.process.child import (
+    CONFIG_FIELDS,
+    READY,
+    config_from_line,
+    config_line,
+    read_line,
+)
 from lattice_rt_core.process.dirlock import DataDirInUse, DataDirLock
 from lattice_rt_core.process.listen import bind_socket
 from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 
-__all__ = ["Supervisor", "reuse_port_spreads", "run_worker"]
+__all__ = ["Supervisor", "main", "reuse_port_spreads", "run_worker"]
 
 log = logging.getLogger(__name__)
 
-READY = "ready"
 _START_WAIT = 30.0
 _STOP_WAIT = 10.0
 _RESTART_DELAY = 1.0
-
-# the ServerConfig fields a worker takes from the supervisor
-_FIELDS = ("host", "port", "data_dir", "heartbeat", "presence_ttl", "auth",
-           "journal_retention", "allowed_hosts", "tls_cert", "tls_key", "trusted_proxies",
-           "redis_url", "reuse_port", "listen_fd", "max_head_bytes", "head_timeout",
-           "tls_handshake_timeout", "max_client_connections", "auth_failure_limit",
-           "auth_failure_window")
-_PATHS = ("data_dir", "tls_cert", "tls_key")
-_TUPLES = ("allowed_hosts", "trusted_proxies")
 
 
 def reuse_port_spreads() -> bool:
@@ -62,28 +58,12 @@ def reuse_port_spreads() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "sched_getaffinity")
 
 
-def _to_json(config: ServerConfig) -> str:
-    values: dict[str, Any] = {name: getattr(config, name) for name in _FIELDS}
-    for name in _PATHS:
-        values[name] = None if values[name] is None else str(values[name])
-    for name in _TUPLES:
-        values[name] = list(values[name])
-    return json.dumps(values)
-
-
-def _from_json(line: str) -> ServerConfig:
-    values = json.loads(line)
-    for name in _PATHS:
-        values[name] = None if values[name] is None else Path(values[name])
-    for name in _TUPLES:
-        values[name] = tuple(values[name])
-    # the supervisor holds the data directory and its server.json
-    return ServerConfig(**values, write_server_info=False, lock_data_dir=False)
-
-
 def run_worker(stdin: IO[str], stdout: IO[str], stop: threading.Event) -> int:
     """A worker: serve with the configuration read from ``stdin`` until it closes or ``stop``."""
-    config = _from_json(stdin.readline())
+    line = stdin.readline()
+    if not line.strip():
+        return 0  # dismissed before it was given anything to serve (a warm child)
+    config = config_from_line(line)
     server = RealtimeServer(config)
     try:
         server.start()
@@ -104,6 +84,21 @@ def run_worker(stdin: IO[str], stdout: IO[str], stop: threading.Event) -> int:
     finally:
         server.stop()
     return 0
+
+
+def main() -> int:
+    """A worker or a child endpoint (``python -m lattice_rt_core.process``, or the CLI's
+    hidden ``_worker`` in a frozen bundle): started by a program, not by people.
+
+    It loads the server's stack and nothing of the client's: its start is on the
+    critical path of the tray app's.
+    """
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.set())
+    return run_worker(sys.stdin, sys.stdout, stop)
 
 
 @dataclass
@@ -132,6 +127,7 @@ class Supervisor:
         self._socket: socket.socket | None = None
         self._dir_lock: DataDirLock | None = None
         self._wrote_server_info = False
+        self._instance = secrets.token_hex(16)  # names this supervisor in server.json
         self._worker_config = config
         self.address: tuple[str, int] = (config.host, config.port)
 
@@ -180,12 +176,13 @@ class Supervisor:
             worker = {"port": port, "listen_fd": self._socket.fileno()}
         self.address = (cfg.host, port)
         self._worker_config = ServerConfig(**{
-            **{name: getattr(cfg, name) for name in _FIELDS}, **worker})
+            **{name: getattr(cfg, name) for name in CONFIG_FIELDS}, **worker})
         launched = [self._launch() for _ in range(self.count)]  # they start in parallel
         for index, popen in enumerate(launched):
             self._adopt(index, popen)
         if cfg.write_server_info:
-            self._wrote_server_info = write_server_info(cfg.data_dir, self.url, auth=cfg.auth)
+            self._wrote_server_info = write_server_info(cfg.data_dir, self.url, auth=cfg.auth,
+                                                        instance=self._instance)
 
     def _launch(self) -> subprocess.Popen[str]:
         fd = self._worker_config.listen_fd
@@ -194,7 +191,7 @@ class Supervisor:
             pass_fds=(fd,) if fd is not None else (),
         )
         assert popen.stdin is not None
-        popen.stdin.write(_to_json(self._worker_config) + "\n")
+        popen.stdin.write(config_line(self._worker_config) + "\n")
         popen.stdin.flush()
         return popen
 
@@ -203,7 +200,7 @@ class Supervisor:
         assert popen.stdout is not None
         with self._lock:
             self._workers[index] = _Worker(index, popen)  # stop() ends it whatever happens
-        line = _read_line(popen.stdout, _START_WAIT)
+        line = read_line(popen.stdout, _START_WAIT)
         if not line.startswith(READY + " "):
             popen.kill()
             popen.wait()
@@ -252,16 +249,7 @@ class Supervisor:
             self._socket = None
         if self._wrote_server_info:
             self._wrote_server_info = False
-            remove_server_info(self.config.data_dir)
+            remove_server_info(self.config.data_dir, self._instance)  # only if still ours
         if self._dir_lock is not None:  # last: the directory is free once all is closed
             self._dir_lock.release()
             self._dir_lock = None
-
-
-def _read_line(pipe: IO[str], timeout: float) -> str:
-    """One line from ``pipe`` within ``timeout`` ("" when none came)."""
-    out: list[str] = []
-    reader = threading.Thread(target=lambda: out.append(pipe.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    return out[0].strip() if out else ""

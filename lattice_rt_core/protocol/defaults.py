@@ -31,6 +31,7 @@ __all__ = [
     "PRESENCE_STATUSES",
     "PROTOCOL_VERSION",
     "REPLAY_TAIL",
+    "REVOCATION_INTERVAL",
     "STATUS_INTERVAL",
     "TLS_HANDSHAKE_TIMEOUT",
 ]
@@ -83,3 +84,7 @@ AUTH_FAILURE_WINDOW = 10.0
 IDEMPOTENCY_WINDOW = 24 * 3600.0
 #: characters an ``Idempotency-Key`` may have (printable ASCII)
 IDEMPOTENCY_KEY_MAX = 200
+#: seconds between a server's looks at the accounts' version while user streams
+#: are open: a stream of a removed or renewed token (or a narrowed grant) ends
+#: within about this long, on every node
+REVOCATION_INTERVAL = 0.25

@@ -86,16 +86,6 @@
     return entry.display_name || entry.user || entry.client_id || "someone";
   }
 
-  // One person: an account under one name (lattice_rt_core/people.py has the same rule),
-  // so Ada on two computers is one person, and counts mean people, not connections.
-  function personKey(entry) {
-    return JSON.stringify([typeof entry.user === "string" ? entry.user : "", personName(entry)]);
-  }
-
-  function countPeople(entries) {
-    return new Set(entries.map(personKey)).size;
-  }
-
   function statusLabel(entry) {
     var status = entry && typeof entry.status === "string" ? entry.status : "active";
     return Object.prototype.hasOwnProperty.call(STATUS_LABELS, status) ? STATUS_LABELS[status] : status;
@@ -199,78 +189,56 @@
   }
 
   // ----------------------------------------------------------- presence
-  function renderPresence(entries) {
-    var groups = new Map();
-    entries.forEach(function (entry) {
-      var key = entry.workspace_id || "";
-      if (!groups.has(key)) groups.set(key, []);
-      groups.get(key).push(entry);
+  // The server groups the entries into people and words them (lattice_rt_core/protocol/
+  // people.py, the rule lattice-rt presence and the tray app use): this shows what it says.
+  function renderPresence(body) {
+    var people = Array.isArray(body.people) ? body.people : [];
+    var groups = new Map();  // in the server's order: workspaces by name, the one without last
+    people.forEach(function (person) {
+      var key = person.workspace_id || "";
+      if (!groups.has(key)) groups.set(key, { title: person.workspace || NO_WORKSPACE, people: [] });
+      groups.get(key).people.push(person);
     });
-    var keys = Array.from(groups.keys()).sort(function (a, b) {
-      if (a === "" || b === "") return a === "" ? 1 : -1;
-      return a.localeCompare(b);
-    });
-    var nodes = keys.map(function (key) {
-      var people = groupPeople(groups.get(key));
+    var nodes = Array.from(groups.keys()).map(function (key) {
+      var found = groups.get(key);
       var group = el("section", "group");
       group.setAttribute("data-workspace", key);
       var head = el("h3");
-      head.append(el("span", null, key || NO_WORKSPACE), el("span", "muted", String(people.length)));
-      head.title = plural(people.length, "person", "people");
+      head.append(el("span", null, found.title), el("span", "muted", String(found.people.length)));
+      head.title = plural(found.people.length, "person", "people");
       var list = el("ul", "people");
-      people.forEach(function (person) { list.append(personRow(person)); });
+      found.people.forEach(function (person) { list.append(personRow(person)); });
       group.append(head, list);
       return group;
     });
     presenceEl.replaceChildren.apply(presenceEl, nodes);
-    presenceEmpty.hidden = entries.length > 0;
-    var count = countPeople(entries);
-    presenceCount.textContent = count ? plural(count, "person", "people") : "";
-  }
-
-  // A workspace's entries as people, by name: each person's entries, and the one whose
-  // status changed last (what they said most recently), which the row shows.
-  function groupPeople(entries) {
-    var byKey = new Map();
-    entries.forEach(function (entry) {
-      var key = personKey(entry);
-      if (!byKey.has(key)) byKey.set(key, []);
-      byKey.get(key).push(entry);
-    });
-    return Array.from(byKey.values()).map(function (all) {
-      var latest = all.reduce(function (a, b) {
-        return String(b.status_since || "") > String(a.status_since || "") ? b : a;
-      });
-      return { entry: latest, entries: all };
-    }).sort(function (a, b) {
-      return personName(a.entry).localeCompare(personName(b.entry));
-    });
+    presenceEmpty.hidden = people.length > 0;
+    presenceCount.textContent = people.length && typeof body.summary === "string" ? body.summary : "";
   }
 
   function personRow(person) {
-    var entry = person.entry;
-    var name = personName(entry);
+    var name = String(person.name || "someone");
     var item = el("li", "person");
-    item.setAttribute("data-client-id", String(entry.client_id || ""));
-    var status = typeof entry.status === "string" ? entry.status : "active";
+    item.setAttribute("data-client-id", String(person.client_id || ""));
+    var status = typeof person.status === "string" ? person.status : "active";
+    var label = String(person.label || status);
     item.setAttribute("data-status", status);
     var avatar = el("span", "avatar " + hueClass(name), name.charAt(0).toUpperCase());
     avatar.setAttribute("aria-hidden", "true");
     avatar.setAttribute("data-status", status);
     var dot = el("span", "presence-dot");
-    dot.title = statusLabel(entry);
+    dot.title = label;
     avatar.append(dot);
     var who = el("div", "who");
     var line = el("div", "person-status");
-    line.append(el("span", "status-label", statusLabel(entry)));
-    if (entry.status_text) line.append(el("span", "status-text", " · " + entry.status_text));
-    line.title = statusLine(entry);
+    line.append(el("span", "status-label", label));
+    if (person.status_text) line.append(el("span", "status-text", " · " + person.status_text));
+    line.title = label + (person.status_text ? ": " + person.status_text : "");
     var sub = [];
-    if (entry.display_name && entry.user && entry.user !== entry.display_name) sub.push(entry.user);
-    var joined = person.entries.map(function (e) { return String(e.joined_at || ""); }).sort()[0];
-    var since = formatTime(joined);
+    if (person.user && person.user !== name) sub.push(person.user);
+    var since = formatTime(person.joined_at || "");
     if (since) sub.push("since " + since);
-    if (person.entries.length > 1) sub.push(plural(person.entries.length, "connection"));
+    if (person.connections > 1) sub.push(plural(person.connections, "connection"));
     who.append(el("div", "name", name), line, el("div", "sub", sub.join(" · ")));
     item.append(avatar, who);
     return item;
@@ -284,7 +252,7 @@
     presenceBusy = true;
     getJson("/realtime/presence")
       .then(function (body) {
-        if (body && Array.isArray(body.presence)) renderPresence(body.presence);
+        if (body && Array.isArray(body.people)) renderPresence(body);
       })
       .catch(function () { /* the stream's state shows connection trouble */ })
       .finally(function () {
@@ -407,7 +375,7 @@
         setTimeout(function () {
           // /realtime/presence needs the session: a 401 there ends it for good.
           getJson("/realtime/presence").then(function (body) {
-            if (body && Array.isArray(body.presence)) renderPresence(body.presence);
+            if (body && Array.isArray(body.people)) renderPresence(body);
             connect();
           }, connect);
         }, delay);

@@ -1,7 +1,10 @@
-"""Frozen entry point of the tray app: the same function as the `lattice-rt-tray` script."""
+"""Frozen entry point of the tray app: the same function as the `lattice-rt-tray` script.
+
+The same executable is also the embedded endpoint's process (``_worker``).
+"""
 
 import sys
 
-from lattice_rt_tray.main import main
+from lattice_rt_tray.launch import main
 
 sys.exit(main())

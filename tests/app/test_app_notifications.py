@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+from datetime import datetime
+
 from lattice_rt_tray.logic.coalescer import NoticeKind
 from lattice_rt_tray.logic.dnd import DndMode
+from lattice_rt_tray.logic.quiet_hours import QuietHours
+from lattice_rt_tray.logic.rules import Level, Rule
 from lattice_rt_tray.logic.settings_values import LOCAL_KEY
+from lattice_rt_tray.services.settings import Settings
 from lattice_rt_tray.views.icons import TrayState
 from tests.app.conftest import wait_until
 
@@ -207,3 +214,132 @@ def test_join_and_leave_notices_are_per_person_not_per_connection(harness, setti
     assert shown.args[0].title == "Grace Hopper left"
     titles = [n.title for n in app.notifier.notices]
     assert titles.count("Grace Hopper joined") == 1 and titles.count("Grace Hopper left") == 1
+
+
+def kill(app) -> None:
+    """What a kill -9 leaves behind: no quit sequence (no resume points saved at the end,
+    no presence left, the settings not synced); its client and server simply stop."""
+    app.controller.quitting = True  # a dead process handles nothing more
+    for connection in app.connections:
+        connection.close()
+        client, server = connection.client, connection.server
+        if client is not None:
+            client.stop(timeout=2.0)
+            client.close()
+        if server is not None:
+            server.stop(timeout=2.0)
+
+
+def test_nothing_shown_is_shown_again_after_a_kill_and_a_restart(harness, settings, qtbot):
+    """Seen in a trial: after a kill and a restart "Graph: indexed · Team" came again."""
+    first = harness.build(settings)  # an earlier run, quit as usual: a resume point
+    harness.start(first)
+    with qtbot.waitSignal(first.notifier.shown, timeout=10_000):
+        harness.box.current.bus.publish(_event(0))
+    harness.quit(first)
+    app = harness.build(settings)
+    harness.start(app)
+    bus = harness.box.current.bus
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000):
+        bus.publish(_event(1))
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000,
+                          check_params_cb=lambda n: n.kind is NoticeKind.DIGEST) as shown:
+        bus.publish_many([_event(2), _event(3, ws="ws_sales"), _event(4)])
+    assert shown.args[0].count == 4
+    last = bus.last_seq
+    kill(app)
+    [point] = settings.resume_points(LOCAL_KEY).values()
+    assert point.seq < last - 3  # where it stood at its connect, before all that
+
+    again = harness.build(settings)
+    harness.start(again)
+    model = again.activity_model
+    wait_until(qtbot, lambda: any(  # the replay reached the list: it is not lost
+        (model.event_at(r) or {}).get("seq") == last for r in range(model.rowCount())))
+    assert again.notifier.notices == []  # and nothing of it popped up again
+    with qtbot.waitSignal(again.notifier.shown, timeout=10_000) as shown:
+        harness.box.current.bus.publish(_event(5))
+    assert shown.args[0].seq == harness.box.current.bus.last_seq
+    assert [n.seq for n in again.notifier.notices] == [shown.args[0].seq]
+
+
+def test_rules_decide_and_a_critical_one_cuts_through_do_not_disturb(harness, settings, qtbot):
+    notify = settings.values().notify
+    settings.update(notify=replace(notify, rules=(
+        Rule(Level.CRITICAL, workspace="ws_ops", type="deploy*"),
+        Rule(Level.SILENT, area="graph", type="indexed"))))
+    app = harness.build(settings)
+    harness.start(app)
+    with qtbot.waitSignal(app.controller.status_changed, timeout=5000):
+        app.views.actions.dnd[DndMode.HOUR].trigger()
+    bus = harness.box.current.bus
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.publish_many([
+            _event(1),  # held by do-not-disturb
+            {"area": "graph", "event_type": "indexed", "workspace_id": "ws_a"},  # silent
+            {"area": "deploy", "event_type": "deploy_started", "workspace_id": "ws_ops",
+             "payload": {"target": "prod-eu", "version": "4.2.1"}},
+        ])
+    deploy = shown.args[0]
+    assert deploy.critical and deploy.title == "Deploy started"
+    assert deploy.body.splitlines()[0] == "target prod-eu · version 4.2.1"
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        app.views.actions.dnd[DndMode.OFF].trigger()
+    assert (shown.args[0].title, shown.args[0].body) == (
+        "While do-not-disturb was on", "1 event in ws_marketing")
+
+
+class HeldClock:
+    """A wall clock standing still at ``at`` until :meth:`run`, then running on from there."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.shift: float | None = None
+
+    def run(self) -> None:
+        self.shift = self.at - time.time()
+
+    def __call__(self) -> float:
+        return self.at if self.shift is None else time.time() + self.shift
+
+
+def test_what_quiet_hours_held_comes_as_one_summary_when_they_end(harness, settings, qtbot):
+    # a second before 08:00, the end of nightly quiet hours; the clock stands still until
+    # the events are in, so a slow start cannot let the quiet hours end before them
+    clock = HeldClock(datetime.now().replace(hour=7, minute=59, second=59,
+                                             microsecond=0).timestamp())
+    settings.update(notify=replace(settings.values().notify,
+                                   quiet_hours=QuietHours.parse("mon,tue,wed,thu,fri,sat,sun "
+                                                                "19:00-08:00")))
+    app = harness.build(settings, wallclock=clock)
+    harness.start(app)
+    assert app.controller.status().dnd == "Quiet hours until 08:00"
+    harness.box.current.bus.publish_many([_event(1), _event(2, ws="ws_sales")])
+    wait_until(qtbot, lambda: app.coalescer.unread == 2)
+    assert app.notifier.notices == []
+    with qtbot.waitSignal(app.notifier.shown, timeout=15_000) as shown:
+        clock.run()
+    held = shown.args[0]
+    assert (held.kind, held.title, held.body) == (
+        NoticeKind.HELD, "While quiet hours were on", "2 events in 2 workspaces")
+    assert app.controller.status().dnd == ""
+
+
+def test_a_bad_rule_in_the_file_is_said_at_start_and_the_good_ones_apply(harness, tmp_path,
+                                                                          qtbot):
+    path = tmp_path / "rules.ini"
+    path.write_text("[rules]\n1\\level=urgent\n1\\area=workflow\n"
+                    "2\\level=silent\n2\\area=workflow\n")
+    settings = Settings.open(path)
+    app = harness.build(settings)
+    harness.start(app)
+    assert app.views.activity.statusBar().currentMessage() == (
+        "Notifications: rule 1 skipped: unknown level 'urgent' "
+        "(one of critical, normal, low, silent)")
+    bus = harness.box.current.bus
+    bus.publish(_event(1))  # silent by rule 2
+    with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
+        bus.publish({"area": "plugin", "event_type": "enabled", "workspace_id": "ws_a"})
+    assert shown.args[0].title == "Plugin: enabled"
+    assert len(app.notifier.notices) == 1
+    assert "1\\level=urgent" in path.read_text()

@@ -277,7 +277,9 @@ def test_smoke_tray_app_shows_its_icon_joins_and_idles(tmp_path: Path) -> None:
 def test_smoke_flood_reaches_the_gui_thread_in_both_window_states(tmp_path: Path) -> None:
     _need_desktop()
     row = run_flood(SMOKE, tmp_path)
-    assert [r["window"] for r in row["runs"]] == ["hidden", "shown"]
+    assert [(r["window"], r["followed"]) for r in row["runs"]] == (
+        [("hidden", "embedded")] + [("shown", "embedded")] * SMOKE.flood_runs
+        + [("shown", "server")] * SMOKE.flood_runs)
     for run in row["runs"]:
         assert run["error"] is None
         assert run["received"] == SMOKE.flood_events and run["missed"] == 0

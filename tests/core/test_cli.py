@@ -160,6 +160,48 @@ def test_presence_counts_people_not_entries(capsys, server: RealtimeServer) -> N
     code, out, err = run(capsys, "--data-dir", data, "presence")
     assert code == 0 and len(out) == 4  # every entry is still a JSON line on stdout
     assert err == ["lattice-rt: 3 people online in 2 workspaces"]
+    with RealtimeClient(server.url, server.owner_token) as joiner:
+        joiner.join(workspace_id="ws1", display_name="Barbara", status="away")
+    code, out, err = run(capsys, "--data-dir", data, "presence")
+    # the words of the tray app and the page: online is present and not away
+    assert err == ["lattice-rt: 3 people online in 2 workspaces · 1 away"]
+
+
+def test_status_takes_a_persons_name_or_me(capsys, server: RealtimeServer) -> None:
+    """Seen in a trial: `lattice-rt status` needed ids like 303b8c1717035b16:-."""
+    from lattice_rt_core.net.admin import RemoteAccounts
+
+    data = str(server.data_dir)
+    with RealtimeClient(server.url, server.owner_token) as owner:
+        ada_token = RemoteAccounts(owner).add_user("ada", ["ws1", "ws2"])
+        owner.join(workspace_id="ws1", client_id="linus-1", display_name="Linus")
+    with RealtimeClient(server.url, ada_token) as ada:
+        for ws in ("ws1", "ws2"):  # one person, two workspaces: two entries
+            ada.join(workspace_id=ws, client_id=f"ada-{ws}", display_name="Ada Lovelace")
+
+    def statuses() -> dict[str, str]:
+        with RealtimeClient(server.url, server.owner_token) as owner:
+            return {e["client_id"]: e["status"] for e in owner.presence()["presence"]}
+
+    # by name, any case: every entry of that person, and nobody else's
+    code, out, _ = run(capsys, "--data-dir", data, "status", "ada lovelace", "away")
+    assert code == 0
+    assert sorted(json.loads(line)["client_id"] for line in out) == ["ada-ws1", "ada-ws2"]
+    assert statuses() == {"ada-ws1": "away", "ada-ws2": "away", "linus-1": "active"}
+    # "me": the entries of the token's own user
+    code, out, _ = run(capsys, "--url", server.url, "--token", ada_token, "status", "me", "dnd")
+    assert code == 0 and len(out) == 2
+    assert statuses() == {"ada-ws1": "dnd", "ada-ws2": "dnd", "linus-1": "active"}
+    # a client id still names one entry
+    code, out, _ = run(capsys, "--data-dir", data, "status", "linus-1", "idle")
+    assert code == 0 and [json.loads(line)["client_id"] for line in out] == ["linus-1"]
+    with RealtimeClient(server.url, ada_token) as ada:
+        ada.leave("ada-ws1")
+        ada.leave("ada-ws2")
+    code, out, err = run(capsys, "--url", server.url, "--token", ada_token, "status", "me",
+                         "away")
+    assert code == 1 and out == []
+    assert_one_error_line(err, f"you (ada) have no presence entry on {server.url}")
 
 
 def test_status_sets_a_status_and_presence_shows_it(capsys, server: RealtimeServer) -> None:
@@ -180,7 +222,8 @@ def test_status_sets_a_status_and_presence_shows_it(capsys, server: RealtimeServ
     assert code == 0 and "status_text" not in json.loads(out[0])
     code, out, err = run(capsys, "--data-dir", data, "status", "nobody", "away")
     assert code == 1 and out == []
-    assert_one_error_line(err, "no presence entry with that client_id (HTTP 404)")
+    assert_one_error_line(err, f"nobody called 'nobody' is present on {server.url} (present: "
+                               "Ada); give 'me', a person's name or a client_id")
     code, _, err = run(capsys, "--data-dir", data, "status", cid, "away", "--text", "x" * 101)
     assert code == 1
     assert_one_error_line(err, "'status_text' must be 1 to 100 characters (HTTP 422)")

@@ -987,3 +987,28 @@ def test_a_server_without_realtime_routes_is_said_once(make_client) -> None:
     assert str(missing.value) == ("this server has no realtime API (Lattice AI 11.6 and later "
                                   "moved it)")
     assert client.kind is ServerKind.NO_REALTIME
+
+
+def test_history_pages_back_through_what_the_server_keeps(server: RealtimeServer) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        client.publish_many([{"payload": {"i": i}} for i in range(250)])
+        events, older = client.history()
+        assert [e["seq"] for e in events] == list(range(250, 50, -1)) and older == 51
+        events, older = client.history(older, limit=30)
+        assert [e["seq"] for e in events] == list(range(50, 20, -1)) and older == 21
+        events, older = client.history(older)
+        assert [e["seq"] for e in events] == list(range(20, 0, -1)) and older is None
+
+
+def test_history_of_a_server_without_pages_is_its_feed(make_client) -> None:
+    # a server whose feed answers no next_before (the Lattice AI server), or one that
+    # ignores before and answers the same page again: nothing further back
+    seen: list[httpx.Request] = []
+    page = {"events": [{"seq": 3}, {"seq": 2}, "junk"], "stats": {}}
+    transport = httpx.MockTransport(json_handler({"/realtime/feed": (200, page)}, seen))
+    client = make_client("http://h:1", "t", transport=transport)
+    assert client.history() == ([{"seq": 3}, {"seq": 2}], None)
+    assert "before" not in seen[-1].url.params and seen[-1].url.params["limit"] == "200"
+    page["next_before"] = 9
+    assert client.history(5) == ([{"seq": 3}, {"seq": 2}], None)
+    assert seen[-1].url.params["before"] == "5"

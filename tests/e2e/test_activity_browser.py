@@ -29,7 +29,12 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.protocol.people import NO_WORKSPACE, count_people
+from lattice_rt_core.protocol.people import (
+    NO_WORKSPACE,
+    count_people,
+    people_view,
+    presence_summary,
+)
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 
 pytestmark = pytest.mark.browser
@@ -319,7 +324,7 @@ def test_presence_counts_people_as_the_cli_and_the_app_do(
         people = count_people(entries)
         assert (len(entries), people) == (5, 3)
         count = page.wait_for("document.querySelector('#presence-count').textContent || null")
-        assert count == "3 people"
+        assert count == "3 people online in 2 workspaces" == presence_summary(entries)
         heads = page.evaluate(
             "Array.from(document.querySelectorAll('#presence .group h3'))"
             ".map((h) => [h.firstChild.textContent, h.lastChild.textContent])"
@@ -334,6 +339,28 @@ def test_presence_counts_people_as_the_cli_and_the_app_do(
         assert ada[0].endswith("2 connections") and "connection" not in ada[1]
         chip = page.wait_for(text_of("#feed li.event", "unscoped"))
         assert NO_WORKSPACE in chip
+
+
+def test_the_page_says_what_the_cli_and_the_app_say(page: Page, server: RealtimeServer) -> None:
+    # Ada is active on one computer and went idle on the other later: the page showed her
+    # last change (Idle) where the app shows her most present status (Active); and
+    # Barbara, away, counted as online on the page and in the CLI
+    with RealtimeClient(server.url, server.owner_token) as client:
+        client.join(workspace_id="ws-alpha", display_name="Ada Lovelace")
+        client.join(workspace_id="ws-alpha", display_name="Ada Lovelace", status="idle")
+        client.join(workspace_id="ws-alpha", display_name="Barbara Liskov", status="away")
+        client.join(workspace_id="ws-alpha", display_name="Grace Hopper")
+        entries = client.presence()["presence"]
+        sign_in(page, client)
+        count = page.wait_for("document.querySelector('#presence-count').textContent || null")
+        assert count == presence_summary(entries) == "2 people online in 1 workspace · 1 away"
+        shown = page.evaluate(
+            "Array.from(document.querySelectorAll('#presence li.person')).map((n) =>"
+            " [n.querySelector('.name').textContent, n.dataset.status,"
+            "  n.querySelector('.status-label').textContent])"
+        )
+        assert shown == [[p["name"], p["status"], p["label"]] for p in people_view(entries)]
+        assert shown[0] == ["Ada Lovelace", "active", "Active"]
 
 
 def test_a_resume_past_retention_shows_a_gap_row(

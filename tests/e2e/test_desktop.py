@@ -79,8 +79,11 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
 class DesktopStack:
     """Starts and tears down Xvfb, a session bus, a tray host and dunst."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, mark_critical: bool = True) -> None:
+        """``mark_critical``: dunst prefixes a critical notification's message with
+        ``[critical]`` (its history keeps no urgency); off for screenshots."""
         self.workdir = workdir
+        self.mark_critical = mark_critical
         self.procs: list[subprocess.Popen[bytes]] = []
         self.env: dict[str, str] = {}
         self.display = ""
@@ -132,6 +135,11 @@ class DesktopStack:
             "    max_icon_size = 48\n    show_indicators = no\n"
             "[urgency_normal]\n    background = \"#fcfcfd\"\n    foreground = \"#101828\"\n"
             "    timeout = 0\n"
+            "[urgency_critical]\n    background = \"#fff4f2\"\n    foreground = \"#101828\"\n"
+            "    frame_color = \"#b42318\"\n    timeout = 0\n"
+            # dunst 1.9 keeps no urgency in its history: the formatted message says it
+            + ("[mark_critical]\n    msg_urgency = critical\n    format = \"[critical] %s\\n%b\"\n"
+               if self.mark_critical else "")
         )
         self._spawn(["dunst", "-config", str(dunstrc)], env)
         wait_for(lambda: self.has_name("org.freedesktop.Notifications"), 10, "dunst")
@@ -235,17 +243,26 @@ def desktop(tmp_path: Path) -> Iterator[DesktopStack]:
 
 
 def start_app(
-    stack: DesktopStack, tmp_path: Path, team: TeamServer
+    stack: DesktopStack, tmp_path: Path, team: TeamServer, extra: str = ""
 ) -> tuple[subprocess.Popen[bytes], Path, Path]:
-    """The app following its embedded endpoint and ``team``; the team token in the file."""
+    """The app following its embedded endpoint and ``team``; the team token in the file
+    (``extra``: more of the settings file)."""
     settings = tmp_path / "tray.ini"
+    if settings.exists():  # a restart: the file as the app left it
+        return _launch(stack, tmp_path, settings)
     settings.write_text(
         "[app]\nsettings_version=2\n"
         f"[connections]\norder=local,{TEAM_KEY}\n"
         f"[connection]\nlocal\\port=0\n{TEAM_KEY}\\name=Team\n{TEAM_KEY}\\url={team.url}\n"
         f"{TEAM_KEY}\\token={team.owner_token}\n"
-        "[presence]\ndisplay_name=E2E\nworkspaces=ws_e2e\n"
+        "[presence]\ndisplay_name=E2E\nworkspaces=ws_e2e\n" + extra
     )
+    return _launch(stack, tmp_path, settings)
+
+
+def _launch(
+    stack: DesktopStack, tmp_path: Path, settings: Path
+) -> tuple[subprocess.Popen[bytes], Path, Path]:
     data_dir = tmp_path / "data"
     env = dict(stack.env, QT_QPA_PLATFORM="xcb", PYTHONPATH=os.pathsep.join(
         [str(ROOT / "app"), str(ROOT)]))
@@ -339,7 +356,7 @@ def take_screenshots(out: Path) -> None:
     import tempfile
 
     work = Path(tempfile.mkdtemp(prefix="lattice-shots-"))
-    stack = DesktopStack(work / "desktop")
+    stack = DesktopStack(work / "desktop", mark_critical=False)
     stack.start()
     team = TeamServer(work / "team")
     team.start()
@@ -373,6 +390,7 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
+    from lattice_rt_core.server import RealtimeServer, ServerConfig
     from lattice_rt_tray.logic.settings_values import (
         LOCAL_KEY,
         ConnectionSettings,
@@ -393,7 +411,11 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
                                  ConnectionSettings(TEAM_KEY, "Team", url=team.url)),
                     display_name="Ada Lovelace", workspaces=("ws_marketing", "ws_research"))
     settings.set_file_token(TEAM_KEY, ada)  # moved into GNOME Keyring when the app starts
-    app = build(settings=settings, data_dir=work / "data", tray_available=True)
+    # the endpoint on a thread here, not in a child: the script reaches its bus directly to
+    # stage other people's presence (each under a user of their own)
+    app = build(settings=settings, data_dir=work / "data", tray_available=True,
+                server_factory=lambda port, data_dir: RealtimeServer(
+                    ServerConfig(port=port, data_dir=data_dir)))
     out.mkdir(parents=True, exist_ok=True)
 
     def pump(condition: Callable[[], Any], what: str, timeout: float = 20) -> None:
@@ -436,7 +458,23 @@ def _photograph(stack: DesktopStack, team: TeamServer, work: Path, out: Path) ->
                               "error": "step 3 (render) timed out after 60 s"}}, token=grace)
     pump(lambda: stack.displayed() >= 1, "the notification")
     QTest.qWait(300)
-    stack.screenshot(out / "notification.png", "420x150+860+30")
+    stack.screenshot(out / "notification.png", "420x150+860+30")  # critical: a failure
+    QTest.qWait(4200)
+    stack.dunstctl("close-all")
+    # a burst with a failure in it: the digest is headed by the failure
+    team.publish(
+        {"area": "graph", "event_type": "indexed", "workspace_id": "ws_research",
+         "payload": {"graph_id": "papers"}},
+        {"area": "workspace", "event_type": "member_added", "workspace_id": "ws_marketing",
+         "payload": {"member": "linus@example.com", "role": "editor"}},
+        {"area": "workflow", "event_type": "workflow_failed", "workspace_id": "ws_research",
+         "payload": {"name": "Nightly import", "status": "failed", "error": "disk full"}},
+        {"area": "plugins", "event_type": "plugin_enabled", "workspace_id": "ws_marketing",
+         "payload": {"plugin": "calendar-sync", "version": "2.1.0"}},
+        token=grace)
+    pump(lambda: stack.displayed() >= 1 and app.coalescer.next_due() is None, "the digest")
+    QTest.qWait(300)
+    stack.screenshot(out / "notification-digest-failure.png", "420x230+860+30")
     stack.dunstctl("close-all")
 
     # the tray and its menu, the Status entries open, with a status line (the host draws
@@ -483,3 +521,82 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--screenshots", type=Path, required=True)
     take_screenshots(parser.parse_args().screenshots.resolve())
+
+
+def test_failures_cut_through_people_are_counted_once_and_a_kill_shows_nothing_again(
+    desktop: DesktopStack, tmp_path: Path
+) -> None:
+    """Issue 21 on the real stack: one person on two connections joins once and never
+    "leaves" while one stays; a burst with a failure is a digest headed by it, at critical
+    urgency; after a ``kill -9`` and a restart nothing already shown is shown again."""
+    def seen(pred: Callable[[dict[str, str]], bool], what: str) -> list[dict[str, str]]:
+        """The notifications dunst showed that match ``pred`` (closed, so in its history)."""
+        def check() -> list[dict[str, str]] | None:
+            if desktop.displayed():
+                desktop.dunstctl("close-all")
+            return [h for h in desktop.history() if pred(h)] or None
+        try:
+            found: list[dict[str, str]] = wait_for(check, 30, what)
+        except AssertionError:
+            raise AssertionError(f"{what}: dunst has {desktop.history()}") from None
+        return found
+
+    def about(needle: str) -> Callable[[dict[str, str]], bool]:
+        return lambda h: needle in f"{h['summary']}\n{h['body']}"
+
+    team = TeamServer(tmp_path / "team")
+    team.start()
+    proc, _, _ = start_app(desktop, tmp_path, team, "[notify]\npresence=true\n")
+    try:
+        wait_for(desktop.registered_items, 20, "the tray item to register")
+        mine = wait_for(lambda: set(team.presence_ids()) or None, 20,
+                        "the app on the team server")
+        # the app is live (past its catch-up) once a first event pops up
+        team.publish({"area": "graph", "event_type": "indexed", "workspace_id": "ws_e2e",
+                      "payload": {"name": "first"}})
+        seen(about("first"), "a first notification")
+        with team.client() as grace:
+            # one person on two computers: one join, and no leave while one stays
+            for cid in ("grace-laptop", "grace-desktop"):
+                grace.join("ws_e2e", client_id=cid, display_name="Grace Hopper")
+            joined = seen(about("Grace Hopper joined"), "Grace's join")
+            assert len(joined) == 1
+            grace.leave("grace-laptop")
+            # a burst with one failure: one digest, headed by the failure, critical
+            team.publish(
+                {"area": "graph", "event_type": "indexed", "workspace_id": "ws_e2e"},
+                {"area": "workspace", "event_type": "member_added", "workspace_id": "ws_e2e",
+                 "payload": {"member": "linus", "role": "admin"}},
+                {"area": "plugin", "event_type": "enabled", "workspace_id": "ws_e2e",
+                 "payload": {"plugin": "slack", "version": "1.2"}},
+                {"area": "workflow", "event_type": "workflow_failed", "workspace_id": "ws_e2e",
+                 "payload": {"name": "Nightly import", "error": "disk full"}},
+            )
+            digest = seen(about("1 failed: Nightly import — disk full"), "the digest")[0]
+            assert digest["message"].startswith("[critical] "), digest
+            assert digest["body"].startswith("1 failed: Nightly import — disk full"), digest
+            assert not [h for h in desktop.history() if about("Grace Hopper left")(h)]
+
+            shown_before = {h["id"] for h in desktop.history()}
+            def streams() -> int:
+                return int(team.health()["stats"]["subscribers"])
+
+            proc.kill()
+            proc.wait(timeout=10)
+            wait_for(lambda: streams() == 0, 30, "the killed app's stream to end")
+            proc, _, _ = start_app(desktop, tmp_path, team)
+            wait_for(lambda: streams() == 1, 30, "the restarted app's stream")
+            assert mine <= team.presence_ids()
+            team.publish({"area": "graph", "event_type": "indexed", "workspace_id": "ws_e2e",
+                          "payload": {"name": "after-restart"}})
+            seen(about("after-restart"), "the marker after the restart")
+            again = [h for h in desktop.history() if h["id"] not in shown_before]
+            # only the marker is new: no catch-up of what was shown, no join of Grace,
+            # who was there all along
+            assert [h for h in again if "after-restart" not in h["body"]] == [], again
+            assert not [h for h in desktop.history() if about("Grace Hopper left")(h)]
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=15)
+        team.stop()

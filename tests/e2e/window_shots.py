@@ -10,10 +10,17 @@ them a failed workflow. Their feeds and presence lists, read with
 windows are the app's own classes. People joined with a status (active, idle,
 away, do-not-disturb, some with a status line); the Presence window reads
 them as of 12 minutes later, so it says how long each has been idle or away.
+A third server, "Staging", had two people on it and was then stopped: the
+Presence window shows it as the app does a server it cannot reach (a grey
+group marked offline, its people as last seen). The first events are dated
+back (yesterday, and last week) as a page of history read back after a
+restart would be, so the Activity window shows its date separators.
 The desktop is Xvfb from :mod:`tests.e2e.test_desktop`; each window is photographed alone with
 ImageMagick's ``import``. Writes ``activity-window.png``,
 ``event-detail.png``, ``presence-window.png``, ``about.png``,
-``about-licences.png`` and ``settings-general.png`` (Settings' General tab).
+``about-licences.png``, ``settings-general.png`` (Settings' General tab) and
+``settings-notifications.png`` (its Notifications tab: quiet hours and the rules
+editor, with one rule of the settings file skipped).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +70,16 @@ PEOPLE = [
     ("team", "barbara-vm", "barbara", None, "Barbara Liskov", "active",
      "Working from the train"),
 ]
+#: people on the server that goes away (server, client id, user, workspace, name)
+STAGING = [
+    ("staging", "alan-1", "alan", "ws_research", "Alan Turing", "active", None),
+    ("staging", "edsger-1", "edsger", "ws_research", "Edsger Dijkstra", "idle", None),
+]
 #: the windows show the data as it reads this much later (statuses "for 12 min")
 LATER = timedelta(minutes=12)
+#: how far back the first events are dated (a page of history read back)
+DATED_BACK = (timedelta(days=6, hours=2), timedelta(days=1, hours=3),
+              timedelta(days=1, hours=2, minutes=40))
 
 
 def take(out: Path) -> None:
@@ -85,8 +100,10 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
 
     from lattice_rt_core.client import RealtimeClient
     from lattice_rt_core.server import RealtimeServer, ServerConfig
+    from lattice_rt_tray.logic.quiet_hours import QuietHours
     from lattice_rt_tray.logic.roster import Roster
-    from lattice_rt_tray.logic.settings_values import SettingsValues
+    from lattice_rt_tray.logic.rules import Level, Rule
+    from lattice_rt_tray.logic.settings_values import NotifyPrefs, SettingsValues
     from lattice_rt_tray.views.about import AboutDialog
     from lattice_rt_tray.views.actions import AppActions
     from lattice_rt_tray.views.activity_model import ActivityModel
@@ -101,11 +118,12 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     qapp.setWindowIcon(app_icon())
     out.mkdir(parents=True, exist_ok=True)
 
-    servers = {key: RealtimeServer(ServerConfig(port=0, data_dir=work / key)) for key in SERVERS}
+    servers = {key: RealtimeServer(ServerConfig(port=0, data_dir=work / key))
+               for key in (*SERVERS, "staging")}
     for server in servers.values():
         server.start()
     try:
-        for key, cid, user, ws, name, status, text in PEOPLE:
+        for key, cid, user, ws, name, status, text in PEOPLE + STAGING:
             servers[key].bus.join(user=user, client_id=cid, workspace_id=ws, display_name=name,
                                   status=status, status_text=text)
         for key, area, kind, ws, payload, actor in EVENTS:
@@ -125,9 +143,17 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     model.set_servers(SERVERS)
     roster = Roster(f"{INSTANCE}:")
     roster.set_servers(SERVERS)
+    stopped = datetime.now(UTC)  # "Staging" has gone away (every server is stopped now)
+    roster.set_servers({**SERVERS, "staging": "Staging"})
     for key in SERVERS:  # one connection after the other, as their streams deliver them
-        model.add_events(feeds[key], server=key)
+        events = feeds[key]
+        for event, back in zip(events, DATED_BACK, strict=False):  # history, from days ago
+            when = datetime.fromisoformat(event["received_at"]) - back
+            event["received_at"] = when.isoformat(timespec="milliseconds")
+        model.add_events(events, server=key)
         roster.replace(key, presence[key])
+    roster.replace("staging", presence["staging"])
+    roster.set_offline("staging", stopped.isoformat())
     people = PresenceModel(roster, now=lambda: datetime.now().astimezone() + LATER)
     people.rebuild()
 
@@ -149,7 +175,7 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     activity.open_detail(failed)
     assert activity.detail is not None
     shoot(activity.detail, "event-detail.png", (620, 600))
-    shoot(PresenceWindow(people), "presence-window.png", (860, 440))
+    shoot(PresenceWindow(people), "presence-window.png", (860, 520))
     about = AboutDialog()
     shoot(about, "about.png", (760, 520))
     loaded: list[bool] = []
@@ -165,6 +191,17 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
                                  workspaces=("ws_marketing", "ws_research")))
     settings.tabs.setCurrentIndex(1)
     shoot(settings, "settings-general.png", (720, 450))
+    notify = NotifyPrefs(
+        rules=(Rule(Level.CRITICAL, workspace="ws_ops", type="deploy*"),
+               Rule(Level.SILENT, area="graph", type="graph_indexed"),
+               Rule(Level.LOW, server="Team server", failure=True, text="staging"),
+               Rule(Level.NORMAL, text="prod")),
+        quiet_hours=QuietHours.parse("mon,tue,wed,thu,fri 19:00-08:00"))
+    settings.load(SettingsValues(notify=notify), [
+        "rule 5 skipped: unknown level 'urgent' (one of critical, normal, low, silent)"])
+    settings.tabs.setCurrentIndex(2)
+    settings.notify.rules.table.selectRow(0)
+    shoot(settings, "settings-notifications.png", (900, 760))
     print(f"screenshots written to {out}")
 
 

@@ -133,10 +133,10 @@ MUTANTS = [
            "        return super().render(content)",
            H + "test_access.py::test_lone_surrogates_are_a_4xx_or_stored_escaped_never_a_500"),
     Mutant("feed limit parse", "lattice_rt_core/http/app.py",
-           "        except ValueError:\n"
-           "            raise Refusal(400, \"'limit' must be an integer\")",
-           "        except ZeroDivisionError:\n"
-           "            raise Refusal(400, \"'limit' must be an integer\")",
+           "    except ValueError:\n"
+           "        raise Refusal(400, f\"{name!r} must be an integer\") from None",
+           "    except ZeroDivisionError:\n"
+           "        raise Refusal(400, f\"{name!r} must be an integer\") from None",
            CH + "test_http_api.py::test_feed_bad_limit_is_400"),
     Mutant("join body shape", "lattice_rt_core/http/body.py",
            '    if not isinstance(body, dict):\n'
@@ -229,9 +229,8 @@ MUTANTS = [
            '        return bool(scheme == scope.get("scheme", "http"))', "        return True",
            H + "test_access.py::test_every_route_refuses_a_foreign_origin_and_never_grants_cors"),
     Mutant("certificates verified", "lattice_rt_core/net/requests.py",
-           '            self._verify = client_context(ca_file) if url.startswith("https://") '
-           'else True',
-           "            self._verify = False",
+           '            self._verify = (client_context(ca_file) if url.startswith("https://")',
+           '            self._verify = (False if url.startswith("https://")',
            C + "net/test_tls.py::test_an_unknown_ca_is_one_line_on_requests_and_on_the_stream"),
     Mutant("redis hole filled first", "lattice_rt_core/engines/redis/log.py",
            "            await self.fill(min(self._pending) - 1)", "            pass",

@@ -27,26 +27,36 @@ its server. Rules:
   from its server is ignored (a ``reset`` moves that mark; :meth:`forget`
   drops it when the connection follows another history).
 * With more than one server, titles name the server ("Workflow failed · Team").
-* Do-not-disturb and "notifications off" suppress the popups but events still
-  count as unread. What do-not-disturb held becomes ONE summary when it ends
-  (:meth:`release_held`).
+* Every event gets a level from the rules (:mod:`.rules`: the user's, then the
+  built-in ones): silent ones are dropped like muted ones, low ones are quiet
+  notices, critical ones go out with critical urgency and head any digest.
+* Do-not-disturb, quiet hours and "notifications off" suppress the popups but
+  events still count as unread; a critical event cuts through do-not-disturb
+  and quiet hours (never "off") when ``prefs.critical_through`` says so. What
+  do-not-disturb or quiet hours held becomes ONE summary when they end
+  (:meth:`release_held`; :meth:`quiet_changes_at` says when to ask).
+* What the notices account for (shown, or folded into a digest to come) is
+  kept for :meth:`take_accounted`, so the caller can record it before it
+  shows them; what do-not-disturb holds is accounted when its summary comes.
 """
 
 from __future__ import annotations
 
 import enum
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Any
 
 from lattice_rt_tray.logic.digest import Tally, catch_up_text, digest_text, held_text, newest_seq
-from lattice_rt_tray.logic.dnd import DoNotDisturb
+from lattice_rt_tray.logic.dnd import DoNotDisturb, until_text
+from lattice_rt_tray.logic.rules import Level, level_of
 from lattice_rt_tray.logic.settings_values import NotifyPrefs
 from lattice_rt_tray.logic.summary import (
     acted_workspace,
     event_body,
     event_title,
-    is_failure,
     is_presence,
     is_status_change,
 )
@@ -62,6 +72,13 @@ DEFAULT_WINDOW = 2.0
 DEFAULT_HOLD = 3.0
 
 Event = Mapping[str, Any]
+Leveled = list[tuple[Event, Level]]
+
+#: events kept per server for :meth:`NotificationCoalescer.take_accounted` between takes
+_ACCOUNTED = 1024
+#: what held the popups back: notifications off, do-not-disturb, quiet hours
+_OFF, _DND, _HOURS = "off", "dnd", "hours"
+_HELD_TITLES = {_DND: "While do-not-disturb was on", _HOURS: "While quiet hours were on"}
 
 
 class NoticeKind(enum.Enum):
@@ -126,6 +143,7 @@ class NotificationCoalescer:
         hold: float = DEFAULT_HOLD,
         prefs: NotifyPrefs | None = None,
         dnd: DoNotDisturb | None = None,
+        tz: tzinfo | None = None,
     ) -> None:
         if window <= 0 or hold <= 0:
             raise ValueError("window and hold must be positive")
@@ -139,7 +157,11 @@ class NotificationCoalescer:
         self._hold_time = hold
         self._servers: dict[str, _Server] = {}
         self._names: dict[str, str] = {}
-        self._quiet_tally = Tally()  # what do-not-disturb held
+        self._tz = tz  # where quiet hours are read (None: this computer's time zone)
+        self._quiet_tally = Tally()  # what do-not-disturb or quiet hours held
+        self._held_by: set[str] = set()  # which of them held it
+        self._held_events: dict[str, deque[Event]] = {}  # accounted when the summary comes
+        self._accounted: dict[str, deque[Event]] = {}
         self._muted_until: dict[str, float] = {}  # workspace -> wall time its mute ends
 
     # ------------------------------------------------------------- servers
@@ -150,6 +172,8 @@ class NotificationCoalescer:
     def forget(self, server: str) -> None:
         """Drop what was counted for ``server`` (removed, or another history now)."""
         self._servers.pop(server, None)
+        self._accounted.pop(server, None)
+        self._held_events.pop(server, None)
 
     def _server(self, server: str) -> _Server:
         state = self._servers.get(server)
@@ -171,6 +195,20 @@ class NotificationCoalescer:
             cid = payload.get("client_id") if isinstance(payload, Mapping) else None
             return isinstance(cid, str) and cid.startswith(f"{self.instance_id}:")
         return False
+
+    def level(self, server: str, event: Event) -> Level:
+        """The event's level by the rules (the user's, then the built-in ones)."""
+        return level_of(event, self.prefs.rules, server, self._names.get(server, ""))
+
+    def _leveled(self, server: str, events: Iterable[Event]) -> Leveled:
+        """The notable events and their levels (silent ones are not notable)."""
+        out: Leveled = []
+        for event in events:
+            if self.is_notable(event):
+                level = self.level(server, event)
+                if level is not Level.SILENT:
+                    out.append((event, level))
+        return out
 
     def is_notable(self, event: Event) -> bool:
         """Would the user want to hear about it at all (own/muted/presence rules)?"""
@@ -194,13 +232,62 @@ class NotificationCoalescer:
         return state is not None and state.holding
 
     def quiet(self) -> bool:
-        """True while popups are suppressed (notifications off or do-not-disturb)."""
-        return not self.prefs.enabled or self.dnd.active(self._wallclock())
+        """True while popups are suppressed (notifications off, do-not-disturb, quiet hours)."""
+        return self._quiet_by() is not None
 
-    def _held_back(self, notable: list[Event], server: str) -> None:
-        """Suppressed by do-not-disturb (not by "off"): kept for the summary at its end."""
-        if self.prefs.enabled and notable:
-            self._quiet_tally.add(notable, server)
+    def _quiet_by(self) -> str | None:
+        if not self.prefs.enabled:
+            return _OFF
+        now = self._wallclock()
+        if self.dnd.active(now):
+            return _DND
+        hours = self.prefs.quiet_hours
+        return _HOURS if hours is not None and hours.active(now, self._tz) else None
+
+    def quiet_changes_at(self) -> float | None:
+        """The wall time quiet hours next start or end (None: no quiet hours)."""
+        hours = self.prefs.quiet_hours
+        return hours.next_change(self._wallclock(), self._tz) if hours is not None else None
+
+    def describe_quiet(self) -> str:
+        """``Quiet hours until 08:00`` while they are on, else ``""``."""
+        hours, now = self.prefs.quiet_hours, self._wallclock()
+        if hours is None or not hours.active(now, self._tz):
+            return ""
+        end = hours.next_change(now, self._tz)
+        assert end is not None
+        local = datetime.fromtimestamp(now, self._tz) if self._tz else datetime.fromtimestamp(
+            now).astimezone()
+        return f"Quiet hours until {until_text(end, local)}"
+
+    def _let_through(self, leveled: Leveled, server: str) -> Leveled:
+        """While quiet: hold what waits for the summary, return what still pops up."""
+        by = self._quiet_by()
+        if by is None or not leveled:
+            return leveled
+        if by == _OFF:
+            return []
+        through = self.prefs.critical_through
+        passed: Leveled = [(e, lv) for e, lv in leveled if through and lv is Level.CRITICAL]
+        held = [(e, lv) for e, lv in leveled if not (through and lv is Level.CRITICAL)]
+        if held:
+            self._quiet_tally.add([e for e, _ in held], server,
+                                  [lv is Level.CRITICAL for _, lv in held])
+            self._held_by.add(by)
+            kept = self._held_events.setdefault(server, deque(maxlen=_ACCOUNTED))
+            kept.extend(e for e, _ in held)
+        return passed
+
+    def _account(self, server: str, leveled: Leveled) -> None:
+        if leveled:
+            kept = self._accounted.setdefault(server, deque(maxlen=_ACCOUNTED))
+            kept.extend(e for e, _ in leveled)
+
+    def take_accounted(self) -> dict[str, list[Event]]:
+        """Server -> the events the notices so far account for (since the last take)."""
+        taken = {server: list(events) for server, events in self._accounted.items() if events}
+        self._accounted.clear()
+        return taken
 
     def mark_read(self) -> None:
         self.unread = 0
@@ -219,17 +306,22 @@ class NotificationCoalescer:
         return False
 
     def release_held(self) -> list[Notice]:
-        """Once do-not-disturb is over: one summary of what it held (if anything)."""
+        """Once do-not-disturb and quiet hours are over: one summary of what they held."""
         tally = self._quiet_tally
-        if self.dnd.active(self._wallclock()) or not tally.count:
+        if self._quiet_by() in (_DND, _HOURS) or not tally.count:
             return []
-        self._quiet_tally = Tally()
+        self._quiet_tally, held_by = Tally(), self._held_by
+        self._held_by = set()
+        held, self._held_events = self._held_events, {}
         if not self.prefs.enabled:
             return []
-        title, body = held_text(tally, self._names)
+        for key, events in held.items():
+            self._accounted.setdefault(key, deque(maxlen=_ACCOUNTED)).extend(events)
+        title, body = held_text(tally, self._names,
+                                _HELD_TITLES[_DND if _DND in held_by else _HOURS])
         server = next(iter(tally.servers)) if len(tally.servers) == 1 else ""
         return [Notice(NoticeKind.HELD, "held", title, body, tally.newest if server else None,
-                       tally.count, server, critical=tally.failed > 0)]
+                       tally.count, server, critical=tally.critical > 0)]
 
     # ----------------------------------------------------------- connection
     def connected(self, server: str, *, resumed: bool) -> None:
@@ -277,12 +369,13 @@ class NotificationCoalescer:
         new = [e for e in events if bound is None or not _older(e, bound)]
         notices: list[Notice] = []
         if old and not state.history:
-            notable = [e for e in old if self.is_notable(e)]
-            self.unread += len(notable)
-            state.caught.add(notable, server)
-            if self.quiet():
-                self._held_back(notable, server)
-            elif notable:
+            leveled = self._leveled(server, old)
+            self.unread += len(leveled)
+            leveled = self._let_through(leveled, server)
+            state.caught.add([e for e, _ in leveled], server,
+                             [lv is Level.CRITICAL for _, lv in leveled])
+            if leveled:
+                self._account(server, leveled)
                 notices.append(self._catch_up(server, state.caught, state.caught_missed))
         notices.extend(self._live(server, state, new))
         return notices
@@ -342,13 +435,12 @@ class NotificationCoalescer:
 
     # -------------------------------------------------------------- internals
     def _live(self, server: str, state: _Server, events: list[Event]) -> list[Notice]:
-        notable = [e for e in events if self.is_notable(e)]
+        notable = self._leveled(server, events)
         self.unread += len(notable)
+        notable = self._let_through(notable, server)
         if not notable:
             return []
-        if self.quiet():
-            self._held_back(notable, server)
-            return []
+        self._account(server, notable)
         now = self._clock()
         notices: list[Notice] = []
         if state.window_end is not None and now >= state.window_end:
@@ -357,10 +449,12 @@ class NotificationCoalescer:
             first, notable = notable[0], notable[1:]
             state.burst += 1
             state.burst_tally = Tally()
-            state.burst_tally.add([first], server)
+            state.burst_tally.add([first[0]], server, [first[1] is Level.CRITICAL])
             state.window_end = now + self._window
             notices.append(self._single(server, first, f"{server}:burst:{state.burst}"))
-        state.burst_tally.add(notable, server)  # counted now: a flood's digest never rereads it
+        # counted now: a flood's digest never rereads it
+        state.burst_tally.add([e for e, _ in notable], server,
+                              [lv is Level.CRITICAL for _, lv in notable])
         state.pending += len(notable)
         return notices
 
@@ -375,23 +469,26 @@ class NotificationCoalescer:
         return [Notice(NoticeKind.DIGEST, f"{server}:burst:{state.burst}",
                        self._titled(title, server), body, state.burst_tally.newest,
                        state.burst_tally.count, server,
-                       critical=state.burst_tally.failed > 0)]
+                       critical=state.burst_tally.critical > 0)]
 
-    def _single(self, server: str, event: Event, key: str,
+    def _single(self, server: str, leveled: tuple[Event, Level], key: str,
                 kind: NoticeKind = NoticeKind.EVENT) -> Notice:
+        event, level = leveled
         seq = event.get("seq")
         return Notice(kind, key, self._titled(event_title(event), server), event_body(event),
                       seq if isinstance(seq, int) else None, 1, server,
-                      quiet=is_status_change(event), critical=is_failure(event),
+                      quiet=level is Level.LOW, critical=level is Level.CRITICAL,
                       workspace=acted_workspace(event))
 
     def _catch_up(self, server: str, tally: Tally, missed: int) -> Notice:
         key = f"{server}:catch-up"
         if tally.first is not None and tally.count == 1 and not missed:
-            return self._single(server, tally.first, key, NoticeKind.CATCH_UP)
+            first = tally.first
+            level = Level.CRITICAL if tally.critical else self.level(server, first)
+            return self._single(server, (first, level), key, NoticeKind.CATCH_UP)
         title, body = catch_up_text(tally, missed)
         return Notice(NoticeKind.CATCH_UP, key, self._titled(title, server), body, tally.newest,
-                      tally.count, server, critical=tally.failed > 0)
+                      tally.count, server, critical=tally.critical > 0)
 
 
 def _older(event: Event, seq: int) -> bool:

@@ -25,21 +25,27 @@ class Tally:
     A flood keeps a burst (or a catch-up) going for as long as it lasts; a
     digest that recounted every event of it would cost more each time it is
     updated. Counting each event once when it arrives keeps the cost per event.
+    The *critical* events (failures, unless a rule says otherwise) are named on
+    a line of their own, never counted among the kinds.
     """
 
-    __slots__ = ("count", "failed", "failures", "first", "kinds", "newest", "servers", "spaces")
+    __slots__ = ("all_failures", "count", "critical", "first", "kinds", "named", "newest",
+                 "servers", "spaces")
 
     def __init__(self) -> None:
         self.count = 0
         self.first: Event | None = None
         self.spaces: Counter[str] = Counter()  # workspace label -> events
-        self.kinds: Counter[str] = Counter()  # event title -> events (but failures)
+        self.kinds: Counter[str] = Counter()  # event title -> events (but critical ones)
         self.servers: Counter[str] = Counter()  # connection key -> events
         self.newest: int | None = None  # the newest seq (what a click opens)
-        self.failed = 0  # how many of the events are failures
-        self.failures: list[str] = []  # the first few, as "Nightly import — disk full"
+        self.critical = 0  # how many of the events are critical
+        self.named: list[str] = []  # the first few, as "Nightly import — disk full"
+        self.all_failures = True  # every critical event is a failure ("failed", not "critical")
 
-    def add(self, events: Sequence[Event], server: str = "") -> None:
+    def add(self, events: Sequence[Event], server: str = "",
+            critical: Sequence[bool] | None = None) -> None:
+        """Count ``events``; ``critical`` says which are (default: the failures)."""
         if not events:
             return
         if self.first is None:
@@ -47,11 +53,13 @@ class Tally:
         self.count += len(events)
         self.servers[server] += len(events)
         self.spaces.update(map(workspace_label, events))
-        for event in events:
-            if is_failure(event):  # named on a line of its own, never one of the kinds
-                self.failed += 1
-                if len(self.failures) < _FAILURES_NAMED:
-                    self.failures.append(failure_line(event))
+        flags = critical if critical is not None else [is_failure(e) for e in events]
+        for event, urgent in zip(events, flags, strict=True):
+            if urgent:  # named on a line of its own, never one of the kinds
+                self.critical += 1
+                self.all_failures = self.all_failures and is_failure(event)
+                if len(self.named) < _FAILURES_NAMED:
+                    self.named.append(failure_line(event))
             else:
                 self.kinds[event_title(event)] += 1
         newest = newest_seq(events)
@@ -59,22 +67,24 @@ class Tally:
             self.newest = newest
 
 
-#: failures a digest names; the rest are counted
+#: critical events a digest names; the rest are counted
 _FAILURES_NAMED = 2
 
 
 def failures_first(tally: Tally) -> str:
-    """``1 failed: Nightly import — disk full`` (empty without failures): a digest's head."""
-    if not tally.failed:
+    """``1 failed: Nightly import — disk full`` (``2 critical: ...`` when a rule made a
+    non-failure critical; empty without any): a digest's head."""
+    if not tally.critical:
         return ""
-    named = " · ".join(tally.failures)
-    more = tally.failed - len(tally.failures)
-    return f"{tally.failed} failed: {named}" + (f" · {more} more failed" if more else "")
+    word = "failed" if tally.all_failures else "critical"
+    named = " · ".join(tally.named)
+    more = tally.critical - len(tally.named)
+    return f"{tally.critical} {word}: {named}" + (f" · {more} more {word}" if more else "")
 
 
 def _headed(tally: Tally, body: str) -> str:
     head = failures_first(tally)
-    others = tally.count - tally.failed
+    others = tally.count - tally.critical
     if not head:
         return body
     return head + (f"\nand {plural(others, 'other event')}: {body}" if others else "")
@@ -97,7 +107,7 @@ def digest_text(tally: Tally) -> tuple[str, str]:
     kinds = tally.kinds
     shown = [f"{title} ×{n}" if n > 1 else title for title, n in kinds.most_common(3)]
     if len(kinds) > 3:
-        shown.append(f"{len(kinds) - 3} more kinds")
+        shown.append(plural(len(kinds) - 3, "more kind"))
     lines = [" · ".join(shown)]
     if len(tally.spaces) > 1:
         lines.append(" · ".join(f"{ws}: {n}" for ws, n in tally.spaces.most_common(3)))
@@ -117,11 +127,13 @@ def catch_up_text(tally: Tally, missed: int) -> tuple[str, str]:
     return "While you were away", _headed(tally, body)
 
 
-def held_text(tally: Tally, names: Mapping[str, str]) -> tuple[str, str]:
-    """The one summary of what do-not-disturb held, per server when there are several."""
+def held_text(tally: Tally, names: Mapping[str, str],
+              title: str = "While do-not-disturb was on") -> tuple[str, str]:
+    """The one summary of what do-not-disturb (or quiet hours) held, per server when there
+    are several."""
     body = f"{plural(tally.count, 'event')} {_where(tally.spaces)}"
     if len(tally.servers) > 1:
         body += "\n" + " · ".join(
             f"{names.get(key, key)}: {n}" for key, n in tally.servers.most_common()
         )
-    return "While do-not-disturb was on", _headed(tally, body)
+    return title, _headed(tally, body)

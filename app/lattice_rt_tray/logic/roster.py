@@ -10,6 +10,11 @@ same account and name on two computers) make one row. Counts are people, by
 the rule of :mod:`lattice_rt_core.protocol.people`, which ``lattice-rt presence`` and
 the ``/activity`` page follow too; across servers, every entry of this app
 (``self_prefix``) is one person, you.
+
+A server the app cannot reach (:meth:`Roster.set_offline`) keeps its entries,
+as what was last known: its group says it is offline and since when, and
+its people are counted nowhere (nobody can tell whether they are still
+there) until a fresh snapshot of it arrives.
 """
 
 from __future__ import annotations
@@ -99,6 +104,12 @@ class ServerGroup:
     name: str  # the connection's display name
     workspaces: tuple[WorkspaceGroup, ...]
     people: int  # distinct people on this server (one in two workspaces counts once)
+    #: when the server became unreachable (ISO 8601; "" while it is reachable)
+    offline_since: str = ""
+
+    @property
+    def offline(self) -> bool:
+        return bool(self.offline_since)
 
 
 class Roster:
@@ -106,6 +117,7 @@ class Roster:
         self._self_prefix = self_prefix
         self._names: dict[str, str] = {}  # server key -> display name, in display order
         self._entries: dict[str, dict[str, Entry]] = {}  # server -> client id -> entry
+        self._offline: dict[str, str] = {}  # server -> since when it cannot be reached
 
     def __len__(self) -> int:
         return sum(len(entries) for entries in self._entries.values())
@@ -118,6 +130,7 @@ class Roster:
         self._names = dict(names)
         for server in [s for s in self._entries if s not in self._names]:
             del self._entries[server]
+            self._offline.pop(server, None)
 
     def server_name(self, server: str) -> str:
         return self._names.get(server, server)
@@ -130,6 +143,24 @@ class Roster:
             if entry is not None:
                 fresh[entry.client_id] = entry
         self._entries[server] = fresh
+        self._offline.pop(server, None)  # it answered: reachable again
+
+    def set_offline(self, server: str, since: str) -> bool:
+        """``server`` cannot be reached (since ``since``, ISO 8601): its entries stay, as
+        last seen, and count as nobody online. False when it had no entries to keep
+        or was marked already."""
+        if not self._entries.get(server) or server in self._offline:
+            return False
+        self._offline[server] = since
+        return True
+
+    def offline_servers(self) -> list[str]:
+        """The servers that cannot be reached (their entries kept as last seen)."""
+        return list(self._offline)
+
+    def offline_since(self, server: str) -> str:
+        """When ``server`` became unreachable ("" while it is reachable)."""
+        return self._offline.get(server, "")
 
     def apply(self, server: str, event: Mapping[str, Any]) -> bool:
         """Apply a ``presence`` join, status or leave event of ``server``; True when
@@ -178,8 +209,9 @@ class Roster:
                    and e.workspace == entry.workspace for e in known.values())
 
     def clear(self, server: str) -> None:
-        """Forget ``server``'s entries (it disconnected, or was removed)."""
+        """Forget ``server``'s entries (switched off, removed, or another history)."""
         self._entries.pop(server, None)
+        self._offline.pop(server, None)
 
     # ------------------------------------------------------------ reading
     def entries(self) -> list[Entry]:
@@ -200,7 +232,8 @@ class Roster:
             for ws in sorted(spaces, key=lambda ws: (ws is None, ws or ""))
         )
         count = len({key for people in spaces.values() for key in people})
-        return ServerGroup(server, self.server_name(server), workspaces, count)
+        return ServerGroup(server, self.server_name(server), workspaces, count,
+                           self._offline.get(server, ""))
 
     def online_count(self) -> int:
         """Distinct people on every server: one per account and name on each server, and
@@ -208,9 +241,12 @@ class Roster:
         return len(self.statuses())
 
     def statuses(self) -> dict[tuple[str, str, str], list[str]]:
-        """Each person (counted as :meth:`online_count` does) and their entries' statuses."""
+        """Each person (counted as :meth:`online_count` does) and their entries' statuses;
+        the entries of a server that cannot be reached are not counted."""
         people: dict[tuple[str, str, str], list[str]] = {}
         for e in self.entries():
+            if e.server in self._offline:
+                continue
             key = ("", "", "self") if e.is_self else (e.server, e.user, e.name)
             people.setdefault(key, []).append(e.status)
         return people

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 
 from lattice_rt_core.net.api import check_url
 from lattice_rt_core.protocol.defaults import DEFAULT_PORT
+from lattice_rt_tray.logic.quiet_hours import QuietHours
+from lattice_rt_tray.logic.rules import Rule
 from lattice_rt_tray.logic.status_machine import DEFAULT_AWAY_AFTER, DEFAULT_IDLE_AFTER
 
 __all__ = [
@@ -67,13 +69,23 @@ def new_connection_key(taken: Iterable[str] = ()) -> str:
 
 @dataclass(frozen=True, slots=True)
 class NotifyPrefs:
-    """Which events may become notifications (do-not-disturb is stored apart)."""
+    """Which events may become notifications, and at which level (do-not-disturb is
+    stored apart).
+
+    ``rules`` are the user's, before the built-in ones (:mod:`.rules`);
+    ``critical_through``: a critical event pops up during do-not-disturb and
+    quiet hours too (on by default: only failures are critical unless a rule
+    says otherwise, and a failure is what must not wait until morning).
+    """
 
     enabled: bool = True
     presence: bool = False  # people join or leave
     status: bool = False  # people's status changes (active, idle, away, do not disturb)
     muted_workspaces: frozenset[str] = field(default_factory=frozenset)
     muted_areas: frozenset[str] = field(default_factory=frozenset)
+    rules: tuple[Rule, ...] = ()
+    quiet_hours: QuietHours | None = None
+    critical_through: bool = True
 
 
 @dataclass(frozen=True, slots=True)

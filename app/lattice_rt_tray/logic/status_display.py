@@ -2,20 +2,26 @@
 
 Presence entries carry ``status`` (``active``, ``idle``, ``away``, ``dnd``;
 ``active`` when missing, as from an older server), ``status_since`` (when it
-last changed, ISO 8601) and an optional ``status_text``. People are counted
-by the rule of :mod:`lattice_rt_core.protocol.people` (see ``Roster.statuses``) and
-worded by it (through ``text.py``).
+last changed, ISO 8601) and an optional ``status_text``. People are counted,
+their status chosen and worded by the rule of :mod:`lattice_rt_core.protocol.people`
+(``status_of``, ``best_status``, ``count_line``, ``people_line`` are its own,
+re-exported here), which ``lattice-rt presence`` and the ``/activity`` page use too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
 
-from lattice_rt_core.protocol.defaults import DEFAULT_STATUS, PRESENCE_STATUSES
+from lattice_rt_core.protocol.defaults import DEFAULT_STATUS
+from lattice_rt_core.protocol.people import (
+    STATUS_LABELS,
+    away_count,
+    best_status,
+    count_line,
+    people_line,
+    status_of,
+)
 from lattice_rt_tray.logic.status_machine import ACTIVE, AWAY, DND, IDLE
-from lattice_rt_tray.logic.text import people_online
 from lattice_rt_tray.logic.timefmt import parse_iso
 
 __all__ = [
@@ -33,17 +39,10 @@ __all__ = [
     "status_of",
 ]
 
-LABELS = {ACTIVE: "Active", IDLE: "Idle", AWAY: "Away", DND: "Do not disturb"}
+#: the words of each status: the core's, which the CLI and the page use too
+LABELS = STATUS_LABELS
 #: the dot's colour (the /activity page uses the same ones)
 COLOURS = {ACTIVE: "#16a34a", IDLE: "#eab308", AWAY: "#9ca3af", DND: "#dc2626"}
-#: a person with several entries shows the most present of their statuses
-_PRESENCE_ORDER = (ACTIVE, DND, IDLE, AWAY)
-
-
-def status_of(entry: Mapping[str, Any]) -> str:
-    """The entry's status; ``active`` for a missing or unknown one."""
-    status = entry.get("status")
-    return status if isinstance(status, str) and status in PRESENCE_STATUSES else DEFAULT_STATUS
 
 
 def label(status: str) -> str:
@@ -86,29 +85,3 @@ def _duration(seconds: float) -> str:
         return f"{hours} h"
     days = int(seconds // 86400)
     return "1 day" if days == 1 else f"{days} days"
-
-
-def best_status(statuses: Iterable[str]) -> str:
-    """The most present of one person's statuses (active, dnd, idle, away)."""
-    present = set(statuses)
-    return next((s for s in _PRESENCE_ORDER if s in present), DEFAULT_STATUS)
-
-
-def away_count(people: Mapping[Any, Iterable[str]]) -> int:
-    """People (any key) away: every entry of theirs, given by its status, is away."""
-    return sum(1 for statuses in people.values() if best_status(statuses) == AWAY)
-
-
-def people_line(present: int, away: int) -> str:
-    """``5 people online · 2 away`` of ``present`` people of whom ``away`` are away.
-
-    Online: everyone present but away (active, idle or in do-not-disturb).
-    Nobody away: ``5 people online``.
-    """
-    online = people_online(present - away)
-    return f"{online} · {away} away" if away else online
-
-
-def count_line(people: Mapping[Any, Iterable[str]]) -> str:
-    """:func:`people_line` for people (any key) and the statuses of their entries."""
-    return people_line(len(people), away_count(people))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from lattice_rt_core.protocol.people import NO_WORKSPACE
@@ -277,11 +278,17 @@ def _reason_text(payload: Mapping[str, Any]) -> str:
     return _scalar(reason) if _is_scalar(reason) and reason != "" else ""
 
 
-def _words(value: object) -> set[str]:
+def _words(value: object) -> frozenset[str]:
     """``"workflowFailed"``, ``"run_error"`` -> their lowercase words."""
     if not isinstance(value, str):
-        return set()
-    return set(_WORD.findall(_CAMEL.sub(r"\1 \2", value).lower()))
+        return frozenset()
+    return _words_of(value)
+
+
+@lru_cache(maxsize=1024)
+def _words_of(text: str) -> frozenset[str]:
+    # a flood repeats a few types and statuses: each is split once, not per event
+    return frozenset(_WORD.findall(_CAMEL.sub(r"\1 \2", text).lower()))
 
 
 def event_json(event: Mapping[str, Any]) -> str:

@@ -78,13 +78,14 @@ class ClientBridge(QObject):
         self._queue: deque[tuple[str, int, int, Any]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
+        self._urgent = False  # something but events is queued: hand it over at once
+        self._interval = interval_ms
         self._generation = 0  # the last one handed out, whatever the connection
         self._current: dict[str, int] = {}  # connection key -> its sink's generation
         self._closed = False
         self._slice = max(1, slice_size)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.on_flush)
         self._wake.connect(self._on_wake, Qt.ConnectionType.QueuedConnection)
 
@@ -108,26 +109,34 @@ class ClientBridge(QObject):
             self._current.clear()
 
     def _put(self, server: str, generation: int, kind: int, item: Any) -> None:
+        # Events wait for the batching interval; a state change, gap, reset or resume
+        # decision is rare and what the user waits on (connected, joined): at once.
+        urgent = kind != _EVENT
         with self._lock:
             if self._closed or self._current.get(server) != generation:
                 return
             self._queue.append((server, generation, kind, item))
-            if self._scheduled:
+            if self._scheduled and (self._urgent or not urgent):
                 return
             self._scheduled = True
+            self._urgent = self._urgent or urgent
         self._wake.emit()
 
     # --------------------------------------------------- GUI thread side
     @Slot()
     def _on_wake(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        with self._lock:
+            urgent = self._urgent
+        if urgent:
+            self._timer.start(0)
+        elif not self._timer.isActive():
+            self._timer.start(self._interval)
 
     @Slot()
     def on_flush(self) -> None:
         """Emit what is queued, up to one slice of events; reschedule for the rest."""
         with self._lock:
-            self._scheduled = False
+            self._scheduled = self._urgent = False
         batch: list[dict[str, Any]] = []
         batch_server = ""
         budget = self._slice

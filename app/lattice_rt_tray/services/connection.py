@@ -485,6 +485,29 @@ class Connection(QObject):
         self._requests.run(client.presence, lambda answer: self._on_presence(client, answer),
                            lambda exc: log.info("%s: presence: %s", self.key, exc))
 
+    def read_history(
+        self,
+        before: int | None,
+        done: Callable[[list[dict[str, Any]], int | None], None],
+        failed: Callable[[str], None],
+    ) -> bool:
+        """Read a page of what the server keeps (below ``before``; None: the newest) on a
+        request thread; ``done(events, next_before)`` or ``failed(message)`` on the GUI
+        thread. False when there is no client to ask."""
+        client = self.client
+        if client is None or self._closing:
+            return False
+
+        def answered(result: tuple[list[dict[str, Any]], int | None]) -> None:
+            if client is self.client and not self._closing:
+                done(*result)
+            else:
+                failed("the connection changed")
+
+        self._requests.run(lambda: client.history(before), answered,
+                           lambda exc: failed(str(exc)))
+        return True
+
     def _on_presence(self, client: ClientLike, answer: object) -> None:
         entries = answer.get("presence") if isinstance(answer, dict) else None
         if isinstance(entries, list) and client is self.client and not self._closing:

@@ -7,11 +7,18 @@ or a setter and is announced with ``changed(group)`` so the app applies it at
 once, without a restart. Unreadable stored values fall back to defaults.
 
 What the file holds: the general settings, each connection under
-``connection/<key>/...`` (their order in ``connections/order``), and where
+``connection/<key>/...`` (their order in ``connections/order``), the
+notification rules under ``rules/<n>/<field>`` (``rules/1/level=critical``,
+``rules/1/type=deploy*``; see :mod:`~lattice_rt_tray.logic.rules`) and the quiet
+hours in ``notify/quiet_hours``, and where
 each connection's stream stopped, per server identity, under
 ``resume/<key>/<server id>``. Tokens are not in it: they live in the OS
 keyring (:mod:`.token_vault`), and only where no keyring exists under
 ``connection/<key>/token``, with the file made private (mode 0600).
+
+A rule or quiet hours the file holds that cannot be used is skipped, said by
+:meth:`Settings.notify_problems`, and never rewritten: saving other settings
+leaves them as they are, and saving new rules puts them around the bad ones.
 A ``tray.ini`` of the one-server format is migrated on first open
 (:mod:`.settings_migration`).
 """
@@ -29,7 +36,9 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from lattice_rt_core.protocol.defaults import DEFAULT_PORT, PRESENCE_STATUSES
 from lattice_rt_tray.logic.dnd import DoNotDisturb
+from lattice_rt_tray.logic.quiet_hours import QuietHours
 from lattice_rt_tray.logic.resume import ResumePoint, ServerIdentity
+from lattice_rt_tray.logic.rules import Rule, load_rules
 from lattice_rt_tray.logic.settings_values import (
     LOCAL_KEY,
     ConnectionSettings,
@@ -56,6 +65,8 @@ GROUP_STATUS = "status"
 
 _ORDER = "connections/order"
 _LEGACY = "legacy"  # resume/<key>/legacy: a resume point from before server identities
+_RULES = "rules"
+_QUIET_HOURS = "notify/quiet_hours"
 
 
 class Settings(QObject):
@@ -137,6 +148,15 @@ class Settings(QObject):
         return value
 
     # -------------------------------------------------------------- values
+    def history_size(self) -> int | None:
+        """Events of each server read back on start (``general/history_size``; 0: none),
+        None when the file does not say (the default of ``logic/history.py`` applies)."""
+        size = self._int("general/history_size", -1)
+        return None if size < 0 else size
+
+    def set_history_size(self, size: int) -> None:
+        self._store.setValue("general/history_size", max(0, int(size)))
+
     def values(self) -> SettingsValues:
         """What is stored; a connection's token only where it is kept in this file."""
         return SettingsValues(
@@ -151,10 +171,66 @@ class Settings(QObject):
                     parse_list(self._store.value("notify/muted_workspaces", ""))
                 ),
                 muted_areas=frozenset(parse_list(self._store.value("notify/muted_areas", ""))),
+                rules=self._rules()[0],
+                quiet_hours=self._quiet_hours()[0],
+                critical_through=self._bool("notify/critical_through", True),
             ),
             autostart=self._bool("app/autostart", False),
             **self._times(),
         )
+
+    # ------------------------------------------------- rules, quiet hours
+    def notify_problems(self) -> list[str]:
+        """Why a rule or the quiet hours in the file were skipped, one line each."""
+        return [*self._rules()[1], *self._quiet_hours()[1]]
+
+    def _rules(self) -> tuple[tuple[Rule, ...], list[str], set[str]]:
+        """The good rules in order, a line per bad one, and the names of the bad ones."""
+        s = self._store
+        s.beginGroup(_RULES)
+        try:
+            names = s.childGroups()
+            loose = s.childKeys()
+            entries: list[tuple[str, dict[str, object]]] = []
+            for name in sorted((n for n in names if n.isdigit()), key=int):
+                s.beginGroup(name)
+                try:
+                    entries.append((name, {k: _text(s.value(k)) for k in s.childKeys()}))
+                finally:
+                    s.endGroup()
+        finally:
+            s.endGroup()
+        rules, problems = load_rules(entries)
+        bad = {name for name, _ in entries if any(p.startswith(f"rule {name} ") for p in problems)}
+        for name in [*(n for n in names if not n.isdigit()), *loose]:
+            problems.append(f"rule {name} skipped: rules are numbered 1, 2, 3, …")
+            bad.add(name)
+        return rules, problems, bad
+
+    def _store_rules(self, rules: tuple[Rule, ...]) -> None:
+        """Write ``rules`` in order around the bad ones, which stay as they are."""
+        s = self._store
+        bad = self._rules()[2]
+        s.beginGroup(_RULES)
+        try:
+            for name in s.childGroups():
+                if name not in bad:
+                    s.remove(name)
+            number = 0
+            for rule in rules:
+                number += 1
+                while str(number) in bad:
+                    number += 1
+                for field, value in rule.to_mapping().items():
+                    s.setValue(f"{number}/{field}", value)
+        finally:
+            s.endGroup()
+
+    def _quiet_hours(self) -> tuple[QuietHours | None, list[str]]:
+        try:
+            return QuietHours.parse(self._store.value(_QUIET_HOURS, "")), []
+        except ValueError as exc:
+            return None, [str(exc)]
 
     def _times(self) -> dict[str, float]:
         """The idle and away times, the defaults unless both are stored and valid."""
@@ -228,6 +304,12 @@ class Settings(QObject):
         s.setValue("notify/status", new.notify.status)
         s.setValue("notify/muted_workspaces", ",".join(sorted(new.notify.muted_workspaces)))
         s.setValue("notify/muted_areas", ",".join(sorted(new.notify.muted_areas)))
+        s.setValue("notify/critical_through", new.notify.critical_through)
+        if old.notify.rules != new.notify.rules:  # else a bad rule of the file stays as it is
+            self._store_rules(new.notify.rules)
+        if old.notify.quiet_hours != new.notify.quiet_hours:
+            hours = new.notify.quiet_hours
+            s.setValue(_QUIET_HOURS, hours.to_setting() if hours is not None else "")
         s.setValue("app/autostart", new.autostart)
         s.setValue("status/idle_after", new.idle_after)
         s.setValue("status/away_after", new.away_after)
@@ -336,6 +418,13 @@ def _parse_point(server_id: str, value: object) -> ResumePoint | None:
     if server_id == _LEGACY or not epoch or not seq.isdigit():
         return None
     return ResumePoint(ServerIdentity(server_id, epoch), int(seq))
+
+
+def _text(value: object) -> object:
+    """A stored value as text: an unquoted value with commas comes back as a list."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return value
 
 
 def _without_tokens(connections: tuple[ConnectionSettings, ...]) -> tuple[object, ...]:

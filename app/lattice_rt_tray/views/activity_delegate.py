@@ -7,12 +7,18 @@ events pour in. This delegate fills the style option itself from one call of
 the model's (:meth:`~.activity_model.ActivityModel.cell`: text, font and
 colour at once), so painting a cell costs one such call (plus the two the base
 model's ``index()`` makes).
+
+A row after which another day starts (``separator(row)`` names that day) is
+twice as tall: its upper half is the row, the lower half the date separator,
+painted here.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex
-from PySide6.QtGui import QFontMetrics, QPalette
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem
 
 from lattice_rt_tray.views.activity_model import ActivityModel
@@ -25,9 +31,44 @@ _HAS_DISPLAY = QStyleOptionViewItem.ViewItemFeature.HasDisplay
 class ActivityDelegate(QStyledItemDelegate):
     """Text, font and colour of a cell straight from the :class:`ActivityModel`."""
 
-    def __init__(self, model: ActivityModel, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        model: ActivityModel,
+        parent: QObject | None = None,
+        separator: Callable[[int], str | None] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._model = model
+        self.separator = separator
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        label = self.separator(index.row()) if self.separator is not None else None
+        if label is None:
+            super().paint(painter, option, index)
+            return
+        rect = QRect(option.rect)
+        half = rect.height() // 2
+        row = QStyleOptionViewItem(option)
+        row.rect = QRect(rect.left(), rect.top(), rect.width(), half)
+        super().paint(painter, row, index)
+        band = QRect(rect.left(), rect.top() + half, rect.width(), rect.height() - half)
+        palette: QPalette = option.palette
+        painter.save()
+        painter.fillRect(band, palette.window())
+        painter.setPen(palette.color(QPalette.ColorRole.Mid))
+        painter.drawLine(band.topLeft(), band.topRight())
+        if index.column() == 0:
+            font = QFont(option.font)
+            font.setBold(True)
+            painter.setFont(font)
+            painter.setPen(palette.color(QPalette.ColorRole.WindowText))
+            painter.drawText(band.adjusted(6, 0, -2, 0),
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                             label)
+        painter.restore()
 
     def initStyleOption(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex

@@ -24,6 +24,12 @@ list. A proxy would call back into Python (``filterAcceptsRow``, and
 batch, and each such call has to win the GIL from the embedded server and
 stream threads, which are busiest exactly when a flood arrives.
 
+An event is stored once: a page of history (``add_history``, newest first,
+placed below stored rows of the same time) and the stream often hold the same
+events, so each stored event's identity (server, seq, time, type; see
+:func:`~lattice_rt_tray.logic.history.event_identity`) is kept in a set and an
+event arriving again is passed over.
+
 A ``gap`` (events a server could not deliver) is a row of its own, placed
 after that server's last event, so the user sees that something is missing
 and where; only a server filter hides it.
@@ -32,10 +38,10 @@ and where; only a server filter hides it.
 from __future__ import annotations
 
 import itertools
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import date, datetime, tzinfo
 from operator import attrgetter
 from typing import Any
 
@@ -49,6 +55,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
+from lattice_rt_tray.logic.activity_text import CANONICAL, ActivityFilter, gap_text, time_key
+from lattice_rt_tray.logic.history import event_identity
 from lattice_rt_tray.logic.summary import (
     event_actor,
     event_json,
@@ -58,11 +66,11 @@ from lattice_rt_tray.logic.summary import (
     is_failure,
     workspace_label,
 )
-from lattice_rt_tray.logic.text import plural
-from lattice_rt_tray.logic.timefmt import clock_time, parse_iso
+from lattice_rt_tray.logic.timefmt import event_time, full_time, local_day
 
 __all__ = [
     "ACTOR_COLUMN",
+    "TIME_COLUMN",
     "COLUMNS",
     "EVENT_COLUMN",
     "EVENT_ROLE",
@@ -102,42 +110,21 @@ _FONT = int(Qt.ItemDataRole.FontRole)
 _ROW_EVENT = "event"
 _ROW_GAP = "gap"
 _KEY = attrgetter("key")
-_CANONICAL = len("2026-06-01T12:00:00.000+00:00")  # what the bus writes (now_iso)
+_CANONICAL = CANONICAL
 
 Index = QModelIndex | QPersistentModelIndex
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityFilter:
-    """Which events the list shows: all of them unless a field is set.
-
-    ``server`` is a connection's key; ``workspace`` and ``area`` match a row's
-    workspace label and area exactly; ``search`` is a case-insensitive
-    substring of the row's text (the columns shown).
-    """
-
-    server: str | None = None
-    workspace: str | None = None
-    area: str | None = None
-    search: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "server", self.server or None)
-        object.__setattr__(self, "workspace", self.workspace or None)
-        object.__setattr__(self, "area", self.area or None)
-        object.__setattr__(self, "search", self.search.strip().lower())
-
-    @property
-    def active(self) -> bool:
-        return bool(self.server or self.workspace or self.area or self.search)
+Identity = tuple[int, str, str]
 
 
 class _Row:
-    __slots__ = ("event", "failed", "key", "kind", "search", "serial", "server")
+    __slots__ = ("day", "event", "failed", "ident", "key", "kind", "search", "serial",
+                 "server")
 
     def __init__(
-        self, kind: str, event: Mapping[str, Any], server: str, key: str, serial: int
+        self, kind: str, event: Mapping[str, Any], server: str, key: str, serial: int,
+        ident: tuple[str, Identity] | None = None,
     ) -> None:
+        self.ident = ident  # (server, the event's identity): stored once
         self.kind = kind
         self.event = event
         self.server = server
@@ -145,16 +132,7 @@ class _Row:
         self.serial = serial  # arrival order
         self.search: str | None = None
         self.failed: bool | None = None
-
-
-def time_key(value: object) -> str | None:
-    """``received_at`` as a string that sorts by time (UTC, milliseconds), or None."""
-    if isinstance(value, str) and len(value) == _CANONICAL and value.endswith("+00:00"):
-        return value
-    parsed = parse_iso(value)
-    if parsed is None:
-        return None
-    return parsed.astimezone(UTC).isoformat(timespec="milliseconds")
+        self.day: date | None | bool = False  # its local day, once asked (False: not yet)
 
 
 class ActivityModel(QAbstractTableModel):
@@ -188,6 +166,9 @@ class ActivityModel(QAbstractTableModel):
         self._now = now
         self._names: dict[str, str] = {}  # server key -> display name, in display order
         self._last_key: dict[str, str] = {}  # server key -> the newest key it sent
+        #: (server, identity) of every stored event: one arriving again (by the stream
+        #: and in a page of history) is not stored twice
+        self._idents: set[tuple[str, Identity]] = set()
         self._workspaces: set[str] = set()
         self._areas: set[str] = set()
         self._gap_font = QFont()
@@ -231,6 +212,7 @@ class ActivityModel(QAbstractTableModel):
         if not any(row.server == server for row in self._rows):
             return
         self.beginResetModel()
+        self._idents = {i for i in self._idents if i[0] != server}
         self._rows = [row for row in self._rows if row.server != server]
         self._shown = (
             [r for r in self._rows if self._accepts(r)] if self._filter.active else self._rows
@@ -240,15 +222,26 @@ class ActivityModel(QAbstractTableModel):
         self._recount_facets()
 
     # ------------------------------------------------------------- feeding
-    def add_events(self, events: Iterable[Mapping[str, Any]], server: str = "") -> None:
-        """A batch of ``server``'s events, in the order it sent them."""
+    def add_events(
+        self, events: Iterable[Mapping[str, Any]], server: str = "", *, older: bool = False
+    ) -> None:
+        """A batch of ``server``'s events, in the order it sent them; an event stored
+        already (the same seq, time and type of that server) is passed over. ``older``:
+        read back, so below the rows of the same time that are stored already."""
         serials = self._serials
         last = self._last_key.get(server)  # the newest time this server sent
         rows: list[_Row] = []
         ordered = True
+        idents = self._idents
         for event in events:
             if type(event) is not dict and not isinstance(event, Mapping):  # dict: the fast test
                 continue
+            identity = event_identity(event)
+            ident = (server, identity) if identity is not None else None
+            if ident is not None:
+                if ident in idents:
+                    continue
+                idents.add(ident)
             key = event.get("received_at")
             if not (isinstance(key, str) and len(key) == _CANONICAL and key.endswith("+00:00")):
                 key = time_key(key)
@@ -258,10 +251,15 @@ class ActivityModel(QAbstractTableModel):
                 last = key
             else:
                 ordered = False
-            rows.append(_Row(_ROW_EVENT, event, server, key, next(serials)))
+            rows.append(_Row(_ROW_EVENT, event, server, key, next(serials), ident))
         if last is not None:
             self._last_key[server] = last
-        self._add(rows, ordered)
+        self._add(rows, ordered, older=older)
+
+    def add_history(self, events: Iterable[Mapping[str, Any]], server: str = "") -> None:
+        """A page of what ``server`` keeps, newest first (``GET /realtime/feed``): each
+        event not stored yet goes into its place by time."""
+        self.add_events(list(events)[::-1], server, older=True)
 
     def add_gap(self, body: Mapping[str, Any], server: str = "") -> None:
         """``server`` could not deliver some events: a row after its last event."""
@@ -276,19 +274,21 @@ class ActivityModel(QAbstractTableModel):
         if self._filter.active:
             self._shown = []
         self._last_key.clear()
+        self._idents.clear()
         self.endResetModel()
         self.stored_changed.emit()
 
     def _newest_key(self) -> str:
         return self._rows[-1].key if self._rows else ""
 
-    def _add(self, rows: list[_Row], ordered: bool) -> None:
+    def _add(self, rows: list[_Row], ordered: bool, *, older: bool = False) -> None:
         if not rows:
             return
         if not ordered:
             rows.sort(key=_KEY)  # stable: arrival order among equal times
-        if self._rows and rows[0].key < self._rows[-1].key:
-            self._merge(rows)
+        if self._rows and (rows[0].key < self._rows[-1].key
+                           or older and rows[0].key == self._rows[-1].key):
+            self._merge(rows, older)
         else:
             self._append(rows)
         self.stored_changed.emit()
@@ -297,6 +297,7 @@ class ActivityModel(QAbstractTableModel):
     def _append(self, rows: list[_Row]) -> None:
         """The cheap path: every row is at least as new as the newest stored."""
         if len(rows) > self.capacity:
+            self._idents.difference_update(r.ident for r in rows[: -self.capacity] if r.ident)
             rows = rows[-self.capacity :]
         filtered = self._shown is not self._rows
         excess = len(self._rows) + len(rows) - self.capacity
@@ -314,23 +315,26 @@ class ActivityModel(QAbstractTableModel):
             self._rows.extend(rows)
             self.endInsertRows()
 
-    def _merge(self, rows: list[_Row]) -> None:
-        """Rows (sorted) that belong below newer ones: each run into its place."""
+    def _merge(self, rows: list[_Row], older: bool = False) -> None:
+        """Rows (sorted) that belong below newer ones: each run into its place (``older``:
+        below the stored rows of the same time too)."""
         filtered = self._shown is not self._rows
-        self._insert_sorted(self._rows, rows, notify=not filtered)
+        self._insert_sorted(self._rows, rows, notify=not filtered, older=older)
         if filtered:
             shown = [r for r in rows if self._accepts(r)]
             if shown:
-                self._insert_sorted(self._shown, shown, notify=True)
+                self._insert_sorted(self._shown, shown, notify=True, older=older)
         excess = len(self._rows) - self.capacity
         if excess > 0:
             self._drop_oldest(excess)
 
-    def _insert_sorted(self, target: list[_Row], rows: list[_Row], *, notify: bool) -> None:
+    def _insert_sorted(self, target: list[_Row], rows: list[_Row], *, notify: bool,
+                       older: bool = False) -> None:
         runs: list[tuple[int, list[_Row]]] = []
         lo = 0
+        place = bisect_left if older else bisect_right
         for row in rows:  # newer than every row in target with the same key (later serial)
-            lo = bisect_right(target, row.key, lo=lo, key=_KEY)
+            lo = place(target, row.key, lo=lo, key=_KEY)
             if runs and runs[-1][0] == lo:
                 runs[-1][1].append(row)
             else:
@@ -358,6 +362,10 @@ class ActivityModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), len(shown) - gone, len(shown) - 1)
         if shown is not self._rows:
             del shown[:gone]
+        idents = self._idents
+        for row in self._rows[:count]:
+            if row.ident is not None:
+                idents.discard(row.ident)
         del self._rows[:count]
         if gone:
             self.endRemoveRows()
@@ -450,6 +458,26 @@ class ActivityModel(QAbstractTableModel):
         item = self._shown_row(row)
         return item.server if item is not None else None
 
+    def days(self) -> list[date | None]:
+        """The local day of each shown row, newest first (a gap: its server's last
+        event's day; None: no time known)."""
+        zone = self._now().tzinfo
+        return [_day(row, zone) for row in reversed(self._shown)]
+
+    def day_at(self, row: int) -> date | None:
+        """The local day of the shown ``row`` (None: no such row, or no time known)."""
+        item = self._shown_row(row)
+        return None if item is None else _day(item, self._now().tzinfo)
+
+    def today(self) -> date:
+        return self._now().date()
+
+    def refresh_times(self) -> None:
+        """The clock moved: "2 min ago" is said again (the Time column only)."""
+        if self._shown:
+            self.dataChanged.emit(self.index(0, TIME_COLUMN),
+                                  self.index(len(self._shown) - 1, TIME_COLUMN))
+
     def event_json(self, row: int) -> str | None:
         event = self.event_at(row)
         return None if event is None else event_json(event)
@@ -501,6 +529,8 @@ class ActivityModel(QAbstractTableModel):
         if role == _TOOLTIP:
             if column == SUMMARY_COLUMN:
                 return self._text(row, column)
+            if column == TIME_COLUMN and row.kind == _ROW_EVENT:
+                return full_time(row.event.get("received_at"), self._now()) or None
             return "Failed" if column == EVENT_COLUMN and self._failed(row) else None
         if role == EVENT_ROLE:
             return dict(row.event) if row.kind == _ROW_EVENT else None
@@ -532,12 +562,12 @@ class ActivityModel(QAbstractTableModel):
             return self._names.get(row.server, row.server)
         if row.kind == _ROW_GAP:
             if column == SUMMARY_COLUMN:
-                return _gap_text(event)
+                return gap_text(event)
             if column == EVENT_COLUMN:
                 return "events missed"
             return "—" if column in (WORKSPACE_COLUMN, AREA_COLUMN) else ""
         if column == TIME_COLUMN:
-            return clock_time(event.get("received_at"), self._now())
+            return event_time(event.get("received_at"), self._now())
         if column == WORKSPACE_COLUMN:
             return workspace_label(event)
         if column == AREA_COLUMN:
@@ -550,6 +580,13 @@ class ActivityModel(QAbstractTableModel):
         return event_summary(event)
 
 
+def _day(row: _Row, zone: tzinfo | None) -> date | None:
+    day = row.day
+    if day is False:
+        day = row.day = local_day(row.key, zone) if row.key else None
+    return day if isinstance(day, date) else None
+
+
 def _find(rows: list[_Row], server: str, seq: int) -> int | None:
     """The view row (newest first) of ``server``'s event ``seq`` in ``rows`` (oldest first)."""
     for i in range(len(rows) - 1, -1, -1):
@@ -557,18 +594,3 @@ def _find(rows: list[_Row], server: str, seq: int) -> int | None:
         if row.kind == _ROW_EVENT and row.server == server and row.event.get("seq") == seq:
             return len(rows) - 1 - i
     return None
-
-
-def _gap_text(body: Mapping[str, Any]) -> str:
-    missed = body.get("missed")
-    reason = body.get("reason")
-    why = {
-        "overflow": "this app fell behind the stream",
-        "retention": "they are older than the server keeps",
-        "lost": "the server's journal lost them",
-    }.get(str(reason), str(reason or "unknown reason"))
-    span = ""
-    if isinstance(body.get("from_seq"), int) and isinstance(body.get("to_seq"), int):
-        span = f" (#{body['from_seq']}–#{body['to_seq']})"
-    events = plural(missed, "event") if isinstance(missed, int) else "Some events"
-    return f"⚠ {events} missed{span}: {why}"

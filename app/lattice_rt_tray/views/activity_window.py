@@ -27,6 +27,7 @@ from PySide6.QtCore import (
     QObject,
     QPoint,
     Qt,
+    QTimer,
     Signal,
     Slot,
 )
@@ -34,6 +35,7 @@ from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QGuiApplication,
+    QHideEvent,
     QKeyEvent,
     QKeySequence,
     QShowEvent,
@@ -57,6 +59,7 @@ from PySide6.QtWidgets import (
 from lattice_rt_tray.logic.identity import PRODUCT
 from lattice_rt_tray.logic.text import plural
 from lattice_rt_tray.views.actions import AppActions
+from lattice_rt_tray.views.activity_days import DaySeparators
 from lattice_rt_tray.views.activity_delegate import ActivityDelegate
 from lattice_rt_tray.views.activity_model import (
     FAILURE_COLOUR,
@@ -89,16 +92,20 @@ LEVELS = {
 #: event, actor
 COLUMN_WIDTHS = (120, 120, 130, 90, 190, 90)
 LIST_PAGE, EMPTY_PAGE = 0, 1
+#: how often the relative times ("2 min ago") and the day separators are said again
+TIMES_MS = 30_000
 
 
 class ActivityWindow(QMainWindow):
     """Signals:
     shown(): the window became visible (unread activity counts as read).
     close_requested(): the window was closed while it is the main window.
+    older_requested(): the list was scrolled to its end (time to load older events).
     """
 
     shown = Signal()
     close_requested = Signal()
+    older_requested = Signal()
 
     def __init__(
         self,
@@ -138,6 +145,9 @@ class ActivityWindow(QMainWindow):
         self.connection_label.setObjectName("connection-status")
         self.connection_level = "warning"
         self.count_label = QLabel("")
+        self.history_label = QLabel("")
+        self.history_label.setObjectName("history-note")
+        self.statusBar().addPermanentWidget(self.history_label)
         self.statusBar().addPermanentWidget(self.connection_label)
         self.statusBar().addPermanentWidget(self.count_label)
 
@@ -148,6 +158,10 @@ class ActivityWindow(QMainWindow):
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(body)
 
+        self.view.verticalScrollBar().valueChanged.connect(self.on_scrolled)
+        self._times = QTimer(self)  # "2 min ago" stays true while the window is open
+        self._times.setInterval(TIMES_MS)
+        self._times.timeout.connect(self.on_clock)
         model.facets_changed.connect(self.on_facets_changed)
         model.servers_changed.connect(self.on_servers_changed)
         model.stored_changed.connect(self.on_rows_changed)
@@ -190,7 +204,8 @@ class ActivityWindow(QMainWindow):
         view = QTableView()
         view.setObjectName("activity-view")
         view.setModel(model)
-        view.setItemDelegate(ActivityDelegate(model, view))
+        self.delegate = ActivityDelegate(model, view)
+        view.setItemDelegate(self.delegate)
         view.setShowGrid(False)
         view.setWordWrap(False)
         view.setTabKeyNavigation(False)  # Tab leaves the list, as in a tree view
@@ -207,6 +222,8 @@ class ActivityWindow(QMainWindow):
         row_height = view.fontMetrics().height() + 2  # one line, as dense as a tree view
         rows.setMinimumSectionSize(row_height)
         rows.setDefaultSectionSize(row_height)
+        self.days = DaySeparators(view, model, row_height)
+        self.delegate.separator = self.days.label
         header = view.horizontalHeader()
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
@@ -246,6 +263,30 @@ class ActivityWindow(QMainWindow):
         style = f"color: {colour};"
         if style != self.connection_label.styleSheet():  # restyling is not cheap
             self.connection_label.setStyleSheet(style)
+
+    def set_history_note(self, text: str) -> None:
+        """What the status bar says about older events ("Loading older events…")."""
+        if text != self.history_label.text():
+            self.history_label.setText(text)
+        self.history_label.setVisible(bool(text))
+
+    def at_end(self) -> bool:
+        """Is the end of the list (its oldest row) in sight?"""
+        bar = self.view.verticalScrollBar()
+        return bar.value() >= bar.maximum()
+
+    @Slot()
+    def on_clock(self) -> None:
+        """Time passed: the Time column and the separators ("Today") say it again."""
+        self.model.refresh_times()
+        self.days.update()
+        self.view.viewport().update()
+
+    @Slot(int)
+    def on_scrolled(self, value: int) -> None:
+        bar = self.view.verticalScrollBar()
+        if value >= bar.maximum() > 0:
+            self.older_requested.emit()
 
     def set_intro(self, text: str | None) -> None:
         """What the empty list says (None: :data:`DEFAULT_INTRO`)."""
@@ -449,7 +490,13 @@ class ActivityWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self.on_clock()
+        self._times.start()
         self.shown.emit()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._times.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.main_window:

@@ -18,15 +18,24 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QIcon,
+    QPainter,
+    QPixmap,
+    QStandardItem,
+    QStandardItemModel,
+)
 
 from lattice_rt_tray.logic.roster import Person, Roster, ServerGroup, WorkspaceGroup
 from lattice_rt_tray.logic.status_display import colour, since_text, status_cell, status_line
 from lattice_rt_tray.logic.text import plural
-from lattice_rt_tray.logic.timefmt import relative
+from lattice_rt_tray.logic.timefmt import clock_time, relative
 
-__all__ = ["CLIENT_IDS_ROLE", "PRESENCE_COLUMNS", "STATUS_ROLE", "PresenceModel", "PersonRow",
-           "status_dot"]
+__all__ = ["CLIENT_IDS_ROLE", "OFFLINE", "OFFLINE_ROLE", "PRESENCE_COLUMNS", "STATUS_ROLE",
+           "PersonRow", "PresenceModel", "status_dot"]
 
 PRESENCE_COLUMNS = ("Name", "Status", "User", "Joined", "Last seen")
 #: on a person's first cell: the client ids of their entries (a tuple)
@@ -34,6 +43,12 @@ CLIENT_IDS_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 #: on a person's status cell: the status shown (``active``, ``idle``, ``away``, ``dnd``)
 STATUS_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 DOT_SIZE = 12
+#: on a server's group row: True when it cannot be reached
+OFFLINE_ROLE = int(Qt.ItemDataRole.UserRole) + 3
+#: the status of a person on a server that cannot be reached (STATUS_ROLE)
+OFFLINE = "offline"
+#: the grey of what a server that cannot be reached last said (readable on light and dark)
+OFFLINE_COLOUR = "#8a8f98"
 
 #: (server title or "", workspace title, name as shown, client ids), per person row
 PersonRow = tuple[str, str, str, tuple[str, ...]]
@@ -65,8 +80,9 @@ class PresenceModel(QStandardItemModel):
 
     @property
     def by_server(self) -> bool:
-        """Is the tree grouped by server first (more than one is followed)?"""
-        return len(self.servers) > 1
+        """Is the tree grouped by server first (more than one is followed, or one of
+        them cannot be reached: its group says so)?"""
+        return len(self.servers) > 1 or any(s.offline for s in self.servers)
 
     def rebuild(self) -> None:
         now = self._now()
@@ -75,6 +91,9 @@ class PresenceModel(QStandardItemModel):
         root = self.invisibleRootItem()
         if self.by_server:
             for server in self.servers:
+                if server.offline:
+                    self._add_offline(root, server, now)
+                    continue
                 title = f"{server.name} · {_people(server.people)}"
                 item = _group_row(root, title if server.people else f"{server.name} · nobody")
                 self._add_workspaces(item, server.workspaces, now)
@@ -90,10 +109,36 @@ class PresenceModel(QStandardItemModel):
             for person in group.people:
                 item.appendRow(_person_row(person, now))
 
+    def _add_offline(self, root: QStandardItem, server: ServerGroup, now: datetime) -> None:
+        """A server that cannot be reached: greyed, marked offline, its people as last
+        seen (the server's last word on them, else when it went away)."""
+        since = clock_time(server.offline_since, now)
+        item = _group_row(root, f"{server.name} · offline since {since}" if since
+                          else f"{server.name} · offline")
+        item.setData(True, OFFLINE_ROLE)
+        item.setToolTip(f"{server.name} cannot be reached since {server.offline_since}: "
+                        "who was there when it was last heard from")
+        grey = QBrush(QColor(OFFLINE_COLOUR))
+        for group in server.workspaces:
+            head = _group_row(item, f"{group.title} · {_people(len(group.people))}")
+            head.setForeground(grey)
+            for person in group.people:
+                row = _person_row(person, now)
+                seen = person.last_seen or server.offline_since
+                row[1].setText(f"last seen {relative(seen, now)}")
+                row[1].setIcon(QIcon())
+                row[1].setData(OFFLINE, STATUS_ROLE)
+                row[1].setToolTip(f"{server.name} is offline; last seen {seen}")
+                for cell in row:
+                    cell.setForeground(grey)
+                head.appendRow(row)
+        item.setForeground(grey)
+
     def workspace_count(self) -> int:
         """Named workspaces with someone in them, over every server."""
         return sum(
-            1 for server in self.servers for g in server.workspaces if g.workspace is not None
+            1 for server in self.servers if not server.offline
+            for g in server.workspaces if g.workspace is not None
         )
 
     def person_rows(self) -> list[PersonRow]:

@@ -6,9 +6,9 @@ from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QTreeView, QVBoxLayout, QWidget
 
+from lattice_rt_core.protocol.people import away_count, summary_line
 from lattice_rt_tray.logic.identity import PRODUCT
-from lattice_rt_tray.logic.status_display import away_count
-from lattice_rt_tray.logic.text import people_online, plural
+from lattice_rt_tray.logic.text import and_list
 from lattice_rt_tray.views.presence_model import PRESENCE_COLUMNS, PresenceModel
 from lattice_rt_tray.views.windows import bring_forward
 
@@ -73,16 +73,15 @@ class PresenceWindow(QMainWindow):
         """``"3 people online in 2 workspaces on 2 servers · 1 away"``, or what to expect
         (online: present and not away, as the tray's tooltip counts)."""
         statuses = self.model.roster.statuses()
+        offline = [s.name for s in self.model.servers if s.offline]
+        gone = f"{and_list(offline)} offline" if offline else ""
         if not statuses:
-            return NOBODY
-        away = away_count(statuses)
-        text = people_online(len(statuses) - away)
-        spaces = self.model.workspace_count()
-        if spaces:
-            text += f" in {plural(spaces, 'workspace')}"
-        if self.model.by_server:
-            text += f" on {plural(len(self.model.servers), 'server')}"
-        return f"{text} · {away} away" if away else text
+            return f"Nobody is online · {gone}" if gone else NOBODY
+        reachable = [s for s in self.model.servers if not s.offline]
+        servers = len(reachable) if len(self.model.servers) > 1 else 0
+        text = summary_line(len(statuses), away_count(statuses),
+                            workspaces=self.model.workspace_count(), servers=servers)
+        return f"{text} · {gone}" if gone else text
 
     def bring_forward(self) -> None:
         bring_forward(self)

@@ -1,4 +1,6 @@
-"""The Settings dialog: the connections (a list and a detail form) and the general settings.
+"""The Settings dialog: the connections (a list and a detail form), the general settings
+and the notifications (:class:`~lattice_rt_tray.views.notify_page.NotifyPage`: quiet
+hours and the rules).
 
 It edits a :class:`~lattice_rt_tray.logic.settings_values.SettingsValues` and
 emits intents: apply these values, test this connection. It never calls the
@@ -34,12 +36,12 @@ from lattice_rt_tray.logic.identity import PRODUCT
 from lattice_rt_tray.logic.link_status import ERROR, OK, LinkStatus
 from lattice_rt_tray.logic.settings_values import (
     ConnectionSettings,
-    NotifyPrefs,
     SettingsValues,
     new_connection_key,
     parse_list,
 )
 from lattice_rt_tray.views.connection_form import FIELD_CHARS, ConnectionForm
+from lattice_rt_tray.views.notify_page import NotifyPage
 
 __all__ = ["SettingsDialog"]
 
@@ -101,7 +103,7 @@ class SettingsDialog(QDialog):
         row.addLayout(side)
         row.addWidget(self.form, 1)
 
-        # --- general: presence defaults, notifications, start at login
+        # --- general: presence defaults, start at login
         self.display_name = QLineEdit()
         self.workspaces = QLineEdit()
         self.workspaces.setPlaceholderText("ws_marketing, ws_sales (empty: no workspace)")
@@ -116,32 +118,25 @@ class SettingsDialog(QDialog):
         self.away_minutes = _minutes("away-minutes")
         presence_form.addRow("Idle after, without input", self.idle_minutes)
         presence_form.addRow("Away after, without input", self.away_minutes)
-        self.notify_enabled = QCheckBox("Show notifications")
-        self.notify_presence = QCheckBox("Notify when people join or leave")
-        self.notify_status = QCheckBox("Notify when people's status changes (away, back, …)")
-        self.muted_workspaces = QLineEdit()
-        self.muted_workspaces.setPlaceholderText("workspaces to keep quiet, comma separated")
-        self.muted_areas = QLineEdit()
-        self.muted_areas.setPlaceholderText("e.g. memory, graph")
-        for edit in (self.muted_workspaces, self.muted_areas):
-            edit.setMinimumWidth(width)
-        notify = QGroupBox("Notifications")
-        notify_form = QFormLayout(notify)
-        notify_form.addRow(self.notify_enabled)
-        notify_form.addRow(self.notify_presence)
-        notify_form.addRow(self.notify_status)
-        notify_form.addRow("Muted workspaces", self.muted_workspaces)
-        notify_form.addRow("Muted areas", self.muted_areas)
         self.autostart = QCheckBox("Start at login")
         general = QWidget()
         general_layout = QVBoxLayout(general)
-        for widget in (presence, notify, self.autostart):
+        for widget in (presence, self.autostart):
             general_layout.addWidget(widget)
         general_layout.addStretch(1)
+
+        # --- notifications: what, quiet hours, the rules
+        self.notify = NotifyPage(width)
+        self.notify_enabled = self.notify.enabled
+        self.notify_presence = self.notify.presence
+        self.notify_status = self.notify.status
+        self.muted_workspaces = self.notify.muted_workspaces
+        self.muted_areas = self.notify.muted_areas
 
         self.tabs = QTabWidget()
         self.tabs.addTab(connections, "Connections")
         self.tabs.addTab(general, "General")
+        self.tabs.addTab(self.notify, "Notifications")
         self.error = QLabel("")
         self.error.setObjectName("settings-error")
         self.error.setStyleSheet("color: #b42318;")
@@ -157,19 +152,16 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.buttons)
 
     # ------------------------------------------------------------- loading
-    def load(self, values: SettingsValues) -> None:
-        """Show ``values`` (with the tokens filled in)."""
+    def load(self, values: SettingsValues, notify_problems: Sequence[str] = ()) -> None:
+        """Show ``values`` (with the tokens filled in); ``notify_problems``: why rules of
+        the settings file were skipped."""
         self._values = values
         self._results.clear()
         self.display_name.setText(values.display_name)
         self.workspaces.setText(", ".join(values.workspaces))
-        self.notify_enabled.setChecked(values.notify.enabled)
-        self.notify_presence.setChecked(values.notify.presence)
-        self.notify_status.setChecked(values.notify.status)
+        self.notify.load(values.notify, notify_problems)
         self.idle_minutes.setValue(round(values.idle_after / 60))
         self.away_minutes.setValue(round(values.away_after / 60))
-        self.muted_workspaces.setText(", ".join(sorted(values.notify.muted_workspaces)))
-        self.muted_areas.setText(", ".join(sorted(values.notify.muted_areas)))
         self.autostart.setChecked(values.autostart)
         self.error.clear()
         self._fill_list(values.connections[0].key)
@@ -352,13 +344,7 @@ class SettingsDialog(QDialog):
             self._values,
             display_name=self.display_name.text().strip(),
             workspaces=parse_list(self.workspaces.text()),
-            notify=NotifyPrefs(
-                enabled=self.notify_enabled.isChecked(),
-                presence=self.notify_presence.isChecked(),
-                status=self.notify_status.isChecked(),
-                muted_workspaces=frozenset(parse_list(self.muted_workspaces.text())),
-                muted_areas=frozenset(parse_list(self.muted_areas.text())),
-            ),
+            notify=self.notify.prefs(),
             autostart=self.autostart.isChecked(),
             idle_after=_seconds(self.idle_minutes, self._values.idle_after),
             away_after=_seconds(self.away_minutes, self._values.away_after),
@@ -370,7 +356,7 @@ class SettingsDialog(QDialog):
     @Slot()
     def on_accept(self) -> None:
         values = self.values()
-        problem = values.validate()
+        problem = self.notify.problem() or values.validate()
         if problem:
             self.show_error(problem)
             return

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Collection
+from collections.abc import AsyncGenerator, Callable, Collection
 from typing import Any
 
 from lattice_rt_core.engines.base import (
     Idempotency,
     IdempotencyConflict,
+    NotPersisted,
     NotPublished,
     Unavailable,
 )
@@ -22,11 +23,19 @@ __all__ = ["LocalEngine"]
 
 
 class LocalEngine:
-    """:class:`Engine` over the in-process :class:`RealtimeBus` and its journal."""
+    """:class:`Engine` over the in-process :class:`RealtimeBus` and its journal.
 
-    def __init__(self, bus: RealtimeBus) -> None:
+    ``storage_lost``: why the journal's files are gone (the data directory was
+    deleted or replaced under the server: process/dirlock.py), or None. While
+    it says so, nothing that would be journaled is taken (503) and health is
+    degraded; a publish whose commit it overtook is answered as not persisted.
+    """
+
+    def __init__(self, bus: RealtimeBus,
+                 storage_lost: Callable[[], str | None] | None = None) -> None:
         self.bus = bus
         self._in_flight: dict[str, asyncio.Future[None]] = {}  # idempotency keys (loop)
+        self.storage_lost = storage_lost or (lambda: None)
         self.feed_limit = bus.feed_limit
         self.heartbeat = bus.heartbeat
 
@@ -44,11 +53,17 @@ class LocalEngine:
         self.bus.close()
 
     def healthy(self) -> bool:
-        return self.bus.durability() != "degraded"
+        return self.bus.durability() != "degraded" and self.storage_lost() is None
+
+    def _refuse_if_lost(self) -> None:
+        lost = self.storage_lost()
+        if lost is not None:
+            raise Unavailable(lost)
 
     async def publish_events(
         self, events: list[dict[str, Any]], idempotency: Idempotency | None = None
     ) -> list[dict[str, Any]]:
+        self._refuse_if_lost()
         if idempotency is None:
             return await self._publish(events, None)
         key = idempotency.key
@@ -89,10 +104,18 @@ class LocalEngine:
                 await waiter
             except JournalError as exc:
                 raise NotPublished(f"not published: the journal cannot write ({exc})") from None
+        lost = self.storage_lost()  # committed (so delivered), but into files that are gone
+        if lost is not None:
+            raise NotPersisted(f"published but not persisted: {lost}", published)
         return published
 
     def recent_json(self, limit: int, scope: WorkspaceScope) -> list[bytes]:
         return self.bus.recent_json(limit, scope)
+
+    def page_json(
+        self, limit: int, scope: WorkspaceScope, before: int | None = None
+    ) -> tuple[list[bytes], int | None]:
+        return self.bus.page_json(limit, scope, before)
 
     async def current_stats(self) -> dict[str, Any]:
         return self.bus.stats()
@@ -138,6 +161,7 @@ class LocalEngine:
         status: str | None = None,
         status_text: str | None = None,
     ) -> dict[str, Any]:
+        self._refuse_if_lost()
         entry = self.bus.join(
             user=user, client_id=client_id, workspace_id=workspace_id,
             display_name=display_name, status=status, status_text=status_text,
@@ -148,6 +172,7 @@ class LocalEngine:
     async def set_status(
         self, client_id: str, status: str, status_text: str | None
     ) -> dict[str, Any] | None:
+        self._refuse_if_lost()
         entry = self.bus.set_status(client_id, status, status_text)
         await self._settle()
         return entry

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
 from lattice_rt_tray.logic import coalescer, digest
 from lattice_rt_tray.logic.coalescer import NoticeKind, NotificationCoalescer
 from lattice_rt_tray.logic.dnd import DoNotDisturb
+from lattice_rt_tray.logic.quiet_hours import WEEKDAYS, QuietHours
+from lattice_rt_tray.logic.rules import Level, Rule
 from lattice_rt_tray.logic.settings_values import NotifyPrefs
 from tests.clock import Clock
 
@@ -449,3 +452,107 @@ def test_mute_for_an_hour_silences_one_workspace_until_it_ends():
     clock.now += 5
     c._servers[S].window_end = None  # noqa: SLF001 - a fresh burst
     assert len(c.offer(S, [ev(4, ws="ws_ops")])) == 1
+
+
+# ------------------------------------------------------------------ rules and levels
+DEPLOY = {"seq": 0, "area": "deploy", "event_type": "deploy_started", "workspace_id": "ws_ops",
+          "payload": {"target": "prod-eu", "version": "4.2.1"}}
+
+
+def deploy(seq, ws="ws_ops"):
+    return {**DEPLOY, "seq": seq, "workspace_id": ws}
+
+
+RULES = (Rule(Level.CRITICAL, workspace="ws_ops", type="deploy*"),
+         Rule(Level.SILENT, area="graph", type="indexed"),
+         Rule(Level.LOW, text="nightly"))
+
+
+def test_rules_decide_the_level_first_match_wins():
+    c, clock, _ = make(prefs=NotifyPrefs(rules=RULES))
+    live(c)
+    assert c.offer(S, [ev(1, area="graph", kind="indexed")]) == []  # silent
+    assert c.unread == 0  # not even unread: the user said it does not matter
+    [notice] = c.offer(S, [deploy(2)])
+    assert notice.critical and not notice.quiet and notice.title == "Deploy started"
+    clock.now += 10
+    c.poll()
+    [low] = c.offer(S, [failed(3)])  # "Nightly import" failed: the user's rule says low
+    assert low.quiet and not low.critical
+    clock.now += 10
+    c.poll()
+    [other] = c.offer(S, [deploy(4, ws="ws_dev")])  # no rule of the user's: normal
+    assert not other.critical and not other.quiet
+
+
+def test_a_critical_event_by_rule_heads_the_digest():
+    c, clock, _ = make(prefs=NotifyPrefs(rules=RULES))
+    live(c)
+    c.offer(S, [ev(1)])
+    c.offer(S, [ev(2, area="plugin", kind="enabled"), ev(3, area="graph", kind="indexed"),
+                deploy(4), ev(5, area="workspace", kind="member_added")])
+    clock.now += 2.0
+    [digest_notice] = c.poll()
+    assert digest_notice.critical and digest_notice.count == 4  # the silent one is not in it
+    assert digest_notice.body.splitlines()[0] == "1 critical: Deploy started"
+
+
+def dnd_on(c, wall, *, through=True):
+    c.prefs = NotifyPrefs(critical_through=through)
+    c.dnd = DoNotDisturb(until=wall.now + 3600)
+
+
+def test_critical_cuts_through_do_not_disturb_when_allowed():
+    c, clock, wall = make()
+    live(c)
+    dnd_on(c, wall)
+    assert c.offer(S, [ev(1)]) == []
+    [notice] = c.offer(S, [failed(2)])
+    assert notice.critical and notice.kind is NoticeKind.EVENT and notice.seq == 2
+    wall.now += 3601
+    [held] = c.release_held()  # the failure was shown: the summary holds the rest
+    assert held.body == "1 event in ws_a" and not held.critical
+
+
+def test_without_cut_through_the_failure_waits_and_heads_the_summary():
+    c, clock, wall = make()
+    live(c)
+    dnd_on(c, wall, through=False)
+    assert c.offer(S, [ev(1), failed(2)]) == []
+    assert c.release_held() == []  # still on
+    wall.now += 3601
+    [held] = c.release_held()
+    assert held.critical and held.title == "While do-not-disturb was on"
+    assert held.body == ("1 failed: Nightly import — disk full\n"
+                         "and 1 other event: 2 events in 2 workspaces")
+
+
+def test_notifications_off_lets_nothing_through():
+    c, clock, wall = make(prefs=NotifyPrefs(enabled=False))
+    live(c)
+    assert c.offer(S, [failed(1)]) == []
+
+
+EVENINGS = QuietHours(WEEKDAYS, time(19, 0), time(8, 0))
+TZ = timezone(timedelta(hours=2))
+
+
+def test_quiet_hours_hold_and_summarise_when_they_end():
+    c, clock, wall = make(prefs=NotifyPrefs(quiet_hours=EVENINGS), tz=TZ)
+    wall.now = datetime(2026, 6, 1, 20, 0, tzinfo=TZ).timestamp()  # a Monday evening
+    live(c)
+    assert c.quiet()
+    assert c.offer(S, [ev(1), ev(2, ws="ws_b")]) == []
+    [through] = c.offer(S, [failed(3)])  # critical cuts through quiet hours too
+    assert through.critical
+    assert c.release_held() == []
+    assert c.quiet_changes_at() == datetime(2026, 6, 2, 8, 0, tzinfo=TZ).timestamp()
+    wall.now = c.quiet_changes_at()
+    assert not c.quiet()
+    [held] = c.release_held()
+    assert (held.kind, held.title, held.body) == (
+        NoticeKind.HELD, "While quiet hours were on", "2 events in 2 workspaces")
+    assert c.quiet_changes_at() == datetime(2026, 6, 2, 19, 0, tzinfo=TZ).timestamp()
+    assert c.describe_quiet() == ""
+    wall.now += 11 * 3600 + 1
+    assert c.describe_quiet() == "Quiet hours until 08:00 tomorrow"

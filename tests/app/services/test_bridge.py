@@ -135,3 +135,18 @@ def test_an_earlier_client_goes_quiet_and_a_closed_bridge_drops_everything(qtbot
     new.on_event({"seq": 4})
     new.on_state(ClientState.STOPPED, "stopped")
     assert bridge.pending() == 0  # dropped on the client thread's side, Qt untouched
+
+
+def test_a_state_change_is_handed_over_at_once_with_what_is_queued_before_it(qtbot):
+    # events wait for the batching interval (a minute here); "connected" must not
+    bridge = ClientBridge(interval_ms=60_000)
+    sink = bridge.attach("local")
+    seen: list[object] = []
+    bridge.events_received.connect(lambda key, batch: seen.extend(e["seq"] for e in batch))
+    bridge.state_changed.connect(lambda key, state, detail: seen.append(state))
+    with qtbot.waitSignal(bridge.state_changed, timeout=5000):
+        thread = threading.Thread(target=lambda: (sink.on_event({"seq": 1}),
+                                                  sink.on_state(ClientState.CONNECTED, "")))
+        thread.start()
+        thread.join()
+    assert seen == [1, ClientState.CONNECTED]

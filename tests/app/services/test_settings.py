@@ -13,7 +13,9 @@ from PySide6.QtCore import QSettings
 
 from lattice_rt_core.protocol.defaults import DEFAULT_PORT
 from lattice_rt_tray.logic.dnd import DoNotDisturb
+from lattice_rt_tray.logic.quiet_hours import QuietHours
 from lattice_rt_tray.logic.resume import ResumePoint, ServerIdentity
+from lattice_rt_tray.logic.rules import Level, Rule
 from lattice_rt_tray.logic.settings_values import (
     LOCAL_KEY,
     ConnectionSettings,
@@ -84,6 +86,16 @@ def test_bad_values_fall_back_and_bad_input_is_refused(tmp_path):
         s.update_connection("x1", url="ftp://x")
     with pytest.raises(KeyError):
         s.update_connection("nobody", name="x")
+
+
+def test_the_history_size_is_the_files_or_none(settings):  # type: ignore[no-untyped-def]
+    assert settings.history_size() is None  # not set: the default of logic/history.py
+    settings.set_history_size(250)
+    assert settings.history_size() == 250
+    settings.set_history_size(0)
+    assert settings.history_size() == 0  # history switched off
+    settings._store.setValue("general/history_size", "lots")  # noqa: SLF001 - a hand edit
+    assert settings.history_size() is None
 
 
 def test_dnd_and_resume_points_by_server_identity(tmp_path, qtbot):
@@ -186,3 +198,56 @@ def test_idle_and_away_times_and_the_status_choice(tmp_path, qtbot):
         fresh = Settings.open(path)
         assert (fresh.values().idle_after, fresh.values().away_after) == (300.0, 900.0)
         assert fresh.status_choice() == (None, "Lunch")
+
+
+RULES = (Rule(Level.CRITICAL, workspace="ws_ops", type="deploy*"),
+         Rule(Level.SILENT, area="graph", type="graph_indexed"),
+         Rule(Level.NORMAL, text="prod, staging"))
+
+
+def test_rules_quiet_hours_and_cut_through_round_trip(tmp_path, qtbot):
+    path = tmp_path / "s.ini"
+    s = Settings.open(path)
+    assert s.values().notify.rules == () and s.values().notify.critical_through
+    evenings = QuietHours.parse("weekdays 19:00-08:00")
+    notify = NotifyPrefs(rules=RULES, quiet_hours=evenings, critical_through=False)
+    with qtbot.waitSignal(s.changed, timeout=1000, check_params_cb=lambda g: g == "notify"):
+        s.update(notify=notify)
+    again = Settings.open(path)
+    assert again.values().notify == notify and again.notify_problems() == []
+    text = path.read_text()
+    assert "1\\level=critical" in text and "3\\text=\"prod, staging\"" in text
+    assert s.update(notify=notify) == set()
+
+
+def test_a_bad_rule_in_the_file_is_reported_skipped_and_kept(tmp_path):
+    path = tmp_path / "s.ini"
+    path.write_text(
+        "[rules]\n"
+        "1\\level=critical\n1\\workspace=ws_ops\n1\\type=deploy*\n"
+        "2\\level=urgent\n2\\area=graph\n"
+        "3\\level=silent\n3\\area=graph\n3\\type=graph_indexed\n"
+        "x\\level=low\n"
+        "[notify]\nquiet_hours=funday 19:00-08:00\n"
+    )
+    s = Settings.open(path)
+    assert s.values().notify.rules == RULES[:2]
+    assert s.values().notify.quiet_hours is None
+    assert s.notify_problems() == [
+        "rule 2 skipped: unknown level 'urgent' (one of critical, normal, low, silent)",
+        "rule x skipped: rules are numbered 1, 2, 3, …",
+        "quiet hours 'funday 19:00-08:00': unknown day 'funday' "
+        "(one of mon, tue, wed, thu, fri, sat, sun)",
+    ]
+    # saving other settings touches neither the rules nor the quiet hours
+    s.update(workspaces=("ws_a",))
+    s.update(notify=replace(s.values().notify, presence=True))
+    reread = Settings.open(path)
+    assert reread.notify_problems() == s.notify_problems()
+    assert reread.values().notify.rules == RULES[:2]
+    # saving new rules keeps the bad ones where they were (rule 2 and x), nothing lost
+    s.update(notify=replace(s.values().notify, rules=RULES))
+    reread = Settings.open(path)
+    assert reread.values().notify.rules == RULES
+    assert reread.notify_problems()[:2] == s.notify_problems()[:2]
+    assert "2\\level=urgent" in path.read_text() and "x\\level=low" in path.read_text()

@@ -53,7 +53,7 @@ def record(model):
 def test_newest_first_and_bounded(qapp):
     model = ActivityModel(capacity=5, now=lambda: NOW)
     model.add_events([ev(1), ev(2)])
-    assert texts(model, 0) == ["11:59:58", "", "ws_a", "workflow", "Workflow run", "", "wf"]
+    assert texts(model, 0) == ["just now", "", "ws_a", "workflow", "Workflow run", "", "wf"]
     assert model.index(0, 0).data(EVENT_ROLE)["seq"] == 2
     model.add_events([ev(i) for i in range(3, 9)])
     assert model.rowCount() == 5
@@ -116,7 +116,7 @@ def test_filtered_list_follows_live_updates_and_the_bound(qapp):
     # stored 1..5 + gap: 1, 2, 3 go; shown (gap, 3, 1): 3 and 1 go
     assert model.total() == 6 and removed == [(1, 2)]
     assert [model.index(r, 0).data(SEQ_ROLE) for r in range(model.rowCount())] == [7, None]
-    model.add_events([ev(9, ws="ws_a")] * 3)  # drops 4, 5 and the gap (shown: 7, gap)
+    model.add_events([ev(i, ws="ws_a") for i in (9, 10, 11)])  # drops 4, 5 and the gap
     assert removed[-1] == (1, 1) and model.event_at(0)["seq"] == 7 and model.rowCount() == 1
     model.set_filter(ActivityFilter())
     assert model.rowCount() == model.total() == 6
@@ -277,3 +277,31 @@ def test_qt_finds_every_change_consistent(qtmodeltester):
     model.set_servers({"b": "B"})
     model.clear()
     assert model.rowCount() == 0
+
+
+def test_an_event_that_comes_again_is_stored_once(qapp):
+    # the stream's tail and a page of history hold the same events; a server's seq
+    # is unique only for that server, and only with its time once its history restarted
+    model = ActivityModel(capacity=6, now=lambda: NOW)
+    model.set_servers({"local": "This computer", "team": "Team"})
+    model.add_events([ev(4, at="10:04:00.000"), ev(5, at="10:05:00.000")], server="local")
+    model.add_history([ev(5, at="10:05:00.000"), ev(4, at="10:04:00.000"),
+                       ev(3, at="10:03:00.000"), ev(2, at="10:02:00.000")], server="local")
+    assert shown(model) == [("local", 5), ("local", 4), ("local", 3), ("local", 2)]
+    model.add_events([ev(5, at="10:05:00.000"), ev(5, at="10:05:00.000")], server="local")
+    model.add_events([ev(5, at="10:05:00.000")], server="team")  # another server's #5
+    model.add_events([ev(2, at="10:06:00.000")], server="local")  # #2 again, after a restart
+    assert shown(model) == [("local", 2), ("team", 5), ("local", 5), ("local", 4),
+                            ("local", 3), ("local", 2)]
+    # a forgotten row (past the bound) may come back: it is not remembered as stored
+    model.add_events([ev(9, at="10:09:00.000")], server="team")
+    assert shown(model) == [("team", 9), ("local", 2), ("team", 5), ("local", 5),
+                            ("local", 4), ("local", 3)]
+    model.add_history([ev(2, at="10:02:00.000")], server="local")
+    assert model.total() == 6 and shown(model)[-1] == ("local", 3)  # older than all: gone
+    model.drop_server("team")
+    model.add_events([ev(5, at="10:05:00.000")], server="team")
+    assert ("team", 5) in shown(model)
+    model.clear()
+    model.add_events([ev(4, at="10:04:00.000")], server="local")
+    assert shown(model) == [("local", 4)]

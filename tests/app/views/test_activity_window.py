@@ -223,3 +223,63 @@ def test_the_connection_line_keeps_its_level_and_fits(qtbot):
     assert label.isVisible()  # an error stays in sight behind a passing message
     window.set_connection_summary("reconnecting", "nonsense")
     assert label.full_text() == "▲ reconnecting" and window.connection_level == "warning"
+
+
+def at_day(seq, when):  # type: ignore[no-untyped-def]
+    return {"seq": seq, "received_at": when, "area": "workflow", "event_type": "workflow_run",
+            "workspace_id": "ws_a", "payload": {"workflow_id": "wf"}}
+
+
+def test_times_read_as_people_say_them_and_days_are_separated(qtbot):
+    clock = {"now": NOW}
+    model = ActivityModel(now=lambda: clock["now"])
+    window = ActivityWindow(model, AppActions())
+    qtbot.addWidget(window)
+    model.add_events([at_day(1, "2026-05-20T09:00:00.000+00:00"),
+                      at_day(2, "2026-05-31T14:03:00.000+00:00"),
+                      at_day(3, "2026-05-31T16:00:00.000+00:00"),
+                      at_day(4, "2026-06-01T11:58:00.000+00:00"),
+                      at_day(5, "2026-06-01T11:59:50.000+00:00")])
+    window.show()
+    qtbot.waitUntil(lambda: len(window.days.starts) == 2)  # after the batch, once
+    assert [model.index(r, 0).data() for r in range(5)] == [
+        "just now", "2 min ago", "yesterday 16:00", "yesterday 14:03", "2026-05-20 09:00"]
+    assert model.index(3, 0).data(Qt.ItemDataRole.ToolTipRole) == (
+        "2026-05-31 14:03:00.000 UTC")  # the absolute time in the tooltip
+    # a separator below the last row of a day, naming the day that follows
+    assert {r: window.days.label(r) for r in window.days.starts} == {
+        1: "Yesterday", 3: "Wed 20 May"}
+    height = window.view.verticalHeader().defaultSectionSize()
+    assert [window.view.rowHeight(r) for r in range(5)] == [
+        height, 2 * height, height, 2 * height, height]
+    # a live event goes on top: the separators move down with their rows, none is resized
+    resized: list[int] = []
+    window.view.verticalHeader().sectionResized.connect(lambda i, old, new: resized.append(i))
+    model.add_events([at_day(6, "2026-06-01T11:59:58.000+00:00")])
+    qtbot.waitUntil(lambda: sorted(window.days.starts) == [2, 4])
+    assert [window.view.rowHeight(r) for r in range(6)] == [
+        height, height, 2 * height, height, 2 * height, height]
+    assert resized == []
+    # a day later, the same rows say it again
+    clock["now"] = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
+    window.on_clock()
+    assert model.index(0, 0).data() == "yesterday 11:59"
+    assert [window.days.label(r) for r in (2, 4)] == ["Sun 31 May", "Wed 20 May"]
+    assert window.days.label(0) is None
+    window.grab()  # the separators paint (the delegate's own code path)
+
+
+def test_separators_follow_a_filter(qtbot):
+    model, window = make(qtbot)
+    model.add_events([at_day(1, "2026-05-31T14:03:00.000+00:00"),
+                      {**at_day(2, "2026-06-01T10:00:00.000+00:00"), "workspace_id": "ws_b"},
+                      at_day(3, "2026-06-01T11:00:00.000+00:00")])
+    window.show()
+    qtbot.waitUntil(lambda: sorted(window.days.starts) == [1])
+    height = window.view.verticalHeader().defaultSectionSize()
+    window.workspace_box.setCurrentText("ws_a")  # a model reset: 3 (today), 1 (yesterday)
+    qtbot.waitUntil(lambda: sorted(window.days.starts) == [0])
+    assert [window.view.rowHeight(r) for r in range(2)] == [2 * height, height]
+    window.workspace_box.setCurrentText(ALL)
+    qtbot.waitUntil(lambda: sorted(window.days.starts) == [1])
+    assert [window.view.rowHeight(r) for r in range(3)] == [height, 2 * height, height]

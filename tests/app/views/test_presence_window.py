@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from PySide6.QtGui import QColor
+
 from lattice_rt_core.protocol.people import NO_WORKSPACE
 from lattice_rt_tray.logic.roster import Roster
-from lattice_rt_tray.views.presence_model import CLIENT_IDS_ROLE, STATUS_ROLE, PresenceModel
+from lattice_rt_tray.views.presence_model import (
+    CLIENT_IDS_ROLE,
+    OFFLINE,
+    OFFLINE_COLOUR,
+    OFFLINE_ROLE,
+    STATUS_ROLE,
+    PresenceModel,
+)
 from lattice_rt_tray.views.presence_window import NOBODY, PresenceWindow
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -125,3 +134,45 @@ def test_a_status_event_updates_the_row(qtbot):
     assert roster.apply("", {"area": "presence", "event_type": "status", "payload": changed})
     model.rebuild()
     assert model.item(0).child(0, 1).text() == "Away for 1 min · Back at 3"
+
+
+def test_a_server_that_cannot_be_reached_is_a_grey_group_marked_offline(qtbot):
+    roster, model, window = make(qtbot)
+    roster.set_servers({"local": "This computer", "team": "Team"})
+    roster.replace("local", [entry("me:x", user="ada", name="Ada")])
+    roster.replace("team", [entry("b", user="barbara", name="Barbara"),
+                            entry("c", user="carl", name="Carl", status="idle")])
+    assert roster.set_offline("team", "2026-06-01T11:58:00+00:00")
+    assert not roster.set_offline("team", "2026-06-01T11:59:00+00:00")  # marked already
+    model.rebuild()
+    assert [model.item(r).text() for r in range(model.rowCount())] == [
+        "This computer · 1 person", "Team · offline since 11:58:00"]
+    team = model.item(1)
+    assert team.data(OFFLINE_ROLE) is True
+    assert team.foreground().color() == QColor(OFFLINE_COLOUR)
+    barbara = [team.child(0).child(0, c) for c in range(5)]
+    assert [cell.text() for cell in barbara] == [
+        "Barbara", "last seen 5 min ago", "barbara", "1 h ago", "5 min ago"]
+    assert barbara[1].data(STATUS_ROLE) == OFFLINE
+    assert all(cell.foreground().color() == QColor(OFFLINE_COLOUR) for cell in barbara)
+    # not counted online: only Ada, and the window says which server is offline
+    assert roster.online_count() == 1
+    assert window.summary.text() == "1 person online in 1 workspace on 1 server · Team offline"
+    # a fresh snapshot: reachable again, counted again
+    roster.replace("team", [entry("b", user="barbara", name="Barbara")])
+    model.rebuild()
+    assert roster.online_count() == 2 and model.item(1).text() == "Team · 1 person"
+
+
+def test_one_server_offline_is_still_a_marked_group(qtbot):
+    roster, model, window = make(qtbot)
+    roster.set_servers({"team": "Team"})
+    roster.replace("team", [entry("g", user="grace", name="Grace")])
+    model.rebuild()
+    assert model.item(0).text() == "ws_a · 1 person"  # one server: by workspace
+    roster.set_offline("team", "2026-06-01T11:00:00+00:00")
+    model.rebuild()
+    assert [model.item(r).text() for r in range(model.rowCount())] == [
+        "Team · offline since 11:00:00"]  # grouped by server, to say so
+    assert window.summary.text() == "Nobody is online · Team offline"
+    assert not Roster("me:").set_offline("x", "2026-06-01T11:00:00+00:00")  # nobody to keep

@@ -50,6 +50,43 @@ def test_feed_limit_default_and_clamp(owner: httpx.Client) -> None:
     assert [e["seq"] for e in newest] == [230, 229]
 
 
+def test_feed_pages_back_with_before(owner: httpx.Client) -> None:
+    events(owner, *[{"payload": {"i": i}} for i in range(230)])
+    first = owner.get("/realtime/feed", params={"limit": 200}).json()
+    assert [e["seq"] for e in first["events"]] == list(range(230, 30, -1))
+    assert first["next_before"] == 31
+    older = owner.get("/realtime/feed", params={"limit": 200, "before": 31}).json()
+    assert [e["seq"] for e in older["events"]] == list(range(30, 0, -1))
+    assert older["next_before"] is None and "stats" in older
+    page = owner.get("/realtime/feed", params={"limit": 2, "before": 100}).json()
+    assert [e["seq"] for e in page["events"]] == [99, 98] and page["next_before"] == 98
+
+
+@pytest.mark.parametrize(("before", "error"), [
+    ("abc", "'before' must be an integer"), ("0", "'before' must be at least 1"),
+    ("-5", "'before' must be at least 1"),
+])
+def test_feed_bad_before_is_400(owner: httpx.Client, before: str, error: str) -> None:
+    r = owner.get("/realtime/feed", params={"before": before})
+    assert r.status_code == 400 and r.json()["error"] == error
+
+
+def test_presence_gives_people_and_words(owner: httpx.Client) -> None:
+    for body in ({"client_id": "a1", "workspace_id": "ws", "display_name": "Ada"},
+                 {"client_id": "a2", "workspace_id": "ws", "display_name": "Ada",
+                  "status": "idle"},
+                 {"client_id": "g", "workspace_id": "ws", "display_name": "Grace",
+                  "status": "away", "status_text": "Lunch"}):
+        assert owner.post("/realtime/presence/join", json=body).status_code == 200
+    listing = owner.get("/realtime/presence").json()
+    assert listing["summary"] == "1 person online in 1 workspace · 1 away"
+    assert [(p["name"], p["status"], p["label"], p["status_text"], p["connections"])
+            for p in listing["people"]] == [
+        ("Ada", "active", "Active", None, 2),  # her most present entry, not her last change
+        ("Grace", "away", "Away", "Lunch", 1),
+    ]
+
+
 @pytest.mark.parametrize("limit", ["abc", "-1", "1e3"])
 def test_feed_bad_limit_is_400(owner: httpx.Client, limit: str) -> None:
     # fails without: the ValueError handling of `limit` in http/app.py's feed (the
@@ -126,7 +163,13 @@ def test_users_only_see_and_publish_in_their_workspaces(
     def view(user: str) -> tuple[set[object], set[object]]:
         h = bearer(users[user])
         feed = httpx.get(server.url + "/realtime/feed", headers=h).json()["events"]
-        pres = httpx.get(server.url + "/realtime/presence", headers=h).json()["presence"]
+        older = httpx.get(server.url + "/realtime/feed", headers=h,  # a page below the newest
+                          params={"before": 10}).json()["events"]
+        assert {e["workspace_id"] for e in older} == {e["workspace_id"] for e in feed}
+        listing = httpx.get(server.url + "/realtime/presence", headers=h).json()
+        pres = listing["presence"]
+        assert {tuple(p["client_ids"]) for p in listing["people"]} == {
+            (p["client_id"],) for p in pres}
         return {e["workspace_id"] for e in feed}, {p["client_id"] for p in pres}
 
     assert view("ann") == ({"ws_a", None}, {"pa"})

@@ -24,10 +24,10 @@ print(repr(open_browser(sys.argv[1], wait=float(sys.argv[2]))))
 """
 
 
-def _run(tmp_path: Path, launcher: str, wait: float = 20.0) -> str:
+def _run(tmp_path: Path, launcher: str, wait: float = 20.0, name: str = "xdg-open") -> str:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
-    fake = bin_dir / "xdg-open"
+    fake = bin_dir / name
     fake.write_text("#!/bin/sh\n" + launcher)
     fake.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if k not in ("BROWSER", "WAYLAND_DISPLAY")}
@@ -54,3 +54,27 @@ def test_a_launcher_that_fails_is_reported_with_what_it_said(tmp_path: Path) -> 
 def test_a_launcher_still_running_is_the_browser_itself(tmp_path: Path) -> None:
     # a browser started in the foreground of its launcher: it outlives the wait
     assert _run(tmp_path, "exec /bin/sleep 10\n", wait=0.5) == "None"
+
+
+def test_a_browser_that_dies_after_its_launcher_handed_over_is_reported(tmp_path: Path) -> None:
+    # seen in a trial: `lattice-rt open` as root said the page was opened; xdg-open had
+    # started Chromium and exited 0, and Chromium refused to run as root
+    said = _run(tmp_path, "( /bin/sleep 0.2; echo 'Running as root without --no-sandbox is not "
+                          "supported.' >&2; exit 1 ) &\nexit 0\n")
+    assert said == repr("the browser xdg-open started exited with status 1: Running as root "
+                        "without --no-sandbox is not supported.")
+
+
+def test_a_browser_still_running_after_the_hand_over_counts_as_opened(tmp_path: Path) -> None:
+    assert _run(tmp_path, "( exec /bin/sleep 10 ) &\nexit 0\n") == "None"
+
+
+def test_a_browser_webbrowser_starts_itself_is_watched_too(tmp_path: Path) -> None:
+    # with no xdg-open, webbrowser runs Chromium itself and answers True once the process
+    # exists; as root it exits at once (its log line's prefix is left out)
+    said = _run(tmp_path, "echo 'warming up' >&2\n"
+                          "echo '[5293:5293:1207/163704.888538:ERROR:zygote_host_impl_linux.cc:103]"
+                          " Running as root without --no-sandbox is not supported.' >&2\n"
+                          "exit 1\n", name="chromium")
+    assert said == repr("chromium exited with status 1: Running as root without --no-sandbox "
+                        "is not supported.")

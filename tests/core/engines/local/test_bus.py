@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Awaitable
 from typing import Any, TypeVar
@@ -106,6 +107,38 @@ def test_feed_is_a_ring_of_200_newest_first() -> None:
     assert [e["seq"] for e in bus.recent(3)] == [250, 249, 248]
     assert len(bus.recent()) == 50
     assert bus.stats()["feed_size"] == 200
+
+
+def _page(bus: RealtimeBus, limit: int, scope=None, before=None):  # type: ignore[no-untyped-def]
+    data, older = bus.page_json(limit, scope, before)
+    return [json.loads(d)["seq"] for d in data], older
+
+
+def test_older_pages_reach_back_through_everything_the_ring_holds() -> None:
+    bus = RealtimeBus(backlog=600)  # the ring holds more than the feed's 200
+    for i in range(500):
+        bus.publish({"workspace_id": "a" if i % 2 else "b", "payload": {"i": i}})
+    seqs, older = _page(bus, 200)
+    assert seqs == list(range(500, 300, -1)) and older == 301
+    everything: list[int] = seqs
+    while older is not None:
+        seqs, older = _page(bus, 200, before=older)
+        everything += seqs
+    assert everything == list(range(500, 0, -1))  # each once, newest first, to seq 1
+    assert _page(bus, 3, before=10) == ([9, 8, 7], 7)
+    assert _page(bus, 5000, before=3) == ([2, 1], None)  # clamped to the feed's 200
+    assert _page(bus, 5, before=1) == ([], None)
+    # a scope: only its events, and the next page's start where the reading stopped
+    seqs, older = _page(bus, 3, {"a"}, before=100)
+    assert seqs == [98, 96, 94] and older == 94
+
+
+def test_older_pages_end_where_the_ring_stops_holding() -> None:
+    bus = RealtimeBus(backlog=300)
+    for i in range(1000):
+        bus.publish({"payload": {"i": i}})
+    seqs, older = _page(bus, 200, before=800)
+    assert seqs == list(range(799, 700, -1)) and older is None  # 701..1000 are held
 
 
 def test_stats_shape() -> None:

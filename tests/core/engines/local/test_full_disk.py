@@ -9,6 +9,7 @@ on a real tmpfs is tests/hardening/test_full_disk.py.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -129,6 +130,11 @@ def test_a_refused_publish_is_answered_not_published_and_never_delivered(tmp_pat
         assert engine.bus.durability() == "ok"
         feed = [e["payload"]["tag"] for e in engine.bus.recent(10)]
         assert feed == ["after", "kept"]
+        assert engine.bus.feed_size() == 2
+        page, older = engine.bus.page_json(10, None, before=5)  # across the refused seqs
+        assert [json.loads(e)["seq"] for e in page] == [1] and older is None
+        page, older = engine.bus.page_json(1, None)
+        assert [json.loads(e)["seq"] for e in page] == [5] and older == 5
         chunk = engine.bus.collect(sub)
         engine.unsubscribe(sub)
         return [(f.event, f.id or "") for f in parse(chunk) if f.id]
