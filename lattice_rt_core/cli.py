@@ -228,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--payload", "-p", type=_payload, default={}, metavar="JSON",
                          help="the payload, a JSON object; @FILE reads it from a file, "
                               "- from standard input")
+    publish.add_argument("--idempotency-key", metavar="KEY",
+                         help="publish at most once under KEY: run again with the same KEY "
+                              "(within a day) and the server answers the first event, "
+                              "publishing nothing (default: a new key, retried once if the "
+                              "answer is lost)")
 
     tail = command("tail", _tail, "follow the live stream as JSON lines (reconnects, resumes)")
     tail.add_argument("--last-event-id", type=_count(0), metavar="N",
@@ -409,7 +414,8 @@ def _loopback(host: str) -> bool:
 def _publish(args: argparse.Namespace) -> int:
     with Remote(args).session() as client:
         event = client.publish(
-            args.area, args.event_type, args.payload, workspace_id=args.workspace
+            args.area, args.event_type, args.payload, workspace_id=args.workspace,
+            idempotency_key=args.idempotency_key,
         )
     emit(to_json(event))
     return 0

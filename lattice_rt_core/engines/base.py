@@ -18,12 +18,21 @@ routes, the CLI and the tray app never know which engine runs.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Collection, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lattice_rt_core.engines.fanout import Subscriber
 from lattice_rt_core.protocol.scope import WorkspaceScope
 
-__all__ = ["BusReadings", "Engine", "NotPersisted", "Unavailable"]
+__all__ = [
+    "BusReadings",
+    "Engine",
+    "Idempotency",
+    "IdempotencyConflict",
+    "NotPersisted",
+    "NotPublished",
+    "Unavailable",
+]
 
 
 class BusReadings(Protocol):
@@ -43,11 +52,30 @@ class Unavailable(Exception):
 
 
 class NotPersisted(Unavailable):
-    """Published and delivered, but not made durable (a 503 that names the events)."""
+    """Stored and delivered, but into files that are gone (the data directory was
+    deleted under the server): a 503 that names the events."""
 
     def __init__(self, message: str, events: list[dict[str, Any]]) -> None:
         super().__init__(message)
         self.events = events
+
+
+class NotPublished(Unavailable):
+    """The events were not stored, so not published: nobody saw them, and their
+    seqs (if they got any) are never handed out again (a 503)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    """A publish's ``Idempotency-Key``: ``key`` (already bound to the caller) and
+    ``fingerprint``, a digest of what was published under it."""
+
+    key: str
+    fingerprint: str
+
+
+class IdempotencyConflict(Exception):
+    """The key was used for a different publish within the window (a 422)."""
 
 
 class Engine(Protocol):
@@ -73,8 +101,16 @@ class Engine(Protocol):
         """False while the store is unreachable or refuses writes (health: degraded)."""
 
     # events ----------------------------------------------------------------
-    async def publish_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Assign seqs, store durably; the enriched events. :class:`Unavailable` if not."""
+    async def publish_events(
+        self, events: list[dict[str, Any]], idempotency: Idempotency | None = None
+    ) -> list[dict[str, Any]]:
+        """Assign seqs, store durably; the enriched events. :class:`Unavailable` if not
+        (:class:`NotPublished`: nothing of it is kept or delivered).
+
+        With ``idempotency``, a key already used within the window answers what
+        its publish answered and publishes nothing (:class:`IdempotencyConflict`
+        when its fingerprint differs); a refused publish leaves the key unused.
+        """
 
     def recent_json(self, limit: int, scope: WorkspaceScope) -> list[bytes]:
         """The feed (newest first), as JSON already encoded."""

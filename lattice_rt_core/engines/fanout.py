@@ -43,11 +43,29 @@ from lattice_rt_core.protocol.defaults import (
 from lattice_rt_core.protocol.scope import WorkspaceScope, accepts
 from lattice_rt_core.protocol.sse import encode_comment, encode_named, encode_retry
 
-__all__ = ["MAX_CHUNK_BYTES", "MAX_CHUNK_FRAMES", "Entry", "Fanout", "Subscriber"]
+__all__ = [
+    "MAX_CHUNK_BYTES",
+    "MAX_CHUNK_FRAMES",
+    "Entry",
+    "Fanout",
+    "Subscriber",
+    "merged_ranges",
+]
 
 MAX_CHUNK_FRAMES = 1024  # frames per write; a long backlog goes out in several
 MAX_CHUNK_BYTES = 256 * 1024  # ... and bytes per write (at least one frame)
 _HOLES_KEPT = 64  # lost ranges remembered for the reason of their gap
+
+
+def merged_ranges(ranges: Collection[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Inclusive (lo, hi) ranges ascending, touching or overlapping ones joined."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
 
 
 @dataclass(slots=True, frozen=True)
@@ -171,8 +189,11 @@ class Fanout:
         self._visible = 0  # last seq subscribers may see
         self._first = 1  # the ring holds every seq from here (ring size allowing)
         self._holes: deque[tuple[int, int]] = deque(maxlen=_HOLES_KEPT)  # lost for good
-        #: ranges inside the ring the journal lacks (writes lost on a full disk)
+        #: ranges inside the ring the journal lacks (rows lost from the file)
         self._missing: list[tuple[int, int]] = []
+        #: seqs that hold no event and never will (refused by a full disk, reserved
+        #: and unused before a kill -9): streams and the feed pass over them silently
+        self._skipped: list[tuple[int, int]] = []
         self._subs: dict[int, Subscriber] = {}
         self._next_sub = 0
         # counters for GET /metrics (metrics.py reads them when scraped):
@@ -216,11 +237,62 @@ class Fanout:
                 return lo, hi
         return None
 
+    def _skip(self, ranges: Collection[tuple[int, int]]) -> None:
+        """The seqs in ``ranges`` hold no event and never will: drop what the ring
+        has of them unseen (they are not visible yet) and pass over them from now on.
+
+        Called under the engine's lock, before ``visible`` reaches them.
+        """
+        ring, cap = self._ring, self._cap
+        for lo, hi in ranges:
+            for seq in range(max(lo, hi - cap + 1), hi + 1):
+                entry = ring[seq % cap]
+                if entry is not None and entry.seq == seq:
+                    ring[seq % cap] = None
+        oldest = self._seq - cap + 1
+        self._skipped = [r for r in merged_ranges([*self._skipped, *ranges]) if r[1] >= oldest]
+        missing: list[tuple[int, int]] = []
+        for lo, hi in self._missing:  # what is skipped was never there: not lost
+            for s_lo, s_hi in self._skipped:
+                if s_lo <= lo <= s_hi:
+                    lo = s_hi + 1
+                elif lo < s_lo <= hi:
+                    missing.append((lo, s_lo - 1))
+                    lo = s_hi + 1
+            if lo <= hi:
+                missing.append((lo, hi))
+        self._missing = missing
+
+    def _skipped_range(self, seq: int) -> tuple[int, int] | None:
+        for lo, hi in self._skipped:
+            if lo <= seq <= hi:
+                return lo, hi
+        return None
+
+    def _back_from(self, hi: int) -> Iterator[Entry]:
+        """The feed's entries, newest first from ``hi``: the last ``feed_limit`` seqs
+        that are events (skipped seqs do not count), up to one the ring lacks."""
+        floor = max(self._first, hi - self._cap + 1, 1)
+        seq, counted = hi, 0
+        ring, cap = self._ring, self._cap
+        while seq >= floor and counted < self.feed_limit:
+            entry = ring[seq % cap]
+            if entry is None or entry.seq != seq:
+                skipped = self._skipped_range(seq)
+                if skipped is None:
+                    return
+                seq = skipped[0] - 1
+                continue
+            counted += 1
+            yield entry
+            seq -= 1
+
     def _restart(self, floor: int) -> None:
         """Empty the ring; the next seq is ``floor + 1`` (a new epoch, a fresh load)."""
         self._ring = [None] * self._cap
         self._holes.clear()
         self._missing.clear()
+        self._skipped.clear()
         self._seq = self._visible = floor
         self._first = floor + 1
 
@@ -312,19 +384,14 @@ class Fanout:
 
     def tail_cursor(self, scope: WorkspaceScope) -> int:
         """Cursor such that the last ``replay_tail`` in-scope feed events follow."""
-        hi = self._visible
-        lo = max(self._first, hi - self.feed_limit + 1, 1)
         found = 0
-        cursor = hi
-        for seq in range(hi, lo - 1, -1):
+        cursor = self._visible
+        for entry in self._back_from(self._visible):
             if found >= self.replay_tail:
-                break
-            entry = self._ring[seq % self._cap]
-            if entry is None or entry.seq != seq:
                 break
             if accepts(scope, entry.workspace_id):
                 found += 1
-                cursor = seq - 1
+                cursor = entry.seq - 1
         return cursor
 
     def collect(
@@ -354,6 +421,10 @@ class Fanout:
             if entry is None or entry.seq != seq:
                 oldest = max(self._first, self._seq - cap + 1)
                 if seq >= oldest:
+                    skipped = self._skipped_range(seq)
+                    if skipped is not None:  # never an event: nothing to say
+                        seq = min(skipped[1], hi) + 1
+                        continue
                     missing = self._missing_range(seq)
                     if missing is None:  # not yet written into the ring (cannot happen)
                         break
@@ -427,14 +498,9 @@ class Fanout:
 
     def _feed_entries(self, limit: int, scope: WorkspaceScope) -> list[Entry]:
         limit = max(0, min(limit, self.feed_limit))
-        hi = self._visible
-        lo = max(self._first, hi - self.feed_limit + 1, 1)
         out: list[Entry] = []
-        for seq in range(hi, lo - 1, -1):
+        for entry in self._back_from(self._visible):
             if len(out) >= limit:
-                break
-            entry = self._ring[seq % self._cap]
-            if entry is None or entry.seq != seq:
                 break
             if accepts(scope, entry.workspace_id):
                 out.append(entry)
@@ -454,8 +520,9 @@ class Fanout:
         limit = max(0, min(limit, self.feed_limit))
         visible = self._visible
         oldest = max(self._first, self._seq - self._cap + 1, 1)
-        if before is None:
-            hi, lo = visible, max(oldest, visible - self.feed_limit + 1)
+        if before is None:  # the feed's window: its last feed_limit events
+            feed = [entry.seq for entry in self._back_from(visible)]
+            hi, lo = visible, max(oldest, feed[-1] if feed else visible + 1)
         else:
             hi, lo = min(before - 1, visible), oldest
         out: list[bytes] = []
@@ -463,6 +530,10 @@ class Fanout:
         while seq >= lo and len(out) < limit:
             entry = self._ring[seq % self._cap]
             if entry is None or entry.seq != seq:
+                skipped = self._skipped_range(seq)
+                if skipped is not None:  # never an event
+                    seq = skipped[0] - 1
+                    continue
                 if self._missing_range(seq) is None:
                     break  # not held any more
             elif accepts(scope, entry.workspace_id):
@@ -473,8 +544,8 @@ class Fanout:
         return out, seq + 1
 
     def feed_size(self) -> int:
-        hi = self._visible
-        return max(0, min(self.feed_limit, hi - max(self._first, 1) + 1))
+        """How many events the feed holds (what ``/realtime/feed`` can show)."""
+        return sum(1 for _ in self._back_from(self._visible))
 
     def delivery_stats(self) -> dict[str, Any]:
         """The part of ``stats`` the ring knows: protocol version, streams, feed, seq."""

@@ -10,6 +10,7 @@ and launch codes in ``page.py``; ``guard.py`` stands in front of them all.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import time
@@ -38,7 +39,13 @@ from lattice_rt_core.auth.access import (
 )
 from lattice_rt_core.auth.accounts import AccountStore
 from lattice_rt_core.auth.callers import Authenticator
-from lattice_rt_core.engines.base import Engine, NotPersisted, Unavailable
+from lattice_rt_core.engines.base import (
+    Engine,
+    Idempotency,
+    IdempotencyConflict,
+    NotPersisted,
+    Unavailable,
+)
 from lattice_rt_core.http.body import json_body, object_body
 from lattice_rt_core.http.guard import (
     REFUSED_KEY,
@@ -62,6 +69,7 @@ from lattice_rt_core.protocol.defaults import (
     AUTH_FAILURE_LIMIT,
     AUTH_FAILURE_WINDOW,
     DEFAULT_FEED_LIMIT,
+    IDEMPOTENCY_KEY_MAX,
     REVOCATION_INTERVAL,
 )
 from lattice_rt_core.protocol.events import to_json
@@ -173,14 +181,18 @@ class _JsonRoutes:
             check_event(item, principal, i, self.limits, auth_enabled=self.auth.enabled)
             for i, item in enumerate(items)
         ]
-        try:
-            published = await self.engine.publish_events(events)
-        except NotPersisted as exc:
+        idempotency = idempotency_of(request.headers.get("idempotency-key"),
+                                     principal.user, events)
+        try:  # NotPublished (nothing kept, nothing delivered) is a 503 like any Unavailable
+            published = await self.engine.publish_events(events, idempotency)
+        except NotPersisted as exc:  # delivered, but its files are gone: say which events
             return JsonResponse(
                 {"error": str(exc), "events": exc.events},
                 status_code=503,
                 headers=SECURITY_HEADERS,
             )
+        except IdempotencyConflict as exc:
+            raise Refusal(422, str(exc)) from None
         return JsonResponse({"events": published}, headers=SECURITY_HEADERS)
 
     async def health(self, request: Request) -> Response:
@@ -193,6 +205,20 @@ class _JsonRoutes:
             scope = principal.scope
             body["workspaces"] = None if scope is None else sorted(scope)
         return JsonResponse(body, headers=SECURITY_HEADERS)
+
+
+def idempotency_of(
+    header: str | None, user: str, events: list[dict[str, Any]]
+) -> Idempotency | None:
+    """The publish's ``Idempotency-Key`` bound to its caller, with a digest of the
+    events (a 422 for a key that is empty, too long or not printable ASCII)."""
+    if header is None:
+        return None
+    if not 0 < len(header) <= IDEMPOTENCY_KEY_MAX or not all(" " < c < "\x7f" for c in header):
+        raise Refusal(422, f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX} printable "
+                           "ASCII characters without spaces")
+    key = hashlib.sha256(f"{user}\0{header}".encode()).hexdigest()
+    return Idempotency(key, hashlib.sha256(to_json(events).encode()).hexdigest())
 
 
 def _query_int(request: Request, name: str, default: int | None, *, minimum: int) -> int | None:

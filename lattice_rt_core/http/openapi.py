@@ -21,6 +21,8 @@ from lattice_rt_core.protocol.defaults import (
     DEFAULT_RETRY_MS,
     DEFAULT_STATUS,
     FEED_LIMIT,
+    IDEMPOTENCY_KEY_MAX,
+    IDEMPOTENCY_WINDOW,
     PRESENCE_STATUSES,
     PROTOCOL_VERSION,
     REPLAY_TAIL,
@@ -52,10 +54,12 @@ def _errors(*codes: int) -> dict[str, Any]:
         409: "The client_id belongs to another user",
         413: "Body, batch or event too large",
         415: "Content-Type is not application/json",
-        422: "Well-formed JSON with invalid fields, or an invalid client_id",
+        422: "Well-formed JSON with invalid fields, an invalid client_id, or an "
+             "Idempotency-Key that is malformed or was used for a different publish",
         429: "Over a per-user limit (open streams, presence entries), or too many failed "
              "sign-ins from this address (Retry-After says when to try again)",
-        503: "Shutting down, the journal cannot persist, or a cluster node cannot reach Redis",
+        503: "Shutting down, the journal cannot write (nothing was published), or a "
+             "cluster node cannot reach Redis",
     }
     out: dict[str, Any] = {"403": _json(_ref("Error"), text[403])}
     if 401 in codes:  # a credential is checked, so its guesses are throttled (guesses.py)
@@ -418,6 +422,22 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
             "post": {
                 "operationId": "publish",
                 "summary": "Publish events; answered once they are durable",
+                "description": (
+                    "All or none: the events are stored and delivered together, or a 503 "
+                    "says they were not published (nothing of them is delivered, and "
+                    "their seqs are never used). With an Idempotency-Key, a retry within "
+                    f"{int(IDEMPOTENCY_WINDOW // 3600)} h answers what the first publish "
+                    "answered and publishes nothing; the key is the caller's own, and one "
+                    "reused for a different publish is a 422."
+                ),
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "schema": {"type": "string",
+                                   "pattern": f"^[!-~]{{1,{IDEMPOTENCY_KEY_MAX}}}$"},
+                    },
+                ],
                 "requestBody": {
                     "required": True,
                     "content": {

@@ -10,6 +10,7 @@ the live stream.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -82,14 +83,18 @@ class ApiRequests:
         body: Any = None,
         params: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One request; the answer's JSON object, or :class:`ApiError` (any route of the API)."""
         kwargs: dict[str, Any] = {
             "timeout": timeout if timeout is not None else self.request_timeout
         }
+        sent = dict(headers or {})
         if body is not None:
             kwargs["content"] = to_json(body).encode()
-            kwargs["headers"] = {"Content-Type": "application/json"}
+            sent["Content-Type"] = "application/json"
+        if sent:
+            kwargs["headers"] = sent
         if params:
             kwargs["params"] = params
         try:
@@ -240,9 +245,14 @@ class ApiRequests:
         event_type: str,
         payload: Any = None,
         workspace_id: str | None = None,
+        *,
+        idempotency_key: str | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """Publish one event; returns it enriched (with its seq) once durable."""
+        """Publish one event; returns it enriched (with its seq) once durable.
+
+        ``idempotency_key``: see :meth:`publish_many`.
+        """
         event = dict(extra)
         event.update(
             area=area,
@@ -250,14 +260,31 @@ class ApiRequests:
             workspace_id=workspace_id,
             payload=payload if payload is not None else {},
         )
-        events = self.publish_many([event])
+        events = self.publish_many([event], idempotency_key=idempotency_key)
         if len(events) != 1:
             raise ApiError(200, "events answered an unexpected number of events")
         return events[0]
 
-    def publish_many(self, events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def publish_many(
+        self, events: Iterable[Mapping[str, Any]], *, idempotency_key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Publish ``events`` (all or none); the enriched events once durable.
+
+        Every publish carries an ``Idempotency-Key`` (``idempotency_key``, or a
+        new random one), and one whose answer never came (the connection
+        failed or timed out: it may have been stored) is sent once more with
+        the same key: the server answers a key it knows with the first answer
+        and publishes nothing again. Pass your own key to retry later yourself.
+        """
+        body = [dict(e) for e in events]
+        key = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
         try:
-            answer = self.request("POST", "/realtime/events", body=[dict(e) for e in events])
+            try:
+                answer = self.request("POST", "/realtime/events", body=body, headers=key)
+            except ApiError as exc:
+                if exc.status != 0:
+                    raise
+                answer = self.request("POST", "/realtime/events", body=body, headers=key)
         except ApiError as exc:
             raise self._missing_route(exc, NO_EVENTS_MESSAGE) from None
         published: list[dict[str, Any]] = self._field(answer, "events", list, "events")

@@ -23,6 +23,8 @@ __all__ = [
     "DEFAULT_STATUS",
     "DEFAULT_TTL",
     "FEED_LIMIT",
+    "IDEMPOTENCY_KEY_MAX",
+    "IDEMPOTENCY_WINDOW",
     "HEAD_TIMEOUT",
     "MAX_CLIENT_CONNECTIONS",
     "MAX_HEAD_BYTES",
@@ -77,6 +79,11 @@ MAX_CLIENT_CONNECTIONS = 256
 #: AUTH_FAILURE_WINDOW seconds; then its requests with a credential are 429s
 AUTH_FAILURE_LIMIT = 20
 AUTH_FAILURE_WINDOW = 10.0
+#: seconds a publish's ``Idempotency-Key`` is remembered (a retry within them
+#: gets the first answer and publishes nothing)
+IDEMPOTENCY_WINDOW = 24 * 3600.0
+#: characters an ``Idempotency-Key`` may have (printable ASCII)
+IDEMPOTENCY_KEY_MAX = 200
 #: seconds between a server's looks at the accounts' version while user streams
 #: are open: a stream of a removed or renewed token (or a narrowed grant) ends
 #: within about this long, on every node

@@ -129,6 +129,25 @@ def test_publish_then_feed_and_presence(capsys, server: RealtimeServer) -> None:
     assert err == ["lattice-rt: 1 person online in 1 workspace"]
 
 
+def test_publish_with_the_same_idempotency_key_publishes_once(
+    capsys, server: RealtimeServer
+) -> None:
+    data = str(server.data_dir)
+    answers = []
+    for _ in range(2):  # a script that ran again after a failure it could not read
+        code, out, _ = run(capsys, "--data-dir", data, "publish", "deploy", "done",
+                           "--idempotency-key", "release-1.4")
+        assert code == 0
+        answers.append(json.loads(out[0]))
+    assert answers[0] == answers[1] and answers[0]["seq"] == 1
+    code, out, _ = run(capsys, "--data-dir", data, "feed")
+    assert [json.loads(line)["seq"] for line in out] == [1]
+    code, _, err = run(capsys, "--data-dir", data, "publish", "deploy", "other",
+                       "--idempotency-key", "release-1.4")
+    assert code == 1
+    assert_one_error_line(err, "this Idempotency-Key was used for a different publish")
+
+
 def test_presence_counts_people_not_entries(capsys, server: RealtimeServer) -> None:
     data = str(server.data_dir)
     code, out, err = run(capsys, "--data-dir", data, "presence")

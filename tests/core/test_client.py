@@ -203,6 +203,40 @@ def test_publish_sends_one_event_with_extra_keys_and_returns_it_enriched(make_cl
     ]
 
 
+class LosesTheFirstAnswer(httpx.HTTPTransport):
+    """A real connection whose first publish reaches the server, but whose answer is lost."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.url.path == "/realtime/events":
+            self.keys.append(request.headers["idempotency-key"])
+            if len(self.keys) == 1:
+                response.read()
+                response.close()
+                raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+
+def test_a_publish_whose_answer_was_lost_is_retried_once_and_stored_once(
+    make_client, server: RealtimeServer, owner: httpx.Client
+) -> None:
+    # fails without: the Idempotency-Key and the one retry in ApiRequests.publish_many
+    # (issue 20, item 5: a retry created a duplicate)
+    transport = LosesTheFirstAnswer()
+    client = make_client(server.url, server.owner_token, transport=transport)
+    event = client.publish("deploy", "done", {"n": 1})
+    assert event["seq"] == 1
+    assert len(transport.keys) == 2 and transport.keys[0] == transport.keys[1]
+    assert [e["seq"] for e in owner.get("/realtime/feed").json()["events"]] == [1]
+    mine = client.publish("deploy", "done", {"n": 2}, idempotency_key="run-42")
+    assert transport.keys[2] == "run-42" and mine["seq"] == 2
+    assert client.publish("deploy", "done", {"n": 2}, idempotency_key="run-42") == mine
+
+
 def test_feed_presence_leave_and_launch(make_client) -> None:
     seen: list[httpx.Request] = []
     answers = {

@@ -197,9 +197,35 @@ MUTANTS = [
            '        waiter = self.bus.durable(published[-1]["seq"])', "        waiter = None",
            H + "test_restarts.py::test_a_publish_is_answered_only_once_durable"),
     Mutant("visible once durable", "lattice_rt_core/engines/local/bus.py",
-           "                else:\n                    self._visible = seq\n",
-           "                self._visible = seq\n",
+           "                elif rows:\n                    self._visible = rows[-1][0]\n",
+           "                if rows:\n                    self._visible = rows[-1][0]\n",
            H + "test_restarts.py::test_an_event_is_visible_only_once_durable"),
+    Mutant("refused unseen", "lattice_rt_core/engines/local/bus.py",
+           "            self._skip([(lo, hi)])\n", "            pass\n",
+           C + "engines/local/test_full_disk.py::test_a_refused_publish_is_answered_not_"
+               "published_and_never_delivered"),
+    Mutant("seq reservation", "lattice_rt_core/engines/local/journal.py",
+           "            if reserved > last:  # handed out", "            if False:  # handed out",
+           C + "engines/local/test_full_disk.py::test_refused_seqs_are_never_handed_out_"
+               "again_after_a_restart"),
+    Mutant("commit read back", "lattice_rt_core/engines/local/journal.py",
+           "        if error is not None and self._settled(batch, reserve):",
+           "        if False:",
+           C + "engines/local/test_full_disk.py::test_stored_although_the_commit_reported_"
+               "a_failure_is_answered_stored"),
+    Mutant("idempotency key", "lattice_rt_core/engines/local/engine.py",
+           "            if found is not None:", "            if False:",
+           CH + "test_http_api.py::test_an_idempotency_key_retried_returns_the_first_answer_"
+                "and_publishes_once"),
+    Mutant("idempotency key in redis", "lattice_rt_core/engines/redis/store.py",
+           "if stored then return {0, stored} end\n", "",
+           CR + "test_redis_log.py::test_an_idempotency_key_publishes_once_on_every_node_and_"
+                "expires_after_its_window"),
+    Mutant("publish retried", "lattice_rt_core/net/requests.py",
+           "                if exc.status != 0:\n                    raise\n",
+           "                raise\n",
+           C + "test_client.py::test_a_publish_whose_answer_was_lost_is_retried_once_and_"
+               "stored_once"),
     Mutant("retention gap", "lattice_rt_core/engines/fanout.py",
            "                parts.append(self._gap(seq, oldest - 1, reason))\n",
            "",

@@ -6,7 +6,9 @@ Design (see ARCHITECTURE.md):
   the seq, encodes the SSE frame **once**, stores it in the shared ring of
   :class:`~lattice_rt_core.engines.fanout.Fanout` and hands it to the journal writer.
 * Events become *visible* to subscribers once they are durable (journal on) or
-  immediately (journal off). A visible seq is then never reused.
+  immediately (journal off). A batch the journal refuses (a full disk) is
+  dropped unseen and its seqs are skipped; no seq handed out, visible or not,
+  is ever handed out again (the journal's reservation, see journal.py).
 * Delivery (cursors, gaps, the feed and the replay tail) is the Fanout's, the
   same code the Redis engine uses; :mod:`~lattice_rt_core.engines.base` adapts this bus to the
   engine interface the HTTP layer talks to.
@@ -41,6 +43,11 @@ from lattice_rt_core.protocol.sse import encode_data
 __all__ = ["RealtimeBus", "Subscriber"]
 
 log = logging.getLogger(__name__)
+
+
+def _refused(error: str) -> dict[str, Any]:
+    return {"seq": None, "area": "workspace", "event_type": "event",
+            "workspace_id": None, "payload": {}, "error": error}
 
 
 class RealtimeBus(Fanout):
@@ -92,14 +99,15 @@ class RealtimeBus(Fanout):
         if journal is not None:
             state = journal.load(limit=self._cap)
             self.epoch = state.epoch
-            self._seq = self._visible = state.last_seq
-            self._first = state.events[0][0] if state.events else state.last_seq + 1
+            self._first = state.events[0][0] if state.events else state.top + 1
             for seq, workspace_id, data in state.events:
                 self._store(seq, workspace_id, encode_data(data, event_id=seq))
+            self._seq = self._visible = state.top
             loaded = [seq for seq, _, _ in state.events]
             if loaded and state.last_seq > loaded[-1]:  # rows lost at the end too
                 loaded.append(state.last_seq + 1)
             self._mark_missing(loaded)
+            self._skip(state.skipped)
             if self._missing:
                 log.warning("journal: %d event(s) missing below seq %d (writes lost?); "
                             "resuming streams get a gap for them",
@@ -107,38 +115,81 @@ class RealtimeBus(Fanout):
             if not state.clean_shutdown:
                 log.warning("journal: previous run did not shut down cleanly (seq %d)", self._seq)
             journal.on_durable = self._on_durable
+            journal.on_refused = self._on_refused
             journal.start()
 
     # ------------------------------------------------------------------ publish
     def publish(self, event: Any) -> dict[str, Any]:
         """Enrich, log and fan out ``event``; returns the enriched event.
 
-        Callable from any thread; never raises, never blocks on I/O.
+        Callable from any thread; never raises, never blocks on I/O. An event
+        refused before it got a seq (the disk is full and the reserved seqs are
+        used up) comes back with ``seq`` None and an ``error``.
         """
-        try:
-            with self._lock:
-                seq = self._seq + 1
-                enriched = enrich(event, seq, self._wallclock())
-                data = to_json(enriched)
-                workspace_id = enriched["workspace_id"]
-                self._store(seq, workspace_id, encode_data(data, event_id=seq))
-                self.published += 1
-                if self._journal is not None:
-                    self._journal.append(seq, workspace_id, data)
-                else:
-                    self._visible = seq
-            if self._journal is None:
-                self._schedule_wake()
-            return enriched
-        except Exception:  # noqa: BLE001 - publish must never break a write path
-            log.exception("publish failed; event dropped")
-            return {"seq": None, "area": "workspace", "event_type": "event",
-                    "workspace_id": None, "payload": {}, "error": "publish failed"}
+        published = self.publish_batch([event])
+        if published is None:
+            return _refused("not published: the journal cannot write "
+                            f"({self.durability_problem()})")
+        return published[0]
 
     __call__ = publish
 
     def publish_many(self, events: list[Any]) -> list[dict[str, Any]]:
         return [self.publish(e) for e in events]
+
+    def publish_batch(
+        self, events: list[Any], key: tuple[str, str] | None = None
+    ) -> list[dict[str, Any]] | None:
+        """Publish ``events`` as one unit: consecutive seqs, one journal transaction,
+        so the disk keeps (and streams see) all of them or none.
+
+        ``key``: (idempotency key, fingerprint), written with the events and the
+        answer (the enriched events). None when no seq may be handed out now:
+        the journal refuses writes and the durable reservation is used up (a
+        refusal the caller answers; :meth:`reserve` asks for more).
+        """
+        try:
+            with self._lock:
+                journal = self._journal
+                if (journal is not None and journal.degraded is not None
+                        and self._seq + len(events) > journal.reserved):
+                    return None
+                enriched: list[dict[str, Any]] = []
+                rows: list[tuple[int, str | None, str]] = []
+                stamp = self._wallclock()
+                for i, event in enumerate(events):
+                    seq = self._seq + 1 + i
+                    item = enrich(event, seq, stamp)
+                    enriched.append(item)
+                    rows.append((seq, item["workspace_id"], to_json(item)))
+                for seq, workspace_id, data in rows:
+                    self._store(seq, workspace_id, encode_data(data, event_id=seq))
+                self.published += len(rows)
+                if journal is not None:
+                    answer = None if key is None else (*key, to_json(enriched))
+                    journal.append_many(rows, answer)
+                elif rows:
+                    self._visible = rows[-1][0]
+            if journal is None:
+                self._schedule_wake()
+            return enriched
+        except Exception:  # noqa: BLE001 - publish must never break a write path
+            log.exception("publish failed; event dropped")
+            return [_refused("publish failed") for _ in events]
+
+    def reserve(self) -> asyncio.Future[bool] | None:
+        """Ask the journal for more seqs now (on the bus loop): True once they are durable."""
+        if self._journal is None:
+            return None
+        return asyncio.wrap_future(self._journal.reserve_now())
+
+    def idempotent_answer(self, key: str) -> tuple[str, str] | None:
+        """(fingerprint, answer JSON) of ``key`` within the window (blocks on a read)."""
+        return None if self._journal is None else self._journal.lookup(key)
+
+    def durability_problem(self) -> str:
+        """Why the journal cannot write ("" when it can)."""
+        return "" if self._journal is None else self._journal.degraded or ""
 
     def durable(self, seq: int) -> asyncio.Future[None] | None:
         """An awaitable (on the bus loop) that completes when ``seq`` is durable.
@@ -158,6 +209,10 @@ class RealtimeBus(Fanout):
             if seq > self._visible:
                 self._visible = seq
         self._schedule_wake()
+
+    def _on_refused(self, lo: int, hi: int) -> None:  # journal writer thread
+        with self._lock:
+            self._skip([(lo, hi)])
 
     def close(self) -> None:
         """End every open stream (loop thread); the trailing status publish is dropped."""

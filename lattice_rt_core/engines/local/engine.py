@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncGenerator, Callable, Collection
 from typing import Any
 
-from lattice_rt_core.engines.base import NotPersisted, Unavailable
+from lattice_rt_core.engines.base import (
+    Idempotency,
+    IdempotencyConflict,
+    NotPersisted,
+    NotPublished,
+    Unavailable,
+)
 from lattice_rt_core.engines.fanout import Subscriber
 from lattice_rt_core.engines.local.bus import RealtimeBus
 from lattice_rt_core.engines.local.journal import JournalError
@@ -27,6 +34,7 @@ class LocalEngine:
     def __init__(self, bus: RealtimeBus,
                  storage_lost: Callable[[], str | None] | None = None) -> None:
         self.bus = bus
+        self._in_flight: dict[str, asyncio.Future[None]] = {}  # idempotency keys (loop)
         self.storage_lost = storage_lost or (lambda: None)
         self.feed_limit = bus.feed_limit
         self.heartbeat = bus.heartbeat
@@ -52,18 +60,51 @@ class LocalEngine:
         if lost is not None:
             raise Unavailable(lost)
 
-    async def publish_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def publish_events(
+        self, events: list[dict[str, Any]], idempotency: Idempotency | None = None
+    ) -> list[dict[str, Any]]:
         self._refuse_if_lost()
-        published = [self.bus.publish(e) for e in events]
+        if idempotency is None:
+            return await self._publish(events, None)
+        key = idempotency.key
+        while (earlier := self._in_flight.get(key)) is not None:
+            await asyncio.shield(earlier)  # the same key in flight: its outcome first
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = done
+        try:
+            found = await asyncio.to_thread(self.bus.idempotent_answer, key)
+            if found is not None:
+                fingerprint, answer = found
+                if fingerprint != idempotency.fingerprint:
+                    raise IdempotencyConflict(
+                        "this Idempotency-Key was used for a different publish")
+                replayed: list[dict[str, Any]] = json.loads(answer)
+                return replayed
+            return await self._publish(events, (key, idempotency.fingerprint))
+        finally:
+            del self._in_flight[key]
+            done.set_result(None)
+
+    async def _publish(
+        self, events: list[dict[str, Any]], key: tuple[str, str] | None
+    ) -> list[dict[str, Any]]:
+        published = self.bus.publish_batch(events, key)
+        if published is None:  # no seq may be handed out: ask for more, once
+            reserving = self.bus.reserve()
+            if reserving is not None and await reserving:
+                published = self.bus.publish_batch(events, key)
+            if published is None:
+                raise NotPublished("not published: the journal cannot write "
+                                   f"({self.bus.durability_problem()})")
         if any(e.get("seq") is None for e in published):
             raise Unavailable("the bus could not publish the event (see the server log)")
-        waiter = self.bus.durable(published[-1]["seq"])
+        waiter = self.bus.durable(published[-1]["seq"]) if published else None
         if waiter is not None:
             try:
                 await waiter
             except JournalError as exc:
-                raise NotPersisted(f"published but not persisted: {exc}", published) from None
-        lost = self.storage_lost()  # committed, but into files that are gone
+                raise NotPublished(f"not published: the journal cannot write ({exc})") from None
+        lost = self.storage_lost()  # committed (so delivered), but into files that are gone
         if lost is not None:
             raise NotPersisted(f"published but not persisted: {lost}", published)
         return published

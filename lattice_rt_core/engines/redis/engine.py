@@ -23,7 +23,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from lattice_rt_core.engines.base import Unavailable
+from lattice_rt_core.engines.base import Idempotency, Unavailable
 from lattice_rt_core.engines.fanout import Fanout, Subscriber
 from lattice_rt_core.engines.identity import new_epoch, new_server_id, new_token
 from lattice_rt_core.engines.redis.log import Identity, RedisLog
@@ -169,8 +169,10 @@ class RedisEngine(Fanout):
         return self.log.connected
 
     # ---------------------------------------------------------------- events
-    async def publish_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return await self.log.publish(events)
+    async def publish_events(
+        self, events: list[dict[str, Any]], idempotency: Idempotency | None = None
+    ) -> list[dict[str, Any]]:
+        return await self.log.publish(events, idempotency)
 
     async def current_stats(self) -> dict[str, Any]:
         try:

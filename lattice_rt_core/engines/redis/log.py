@@ -26,6 +26,7 @@ node saw, and open streams get ``event: reset``. See ARCHITECTURE.md.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -33,10 +34,11 @@ from typing import Any
 
 from redis.exceptions import RedisError, ResponseError
 
-from lattice_rt_core.engines.base import Unavailable
+from lattice_rt_core.engines.base import Idempotency, IdempotencyConflict, Unavailable
 from lattice_rt_core.engines.fanout import Fanout
 from lattice_rt_core.engines.identity import new_epoch
 from lattice_rt_core.engines.redis.store import SCRIPTS, RedisKeys
+from lattice_rt_core.protocol.defaults import IDEMPOTENCY_WINDOW
 from lattice_rt_core.protocol.events import enrich, now_iso, to_json
 
 __all__ = ["Identity", "RedisLog", "encode_for_script", "parse_message"]
@@ -44,6 +46,7 @@ __all__ = ["Identity", "RedisLog", "encode_for_script", "parse_message"]
 log = logging.getLogger(__name__)
 
 _SEQ0 = '{"seq":0'
+_UNREACHABLE = "Redis is unreachable"
 _FILL_PAGE = 1000
 _MAX_BACKOFF = 2.0
 
@@ -70,6 +73,16 @@ def parse_message(raw: bytes) -> tuple[str, int, list[tuple[bytes, bytes]]]:
         items.append((raw[colon + 1:start], raw[start:end]))
         pos = end + 1
     return epoch.decode(), int(first), items
+
+
+def _replayed(value: bytes | str, idempotency: Idempotency) -> list[dict[str, Any]]:
+    """The answer an idempotency key holds ("<fingerprint>\\n<events JSON>")."""
+    text = value.decode() if isinstance(value, bytes) else value
+    fingerprint, _, answer = text.partition("\n")
+    if fingerprint != idempotency.fingerprint:
+        raise IdempotencyConflict("this Idempotency-Key was used for a different publish")
+    replayed: list[dict[str, Any]] = json.loads(answer)
+    return replayed
 
 
 def _frame(seq: int, data: bytes) -> bytes:
@@ -116,6 +129,8 @@ class RedisLog:
         self.identity = identity
         self.check_interval = check_interval
         self._wallclock = wallclock
+        #: seconds an idempotency key is kept (Redis expires it)
+        self.idempotency_window = IDEMPOTENCY_WINDOW
         self._scripts = {name: client.register_script(src) for name, src in SCRIPTS.items()}
         self.epoch = ""  # the epoch the ring follows ("" until loaded)
         self.floor = 0  # the epoch's first seq - 1
@@ -135,17 +150,42 @@ class RedisLog:
         except ResponseError:
             raise
         except (RedisError, OSError) as exc:
-            raise Unavailable(f"Redis is unreachable: {exc}") from None
+            raise Unavailable(f"{_UNREACHABLE}: {exc}") from None
 
     # --------------------------------------------------------------- writing
-    async def publish(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Store ``events`` in Redis; the enriched events with their seqs."""
+    async def publish(
+        self, events: list[dict[str, Any]], idempotency: Idempotency | None = None
+    ) -> list[dict[str, Any]]:
+        """Store ``events`` in Redis; the enriched events with their seqs.
+
+        With ``idempotency``, a key used within the window answers what its
+        publish answered, and nothing is published (the script checks and sets
+        the key atomically with the append).
+        """
         stamp = self._wallclock()
         enriched = [enrich(e, 0, stamp) for e in events]
         args: list[Any] = [len(enriched)]
         for event in enriched:
             args.extend(encode_for_script(event))
-        last = int(await self.run_appending("publish", [self.keys.meta, self.keys.log], args))
+        keys = [self.keys.meta, self.keys.log]
+        try:
+            if idempotency is None:
+                last = int(await self.run_appending("publish", keys, args))
+            else:
+                keys.append(self.keys.idempotency(idempotency.key))
+                window_ms = max(1, int(self.idempotency_window * 1000))
+                done, value = await self.run_appending(
+                    "publish_once", keys, [idempotency.fingerprint, window_ms, *args])
+                if not int(done):
+                    return _replayed(value, idempotency)
+                last = int(value)
+        except Unavailable as exc:
+            if not str(exc).startswith(_UNREACHABLE):
+                raise  # Redis refused the script: nothing was appended
+            # the link failed while the script may have run: say so, not "not published"
+            raise Unavailable(f"{exc}; whether the events were stored is unknown (a retry "
+                              "with the same Idempotency-Key publishes them at most once)"
+                              ) from None
         first = last - len(enriched) + 1
         for i, event in enumerate(enriched):
             event["seq"] = first + i
@@ -248,7 +288,7 @@ class RedisLog:
                     self.keys.log, f"{start}-0", f"{upto}-0", count=_FILL_PAGE
                 )
             except (RedisError, OSError) as exc:
-                raise Unavailable(f"Redis is unreachable: {exc}") from None
+                raise Unavailable(f"{_UNREACHABLE}: {exc}") from None
             first = int(entries[0][0].split(b"-", 1)[0]) if entries else upto + 1
             if first > start:
                 log.warning("seqs %d to %d are no longer in Redis: streams get a gap",
@@ -311,7 +351,7 @@ class RedisLog:
                 self.keys.log, f"{current.seq}-0", f"{current.first}-0", count=fanout._cap
             )
         except (RedisError, OSError) as exc:
-            raise Unavailable(f"Redis is unreachable: {exc}") from None
+            raise Unavailable(f"{_UNREACHABLE}: {exc}") from None
         oldest = int(newest[-1][0].split(b"-", 1)[0]) if newest else current.seq + 1
         fanout._restart(oldest - 1)
         for entry_id, fields in reversed(newest):

@@ -24,6 +24,9 @@ key                         holds
 ``P:member:<user>`` (set)   the user's workspaces
 ``P:code:<sha256>``,        a launch code's / a browser session's principal, with the
 ``P:session:<sha256>``      lifetime as the key's expiry
+``P:idem:<sha256>``         a publish's ``Idempotency-Key`` (bound to its caller): the
+                            fingerprint of what was published, ``\n``, the answer (the
+                            events' JSON array); the window as the key's expiry
 ==========================  ===========================================================
 
 The scripts run atomically. Every one that publishes an event goes through
@@ -91,6 +94,9 @@ class RedisKeys:
 
     def secret(self, kind: str, digest: str) -> str:
         return f"{self.prefix}:{kind}:{digest}"
+
+    def idempotency(self, key: str) -> str:
+        return f"{self.prefix}:idem:{key}"
 
 
 def safe_url(url: str) -> str:
@@ -186,6 +192,24 @@ local seq = current_seq(KEYS[1], ARGV[1], tonumber(ARGV[2]))
 if not seq then return redis.error_reply('EPOCH the epoch changed') end
 return append(KEYS[1], KEYS[2], ARGV[4], ARGV[1], seq, ARGV[3],
               pairs_from(ARGV, 6, tonumber(ARGV[5])))
+"""
+
+# KEYS meta, log, idem; ARGV epoch, floor, maxlen, channel, fingerprint, window ms, n,
+# then n (workspace, json) pairs. A key already set answers {0, what it holds} and
+# publishes nothing; otherwise {1, last seq}, and the key holds the answer (SET NX
+# semantics: checked and set in the same atomic script).
+_PUBLISH_ONCE = _APPEND + r"""
+local stored = redis.call('GET', KEYS[3])
+if stored then return {0, stored} end
+local seq = current_seq(KEYS[1], ARGV[1], tonumber(ARGV[2]))
+if not seq then return redis.error_reply('EPOCH the epoch changed') end
+local events = pairs_from(ARGV, 8, tonumber(ARGV[7]))
+local last = append(KEYS[1], KEYS[2], ARGV[4], ARGV[1], seq, ARGV[3], events)
+local answer = {}
+for i, ev in ipairs(events) do answer[i] = '{"seq":' .. fmt(seq + i) .. ev[2] end
+redis.call('SET', KEYS[3], ARGV[5] .. '\n[' .. table.concat(answer, ',') .. ']',
+           'PX', ARGV[6], 'NX')
+return {1, last}
 """
 
 # KEYS meta, log; ARGV known epoch, base (the highest seq this node saw), a new
@@ -321,6 +345,7 @@ return out
 #: name -> Lua source; :mod:`log` and the others register what they use
 SCRIPTS = {
     "publish": _PUBLISH,
+    "publish_once": _PUBLISH_ONCE,
     "ensure_epoch": _ENSURE_EPOCH,
     "presence_write": _PRESENCE_WRITE,
     "presence_refresh": _PRESENCE_REFRESH,

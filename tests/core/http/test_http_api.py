@@ -207,6 +207,37 @@ def test_users_only_see_and_publish_in_their_workspaces(
     assert {'"ws_b"' in d or '"workspace_id":null' in d for _, _, d in streamed} == {True}
 
 
+def test_an_idempotency_key_retried_returns_the_first_answer_and_publishes_once(
+    server: RealtimeServer, owner: httpx.Client, users: dict[str, str]
+) -> None:
+    # fails without: idempotency_of in http/app.py and the key in LocalEngine.publish_events
+    # (issue 20, item 5: a client retrying a publish created a duplicate)
+    body = [{"area": "deploy", "payload": {"n": 1}}, {"area": "deploy", "payload": {"n": 2}}]
+    key = {"Idempotency-Key": "deploy-7f3a"}
+    first = owner.post("/realtime/events", json=body, headers=key)
+    again = owner.post("/realtime/events", json=body, headers=key)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert [e["seq"] for e in first.json()["events"]] == [1, 2]
+    feed = owner.get("/realtime/feed").json()["events"]
+    assert [e["payload"]["n"] for e in feed] == [2, 1]  # one copy
+
+    other = owner.post("/realtime/events", json=body[:1], headers=key)
+    assert other.status_code == 422
+    assert other.json() == {"error": "this Idempotency-Key was used for a different publish"}
+    # a key is the caller's own: the same one from another user is another publish
+    ann = httpx.post(server.url + "/realtime/events", json=[{"workspace_id": "ws_a"}],
+                     headers={**bearer(users["ann"]), **key})
+    assert ann.status_code == 200 and ann.json()["events"][0]["seq"] == 3
+    for bad in ("", "a b", "x" * 201, "caf\u00e9"):
+        r = owner.post("/realtime/events", json=body,
+                       headers={"Idempotency-Key": bad.encode("utf-8")})
+        assert r.status_code == 422, bad
+        assert r.json()["error"] == ("Idempotency-Key must be 1 to 200 printable ASCII "
+                                     "characters without spaces")
+    assert owner.get("/realtime/health").json()["stats"]["seq"] == 3
+
+
 # --------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("kwargs", "status", "needle"),

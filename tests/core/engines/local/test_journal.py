@@ -86,17 +86,20 @@ def test_durable_future_resolves_after_commit(tmp_path: Path) -> None:
     j.close()
 
 
-def test_write_failure_degrades_but_keeps_delivering(tmp_path: Path) -> None:
+def test_write_failure_degrades_and_refuses_the_batch(tmp_path: Path) -> None:
     j = Journal(tmp_path / "j.sqlite")
     bus = RealtimeBus(journal=j)
     seen: list[int] = []
+    refused: list[tuple[int, int]] = []
     j.on_durable = seen.append
+    j.on_refused = lambda lo, hi: refused.append((lo, hi))
     j._conn.execute("DROP TABLE events")  # every later insert fails
     fut = j.durable(1)
     bus.publish({"a": 1})
     with pytest.raises(JournalError):
         fut.result(timeout=5)
     assert j.degraded is not None
-    assert seen == [1]
+    assert (seen, refused) == ([], [(1, 1)])  # never made visible
     assert bus.stats()["journal"] == "degraded"
+    assert bus.visible_seq == 0 and bus.recent(10) == []
     j.close()

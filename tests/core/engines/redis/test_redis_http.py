@@ -17,6 +17,7 @@ from lattice_rt_core.auth.redis_accounts import RedisAccounts
 from lattice_rt_core.engines.redis.store import RedisKeys, connect_async
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from tests.core.http.test_http_api import (  # noqa: F401 - collected again with the fixture below
+    test_an_idempotency_key_retried_returns_the_first_answer_and_publishes_once,
     test_bad_join_input,
     test_bad_publish_input_gets_a_clear_4xx,
     test_bad_status_input_gets_a_clear_4xx_and_changes_nothing,

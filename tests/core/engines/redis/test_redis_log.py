@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import redis
 
+from lattice_rt_core.engines.base import Idempotency, IdempotencyConflict
 from lattice_rt_core.engines.redis.log import encode_for_script, parse_message
 from lattice_rt_core.engines.redis.store import RedisKeys, safe_url
 from lattice_rt_core.protocol.events import enrich, to_json
@@ -59,6 +60,31 @@ def test_one_seq_and_every_node_delivers_in_order(
     assert acked == list(range(1, 181))
     for each in got:
         assert each == list(range(1, 181))
+
+
+def test_an_idempotency_key_publishes_once_on_every_node_and_expires_after_its_window(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    # fails without: the publish_once script (a retry published the events again)
+    key = Idempotency("k" * 64, "fp")
+
+    async def scenario() -> None:
+        async with nodes(redis_server.url, redis_prefix, 2) as (a, b):
+            sub = a.add_subscriber(None, "", (), 0)
+            first = await a.publish_events([{"payload": 1}, {"payload": 2}], key)
+            assert [e["seq"] for e in first] == [1, 2]
+            tries = await asyncio.gather(a.publish_events([{"payload": 1}, {"payload": 2}], key),
+                                         b.publish_events([{"payload": 1}, {"payload": 2}], key))
+            assert tries == [first, first]
+            with pytest.raises(IdempotencyConflict):
+                await b.publish_events([{"payload": 3}], Idempotency(key.key, "other"))
+            marker = await b.publish_events([{"payload": "marker"}])
+            assert seqs(await frames(a, sub, 3)) == [1, 2, marker[0]["seq"]] == [1, 2, 3]
+            ttl = redis.Redis.from_url(redis_server.url).pttl(
+                RedisKeys(redis_prefix).idempotency(key.key))
+            assert 0 < ttl <= a.log.idempotency_window * 1000
+
+    run(scenario())
 
 
 def test_a_publish_is_answered_once_stored_and_shown_by_its_node(
