@@ -278,9 +278,11 @@ class TrayController(QObject):
     def on_events(self, key: str, events: list[dict[str, Any]]) -> None:
         if self.quitting:
             return
-        self.activity_model.add_events(events, server=key)
+        presence = any(e.get("area") == "presence" for e in events)
+        self.activity_model.add_events(
+            [e for e in events if self.listed(e)] if presence else events, server=key)
         offered = events
-        if any(e.get("area") == "presence" for e in events):
+        if presence:
             changed = False
             offered = []
             for event in events:
@@ -295,6 +297,13 @@ class TrayController(QObject):
         if self.views.activity.isVisible():
             self.coalescer.mark_read()
         self._refresh_status()
+
+    def listed(self, event: dict[str, Any]) -> bool:
+        """Does ``event`` belong in the Activity list? Not this app's own joins and leaves
+        (seen in a screenshot: they cluttered it, one per workspace and server, every start)."""
+        return not (event.get("area") == "presence"
+                    and event.get("event_type") in ("join", "leave")
+                    and self.coalescer.is_own(event))
 
     @Slot(str, object)
     def on_gap(self, key: str, body: dict[str, Any]) -> None:

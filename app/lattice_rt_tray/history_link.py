@@ -13,6 +13,7 @@ unread and change no presence.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -45,9 +46,13 @@ class HistoryLink(QObject):
         connections: ConnectionSet,
         model: ActivityModel,
         window: ActivityWindow,
+        listed: Callable[[dict[str, Any]], bool] = lambda event: True,
         parent: QObject | None = None,
     ) -> None:
+        """``listed``: whether an event belongs in the list (the app's own comings and
+        goings do not)."""
         super().__init__(parent)
+        self._listed = listed
         self.pages = pages
         self.connections = connections
         self.model = model
@@ -86,7 +91,7 @@ class HistoryLink(QObject):
         def done(events: list[dict[str, Any]], older: int | None) -> None:
             if self.closed or not self.pages.current(page):
                 return  # quitting, or another history by now: this page is not of it
-            self.model.add_history(events, server=page.server)
+            self.model.add_history([e for e in events if self._listed(e)], server=page.server)
             following = self.pages.read(page, len(events), older)
             self._read(following)
             if following is None:

@@ -289,7 +289,7 @@ def build(
     size = settings.history_size()
     pages = HistoryPages() if size is None else HistoryPages(size)
     history = HistoryLink(pages=pages, connections=connections, model=activity_model,
-                          window=activity, parent=root)
+                          window=activity, listed=controller.listed, parent=root)
     status = StatusLink(
         tracker=tracker, connections=connections, actions=actions.my_status,
         settings=settings, line_dialog=lambda text: StatusLineDialog(text, activity),

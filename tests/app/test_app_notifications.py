@@ -343,3 +343,25 @@ def test_a_bad_rule_in_the_file_is_said_at_start_and_the_good_ones_apply(harness
     assert shown.args[0].title == "Plugin: enabled"
     assert len(app.notifier.notices) == 1
     assert "1\\level=urgent" in path.read_text()
+
+
+def test_the_apps_own_joins_stay_out_of_the_activity_list(harness, settings, qtbot):
+    """Seen in a screenshot: the app's own joins cluttered the list at every start."""
+    from lattice_rt_tray.views.activity_model import EVENT_ROLE
+
+    app = harness.build(settings)
+    harness.start(app)  # the app joined: its own join event reached it
+    bus = harness.box.current.bus
+    bus.join(client_id="grace-laptop", workspace_id="ws_a", display_name="Grace Hopper")
+    model = app.activity_model
+
+    def presence_rows() -> list[dict[str, object]]:
+        rows = (model.index(r, 0).data(EVENT_ROLE) for r in range(model.rowCount()))
+        return [e for e in rows if e and e.get("area") == "presence"]
+
+    wait_until(qtbot, lambda: any(e.get("client_id") == "grace-laptop"
+                                  or (e.get("payload") or {}).get("client_id") == "grace-laptop"
+                                  for e in presence_rows()))
+    own = f"{settings.instance_id}:"
+    assert not [e for e in presence_rows()
+                if str((e.get("payload") or {}).get("client_id", "")).startswith(own)]
