@@ -10,7 +10,7 @@ and keeps the connections' states shown with :meth:`SettingsDialog.set_statuses`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QTabWidget,
@@ -68,6 +69,9 @@ class SettingsDialog(QDialog):
         self._values = SettingsValues()
         self._statuses: dict[str, LinkStatus] = {}
         self._results: dict[str, tuple[str, bool]] = {}
+        self._tested: dict[str, tuple[str, str]] = {}  # key -> (url, token) a test was of
+        #: asks whether to keep settings a test just refused (a question box; tests replace it)
+        self.confirm: Callable[[str], bool] = self._ask
         self._keyring: bool | None = None
         width = self.fontMetrics().horizontalAdvance("x" * FIELD_CHARS)
 
@@ -312,6 +316,7 @@ class SettingsDialog(QDialog):
             self.show_test_result(connection.key, problem[:1].upper() + problem[1:] + ".", False)
             return
         self.form.testing()
+        self._tested[connection.key] = (connection.url, connection.token)
         self.test_requested.emit(values, connection.key)
 
     @Slot(str, str)
@@ -360,8 +365,30 @@ class SettingsDialog(QDialog):
         if problem:
             self.show_error(problem)
             return
+        refused = self.refused(values)
+        if refused and not self.confirm(refused):
+            return
         self.apply_requested.emit(values)
         self.accept()
+
+    def refused(self, values: SettingsValues) -> str:
+        """What Test connection said of a connection it refused and that is still as
+        tested (seen in a trial: OK kept a token the test had just refused, unasked)."""
+        lines = []
+        for connection in values.connections:
+            text, ok = self._results.get(connection.key, ("", True))
+            if not ok and connection.enabled and \
+                    self._tested.get(connection.key) == (connection.url, connection.token):
+                lines.append(f"{connection.name}: {text}")
+        return "\n".join(lines)
+
+    def _ask(self, refused: str) -> bool:
+        answer = QMessageBox.question(
+            self, "Keep these settings?",
+            f"Test connection failed for:\n\n{refused}\n\nKeep these settings anyway?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Save
 
 
 def _minutes(name: str) -> QSpinBox:

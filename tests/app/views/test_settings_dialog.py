@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit
 
@@ -206,3 +207,36 @@ def test_sign_in_asks_with_the_email_and_password_and_the_session_becomes_the_to
     dialog.show_signed_in(TEAM.key, "session-token", "Signed in to Team as ada@example.org.")
     assert form.token.text() == "session-token" and form.password.text() == ""
     assert dialog.values().connection(TEAM.key).token == "session-token"
+
+
+def test_ok_asks_before_keeping_what_test_connection_just_refused(qtbot):
+    # seen in a trial: OK kept a token that Test connection had just refused, unasked
+    dialog = shown(qtbot)
+    asked: list[str] = []
+    answer = [False]
+    dialog.confirm = lambda text: (asked.append(text), answer[0])[1]
+    dialog.list.setCurrentRow(1)
+    with qtbot.waitSignal(dialog.test_requested, timeout=1000):
+        dialog.form.test.click()
+    dialog.show_test_result(TEAM.key, "https://team.example.lan:8765 answers, but the token "
+                                      "was refused.", False)
+    with qtbot.assertNotEmitted(dialog.apply_requested):
+        dialog.on_accept()  # "Cancel": nothing applied, the dialog stays
+    assert asked == ["Team: https://team.example.lan:8765 answers, but the token was refused."]
+    answer[0] = True
+    with qtbot.waitSignal(dialog.apply_requested, timeout=1000):
+        dialog.on_accept()  # "Save": kept on purpose
+    assert len(asked) == 2
+
+
+def test_ok_does_not_ask_once_the_refused_connection_was_changed(qtbot):
+    dialog = shown(qtbot)
+    dialog.confirm = lambda text: pytest.fail(f"asked: {text}")
+    dialog.list.setCurrentRow(1)
+    with qtbot.waitSignal(dialog.test_requested, timeout=1000):
+        dialog.form.test.click()
+    dialog.show_test_result(TEAM.key, "the token was refused", False)
+    dialog.form.token.clear()
+    qtbot.keyClicks(dialog.form.token, "a-new-token")  # what the test refused is gone
+    with qtbot.waitSignal(dialog.apply_requested, timeout=1000):
+        dialog.on_accept()
