@@ -68,6 +68,7 @@ from lattice_rt_tray.logic.summary import (
     workspace_label,
 )
 from lattice_rt_tray.logic.timefmt import event_time, full_time, local_day
+from lattice_rt_tray.views.tones import tone
 
 __all__ = [
     "ACTOR_COLUMN",
@@ -75,9 +76,7 @@ __all__ = [
     "COLUMNS",
     "EVENT_COLUMN",
     "EVENT_ROLE",
-    "FAILURE_COLOUR",
     "FAILURE_MARK",
-    "GAP_COLOUR",
     "KIND_ROLE",
     "SEARCH_ROLE",
     "SEQ_ROLE",
@@ -100,8 +99,6 @@ SEARCH_ROLE = int(Qt.ItemDataRole.UserRole) + 4
 SERVER_ROLE = int(Qt.ItemDataRole.UserRole) + 5
 #: what marks a failure, besides its colour (see :func:`.summary.is_failure`)
 FAILURE_MARK = "✖"
-GAP_COLOUR = "#b54708"
-FAILURE_COLOUR = "#b42318"
 
 _DISPLAY = int(Qt.ItemDataRole.DisplayRole)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
@@ -174,8 +171,8 @@ class ActivityModel(QAbstractTableModel):
         self._areas: set[str] = set()
         self._gap_font = QFont()
         self._gap_font.setItalic(True)
-        self._gap_brush = QBrush(QColor(GAP_COLOUR))
-        self._failure_brush = QBrush(QColor(FAILURE_COLOUR))
+        self._gap_brush = QBrush(QColor(tone("warning")))
+        self._failure_brush = QBrush(QColor(tone("failure")))
 
     # ------------------------------------------------------------- servers
     def set_servers(self, names: Mapping[str, str]) -> None:

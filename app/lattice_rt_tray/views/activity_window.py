@@ -62,13 +62,12 @@ from lattice_rt_tray.views.actions import AppActions
 from lattice_rt_tray.views.activity_days import DaySeparators
 from lattice_rt_tray.views.activity_delegate import ActivityDelegate
 from lattice_rt_tray.views.activity_model import (
-    FAILURE_COLOUR,
-    GAP_COLOUR,
     SERVER_COLUMN,
     ActivityFilter,
     ActivityModel,
 )
 from lattice_rt_tray.views.event_detail import EventDetail
+from lattice_rt_tray.views.tones import tone
 from lattice_rt_tray.views.windows import ElidedLabel, bring_forward
 
 __all__ = ["ALL", "DEFAULT_INTRO", "LEVELS", "ActivityWindow"]
@@ -83,11 +82,7 @@ DEFAULT_INTRO = (
     "To follow a team server too, add it in Settings."
 )
 #: level -> (marker, colour) of the status bar's connection line; never colour alone
-LEVELS = {
-    "ok": ("●", "#067647"),
-    "warning": ("▲", GAP_COLOUR),
-    "error": ("✖", FAILURE_COLOUR),
-}
+LEVELS = {"ok": ("●", "ok"), "warning": ("▲", "warning"), "error": ("✖", "failure")}
 #: width of each column but the last (which stretches): time, server, workspace, area,
 #: event, actor
 COLUMN_WIDTHS = (120, 120, 130, 90, 190, 90)
@@ -257,7 +252,8 @@ class ActivityWindow(QMainWindow):
 
         ``level`` is ``"ok"``, ``"warning"`` or ``"error"``: a marker and a colour.
         """
-        marker, colour = LEVELS.get(level, LEVELS["warning"])
+        marker, name = LEVELS.get(level, LEVELS["warning"])
+        colour = tone(name, self.palette())
         self.connection_level = level if level in LEVELS else "warning"
         self.connection_label.set_full_text(f"{marker} {text}")
         style = f"color: {colour};"

@@ -34,13 +34,13 @@ from lattice_rt_tray.logic.settings_values import (
     local_connection,
     parse_list,
 )
+from lattice_rt_tray.views.tones import tone
 
 __all__ = ["ConnectionForm"]
 
 #: room for "ws_marketing, ws_sales, ws_research" or a long URL without cutting
 FIELD_CHARS = 46
-COLORS = {OK: "#067647", ERROR: "#b42318"}
-WARNING_COLOR = "#b54708"
+TONES = {OK: "ok", ERROR: "failure"}
 
 
 class ConnectionForm(QWidget):
@@ -235,7 +235,7 @@ class ConnectionForm(QWidget):
             self.status.setStyleSheet("")
             return
         self.status.setText(status.describe())
-        color = COLORS.get(status.level, WARNING_COLOR) if status.enabled else ""
+        color = tone(TONES.get(status.level, "warning"), self.palette()) if status.enabled else ""
         self.status.setStyleSheet(f"color: {color};" if color else "")
 
     def set_keyring(self, available: bool | None) -> None:
@@ -248,11 +248,11 @@ class ConnectionForm(QWidget):
         else:
             self.keyring.setText("No system keyring was found: the token is kept in the "
                                  "settings file, readable by you only.")
-            self.keyring.setStyleSheet(f"color: {WARNING_COLOR};")
+            self.keyring.setStyleSheet(f"color: {tone('warning', self.palette())};")
 
     def show_result(self, text: str, ok: bool) -> None:
         self.result.setText(text)
-        self.result.setStyleSheet(f"color: {COLORS[OK] if ok else COLORS[ERROR]};")
+        self.result.setStyleSheet(f"color: {tone('ok' if ok else 'failure', self.palette())};")
 
     def signed_in(self, token: str, text: str) -> None:
         """The sign-in worked: its session is the token from now on (kept on OK)."""

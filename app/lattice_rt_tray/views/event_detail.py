@@ -35,7 +35,8 @@ from lattice_rt_tray.logic.summary import (
     workspace_label,
 )
 from lattice_rt_tray.logic.timefmt import full_time
-from lattice_rt_tray.views.activity_model import FAILURE_COLOUR, FAILURE_MARK
+from lattice_rt_tray.views.activity_model import FAILURE_MARK
+from lattice_rt_tray.views.tones import tone
 
 __all__ = ["EventDetail"]
 
@@ -111,7 +112,7 @@ class EventDetail(QDialog):
         failed = is_failure(event)
         title = event_title(event)
         self.title.setText(f"{FAILURE_MARK} {title}" if failed else title)
-        self.title.setStyleSheet(f"color: {FAILURE_COLOUR};" if failed else "")
+        self.title.setStyleSheet(f"color: {tone('failure', self.palette())};" if failed else "")
         summary = event_summary(event)
         self.summary.setText(summary)
         self.summary.setVisible(bool(summary))

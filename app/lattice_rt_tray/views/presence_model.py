@@ -33,6 +33,7 @@ from lattice_rt_tray.logic.roster import Person, Roster, ServerGroup, WorkspaceG
 from lattice_rt_tray.logic.status_display import colour, since_text, status_cell, status_line
 from lattice_rt_tray.logic.text import plural
 from lattice_rt_tray.logic.timefmt import clock_time, relative
+from lattice_rt_tray.views.tones import tone
 
 __all__ = ["CLIENT_IDS_ROLE", "OFFLINE", "OFFLINE_ROLE", "PRESENCE_COLUMNS", "STATUS_ROLE",
            "PersonRow", "PresenceModel", "status_dot"]
@@ -48,7 +49,6 @@ OFFLINE_ROLE = int(Qt.ItemDataRole.UserRole) + 3
 #: the status of a person on a server that cannot be reached (STATUS_ROLE)
 OFFLINE = "offline"
 #: the grey of what a server that cannot be reached last said (readable on light and dark)
-OFFLINE_COLOUR = "#8a8f98"
 
 #: (server title or "", workspace title, name as shown, client ids), per person row
 PersonRow = tuple[str, str, str, tuple[str, ...]]
@@ -118,7 +118,7 @@ class PresenceModel(QStandardItemModel):
         item.setData(True, OFFLINE_ROLE)
         item.setToolTip(f"{server.name} cannot be reached since {server.offline_since}: "
                         "who was there when it was last heard from")
-        grey = QBrush(QColor(OFFLINE_COLOUR))
+        grey = QBrush(QColor(tone("offline")))
         for group in server.workspaces:
             head = _group_row(item, f"{group.title} · {_people(len(group.people))}")
             head.setForeground(grey)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from lattice_rt_tray.logic.rules import BUILT_IN, LEVELS, Level, Rule, RuleError, parse_rule
+from lattice_rt_tray.views.tones import tone
 
 __all__ = ["COLUMNS", "RulesEditor"]
 
@@ -81,7 +82,7 @@ class RulesEditor(QWidget):
         self.built_in.setWordWrap(True)
         self.problems = QLabel("")
         self.problems.setObjectName("rules-problems")
-        self.problems.setStyleSheet("color: #b42318;")
+        self.problems.setStyleSheet(f"color: {tone('failure', self.palette())};")
         self.problems.setWordWrap(True)
         self.problems.setVisible(False)
         layout = QVBoxLayout(self)

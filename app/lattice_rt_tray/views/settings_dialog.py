@@ -43,6 +43,7 @@ from lattice_rt_tray.logic.settings_values import (
 )
 from lattice_rt_tray.views.connection_form import FIELD_CHARS, ConnectionForm
 from lattice_rt_tray.views.notify_page import NotifyPage
+from lattice_rt_tray.views.tones import tone
 
 __all__ = ["SettingsDialog"]
 
@@ -143,7 +144,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.notify, "Notifications")
         self.error = QLabel("")
         self.error.setObjectName("settings-error")
-        self.error.setStyleSheet("color: #b42318;")
+        self.error.setStyleSheet(f"color: {tone('failure', self.palette())};")
         self.error.setWordWrap(True)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

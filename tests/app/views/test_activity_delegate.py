@@ -8,7 +8,8 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 from lattice_rt_tray.views.activity_delegate import ActivityDelegate
-from lattice_rt_tray.views.activity_model import FAILURE_COLOUR, ActivityModel
+from lattice_rt_tray.views.activity_model import ActivityModel
+from lattice_rt_tray.views.tones import tone
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -41,7 +42,7 @@ def test_the_delegate_paints_what_the_standard_one_would(qapp):
             text = QPalette.ColorRole.Text
             assert ours.palette.brush(text) == theirs.palette.brush(text)
             failed = row == 1
-            assert (ours.palette.brush(text).color().name() == FAILURE_COLOUR) is failed
+            assert (ours.palette.brush(text).color().name() == tone("failure")) is failed
             assert ours.styleObject is None and theirs.styleObject is None
     empty = QStyleOptionViewItem()
     fast.initStyleOption(empty, model.index(7, 0))  # no such row: nothing to show

@@ -13,7 +13,6 @@ from lattice_rt_tray.views.activity_model import (
     ACTOR_COLUMN,
     EVENT_COLUMN,
     EVENT_ROLE,
-    FAILURE_COLOUR,
     FAILURE_MARK,
     KIND_ROLE,
     SEQ_ROLE,
@@ -24,6 +23,7 @@ from lattice_rt_tray.views.activity_model import (
     ActivityModel,
     time_key,
 )
+from lattice_rt_tray.views.tones import tone
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -240,7 +240,7 @@ def test_failures_stand_out_by_colour_and_marker(qapp):
     assert title.data() == f"{FAILURE_MARK} Workflow failed"
     assert title.data(Qt.ItemDataRole.ToolTipRole) == "Failed"
     brush = model.index(1, 0).data(Qt.ItemDataRole.ForegroundRole)
-    assert isinstance(brush, QBrush) and brush.color().name() == FAILURE_COLOUR
+    assert isinstance(brush, QBrush) and brush.color().name() == tone("failure")
     assert model.index(1, SUMMARY_COLUMN).data() == "r9 · failed · step 3 timed out"
     assert model.index(0, EVENT_COLUMN).data().startswith(FAILURE_MARK)  # an error payload
     ok = model.index(2, EVENT_COLUMN)

@@ -11,13 +11,13 @@ from lattice_rt_tray.logic.roster import Roster
 from lattice_rt_tray.views.presence_model import (
     CLIENT_IDS_ROLE,
     OFFLINE,
-    OFFLINE_COLOUR,
     OFFLINE_ROLE,
     PRESENCE_COLUMNS,
     STATUS_ROLE,
     PresenceModel,
 )
 from lattice_rt_tray.views.presence_window import NOBODY, PresenceWindow
+from lattice_rt_tray.views.tones import tone
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -150,12 +150,12 @@ def test_a_server_that_cannot_be_reached_is_a_grey_group_marked_offline(qtbot):
         "This computer · 1 person", "Team · offline since 11:58:00"]
     team = model.item(1)
     assert team.data(OFFLINE_ROLE) is True
-    assert team.foreground().color() == QColor(OFFLINE_COLOUR)
+    assert team.foreground().color() == QColor(tone("offline"))
     barbara = [team.child(0).child(0, c) for c in range(5)]
     assert [cell.text() for cell in barbara] == [
         "Barbara", "last seen 5 min ago", "barbara", "1 h ago", "5 min ago"]
     assert barbara[1].data(STATUS_ROLE) == OFFLINE
-    assert all(cell.foreground().color() == QColor(OFFLINE_COLOUR) for cell in barbara)
+    assert all(cell.foreground().color() == QColor(tone("offline")) for cell in barbara)
     # not counted online: only Ada, and the window says which server is offline
     assert roster.online_count() == 1
     assert window.summary.text() == "1 person online in 1 workspace on 1 server · Team offline"
