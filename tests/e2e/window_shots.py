@@ -20,7 +20,8 @@ ImageMagick's ``import``. Writes ``activity-window.png``,
 ``event-detail.png``, ``presence-window.png``, ``about.png``,
 ``about-licences.png``, ``settings-general.png`` (Settings' General tab) and
 ``settings-notifications.png`` (its Notifications tab: quiet hours and the rules
-editor, with one rule of the settings file skipped).
+editor, with one rule of the settings file skipped), and ``activity-window-dark.png``
+and ``presence-window-dark.png`` (a dark theme).
 """
 
 from __future__ import annotations
@@ -202,7 +203,42 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     settings.tabs.setCurrentIndex(2)
     settings.notify.rules.table.selectRow(0)
     shoot(settings, "settings-notifications.png", (900, 760))
+
+    # the same windows in a dark theme (Fusion, a dark palette): the tones stay readable
+    qapp.setStyle("Fusion")
+    qapp.setPalette(_dark_palette())
+    dark = ActivityModel()  # its brushes follow the palette it is made under
+    dark.set_servers(SERVERS)
+    for key in SERVERS:
+        dark.add_events(feeds[key], server=key)
+    window = ActivityWindow(dark, AppActions())
+    window.set_connection_summary("This computer: connected; Team: the token was refused "
+                                  "(HTTP 401)", "error")
+    shoot(window, "activity-window-dark.png", (1120, 440))
+    people_dark = PresenceModel(roster, now=lambda: datetime.now().astimezone() + LATER)
+    people_dark.rebuild()
+    shoot(PresenceWindow(people_dark), "presence-window-dark.png", (860, 520))
     print(f"screenshots written to {out}")
+
+
+def _dark_palette() -> Any:
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    for role, colour in ((QPalette.ColorRole.Window, "#202124"),
+                         (QPalette.ColorRole.WindowText, "#e8eaed"),
+                         (QPalette.ColorRole.Base, "#1b1b1d"),
+                         (QPalette.ColorRole.AlternateBase, "#26272a"),
+                         (QPalette.ColorRole.Text, "#e8eaed"),
+                         (QPalette.ColorRole.Button, "#2d2e31"),
+                         (QPalette.ColorRole.ButtonText, "#e8eaed"),
+                         (QPalette.ColorRole.Highlight, "#3b5bdb"),
+                         (QPalette.ColorRole.HighlightedText, "#ffffff"),
+                         (QPalette.ColorRole.Mid, "#5f6368"),
+                         (QPalette.ColorRole.ToolTipBase, "#2d2e31"),
+                         (QPalette.ColorRole.ToolTipText, "#e8eaed")):
+        palette.setColor(role, QColor(colour))
+    return palette
 
 
 def _wait(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
