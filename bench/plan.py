@@ -33,6 +33,8 @@ class Plan:
     flood_events: int
     flood_seconds: float
     flood_runs: int  # with the Activity window shown (one more with it hidden)
+    # 8 the command line
+    cli_calls: int
     # 7 cluster (burst and latency sizes from 1 and 2)
     cluster_subscribers: int
     cluster_path_subscribers: int  # latency with little fan-out: the publish path itself
@@ -60,6 +62,7 @@ FULL = Plan(
     flood_events=100_000,  # 10,000 events/s for 10 s
     flood_seconds=10.0,
     flood_runs=5,
+    cli_calls=20,
     cluster_subscribers=1000,
     cluster_path_subscribers=10,
 )
@@ -83,6 +86,7 @@ SMOKE = Plan(
     flood_events=200,
     flood_seconds=0.2,
     flood_runs=1,
+    cli_calls=2,
     cluster_subscribers=4,
     cluster_path_subscribers=2,
     idle_timeout=10.0,

@@ -228,6 +228,20 @@ def _flood(results: Results) -> list[str]:
         f"median, {_num(row.get('following_max_stall_worst_ms'), 1)} ms at worst."]
 
 
+def _cli(results: Results) -> list[str]:
+    rows = _rows(results, "cli")
+    if not rows:
+        return ["Not run."]
+    row = rows[0]
+    if "error" in row:
+        return [f"Not measured: `{row['error']}`"]
+    names = (("publish", "`lattice-rt publish` (one event)"), ("version", "`lattice-rt --version`"),
+             ("presence", "`lattice-rt presence`"))
+    return _table(["command", "median, ms", "fastest, ms", "slowest, ms"], [
+        [label, _num(row[key]["median_ms"], 0), _num(row[key]["min_ms"], 0),
+         _num(row[key]["max_ms"], 0)] for key, label in names if key in row])
+
+
 def _cluster(results: Results) -> list[str]:
     kinds = (("local-1", "1 node, local engine"), ("redis-1", "1 node on Redis"),
              ("redis-2", "2 nodes on Redis"))
@@ -413,7 +427,10 @@ _METHOD = """\
   over the nodes. Burst as in 1 ({burst_events:,} events), the senders taking the nodes in
   turn; latency as in 2, POSTed to the first node (on two nodes, half the samples crossed
   Redis to the other node). What Redis adds = the one-node latency on Redis − the local one.
-- Figures 5, 6 and 7 have no counterpart in the reference (it only has a browser page and one
+- **8 The command line.** `bench/cli_time.py`: a `lattice-rt serve` on a free port (auth on),
+  then each command {cli_calls} times as its own process (`lattice-rt` of this environment,
+  the server found through `server.json`), after one warm-up run; wall time from spawn to exit.
+- Figures 5, 6, 7 and 8 have no counterpart in the reference (it only has a browser page and one
   process): they are the project's numbers against the issues' targets.
 """
 
@@ -473,6 +490,8 @@ def render(results: Results, plot_name: str | None) -> str:
     lines += ["## 6. GUI under a flood", "", *_flood(results), ""]
     lines += [f"## 7. Scale out: nodes on Redis, {_num(plan.get('cluster_subscribers'))} "
               "subscribers", "", *_cluster(results), ""]
+    lines += ["## 8. The command line: one call, as a person waits for it", "", *_cli(results),
+              ""]
     lines += _findings(results)
     lines += ["## How each figure is measured", "", _METHOD.format(**{**asdict(FULL), **plan}),
               ""]

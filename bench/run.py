@@ -33,7 +33,7 @@ from bench.servers import KINDS, REPO
 
 __all__ = ["FIGURES", "main", "run_all"]
 
-FIGURES = ("burst", "latency", "scale", "publish", "tray", "flood", "cluster")
+FIGURES = ("burst", "latency", "scale", "publish", "tray", "flood", "cluster", "cli")
 Row = dict[str, Any]
 
 
@@ -99,6 +99,10 @@ def run_all(plan: Plan, figures: Sequence[str], kinds: Sequence[str], out: Path)
             for engine, count in SETUPS:
                 rows.append(_guarded(f"{engine}-{count}", {},
                                      partial(run_cluster, engine, count, plan, log_dir)))
+        elif figure == "cli":
+            from bench.cli_time import run_cli
+
+            rows.append(_guarded("project", {}, partial(run_cli, plan, log_dir)))
         elif figure in ("tray", "flood"):
             from bench import tray
 

@@ -166,8 +166,17 @@ def _cluster(results: Results) -> list[Verdict]:
     return out
 
 
+def _cli(results: Results) -> list[Verdict]:
+    row = _pick(results, "cli", "project")
+    target = "lattice-rt publish <= 150 ms per call (median)"
+    if row is None or "publish" not in row:
+        return [Verdict("8", target, "not measured", None)]
+    took = row["publish"]["median_ms"]
+    return [Verdict("8", target, f"{took:.0f} ms", took <= 150)]
+
+
 _CHECKS: tuple[Callable[[Results], list[Verdict]], ...] = (
-    _burst, _latency, _scale, _publish, _tray, _flood, _cluster,
+    _burst, _latency, _scale, _publish, _tray, _flood, _cluster, _cli,
 )
 
 

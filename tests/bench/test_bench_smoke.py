@@ -285,3 +285,12 @@ def test_smoke_flood_reaches_the_gui_thread_in_both_window_states(tmp_path: Path
         assert run["received"] == SMOKE.flood_events and run["missed"] == 0
         assert run["activity_visible"] == (run["window"] == "shown")
         assert run["beats"] > 0
+
+
+def test_smoke_cli_times_each_command_against_a_real_server(tmp_path: Path) -> None:
+    from bench.cli_time import COMMANDS, run_cli
+
+    row = run_cli(SMOKE, tmp_path)
+    assert row["calls"] == SMOKE.cli_calls
+    for name, _ in COMMANDS:
+        assert 0 < row[name]["min_ms"] <= row[name]["median_ms"] <= row[name]["max_ms"]

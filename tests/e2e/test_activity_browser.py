@@ -127,7 +127,8 @@ class Page:
             "  const obs = new MutationObserver(() => {"
             "    const v = check(); if (v) { obs.disconnect(); resolve(v); }"
             "  });"
-            "  obs.observe(document.documentElement,"
+            # the document itself: right after a navigation commits it has no element yet
+            "  obs.observe(document,"
             "    {subtree: true, childList: true, attributes: true, characterData: true});"
             "})"
         )
