@@ -217,7 +217,7 @@ def _flood(results: Results) -> list[str]:
         for r in runs
     ]
     row = rows[0]
-    shown = sum(1 for r in runs if r.get("window") == "shown")
+    shown = sum(1 for r in runs if r.get("window") == "shown" and r.get("followed") != "server")
     return _table(head, [[label] + [_num(r.get(key), d) for r in runs]
                          for label, key, d in items]) + [
         "", f"Longest GUI-thread stall with the Activity window shown: "
@@ -226,6 +226,50 @@ def _flood(results: Results) -> list[str]:
         f"worst {_num(row.get('max_stall_worst_ms'), 1)} ms); following a server instead of "
         f"the embedded endpoint: {_num(row.get('following_max_stall_ms'), 1)} ms at the "
         f"median, {_num(row.get('following_max_stall_worst_ms'), 1)} ms at worst."]
+
+
+HISTORY = REPO / "bench" / "history.json"
+
+
+def _headline(results: Results) -> dict[str, Any]:
+    """This run's numbers of the tray and the command line, as the history keeps them."""
+    tray = next(iter(_rows(results, "tray")), {})
+    flood = next(iter(_rows(results, "flood")), {})
+    cli = next(iter(_rows(results, "cli")), {})
+    machine = results.get("machine", {})
+    return {
+        "commit": machine.get("commit"), "date": str(results.get("started", ""))[:10],
+        "cold_start_s": tray.get("cold_start_s"), "rss_mb": tray.get("rss_mb"),
+        "idle_cpu_pct": tray.get("idle_cpu_pct"), "stall_ms": flood.get("max_stall_ms"),
+        "stall_worst_ms": flood.get("max_stall_worst_ms"),
+        "flood": (f"{_num(flood.get('events'))} events in {flood.get('seconds')} s, median of "
+                  f"{results.get('plan', {}).get('flood_runs', 1)} runs") if flood else None,
+        "publish_ms": (cli.get("publish") or {}).get("median_ms"),
+        "note": "endpoint in a child process",
+    }
+
+
+def remember(results: Results, path: Path = HISTORY) -> None:
+    """Add this run's headline numbers to the history (one entry per commit: the last)."""
+    history = json.loads(path.read_text()) if path.exists() else []
+    entry = _headline(results)
+    history = [h for h in history if h.get("commit") != entry["commit"]] + [entry]
+    path.write_text(json.dumps(history, indent=1, ensure_ascii=False) + "\n")
+
+
+def _history() -> list[str]:
+    history = json.loads(HISTORY.read_text()) if HISTORY.exists() else []
+    if not history:
+        return ["No earlier runs kept."]
+    return _table(
+        ["commit", "date", "cold start, s", "RSS, MB", "idle CPU, %", "GUI stall, ms (worst)",
+         "flood", "publish, ms", ""],
+        [[str(h.get("commit")), str(h.get("date")), _num(h.get("cold_start_s"), 2),
+          _num(h.get("rss_mb"), 1), _num(h.get("idle_cpu_pct"), 2),
+          _num(h.get("stall_ms"), 1) + (f" ({_num(h.get('stall_worst_ms'), 1)})"
+                                        if h.get("stall_worst_ms") is not None else ""),
+          str(h.get("flood") or "–"), _num(h.get("publish_ms"), 0), str(h.get("note") or "")]
+         for h in history])
 
 
 def _cli(results: Results) -> list[str]:
@@ -288,23 +332,31 @@ def _cluster(results: Results) -> list[str]:
 
 # What profiling found for a target this run misses (shown only while it is missed).
 _KNOWN_CAUSES = {
+    "5": """\
+**Memory (figure 5).** The app and its endpoint are two Python processes now (the endpoint a
+child, so that it never shares the GUI's interpreter: figure 6), and each pays for its own
+interpreter and libraries. The app's process is about 105 MB RSS: some 45 MB of Python and Qt
+heap, 34 MB of Qt's libraries (QtGui, QtWidgets, QtCore, ICU), 6 MB of `cryptography` (loaded by
+the keyring's Secret Service backend even when no token is kept) and the rest shared C
+libraries; the endpoint's is about 40 MB. PSS, which counts the pages they share once, is the
+fairer sum (the row above). Not tried yet: loading the keyring only when a connection has a
+token (about 7 MB measured by hand), and the windows' modules only when first shown.
+""",
     "6": """\
-**GUI stall (figure 6).** Already fixed, from earlier profiles (py-spy `--native` on the
-`app_flood` harness): event batches cross threads as `Signal(object)` (a `Signal(list)`
-converted every event dict to Qt types once per slot: 105 ms per 4,000 events); the Activity
-window is a `QTableView` with fixed row heights filtered inside its model (a tree view behind a
-`QSortFilterProxyModel` re-laid out all 5,000 rows, calling Python twice per row per insert);
-cells are painted by one Python call each; the coalescer counts each event once; the GC's full
-passes skip what survives startup (`gc.freeze()`). What is left is painting the visible rows
-with the window shown. Measured with a `QApplication.notify` wrapper on the harness: the Activity
-view's paint (27 rows of 6 columns, 162 cells) takes 4-10 ms on an idle machine and 20-60 ms
-during the flood, of which its Python (one `cell()` call per cell) is about 2 ms; the rest is
-the GUI thread waiting for a core and for the GIL beside the embedded server, the stream thread
-and the publisher on two cores. Cutting the Python calls per cell from three to two (an `index()`
-of the model's own) changed nothing measurable, so the calls are not the cost. Runs on this
-machine vary widely: 39 to 59 ms in three full `make bench` runs, 46 to 102 ms in ten runs of
-`python -m bench.run --only flood`. Next steps: the embedded server in a process of its own
-(its threads would no longer share the GIL with painting), and fewer repaints during a flood.
+**GUI stall (figure 6).** Since the embedded endpoint runs in a process of its own
+(ARCHITECTURE.md, "Two processes"), the GUI thread shares its interpreter only with the stream
+thread: a 10 s flood's longest stall is 15-26 ms here, where earlier rounds measured 21-102 ms
+on 1 s floods with the endpoint on a thread of the app; following a server is now the same case
+as the embedded endpoint. Earlier fixes still hold: batches cross threads as
+`Signal(object)`, the list is a `QTableView` with fixed row heights filtered in its model, a
+cell is one Python call, the coalescer counts each event once, a failure's words are split once
+per distinct text, and what survives startup is out of the GC's full passes. What is left, per
+run: the GUI thread's own work per batch (about 10 us an event through the model, coalescer and
+notifications, on the 30 ms batches of about 300 events), painting the visible rows under X,
+and the two or three full collections of a 10 s flood (the 5,000 rows the list keeps are what
+they walk: up to 18 ms, the "longest garbage collection" row). Offscreen, without X's painting,
+the same floods stall 9-14 ms (`python -m bench.app_flood --events 100000 --seconds 10`).
+Slices of 150 events instead of 500 changed nothing measurable there.
 """,
     "7": """\
 **Scale out (figure 7).** Two nodes can only go faster than one where they get more CPU. On
@@ -332,6 +384,14 @@ wakes the subscribers with one callback, while a pub/sub message is read by the 
 stream reader and handed on by its task before they wake, one or two loop turns more; when a turn
 carries a thousand stream writes on a starved core, each of those turns costs milliseconds. That
 explanation fits every number here but was not isolated by a profile of the loop.
+""",
+    "8": """\
+**Command line (figure 8).** A call is a fresh Python process: about 20 ms for the interpreter,
+then the client's imports (httpx and its parts, about 90 ms; the server's stack is not loaded,
+`tests/test_layout.py` holds that), then one request. httpx's own command line (click, rich,
+pygments) is no longer imported and a plain `http://` client no longer loads the CA bundle,
+which took `publish` from about 190 ms to 140-176 ms. What is left to try: importing httpx's
+pieces lazily, or a client on the standard library for the local server.
 """,
 }
 
@@ -492,6 +552,9 @@ def render(results: Results, plot_name: str | None) -> str:
               "subscribers", "", *_cluster(results), ""]
     lines += ["## 8. The command line: one call, as a person waits for it", "", *_cli(results),
               ""]
+    lines += ["## History of the tray's numbers", "", "Kept in `bench/history.json`: every "
+              "full `make bench` adds its run (the earlier rows are read off the BENCHMARKS.md of "
+              "their commits).", "", *_history(), ""]
     lines += _findings(results)
     lines += ["## How each figure is measured", "", _METHOD.format(**{**asdict(FULL), **plan}),
               ""]
