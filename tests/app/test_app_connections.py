@@ -113,6 +113,10 @@ def test_editing_or_removing_one_connection_leaves_the_other_untouched(
         model = app.activity_model
         return sum(1 for row in range(model.rowCount()) if model.server_at(row) == LOCAL_KEY)
 
+    # a row of this computer's (someone's join: listed, not notified by default)
+    with qtbot.waitSignal(app.activity_model.rowsInserted, timeout=WAIT_MS):
+        server.bus.join(client_id="grace-1", workspace_id="ws_team",  # type: ignore[union-attr]
+                        display_name="Grace")
     first_rows = local_rows()
     with qtbot.waitSignal(app.notifier.shown, timeout=WAIT_MS):
         team.publish(event(1))  # a row of the team's that goes with it
