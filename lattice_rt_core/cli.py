@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.commands import login as cli_login
+from lattice_rt_core.commands import presence as cli_presence
 from lattice_rt_core.commands import users as cli_users
 from lattice_rt_core.commands.support import (
     PROG,
@@ -60,11 +61,9 @@ from lattice_rt_core.protocol.defaults import (
     DEFAULT_TTL,
     FEED_LIMIT,
     MAX_CLIENT_CONNECTIONS,
-    PRESENCE_STATUSES,
     REPLAY_TAIL,
 )
 from lattice_rt_core.protocol.events import to_json
-from lattice_rt_core.protocol.people import person_name, presence_summary
 from lattice_rt_core.version import __version__
 
 if TYPE_CHECKING:
@@ -246,20 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"the server's heartbeat interval ({DEFAULT_HEARTBEAT:g}); "
                            "silence for 2*S+5 s reconnects")
 
-    command("presence", _presence,
-            "print who is present, one JSON line each (with status and status_text), "
-            "and how many people that is (on stderr)")
-
-    status = command("status", _status,
-                     "set the status (and status line) of a person's presence; prints the "
-                     "entries changed")
-    status.add_argument("who", metavar="WHO",
-                        help="'me' (every entry of your user), a person's name (display name "
-                             "or user, any case: all their entries) or an entry's client_id")
-    status.add_argument("status", metavar="STATUS", choices=PRESENCE_STATUSES,
-                        help=f"one of {', '.join(PRESENCE_STATUSES)}")
-    status.add_argument("--text", "-t", metavar="TEXT",
-                        help="a short status line (default: none, which clears it)")
+    cli_presence.add_commands(command)
 
     feed = command("feed", _feed, "print recent events, oldest first, one JSON line each")
     feed.add_argument("--limit", type=_count(0), default=DEFAULT_FEED_LIMIT, metavar="N",
@@ -419,45 +405,6 @@ def _publish(args: argparse.Namespace) -> int:
         )
     emit(to_json(event))
     return 0
-
-
-def _presence(args: argparse.Namespace) -> int:
-    with Remote(args).session() as client:
-        entries = client.presence().get("presence", [])
-    for entry in entries:
-        emit(to_json(entry))
-    say(presence_summary(entries))
-    return 0
-
-
-def _status(args: argparse.Namespace) -> int:
-    with Remote(args).session() as client:
-        for client_id in _whose(client, args.who):
-            emit(to_json(client.set_status(client_id, args.status, args.text)))
-    return 0
-
-
-def _whose(client: RealtimeClient, who: str) -> list[str]:
-    """The client ids ``who`` names: an entry's id, ``me`` or a person (see ``status``)."""
-    entries = [e for e in client.presence().get("presence", [])
-               if isinstance(e, dict) and isinstance(e.get("client_id"), str)]
-    if any(e["client_id"] == who for e in entries):
-        return [who]
-    if who == "me":
-        user = client.health().get("user")
-        mine = [e["client_id"] for e in entries if user and e.get("user") == user]
-        if not mine:
-            raise CliError(f"you ({user or 'this token'}) have no presence entry on "
-                           f"{client.base_url}")
-        return mine
-    wanted = who.casefold()
-    named = [e["client_id"] for e in entries
-             if wanted in (person_name(e).casefold(), str(e.get("user") or "").casefold())]
-    if not named:
-        present = ", ".join(sorted({person_name(e) for e in entries})) or "nobody"
-        raise CliError(f"nobody called {who!r} is present on {client.base_url} (present: "
-                       f"{present}); give 'me', a person's name or a client_id")
-    return named
 
 
 def _feed(args: argparse.Namespace) -> int:

@@ -23,11 +23,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDialog
 
-from lattice_rt_tray.logic.coalescer import NOT_NEWS, Notice, NoticeKind, NotificationCoalescer
+from lattice_rt_tray.logic.coalescer import Notice, NoticeKind, NotificationCoalescer
 from lattice_rt_tray.logic.dnd import DndMode, DoNotDisturb, menu_labels
 from lattice_rt_tray.logic.link_status import intro, overview
+from lattice_rt_tray.logic.presence_news import as_news, listed
 from lattice_rt_tray.logic.resume import ServerIdentity
-from lattice_rt_tray.logic.roster import PresenceChange, Roster
+from lattice_rt_tray.logic.roster import Roster
 from lattice_rt_tray.logic.status_display import away_count
 from lattice_rt_tray.services.connection import Connection
 from lattice_rt_tray.services.connections import ConnectionSet
@@ -288,7 +289,7 @@ class TrayController(QObject):
             for event in events:
                 change = self.roster.apply_event(key, event)
                 changed = changed or change.changed
-                offered.append(_as_news(event, change))
+                offered.append(as_news(event, change))
             if changed:
                 self.presence_model.rebuild()
         # shown before this start (the app was killed after it): never again
@@ -299,11 +300,8 @@ class TrayController(QObject):
         self._refresh_status()
 
     def listed(self, event: dict[str, Any]) -> bool:
-        """Does ``event`` belong in the Activity list? Not this app's own joins and leaves
-        (seen in a screenshot: they cluttered it, one per workspace and server, every start)."""
-        return not (event.get("area") == "presence"
-                    and event.get("event_type") in ("join", "leave")
-                    and self.coalescer.is_own(event))
+        """Does ``event`` belong in the Activity list (see :func:`.presence_news.listed`)?"""
+        return listed(event, self.coalescer.is_own)
 
     @Slot(str, object)
     def on_gap(self, key: str, body: dict[str, Any]) -> None:
@@ -592,19 +590,3 @@ class TrayController(QObject):
         self.notifier.close()
         self.runner.close()
         self.quit_finished.emit()
-
-
-def _as_news(event: dict[str, Any], change: PresenceChange) -> dict[str, Any]:
-    """The presence event as the notifications see it: per person, not per connection.
-
-    A join or leave that is not news (another connection of that person is there)
-    is marked so the coalescer never shows it; a leave that names only
-    a client id (the Lattice AI server's) gets the person's name from the roster.
-    """
-    if event.get("event_type") not in ("join", "leave") or change.entry is None:
-        return event
-    payload = event.get("payload")
-    fields = dict(payload) if isinstance(payload, dict) else {}
-    if not fields.get("display_name") and not fields.get("user") and change.entry.name:
-        fields["display_name"] = change.entry.name
-    return {**event, "payload": fields, NOT_NEWS: not change.news}

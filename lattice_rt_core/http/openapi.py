@@ -5,7 +5,8 @@ secret) and used to fuzz the running server with schemathesis
 (tests/hardening/test_openapi_fuzz.py). Every route, its parameters, request
 and response bodies, and every 4xx it can answer are listed; a route or an
 answer missing here is a failing test there. The owner's routes
-(administration, metrics) are described in openapi_owner.py. Its numbers (name length, body,
+(administration, metrics) are described in openapi_owner.py, the building blocks and the
+component schemas in openapi_schemas.py. Its numbers (name length, body,
 batch and event sizes, client ids per stream, feed limit, protocol version,
 launch code lifetime) come from the server's limits and defaults.
 """
@@ -16,218 +17,34 @@ from typing import Any
 
 from lattice_rt_core.auth.callers import LAUNCH_CODE_TTL
 from lattice_rt_core.http.openapi_owner import owner_paths, owner_schemas
+from lattice_rt_core.http.openapi_schemas import (
+    errors,
+    html,
+    json_body,
+    name_schema,
+    ref,
+    schemas,
+    size,
+)
 from lattice_rt_core.protocol.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_RETRY_MS,
-    DEFAULT_STATUS,
     FEED_LIMIT,
     IDEMPOTENCY_KEY_MAX,
     IDEMPOTENCY_WINDOW,
-    PRESENCE_STATUSES,
-    PROTOCOL_VERSION,
     REPLAY_TAIL,
     STATUS_INTERVAL,
 )
-from lattice_rt_core.protocol.limits import NAME_PATTERN, ApiLimits
+from lattice_rt_core.protocol.limits import ApiLimits
 
 __all__ = ["openapi_document"]
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _html(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    text = {
-        400: "Bad parameter or body that is not JSON",
-        401: "No or unknown credentials",
-        403: "Foreign Host or Origin, not a member of the workspace, or another user's entry",
-        404: "Not found (no such route, file or presence entry)",
-        409: "The client_id belongs to another user",
-        413: "Body, batch or event too large",
-        415: "Content-Type is not application/json",
-        422: "Well-formed JSON with invalid fields, an invalid client_id, or an "
-             "Idempotency-Key that is malformed or was used for a different publish",
-        429: "Over a per-user limit (open streams, presence entries), or too many failed "
-             "sign-ins from this address (Retry-After says when to try again)",
-        503: "Shutting down, the journal cannot write (nothing was published), or a "
-             "cluster node cannot reach Redis",
-    }
-    out: dict[str, Any] = {"403": _json(_ref("Error"), text[403])}
-    if 401 in codes:  # a credential is checked, so its guesses are throttled (guesses.py)
-        codes = (*codes, 429)
-    for code in codes:
-        out[str(code)] = _json(_ref("Error"), text[code])
-    return out
-
-
-def _size(n: int) -> str:
-    """``n`` bytes as people write it: 1 MiB, 64 KiB, 1000 bytes."""
-    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
-        if n % size == 0:
-            return f"{n // size} {unit}"
-    return f"{n} bytes"
-
-
-def _name(description: str, limits: ApiLimits, max_len: int | None = None) -> dict[str, Any]:
-    return {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": limits.max_name if max_len is None else max_len,
-        "pattern": NAME_PATTERN,
-        "description": description,
-    }
-
-
-def _nullable_name(
-    description: str, limits: ApiLimits, max_len: int | None = None
-) -> dict[str, Any]:
-    return {"oneOf": [_name(description, limits, max_len), {"type": "null"}]}
-
-
-def _status(description: str) -> dict[str, Any]:
-    return {"enum": list(PRESENCE_STATUSES), "description": description}
-
-
-def _schemas(limits: ApiLimits) -> dict[str, Any]:
-    return {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {"error": {"type": "string", "minLength": 1}},
-        },
-        "Stats": {
-            "type": "object",
-            "required": ["version", "subscribers", "presence", "feed_size", "transport", "seq"],
-            "properties": {
-                "version": {"const": PROTOCOL_VERSION},
-                "subscribers": {"type": "integer", "minimum": 0},
-                "presence": {"type": "integer", "minimum": 0},
-                "feed_size": {"type": "integer", "minimum": 0},
-                "transport": {"const": "sse"},
-                "seq": {"type": "integer", "minimum": 0},
-                "server_version": {"type": "string"},
-                "journal": {"enum": ["ok", "degraded", "off"]},
-                "presence_ttl": {"type": "number", "exclusiveMinimum": 0},
-                "engine": {"enum": ["local", "redis"]},
-                "server_id": {"type": "string", "description": "names the server (a cluster: "
-                              "all its nodes) whatever URL reaches it"},
-                "epoch": {"type": "string", "description": "changes whenever the history "
-                          "starts from nothing; a resume point is only valid within one"},
-            },
-        },
-        "Event": {
-            "type": "object",
-            "description": "An enriched event as the bus delivers it; extra keys are kept.",
-            "required": ["seq", "received_at", "area", "event_type", "workspace_id", "payload"],
-            "properties": {
-                "seq": {"type": "integer", "minimum": 1},
-                "received_at": {"type": "string"},
-                "area": {"type": "string"},
-                "event_type": {"type": "string"},
-                "workspace_id": {"type": ["string", "null"]},
-                "payload": {},
-                "actor": {"type": "string"},
-            },
-        },
-        "EventInput": {
-            "type": "object",
-            "description": (
-                "An event to publish. seq and received_at are set by the server, actor "
-                "is the caller; any other key is kept. "
-                    f"At most {_size(limits.max_event_bytes)} as JSON."
-            ),
-            "properties": {
-                "area": _nullable_name("defaults to 'workspace'; 'presence' is owner-only", limits),
-                "event_type": _nullable_name("defaults to 'event'", limits),
-                "workspace_id": _nullable_name("required for users who are not the owner", limits),
-                "payload": {},
-            },
-        },
-        "PresenceEntry": {
-            "type": "object",
-            "required": ["client_id", "user", "workspace_id", "joined_at", "last_seen",
-                         "status", "status_since"],
-            "properties": {
-                "client_id": {"type": "string"},
-                "user": {"type": "string"},
-                "workspace_id": {"type": ["string", "null"]},
-                "joined_at": {"type": "string"},
-                "last_seen": {"type": "string"},
-                "display_name": {"type": "string"},
-                "status": _status(f"'{DEFAULT_STATUS}' unless the client said otherwise"),
-                "status_since": {"type": "string", "description": "when the status changed"},
-                "status_text": {"type": "string"},
-            },
-        },
-        "Person": {
-            "type": "object",
-            "description": "one person (an account under one name) in one workspace",
-            "required": ["workspace_id", "workspace", "name", "user", "status", "label",
-                         "status_text", "connections", "joined_at", "client_id",
-                         "client_ids"],
-            "properties": {
-                "workspace_id": {"type": ["string", "null"]},
-                "workspace": {"type": "string", "description": "its name ('No workspace')"},
-                "name": {"type": "string"},
-                "user": {"type": "string"},
-                "status": _status("the most present of their entries' statuses"),
-                "label": {"type": "string", "description": "the status in words"},
-                "status_text": {"type": ["string", "null"]},
-                "connections": {"type": "integer", "minimum": 1},
-                "joined_at": {"type": ["string", "null"], "description": "the earliest join"},
-                "client_id": {"type": "string", "description": "the entry whose status shows"},
-                "client_ids": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-        "JoinRequest": {
-            "type": "object",
-            "properties": {
-                "client_id": _nullable_name("generated when omitted", limits),
-                "workspace_id": _nullable_name("a workspace the caller belongs to", limits),
-                "display_name": _nullable_name("shown to others", limits),
-                "status": {"oneOf": [
-                    _status(f"with status_text, the entry's state; omitted: kept "
-                            f"('{DEFAULT_STATUS}' for a new entry)"),
-                    {"type": "null"},
-                ]},
-                "status_text": _nullable_name(
-                    "only with status", limits, limits.max_status_text
-                ),
-            },
-        },
-        "StatusRequest": {
-            "type": "object",
-            "required": ["client_id", "status"],
-            "properties": {
-                "client_id": _name("an entry of the caller's", limits),
-                "status": _status("the new status"),
-                "status_text": _nullable_name(
-                    "a short status line; omitted or null: none", limits,
-                    limits.max_status_text,
-                ),
-            },
-        },
-        "LeaveRequest": {
-            "type": "object",
-            "properties": {"client_id": _nullable_name("an entry of the caller's", limits)},
-        },
-    }
 
 
 _JSON_BODY_ERRORS = (400, 401, 413, 415, 422)
 
 
 def _paths(limits: ApiLimits) -> dict[str, Any]:
-    stats = _ref("Stats")
+    stats = ref("Stats")
     return {
         "/realtime/stream": {
             "get": {
@@ -253,7 +70,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         "schema": {
                             "type": "array",
                             "maxItems": limits.max_client_ids,
-                            "items": _name("presence entry this stream keeps fresh", limits),
+                            "items": name_schema("presence entry this stream keeps fresh", limits),
                         },
                     },
                     {
@@ -267,7 +84,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         "description": "An endless text/event-stream",
                         "content": {"text/event-stream": {"schema": {"type": "string"}}},
                     },
-                    **_errors(400, 401, 422, 429, 503),
+                    **errors(400, 401, 422, 429, 503),
                 },
             }
         },
@@ -299,12 +116,12 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                     },
                 ],
                 "responses": {
-                    "200": _json(
+                    "200": json_body(
                         {
                             "type": "object",
                             "required": ["events", "next_before", "stats"],
                             "properties": {
-                                "events": {"type": "array", "items": _ref("Event")},
+                                "events": {"type": "array", "items": ref("Event")},
                                 "next_before": {
                                     "type": ["integer", "null"], "minimum": 1,
                                     "description": "'before' for the next, older page; "
@@ -315,7 +132,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         },
                         "Events and stats",
                     ),
-                    **_errors(400, 401),
+                    **errors(400, 401),
                 },
             }
         },
@@ -324,17 +141,17 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                 "operationId": "presence",
                 "summary": "Who is present, in the caller's workspaces",
                 "responses": {
-                    "200": _json(
+                    "200": json_body(
                         {
                             "type": "object",
                             "required": ["presence", "people", "summary", "stats"],
                             "properties": {
-                                "presence": {"type": "array", "items": _ref("PresenceEntry")},
+                                "presence": {"type": "array", "items": ref("PresenceEntry")},
                                 "people": {
                                     "type": "array",
                                     "description": "the entries as people, per workspace, "
                                                    "with the status each shows in words",
-                                    "items": _ref("Person"),
+                                    "items": ref("Person"),
                                 },
                                 "summary": {
                                     "type": "string",
@@ -346,7 +163,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         },
                         "Presence entries, people and stats",
                     ),
-                    **_errors(401),
+                    **errors(401),
                 },
             }
         },
@@ -356,18 +173,18 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                 "summary": "Announce or refresh presence (re-join every TTL/3 to stay)",
                 "requestBody": {
                     "required": False,
-                    "content": {"application/json": {"schema": _ref("JoinRequest")}},
+                    "content": {"application/json": {"schema": ref("JoinRequest")}},
                 },
                 "responses": {
-                    "200": _json(
+                    "200": json_body(
                         {
                             "type": "object",
                             "required": ["presence"],
-                            "properties": {"presence": _ref("PresenceEntry")},
+                            "properties": {"presence": ref("PresenceEntry")},
                         },
                         "The entry",
                     ),
-                    **_errors(*_JSON_BODY_ERRORS, 409, 429),
+                    **errors(*_JSON_BODY_ERRORS, 409, 429),
                 },
             }
         },
@@ -377,10 +194,10 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                 "summary": "Remove one of the caller's presence entries",
                 "requestBody": {
                     "required": False,
-                    "content": {"application/json": {"schema": _ref("LeaveRequest")}},
+                    "content": {"application/json": {"schema": ref("LeaveRequest")}},
                 },
                 "responses": {
-                    "200": _json(
+                    "200": json_body(
                         {
                             "type": "object",
                             "required": ["status"],
@@ -388,7 +205,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         },
                         "Done (also when there was no such entry)",
                     ),
-                    **_errors(*_JSON_BODY_ERRORS),
+                    **errors(*_JSON_BODY_ERRORS),
                 },
             }
         },
@@ -403,18 +220,18 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                 ),
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("StatusRequest")}},
+                    "content": {"application/json": {"schema": ref("StatusRequest")}},
                 },
                 "responses": {
-                    "200": _json(
+                    "200": json_body(
                         {
                             "type": "object",
                             "required": ["presence"],
-                            "properties": {"presence": _ref("PresenceEntry")},
+                            "properties": {"presence": ref("PresenceEntry")},
                         },
                         "The entry with its new state",
                     ),
-                    **_errors(*_JSON_BODY_ERRORS, 404),
+                    **errors(*_JSON_BODY_ERRORS, 404),
                 },
             }
         },
@@ -444,12 +261,12 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         "application/json": {
                             "schema": {
                                 "oneOf": [
-                                    _ref("EventInput"),
+                                    ref("EventInput"),
                                     {
                                         "type": "array",
                                         "minItems": 1,
                                         "maxItems": limits.max_batch,
-                                        "items": _ref("EventInput"),
+                                        "items": ref("EventInput"),
                                     },
                                 ]
                             }
@@ -457,17 +274,17 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "200": _json(
+                    "200": json_body(
                         {
                             "type": "object",
                             "required": ["events"],
                             "properties": {
-                                "events": {"type": "array", "items": _ref("Event")},
+                                "events": {"type": "array", "items": ref("Event")},
                             },
                         },
                         "The enriched events, with their seq",
                     ),
-                    **_errors(*_JSON_BODY_ERRORS, 503),
+                    **errors(*_JSON_BODY_ERRORS, 503),
                 },
             }
         },
@@ -479,7 +296,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                 ),
                 "security": [{}, {"bearer": []}, {"session": []}],
                 "responses": {
-                    "200": _json(
+                    "200": json_body(
                         {
                             "type": "object",
                             "required": ["status", "version"],
@@ -498,7 +315,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         },
                         "The server is up",
                     ),
-                    **_errors(),
+                    **errors(),
                 },
             }
         },
@@ -508,7 +325,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                 "summary": f"A single-use code ({LAUNCH_CODE_TTL:g} s) that logs a browser in",
                 "security": [{"bearer": []}],
                 "responses": {
-                    "200": _json(
+                    "200": json_body(
                         {
                             "type": "object",
                             "required": ["code", "url"],
@@ -519,7 +336,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         },
                         "The code and the URL to open",
                     ),
-                    **_errors(401),
+                    **errors(401),
                 },
             }
         },
@@ -529,8 +346,8 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                 "summary": "This document",
                 "security": [{}],
                 "responses": {
-                    "200": _json({"type": "object"}, "OpenAPI 3.1"),
-                    **_errors(),
+                    "200": json_body({"type": "object"}, "OpenAPI 3.1"),
+                    **errors(),
                 },
             }
         },
@@ -544,12 +361,13 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                     "type": "object", "required": ["code"],
                     "properties": {"code": {"type": "string"}}}}}},
                 "responses": {
-                    "200": _json({"type": "object", "required": ["session", "user", "expires_in"],
-                                  "properties": {"session": {"type": "string"},
-                                                 "user": {"type": "string"},
-                                                 "expires_in": {"type": "number"}}},
-                                 "The session id, whom it signs in, and for how many seconds"),
-                    **_errors(400, 401, 413, 415, 422),
+                    "200": json_body(
+                        {"type": "object", "required": ["session", "user", "expires_in"],
+                         "properties": {"session": {"type": "string"},
+                                        "user": {"type": "string"},
+                                        "expires_in": {"type": "number"}}},
+                        "The session id, whom it signs in, and for how many seconds"),
+                    **errors(400, 401, 413, 415, 422),
                 },
             }
         },
@@ -562,9 +380,9 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                 "security": [{}],
                 "parameters": [{"name": "code", "in": "query", "schema": {"type": "string"}}],
                 "responses": {
-                    "200": _html("The page, or the page that asks to confirm a sign-in"),
-                    "401": _html("An unknown, used or expired code"),
-                    **_errors(404, 429),
+                    "200": html("The page, or the page that asks to confirm a sign-in"),
+                    "401": html("An unknown, used or expired code"),
+                    **errors(404, 429),
                 },
             },
             "post": {
@@ -576,10 +394,10 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                         "type": "object", "required": ["code"],
                         "properties": {"code": {"type": "string"}}}}}},
                 "responses": {
-                    "200": _html("The page, with the code for its script"),
-                    "401": _html("An unknown, used or expired code"),
-                    **_errors(404, 413, 429),
-                    "415": _json(_ref("Error"), "Not a form post"),
+                    "200": html("The page, with the code for its script"),
+                    "401": html("An unknown, used or expired code"),
+                    **errors(404, 413, 429),
+                    "415": json_body(ref("Error"), "Not a form post"),
                 },
             },
         },
@@ -601,7 +419,7 @@ def _paths(limits: ApiLimits) -> dict[str, Any]:
                             "image/png": {"schema": {"type": "string"}},
                         },
                     },
-                    **_errors(404),
+                    **errors(404),
                 },
             }
         },
@@ -620,14 +438,14 @@ def openapi_document(version: str, limits: ApiLimits | None = None) -> dict[str,
                 "Local-first realtime bus: activity events and presence over SSE. "
                 "Every request needs a loopback Host with the server's port (or a "
                 "configured name) and no foreign Origin; POST bodies are "
-                f"application/json of at most {_size(limits.max_body)}. See SECURITY.md."
+                f"application/json of at most {size(limits.max_body)}. See SECURITY.md."
             ),
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": {**_paths(limits), **owner_paths()},
         "components": {
-            "schemas": {**_schemas(limits), **owner_schemas(limits)},
+            "schemas": {**schemas(limits), **owner_schemas(limits)},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "header", "name": "Authorization",

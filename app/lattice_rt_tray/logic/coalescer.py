@@ -65,7 +65,7 @@ __all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "NOT_NEWS", "Notice", "NoticeKind",
            "NotificationCoalescer"]
 
 #: set on a presence event that is one more (or one less) connection of a person who is
-#: there anyway: never shown (the roster decides; see controller._as_news)
+#: there anyway: never shown (the roster decides; see presence_news.as_news)
 NOT_NEWS = "_not_news"
 
 DEFAULT_WINDOW = 2.0
