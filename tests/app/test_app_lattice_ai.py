@@ -160,3 +160,31 @@ def test_an_ended_session_asks_once_to_sign_in_again(version: str, tmp_path: Pat
         assert notice["body"] == "Its session ended or was refused. Click to sign in in Settings."
         assert [n["title"] for n in tray.notices].count("Sign in to Lattice again") == 1
         assert "Traceback" not in tray.quit()
+
+
+def test_the_app_follows_a_server_of_the_reference_design(tmp_path: Path, tray_of,
+                                                          qtbot) -> None:
+    """A server with no health route, no ids, and a stream that ends after its replay
+    (the native host's routes, tests/lattice_ai/native_host.py): the app joins presence,
+    notifies nothing of what happened before it, keeps following across the stream's
+    ends, and leaves presence when it quits, also between two streams."""
+    from tests.app.conftest import wait_until
+    from tests.lattice_ai.native_host import NativeHost
+
+    with NativeHost() as host:
+        host.publish("join", {"client_id": "before-the-app", "user": None})
+        tray = tray_of(host.url)
+        # another process: its requests to the server are what can be watched
+        wait_until(qtbot, lambda: tray.client_id in host.presence, timeout=30)
+        opened = host.streams
+        wait_until(qtbot, lambda: host.streams >= opened + 2, timeout=30)  # two more replays
+        host.hold.set()  # the next stream does not open: the app is between two streams
+        waiting = host.streams
+        wait_until(qtbot, lambda: host.streams > waiting, timeout=30)
+        try:
+            err = tray.quit()
+        finally:
+            host.released.set()
+        assert "Traceback" not in err, err
+        assert tray.client_id not in host.presence  # it left, though between two streams
+    assert [n for n in tray.notices if "before-the-app" in n["title"] + n["body"]] == []

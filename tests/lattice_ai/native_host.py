@@ -23,6 +23,9 @@ REPLAY = 10
 class NativeHost:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
+        #: while set, a stream request waits for ``released`` before it answers
+        self.hold = threading.Event()
+        self.released = threading.Event()
         self.presence: dict[str, dict[str, Any]] = {}
         self.streams = 0  # how many times the stream was opened
         self.lock = threading.Lock()
@@ -47,6 +50,9 @@ class NativeHost:
                 if path == "/realtime/stream":
                     with host.lock:
                         host.streams += 1
+                    if host.hold.is_set():  # a test keeps this stream from opening
+                        host.released.wait(30)
+                    with host.lock:
                         replay = list(reversed(host.events[-REPLAY:]))
                     body = b"".join(b"data: " + json.dumps(e, separators=(",", ":")).encode()
                                     + b"\n\n" for e in replay)

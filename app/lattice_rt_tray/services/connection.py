@@ -550,7 +550,10 @@ class Connection(QObject):
         running = self._take()
         if running is None:
             return
-        if self.online:
+        # joined since its stream last opened: leave, also between two streams (a server
+        # whose stream ends after each replay is "reconnecting" most of the time); a leave
+        # that cannot reach its server is bounded by ``leave_by``
+        if self.online or self._connected_before:
             self.keeper.leave_all_blocking(running.client, leave_by, clock)
         running.client.stop(timeout=max(0.05, min(0.3, deadline - clock())))
         running.client.close()
