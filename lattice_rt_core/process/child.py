@@ -235,7 +235,7 @@ class ChildServer:
                 return
 
     def wait_restarted(self, count: int, timeout: float) -> bool:
-        """Block until ``count`` restarts happened (tests and the benchmark)."""
+        """Block until ``count`` restarts happened (for tests)."""
         with self._replaced:
             return self._replaced.wait_for(lambda: self.restarts >= count, timeout)
 

@@ -36,6 +36,9 @@ from lattice_rt_core.paths import ensure_data_dir, remove_server_info, write_ser
 from lattice_rt_core.process.child import (
     CONFIG_FIELDS,
     READY,
+    RESTART_DELAY,
+    START_WAIT,
+    STOP_WAIT,
     config_from_line,
     config_line,
     read_line,
@@ -47,11 +50,6 @@ from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 __all__ = ["Supervisor", "main", "reuse_port_spreads", "run_worker"]
 
 log = logging.getLogger(__name__)
-
-_START_WAIT = 30.0
-_STOP_WAIT = 10.0
-_RESTART_DELAY = 1.0
-
 
 def reuse_port_spreads() -> bool:
     """Does SO_REUSEPORT spread connections over the listening sockets here? (Linux)"""
@@ -200,7 +198,7 @@ class Supervisor:
         assert popen.stdout is not None
         with self._lock:
             self._workers[index] = _Worker(index, popen)  # stop() ends it whatever happens
-        line = read_line(popen.stdout, _START_WAIT)
+        line = read_line(popen.stdout, START_WAIT)
         if not line.startswith(READY + " "):
             popen.kill()
             popen.wait()
@@ -217,7 +215,7 @@ class Supervisor:
             return
         self.say(f"worker {index} (pid {popen.pid}) exited with status {code}; "
                  f"starting it again")
-        while not self._stopping.wait(_RESTART_DELAY):
+        while not self._stopping.wait(RESTART_DELAY):
             try:
                 self._adopt(index, self._launch())
                 return
@@ -235,7 +233,7 @@ class Supervisor:
                     worker.popen.stdin.close()
                 except OSError:
                     pass
-        deadline = time.monotonic() + _STOP_WAIT
+        deadline = time.monotonic() + STOP_WAIT
         for worker in workers:
             try:
                 worker.popen.wait(max(0.1, deadline - time.monotonic()))
