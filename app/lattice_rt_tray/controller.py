@@ -23,9 +23,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDialog
 
-from lattice_rt_tray.logic.coalescer import Notice, NoticeKind, NotificationCoalescer
+from lattice_rt_tray.logic.coalescer import NotificationCoalescer
 from lattice_rt_tray.logic.dnd import DndMode, DoNotDisturb, menu_labels
 from lattice_rt_tray.logic.link_status import intro, overview
+from lattice_rt_tray.logic.notices import Notice, NoticeKind
 from lattice_rt_tray.logic.presence_news import as_news, listed
 from lattice_rt_tray.logic.resume import ServerIdentity
 from lattice_rt_tray.logic.roster import Roster

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from lattice_rt_core.server import RealtimeServer, ServerConfig
-from lattice_rt_tray.logic.coalescer import NoticeKind
+from lattice_rt_tray.logic.notices import NoticeKind
 from lattice_rt_tray.logic.settings_values import (
     LOCAL_KEY,
     ConnectionSettings,

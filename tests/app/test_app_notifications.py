@@ -6,8 +6,8 @@ import time
 from dataclasses import replace
 from datetime import datetime
 
-from lattice_rt_tray.logic.coalescer import NoticeKind
 from lattice_rt_tray.logic.dnd import DndMode
+from lattice_rt_tray.logic.notices import NoticeKind
 from lattice_rt_tray.logic.quiet_hours import QuietHours
 from lattice_rt_tray.logic.rules import Level, Rule
 from lattice_rt_tray.logic.settings_values import LOCAL_KEY

@@ -19,8 +19,8 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex
 
-from lattice_rt_tray.logic.coalescer import NoticeKind
 from lattice_rt_tray.logic.dnd import DndMode
+from lattice_rt_tray.logic.notices import NoticeKind
 from lattice_rt_tray.logic.settings_values import (
     ConnectionSettings,
     NotifyPrefs,

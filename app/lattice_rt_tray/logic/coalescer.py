@@ -1,4 +1,10 @@
-"""What to tell the user about incoming events: notices, digests, unread (sans-IO).
+"""Stage two from event to notice: what belongs together, and when (sans-IO).
+
+The pass as a whole is in :mod:`.levels`: each event gets its level there
+(:func:`~.levels.level_for`), the coalescer groups the leveled events into
+:class:`~.notices.Group` values, and :func:`~.notices.render` words each
+group into the :class:`~.notices.Notice` it returns. This is the only stage
+with state: bursts, holds and do-not-disturb need time.
 
 No Qt, no I/O, no sleeping: time comes from two injected clocks (``clock`` is
 monotonic seconds and decides bursts; ``wallclock`` is epoch seconds and
@@ -9,11 +15,9 @@ Every event comes from a *server* (a connection, named by its key), and
 everything about events is counted per server: a seq only means something to
 its server. Rules:
 
-* Events are filtered: the user's own actions (``origin`` equal to this app's
-  instance id, and this app's own presence entries) are never notified; muted
-  workspaces and areas are dropped; presence join/leave only when enabled,
-  presence status changes only when enabled apart (and then shown as quiet
-  notices: low urgency).
+* Silent events (the user's own, muted ones, presence unless asked for, what
+  a rule silences) are never notified; low ones are quiet notices, critical
+  ones go out with critical urgency and head any group they are in.
 * A burst becomes one notification: the first event of a quiet period is shown
   at once; what follows within ``window`` seconds is held and shown as one
   digest ("12 new events in ws_marketing") that *replaces* the first one (same
@@ -26,10 +30,6 @@ its server. Rules:
 * Nothing is shown twice: an event whose seq is not above the highest seen
   from its server is ignored (a ``reset`` moves that mark; :meth:`forget`
   drops it when the connection follows another history).
-* With more than one server, titles name the server ("Workflow failed · Team").
-* Every event gets a level from the rules (:mod:`.rules`: the user's, then the
-  built-in ones): silent ones are dropped like muted ones, low ones are quiet
-  notices, critical ones go out with critical urgency and head any digest.
 * Do-not-disturb, quiet hours and "notifications off" suppress the popups but
   events still count as unread; a critical event cuts through do-not-disturb
   and quiet hours (never "off") when ``prefs.critical_through`` says so. What
@@ -42,31 +42,19 @@ its server. Rules:
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from lattice_rt_tray.logic.digest import Tally, catch_up_text, digest_text, held_text, newest_seq
+from lattice_rt_tray.logic.digest import Tally, newest_seq
 from lattice_rt_tray.logic.dnd import DoNotDisturb, until_text
-from lattice_rt_tray.logic.rules import Level, level_of
+from lattice_rt_tray.logic.levels import Audience, is_own, level_for
+from lattice_rt_tray.logic.notices import Group, Notice, NoticeKind, render
+from lattice_rt_tray.logic.rules import Level
 from lattice_rt_tray.logic.settings_values import NotifyPrefs
-from lattice_rt_tray.logic.summary import (
-    acted_workspace,
-    event_body,
-    event_title,
-    is_presence,
-    is_status_change,
-)
 
-__all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "NOT_NEWS", "Notice", "NoticeKind",
-           "NotificationCoalescer"]
-
-#: set on a presence event that is one more (or one less) connection of a person who is
-#: there anyway: never shown (the roster decides; see presence_news.as_news)
-NOT_NEWS = "_not_news"
+__all__ = ["DEFAULT_HOLD", "DEFAULT_WINDOW", "NotificationCoalescer"]
 
 DEFAULT_WINDOW = 2.0
 DEFAULT_HOLD = 3.0
@@ -78,34 +66,6 @@ Leveled = list[tuple[Event, Level]]
 _ACCOUNTED = 1024
 #: what held the popups back: notifications off, do-not-disturb, quiet hours
 _OFF, _DND, _HOURS = "off", "dnd", "hours"
-_HELD_TITLES = {_DND: "While do-not-disturb was on", _HOURS: "While quiet hours were on"}
-
-
-class NoticeKind(enum.Enum):
-    EVENT = "event"
-    DIGEST = "digest"
-    CATCH_UP = "catch_up"
-    HELD = "held"  # what do-not-disturb held, once it ended
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """One notification to show; a later notice with the same ``key`` replaces it.
-
-    A click opens event ``seq`` of connection ``server`` (``""``/None: only the
-    Activity window, as for a summary of several servers).
-    """
-
-    kind: NoticeKind
-    key: str
-    title: str
-    body: str
-    seq: int | None  # the event a click opens (the newest one of a digest)
-    count: int
-    server: str = ""
-    quiet: bool = False  # low urgency: a person's status changed
-    critical: bool = False  # critical urgency: it is, or it sums up, a failure
-    workspace: str | None = None  # one event's workspace (what "Mute" would mute)
 
 
 class _Server:
@@ -181,46 +141,23 @@ class NotificationCoalescer:
             state = self._servers[server] = _Server()
         return state
 
-    def _titled(self, title: str, server: str) -> str:
-        if len(self._names) > 1 and server in self._names:
-            return f"{title} · {self._names[server]}"
-        return title
+    def _render(self, groups: Iterable[Group]) -> list[Notice]:
+        return [render(group, self._names) for group in groups]
 
-    # ------------------------------------------------------------- filtering
+    # ---------------------------------------------------------- stage one
     def is_own(self, event: Event) -> bool:
-        if self.instance_id and event.get("origin") == self.instance_id:
-            return True
-        if is_presence(event):
-            payload = event.get("payload")
-            cid = payload.get("client_id") if isinstance(payload, Mapping) else None
-            return isinstance(cid, str) and cid.startswith(f"{self.instance_id}:")
-        return False
-
-    def level(self, server: str, event: Event) -> Level:
-        """The event's level by the rules (the user's, then the built-in ones)."""
-        return level_of(event, self.prefs.rules, server, self._names.get(server, ""))
+        return is_own(event, self.instance_id)
 
     def _leveled(self, server: str, events: Iterable[Event]) -> Leveled:
-        """The notable events and their levels (silent ones are not notable)."""
+        """The events worth a notice and their levels (stage one; silent ones dropped)."""
+        audience = Audience(self.instance_id, self.prefs, self._muted_now())
+        name = self._names.get(server, "")
         out: Leveled = []
         for event in events:
-            if self.is_notable(event):
-                level = self.level(server, event)
-                if level is not Level.SILENT:
-                    out.append((event, level))
+            level = level_for(event, audience, server, name)
+            if level is not Level.SILENT:
+                out.append((event, level))
         return out
-
-    def is_notable(self, event: Event) -> bool:
-        """Would the user want to hear about it at all (own/muted/presence rules)?"""
-        if self.is_own(event) or event.get(NOT_NEWS):
-            return False
-        if is_presence(event) and not (
-                self.prefs.status if is_status_change(event) else self.prefs.presence):
-            return False
-        ws = event.get("workspace_id")
-        if isinstance(ws, str) and (ws in self.prefs.muted_workspaces or self._muted_now(ws)):
-            return False
-        return str(event.get("area")) not in self.prefs.muted_areas
 
     @property
     def holding(self) -> bool:
@@ -271,8 +208,7 @@ class NotificationCoalescer:
         passed: Leveled = [(e, lv) for e, lv in leveled if through and lv is Level.CRITICAL]
         held = [(e, lv) for e, lv in leveled if not (through and lv is Level.CRITICAL)]
         if held:
-            self._quiet_tally.add([e for e, _ in held], server,
-                                  [lv is Level.CRITICAL for _, lv in held])
+            _count(self._quiet_tally, held, server)
             self._held_by.add(by)
             kept = self._held_events.setdefault(server, deque(maxlen=_ACCOUNTED))
             kept.extend(e for e, _ in held)
@@ -296,14 +232,12 @@ class NotificationCoalescer:
         """Nothing from ``workspace`` pops up for ``seconds`` (a notification's Mute)."""
         self._muted_until[workspace] = self._wallclock() + seconds
 
-    def _muted_now(self, workspace: str) -> bool:
-        until = self._muted_until.get(workspace)
-        if until is None:
-            return False
-        if self._wallclock() < until:
-            return True
-        del self._muted_until[workspace]
-        return False
+    def _muted_now(self) -> frozenset[str]:
+        """The workspaces muted for a while that still are (the others forgotten)."""
+        if self._muted_until:
+            now = self._wallclock()
+            self._muted_until = {ws: t for ws, t in self._muted_until.items() if now < t}
+        return frozenset(self._muted_until)
 
     def release_held(self) -> list[Notice]:
         """Once do-not-disturb and quiet hours are over: one summary of what they held."""
@@ -317,11 +251,9 @@ class NotificationCoalescer:
             return []
         for key, events in held.items():
             self._accounted.setdefault(key, deque(maxlen=_ACCOUNTED)).extend(events)
-        title, body = held_text(tally, self._names,
-                                _HELD_TITLES[_DND if _DND in held_by else _HOURS])
         server = next(iter(tally.servers)) if len(tally.servers) == 1 else ""
-        return [Notice(NoticeKind.HELD, "held", title, body, tally.newest if server else None,
-                       tally.count, server, critical=tally.critical > 0)]
+        return self._render([Group(NoticeKind.HELD, "held", server, tally,
+                                   held_by=_DND if _DND in held_by else _HOURS)])
 
     # ----------------------------------------------------------- connection
     def connected(self, server: str, *, resumed: bool) -> None:
@@ -352,33 +284,32 @@ class NotificationCoalescer:
                 server_seq = state.high
         state.boundary = server_seq
         state.caught, state.caught_missed = Tally(), missed
-        notices = self._split(server, state, held)
+        groups = self._split(server, state, held)
         if (
             missed
             and not state.history
             and not self.quiet()
-            and not any(n.kind is NoticeKind.CATCH_UP for n in notices)
+            and not any(g.kind is NoticeKind.CATCH_UP for g in groups)
         ):
-            notices.insert(0, self._catch_up(server, Tally(), missed))
-        return notices
+            groups.insert(0, self._catch_up(server, Tally(), missed))
+        return self._render(groups)
 
-    def _split(self, server: str, state: _Server, events: list[Event]) -> list[Notice]:
+    def _split(self, server: str, state: _Server, events: list[Event]) -> list[Group]:
         """Old news (up to the boundary) into the catch-up digest, the rest live."""
         bound = state.boundary
         old = [e for e in events if bound is not None and _older(e, bound)]
         new = [e for e in events if bound is None or not _older(e, bound)]
-        notices: list[Notice] = []
+        groups: list[Group] = []
         if old and not state.history:
             leveled = self._leveled(server, old)
             self.unread += len(leveled)
             leveled = self._let_through(leveled, server)
-            state.caught.add([e for e, _ in leveled], server,
-                             [lv is Level.CRITICAL for _, lv in leveled])
+            _count(state.caught, leveled, server)
             if leveled:
                 self._account(server, leveled)
-                notices.append(self._catch_up(server, state.caught, state.caught_missed))
-        notices.extend(self._live(server, state, new))
-        return notices
+                groups.append(self._catch_up(server, state.caught, state.caught_missed))
+        groups.extend(self._live(server, state, new))
+        return groups
 
     def gap(self, server: str, body: Mapping[str, Any]) -> None:
         missed = body.get("missed")
@@ -412,7 +343,7 @@ class NotificationCoalescer:
         if state.holding:
             state.held.extend(fresh)
             return []
-        return self._split(server, state, fresh)
+        return self._render(self._split(server, state, fresh))
 
     def poll(self) -> list[Notice]:
         now = self._clock()
@@ -421,7 +352,7 @@ class NotificationCoalescer:
             if state.holding and now >= state.hold_until:
                 notices.extend(self.boundary(server, None))
             if state.window_end is not None and now >= state.window_end:
-                notices.extend(self._close_window(server, state, now))
+                notices.extend(self._render(self._close_window(server, state, now)))
         return notices
 
     def next_due(self) -> float | None:
@@ -434,7 +365,7 @@ class NotificationCoalescer:
         return min(due) if due else None
 
     # -------------------------------------------------------------- internals
-    def _live(self, server: str, state: _Server, events: list[Event]) -> list[Notice]:
+    def _live(self, server: str, state: _Server, events: list[Event]) -> list[Group]:
         notable = self._leveled(server, events)
         self.unread += len(notable)
         notable = self._let_through(notable, server)
@@ -442,53 +373,39 @@ class NotificationCoalescer:
             return []
         self._account(server, notable)
         now = self._clock()
-        notices: list[Notice] = []
+        groups: list[Group] = []
         if state.window_end is not None and now >= state.window_end:
-            notices.extend(self._close_window(server, state, now))
-        if state.window_end is None:
-            first, notable = notable[0], notable[1:]
+            groups.extend(self._close_window(server, state, now))
+        if state.window_end is None:  # the first of a quiet period: shown at once, alone
+            first, notable = notable[:1], notable[1:]
             state.burst += 1
-            state.burst_tally = Tally()
-            state.burst_tally.add([first[0]], server, [first[1] is Level.CRITICAL])
+            one = Tally()
+            _count(one, first, server)
+            groups.append(Group(NoticeKind.EVENT, f"{server}:burst:{state.burst}", server, one))
+            state.burst_tally = one.copy()  # the burst goes on from its first event
             state.window_end = now + self._window
-            notices.append(self._single(server, first, f"{server}:burst:{state.burst}"))
         # counted now: a flood's digest never rereads it
-        state.burst_tally.add([e for e, _ in notable], server,
-                              [lv is Level.CRITICAL for _, lv in notable])
+        _count(state.burst_tally, notable, server)
         state.pending += len(notable)
-        return notices
+        return groups
 
-    def _close_window(self, server: str, state: _Server, now: float) -> list[Notice]:
+    def _close_window(self, server: str, state: _Server, now: float) -> list[Group]:
         if not state.pending:
             state.window_end = None
             state.burst_tally = Tally()
             return []
         state.pending = 0
         state.window_end = now + self._window
-        title, body = digest_text(state.burst_tally)
-        return [Notice(NoticeKind.DIGEST, f"{server}:burst:{state.burst}",
-                       self._titled(title, server), body, state.burst_tally.newest,
-                       state.burst_tally.count, server,
-                       critical=state.burst_tally.critical > 0)]
+        return [Group(NoticeKind.DIGEST, f"{server}:burst:{state.burst}", server,
+                      state.burst_tally)]
 
-    def _single(self, server: str, leveled: tuple[Event, Level], key: str,
-                kind: NoticeKind = NoticeKind.EVENT) -> Notice:
-        event, level = leveled
-        seq = event.get("seq")
-        return Notice(kind, key, self._titled(event_title(event), server), event_body(event),
-                      seq if isinstance(seq, int) else None, 1, server,
-                      quiet=level is Level.LOW, critical=level is Level.CRITICAL,
-                      workspace=acted_workspace(event))
+    @staticmethod
+    def _catch_up(server: str, tally: Tally, missed: int) -> Group:
+        return Group(NoticeKind.CATCH_UP, f"{server}:catch-up", server, tally, missed)
 
-    def _catch_up(self, server: str, tally: Tally, missed: int) -> Notice:
-        key = f"{server}:catch-up"
-        if tally.first is not None and tally.count == 1 and not missed:
-            first = tally.first
-            level = Level.CRITICAL if tally.critical else self.level(server, first)
-            return self._single(server, (first, level), key, NoticeKind.CATCH_UP)
-        title, body = catch_up_text(tally, missed)
-        return Notice(NoticeKind.CATCH_UP, key, self._titled(title, server), body, tally.newest,
-                      tally.count, server, critical=tally.critical > 0)
+
+def _count(tally: Tally, leveled: Leveled, server: str) -> None:
+    tally.add([e for e, _ in leveled], server, [lv for _, lv in leveled])
 
 
 def _older(event: Event, seq: int) -> bool:

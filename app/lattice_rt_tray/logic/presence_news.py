@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lattice_rt_tray.logic.coalescer import NOT_NEWS
+from lattice_rt_tray.logic.levels import NOT_NEWS
 from lattice_rt_tray.logic.roster import PresenceChange
 
 __all__ = ["as_news", "listed"]

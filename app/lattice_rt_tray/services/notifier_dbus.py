@@ -34,7 +34,7 @@ from jeepney.io.threading import DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from lattice_rt_tray.logic.coalescer import Notice, NoticeKind
+from lattice_rt_tray.logic.notices import Notice, NoticeKind
 from lattice_rt_tray.services.notifiers import MUTE_ACTION, READ_ACTION, Notifier, target
 
 __all__ = ["DBusNotifier", "NotificationsUnavailable"]

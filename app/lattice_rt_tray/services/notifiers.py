@@ -15,7 +15,7 @@ from typing import TextIO
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from lattice_rt_tray.logic.coalescer import Notice
+from lattice_rt_tray.logic.notices import Notice
 
 __all__ = ["MUTE_ACTION", "READ_ACTION", "Notifier", "RecordingNotifier",
            "TrayMessageNotifier", "target"]

@@ -7,9 +7,10 @@ from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
-from lattice_rt_tray.logic import coalescer, digest
-from lattice_rt_tray.logic.coalescer import NoticeKind, NotificationCoalescer
+from lattice_rt_tray.logic import digest, notices
+from lattice_rt_tray.logic.coalescer import NotificationCoalescer
 from lattice_rt_tray.logic.dnd import DoNotDisturb
+from lattice_rt_tray.logic.notices import NoticeKind
 from lattice_rt_tray.logic.quiet_hours import WEEKDAYS, QuietHours
 from lattice_rt_tray.logic.rules import Level, Rule
 from lattice_rt_tray.logic.settings_values import NotifyPrefs
@@ -239,13 +240,13 @@ def test_malformed_events_do_not_break_it():
 def count_titles(monkeypatch) -> Counter:
     """How often the coalescer works out each event's title (by seq)."""
     titled: Counter = Counter()
-    real_title = coalescer.event_title
+    real_title = notices.event_title
 
     def title(event):
         titled[event["seq"]] += 1
         return real_title(event)
 
-    monkeypatch.setattr(coalescer, "event_title", title)
+    monkeypatch.setattr(notices, "event_title", title)
     monkeypatch.setattr(digest, "event_title", title)
     return titled
 

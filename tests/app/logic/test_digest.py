@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lattice_rt_tray.logic.digest import Tally, digest_text
+from lattice_rt_tray.logic.digest import Tally
+from lattice_rt_tray.logic.notices import digest_text
 
 
 def _tally(*types: str) -> Tally:

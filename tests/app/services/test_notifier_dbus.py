@@ -25,7 +25,7 @@ from jeepney.io.threading import DBusRouter, open_dbus_connection
 from jeepney.low_level import HeaderFields, Message
 from PySide6.QtCore import QObject
 
-from lattice_rt_tray.logic.coalescer import Notice, NoticeKind
+from lattice_rt_tray.logic.notices import Notice, NoticeKind
 from lattice_rt_tray.main import choose_notifier
 from lattice_rt_tray.services.notifier_dbus import (
     NOTIFICATIONS,
