@@ -30,6 +30,7 @@ __all__ = [
     "read_owner_token",
     "read_server_info",
     "remove_server_info",
+    "write_private_json",
     "write_server_info",
 ]
 
@@ -115,16 +116,26 @@ def write_server_info(data_dir: Path | str, url: str, *, auth: bool, instance: s
     info = {"url": url, "pid": os.getpid(), "version": __version__, "auth": auth,
             "instance": instance}
     path = Path(data_dir) / SERVER_INFO_FILE
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(info, fh)
-        os.replace(tmp, path)
+        write_private_json(path, info)
     except OSError as exc:
         log.warning("cannot write %s: %s", path, exc)
         return False
     return True
+
+
+def write_private_json(path: Path, data: Any) -> None:
+    """Replace ``path`` with ``data`` as JSON, atomically and readable by its owner only
+    (a reader sees the old file or the new one, never half of one). Raises OSError."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def remove_server_info(data_dir: Path | str, instance: str) -> bool:
@@ -158,11 +169,7 @@ def write_login(data_dir: Path | str, url: str, token: str | None) -> Path:
     else:
         logins[url.rstrip("/")] = token
     path = directory / LOGINS_FILE
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(logins, fh, indent=1)
-    os.replace(tmp, path)
+    write_private_json(path, logins)
     return path
 
 

@@ -30,6 +30,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from lattice_rt_core.auth.accounts import Accounts, AccountStore, LocalAccountStore
 from lattice_rt_core.auth.callers import Authenticator, SecretRedactor, load_or_create_owner_token
+from lattice_rt_core.auth.file_sessions import SESSIONS_FILE, FileSessions
 from lattice_rt_core.engines.base import Engine, Unavailable
 from lattice_rt_core.engines.identity import load_or_create_server_id
 from lattice_rt_core.engines.local.bus import RealtimeBus
@@ -338,10 +339,14 @@ class RealtimeServer:
             if self._journal is not None:
                 files.append(database_path(data_dir))
             self._watch = DataDirWatch(data_dir, files)
+        sessions = None
+        if cfg.auth and not self.read_only:  # a page stays signed in across a restart
+            sessions = FileSessions(data_dir / SESSIONS_FILE, self.owner_token)
         return LocalEngine(self.bus, self._storage_lost), Authenticator(
             owner_token=self.owner_token,
             owner_user=cfg.owner_user or login_name(),
             accounts=accounts,
+            sessions=sessions,
             enabled=cfg.auth,
             clock=cfg.clock,
         ), accounts

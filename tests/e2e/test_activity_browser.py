@@ -22,6 +22,7 @@ import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,6 +30,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from lattice_rt_core.auth.file_sessions import SESSIONS_FILE
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.protocol.people import (
     NO_WORKSPACE,
@@ -434,6 +436,31 @@ def test_a_stream_that_fails_is_retried_and_resumes_where_it_was(
         page.wait_for(f"document.querySelector('#feed li[data-seq=\"{live['seq']}\"]')")
 
 
+def test_the_session_survives_a_restart_of_the_server(page: Page, data_dir: Path) -> None:
+    # fails without: FileSessions (issue 22, item 4: the app restarts its endpoint with itself)
+    config = ServerConfig(port=0, data_dir=data_dir, owner_user="owner")
+    srv = RealtimeServer(config)
+    srv.start()
+    try:
+        with RealtimeClient(srv.url, srv.owner_token) as client:
+            sign_in(page, client)
+    finally:
+        srv.stop()
+    page.wait_for("document.querySelector('#status[data-state=\"offline\"]')")
+    again = RealtimeServer(replace(config, port=srv.port))
+    again.start()
+    try:
+        page.wait_for("document.querySelector('#status[data-state=\"connected\"]')")
+        with RealtimeClient(again.url, again.owner_token) as client:
+            live = client.publish("workspace", "note_added", {"title": "after-restart-5c1"})
+        page.wait_for(f"document.querySelector('#feed li[data-seq=\"{live['seq']}\"]')")
+        page.navigate(f"{again.url}/activity")  # a reload signs in with the kept session too
+        page.wait_for("document.querySelector('#status[data-state=\"connected\"]')")
+        assert page.evaluate("Object.keys(localStorage)") == ["lattice-rt.session"]
+    finally:
+        again.stop()
+
+
 def test_a_session_the_server_forgot_ends_on_the_page_and_in_its_storage(
     page: Page, data_dir: Path
 ) -> None:
@@ -445,7 +472,8 @@ def test_a_session_the_server_forgot_ends_on_the_page_and_in_its_storage(
             sign_in(page, client)
         assert page.evaluate("Object.keys(localStorage)") == ["lattice-rt.session"]
     finally:
-        srv.stop()  # sessions live in the server's memory
+        srv.stop()
+    (data_dir / SESSIONS_FILE).unlink()  # the server forgets every session
     again = RealtimeServer(ServerConfig(port=port, data_dir=data_dir, owner_user="owner"))
     again.start()
     try:
