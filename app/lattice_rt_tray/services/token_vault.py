@@ -64,7 +64,7 @@ def default_keyring() -> KeyringLike | None:
 
 @dataclass(frozen=True, slots=True)
 class _Opened:
-    available: bool
+    available: bool | None  # None: not asked (nothing to read), the keyring is not loaded
     tokens: dict[str, str]
     moved: tuple[str, ...]  # keys whose file token is in the keyring now
     problem: str
@@ -95,7 +95,9 @@ class TokenVault(QObject):
         self._files = files
         self._backend_factory = backend
         self._backend: KeyringLike | None = None
-        #: None until :meth:`open` answered; then whether a keyring is used
+        self._loaded = False  # the backend was looked for (on the worker only)
+        #: None until a keyring was asked (by :meth:`open`, or the first token kept);
+        #: then whether one is used
         self.available: bool | None = None
 
     def open(self, keys: Sequence[str]) -> None:
@@ -104,12 +106,22 @@ class TokenVault(QObject):
         self._runner.run(lambda: self._open(list(keys), in_file), self._on_opened,
                          self._on_open_failed)
 
+    def _load(self) -> KeyringLike | None:
+        """The keyring, looked for once (on the worker). Loading it costs some 9 MB
+        (the Secret Service backend brings ``cryptography``): a user who keeps no
+        token never pays for it."""
+        if not self._loaded:
+            self._loaded = True
+            self._backend = self._backend_factory()
+        return self._backend
+
     def _open(self, keys: list[str], in_file: Mapping[str, str]) -> _Opened:
+        if not keys and not in_file:  # no token to read: the keyring waits for one to keep
+            return _Opened(None, {}, (), "")
         try:
-            backend = self._backend_factory()
+            backend = self._load()
         except Exception as exc:  # noqa: BLE001 - a broken keyring setup is a fallback too
             return _Opened(False, dict(in_file), (), f"the keyring cannot be used: {exc}")
-        self._backend = backend
         if backend is None:
             return _Opened(False, dict(in_file), (), "")
         tokens: dict[str, str] = {}
@@ -152,7 +164,11 @@ class TokenVault(QObject):
                          lambda exc: self._fail(f"the token could not be stored: {exc}"))
 
     def _store(self, key: str, token: str) -> tuple[str, str, bool]:
-        backend = self._backend
+        try:
+            backend = self._load()
+        except Exception as exc:  # noqa: BLE001 - as in _open: the file keeps it
+            log.warning("the keyring cannot be used: %s", exc)
+            backend = None
         if backend is None:
             return key, token, False
         if token:
@@ -163,6 +179,7 @@ class TokenVault(QObject):
 
     def _on_stored(self, result: tuple[str, str, bool]) -> None:
         key, token, in_keyring = result
+        self.available = in_keyring
         if in_keyring:
             self._files.clear_file_token(key)
         else:
@@ -176,8 +193,9 @@ class TokenVault(QObject):
                              lambda exc: self._fail(f"the token could not be removed: {exc}"))
 
     def _forget(self, key: str) -> None:
-        if self._backend is not None:
-            _delete(self._backend, key)
+        backend = self._load()
+        if backend is not None:
+            _delete(backend, key)
 
     def _fail(self, message: str) -> None:
         log.warning("%s", message)

@@ -89,6 +89,38 @@ def test_without_a_keyring_tokens_stay_in_the_private_file(qtbot, runner, stored
     assert stored.file_tokens() == {OTHER.key: "other-token"}
 
 
+def test_the_keyring_is_loaded_only_when_there_is_a_token(qtbot, runner, stored):
+    # fails without: TokenVault._open skipping the backend (it costs ~9 MB of an idle app)
+    memory, asked = MemoryKeyring(), []
+
+    def backend() -> MemoryKeyring:
+        asked.append(True)
+        return memory
+
+    vault = TokenVault(runner, stored, backend=backend)
+    assert opened(qtbot, vault, []) == {}  # only the embedded endpoint, no token in the file
+    assert asked == [] and vault.available is None
+    vault.store(TEAM.key, "team-token")  # the first token: now it is looked for, and used
+    assert runner.wait_idle(WAIT_MS / 1000)
+    qtbot.waitUntil(lambda: vault.available is True)
+    assert asked == [True] and memory.passwords == {(SERVICE, TEAM.key): "team-token"}
+    assert stored.file_tokens() == {}
+    vault.store(OTHER.key, "other-token")
+    assert runner.wait_idle(WAIT_MS / 1000)
+    qtbot.waitUntil(lambda: (SERVICE, OTHER.key) in memory.passwords)
+    assert asked == [True]  # once
+
+
+def test_without_a_keyring_the_first_token_goes_to_the_private_file(qtbot, runner, stored):
+    vault = TokenVault(runner, stored, backend=lambda: None)
+    opened(qtbot, vault, [])
+    vault.store(TEAM.key, "team-token")
+    qtbot.waitUntil(lambda: stored.file_tokens() == {TEAM.key: "team-token"})
+    assert vault.available is False
+    vault.store(OTHER.key, "other-token")  # from now on at once
+    assert stored.file_tokens() == {TEAM.key: "team-token", OTHER.key: "other-token"}
+
+
 class FailingKeyring(MemoryKeyring):
     def get_password(self, service: str, username: str) -> str | None:
         raise RuntimeError("the collection is locked")
