@@ -237,23 +237,29 @@ def test_malformed_events_do_not_break_it():
     assert len(notices) == 1 and notices[0].title == "Workspace: event"
 
 
-def count_titles(monkeypatch) -> Counter:
-    """How often the coalescer works out each event's title (by seq)."""
+def count_work(monkeypatch) -> tuple[Counter, Counter]:
+    """How often the coalescer looks at each event's kind, and works out a title (by seq)."""
+    kinded: Counter = Counter()
     titled: Counter = Counter()
-    real_title = notices.event_title
+    real_kind, real_title = digest._kind, notices.event_title
+
+    def kind(event):
+        kinded[event["seq"]] += 1
+        return real_kind(event)
 
     def title(event):
         titled[event["seq"]] += 1
         return real_title(event)
 
+    monkeypatch.setattr(digest, "_kind", kind)
     monkeypatch.setattr(notices, "event_title", title)
     monkeypatch.setattr(digest, "event_title", title)
-    return titled
+    return kinded, titled
 
 
 def test_a_long_burst_counts_each_event_once(monkeypatch):
     # regression: every digest of a flood recounted the whole burst (tens of ms on the GUI thread)
-    titled = count_titles(monkeypatch)
+    kinded, titled = count_work(monkeypatch)
     c, clock, _ = make()
     live(c)
     digests = []
@@ -269,11 +275,13 @@ def test_a_long_burst_counts_each_event_once(monkeypatch):
     assert last.count == 2000 and last.seq == 2000
     assert last.title == "2000 new events in 3 workspaces"
     assert last.body.startswith("Workflow run ×2000\n")
-    assert sum(titled.values()) == 2000 + 1  # the first event is also shown on its own
+    assert sorted(kinded) == list(range(1, 2001)) and set(kinded.values()) == {1}
+    # a title per notice: the first event's, then the one kind's of each digest
+    assert sum(titled.values()) == len(digests)
 
 
 def test_a_long_catch_up_counts_each_event_once(monkeypatch):
-    titled = count_titles(monkeypatch)
+    kinded, titled = count_work(monkeypatch)
     c, _, _ = make()
     live(c)
     c.connected(S, resumed=True)
@@ -282,7 +290,8 @@ def test_a_long_catch_up_counts_each_event_once(monkeypatch):
         [notice] = c.offer(S, [ev(seq, ws=f"ws_{seq % 2}") for seq in range(start, start + 500)])
     assert notice.kind is NoticeKind.CATCH_UP and notice.count == 5000 and notice.seq == 5000
     assert notice.body == "5000 events in 2 workspaces"
-    assert sum(titled.values()) == 5000
+    assert sorted(kinded) == list(range(1, 5001)) and set(kinded.values()) == {1}
+    assert sum(titled.values()) == 0  # a catch-up names no kinds: nothing to title
 
 
 # ----------------------------------------------------------- several servers
