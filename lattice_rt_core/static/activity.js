@@ -19,9 +19,11 @@
   var bannerEl = document.getElementById("banner");
   var feedEl = document.getElementById("feed");
   var feedEmpty = document.getElementById("feed-empty");
+  var feedLoading = document.getElementById("feed-loading");
   var feedCount = document.getElementById("feed-count");
   var presenceEl = document.getElementById("presence");
   var presenceEmpty = document.getElementById("presence-empty");
+  var presenceLoading = document.getElementById("presence-loading");
   var presenceCount = document.getElementById("presence-count");
   var footerEl = document.getElementById("footer");
 
@@ -39,6 +41,9 @@
   var presenceTimer = null;
   var presenceBusy = false;
   var presenceAgain = false;
+  // Until the feed (or the stream's replay) and presence first answer, the page says
+  // it is loading: "nobody is present" before anyone asked the server would be a guess.
+  var feedKnown = false;
   // what a presence entry's status says, in words (the server's statuses)
   var STATUS_LABELS = { active: "Active", idle: "Idle", away: "Away", dnd: "Do not disturb" };
   // the name of "no workspace", as the CLI and the tray app say it (lattice_rt_core/people.py)
@@ -159,7 +164,8 @@
 
   function refreshFeedMeta() {
     var events = feedEl.querySelectorAll("li.event").length;
-    feedEmpty.hidden = feedEl.children.length > 0;
+    feedLoading.hidden = feedKnown;
+    feedEmpty.hidden = !feedKnown || feedEl.children.length > 0;
     feedCount.textContent = events ? plural(events, "event") : "";
   }
 
@@ -221,6 +227,7 @@
       return group;
     });
     presenceEl.replaceChildren.apply(presenceEl, nodes);
+    presenceLoading.hidden = true;
     presenceEmpty.hidden = people.length > 0;
     presenceCount.textContent = people.length && typeof body.summary === "string" ? body.summary : "";
   }
@@ -391,6 +398,7 @@
   function loadFeed() {
     return getJson("/realtime/feed?limit=" + FEED_LIMIT).then(function (body) {
       if (!body) return;
+      feedKnown = true;
       var events = Array.isArray(body.events) ? body.events : [];
       events.forEach(function (event) {  // newest first, as the server sends them
         if (remember(event)) feedEl.append(eventRow(event, false));
@@ -500,6 +508,8 @@
         }
         if (!response.ok || !response.body) throw new Error("the stream answered " + response.status);
         opened = true;
+        feedKnown = true;  // the stream replays what the feed could not show
+        refreshFeedMeta();
         retryDelay = RETRY_MIN;
         bannerEl.hidden = true;
         setStatus("connected", "Live");

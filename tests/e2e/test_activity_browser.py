@@ -403,6 +403,41 @@ def test_a_resume_past_retention_shows_a_gap_row(
         srv.stop()
 
 
+def shown_text(selector: str) -> str:
+    """A JS expression: the text of the elements matching ``selector`` that are shown."""
+    return (
+        f"Array.from(document.querySelectorAll({json.dumps(selector)}))"
+        ".filter((n) => n.checkVisibility()).map((n) => n.textContent).join(' | ')"
+    )
+
+
+def test_while_connecting_the_page_says_it_is_loading_not_that_nothing_is_there(
+    page: Page, server: RealtimeServer
+) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        # the feed's answer is held: the page has asked and heard nothing yet
+        page.call("Fetch.enable", patterns=[{"urlPattern": "*/realtime/feed*"}])
+        page.navigate(client.launch_url())
+        paused = page.wait_event("Fetch.requestPaused")["params"]
+        assert page.evaluate("document.querySelector('#status-text').textContent") == (
+            "Connecting…"
+        )
+        shown = page.evaluate(shown_text(".panel .empty"))
+        assert shown == "Loading activity… | Loading who is here…"
+        page.call("Fetch.continueRequest", requestId=paused["requestId"])
+        page.call("Fetch.disable")
+        # an empty server, once it answered: now the page can say so
+        page.wait_for(
+            "document.querySelector('#feed-empty').checkVisibility()"
+            " && document.querySelector('#presence-empty').checkVisibility()"
+        )
+        shown = page.evaluate(shown_text(".panel .empty"))
+        assert shown.startswith("No activity yet.") and shown.endswith(
+            " | Nobody is present right now."
+        )
+        assert "Loading" not in shown
+
+
 def test_without_a_session_the_page_says_how_to_get_one(
     page: Page, server: RealtimeServer
 ) -> None:
