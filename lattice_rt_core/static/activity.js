@@ -16,7 +16,8 @@
 
   var statusEl = document.getElementById("status");
   var statusText = document.getElementById("status-text");
-  var bannerEl = document.getElementById("banner");
+  var mainEl = document.getElementById("main");
+  var signinEl = document.getElementById("signin");
   var feedEl = document.getElementById("feed");
   var feedEmpty = document.getElementById("feed-empty");
   var feedLoading = document.getElementById("feed-loading");
@@ -60,14 +61,6 @@
   function setStatus(state, text) {
     statusEl.setAttribute("data-state", state);
     statusText.textContent = text;
-  }
-
-  function showBanner(parts) {
-    bannerEl.replaceChildren();
-    parts.forEach(function (part) {
-      bannerEl.append(part.code ? el("code", null, part.code) : document.createTextNode(part));
-    });
-    bannerEl.hidden = false;
   }
 
   function formatTime(iso) {
@@ -348,23 +341,24 @@
     });
   }
 
-  function notSignedIn(parts) {
+  // The sign-in page: why this browser is not signed in, and how to get a link.
+  function notSignedIn(state, label, title, reason) {
     signedOut = true;
-    setStatus("signed-out", "Not signed in");
-    showBanner(parts);
+    setStatus(state, label);
+    document.getElementById("signin-title").textContent = title;
+    document.getElementById("signin-reason").textContent = reason;
+    mainEl.hidden = true;
+    footerEl.hidden = true;
+    signinEl.hidden = false;
   }
 
   function endSession() {
     if (signedOut) return;
-    signedOut = true;
     if (stream) stream.abort();
     if (readSession() === session) keepSession(null);
-    setStatus("signed-out", "Signed out");
-    showBanner([
-      "This page's session has ended. Run ",
-      { code: "lattice-rt open" },
-      " or use Open in browser in the tray menu for a new link.",
-    ]);
+    notSignedIn("signed-out", "Signed out", "Your session has ended",
+      "This browser's session has ended (the server forgot it, or it expired). "
+      + "Sign in again with a new link.");
   }
 
   function showUser() {
@@ -511,7 +505,6 @@
         feedKnown = true;  // the stream replays what the feed could not show
         refreshFeedMeta();
         retryDelay = RETRY_MIN;
-        bannerEl.hidden = true;
         setStatus("connected", "Live");
         loadPresence();
         return readFrames(response.body.getReader());
@@ -535,11 +528,8 @@
   function start() {
     session = readSession();
     if (!session) {
-      notSignedIn([
-        "Not signed in. Run ",
-        { code: "lattice-rt open" },
-        " or use Open in browser in the tray menu.",
-      ]);
+      notSignedIn("signed-out", "Not signed in", "Sign in to see activity",
+        "This browser is not signed in to this server yet.");
       return;
     }
     showUser();
@@ -557,21 +547,15 @@
   } else {
     exchange(code).then(function (fresh) {
       if (fresh === null) {
-        notSignedIn([
-          "This link has expired or was already used. Run ",
-          { code: "lattice-rt open" },
-          " for a fresh one.",
-        ]);
+        notSignedIn("signed-out", "Not signed in", "This link has expired",
+          "The sign-in link was already used, or it is too old.");
         return;
       }
       keepSession(fresh);
       start();
     }, function () {
-      notSignedIn([
-        "Could not sign in: the server did not answer. Run ",
-        { code: "lattice-rt open" },
-        " for a new link.",
-      ]);
+      notSignedIn("offline", "Not signed in", "Could not sign in",
+        "The server did not answer. Check that it is running, then get a new link.");
     });
   }
 })();

@@ -37,6 +37,7 @@ from lattice_rt_core.protocol.people import (
     presence_summary,
 )
 from lattice_rt_core.server import RealtimeServer, ServerConfig
+from lattice_rt_tray.views.actions import BROWSER
 
 pytestmark = pytest.mark.browser
 
@@ -438,11 +439,50 @@ def test_while_connecting_the_page_says_it_is_loading_not_that_nothing_is_there(
         assert "Loading" not in shown
 
 
+SIGNIN_WAYS = ("in a terminal, run lattice-rt open;",
+               f"or, in the Lattice tray menu, choose {BROWSER}.")
+
+
+def signin_card(page: Page) -> dict[str, Any]:
+    """What the sign-in page shows: its title, its lines, whether its look loaded."""
+    return page.evaluate(
+        "(() => { const card = document.querySelector('.signin');"
+        " return card && card.checkVisibility() && {"
+        "  title: card.querySelector('h2').textContent,"
+        "  ways: Array.from(card.querySelectorAll('li')).map((n) => n.textContent),"
+        "  text: document.body.innerText,"
+        "  styled: getComputedStyle(card).borderTopLeftRadius === '12px',"
+        "  feed: !!document.querySelector('#main') && document.querySelector('#main')"
+        "    .checkVisibility() }; })()"
+    )
+
+
 def test_without_a_session_the_page_says_how_to_get_one(
     page: Page, server: RealtimeServer
 ) -> None:
     page.navigate(f"{server.url}/activity")
-    assert "lattice-rt open" in page.evaluate("document.body.textContent")
+    page.wait_for("document.querySelector('#status[data-state=\"signed-out\"]')")
+    card = signin_card(page)
+    assert card["title"] == "Sign in to see activity"
+    assert tuple(card["ways"]) == SIGNIN_WAYS
+    assert card["styled"] and not card["feed"]  # a page of its own, not an empty feed
+    assert "Not signed in" in card["text"]
+
+
+def test_a_spent_link_gets_the_sign_in_page_in_the_pages_look(
+    page: Page, server: RealtimeServer
+) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        url = client.launch_url()
+    page.navigate(url)
+    page.wait_for("document.querySelector('#status[data-state=\"connected\"]')")
+    page.navigate(url)  # the code was spent: the server's own page says so
+    card = signin_card(page)
+    assert card["title"] == "This link has expired"
+    assert tuple(card["ways"]) == SIGNIN_WAYS
+    assert card["styled"]  # the page's stylesheet, under the page's CSP
+    for word in ("Traceback", "error", "{", "401"):
+        assert word not in card["text"]
 
 
 def test_a_stream_that_fails_is_retried_and_resumes_where_it_was(
@@ -484,11 +524,13 @@ def test_a_session_the_server_forgot_ends_on_the_page_and_in_its_storage(
     again = RealtimeServer(ServerConfig(port=port, data_dir=data_dir, owner_user="owner"))
     again.start()
     try:
-        banner = page.wait_for("document.querySelector('#status[data-state=\"signed-out\"]')"
-                               " && document.querySelector('#banner').textContent")
-        assert "session has ended" in banner and "lattice-rt open" in banner
+        page.wait_for("document.querySelector('#status[data-state=\"signed-out\"]')")
+        card = signin_card(page)
+        assert card["title"] == "Your session has ended" and not card["feed"]
+        assert tuple(card["ways"]) == SIGNIN_WAYS
         assert page.evaluate("Object.keys(localStorage)") == []
         page.navigate(f"{again.url}/activity")  # a reload: not signed in, says how
-        assert "lattice-rt open" in page.evaluate("document.querySelector('#banner').textContent")
+        page.wait_for("document.querySelector('#status[data-state=\"signed-out\"]')")
+        assert signin_card(page)["title"] == "Sign in to see activity"
     finally:
         again.stop()
