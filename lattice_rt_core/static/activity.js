@@ -63,10 +63,15 @@
     statusText.textContent = text;
   }
 
-  function formatTime(iso) {
-    var date = new Date(iso);
-    if (!iso || isNaN(date.getTime())) return "";
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  var Time = window.LatticeTime;  // timefmt.js
+
+  // A <time> that says when, as the app does ("3 min ago"), with the whole time as its
+  // tooltip; refreshTimes() words it again as time passes.
+  function timeEl(stamp) {
+    var node = el("time", "time", Time.eventTime(stamp, new Date()));
+    node.setAttribute("datetime", stamp);
+    node.title = Time.fullTime(stamp);
+    return node;
   }
 
   function shorten(text, limit) {
@@ -133,8 +138,7 @@
     var row = el("li", "row event" + (fresh ? " fresh" : ""));
     row.setAttribute("data-seq", String(event.seq));
     var stamp = event.received_at || event.timestamp || "";
-    var time = el("time", "time", formatTime(stamp));
-    time.setAttribute("datetime", String(stamp));
+    var time = timeEl(String(stamp));
     var ws = event.workspace_id;
     var chip = el("span", ws ? "chip" : "chip none", ws || NO_WORKSPACE);
     chip.title = ws ? "workspace " + ws : "not tied to a workspace";
@@ -150,7 +154,7 @@
     var row = el("li", "row notice fresh");
     row.setAttribute("data-kind", kind);
     var label = el("span", "notice-text", text);
-    row.append(el("span", "time", formatTime(new Date().toISOString())), label);
+    row.append(timeEl(new Date().toISOString()), label);
     if (detail) label.append(el("span", "notice-detail", detail));
     return row;
   }
@@ -162,13 +166,44 @@
     feedCount.textContent = events ? plural(events, "event") : "";
   }
 
-  function trimFeed() {
+  // Trim the feed to MAX_ROWS rows, then put a date separator above each day's rows
+  // (not above today's at the top: the times say "today" already), then the counts.
+  function settleFeed() {
+    feedEl.querySelectorAll("li.day").forEach(function (node) { node.remove(); });
     while (feedEl.children.length > MAX_ROWS) {
       var last = feedEl.lastElementChild;
       var seq = Number(last.getAttribute("data-seq"));
       if (Number.isFinite(seq)) seen.delete(seq);
       last.remove();
     }
+    markDays(new Date());
+    refreshFeedMeta();
+  }
+
+  function markDays(now) {
+    var previous;
+    Array.from(feedEl.children).forEach(function (row, index) {
+      var stamp = row.querySelector("time") ? row.querySelector("time").getAttribute("datetime") : "";
+      var day = Time.dayKey(stamp);
+      if (index > 0 && day === previous) return;
+      previous = day;
+      var label = Time.dayLabel(stamp, now);
+      if (index === 0 && label === "Today") return;
+      var separator = el("li", "day", label);
+      separator.setAttribute("role", "separator");
+      feedEl.insertBefore(separator, row);
+    });
+  }
+
+  // Every minute on the minute: "just now" becomes "1 min ago", today becomes yesterday.
+  function refreshTimes() {
+    var now = new Date();
+    feedEl.querySelectorAll("time").forEach(function (node) {
+      var text = Time.eventTime(node.getAttribute("datetime"), now);
+      if (node.textContent !== text) node.textContent = text;
+    });
+    settleFeed();
+    setTimeout(refreshTimes, 60000 - (now.getTime() % 60000));
   }
 
   function remember(event) {
@@ -185,15 +220,13 @@
   function addLive(event) {
     if (!remember(event)) return;
     feedEl.prepend(eventRow(event, true));
-    trimFeed();
-    refreshFeedMeta();
+    settleFeed();
     if (event.area === "presence") schedulePresence();
   }
 
   function addNotice(row) {
     feedEl.prepend(row);
-    trimFeed();
-    refreshFeedMeta();
+    settleFeed();
   }
 
   // ----------------------------------------------------------- presence
@@ -245,7 +278,7 @@
     line.title = label + (person.status_text ? ": " + person.status_text : "");
     var sub = [];
     if (person.user && person.user !== name) sub.push(person.user);
-    var since = formatTime(person.joined_at || "");
+    var since = Time.clock(person.joined_at || "");
     if (since) sub.push("since " + since);
     if (person.connections > 1) sub.push(plural(person.connections, "connection"));
     who.append(el("div", "name", name), line, el("div", "sub", sub.join(" · ")));
@@ -397,8 +430,7 @@
       events.forEach(function (event) {  // newest first, as the server sends them
         if (remember(event)) feedEl.append(eventRow(event, false));
       });
-      trimFeed();
-      refreshFeedMeta();
+      settleFeed();
       showStats(body.stats);
     });
   }
@@ -533,6 +565,7 @@
       return;
     }
     showUser();
+    setTimeout(refreshTimes, 60000 - (Date.now() % 60000));
     loadFeed()
       .catch(function () { /* the stream still starts; it replays a short tail */ })
       .finally(function () {

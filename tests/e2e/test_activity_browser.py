@@ -22,6 +22,7 @@ import subprocess
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -437,6 +438,116 @@ def test_while_connecting_the_page_says_it_is_loading_not_that_nothing_is_there(
             " | Nobody is present right now."
         )
         assert "Loading" not in shown
+
+
+def set_locale(page: Page, locale: str, zone: str = "UTC") -> None:
+    """The browser's locale and time zone for the documents loaded after this."""
+    page.call("Emulation.setLocaleOverride")  # an override is replaced only once cleared
+    page.call("Emulation.setLocaleOverride", locale=locale)
+    page.call("Emulation.setTimezoneOverride", timezoneId=zone)
+
+
+def dated_feed(page: Page, url: str, backs: Sequence[timedelta]) -> list[dict[str, Any]]:
+    """Open ``url`` with the feed's answer changed on its way: its oldest events dated
+    back by ``backs`` (oldest first), as history read back after a restart would be.
+    Returns the events as the page got them, newest first."""
+    page.call("Fetch.enable", patterns=[{"urlPattern": "*/realtime/feed*",
+                                         "requestStage": "Response"}])
+    page.navigate(url)
+    paused = page.wait_event("Fetch.requestPaused")["params"]
+    got = page.call("Fetch.getResponseBody", requestId=paused["requestId"])
+    raw = base64.b64decode(got["body"]) if got["base64Encoded"] else got["body"].encode()
+    body = json.loads(raw)
+    for event, back in zip(reversed(body["events"]), backs, strict=False):
+        when = datetime.fromisoformat(event["received_at"]) - back
+        event["received_at"] = when.isoformat(timespec="milliseconds")
+    headers = [h for h in paused["responseHeaders"] if h["name"].lower() != "content-length"]
+    page.call("Fetch.fulfillRequest", requestId=paused["requestId"], responseCode=200,
+              responseHeaders=headers,
+              body=base64.b64encode(json.dumps(body).encode()).decode())
+    page.call("Fetch.disable")
+    events: list[dict[str, Any]] = body["events"]
+    return events
+
+
+def test_times_are_said_in_the_browsers_locale_as_the_app_says_them(
+    page: Page, server: RealtimeServer
+) -> None:
+    now = "new Date('2026-06-03T14:05:10Z')"
+    cases = {  # when -> (en-US, de-DE); UTC, "now" is Wednesday 3 June 2026, 14:05:10
+        "2026-06-03T14:05:00Z": ("just now", "just now"),
+        "2026-06-03T14:03:00Z": ("2 min ago", "2 min ago"),
+        "2026-06-03T09:03:00Z": ("9:03 AM", "09:03"),
+        "2026-06-02T21:40:00Z": ("yesterday 9:40 PM", "yesterday 21:40"),
+        "2026-05-30T08:00:00Z": ("Sat 8:00 AM", "Sa 08:00"),
+        "2025-12-24T18:30:00Z": ("Dec 24, 2025, 6:30 PM", "24. Dez. 2025, 18:30"),
+        "not a time": ("", ""),
+    }
+    days = {"2026-06-03T01:00:00Z": ("Today", "Today"),
+            "2026-06-02T23:00:00Z": ("Yesterday", "Yesterday"),
+            "2026-05-30T08:00:00Z": ("Sat, May 30", "Sa., 30. Mai"),
+            "2025-12-24T18:30:00Z": ("Dec 24, 2025", "24. Dez. 2025")}
+    for column, locale in enumerate(("en-US", "de-DE")):
+        set_locale(page, locale)
+        page.navigate(f"{server.url}/activity")
+        said = page.evaluate(
+            f"{json.dumps(list(cases))}.map((t) => LatticeTime.eventTime(t, {now}))")
+        # ICU puts a narrow no-break space before "AM"
+        assert [" ".join(t.split()) for t in said] == [c[column] for c in cases.values()]
+        labels = page.evaluate(
+            f"{json.dumps(list(days))}.map((t) => LatticeTime.dayLabel(t, {now}))")
+        assert labels == [d[column] for d in days.values()]
+        full = " ".join(page.evaluate("LatticeTime.fullTime('2026-06-03T09:03:07Z')").split())
+        assert full == ("Wednesday, June 3, 2026 at 9:03:07 AM UTC",
+                         "Mittwoch, 3. Juni 2026 um 09:03:07 UTC")[
+            column]
+
+
+def test_the_feed_says_how_long_ago_with_the_time_as_tooltip_and_separates_days(
+    page: Page, server: RealtimeServer
+) -> None:
+    set_locale(page, "en-GB")
+    with RealtimeClient(server.url, server.owner_token) as client:
+        for name in ("last-week", "yesterday", "today"):
+            client.publish("workspace", "note_added", {"title": name})
+        events = dated_feed(page, client.launch_url(),
+                            [timedelta(days=6), timedelta(days=1)])
+        page.wait_for("document.querySelector('#status[data-state=\"connected\"]')")
+        live = client.publish("workspace", "note_added", {"title": "live"})
+        page.wait_for(f"document.querySelector('#feed li[data-seq=\"{live['seq']}\"]')")
+        rows = page.evaluate(
+            "Array.from(document.querySelectorAll('#feed > li')).map((n) =>"
+            " n.classList.contains('day') ? ['day', n.textContent] :"
+            " [Number(n.dataset.seq), n.querySelector('time').textContent,"
+            "  n.querySelector('time').title,"
+            "  LatticeTime.fullTime(n.querySelector('time').getAttribute('datetime'))])"
+        )
+    week_ago = page.evaluate(f"LatticeTime.dayLabel({json.dumps(events[-1]['received_at'])},"
+                             " new Date())")
+    assert [r[:1] if r[0] != "day" else r for r in rows] == [
+        [live["seq"]], [events[0]["seq"]],
+        ["day", "Yesterday"], [events[1]["seq"]],
+        ["day", week_ago], [events[2]["seq"]],
+    ]
+    assert week_ago not in ("Today", "Yesterday")
+    said = {r[0]: r[1] for r in rows if r[0] != "day"}
+    assert said[live["seq"]] == said[events[0]["seq"]] == "just now"
+    assert said[events[1]["seq"]].startswith("yesterday ")
+    for row in rows:
+        if row[0] != "day":
+            assert row[2] == row[3] and re.search(r"\d\d:\d\d:\d\d", row[2])
+
+    # three minutes later (the page's virtual clock: its timers and Date move on)
+    page.call("Emulation.setVirtualTimePolicy", policy="advance", budget=180_000)
+    page.wait_event("Emulation.virtualTimeBudgetExpired")
+    shown, due = page.evaluate(
+        f"(() => {{ const t = document.querySelector('#feed li[data-seq=\"{live['seq']}\"] time');"
+        "  const minute = new Date(Math.floor(Date.now() / 60000) * 60000);"
+        "  return [t.textContent, LatticeTime.eventTime(t.getAttribute('datetime'), minute)];"
+        " })()"
+    )
+    # worded again on the minute: as of the last minute that began
+    assert shown == due and shown in ("2 min ago", "3 min ago")
 
 
 SIGNIN_WAYS = ("in a terminal, run lattice-rt open;",
