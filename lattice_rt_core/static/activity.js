@@ -45,10 +45,8 @@
   // Until the feed (or the stream's replay) and presence first answer, the page says
   // it is loading: "nobody is present" before anyone asked the server would be a guess.
   var feedKnown = false;
-  // what a presence entry's status says, in words (the server's statuses)
-  var STATUS_LABELS = { active: "Active", idle: "Idle", away: "Away", dnd: "Do not disturb" };
-  // the name of "no workspace", as the CLI and the tray app say it (lattice_rt_core/people.py)
-  var NO_WORKSPACE = "No workspace";
+  var Wording = window.LatticeWording;  // wording.js: the app's words for an event
+  var NO_WORKSPACE = Wording.NO_WORKSPACE;
 
   // ------------------------------------------------------------ helpers
   function el(tag, className, text) {
@@ -74,11 +72,6 @@
     return node;
   }
 
-  function shorten(text, limit) {
-    text = String(text);
-    return text.length > limit ? text.slice(0, limit - 1) + "…" : text;
-  }
-
   function valueText(value) {
     if (value === null || value === undefined) return "–";
     if (typeof value === "string") return value;
@@ -93,40 +86,6 @@
     return count + " " + (count === 1 ? singular : pluralForm || singular + "s");
   }
 
-  function personName(entry) {
-    if (!entry || typeof entry !== "object") return "someone";
-    return entry.display_name || entry.user || entry.client_id || "someone";
-  }
-
-  function statusLabel(entry) {
-    var status = entry && typeof entry.status === "string" ? entry.status : "active";
-    return Object.prototype.hasOwnProperty.call(STATUS_LABELS, status) ? STATUS_LABELS[status] : status;
-  }
-
-  function statusLine(entry) {
-    var text = entry && entry.status_text ? String(entry.status_text) : "";
-    return statusLabel(entry) + (text ? ": " + text : "");
-  }
-
-  function summary(event) {
-    var payload = event.payload;
-    if (event.area === "presence" && payload && typeof payload === "object") {
-      if (event.event_type === "status") return personName(payload) + " is now " + statusLine(payload);
-      var verb = event.event_type === "join" ? "joined" : event.event_type === "leave" ? "left" : event.event_type;
-      var text = personName(payload) + " " + verb;
-      if (payload.reason === "timeout") text += " (timed out)";
-      return text;
-    }
-    if (payload === null || payload === undefined) return "";
-    if (typeof payload !== "object" || Array.isArray(payload)) return shorten(valueText(payload), 160);
-    var keys = Object.keys(payload);
-    var parts = keys.slice(0, 4).map(function (key) {
-      return key + ": " + shorten(valueText(payload[key]), 60);
-    });
-    if (keys.length > 4) parts.push("+" + (keys.length - 4) + " more");
-    return parts.join(" · ");
-  }
-
   function hueClass(text) {
     var hash = 0;
     for (var i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
@@ -134,18 +93,35 @@
   }
 
   // --------------------------------------------------------------- feed
+  // A row as the app's Activity window says it: when, the workspace, the title (a
+  // failure marked), the summary and who.
   function eventRow(event, fresh) {
-    var row = el("li", "row event" + (fresh ? " fresh" : ""));
+    var failed = Wording.isFailure(event);
+    var row = el("li", "row event" + (failed ? " failure" : "") + (fresh ? " fresh" : ""));
     row.setAttribute("data-seq", String(event.seq));
     var stamp = event.received_at || event.timestamp || "";
     var time = timeEl(String(stamp));
-    var ws = event.workspace_id;
-    var chip = el("span", ws ? "chip" : "chip none", ws || NO_WORKSPACE);
-    chip.title = ws ? "workspace " + ws : "not tied to a workspace";
+    var ws = Wording.actedWorkspace(event);
+    var chip = el("span", ws !== null ? "chip" : "chip none", Wording.workspaceLabel(event));
+    chip.title = ws !== null ? "workspace " + ws : "not tied to a workspace";
     var what = el("span", "what");
-    what.append(el("span", "area", event.area), el("span", "sep", "/"), el("span", "type", event.event_type));
-    var sum = el("span", "summary", summary(event));
-    if (event.actor && event.area !== "presence") sum.append(el("span", "actor", " — " + event.actor));
+    var title = Wording.eventTitle(event);
+    if (failed) {
+      var mark = el("span", "failure-mark", "✖ ");
+      mark.title = "Failed";
+      what.append(mark);
+    }
+    what.append(el("span", "title", title));
+    what.title = String(event.area) + "/" + String(event.event_type);
+    var line = Wording.eventSummary(event);
+    var presence = event.area === "presence";
+    // a presence row's summary is its title and workspace again: only a reason is news
+    var reason = event.payload && typeof event.payload === "object" ? event.payload.reason : null;
+    if (presence && (!reason || reason === "left")) line = "";
+    var sum = el("span", "summary", line);
+    if (failed) sum.title = Wording.failureLine(event);
+    var actor = Wording.eventActor(event);
+    if (actor && !presence) sum.append(el("span", "actor", (line ? " — " : "") + actor));
     row.append(time, chip, what, sum);
     return row;
   }

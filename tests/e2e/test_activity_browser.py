@@ -20,7 +20,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -198,26 +198,6 @@ def _pump(pipe: IO[str], lines: queue.Queue[str]) -> None:
         lines.put(line.rstrip("\n"))
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    if chromium_path() is None:
-        pytest.skip("Chromium is not installed (scripts/sysdeps.sh test installs it)")
-    chrome = Browser(tmp_path / "profile")
-    try:
-        yield chrome
-    finally:
-        chrome.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    tab = browser.page()
-    try:
-        yield tab
-    finally:
-        tab.close()
-
-
 def sign_in(page: Page, client: RealtimeClient) -> None:
     """Open the page through a one-time launch code and wait until it is live."""
     page.navigate(client.launch_url())
@@ -252,7 +232,10 @@ def test_live_feed_and_presence_through_a_launch_code(
                               workspace_id="ws-alpha")
         row = page.wait_for(text_of("#feed li.event", "marker-7f3a"))
         assert hostile in row  # shown as text, verbatim
-        assert "workflow/workflow_run" in row and "ws-alpha" in row
+        assert "Workflow run" in row and "ws-alpha" in row  # the app's title
+        assert page.evaluate(
+            f"document.querySelector('#feed li[data-seq=\"{live['seq']}\"] .what').title"
+        ) == "workflow/workflow_run"
         assert page.evaluate("document.querySelectorAll('#feed img').length") == 0
         assert page.evaluate("window.pwned === undefined") is True
         order = page.evaluate(
@@ -311,7 +294,7 @@ def test_presence_shows_each_persons_status_dot_and_line_live(
         assert page.evaluate(
             f"getComputedStyle(document.querySelector('{item} .presence-dot')).backgroundColor"
         ) != colour  # the dot changed colour with the status
-        assert page.wait_for(text_of("#feed li.event", "Ada Lovelace is now Away: Lunch"))
+        assert page.wait_for(text_of("#feed li.event", "Ada Lovelace: Away · Lunch"))
         page.screenshot(tmp_path / "presence-status.png")
 
 
