@@ -22,6 +22,7 @@
   var feedEmpty = document.getElementById("feed-empty");
   var feedLoading = document.getElementById("feed-loading");
   var feedCount = document.getElementById("feed-count");
+  var moreEl = document.getElementById("more");
   var presenceEl = document.getElementById("presence");
   var presenceEmpty = document.getElementById("presence-empty");
   var presenceLoading = document.getElementById("presence-loading");
@@ -45,6 +46,10 @@
   // Until the feed (or the stream's replay) and presence first answer, the page says
   // it is loading: "nobody is present" before anyone asked the server would be a guess.
   var feedKnown = false;
+  var rowCap = MAX_ROWS;  // rows kept; grows with each older page asked for
+  var nextBefore = null;  // the feed's "before" for the next older page (null: none kept)
+  var moreBusy = false;
+  var moreInView = false;
   var Wording = window.LatticeWording;  // wording.js: the app's words for an event
   var NO_WORKSPACE = Wording.NO_WORKSPACE;
 
@@ -146,12 +151,15 @@
   // (not above today's at the top: the times say "today" already), then the counts.
   function settleFeed() {
     feedEl.querySelectorAll("li.day").forEach(function (node) { node.remove(); });
-    while (feedEl.children.length > MAX_ROWS) {
+    var trimmed = false;
+    while (feedEl.children.length > rowCap) {
       var last = feedEl.lastElementChild;
       var seq = Number(last.getAttribute("data-seq"));
       if (Number.isFinite(seq)) seen.delete(seq);
       last.remove();
+      trimmed = true;
     }
+    if (trimmed) showMore(oldestShown());  // what fell off the end can be asked for again
     markDays(new Date());
     refreshFeedMeta();
   }
@@ -180,6 +188,52 @@
     });
     settleFeed();
     setTimeout(refreshTimes, 60000 - (now.getTime() % 60000));
+  }
+
+  function oldestShown() {
+    var rows = feedEl.querySelectorAll("li.event");
+    var seq = rows.length ? Number(rows[rows.length - 1].getAttribute("data-seq")) : NaN;
+    return Number.isFinite(seq) ? seq : null;
+  }
+
+  function showMore(before) {
+    nextBefore = typeof before === "number" && before > 1 ? before : null;
+    moreEl.hidden = nextBefore === null;
+  }
+
+  // The next older page of the feed, below the oldest row (the button, or its coming
+  // into view at the end of the feed).
+  function loadOlder() {
+    if (moreBusy || nextBefore === null || signedOut) return;
+    moreBusy = true;
+    moreEl.disabled = true;
+    moreEl.textContent = "Loading older events…";
+    getJson("/realtime/feed?limit=" + FEED_LIMIT + "&before=" + nextBefore)
+      .then(function (body) {
+        if (!body) return;
+        var events = Array.isArray(body.events) ? body.events : [];
+        events.forEach(function (event) {  // older than every row shown: they go last
+          if (remember(event)) feedEl.append(eventRow(event, false));
+        });
+        rowCap = Math.max(rowCap, feedEl.querySelectorAll("li.row").length);
+        settleFeed();
+        showMore(body.next_before);
+      })
+      .catch(function () { /* the button stays: another try */ })
+      .finally(function () {
+        moreBusy = false;
+        moreEl.disabled = false;
+        moreEl.textContent = "Show older events";
+        if (moreInView) loadOlder();  // still at the end of the feed: the next page
+      });
+  }
+
+  moreEl.addEventListener("click", loadOlder);
+  if ("IntersectionObserver" in window) {
+    new IntersectionObserver(function (entries) {
+      moreInView = entries[entries.length - 1].isIntersecting;
+      if (moreInView) loadOlder();
+    }).observe(moreEl);
   }
 
   function remember(event) {
@@ -407,6 +461,7 @@
         if (remember(event)) feedEl.append(eventRow(event, false));
       });
       settleFeed();
+      showMore(body.next_before);
       showStats(body.stats);
     });
   }
@@ -452,47 +507,6 @@
     addLive(event);
   }
 
-  // The text/event-stream format (the HTML standard's rules, as EventSource reads it).
-  function readFrames(reader) {
-    var decoder = new TextDecoder();
-    var buffer = "";
-    var data = [];
-    var type = "";
-    var id = null;
-
-    function line(text) {
-      if (text === "") {
-        if (id !== null) lastEventId = id;
-        if (data.length) onFrame(type, data.join("\n"));
-        data = [];
-        type = "";
-        id = null;
-        return;
-      }
-      if (text.charAt(0) === ":") return;  // a comment: the heartbeat
-      var colon = text.indexOf(":");
-      var field = colon < 0 ? text : text.slice(0, colon);
-      var value = colon < 0 ? "" : text.slice(colon + 1);
-      if (value.charAt(0) === " ") value = value.slice(1);
-      if (field === "data") data.push(value);
-      else if (field === "event") type = value;
-      else if (field === "id" && value.indexOf("\0") < 0) id = value;
-      else if (field === "retry" && /^[0-9]+$/.test(value)) serverRetry = Number(value);
-    }
-
-    function pump() {
-      return reader.read().then(function (chunk) {
-        if (chunk.done) return;
-        buffer += decoder.decode(chunk.value, { stream: true });
-        var lines = buffer.split(/\r\n|\r|\n/);
-        buffer = lines.pop();
-        lines.forEach(line);
-        return pump();
-      });
-    }
-    return pump();
-  }
-
   function connect() {
     if (signedOut) return;
     var url = "/realtime/stream";
@@ -515,7 +529,11 @@
         retryDelay = RETRY_MIN;
         setStatus("connected", "Live");
         loadPresence();
-        return readFrames(response.body.getReader());
+        return window.LatticeSse.read(response.body.getReader(), {
+          frame: onFrame,
+          id: function (id) { lastEventId = id; },
+          retry: function (ms) { serverRetry = ms; },
+        });
       })
       .catch(function () { /* retried below */ })
       .then(function () {

@@ -533,6 +533,38 @@ def test_the_feed_says_how_long_ago_with_the_time_as_tooltip_and_separates_days(
     assert shown == due and shown in ("2 min ago", "3 min ago")
 
 
+def feed_seqs(page: Page) -> list[int]:
+    seqs: list[int] = page.evaluate(
+        "Array.from(document.querySelectorAll('#feed li.event')).map((n) => Number(n.dataset.seq))"
+    )
+    return seqs
+
+
+def test_older_events_load_with_the_button_and_at_the_end_of_the_feed(
+    page: Page, server: RealtimeServer
+) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        burst = client.publish_many(
+            [{"event_type": f"step_{n}", "payload": {"n": n}} for n in range(130)])
+        seqs = [event["seq"] for event in burst][::-1]  # newest first
+        sign_in(page, client)
+        page.wait_for("document.querySelectorAll('#feed li.event').length === 50"
+                      " && document.querySelector('#more').checkVisibility()")
+        assert feed_seqs(page) == seqs[:50]
+        page.evaluate("document.querySelector('#more').click()")
+        page.wait_for("document.querySelectorAll('#feed li.event').length === 100"
+                      " && !document.querySelector('#more').disabled")
+        assert feed_seqs(page) == seqs[:100]
+        # scrolled to the end of the feed, the page asks for the rest by itself
+        page.evaluate("document.querySelector('#more').scrollIntoView()")
+        page.wait_for("document.querySelectorAll('#feed li.event').length === 130"
+                      " && !document.querySelector('#more').checkVisibility()")
+        assert feed_seqs(page) == seqs
+        live = client.publish("workspace", "note_added", {"title": "after the rest"})
+        page.wait_for(f"document.querySelector('#feed li.event[data-seq=\"{live['seq']}\"]')")
+        assert feed_seqs(page) == [live["seq"], *seqs]  # nothing asked for was trimmed
+
+
 SIGNIN_WAYS = ("in a terminal, run lattice-rt open;",
                f"or, in the Lattice tray menu, choose {BROWSER}.")
 
