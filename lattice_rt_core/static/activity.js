@@ -23,6 +23,15 @@
   var feedLoading = document.getElementById("feed-loading");
   var feedCount = document.getElementById("feed-count");
   var moreEl = document.getElementById("more");
+  var filters = window.LatticeFilters.create({
+    feed: feedEl,
+    workspace: document.getElementById("filter-workspace"),
+    area: document.getElementById("filter-area"),
+    text: document.getElementById("filter-text"),
+    nomatch: document.getElementById("feed-nomatch"),
+    noWorkspace: window.LatticeWording.NO_WORKSPACE,
+    changed: function () { refreshFeedMeta(); },
+  });
   var presenceEl = document.getElementById("presence");
   var presenceEmpty = document.getElementById("presence-empty");
   var presenceLoading = document.getElementById("presence-loading");
@@ -50,17 +59,12 @@
   var nextBefore = null;  // the feed's "before" for the next older page (null: none kept)
   var moreBusy = false;
   var moreInView = false;
+  var el = window.LatticeDom.el;  // presence.js
+  var plural = window.LatticeDom.plural;
   var Wording = window.LatticeWording;  // wording.js: the app's words for an event
   var NO_WORKSPACE = Wording.NO_WORKSPACE;
 
   // ------------------------------------------------------------ helpers
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
   function setStatus(state, text) {
     statusEl.setAttribute("data-state", state);
     statusText.textContent = text;
@@ -87,16 +91,6 @@
     }
   }
 
-  function plural(count, singular, pluralForm) {
-    return count + " " + (count === 1 ? singular : pluralForm || singular + "s");
-  }
-
-  function hueClass(text) {
-    var hash = 0;
-    for (var i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
-    return "hue-" + (Math.abs(hash) % 8);
-  }
-
   // --------------------------------------------------------------- feed
   // A row as the app's Activity window says it: when, the workspace, the title (a
   // failure marked), the summary and who.
@@ -104,6 +98,8 @@
     var failed = Wording.isFailure(event);
     var row = el("li", "row event" + (failed ? " failure" : "") + (fresh ? " fresh" : ""));
     row.setAttribute("data-seq", String(event.seq));
+    row.setAttribute("data-workspace", Wording.workspaceLabel(event));
+    row.setAttribute("data-area", Wording.humanize(event.area || "workspace"));  // the app's Area
     var stamp = event.received_at || event.timestamp || "";
     var time = timeEl(String(stamp));
     var ws = Wording.actedWorkspace(event);
@@ -140,11 +136,14 @@
     return row;
   }
 
+  // Filter the rows (filters.js), then say how many there are and how many are shown.
   function refreshFeedMeta() {
-    var events = feedEl.querySelectorAll("li.event").length;
+    var counts = filters.apply();
+    var events = counts[1];
     feedLoading.hidden = feedKnown;
     feedEmpty.hidden = !feedKnown || feedEl.children.length > 0;
-    feedCount.textContent = events ? plural(events, "event") : "";
+    var count = events ? plural(events, "event") : "";
+    feedCount.textContent = events && filters.active() ? counts[0] + " of " + count : count;
   }
 
   // Trim the feed to MAX_ROWS rows, then put a date separator above each day's rows
@@ -264,56 +263,10 @@
   // people.py, the rule lattice-rt presence and the tray app use): this shows what it says.
   function renderPresence(body) {
     var people = Array.isArray(body.people) ? body.people : [];
-    var groups = new Map();  // in the server's order: workspaces by name, the one without last
-    people.forEach(function (person) {
-      var key = person.workspace_id || "";
-      if (!groups.has(key)) groups.set(key, { title: person.workspace || NO_WORKSPACE, people: [] });
-      groups.get(key).people.push(person);
-    });
-    var nodes = Array.from(groups.keys()).map(function (key) {
-      var found = groups.get(key);
-      var group = el("section", "group");
-      group.setAttribute("data-workspace", key);
-      var head = el("h3");
-      head.append(el("span", null, found.title), el("span", "muted", String(found.people.length)));
-      head.title = plural(found.people.length, "person", "people");
-      var list = el("ul", "people");
-      found.people.forEach(function (person) { list.append(personRow(person)); });
-      group.append(head, list);
-      return group;
-    });
-    presenceEl.replaceChildren.apply(presenceEl, nodes);
+    presenceEl.replaceChildren.apply(presenceEl, window.LatticePresence.groups(people));
     presenceLoading.hidden = true;
     presenceEmpty.hidden = people.length > 0;
     presenceCount.textContent = people.length && typeof body.summary === "string" ? body.summary : "";
-  }
-
-  function personRow(person) {
-    var name = String(person.name || "someone");
-    var item = el("li", "person");
-    item.setAttribute("data-client-id", String(person.client_id || ""));
-    var status = typeof person.status === "string" ? person.status : "active";
-    var label = String(person.label || status);
-    item.setAttribute("data-status", status);
-    var avatar = el("span", "avatar " + hueClass(name), name.charAt(0).toUpperCase());
-    avatar.setAttribute("aria-hidden", "true");
-    avatar.setAttribute("data-status", status);
-    var dot = el("span", "presence-dot");
-    dot.title = label;
-    avatar.append(dot);
-    var who = el("div", "who");
-    var line = el("div", "person-status");
-    line.append(el("span", "status-label", label));
-    if (person.status_text) line.append(el("span", "status-text", " · " + person.status_text));
-    line.title = label + (person.status_text ? ": " + person.status_text : "");
-    var sub = [];
-    if (person.user && person.user !== name) sub.push(person.user);
-    var since = Time.clock(person.joined_at || "");
-    if (since) sub.push("since " + since);
-    if (person.connections > 1) sub.push(plural(person.connections, "connection"));
-    who.append(el("div", "name", name), line, el("div", "sub", sub.join(" · ")));
-    item.append(avatar, who);
-    return item;
   }
 
   function loadPresence() {

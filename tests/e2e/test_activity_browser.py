@@ -533,9 +533,12 @@ def test_the_feed_says_how_long_ago_with_the_time_as_tooltip_and_separates_days(
     assert shown == due and shown in ("2 min ago", "3 min ago")
 
 
-def feed_seqs(page: Page) -> list[int]:
+def feed_seqs(page: Page, shown: bool = False) -> list[int]:
+    """The seqs of the feed's rows (only those shown, with ``shown``), top to bottom."""
     seqs: list[int] = page.evaluate(
-        "Array.from(document.querySelectorAll('#feed li.event')).map((n) => Number(n.dataset.seq))"
+        "Array.from(document.querySelectorAll('#feed li.event'))"
+        f".filter((n) => {'n.checkVisibility()' if shown else 'true'})"
+        ".map((n) => Number(n.dataset.seq))"
     )
     return seqs
 
@@ -563,6 +566,72 @@ def test_older_events_load_with_the_button_and_at_the_end_of_the_feed(
         live = client.publish("workspace", "note_added", {"title": "after the rest"})
         page.wait_for(f"document.querySelector('#feed li.event[data-seq=\"{live['seq']}\"]')")
         assert feed_seqs(page) == [live["seq"], *seqs]  # nothing asked for was trimmed
+
+
+def choose(page: Page, selector: str, value: str, event: str = "change") -> None:
+    """Set a filter control as a person would, and tell the page."""
+    page.evaluate(
+        f"(() => {{ const n = document.querySelector({json.dumps(selector)});"
+        f" n.value = {json.dumps(value)};"
+        f" n.dispatchEvent(new Event({json.dumps(event)}, {{bubbles: true}})); }})()"
+    )
+
+
+def shown_seqs(page: Page) -> list[int]:
+    return feed_seqs(page, shown=True)
+
+
+def test_the_feed_filters_by_workspace_area_and_words(
+    page: Page, server: RealtimeServer
+) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        made = [
+            client.publish("workflow", "workflow_run", {"name": "Nightly import"},
+                           workspace_id="ws-alpha"),
+            client.publish("graph", "indexing_paused", {"graph_id": "papers"},
+                           workspace_id="ws-beta"),
+            client.publish("workflow", "workflow_failed", {"name": "Weekly report",
+                                                           "error": "disk full"},
+                           workspace_id="ws-beta"),
+            client.publish("skills", "skill_installed", {"skill": "pdf-export"}),
+        ]
+        seq = [event["seq"] for event in made]
+        sign_in(page, client)
+        page.wait_for(f"document.querySelector('#feed li[data-seq=\"{seq[0]}\"]')")
+        options = page.evaluate(
+            "['#filter-workspace', '#filter-area'].map((s) =>"
+            " Array.from(document.querySelectorAll(s + ' option')).map((o) => o.textContent))"
+        )
+        assert options == [["All workspaces", "ws-alpha", "ws-beta", NO_WORKSPACE],
+                           ["All areas", "graph", "skills", "workflow"]]
+
+        choose(page, "#filter-workspace", "ws-beta")
+        assert shown_seqs(page) == [seq[2], seq[1]]
+        assert page.evaluate("document.querySelector('#feed-count').textContent") == (
+            "2 of 4 events")
+        choose(page, "#filter-area", "workflow")
+        assert shown_seqs(page) == [seq[2]]
+        # a live event of another workspace stays hidden; one that matches shows
+        other = client.publish("workflow", "workflow_run", {"name": "x"}, workspace_id="ws-gamma")
+        match = client.publish("workflow", "workflow_run", {"name": "y"}, workspace_id="ws-beta")
+        page.wait_for(f"document.querySelector('#feed li[data-seq=\"{match['seq']}\"]')")
+        assert shown_seqs(page) == [match["seq"], seq[2]]
+        assert page.evaluate(
+            f"document.querySelector('#feed li[data-seq=\"{other['seq']}\"]').hidden")
+        assert "ws-gamma" in page.evaluate(
+            "Array.from(document.querySelectorAll('#filter-workspace option'))"
+            ".map((o) => o.value)")
+
+        choose(page, "#filter-workspace", "")
+        choose(page, "#filter-area", "")
+        choose(page, "#filter-text", "DISK  Weekly", "input")  # every word, any case
+        assert shown_seqs(page) == [seq[2]]
+        choose(page, "#filter-text", "<no such thing>", "input")
+        assert shown_seqs(page) == []
+        assert page.evaluate("document.querySelector('#feed-nomatch').checkVisibility()")
+        choose(page, "#filter-text", "", "input")
+        assert shown_seqs(page) == [match["seq"], other["seq"], *seq[::-1]]
+        assert not page.evaluate("document.querySelector('#feed-nomatch').checkVisibility()")
 
 
 SIGNIN_WAYS = ("in a terminal, run lattice-rt open;",
