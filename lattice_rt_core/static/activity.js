@@ -146,8 +146,8 @@
     feedCount.textContent = events && filters.active() ? counts[0] + " of " + count : count;
   }
 
-  // Trim the feed to MAX_ROWS rows, then put a date separator above each day's rows
-  // (not above today's at the top: the times say "today" already), then the counts.
+  // Trim the feed to its rows' cap, then put a date separator above each day's rows
+  // (not above a feed of today alone: the times say "today" already), then the counts.
   function settleFeed() {
     feedEl.querySelectorAll("li.day").forEach(function (node) { node.remove(); });
     var trimmed = false;
@@ -165,17 +165,20 @@
 
   function markDays(now) {
     var previous;
+    var top = null;
     Array.from(feedEl.children).forEach(function (row, index) {
       var stamp = row.querySelector("time") ? row.querySelector("time").getAttribute("datetime") : "";
       var day = Time.dayKey(stamp);
       if (index > 0 && day === previous) return;
       previous = day;
-      var label = Time.dayLabel(stamp, now);
-      if (index === 0 && label === "Today") return;
-      var separator = el("li", "day", label);
+      var separator = el("li", "day", Time.dayLabel(stamp, now));
       separator.setAttribute("role", "separator");
-      feedEl.insertBefore(separator, row);
+      if (index === 0) top = separator;  // "Today" above a feed of today alone says nothing
+      else feedEl.insertBefore(separator, row);
     });
+    if (top && (top.textContent !== "Today" || feedEl.querySelector("li.day"))) {
+      feedEl.prepend(top);
+    }
   }
 
   // Every minute on the minute: "just now" becomes "1 min ago", today becomes yesterday.
