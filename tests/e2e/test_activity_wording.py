@@ -151,3 +151,34 @@ def test_published_events_show_in_the_page_with_the_apps_title_summary_and_mark(
         ".map((n) => n.title)"
     )
     assert marked == ["Failed"] * sum(is_failure(e) for e in feed) and marked
+
+    # the failure's title reads well on its tinted row in both themes (WCAG AA: 4.5:1),
+    # once the live rows' arrival highlight is over
+    page.evaluate("document.getAnimations().forEach((a) => a.finish())")
+    for scheme in ("light", "dark"):
+        page.call("Emulation.setEmulatedMedia",
+                  features=[{"name": "prefers-color-scheme", "value": scheme}])
+        text, ground, plain = page.evaluate(
+            "(() => { const row = document.querySelector('#feed li.failure');"
+            " const other = document.querySelector('#feed li.event:not(.failure)');"
+            " return [getComputedStyle(row.querySelector('.title')).color,"
+            "  getComputedStyle(row).backgroundColor,"
+            "  getComputedStyle(other).backgroundColor]; })()"
+        )
+        assert ground != plain  # the row is tinted
+        assert _contrast(_rgb(text), _rgb(ground)) >= 4.5, (scheme, text, ground)
+
+
+def _rgb(css: str) -> tuple[float, ...]:
+    """``rgb(163, 27, 27)`` as its three channels, 0..1."""
+    channels = css[css.index("(") + 1:css.index(")")].split(",")[:3]
+    return tuple(int(c) / 255 for c in channels)
+
+
+def _contrast(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    def luminance(rgb: tuple[float, ...]) -> float:
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    low, high = sorted((luminance(a), luminance(b)))
+    return (high + 0.05) / (low + 0.05)
