@@ -161,7 +161,9 @@ def _static_bytes(name: str) -> bytes | None:
 def _expired() -> Response:
     return HTMLResponse(
         _page_message("This link has expired",
-                      "The sign-in link was already used, or it is too old.", ways=True),
+                      "The sign-in link was already used, or it is too old. If this browser "
+                      "is signed in already, <a id=open href=/activity>open the activity "
+                      "page</a>.", ways=True),
         status_code=401, headers=_PAGE_HEADERS,
     )
 

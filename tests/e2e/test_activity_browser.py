@@ -464,6 +464,11 @@ def test_a_spent_link_gets_the_sign_in_page_in_the_pages_look(
     assert card["title"] == "This link has expired"
     assert tuple(card["ways"]) == SIGNIN_WAYS
     assert card["styled"]  # the page's stylesheet, under the page's CSP
+    # this browser is signed in (the first visit): the page's link leads to the feed
+    page.pending.clear()
+    page.evaluate("document.querySelector('#open').click()")
+    page.wait_event("Page.loadEventFired")
+    page.wait_for("document.querySelector('#status[data-state=\"connected\"]')")
     for word in ("Traceback", "error", "{", "401"):
         assert word not in card["text"]
 
