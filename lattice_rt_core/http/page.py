@@ -160,8 +160,10 @@ def _static_bytes(name: str) -> bytes | None:
 
 def _expired() -> Response:
     return HTMLResponse(
-        _page_message("This link has expired or was already used.",
-                      "Run <code>lattice-rt open</code> for a fresh one."),
+        _page_message("This link has expired",
+                      "The sign-in link was already used, or it is too old. If this browser "
+                      "is signed in already, <a id=open href=/activity>open the activity "
+                      "page</a>.", ways=True),
         status_code=401, headers=_PAGE_HEADERS,
     )
 
@@ -180,8 +182,22 @@ def _confirm_page(code: str, user: str) -> str:
     )
 
 
-def _page_message(title: str, hint: str) -> str:
+#: the lines of the page's own sign-in section that say how to get a link
+_WAYS = re.compile(rb"<!-- ways:.*?-->(.*?)<!-- /ways -->", re.S)
+
+
+def _page_message(title: str, hint: str, *, ways: bool = False) -> str:
+    """A page of the server's own in the activity page's look: a title, a line (HTML),
+    and with ``ways`` the page's lines on how to get a sign-in link."""
+    found = _WAYS.search(_static_bytes("activity.html") or b"") if ways else None
+    how = found.group(1).decode() if found else ""
     return (
-        "<!doctype html><meta charset=utf-8><title>Lattice activity</title>"
-        f"<body style='font-family:sans-serif;margin:3em'><h1>{title}</h1><p>{hint}</p>"
+        "<!doctype html><html lang=en><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
+        "<title>Lattice activity</title>"
+        "<link rel=stylesheet href=/activity/static/activity.css>"
+        "<header class=bar><div class=brand><span class=logo aria-hidden=true></span>"
+        "<h1>Lattice activity</h1></div></header>"
+        f"<section class=signin><h2>{title}</h2><div class=signin-reason>{hint}</div>"
+        f"{how}</section>"
     )

@@ -16,12 +16,25 @@
 
   var statusEl = document.getElementById("status");
   var statusText = document.getElementById("status-text");
-  var bannerEl = document.getElementById("banner");
+  var mainEl = document.getElementById("main");
+  var signinEl = document.getElementById("signin");
   var feedEl = document.getElementById("feed");
   var feedEmpty = document.getElementById("feed-empty");
+  var feedLoading = document.getElementById("feed-loading");
   var feedCount = document.getElementById("feed-count");
+  var moreEl = document.getElementById("more");
+  var filters = window.LatticeFilters.create({
+    feed: feedEl,
+    workspace: document.getElementById("filter-workspace"),
+    area: document.getElementById("filter-area"),
+    text: document.getElementById("filter-text"),
+    nomatch: document.getElementById("feed-nomatch"),
+    noWorkspace: window.LatticeWording.NO_WORKSPACE,
+    changed: function () { refreshFeedMeta(); },
+  });
   var presenceEl = document.getElementById("presence");
   var presenceEmpty = document.getElementById("presence-empty");
+  var presenceLoading = document.getElementById("presence-loading");
   var presenceCount = document.getElementById("presence-count");
   var footerEl = document.getElementById("footer");
 
@@ -39,41 +52,33 @@
   var presenceTimer = null;
   var presenceBusy = false;
   var presenceAgain = false;
-  // what a presence entry's status says, in words (the server's statuses)
-  var STATUS_LABELS = { active: "Active", idle: "Idle", away: "Away", dnd: "Do not disturb" };
-  // the name of "no workspace", as the CLI and the tray app say it (lattice_rt_core/people.py)
-  var NO_WORKSPACE = "No workspace";
+  // Until the feed (or the stream's replay) and presence first answer, the page says
+  // it is loading: "nobody is present" before anyone asked the server would be a guess.
+  var feedKnown = false;
+  var rowCap = MAX_ROWS;  // rows kept; grows with each older page asked for
+  var nextBefore = null;  // the feed's "before" for the next older page (null: none kept)
+  var moreBusy = false;
+  var moreInView = false;
+  var el = window.LatticeDom.el;  // presence.js
+  var plural = window.LatticeDom.plural;
+  var Wording = window.LatticeWording;  // wording.js: the app's words for an event
+  var NO_WORKSPACE = Wording.NO_WORKSPACE;
 
   // ------------------------------------------------------------ helpers
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
   function setStatus(state, text) {
     statusEl.setAttribute("data-state", state);
     statusText.textContent = text;
   }
 
-  function showBanner(parts) {
-    bannerEl.replaceChildren();
-    parts.forEach(function (part) {
-      bannerEl.append(part.code ? el("code", null, part.code) : document.createTextNode(part));
-    });
-    bannerEl.hidden = false;
-  }
+  var Time = window.LatticeTime;  // timefmt.js
 
-  function formatTime(iso) {
-    var date = new Date(iso);
-    if (!iso || isNaN(date.getTime())) return "";
-    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  }
-
-  function shorten(text, limit) {
-    text = String(text);
-    return text.length > limit ? text.slice(0, limit - 1) + "…" : text;
+  // A <time> that says when, as the app does ("3 min ago"), with the whole time as its
+  // tooltip; refreshTimes() words it again as time passes.
+  function timeEl(stamp) {
+    var node = el("time", "time", Time.eventTime(stamp, new Date()));
+    node.setAttribute("datetime", stamp);
+    node.title = Time.fullTime(stamp);
+    return node;
   }
 
   function valueText(value) {
@@ -86,64 +91,38 @@
     }
   }
 
-  function plural(count, singular, pluralForm) {
-    return count + " " + (count === 1 ? singular : pluralForm || singular + "s");
-  }
-
-  function personName(entry) {
-    if (!entry || typeof entry !== "object") return "someone";
-    return entry.display_name || entry.user || entry.client_id || "someone";
-  }
-
-  function statusLabel(entry) {
-    var status = entry && typeof entry.status === "string" ? entry.status : "active";
-    return Object.prototype.hasOwnProperty.call(STATUS_LABELS, status) ? STATUS_LABELS[status] : status;
-  }
-
-  function statusLine(entry) {
-    var text = entry && entry.status_text ? String(entry.status_text) : "";
-    return statusLabel(entry) + (text ? ": " + text : "");
-  }
-
-  function summary(event) {
-    var payload = event.payload;
-    if (event.area === "presence" && payload && typeof payload === "object") {
-      if (event.event_type === "status") return personName(payload) + " is now " + statusLine(payload);
-      var verb = event.event_type === "join" ? "joined" : event.event_type === "leave" ? "left" : event.event_type;
-      var text = personName(payload) + " " + verb;
-      if (payload.reason === "timeout") text += " (timed out)";
-      return text;
-    }
-    if (payload === null || payload === undefined) return "";
-    if (typeof payload !== "object" || Array.isArray(payload)) return shorten(valueText(payload), 160);
-    var keys = Object.keys(payload);
-    var parts = keys.slice(0, 4).map(function (key) {
-      return key + ": " + shorten(valueText(payload[key]), 60);
-    });
-    if (keys.length > 4) parts.push("+" + (keys.length - 4) + " more");
-    return parts.join(" · ");
-  }
-
-  function hueClass(text) {
-    var hash = 0;
-    for (var i = 0; i < text.length; i++) hash = (hash * 31 + text.charCodeAt(i)) | 0;
-    return "hue-" + (Math.abs(hash) % 8);
-  }
-
   // --------------------------------------------------------------- feed
+  // A row as the app's Activity window says it: when, the workspace, the title (a
+  // failure marked), the summary and who.
   function eventRow(event, fresh) {
-    var row = el("li", "row event" + (fresh ? " fresh" : ""));
+    var failed = Wording.isFailure(event);
+    var row = el("li", "row event" + (failed ? " failure" : "") + (fresh ? " fresh" : ""));
     row.setAttribute("data-seq", String(event.seq));
+    row.setAttribute("data-workspace", Wording.workspaceLabel(event));
+    row.setAttribute("data-area", Wording.humanize(event.area || "workspace"));  // the app's Area
     var stamp = event.received_at || event.timestamp || "";
-    var time = el("time", "time", formatTime(stamp));
-    time.setAttribute("datetime", String(stamp));
-    var ws = event.workspace_id;
-    var chip = el("span", ws ? "chip" : "chip none", ws || NO_WORKSPACE);
-    chip.title = ws ? "workspace " + ws : "not tied to a workspace";
+    var time = timeEl(String(stamp));
+    var ws = Wording.actedWorkspace(event);
+    var chip = el("span", ws !== null ? "chip" : "chip none", Wording.workspaceLabel(event));
+    chip.title = ws !== null ? "workspace " + ws : "not tied to a workspace";
     var what = el("span", "what");
-    what.append(el("span", "area", event.area), el("span", "sep", "/"), el("span", "type", event.event_type));
-    var sum = el("span", "summary", summary(event));
-    if (event.actor && event.area !== "presence") sum.append(el("span", "actor", " — " + event.actor));
+    var title = Wording.eventTitle(event);
+    if (failed) {
+      var mark = el("span", "failure-mark", "✖ ");
+      mark.title = "Failed";
+      what.append(mark);
+    }
+    what.append(el("span", "title", title));
+    what.title = String(event.area) + "/" + String(event.event_type);
+    var line = Wording.eventSummary(event);
+    var presence = event.area === "presence";
+    // a presence row's summary is its title and workspace again: only a reason is news
+    var reason = event.payload && typeof event.payload === "object" ? event.payload.reason : null;
+    if (presence && (!reason || reason === "left")) line = "";
+    var sum = el("span", "summary", line);
+    if (failed) sum.title = Wording.failureLine(event);
+    var actor = Wording.eventActor(event);
+    if (actor && !presence) sum.append(el("span", "actor", (line ? " — " : "") + actor));
     row.append(time, chip, what, sum);
     return row;
   }
@@ -152,24 +131,111 @@
     var row = el("li", "row notice fresh");
     row.setAttribute("data-kind", kind);
     var label = el("span", "notice-text", text);
-    row.append(el("span", "time", formatTime(new Date().toISOString())), label);
+    row.append(timeEl(new Date().toISOString()), label);
     if (detail) label.append(el("span", "notice-detail", detail));
     return row;
   }
 
+  // Filter the rows (filters.js), then say how many there are and how many are shown.
   function refreshFeedMeta() {
-    var events = feedEl.querySelectorAll("li.event").length;
-    feedEmpty.hidden = feedEl.children.length > 0;
-    feedCount.textContent = events ? plural(events, "event") : "";
+    var counts = filters.apply();
+    var events = counts[1];
+    feedLoading.hidden = feedKnown;
+    feedEmpty.hidden = !feedKnown || feedEl.children.length > 0;
+    var count = events ? plural(events, "event") : "";
+    feedCount.textContent = events && filters.active() ? counts[0] + " of " + count : count;
   }
 
-  function trimFeed() {
-    while (feedEl.children.length > MAX_ROWS) {
+  // Trim the feed to its rows' cap, then put a date separator above each day's rows
+  // (not above a feed of today alone: the times say "today" already), then the counts.
+  function settleFeed() {
+    feedEl.querySelectorAll("li.day").forEach(function (node) { node.remove(); });
+    var trimmed = false;
+    while (feedEl.children.length > rowCap) {
       var last = feedEl.lastElementChild;
       var seq = Number(last.getAttribute("data-seq"));
       if (Number.isFinite(seq)) seen.delete(seq);
       last.remove();
+      trimmed = true;
     }
+    if (trimmed) showMore(oldestShown());  // what fell off the end can be asked for again
+    markDays(new Date());
+    refreshFeedMeta();
+  }
+
+  function markDays(now) {
+    var previous;
+    var top = null;
+    Array.from(feedEl.children).forEach(function (row, index) {
+      var stamp = row.querySelector("time") ? row.querySelector("time").getAttribute("datetime") : "";
+      var day = Time.dayKey(stamp);
+      if (index > 0 && day === previous) return;
+      previous = day;
+      var separator = el("li", "day", Time.dayLabel(stamp, now));
+      separator.setAttribute("role", "separator");
+      if (index === 0) top = separator;  // "Today" above a feed of today alone says nothing
+      else feedEl.insertBefore(separator, row);
+    });
+    if (top && (top.textContent !== "Today" || feedEl.querySelector("li.day"))) {
+      feedEl.prepend(top);
+    }
+  }
+
+  // Every minute on the minute: "just now" becomes "1 min ago", today becomes yesterday.
+  function refreshTimes() {
+    var now = new Date();
+    feedEl.querySelectorAll("time").forEach(function (node) {
+      var text = Time.eventTime(node.getAttribute("datetime"), now);
+      if (node.textContent !== text) node.textContent = text;
+    });
+    settleFeed();
+    setTimeout(refreshTimes, 60000 - (now.getTime() % 60000));
+  }
+
+  function oldestShown() {
+    var rows = feedEl.querySelectorAll("li.event");
+    var seq = rows.length ? Number(rows[rows.length - 1].getAttribute("data-seq")) : NaN;
+    return Number.isFinite(seq) ? seq : null;
+  }
+
+  function showMore(before) {
+    nextBefore = typeof before === "number" && before > 1 ? before : null;
+    moreEl.hidden = nextBefore === null;
+  }
+
+  // The next older page of the feed, below the oldest row (the button, or its coming
+  // into view at the end of the feed).
+  function loadOlder() {
+    if (moreBusy || nextBefore === null || signedOut) return;
+    moreBusy = true;
+    moreEl.disabled = true;
+    moreEl.textContent = "Loading older events…";
+    getJson("/realtime/feed?limit=" + FEED_LIMIT + "&before=" + nextBefore)
+      .then(function (body) {
+        if (!body) return;
+        var events = Array.isArray(body.events) ? body.events : [];
+        events.forEach(function (event) {  // older than every row shown: they go last
+          if (remember(event)) feedEl.append(eventRow(event, false));
+        });
+        rowCap = Math.max(rowCap, feedEl.querySelectorAll("li.row").length);
+        settleFeed();
+        showMore(body.next_before);
+      })
+      .catch(function () { /* the button stays: another try */ })
+      .finally(function () {
+        moreBusy = false;
+        moreEl.disabled = false;
+        moreEl.textContent = "Show older events";
+        if (moreInView) loadOlder();  // still at the end of the feed: the next page
+      });
+  }
+
+  moreEl.addEventListener("click", loadOlder);
+  if ("IntersectionObserver" in window) {
+    new IntersectionObserver(function (entries) {
+      moreInView = entries[entries.length - 1].isIntersecting;
+      if (moreInView) loadOlder();
+    }).observe(moreEl);
   }
 
   function remember(event) {
@@ -186,15 +252,13 @@
   function addLive(event) {
     if (!remember(event)) return;
     feedEl.prepend(eventRow(event, true));
-    trimFeed();
-    refreshFeedMeta();
+    settleFeed();
     if (event.area === "presence") schedulePresence();
   }
 
   function addNotice(row) {
     feedEl.prepend(row);
-    trimFeed();
-    refreshFeedMeta();
+    settleFeed();
   }
 
   // ----------------------------------------------------------- presence
@@ -202,55 +266,10 @@
   // people.py, the rule lattice-rt presence and the tray app use): this shows what it says.
   function renderPresence(body) {
     var people = Array.isArray(body.people) ? body.people : [];
-    var groups = new Map();  // in the server's order: workspaces by name, the one without last
-    people.forEach(function (person) {
-      var key = person.workspace_id || "";
-      if (!groups.has(key)) groups.set(key, { title: person.workspace || NO_WORKSPACE, people: [] });
-      groups.get(key).people.push(person);
-    });
-    var nodes = Array.from(groups.keys()).map(function (key) {
-      var found = groups.get(key);
-      var group = el("section", "group");
-      group.setAttribute("data-workspace", key);
-      var head = el("h3");
-      head.append(el("span", null, found.title), el("span", "muted", String(found.people.length)));
-      head.title = plural(found.people.length, "person", "people");
-      var list = el("ul", "people");
-      found.people.forEach(function (person) { list.append(personRow(person)); });
-      group.append(head, list);
-      return group;
-    });
-    presenceEl.replaceChildren.apply(presenceEl, nodes);
+    presenceEl.replaceChildren.apply(presenceEl, window.LatticePresence.groups(people));
+    presenceLoading.hidden = true;
     presenceEmpty.hidden = people.length > 0;
     presenceCount.textContent = people.length && typeof body.summary === "string" ? body.summary : "";
-  }
-
-  function personRow(person) {
-    var name = String(person.name || "someone");
-    var item = el("li", "person");
-    item.setAttribute("data-client-id", String(person.client_id || ""));
-    var status = typeof person.status === "string" ? person.status : "active";
-    var label = String(person.label || status);
-    item.setAttribute("data-status", status);
-    var avatar = el("span", "avatar " + hueClass(name), name.charAt(0).toUpperCase());
-    avatar.setAttribute("aria-hidden", "true");
-    avatar.setAttribute("data-status", status);
-    var dot = el("span", "presence-dot");
-    dot.title = label;
-    avatar.append(dot);
-    var who = el("div", "who");
-    var line = el("div", "person-status");
-    line.append(el("span", "status-label", label));
-    if (person.status_text) line.append(el("span", "status-text", " · " + person.status_text));
-    line.title = label + (person.status_text ? ": " + person.status_text : "");
-    var sub = [];
-    if (person.user && person.user !== name) sub.push(person.user);
-    var since = formatTime(person.joined_at || "");
-    if (since) sub.push("since " + since);
-    if (person.connections > 1) sub.push(plural(person.connections, "connection"));
-    who.append(el("div", "name", name), line, el("div", "sub", sub.join(" · ")));
-    item.append(avatar, who);
-    return item;
   }
 
   function loadPresence() {
@@ -341,23 +360,24 @@
     });
   }
 
-  function notSignedIn(parts) {
+  // The sign-in page: why this browser is not signed in, and how to get a link.
+  function notSignedIn(state, label, title, reason) {
     signedOut = true;
-    setStatus("signed-out", "Not signed in");
-    showBanner(parts);
+    setStatus(state, label);
+    document.getElementById("signin-title").textContent = title;
+    document.getElementById("signin-reason").textContent = reason;
+    mainEl.hidden = true;
+    footerEl.hidden = true;
+    signinEl.hidden = false;
   }
 
   function endSession() {
     if (signedOut) return;
-    signedOut = true;
     if (stream) stream.abort();
     if (readSession() === session) keepSession(null);
-    setStatus("signed-out", "Signed out");
-    showBanner([
-      "This page's session has ended. Run ",
-      { code: "lattice-rt open" },
-      " or use Open in browser in the tray menu for a new link.",
-    ]);
+    notSignedIn("signed-out", "Signed out", "Your session has ended",
+      "This browser's session has ended (the server forgot it, or it expired). "
+      + "Sign in again with a new link.");
   }
 
   function showUser() {
@@ -391,12 +411,13 @@
   function loadFeed() {
     return getJson("/realtime/feed?limit=" + FEED_LIMIT).then(function (body) {
       if (!body) return;
+      feedKnown = true;
       var events = Array.isArray(body.events) ? body.events : [];
       events.forEach(function (event) {  // newest first, as the server sends them
         if (remember(event)) feedEl.append(eventRow(event, false));
       });
-      trimFeed();
-      refreshFeedMeta();
+      settleFeed();
+      showMore(body.next_before);
       showStats(body.stats);
     });
   }
@@ -442,47 +463,6 @@
     addLive(event);
   }
 
-  // The text/event-stream format (the HTML standard's rules, as EventSource reads it).
-  function readFrames(reader) {
-    var decoder = new TextDecoder();
-    var buffer = "";
-    var data = [];
-    var type = "";
-    var id = null;
-
-    function line(text) {
-      if (text === "") {
-        if (id !== null) lastEventId = id;
-        if (data.length) onFrame(type, data.join("\n"));
-        data = [];
-        type = "";
-        id = null;
-        return;
-      }
-      if (text.charAt(0) === ":") return;  // a comment: the heartbeat
-      var colon = text.indexOf(":");
-      var field = colon < 0 ? text : text.slice(0, colon);
-      var value = colon < 0 ? "" : text.slice(colon + 1);
-      if (value.charAt(0) === " ") value = value.slice(1);
-      if (field === "data") data.push(value);
-      else if (field === "event") type = value;
-      else if (field === "id" && value.indexOf("\0") < 0) id = value;
-      else if (field === "retry" && /^[0-9]+$/.test(value)) serverRetry = Number(value);
-    }
-
-    function pump() {
-      return reader.read().then(function (chunk) {
-        if (chunk.done) return;
-        buffer += decoder.decode(chunk.value, { stream: true });
-        var lines = buffer.split(/\r\n|\r|\n/);
-        buffer = lines.pop();
-        lines.forEach(line);
-        return pump();
-      });
-    }
-    return pump();
-  }
-
   function connect() {
     if (signedOut) return;
     var url = "/realtime/stream";
@@ -500,11 +480,16 @@
         }
         if (!response.ok || !response.body) throw new Error("the stream answered " + response.status);
         opened = true;
+        feedKnown = true;  // the stream replays what the feed could not show
+        refreshFeedMeta();
         retryDelay = RETRY_MIN;
-        bannerEl.hidden = true;
         setStatus("connected", "Live");
         loadPresence();
-        return readFrames(response.body.getReader());
+        return window.LatticeSse.read(response.body.getReader(), {
+          frame: onFrame,
+          id: function (id) { lastEventId = id; },
+          retry: function (ms) { serverRetry = ms; },
+        });
       })
       .catch(function () { /* retried below */ })
       .then(function () {
@@ -525,14 +510,12 @@
   function start() {
     session = readSession();
     if (!session) {
-      notSignedIn([
-        "Not signed in. Run ",
-        { code: "lattice-rt open" },
-        " or use Open in browser in the tray menu.",
-      ]);
+      notSignedIn("signed-out", "Not signed in", "Sign in to see activity",
+        "This browser is not signed in to this server yet.");
       return;
     }
     showUser();
+    setTimeout(refreshTimes, 60000 - (Date.now() % 60000));
     loadFeed()
       .catch(function () { /* the stream still starts; it replays a short tail */ })
       .finally(function () {
@@ -547,21 +530,15 @@
   } else {
     exchange(code).then(function (fresh) {
       if (fresh === null) {
-        notSignedIn([
-          "This link has expired or was already used. Run ",
-          { code: "lattice-rt open" },
-          " for a fresh one.",
-        ]);
+        notSignedIn("signed-out", "Not signed in", "This link has expired",
+          "The sign-in link was already used, or it is too old.");
         return;
       }
       keepSession(fresh);
       start();
     }, function () {
-      notSignedIn([
-        "Could not sign in: the server did not answer. Run ",
-        { code: "lattice-rt open" },
-        " for a new link.",
-      ]);
+      notSignedIn("offline", "Not signed in", "Could not sign in",
+        "The server did not answer. Check that it is running, then get a new link.");
     });
   }
 })();

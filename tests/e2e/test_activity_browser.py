@@ -20,7 +20,7 @@ import shutil
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
@@ -39,6 +39,7 @@ from lattice_rt_core.protocol.people import (
     presence_summary,
 )
 from lattice_rt_core.server import RealtimeServer, ServerConfig
+from lattice_rt_tray.views.actions import BROWSER
 
 pytestmark = pytest.mark.browser
 
@@ -198,26 +199,6 @@ def _pump(pipe: IO[str], lines: queue.Queue[str]) -> None:
         lines.put(line.rstrip("\n"))
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Browser]:
-    if chromium_path() is None:
-        pytest.skip("Chromium is not installed (scripts/sysdeps.sh test installs it)")
-    chrome = Browser(tmp_path / "profile")
-    try:
-        yield chrome
-    finally:
-        chrome.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    tab = browser.page()
-    try:
-        yield tab
-    finally:
-        tab.close()
-
-
 def sign_in(page: Page, client: RealtimeClient) -> None:
     """Open the page through a one-time launch code and wait until it is live."""
     page.navigate(client.launch_url())
@@ -252,7 +233,10 @@ def test_live_feed_and_presence_through_a_launch_code(
                               workspace_id="ws-alpha")
         row = page.wait_for(text_of("#feed li.event", "marker-7f3a"))
         assert hostile in row  # shown as text, verbatim
-        assert "workflow/workflow_run" in row and "ws-alpha" in row
+        assert "Workflow run" in row and "ws-alpha" in row  # the app's title
+        assert page.evaluate(
+            f"document.querySelector('#feed li[data-seq=\"{live['seq']}\"] .what').title"
+        ) == "workflow/workflow_run"
         assert page.evaluate("document.querySelectorAll('#feed img').length") == 0
         assert page.evaluate("window.pwned === undefined") is True
         order = page.evaluate(
@@ -311,7 +295,7 @@ def test_presence_shows_each_persons_status_dot_and_line_live(
         assert page.evaluate(
             f"getComputedStyle(document.querySelector('{item} .presence-dot')).backgroundColor"
         ) != colour  # the dot changed colour with the status
-        assert page.wait_for(text_of("#feed li.event", "Ada Lovelace is now Away: Lunch"))
+        assert page.wait_for(text_of("#feed li.event", "Ada Lovelace: Away · Lunch"))
         page.screenshot(tmp_path / "presence-status.png")
 
 
@@ -405,11 +389,90 @@ def test_a_resume_past_retention_shows_a_gap_row(
         srv.stop()
 
 
+def shown_text(selector: str) -> str:
+    """A JS expression: the text of the elements matching ``selector`` that are shown."""
+    return (
+        f"Array.from(document.querySelectorAll({json.dumps(selector)}))"
+        ".filter((n) => n.checkVisibility()).map((n) => n.textContent).join(' | ')"
+    )
+
+
+def test_while_connecting_the_page_says_it_is_loading_not_that_nothing_is_there(
+    page: Page, server: RealtimeServer
+) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        # the feed's answer is held: the page has asked and heard nothing yet
+        page.call("Fetch.enable", patterns=[{"urlPattern": "*/realtime/feed*"}])
+        page.navigate(client.launch_url())
+        paused = page.wait_event("Fetch.requestPaused")["params"]
+        assert page.evaluate("document.querySelector('#status-text').textContent") == (
+            "Connecting…"
+        )
+        shown = page.evaluate(shown_text(".panel .empty"))
+        assert shown == "Loading activity… | Loading who is here…"
+        page.call("Fetch.continueRequest", requestId=paused["requestId"])
+        page.call("Fetch.disable")
+        # an empty server, once it answered: now the page can say so
+        page.wait_for(
+            "document.querySelector('#feed-empty').checkVisibility()"
+            " && document.querySelector('#presence-empty').checkVisibility()"
+        )
+        shown = page.evaluate(shown_text(".panel .empty"))
+        assert shown.startswith("No activity yet.") and shown.endswith(
+            " | Nobody is present right now."
+        )
+        assert "Loading" not in shown
+
+
+SIGNIN_WAYS = ("in a terminal, run lattice-rt open;",
+               f"or, in the Lattice tray menu, choose {BROWSER}.")
+
+
+def signin_card(page: Page) -> dict[str, Any]:
+    """What the sign-in page shows: its title, its lines, whether its look loaded."""
+    return page.evaluate(
+        "(() => { const card = document.querySelector('.signin');"
+        " return card && card.checkVisibility() && {"
+        "  title: card.querySelector('h2').textContent,"
+        "  ways: Array.from(card.querySelectorAll('li')).map((n) => n.textContent),"
+        "  text: document.body.innerText,"
+        "  styled: getComputedStyle(card).borderTopLeftRadius === '12px',"
+        "  feed: !!document.querySelector('#main') && document.querySelector('#main')"
+        "    .checkVisibility() }; })()"
+    )
+
+
 def test_without_a_session_the_page_says_how_to_get_one(
     page: Page, server: RealtimeServer
 ) -> None:
     page.navigate(f"{server.url}/activity")
-    assert "lattice-rt open" in page.evaluate("document.body.textContent")
+    page.wait_for("document.querySelector('#status[data-state=\"signed-out\"]')")
+    card = signin_card(page)
+    assert card["title"] == "Sign in to see activity"
+    assert tuple(card["ways"]) == SIGNIN_WAYS
+    assert card["styled"] and not card["feed"]  # a page of its own, not an empty feed
+    assert "Not signed in" in card["text"]
+
+
+def test_a_spent_link_gets_the_sign_in_page_in_the_pages_look(
+    page: Page, server: RealtimeServer
+) -> None:
+    with RealtimeClient(server.url, server.owner_token) as client:
+        url = client.launch_url()
+    page.navigate(url)
+    page.wait_for("document.querySelector('#status[data-state=\"connected\"]')")
+    page.navigate(url)  # the code was spent: the server's own page says so
+    card = signin_card(page)
+    assert card["title"] == "This link has expired"
+    assert tuple(card["ways"]) == SIGNIN_WAYS
+    assert card["styled"]  # the page's stylesheet, under the page's CSP
+    # this browser is signed in (the first visit): the page's link leads to the feed
+    page.pending.clear()
+    page.evaluate("document.querySelector('#open').click()")
+    page.wait_event("Page.loadEventFired")
+    page.wait_for("document.querySelector('#status[data-state=\"connected\"]')")
+    for word in ("Traceback", "error", "{", "401"):
+        assert word not in card["text"]
 
 
 def test_a_stream_that_fails_is_retried_and_resumes_where_it_was(
@@ -477,11 +540,13 @@ def test_a_session_the_server_forgot_ends_on_the_page_and_in_its_storage(
     again = RealtimeServer(ServerConfig(port=port, data_dir=data_dir, owner_user="owner"))
     again.start()
     try:
-        banner = page.wait_for("document.querySelector('#status[data-state=\"signed-out\"]')"
-                               " && document.querySelector('#banner').textContent")
-        assert "session has ended" in banner and "lattice-rt open" in banner
+        page.wait_for("document.querySelector('#status[data-state=\"signed-out\"]')")
+        card = signin_card(page)
+        assert card["title"] == "Your session has ended" and not card["feed"]
+        assert tuple(card["ways"]) == SIGNIN_WAYS
         assert page.evaluate("Object.keys(localStorage)") == []
         page.navigate(f"{again.url}/activity")  # a reload: not signed in, says how
-        assert "lattice-rt open" in page.evaluate("document.querySelector('#banner').textContent")
+        page.wait_for("document.querySelector('#status[data-state=\"signed-out\"]')")
+        assert signin_card(page)["title"] == "Sign in to see activity"
     finally:
         again.stop()

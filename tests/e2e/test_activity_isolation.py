@@ -87,24 +87,13 @@ def listener() -> Iterator[Listener]:
 
 
 @pytest.fixture
-def mapped_browser(tmp_path: Path) -> Iterator[Browser]:
-    if chromium_path() is None:
-        pytest.skip("Chromium is not installed (scripts/sysdeps.sh test installs it)")
-    chrome = Browser(tmp_path / "profile",
-                     flags=[f"--host-resolver-rules=MAP {ATTACKER_NAME} 127.0.0.1"])
-    try:
-        yield chrome
-    finally:
-        chrome.close()
+def browser_flags() -> list[str]:
+    return [f"--host-resolver-rules=MAP {ATTACKER_NAME} 127.0.0.1"]
 
 
 @pytest.fixture
-def tab(mapped_browser: Browser) -> Iterator[Page]:
-    page = mapped_browser.page()
-    try:
-        yield page
-    finally:
-        page.close()
+def tab(page: Page) -> Page:
+    return page
 
 
 def _click(tab: Page, element_id: str) -> None:
