@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.commands import login as cli_login
 from lattice_rt_core.commands import presence as cli_presence
 from lattice_rt_core.commands import users as cli_users
@@ -40,10 +39,7 @@ from lattice_rt_core.commands.support import (
     redis_url,
     say,
 )
-from lattice_rt_core.engines.redis.store import safe_url
 from lattice_rt_core.net.api import ApiError, ClientState
-from lattice_rt_core.net.backoff import Backoff
-from lattice_rt_core.net.browser import open_browser
 from lattice_rt_core.net.tls import CA_FILE_ENV
 from lattice_rt_core.paths import (
     DATA_DIR_ENV,
@@ -51,7 +47,6 @@ from lattice_rt_core.paths import (
     SERVER_INFO_FILE,
     default_data_dir,
 )
-from lattice_rt_core.process.child import WORKER_COMMAND, worker_command
 from lattice_rt_core.protocol.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
@@ -62,11 +57,15 @@ from lattice_rt_core.protocol.defaults import (
     FEED_LIMIT,
     MAX_CLIENT_CONNECTIONS,
     REPLAY_TAIL,
+    WORKER_COMMAND,
 )
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.version import __version__
 
+# Only what parsing needs is imported here: a client command loads httpx when it sends,
+# and none loads the server, its engines or the process machinery (``serve`` does).
 if TYPE_CHECKING:
+    from lattice_rt_core.client import RealtimeClient
     from lattice_rt_core.process.workers import Supervisor
     from lattice_rt_core.server import RealtimeServer
 
@@ -285,6 +284,7 @@ def _wait(event: threading.Event) -> None:
 
 # ------------------------------------------------------------------ commands
 def _serve(args: argparse.Namespace) -> int:
+    from lattice_rt_core.process.child import worker_command
     from lattice_rt_core.process.config import PortInUse
     from lattice_rt_core.process.workers import Supervisor
     from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
@@ -364,6 +364,8 @@ def _banner(
     emit(f"  data:      {directory}")
     cluster = redis_url(args)
     if cluster is not None:
+        from lattice_rt_core.engines.redis.store import safe_url
+
         emit(f"  cluster:   {safe_url(cluster)} (a node of the cluster in Redis)")
     if not args.no_auth and cluster is not None:
         emit(f"  token:     `{PROG} token --redis URL` prints the cluster's owner token")
@@ -416,7 +418,7 @@ def _feed(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace) -> int:
-    from lattice_rt_core.auth.callers import LAUNCH_CODE_TTL
+    from lattice_rt_core.net.browser import open_browser
 
     with Remote(args).session() as client:
         url = client.launch_url()
@@ -425,6 +427,8 @@ def _open(args: argparse.Namespace) -> int:
         return 0
     failure = open_browser(url)
     if failure is not None:
+        from lattice_rt_core.auth.callers import LAUNCH_CODE_TTL
+
         say(f"could not open a browser ({failure}); open this one-time link within "
             f"{LAUNCH_CODE_TTL:g} s:")
         emit(url, sys.stderr)
@@ -481,6 +485,8 @@ def _own_point(hello: dict[str, Any], own: int | None) -> int | None:
 
 
 def _tail(args: argparse.Namespace) -> int:
+    from lattice_rt_core.net.backoff import Backoff
+
     remote = Remote(args)
     tail = _Tail(args.count, remote)
     client = remote.client(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.commands.support import CliError, Remote, emit, say
 from lattice_rt_core.protocol.defaults import PRESENCE_STATUSES
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.protocol.people import person_name, presence_summary
+
+if TYPE_CHECKING:
+    from lattice_rt_core.client import RealtimeClient
 
 __all__ = ["add_commands"]
 

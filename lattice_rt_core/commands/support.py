@@ -15,14 +15,16 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.engines.redis.store import REDIS_URL_ENV
 from lattice_rt_core.net.api import ApiError, check_url
 from lattice_rt_core.net.discovery import discover
 from lattice_rt_core.net.tls import CA_FILE_ENV
 from lattice_rt_core.paths import default_data_dir, read_login, read_server_info
+from lattice_rt_core.protocol.defaults import REDIS_URL_ENV
+
+if TYPE_CHECKING:
+    from lattice_rt_core.client import RealtimeClient
 
 __all__ = [
     "PROG",
@@ -111,6 +113,8 @@ class Remote:
         self.ca_file: str | None = getattr(args, "ca_file", None) or os.environ.get(CA_FILE_ENV)
 
     def client(self, **kwargs: Any) -> RealtimeClient:
+        from lattice_rt_core.client import RealtimeClient  # httpx: only once a request is due
+
         try:
             return RealtimeClient(self.url, self.token, ca_file=self.ca_file, **kwargs)
         except ApiError as exc:  # an unusable CA file
