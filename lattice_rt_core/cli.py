@@ -5,14 +5,14 @@ token in the data dir, unless ``--url``/``--token`` (or ``LATTICE_RT_URL`` /
 ``LATTICE_RT_TOKEN``) name another (see :mod:`~lattice_rt_core.commands.support`). Output meant for
 programs is JSON, one document per line, on stdout; messages for people go to
 stderr. Errors are one line on stderr: exit status 2 for usage errors, 1 for
-everything else. ``token`` and ``user`` live in :mod:`~lattice_rt_core.commands.users`.
+everything else. ``token`` and ``user`` live in :mod:`~lattice_rt_core.commands.users`,
+``publish`` (and ``--batch``) in :mod:`~lattice_rt_core.commands.publish`.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import logging
 import os
 import shlex
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from lattice_rt_core.commands import login as cli_login
 from lattice_rt_core.commands import presence as cli_presence
+from lattice_rt_core.commands import publish as cli_publish
 from lattice_rt_core.commands import users as cli_users
 from lattice_rt_core.commands.support import (
     PROG,
@@ -106,27 +107,6 @@ def _port(text: str) -> int:
     value = _count(0)(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
-    return value
-
-
-def _payload(text: str) -> dict[str, Any]:
-    """A JSON object given inline, as ``@FILE`` or as ``-`` (standard input)."""
-    source = "the payload"
-    if text == "-":
-        source, text = "standard input", sys.stdin.read()
-    elif text.startswith("@"):
-        source = text[1:]
-        try:
-            text = Path(source).expanduser().read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise argparse.ArgumentTypeError(f"cannot read {source}: {reason}") from None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{source} is not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"{source} must be a JSON object, like '{{\"key\": 1}}'")
     return value
 
 
@@ -219,18 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_login.add_commands(command)
 
-    publish = command("publish", _publish, "publish one event; prints it enriched")
-    publish.add_argument("area", help="e.g. workflow, graph, workspace")
-    publish.add_argument("event_type", help="e.g. workflow_run")
-    publish.add_argument("--workspace", "-w", metavar="WS", help="the event's workspace_id")
-    publish.add_argument("--payload", "-p", type=_payload, default={}, metavar="JSON",
-                         help="the payload, a JSON object; @FILE reads it from a file, "
-                              "- from standard input")
-    publish.add_argument("--idempotency-key", metavar="KEY",
-                         help="publish at most once under KEY: run again with the same KEY "
-                              "(within a day) and the server answers the first event, "
-                              "publishing nothing (default: a new key, retried once if the "
-                              "answer is lost)")
+    cli_publish.add_commands(command)
 
     tail = command("tail", _tail, "follow the live stream as JSON lines (reconnects, resumes)")
     tail.add_argument("--last-event-id", type=_count(0), metavar="N",
@@ -397,16 +366,6 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host.lower() == "localhost"
-
-
-def _publish(args: argparse.Namespace) -> int:
-    with Remote(args).session() as client:
-        event = client.publish(
-            args.area, args.event_type, args.payload, workspace_id=args.workspace,
-            idempotency_key=args.idempotency_key,
-        )
-    emit(to_json(event))
-    return 0
 
 
 def _feed(args: argparse.Namespace) -> int:

@@ -63,6 +63,7 @@ def test_the_probe_sees_the_server_stack(tmp_path: Path) -> None:
     [
         (["--version"], 0, ""),
         (["publish", "workflow", "workflow_run", "--payload", '{"run_id": "r1"}'], 0, ""),
+        (["publish", "--batch", "-"], 0, '{"area": "a", "event_type": "b"}\n'),
         (["feed"], 0, ""),
         (["presence"], 0, ""),
         (["status", "me", "away"], 0, ""),
