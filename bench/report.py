@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from bench.cli_time import BATCH_EVENTS
 from bench.plan import FULL
 from bench.servers import REPO
 from bench.stats import ratio
@@ -279,8 +280,9 @@ def _cli(results: Results) -> list[str]:
     row = rows[0]
     if "error" in row:
         return [f"Not measured: `{row['error']}`"]
-    names = (("publish", "`lattice-rt publish` (one event)"), ("version", "`lattice-rt --version`"),
-             ("presence", "`lattice-rt presence`"))
+    names = (("publish", "`lattice-rt publish` (one event)"),
+             ("batch", f"`lattice-rt publish --batch` ({BATCH_EVENTS} events)"),
+             ("version", "`lattice-rt --version`"), ("presence", "`lattice-rt presence`"))
     return _table(["command", "median, ms", "fastest, ms", "slowest, ms"], [
         [label, _num(row[key]["median_ms"], 0), _num(row[key]["min_ms"], 0),
          _num(row[key]["max_ms"], 0)] for key, label in names if key in row])
