@@ -46,7 +46,8 @@ def _probe(argv: list[str], tmp_path: Path, stdin: str = "") -> tuple[int, list[
     out = tmp_path / "probe.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LATTICE_RT_")}
     subprocess.run([sys.executable, "-c", _PROBE, json.dumps(argv), str(out)], input=stdin,
-                   capture_output=True, text=True, env=env, timeout=60, check=False)
+                   capture_output=True, text=True, env=env, timeout=60, check=False,
+                   cwd=tmp_path)  # as from a shell: not the source tree (its egg-info)
     result = json.loads(out.read_text())
     return result["code"], result["modules"]
 
@@ -92,3 +93,4 @@ def test_a_client_command_loads_no_server_stack(
         assert "lattice_rt_core.net.requests" in modules  # the command did its request
     # httpx only for the stream and the password sign-in: the rest go over http.client
     assert ("httpx" in modules) == (argv[0] in ("tail", "login"))
+    assert "importlib.metadata" not in modules  # the version is read directly
