@@ -5,14 +5,14 @@ token in the data dir, unless ``--url``/``--token`` (or ``LATTICE_RT_URL`` /
 ``LATTICE_RT_TOKEN``) name another (see :mod:`~lattice_rt_core.commands.support`). Output meant for
 programs is JSON, one document per line, on stdout; messages for people go to
 stderr. Errors are one line on stderr: exit status 2 for usage errors, 1 for
-everything else. ``token`` and ``user`` live in :mod:`~lattice_rt_core.commands.users`.
+everything else. ``token`` and ``user`` live in :mod:`~lattice_rt_core.commands.users`,
+``publish`` (and ``--batch``) in :mod:`~lattice_rt_core.commands.publish`.
 """
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
-import json
 import logging
 import os
 import shlex
@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.commands import login as cli_login
 from lattice_rt_core.commands import presence as cli_presence
+from lattice_rt_core.commands import publish as cli_publish
 from lattice_rt_core.commands import users as cli_users
 from lattice_rt_core.commands.support import (
     PROG,
@@ -40,10 +40,7 @@ from lattice_rt_core.commands.support import (
     redis_url,
     say,
 )
-from lattice_rt_core.engines.redis.store import safe_url
 from lattice_rt_core.net.api import ApiError, ClientState
-from lattice_rt_core.net.backoff import Backoff
-from lattice_rt_core.net.browser import open_browser
 from lattice_rt_core.net.tls import CA_FILE_ENV
 from lattice_rt_core.paths import (
     DATA_DIR_ENV,
@@ -51,7 +48,6 @@ from lattice_rt_core.paths import (
     SERVER_INFO_FILE,
     default_data_dir,
 )
-from lattice_rt_core.process.child import WORKER_COMMAND, worker_command
 from lattice_rt_core.protocol.defaults import (
     DEFAULT_FEED_LIMIT,
     DEFAULT_HEARTBEAT,
@@ -62,11 +58,15 @@ from lattice_rt_core.protocol.defaults import (
     FEED_LIMIT,
     MAX_CLIENT_CONNECTIONS,
     REPLAY_TAIL,
+    WORKER_COMMAND,
 )
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.version import __version__
 
+# Only what parsing needs is imported here: a client command loads httpx when it sends,
+# and none loads the server, its engines or the process machinery (``serve`` does).
 if TYPE_CHECKING:
+    from lattice_rt_core.client import RealtimeClient
     from lattice_rt_core.process.workers import Supervisor
     from lattice_rt_core.server import RealtimeServer
 
@@ -107,27 +107,6 @@ def _port(text: str) -> int:
     value = _count(0)(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
-    return value
-
-
-def _payload(text: str) -> dict[str, Any]:
-    """A JSON object given inline, as ``@FILE`` or as ``-`` (standard input)."""
-    source = "the payload"
-    if text == "-":
-        source, text = "standard input", sys.stdin.read()
-    elif text.startswith("@"):
-        source = text[1:]
-        try:
-            text = Path(source).expanduser().read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise argparse.ArgumentTypeError(f"cannot read {source}: {reason}") from None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{source} is not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(f"{source} must be a JSON object, like '{{\"key\": 1}}'")
     return value
 
 
@@ -220,18 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_login.add_commands(command)
 
-    publish = command("publish", _publish, "publish one event; prints it enriched")
-    publish.add_argument("area", help="e.g. workflow, graph, workspace")
-    publish.add_argument("event_type", help="e.g. workflow_run")
-    publish.add_argument("--workspace", "-w", metavar="WS", help="the event's workspace_id")
-    publish.add_argument("--payload", "-p", type=_payload, default={}, metavar="JSON",
-                         help="the payload, a JSON object; @FILE reads it from a file, "
-                              "- from standard input")
-    publish.add_argument("--idempotency-key", metavar="KEY",
-                         help="publish at most once under KEY: run again with the same KEY "
-                              "(within a day) and the server answers the first event, "
-                              "publishing nothing (default: a new key, retried once if the "
-                              "answer is lost)")
+    cli_publish.add_commands(command)
 
     tail = command("tail", _tail, "follow the live stream as JSON lines (reconnects, resumes)")
     tail.add_argument("--last-event-id", type=_count(0), metavar="N",
@@ -285,6 +253,7 @@ def _wait(event: threading.Event) -> None:
 
 # ------------------------------------------------------------------ commands
 def _serve(args: argparse.Namespace) -> int:
+    from lattice_rt_core.process.child import worker_command
     from lattice_rt_core.process.config import PortInUse
     from lattice_rt_core.process.workers import Supervisor
     from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
@@ -364,6 +333,8 @@ def _banner(
     emit(f"  data:      {directory}")
     cluster = redis_url(args)
     if cluster is not None:
+        from lattice_rt_core.engines.redis.store import safe_url
+
         emit(f"  cluster:   {safe_url(cluster)} (a node of the cluster in Redis)")
     if not args.no_auth and cluster is not None:
         emit(f"  token:     `{PROG} token --redis URL` prints the cluster's owner token")
@@ -397,16 +368,6 @@ def _loopback(host: str) -> bool:
         return host.lower() == "localhost"
 
 
-def _publish(args: argparse.Namespace) -> int:
-    with Remote(args).session() as client:
-        event = client.publish(
-            args.area, args.event_type, args.payload, workspace_id=args.workspace,
-            idempotency_key=args.idempotency_key,
-        )
-    emit(to_json(event))
-    return 0
-
-
 def _feed(args: argparse.Namespace) -> int:
     with Remote(args).session() as client:
         events = client.feed(limit=args.limit).get("events", [])
@@ -416,7 +377,7 @@ def _feed(args: argparse.Namespace) -> int:
 
 
 def _open(args: argparse.Namespace) -> int:
-    from lattice_rt_core.auth.callers import LAUNCH_CODE_TTL
+    from lattice_rt_core.net.browser import open_browser
 
     with Remote(args).session() as client:
         url = client.launch_url()
@@ -425,6 +386,8 @@ def _open(args: argparse.Namespace) -> int:
         return 0
     failure = open_browser(url)
     if failure is not None:
+        from lattice_rt_core.auth.callers import LAUNCH_CODE_TTL
+
         say(f"could not open a browser ({failure}); open this one-time link within "
             f"{LAUNCH_CODE_TTL:g} s:")
         emit(url, sys.stderr)
@@ -481,6 +444,8 @@ def _own_point(hello: dict[str, Any], own: int | None) -> int | None:
 
 
 def _tail(args: argparse.Namespace) -> int:
+    from lattice_rt_core.net.backoff import Backoff
+
     remote = Remote(args)
     tail = _Tail(args.count, remote)
     client = remote.client(

@@ -54,7 +54,8 @@ from lattice_rt_core.net.api import (
     check_url,
 )
 from lattice_rt_core.net.backoff import Backoff
-from lattice_rt_core.net.requests import MISSING, REQUEST_TIMEOUT, ApiRequests
+from lattice_rt_core.net.pool import PooledRequests
+from lattice_rt_core.net.requests import MISSING, REQUEST_TIMEOUT
 from lattice_rt_core.net.tls import CaFile
 from lattice_rt_core.net.tls import describe as describe_tls
 from lattice_rt_core.net.unnumbered import Unnumbered
@@ -87,9 +88,9 @@ EventCallback = Callable[[dict[str, Any]], None]
 ResumeFrom = Callable[[dict[str, Any], int | None], int | None]
 
 
-class RealtimeClient(ApiRequests):
-    """The realtime stream on a worker thread, and the endpoint's request API
-    (:class:`~lattice_rt_core.net.requests.ApiRequests`).
+class RealtimeClient(PooledRequests):
+    """The realtime stream on a worker thread, and the endpoint's requests over an httpx
+    pool (:class:`~lattice_rt_core.net.pool.PooledRequests`).
 
     One-shot: :meth:`start` once, :meth:`stop` once; build a new client to
     follow another endpoint. ``read_timeout`` defaults to ``heartbeat * 2 + 5``.

@@ -278,10 +278,13 @@ def test_the_protocol_facts_load_no_http_stack_and_no_qt() -> None:
     assert loaded & (HEAVY | QT) == set()
 
 
-@pytest.mark.parametrize("module", ["lattice_rt_core.cli", "lattice_rt_core.client"])
-def test_the_client_commands_load_no_server(module: str) -> None:
+@pytest.mark.parametrize(("module", "client_library"), [
+    ("lattice_rt_core.cli", set()),  # httpx only once tail or login needs it
+    ("lattice_rt_core.client", {"httpx", "httpx_sse"}),
+])
+def test_the_client_commands_load_no_server(module: str, client_library: set[str]) -> None:
     loaded = _loaded_after(f"import {module}")
-    assert loaded & (HEAVY - {"httpx", "httpx_sse"} | QT) == set()
+    assert loaded & (HEAVY - client_library | QT) == set()
 
 
 @pytest.mark.parametrize("module", ["lattice_rt_core.cli", "lattice_rt_tray.launch"])

@@ -12,7 +12,6 @@ import os
 import sys
 from collections.abc import Callable
 
-from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.commands.support import URL_ENV, CliError, data_dir, given_url, say
 from lattice_rt_core.net.api import check_url
 from lattice_rt_core.net.tls import CA_FILE_ENV
@@ -45,6 +44,8 @@ def _login_url(args: argparse.Namespace) -> str:
 
 def _login(args: argparse.Namespace) -> int:
     import getpass
+
+    from lattice_rt_core.client import RealtimeClient
 
     url = _login_url(args)
     email = args.email

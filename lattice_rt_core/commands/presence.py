@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.commands.support import CliError, Remote, emit, say
 from lattice_rt_core.protocol.defaults import PRESENCE_STATUSES
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.protocol.people import person_name, presence_summary
+
+if TYPE_CHECKING:
+    from lattice_rt_core.net.requests import ApiRequests
 
 __all__ = ["add_commands"]
 
@@ -47,7 +50,7 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _whose(client: RealtimeClient, who: str) -> list[str]:
+def _whose(client: ApiRequests, who: str) -> list[str]:
     """The client ids ``who`` names: an entry's id, ``me`` or a person (see ``status``)."""
     entries = [e for e in client.presence().get("presence", [])
                if isinstance(e, dict) and isinstance(e.get("client_id"), str)]

@@ -15,14 +15,18 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from lattice_rt_core.client import RealtimeClient
-from lattice_rt_core.engines.redis.store import REDIS_URL_ENV
 from lattice_rt_core.net.api import ApiError, check_url
 from lattice_rt_core.net.discovery import discover
+from lattice_rt_core.net.plain import PlainRequests
 from lattice_rt_core.net.tls import CA_FILE_ENV
 from lattice_rt_core.paths import default_data_dir, read_login, read_server_info
+from lattice_rt_core.protocol.defaults import REDIS_URL_ENV
+
+if TYPE_CHECKING:
+    from lattice_rt_core.client import RealtimeClient
+    from lattice_rt_core.net.requests import ApiRequests
 
 __all__ = [
     "PROG",
@@ -111,17 +115,26 @@ class Remote:
         self.ca_file: str | None = getattr(args, "ca_file", None) or os.environ.get(CA_FILE_ENV)
 
     def client(self, **kwargs: Any) -> RealtimeClient:
+        """A client with the live stream (``tail``): httpx, loaded only here."""
+        from lattice_rt_core.client import RealtimeClient
+
         try:
             return RealtimeClient(self.url, self.token, ca_file=self.ca_file, **kwargs)
         except ApiError as exc:  # an unusable CA file
             raise CliError(str(exc)) from None
 
     @contextmanager
-    def session(self, **kwargs: Any) -> Iterator[RealtimeClient]:
-        """A client whose failures leave as :class:`CliError` with :meth:`explain`'s text."""
-        with self.client(**kwargs) as client:
+    def session(self) -> Iterator[ApiRequests]:
+        """The server's routes for a few requests (over the standard library: quicker to
+        load than httpx), whose failures leave as :class:`CliError` with :meth:`explain`'s
+        text."""
+        try:
+            requests = PlainRequests(self.url, self.token, ca_file=self.ca_file)
+        except ApiError as exc:  # an unusable CA file
+            raise CliError(str(exc)) from None
+        with requests:
             try:
-                yield client
+                yield requests
             except ApiError as exc:
                 raise CliError(self.explain(exc)) from None
 

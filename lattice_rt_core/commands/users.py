@@ -29,7 +29,6 @@ from lattice_rt_core.commands.support import (
     redis_url,
     say,
 )
-from lattice_rt_core.net.admin import RemoteAccounts
 from lattice_rt_core.paths import database_path, ensure_data_dir, read_owner_token
 from lattice_rt_core.protocol.accounts import NoSuchUser, UserExists
 from lattice_rt_core.protocol.events import to_json
@@ -124,6 +123,8 @@ def _accounts(args: argparse.Namespace) -> Iterator[AccountAdmin]:
     """The server's accounts when a URL is given, else the local database's."""
     try:
         if given_url(args) is not None:
+            from lattice_rt_core.net.admin import RemoteAccounts
+
             with Remote(args).session() as client:
                 yield RemoteAccounts(client)
         else:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.net.api import ApiError
+from lattice_rt_core.net.requests import ApiRequests
 from lattice_rt_core.protocol.accounts import NoSuchUser, UserExists, check_name
 from lattice_rt_core.protocol.defaults import ADMIN_PREFIX
 
@@ -23,7 +23,7 @@ __all__ = ["RemoteAccounts"]
 class RemoteAccounts:
     """A server's accounts through its admin routes (needs the owner token)."""
 
-    def __init__(self, client: RealtimeClient) -> None:
+    def __init__(self, client: ApiRequests) -> None:
         self._client = client
 
     def add_user(self, name: str, workspaces: Iterable[str] = ()) -> str:

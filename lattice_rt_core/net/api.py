@@ -1,19 +1,22 @@
 """The plain facts of talking to a server, without an HTTP library: the
-client's states, its error, the answers retrying cannot change, and the rule
-for a server URL. The tray app's pure modules use them without loading httpx.
+client's states, its error (and how an error answer reads), the answers
+retrying cannot change, and the rule for a server URL. The tray app's pure
+modules and the CLI's one-shot requests use them without loading httpx.
 """
 
 from __future__ import annotations
 
 import enum
 import ipaddress
+import json
 import os
 import re
 from urllib.parse import urlsplit
 
 __all__ = [
     "NO_EVENTS_MESSAGE", "NO_REALTIME_MESSAGE", "NO_STATUS_MESSAGE", "REFUSED_STATUSES",
-    "ApiError", "ClientState", "ServerKind", "accept_language", "check_url",
+    "ApiError", "ClientState", "ServerKind", "accept_language", "answer_error", "check_url",
+    "error_text", "reason",
 ]
 
 #: answers that retrying with the same token cannot change (checked on the slow schedule)
@@ -81,6 +84,49 @@ class ApiError(Exception):
     def lasting(self) -> bool:
         """Retrying soon cannot change it (refused, or unsupported): the slow schedule."""
         return self.refused or self.unsupported
+
+
+def answer_error(status: int, body: bytes, reason_phrase: str) -> ApiError:
+    """An ApiError with the server's ``{"error"}`` text (or a short fallback) from an
+    error answer's status, body and reason phrase."""
+    message = ""
+    try:
+        value = json.loads(body)
+        if isinstance(value, dict):
+            message = error_text(value.get("error")) or error_text(value.get("detail"))
+    except ValueError:  # UnicodeDecodeError among them
+        pass
+    if not message:
+        text = body.decode("utf-8", "replace").strip()
+        first = text.splitlines()[0] if text else ""
+        message = first[:200] if first and not first.lstrip().startswith("<") else ""
+    if not message:
+        message = reason_phrase or "request failed"
+    return ApiError(status, message)
+
+
+def error_text(value: object) -> str:
+    """An error body's text as the server wrote it: ``{"error"}`` (ours), ``{"detail"}``
+    (FastAPI: a string, or a list of validation problems, each with a ``msg``)."""
+    if isinstance(value, str):
+        return value.strip()[:500]
+    if isinstance(value, list):
+        parts = []
+        for item in value[:5]:
+            if isinstance(item, dict) and isinstance(item.get("msg"), str):
+                where = item.get("loc")
+                field = ".".join(str(p) for p in where[1:]) if isinstance(where, list) else ""
+                parts.append(f"{field}: {item['msg']}" if field else item["msg"])
+        return "; ".join(parts)[:500]
+    return ""
+
+
+def reason(exc: Exception) -> str:
+    """Why a connection or request failed, short."""
+    text = str(exc).strip()
+    if "Connection refused" in text:
+        return "connection refused"
+    return text or type(exc).__name__
 
 
 def check_url(text: str) -> str:

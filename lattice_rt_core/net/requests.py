@@ -1,22 +1,26 @@
 """The requests of a lattice-rt (or Lattice AI) endpoint, synchronous, from any thread.
 
-:class:`ApiRequests` holds the request pool and the routes as methods; it raises
-:class:`~lattice_rt_core.net.api.ApiError` with the server's own text (status 0
-when the server cannot be reached). It also learns what the server is
+:class:`ApiRequests` holds what every request sends (its headers, the verifying
+TLS context) and the routes as methods, each on :meth:`ApiRequests.request`; it
+raises :class:`~lattice_rt_core.net.api.ApiError` with the server's own text
+(status 0 when the server cannot be reached), worded the same whichever
+subclass moves the bytes (:meth:`ApiRequests._exchange`): an httpx pool
+(:class:`~lattice_rt_core.net.pool.PooledRequests`, and
+:class:`~lattice_rt_core.client.RealtimeClient`, which adds the live stream) or
+the standard library (:class:`~lattice_rt_core.net.plain.PlainRequests`, the
+CLI's one-shot commands). It also learns what the server is
 (:meth:`ApiRequests.hello`, :attr:`ApiRequests.kind`) and says when a route the
-server lacks was asked for. :class:`~lattice_rt_core.client.RealtimeClient` adds
-the live stream.
+server lacks was asked for.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 
-import httpx
-
-from lattice_rt_core.net.answers import error_from, reason
 from lattice_rt_core.net.api import (
     NO_EVENTS_MESSAGE,
     NO_REALTIME_MESSAGE,
@@ -24,7 +28,9 @@ from lattice_rt_core.net.api import (
     ApiError,
     ServerKind,
     accept_language,
+    answer_error,
     check_url,
+    reason,
 )
 from lattice_rt_core.net.tls import CaFile, TlsError, client_context, plain_http_context
 from lattice_rt_core.net.tls import describe as describe_tls
@@ -32,24 +38,45 @@ from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT, FEED_LIMIT
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.version import __version__
 
-__all__ = ["REQUEST_TIMEOUT", "SESSION_COOKIE", "ApiRequests"]
+__all__ = ["MISSING", "REQUEST_TIMEOUT", "Answer", "ApiRequests", "request_failure"]
 
 REQUEST_TIMEOUT = 5.0
 #: answers that mean "no such route"
 MISSING = frozenset({404, 405})
-#: the cookie a Lattice AI server's ``POST /login`` sets: its session token
-SESSION_COOKIE = "session_token"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An HTTP answer, read whole."""
+
+    status: int
+    reason_phrase: str
+    body: bytes
+
+
+def request_failure(
+    base_url: str, exc: Exception, *, connect: bool = False, timeout: bool = False
+) -> str:
+    """One line for a request that got no answer: TLS, ``connect`` (the connection could
+    not be made), ``timeout`` (no answer in time), or anything else."""
+    tls_failure = describe_tls(exc, base_url)
+    if tls_failure is not None:
+        return tls_failure
+    if connect:
+        return f"cannot connect to {base_url} ({reason(exc)})"
+    if timeout:
+        return f"{base_url} did not answer in time"
+    return f"request to {base_url} failed ({reason(exc)})"
 
 
 class ApiRequests:
-    """One endpoint's routes over one connection pool (see the module docstring)."""
+    """One endpoint's routes (see the module docstring)."""
 
     def __init__(
         self,
         base_url: str,
         token: str | None = None,
         *,
-        transport: httpx.BaseTransport | None = None,
         request_timeout: float = REQUEST_TIMEOUT,
         ca_file: CaFile | None = None,
     ) -> None:
@@ -60,15 +87,13 @@ class ApiRequests:
         headers = {"User-Agent": f"lattice-rt/{__version__}", "Accept-Language": accept_language()}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        #: what every request sends
+        self._headers = headers
         try:  # one verifying context for every pool: the system store (+ ca_file)
             self._verify = (client_context(ca_file) if url.startswith("https://")
                             else plain_http_context())
         except TlsError as exc:
             raise ApiError(0, str(exc)) from None
-        self._http = httpx.Client(
-            base_url=url, headers=headers, timeout=request_timeout, transport=transport,
-            verify=self._verify,
-        )
 
     @property
     def kind(self) -> ServerKind | None:
@@ -86,40 +111,41 @@ class ApiRequests:
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """One request; the answer's JSON object, or :class:`ApiError` (any route of the API)."""
-        kwargs: dict[str, Any] = {
-            "timeout": timeout if timeout is not None else self.request_timeout
-        }
         sent = dict(headers or {})
+        content = None
         if body is not None:
-            kwargs["content"] = to_json(body).encode()
+            content = to_json(body).encode()
             sent["Content-Type"] = "application/json"
-        if sent:
-            kwargs["headers"] = sent
-        if params:
-            kwargs["params"] = params
+        answer = self._exchange(
+            method, path, content=content, headers=sent, params=dict(params or {}),
+            timeout=timeout if timeout is not None else self.request_timeout,
+        )
+        if answer.status >= 400:
+            raise answer_error(answer.status, answer.body, answer.reason_phrase)
         try:
-            response = self._http.request(method, path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ApiError(0, self._request_failure(exc)) from exc
-        if response.status_code >= 400:
-            raise error_from(response)
-        try:
-            answer = response.json()
+            value = json.loads(answer.body)
         except ValueError as exc:
-            raise ApiError(response.status_code, f"{path} did not answer JSON") from exc
-        if not isinstance(answer, dict):
-            raise ApiError(response.status_code, f"{path} answered an unexpected shape")
-        return answer
+            raise ApiError(answer.status, f"{path} did not answer JSON") from exc
+        if not isinstance(value, dict):
+            raise ApiError(answer.status, f"{path} answered an unexpected shape")
+        return value
 
-    def _request_failure(self, exc: httpx.HTTPError) -> str:
-        tls_failure = describe_tls(exc, self.base_url)
-        if tls_failure is not None:
-            return tls_failure
-        if isinstance(exc, httpx.ConnectError):
-            return f"cannot connect to {self.base_url} ({reason(exc)})"
-        if isinstance(exc, httpx.TimeoutException):
-            return f"{self.base_url} did not answer in time"
-        return f"request to {self.base_url} failed ({reason(exc)})"
+    def close(self) -> None:
+        """Release what the requests keep open (nothing here)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _exchange(
+        self, method: str, path: str, *, content: bytes | None, headers: dict[str, str],
+        params: dict[str, Any], timeout: float,
+    ) -> Answer:
+        """Send one request and read its answer; :class:`ApiError` (status 0, worded by
+        :func:`request_failure`) when none came."""
+        raise NotImplementedError
 
     @staticmethod
     def _field(answer: dict[str, Any], key: str, kind: type, path: str) -> Any:
@@ -289,25 +315,6 @@ class ApiRequests:
             raise self._missing_route(exc, NO_EVENTS_MESSAGE) from None
         published: list[dict[str, Any]] = self._field(answer, "events", list, "events")
         return published
-
-    def sign_in(self, email: str, password: str) -> str:
-        """Sign in with a password (a Lattice AI server in auth mode: ``POST /login``);
-        returns the session token, which works as this client's bearer token."""
-        try:
-            response = self._http.post("/login", json={"email": email, "password": password})
-        except httpx.HTTPError as exc:
-            raise ApiError(0, self._request_failure(exc)) from exc
-        token = response.cookies.get(SESSION_COOKIE)
-        self._http.cookies.clear()  # the token goes in Authorization, never a cookie jar
-        if response.status_code == 404:
-            raise ApiError(404, "this server has no password sign-in (POST /login); "
-                                "use a token", unsupported=True)
-        if response.status_code >= 400:
-            raise error_from(response)
-        if not token:
-            raise ApiError(response.status_code, "the server answered the sign-in without a "
-                                                 "session")
-        return token
 
     def _missing_route(self, exc: ApiError, message: str) -> ApiError:
         """A 404 explained: a Lattice AI server lacks the route, or there is no realtime API."""

@@ -17,8 +17,6 @@ import os
 import ssl
 from pathlib import Path
 
-import truststore
-
 __all__ = [
     "CA_FILE_ENV",
     "TlsError",
@@ -39,6 +37,8 @@ class TlsError(Exception):
 
 def client_context(ca_file: CaFile | None = None) -> ssl.SSLContext:
     """A verifying client context: the system store, plus ``ca_file`` when given."""
+    import truststore  # only a client of an https:// URL needs it
+
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if ca_file is not None:
         try:

@@ -41,6 +41,7 @@ from typing import IO, Any
 
 from lattice_rt_core.paths import read_owner_token
 from lattice_rt_core.process.config import ServerConfig, ServerError
+from lattice_rt_core.protocol.defaults import WORKER_COMMAND
 
 __all__ = [
     "CONFIG_FIELDS", "READY", "WORKER_COMMAND", "ChildServer", "config_from_line",
@@ -49,8 +50,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: the hidden command that runs a child endpoint (see the CLI's main)
-WORKER_COMMAND = "_worker"
 READY = "ready"
 START_WAIT = 30.0
 STOP_WAIT = 10.0

@@ -30,10 +30,12 @@ __all__ = [
     "MAX_HEAD_BYTES",
     "PRESENCE_STATUSES",
     "PROTOCOL_VERSION",
+    "REDIS_URL_ENV",
     "REPLAY_TAIL",
     "REVOCATION_INTERVAL",
     "STATUS_INTERVAL",
     "TLS_HANDSHAKE_TIMEOUT",
+    "WORKER_COMMAND",
 ]
 
 #: the stats ``version`` reference clients know (the protocol, not this package)
@@ -88,3 +90,8 @@ IDEMPOTENCY_KEY_MAX = 200
 #: are open: a stream of a removed or renewed token (or a narrowed grant) ends
 #: within about this long, on every node
 REVOCATION_INTERVAL = 0.25
+
+#: the Redis of a cluster (``serve --redis``, ``token --redis``)
+REDIS_URL_ENV = "LATTICE_RT_REDIS_URL"
+#: the hidden command that runs a child endpoint (see the CLI's main)
+WORKER_COMMAND = "_worker"

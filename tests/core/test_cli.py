@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from lattice_rt_core import cli
 from lattice_rt_core.client import RealtimeClient
+from lattice_rt_core.net import browser
 from lattice_rt_core.server import RealtimeServer, ServerConfig
 from lattice_rt_core.version import __version__
 from tests.core.cli_helpers import Proc, assert_one_error_line, run
@@ -298,7 +298,7 @@ def test_open_starts_a_browser_on_a_one_time_link(
     capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer
 ) -> None:
     opened: list[str] = []
-    monkeypatch.setattr(cli, "open_browser", lambda url: opened.append(url))
+    monkeypatch.setattr(browser, "open_browser", lambda url: opened.append(url))
     code, out, err = run(capsys, "--data-dir", str(server.data_dir), "open")
     assert code == 0 and out == []
     assert opened and opened[0].startswith(f"{server.url}/activity?code=")
@@ -309,7 +309,7 @@ def test_open_starts_a_browser_on_a_one_time_link(
 def test_open_with_a_browser_that_fails_prints_the_link(
     capsys, monkeypatch: pytest.MonkeyPatch, server: RealtimeServer
 ) -> None:
-    monkeypatch.setattr(cli, "open_browser", lambda url: "xdg-open exited with status 3")
+    monkeypatch.setattr(browser, "open_browser", lambda url: "xdg-open exited with status 3")
     code, _, err = run(capsys, "--data-dir", str(server.data_dir), "open")
     assert code == 1
     assert err[0] == ("lattice-rt: could not open a browser (xdg-open exited with status 3); "

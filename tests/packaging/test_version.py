@@ -99,3 +99,52 @@ def test_deb_versions_sort_like_pep440() -> None:
 def test_deb_version_refuses_a_version_that_is_not_normalised(bad: str) -> None:
     with pytest.raises(DebError, match="not a normalised PEP 440 version"):
         deb_version(bad)
+
+
+def _record(directory: Path, name: str, version: str, kind: str = "dist-info") -> None:
+    record = directory / f"{name}-{version}.{kind}"
+    record.mkdir(parents=True)
+    headers = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n\nVersion: 0.0\n"
+    (record / ("METADATA" if kind == "dist-info" else "PKG-INFO")).write_text(headers)
+
+
+def test_the_version_is_read_as_importlib_metadata_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.metadata
+
+    # the installed one, a spelling of the name, and the first of two on the path
+    assert version_module.installed_version() == importlib.metadata.version("lattice-rt")
+    first, second = tmp_path / "first", tmp_path / "second"
+    _record(first, "Demo.Dist", "2.0.1")
+    _record(second, "demo_dist", "1.0")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "absent"), str(first), str(second)])
+    importlib.invalidate_caches()
+    for name in ("demo-dist", "Demo_Dist", "demo.dist"):
+        assert version_module.installed_version(name) == "2.0.1"
+        assert importlib.metadata.version(name) == "2.0.1"
+
+
+@pytest.mark.parametrize("kind", ["egg-info", "two"])
+def test_what_is_not_one_dist_info_is_left_to_importlib_metadata(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    import importlib.metadata
+
+    _record(tmp_path, "demo", "3.1", "egg-info" if kind == "egg-info" else "dist-info")
+    if kind == "two":
+        _record(tmp_path, "demo", "3.2")
+    monkeypatch.setattr(sys, "path", [str(tmp_path)])
+    importlib.invalidate_caches()
+    assert version_module._dist_info_version("demo") is None
+    assert version_module.installed_version("demo") == importlib.metadata.version("demo")
+
+
+def test_the_command_line_reads_its_version_without_importlib_metadata(tmp_path: Path) -> None:
+    # run from elsewhere: the source tree's own lattice_rt.egg-info (a build's) is found
+    # first from there, and left to importlib.metadata
+    code = ("import sys\nfrom lattice_rt_core.version import __version__\n"
+            "print(__version__, 'importlib.metadata' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path).stdout.split()
+    assert out == [load_project(ROOT).version, "False"]

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from lattice_rt_core.protocol.defaults import REDIS_URL_ENV
+
 __all__ = [
     "DEFAULT_PREFIX",
     "REDIS_URL_ENV",
@@ -51,7 +53,6 @@ __all__ = [
     "safe_url",
 ]
 
-REDIS_URL_ENV = "LATTICE_RT_REDIS_URL"
 DEFAULT_PREFIX = "{lattice-rt}"
 #: seconds a command may take before the node calls Redis unreachable
 COMMAND_TIMEOUT = 5.0

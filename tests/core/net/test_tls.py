@@ -16,6 +16,7 @@ import trustme
 
 from lattice_rt_core.client import RealtimeClient
 from lattice_rt_core.net.api import ApiError, ClientState
+from lattice_rt_core.net.plain import PlainRequests
 from lattice_rt_core.net.tls import (
     TlsError,
     check_server_files,
@@ -91,6 +92,34 @@ def test_an_unknown_ca_is_one_line_on_requests_and_on_the_stream(
     assert "\n" not in detail and "Traceback" not in detail
 
 
+def _both_fail(url: str) -> str:
+    """What a feed request to ``url`` fails with: the same from both kinds of requests."""
+    words = []
+    for kind in (PlainRequests, RealtimeClient):
+        with kind(url, "t0ken") as client, pytest.raises(ApiError) as failed:
+            client.feed()
+        words.append(str(failed.value))
+    assert words[0] == words[1]
+    return words[0]
+
+
+def test_the_standard_librarys_requests_verify_alike(
+    https_server: RealtimeServer, tls_files: TlsFiles
+) -> None:
+    # what the CLI's one-shot commands use: the same context, the same one line
+    with PlainRequests(https_server.url, https_server.owner_token, ca_file=tls_files.ca) as ok:
+        assert ok.publish("workflow", "workflow_run")["seq"] == 1
+    assert _both_fail(https_server.url) == (f"certificate verify failed for {https_server.url}: "
+                                            "unable to get local issuer certificate")
+
+
+def test_the_standard_librarys_requests_to_a_plain_server_fail_alike(
+    server: RealtimeServer,
+) -> None:
+    url = server.url.replace("http://", "https://")
+    assert _both_fail(url).startswith(f"TLS handshake with {url} failed: ")
+
+
 def test_a_certificate_for_another_name_is_refused(data_dir: Path, tmp_path: Path) -> None:
     ca = trustme.CA()
     issued = ca.issue_cert("elsewhere.lattice.test")
@@ -101,11 +130,12 @@ def test_a_certificate_for_another_name_is_refused(data_dir: Path, tmp_path: Pat
     srv = RealtimeServer(ServerConfig(port=0, data_dir=data_dir, tls_cert=cert, tls_key=key))
     srv.start()
     try:
-        with RealtimeClient(srv.url, srv.owner_token, ca_file=ca_file) as client:
-            with pytest.raises(ApiError) as failed:
-                client.health()
-        assert str(failed.value).startswith(f"certificate verify failed for {srv.url}: ")
-        assert "127.0.0.1" in str(failed.value)  # the name it was asked for
+        for kind in (RealtimeClient, PlainRequests):
+            with kind(srv.url, srv.owner_token, ca_file=ca_file) as client:
+                with pytest.raises(ApiError) as failed:
+                    client.health()
+            assert str(failed.value).startswith(f"certificate verify failed for {srv.url}: ")
+            assert "127.0.0.1" in str(failed.value)  # the name it was asked for
     finally:
         srv.stop()
 

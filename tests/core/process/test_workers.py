@@ -14,10 +14,10 @@ import httpx
 import psutil
 import pytest
 
-from lattice_rt_core.cli import worker_command
 from lattice_rt_core.engines.redis.engine import read_owner_token
 from lattice_rt_core.engines.redis.store import RedisKeys
 from lattice_rt_core.process import workers
+from lattice_rt_core.process.child import worker_command
 from lattice_rt_core.server import ServerConfig
 from tests.core.http_helpers import bearer
 from tests.redis_server import RedisServer
