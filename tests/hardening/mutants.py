@@ -236,7 +236,7 @@ MUTANTS = [
            H + "test_restarts.py::test_a_client_ahead_of_a_replaced_data_dir_gets_a_reset_then_"
                "the_new_events"),
     Mutant("one server per data directory", "lattice_rt_core/process/dirlock.py",
-           "            self._lock.acquire(timeout=0)", "            pass",
+           "            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)", "            pass",
            C + "test_server.py::test_a_second_server_on_the_data_dir_is_refused_and_changes_"
                "nothing"),
     Mutant("owner only", "lattice_rt_core/auth/access.py",
