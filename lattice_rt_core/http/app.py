@@ -54,7 +54,7 @@ from lattice_rt_core.http.guard import (
     StrictTransport,
 )
 from lattice_rt_core.http.guesses import GuessLimit, GuessThrottle
-from lattice_rt_core.http.metrics import RequestMetrics, ServerCounters, registry_for
+from lattice_rt_core.http.metrics import Metrics, RequestMetrics, ServerCounters
 from lattice_rt_core.http.openapi import openapi_document
 from lattice_rt_core.http.owner import OwnerRoutes
 from lattice_rt_core.http.page import SESSION_PATH, ActivityPage
@@ -287,7 +287,7 @@ def create_app(
     counters = ServerCounters()
     stream = StreamRoute(engine, auth, limits, write_timeout, abort_connection, counters)
     page = ActivityPage(auth, limits)
-    owner = OwnerRoutes(auth, accounts, limits, registry_for(engine.readings, counters))
+    owner = OwnerRoutes(auth, accounts, limits, Metrics(engine.readings, counters))
     interval = sweep_interval or min(5.0, engine.presence_ttl / 3)
     if not math.isfinite(interval) or interval <= 0:
         raise ValueError("sweep interval must be positive")

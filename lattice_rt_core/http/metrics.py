@@ -6,40 +6,32 @@ published events, frames handed to streams and gaps; :class:`ServerCounters`
 counts bytes written, slow peers cut off and answered requests, all on the
 server's event loop thread), and :class:`MetricsCollector` reads them, with
 the bus's gauges, only when the endpoint is scraped. Each server has its own
-registry (:func:`registry_for`), so several servers in one process (the
-tests) never mix. The stream route counts its own requests, so its writes do
+:class:`Metrics` (and registry, :mod:`.metrics_text`), so several servers in
+one process (the tests) never mix. The stream route counts its own requests, so its writes do
 not pass through :class:`RequestMetrics`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from prometheus_client import generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector, CollectorRegistry
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lattice_rt_core.engines.base import BusReadings
 
 __all__ = [
     "CONTENT_TYPE",
-    "MetricsCollector",
+    "Metrics",
     "RequestMetrics",
     "ServerCounters",
-    "registry_for",
-    "render",
 ]
 
 #: the text format every Prometheus reads (the library's newest, 1.0.0, needs Prometheus 3;
 #: for names like these two formats are the same text)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-#: what ``stats()["journal"]`` can say
-JOURNAL_STATES = ("ok", "degraded", "off")
-#: why a stream got a gap frame (bus.py)
-GAP_REASONS = ("lost", "overflow", "retention")
 #: the reason a refusal is counted under, by status (the guard names its own)
 REFUSAL_REASONS = {
     400: "bad_request",
@@ -138,67 +130,23 @@ class RequestMetrics:
         await self.app(scope, receive, counted)
 
 
-class MetricsCollector(Collector):
-    """Turns the bus's and the HTTP layer's numbers into metric families, when scraped."""
+class Metrics:
+    """One server's metrics, rendered when scraped.
+
+    The Prometheus library (3.5 MB of an idle endpoint) is imported at the
+    first scrape, not when the server starts: most servers are never scraped.
+    """
 
     def __init__(self, bus: BusReadings, counters: ServerCounters) -> None:
-        self._bus = bus
-        self._counters = counters
+        self.bus = bus
+        self.counters = counters
+        self._registry: Any = None
 
-    def collect(self) -> Iterator[Metric]:
-        bus, c = self._bus, self._counters
-        stats = bus.stats()
-        yield GaugeMetricFamily("lattice_rt_streams_open", "Open event streams.",
-                                value=stats["subscribers"])
-        yield GaugeMetricFamily("lattice_rt_presence_entries", "Presence entries held.",
-                                value=stats["presence"])
-        yield GaugeMetricFamily("lattice_rt_visible_seq",
-                                "The last seq streams may see (committed).", value=stats["seq"])
-        yield CounterMetricFamily("lattice_rt_events_published",
-                                  "Events published since the server started.",
-                                  value=bus.published)
-        yield CounterMetricFamily("lattice_rt_frames_delivered",
-                                  "Event, gap and reset frames handed to streams.",
-                                  value=bus.frames_sent)
-        yield CounterMetricFamily("lattice_rt_bytes_delivered",
-                                  "Bytes written to streams (frames and heartbeats).",
-                                  value=c.bytes_delivered)
-        gaps = CounterMetricFamily("lattice_rt_gaps", "Gap frames sent to streams, by reason.",
-                                   labels=["reason"])
-        for reason in sorted(set(GAP_REASONS) | set(bus.gaps)):
-            gaps.add_metric([reason], bus.gaps.get(reason, 0))
-        yield gaps
-        yield CounterMetricFamily("lattice_rt_slow_peers_cut",
-                                  "Streams ended because the peer stopped reading.",
-                                  value=c.slow_peers_cut)
-        yield CounterMetricFamily("lattice_rt_auth_throttled",
-                                  "Requests refused (429) because their address failed to "
-                                  "authenticate too often.", value=c.auth_throttled)
-        journal = GaugeMetricFamily("lattice_rt_journal_state",
-                                    "The journal's state: 1 for the current one.",
-                                    labels=["state"])
-        for state in JOURNAL_STATES:
-            journal.add_metric([state], 1 if stats.get("journal") == state else 0)
-        yield journal
-        refused = CounterMetricFamily("lattice_rt_requests_refused",
-                                      "Requests refused, by reason.", labels=["reason"])
-        for reason, count in sorted(c.refused.items()):
-            refused.add_metric([reason], count)
-        yield refused
-        requests = CounterMetricFamily("lattice_rt_requests",
-                                       "Requests answered, by method, route and status.",
-                                       labels=["method", "route", "status"])
-        for (method, route, status), count in sorted(c.requests.items()):
-            requests.add_metric([method, route, str(status)], count)
-        yield requests
+    def render(self) -> bytes:
+        if self._registry is None:
+            from lattice_rt_core.http.metrics_text import registry_for
 
+            self._registry = registry_for(self.bus, self.counters)
+        from prometheus_client import generate_latest
 
-def registry_for(bus: BusReadings, counters: ServerCounters) -> CollectorRegistry:
-    """A registry of this server's metrics alone (not the process-wide default one)."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(MetricsCollector(bus, counters))
-    return registry
-
-
-def render(registry: CollectorRegistry) -> bytes:
-    return bytes(generate_latest(registry))
+        return bytes(generate_latest(self._registry))

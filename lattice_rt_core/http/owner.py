@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from prometheus_client.registry import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,7 +20,7 @@ from lattice_rt_core.auth.access import Refusal, authenticated, check_name, chec
 from lattice_rt_core.auth.accounts import AccountStore
 from lattice_rt_core.auth.callers import Authenticator
 from lattice_rt_core.http.body import object_body
-from lattice_rt_core.http.metrics import CONTENT_TYPE, render
+from lattice_rt_core.http.metrics import CONTENT_TYPE, Metrics
 from lattice_rt_core.http.responses import SECURITY_HEADERS, JsonResponse
 from lattice_rt_core.protocol.accounts import NoSuchUser, UserExists
 from lattice_rt_core.protocol.defaults import ADMIN_PREFIX
@@ -38,12 +37,12 @@ class OwnerRoutes:
         auth: Authenticator,
         accounts: AccountStore | None,
         limits: ApiLimits,
-        registry: CollectorRegistry,
+        metrics: Metrics,
     ) -> None:
         self.auth = auth
         self.accounts = accounts
         self.limits = limits
-        self.registry = registry
+        self._metrics = metrics
 
     def routes(self) -> list[tuple[str, str, Any]]:
         """(path, method, handler) of every owner route."""
@@ -124,7 +123,7 @@ class OwnerRoutes:
 
     async def metrics(self, request: Request) -> Response:
         await self._owner(request)
-        return Response(render(self.registry), media_type=CONTENT_TYPE,
+        return Response(self._metrics.render(), media_type=CONTENT_TYPE,
                         headers=SECURITY_HEADERS)
 
 

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import queue
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -156,3 +158,28 @@ def test_labels_are_bounded(
     counters.record({"method": method, "path": path}, 200)
     assert counters.requests == {(*label, 200): 1}
     assert not counters.refused
+
+
+_SCRAPED_LATE = """
+import sys, tempfile, httpx
+from pathlib import Path
+from lattice_rt_core.server import RealtimeServer, ServerConfig
+server = RealtimeServer(ServerConfig(port=0, data_dir=Path(tempfile.mkdtemp()), owner_user="o"))
+server.start()
+owner = {"Authorization": f"Bearer {server.owner_token}"}
+try:
+    httpx.post(server.url + "/realtime/events", json={"area": "a", "event_type": "b"},
+               headers=owner).raise_for_status()
+    before = "prometheus_client" in sys.modules
+    r = httpx.get(server.url + "/metrics", headers=owner)
+    print(before, r.status_code, "lattice_rt_events_published_total 1.0" in r.text)
+finally:
+    server.stop()
+"""
+
+
+def test_the_prometheus_library_is_loaded_at_the_first_scrape() -> None:
+    # fails without: metrics.Metrics importing metrics_text lazily (3.5 MB of every endpoint)
+    out = subprocess.run([sys.executable, "-c", _SCRAPED_LATE], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.split() == ["False", "200", "True"], out.stderr
