@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cli_time import BATCH_EVENTS
+from bench.known_causes import KNOWN_CAUSES
 from bench.plan import FULL
 from bench.servers import REPO
 from bench.stats import ratio
@@ -332,75 +333,11 @@ def _cluster(results: Results) -> list[str]:
          ] + _errors(results, "cluster")
 
 
-# What profiling found for a target this run misses (shown only while it is missed).
-_KNOWN_CAUSES = {
-    "5": """\
-**Memory (figure 5).** The app and its endpoint are two Python processes now (the endpoint a
-child, so that it never shares the GUI's interpreter: figure 6), and each pays for its own
-interpreter and libraries. The app's process is about 105 MB RSS: some 45 MB of Python and Qt
-heap, 34 MB of Qt's libraries (QtGui, QtWidgets, QtCore, ICU), 6 MB of `cryptography` (loaded by
-the keyring's Secret Service backend even when no token is kept) and the rest shared C
-libraries; the endpoint's is about 40 MB. PSS, which counts the pages they share once, is the
-fairer sum (the row above). Not tried yet: loading the keyring only when a connection has a
-token (about 7 MB measured by hand), and the windows' modules only when first shown.
-""",
-    "6": """\
-**GUI stall (figure 6).** Since the embedded endpoint runs in a process of its own
-(ARCHITECTURE.md, "Two processes"), the GUI thread shares its interpreter only with the stream
-thread: a 10 s flood's longest stall is 15-26 ms here, where earlier rounds measured 21-102 ms
-on 1 s floods with the endpoint on a thread of the app; following a server is now the same case
-as the embedded endpoint. Earlier fixes still hold: batches cross threads as
-`Signal(object)`, the list is a `QTableView` with fixed row heights filtered in its model, a
-cell is one Python call, the coalescer counts each event once, a failure's words are split once
-per distinct text, and what survives startup is out of the GC's full passes. What is left, per
-run: the GUI thread's own work per batch (about 10 us an event through the model, coalescer and
-notifications, on the 30 ms batches of about 300 events), painting the visible rows under X,
-and the two or three full collections of a 10 s flood (the 5,000 rows the list keeps are what
-they walk: up to 18 ms, the "longest garbage collection" row). Offscreen, without X's painting,
-the same floods stall 9-14 ms (`python -m bench.app_flood --events 100000 --seconds 10`).
-Slices of 150 events instead of 500 changed nothing measurable there.
-""",
-    "7": """\
-**Scale out (figure 7).** Two nodes can only go faster than one where they get more CPU. On
-this 2-core machine the load generator (reading 2,000,000 frames) needs about as much CPU as the
-node that writes them ("client CPU s" against "nodes' CPU s" above), so one node already has a
-core to itself and the load generator the other; a second node has no core of its own and the
-pair shares the same two. The run-queue line above shows it: with two nodes, the nodes and the
-load generator each wait for a CPU for milliseconds per event, against tenths of a millisecond
-with one. The work per frame does not grow with Redis: a py-spy profile of both nodes during
-the burst (`py-spy record -r 200 -f raw -p PID`) puts 60-73 % of their samples in the SSE writes
-that every engine shares (`Fanout.collect`, the route's `send`) and 3-4 % in the Redis engine
-(`RedisLog._on_message`, parsing, the redis client). Where the cores exist (nodes on their own
-machines or cores, the load generator elsewhere) the delivery work divides by the nodes.
-
-What Redis adds to a publish is one round trip to Redis before the event is stored and the
-pub/sub message to every node: 0.07 ms back to back on this machine, about 0.5 ms when both
-processes were asleep (they are, at 20 events/s): the difference in the last column. At 1,000
-subscribers on a quiet machine the p50 is within a millisecond on either engine. With two busy
-loops beside the benchmark (`(while :; do :; done) &` twice, then `python -m bench.run --only
-cluster --no-report`) the Redis node's p50 came out 33 ms above the local one's (63 against 30
-ms). The scheduling line says where it is not: Redis waited under 1 ms per event for a CPU, and
-the node waited about as long per event on either engine (37 against 33 ms, ~120 runs each). What
-differs is the event's way through the node's one event loop: the local engine's journal thread
-wakes the subscribers with one callback, while a pub/sub message is read by the Redis client's
-stream reader and handed on by its task before they wake, one or two loop turns more; when a turn
-carries a thousand stream writes on a starved core, each of those turns costs milliseconds. That
-explanation fits every number here but was not isolated by a profile of the loop.
-""",
-    "8": """\
-**Command line (figure 8).** A call is a fresh Python process: about 20 ms for the interpreter,
-then the command line's imports, then its requests. A client command loads neither the server's
-stack nor httpx (`tests/core/test_cli_imports.py` runs each one): `publish`, `feed`, `presence`
-and the rest go over the standard library's `http.client` (`net/plain.py`, the same headers, TLS
-and one-line failures), which took `publish` from about 155-180 ms to about 100 ms on this
-machine. `publish --batch` sends its events in as few requests as the limits allow (one for 100).
-""",
-}
 
 
 def _findings(results: Results) -> list[str]:
     missed = {v.figure for v in evaluate(results) if v.met is False}
-    notes = [text for figure, text in _KNOWN_CAUSES.items() if figure in missed]
+    notes = [text for figure, text in KNOWN_CAUSES.items() if figure in missed]
     if not notes:
         return []
     return ["## Why a target is missed", "", *notes]
