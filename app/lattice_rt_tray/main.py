@@ -65,6 +65,7 @@ from lattice_rt_tray.system.gc_pauses import freeze_survivors
 from lattice_rt_tray.system.idle.auto import choose_backend
 from lattice_rt_tray.system.idle.base import IdleBackend
 from lattice_rt_tray.system.shown_files import SHOWN_DIR, ShownFiles
+from lattice_rt_tray.system.thread_errors import quiet_lost_connections
 from lattice_rt_tray.views.actions import AppActions
 from lattice_rt_tray.views.activity_model import ActivityModel
 from lattice_rt_tray.views.activity_window import ActivityWindow
@@ -453,6 +454,7 @@ def _main(argv: list[str], servers: EmbeddedServers) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
     )
+    quiet_lost_connections()  # the session bus ending before the app: a line, not a traceback
     qapp = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(qapp, QApplication)
     qapp.setApplicationName(APP_ID)
