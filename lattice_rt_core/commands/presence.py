@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from lattice_rt_core.commands.support import CliError, Remote, emit, say
+from lattice_rt_core.net.api import NO_STATUS_MESSAGE, ServerKind
 from lattice_rt_core.protocol.defaults import PRESENCE_STATUSES
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.protocol.people import person_name, presence_summary
@@ -57,7 +58,9 @@ def _whose(client: ApiRequests, who: str) -> list[str]:
     if any(e["client_id"] == who for e in entries):
         return [who]
     if who == "me":
-        user = client.health().get("user")
+        user = client.hello().get("user")  # who the token is (a server without health: none)
+        if client.kind is not ServerKind.LATTICE_RT:
+            raise CliError(NO_STATUS_MESSAGE)
         mine = [e["client_id"] for e in entries if user and e.get("user") == user]
         if not mine:
             raise CliError(f"you ({user or 'this token'}) have no presence entry on "

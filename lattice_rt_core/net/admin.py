@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from lattice_rt_core.net.api import ApiError
+from lattice_rt_core.net.api import NO_ACCOUNTS_MESSAGE, ApiError
 from lattice_rt_core.net.requests import ApiRequests
 from lattice_rt_core.protocol.accounts import NoSuchUser, UserExists, check_name
 from lattice_rt_core.protocol.defaults import ADMIN_PREFIX
@@ -45,7 +45,10 @@ class RemoteAccounts:
         self._call("users/remove", user=name)
 
     def users(self) -> dict[str, set[str]]:
-        answer = self._client.request("GET", f"{ADMIN_PREFIX}/users")
+        try:
+            answer = self._client.request("GET", f"{ADMIN_PREFIX}/users")
+        except ApiError as exc:
+            raise self._client.missing_route(exc, NO_ACCOUNTS_MESSAGE) from None
         users = answer.get("users")
         if not isinstance(users, list):
             raise ApiError(200, "admin/users answered without 'users'")
@@ -57,6 +60,9 @@ class RemoteAccounts:
             return self._client.request("POST", f"{ADMIN_PREFIX}/{action}",
                                         body={"user": user, **fields})
         except ApiError as exc:
+            exc = self._client.missing_route(exc, NO_ACCOUNTS_MESSAGE)
+            if exc.unsupported:
+                raise exc from None
             if exc.status == 409:
                 raise UserExists(exc.message) from None
             if exc.status == 404 and exc.message != "not found":  # not a missing route

@@ -14,7 +14,8 @@ import re
 from urllib.parse import urlsplit
 
 __all__ = [
-    "NO_EVENTS_MESSAGE", "NO_REALTIME_MESSAGE", "NO_STATUS_MESSAGE", "REFUSED_STATUSES",
+    "NO_ACCOUNTS_MESSAGE", "NO_EVENTS_MESSAGE", "NO_PAGE_MESSAGE", "NO_REALTIME_MESSAGE",
+    "NO_STATUS_MESSAGE", "REFUSED_STATUSES",
     "ApiError", "ClientState", "ServerKind", "accept_language", "answer_error", "check_url",
     "error_text", "reason",
 ]
@@ -50,6 +51,9 @@ class ServerKind(enum.Enum):
 NO_REALTIME_MESSAGE = "this server has no realtime API (Lattice AI 11.6 and later moved it)"
 NO_EVENTS_MESSAGE = "this server takes no events (the Lattice AI server has no publish route)"
 NO_STATUS_MESSAGE = "this server keeps no status (the Lattice AI server has no status route)"
+NO_PAGE_MESSAGE = "this server has no activity page (the Lattice AI server has no launch route)"
+NO_ACCOUNTS_MESSAGE = ("this server has no accounts of lattice-rt's (the Lattice AI server has "
+                       "no admin routes)")
 
 
 class ClientState(enum.Enum):

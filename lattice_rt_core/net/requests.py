@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from lattice_rt_core.net.api import (
     NO_EVENTS_MESSAGE,
+    NO_PAGE_MESSAGE,
     NO_REALTIME_MESSAGE,
     NO_STATUS_MESSAGE,
     ApiError,
@@ -192,7 +193,7 @@ class ApiRequests:
         try:
             answer = self.request("POST", "/realtime/presence/status", body=body)
         except ApiError as exc:
-            raise self._missing_route(exc, NO_STATUS_MESSAGE) from None
+            raise self.missing_route(exc, NO_STATUS_MESSAGE) from None
         entry: dict[str, Any] = self._field(answer, "presence", dict, "presence/status")
         return entry
 
@@ -312,11 +313,11 @@ class ApiRequests:
                     raise
                 answer = self.request("POST", "/realtime/events", body=body, headers=key)
         except ApiError as exc:
-            raise self._missing_route(exc, NO_EVENTS_MESSAGE) from None
+            raise self.missing_route(exc, NO_EVENTS_MESSAGE) from None
         published: list[dict[str, Any]] = self._field(answer, "events", list, "events")
         return published
 
-    def _missing_route(self, exc: ApiError, message: str) -> ApiError:
+    def missing_route(self, exc: ApiError, message: str) -> ApiError:
         """A 404 explained: a Lattice AI server lacks the route, or there is no realtime API."""
         if exc.status not in MISSING:
             return exc
@@ -331,6 +332,9 @@ class ApiRequests:
 
     def launch_url(self) -> str:
         """A one-time URL that logs a browser into the activity page (60 s)."""
-        answer = self.request("POST", "/realtime/launch", body={})
+        try:
+            answer = self.request("POST", "/realtime/launch", body={})
+        except ApiError as exc:
+            raise self.missing_route(exc, NO_PAGE_MESSAGE) from None
         url: str = self._field(answer, "url", str, "launch")
         return url

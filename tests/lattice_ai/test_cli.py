@@ -133,6 +133,38 @@ def test_feed_and_presence_read_the_server_and_what_it_lacks_is_said(
     assert (status.returncode, status.stderr.strip()) == (1, (
         "lattice-rt: error: this server keeps no status (the Lattice AI server has no status "
         "route)"))
+    assert_missing_routes_are_said(lattice.url, tmp_path)
+
+
+#: a command the server has no route for -> what the CLI says (fails without
+#: ApiRequests.missing_route on launch and the admin routes, and hello() for "me": a bare
+#: "Not Found (HTTP 404)")
+MISSING_ROUTES = {
+    ("status", "me", "away"): "this server keeps no status (the Lattice AI server has no "
+                              "status route)",
+    ("open",): "this server has no activity page (the Lattice AI server has no launch route)",
+    ("user", "list"): "this server has no accounts of lattice-rt's (the Lattice AI server has "
+                      "no admin routes)",
+    ("user", "remove", "ann"): "this server has no accounts of lattice-rt's (the Lattice AI "
+                               "server has no admin routes)",
+}
+
+
+def assert_missing_routes_are_said(url: str, data_dir: Path) -> None:
+    for command, said in MISSING_ROUTES.items():
+        out = cli("--url", url, *command, data_dir=data_dir)
+        assert (out.returncode, out.stderr.strip()) == (1, f"lattice-rt: error: {said}"), command
+
+
+def test_a_server_without_health_or_ids_says_what_it_lacks(tmp_path: Path) -> None:
+    from tests.lattice_ai.native_host import NativeHost
+
+    with NativeHost() as host:
+        host.publish("join", {"client_id": "grace-laptop", "user": None})
+        feed = cli("--url", host.url, "feed", data_dir=tmp_path)
+        assert feed.returncode == 0, feed.stderr
+        assert [json.loads(line)["event_type"] for line in feed.stdout.splitlines()] == ["join"]
+        assert_missing_routes_are_said(host.url, tmp_path)
 
 
 def test_login_keeps_the_session_for_that_url_and_later_commands_use_it(
