@@ -45,13 +45,14 @@ from typing import Any
 import httpx
 from httpx_sse import ServerSentEvent, SSEError, connect_sse
 
-from lattice_rt_core.net.answers import abort_response, duration, error_from, reason
+from lattice_rt_core.net.answers import abort_response, duration, error_from
 from lattice_rt_core.net.api import (
     REFUSED_STATUSES,
     ApiError,
     ClientState,
     ServerKind,
     check_url,
+    reason,
 )
 from lattice_rt_core.net.backoff import Backoff
 from lattice_rt_core.net.pool import PooledRequests

@@ -12,9 +12,9 @@ import socket
 
 import httpx
 
-from lattice_rt_core.net.api import ApiError, answer_error, error_text, reason
+from lattice_rt_core.net.api import ApiError, answer_error
 
-__all__ = ["abort_response", "duration", "error_from", "error_text", "reason"]
+__all__ = ["abort_response", "duration", "error_from"]
 
 log = logging.getLogger(__name__)
 
