@@ -9,14 +9,7 @@ module of the tray app never pays for a server it does not run.
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import Any
-
-# httpx imports its own command line when it is imported (click, rich and pygments where
-# they are installed: 40 ms of every client command and of the tray app's start), a program
-# none of ours runs; an entry of None makes that one import fail at once, which httpx
-# expects and handles (its `httpx` command then says what is missing).
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 #: every public name of the package, and the module that holds it
 _WHERE = {

@@ -63,8 +63,8 @@ from lattice_rt_core.protocol.defaults import (
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.version import __version__
 
-# Only what parsing needs is imported here: a client command loads httpx when it sends,
-# and none loads the server, its engines or the process machinery (``serve`` does).
+# Only what parsing needs is imported here: a client command loads its client when it
+# sends, and none loads the server, its engines or the process machinery (``serve`` does).
 if TYPE_CHECKING:
     from lattice_rt_core.client import RealtimeClient
     from lattice_rt_core.process.workers import Supervisor

@@ -36,27 +36,26 @@ reached).
 
 from __future__ import annotations
 
+import http.client
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import httpx
-from httpx_sse import ServerSentEvent, SSEError, connect_sse
-
-from lattice_rt_core.net.answers import abort_response, duration, error_from
 from lattice_rt_core.net.api import (
     REFUSED_STATUSES,
     ApiError,
     ClientState,
     ServerKind,
+    answer_error,
     check_url,
     reason,
 )
-from lattice_rt_core.net.backoff import Backoff
-from lattice_rt_core.net.pool import PooledRequests
+from lattice_rt_core.net.backoff import Backoff, duration
+from lattice_rt_core.net.plain import PlainRequests, PlainStream
 from lattice_rt_core.net.requests import MISSING, REQUEST_TIMEOUT
+from lattice_rt_core.net.sse import Frame, FrameTooLarge, SseDecoder
 from lattice_rt_core.net.tls import CaFile
 from lattice_rt_core.net.tls import describe as describe_tls
 from lattice_rt_core.net.unnumbered import Unnumbered
@@ -89,9 +88,9 @@ EventCallback = Callable[[dict[str, Any]], None]
 ResumeFrom = Callable[[dict[str, Any], int | None], int | None]
 
 
-class RealtimeClient(PooledRequests):
-    """The realtime stream on a worker thread, and the endpoint's requests over an httpx
-    pool (:class:`~lattice_rt_core.net.pool.PooledRequests`).
+class RealtimeClient(PlainRequests):
+    """The realtime stream on a worker thread, and the endpoint's requests
+    (:class:`~lattice_rt_core.net.plain.PlainRequests`), over the standard library.
 
     One-shot: :meth:`start` once, :meth:`stop` once; build a new client to
     follow another endpoint. ``read_timeout`` defaults to ``heartbeat * 2 + 5``.
@@ -111,7 +110,6 @@ class RealtimeClient(PooledRequests):
         on_state: Callable[[ClientState, str], None] | None = None,
         resume_from: ResumeFrom | None = None,
         backoff: Backoff | None = None,
-        transport: httpx.BaseTransport | None = None,
         read_timeout: float | None = None,
         request_timeout: float = REQUEST_TIMEOUT,
         ca_file: CaFile | None = None,
@@ -134,21 +132,13 @@ class RealtimeClient(PooledRequests):
         self._caught_up = threading.Event()  # an unnumbered server's feed was handed over
         self._caught_up_seq: int | None = None
 
-        super().__init__(url, token, transport=transport, request_timeout=request_timeout,
-                         ca_file=ca_file)
-        self._stream_http = httpx.Client(
-            base_url=url,
-            headers=self._http.headers,
-            timeout=httpx.Timeout(request_timeout, read=self.read_timeout),
-            transport=transport,
-            verify=self._verify,
-        )
+        super().__init__(url, token, request_timeout=request_timeout, ca_file=ca_file)
 
         self._lock = threading.Lock()  # guards _response, _thread
         self._callback_lock = threading.RLock()  # one callback at a time; none after stop
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._response: httpx.Response | None = None
+        self._response: PlainStream | None = None
         self._state = ClientState.STOPPED
         self._detail = ""
 
@@ -200,22 +190,15 @@ class RealtimeClient(PooledRequests):
             response = self._response
             thread = self._thread
         if response is not None:
-            abort_response(response)
+            response.abort()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         self._set_state(ClientState.STOPPED, "stopped")
 
     def close(self) -> None:
-        """Stop the stream and release both connection pools.
-
-        After an explicit :meth:`stop` this does not wait for the thread again.
-        """
+        """Stop the stream. After an explicit :meth:`stop` this does not wait for the
+        thread again."""
         self.stop(timeout=0.0 if self._stopping.is_set() else 1.0)
-        self._http.close()
-        with self._lock:
-            thread = self._thread
-        if thread is None or not thread.is_alive():
-            self._stream_http.close()
 
     def __enter__(self) -> RealtimeClient:
         return self
@@ -237,7 +220,7 @@ class RealtimeClient(PooledRequests):
                         self.last_error = exc
                     refused = exc.lasting
                     detail = str(exc)
-                except (httpx.HTTPError, SSEError) as exc:
+                except (OSError, http.client.HTTPException, FrameTooLarge) as exc:
                     detail = self._describe(exc)
                 except Exception as exc:  # noqa: BLE001 - the loop must survive anything
                     log.exception("stream loop error")
@@ -259,8 +242,6 @@ class RealtimeClient(PooledRequests):
             with self._lock:
                 self._response = None
             self._set_state(ClientState.STOPPED, "stopped")
-            if self._http.is_closed:  # close() ran while we were still going
-                self._stream_http.close()
 
     def _stream_once(self, opened: threading.Event) -> str:
         """One connection: returns why it ended, or raises what broke it."""
@@ -274,41 +255,39 @@ class RealtimeClient(PooledRequests):
         if self._last_event_id is not None and self._kind is not ServerKind.LATTICE_AI:
             headers["Last-Event-ID"] = str(self._last_event_id)
         self._caught_up.clear()
-        with connect_sse(
-            self._stream_http, "GET", "/realtime/stream", params=params, headers=headers
-        ) as source:
-            response = source.response
-            with self._lock:
-                self._response = response
-            try:
-                if self._stopping.is_set():
-                    return "stopped"
-                if response.status_code != 200:
-                    response.read()
-                    error = error_from(response)
-                    if error.status in MISSING and self._kind is None:
-                        self._learn()  # raises the reason when the server has no realtime API
-                    raise error
-                ctype = response.headers.get("content-type", "").partition(";")[0].strip()
-                if ctype != "text/event-stream":
-                    raise ApiError(
-                        response.status_code,
-                        f"/realtime/stream answered {ctype or 'no content type'}, "
-                        "not an event stream",
-                    )
-                self.last_error = None
-                self._backoff.reset()
-                opened.set()
-                self._set_state(ClientState.CONNECTED, f"connected to {self.base_url}")
-                if self._kind is ServerKind.LATTICE_AI:
-                    self._catch_up()
-                for sse in source.iter_sse():
+        response = self.open_stream("/realtime/stream", params, headers, self.read_timeout)
+        with self._lock:
+            self._response = response
+        try:
+            if self._stopping.is_set():
+                return "stopped"
+            if response.status != 200:
+                error = answer_error(response.status, response.body(), response.reason)
+                if error.status in MISSING and self._kind is None:
+                    self._learn()  # raises the reason when the server has no realtime API
+                raise error
+            if response.content_type != "text/event-stream":
+                raise ApiError(
+                    response.status,
+                    f"/realtime/stream answered {response.content_type or 'no content type'}, "
+                    "not an event stream",
+                )
+            self.last_error = None
+            self._backoff.reset()
+            opened.set()
+            self._set_state(ClientState.CONNECTED, f"connected to {self.base_url}")
+            if self._kind is ServerKind.LATTICE_AI:
+                self._catch_up()
+            decoder = SseDecoder()
+            for chunk in response.chunks():
+                for frame in decoder.feed(chunk):
                     if self._stopping.is_set():
                         return "stopped"
-                    self._handle(sse)
-            finally:
-                with self._lock:
-                    self._response = None
+                    self._handle(frame)
+        finally:
+            with self._lock:
+                self._response = None
+            response.close()
         return "the server closed the stream"
 
     def _catch_up(self) -> None:
@@ -340,7 +319,7 @@ class RealtimeClient(PooledRequests):
                 "message": "the server restarted and numbers its events from 1 again",
             })
 
-    def _handle(self, sse: ServerSentEvent) -> None:
+    def _handle(self, sse: Frame) -> None:
         if sse.retry is not None:
             self._server_retry = min(max(sse.retry, 0) / 1000.0, MAX_SERVER_RETRY)
         if sse.id:
@@ -400,17 +379,16 @@ class RealtimeClient(PooledRequests):
                     log.exception("realtime state callback failed")
 
     def _describe(self, exc: Exception) -> str:
+        """One line for what broke an open stream."""
         tls_failure = describe_tls(exc, self.base_url)
         if tls_failure is not None:
             return tls_failure
-        if isinstance(exc, httpx.ConnectError):
-            return f"cannot connect to {self.base_url} ({reason(exc)})"
-        if isinstance(exc, httpx.ConnectTimeout):
-            return f"cannot connect to {self.base_url} (timed out)"
-        if isinstance(exc, httpx.ReadTimeout):
+        if isinstance(exc, TimeoutError):
             return f"no data from the server for {self.read_timeout:g} s"
-        if isinstance(exc, SSEError):
+        if isinstance(exc, FrameTooLarge):
             return f"not an event stream: {exc}"
+        if isinstance(exc, http.client.IncompleteRead):
+            return "connection lost (the server ended the stream mid-frame)"
         return f"connection lost ({reason(exc)})"
 
     def server_stats(self, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:

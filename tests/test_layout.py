@@ -278,17 +278,13 @@ def test_the_protocol_facts_load_no_http_stack_and_no_qt() -> None:
     assert loaded & (HEAVY | QT) == set()
 
 
-@pytest.mark.parametrize(("module", "client_library"), [
-    ("lattice_rt_core.cli", set()),  # httpx only once tail or login needs it
-    ("lattice_rt_core.client", {"httpx", "httpx_sse"}),
-])
-def test_the_client_commands_load_no_server(module: str, client_library: set[str]) -> None:
+@pytest.mark.parametrize("module", ["lattice_rt_core.cli", "lattice_rt_core.client"])
+def test_the_client_commands_load_no_server_and_no_http_library(module: str) -> None:
     loaded = _loaded_after(f"import {module}")
-    assert loaded & (HEAVY - client_library | QT) == set()
+    assert loaded & (HEAVY | QT) == set()
 
 
-@pytest.mark.parametrize("module", ["lattice_rt_core.cli", "lattice_rt_tray.launch"])
-def test_httpxs_own_command_line_is_never_loaded(module: str) -> None:
-    # httpx imports it (click, rich, pygments: installed here by the dev tools) unless told
-    loaded = _loaded_after(f"import {module}\nimport httpx")
-    assert loaded & {"rich", "pygments"} == set()
+def test_the_tray_app_loads_no_http_library_and_no_tls_of_its_own() -> None:
+    # its client is the standard library's; TLS comes only with an https:// server to follow
+    loaded = _loaded_after("import lattice_rt_tray.main")
+    assert loaded & {"httpx", "httpx_sse", "httpcore", "h11", "anyio", "ssl"} == set()

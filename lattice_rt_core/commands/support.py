@@ -115,7 +115,7 @@ class Remote:
         self.ca_file: str | None = getattr(args, "ca_file", None) or os.environ.get(CA_FILE_ENV)
 
     def client(self, **kwargs: Any) -> RealtimeClient:
-        """A client with the live stream (``tail``): httpx, loaded only here."""
+        """A client with the live stream (``tail``) and the password sign-in."""
         from lattice_rt_core.client import RealtimeClient
 
         try:
@@ -125,9 +125,8 @@ class Remote:
 
     @contextmanager
     def session(self) -> Iterator[ApiRequests]:
-        """The server's routes for a few requests (over the standard library: quicker to
-        load than httpx), whose failures leave as :class:`CliError` with :meth:`explain`'s
-        text."""
+        """The server's routes for a few requests, whose failures leave as
+        :class:`CliError` with :meth:`explain`'s text."""
         try:
             requests = PlainRequests(self.url, self.token, ca_file=self.ca_file)
         except ApiError as exc:  # an unusable CA file

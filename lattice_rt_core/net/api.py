@@ -1,7 +1,7 @@
 """The plain facts of talking to a server, without an HTTP library: the
 client's states, its error (and how an error answer reads), the answers
 retrying cannot change, and the rule for a server URL. The tray app's pure
-modules and the CLI's one-shot requests use them without loading httpx.
+modules use them without loading any of the client.
 """
 
 from __future__ import annotations

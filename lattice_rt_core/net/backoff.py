@@ -1,11 +1,12 @@
-"""Reconnect delays: exponential backoff with jitter (pure; randomness injected)."""
+"""Reconnect delays: exponential backoff with jitter (pure; randomness injected), and how
+one is said."""
 
 from __future__ import annotations
 
 import random as _random
 from collections.abc import Callable
 
-__all__ = ["REFUSED_INITIAL", "REFUSED_MAXIMUM", "Backoff"]
+__all__ = ["REFUSED_INITIAL", "REFUSED_MAXIMUM", "Backoff", "duration"]
 
 #: after a refusal (a token the server does not accept, a forbidden stream)
 #: retrying soon cannot help: the first retry waits this long ...
@@ -76,3 +77,10 @@ class Backoff:
         self._base = self.initial
         self._refused_base = self.refused_initial
         self.attempts = 0
+
+
+def duration(seconds: float) -> str:
+    """``3.9 s`` below a minute, ``4 min`` from there (a refused token waits minutes)."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{round(seconds / 60):d} min"

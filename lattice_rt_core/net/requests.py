@@ -3,12 +3,10 @@
 :class:`ApiRequests` holds what every request sends (its headers, the verifying
 TLS context) and the routes as methods, each on :meth:`ApiRequests.request`; it
 raises :class:`~lattice_rt_core.net.api.ApiError` with the server's own text
-(status 0 when the server cannot be reached), worded the same whichever
-subclass moves the bytes (:meth:`ApiRequests._exchange`): an httpx pool
-(:class:`~lattice_rt_core.net.pool.PooledRequests`, and
-:class:`~lattice_rt_core.client.RealtimeClient`, which adds the live stream) or
-the standard library (:class:`~lattice_rt_core.net.plain.PlainRequests`, the
-CLI's one-shot commands). It also learns what the server is
+(status 0 when the server cannot be reached); a subclass moves the bytes
+(:meth:`ApiRequests._exchange`): :class:`~lattice_rt_core.net.plain.PlainRequests`
+over the standard library, and :class:`~lattice_rt_core.client.RealtimeClient`,
+which adds the live stream. It also learns what the server is
 (:meth:`ApiRequests.hello`, :attr:`ApiRequests.kind`) and says when a route the
 server lacks was asked for.
 """
@@ -19,7 +17,8 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING, Any, Self
 
 from lattice_rt_core.net.api import (
     NO_EVENTS_MESSAGE,
@@ -33,15 +32,21 @@ from lattice_rt_core.net.api import (
     check_url,
     reason,
 )
-from lattice_rt_core.net.tls import CaFile, TlsError, client_context, plain_http_context
+from lattice_rt_core.net.tls import CaFile, TlsError, client_context
 from lattice_rt_core.net.tls import describe as describe_tls
 from lattice_rt_core.protocol.defaults import DEFAULT_FEED_LIMIT, FEED_LIMIT
 from lattice_rt_core.protocol.events import to_json
 from lattice_rt_core.version import __version__
 
-__all__ = ["MISSING", "REQUEST_TIMEOUT", "Answer", "ApiRequests", "request_failure"]
+if TYPE_CHECKING:
+    import ssl
+
+__all__ = ["MISSING", "REQUEST_TIMEOUT", "SESSION_COOKIE", "Answer", "ApiRequests",
+           "request_failure"]
 
 REQUEST_TIMEOUT = 5.0
+#: the cookie a Lattice AI server's ``POST /login`` sets: its session token
+SESSION_COOKIE = "session_token"
 #: answers that mean "no such route"
 MISSING = frozenset({404, 405})
 
@@ -53,6 +58,7 @@ class Answer:
     status: int
     reason_phrase: str
     body: bytes
+    set_cookies: tuple[str, ...] = ()  # its Set-Cookie headers
 
 
 def request_failure(
@@ -90,11 +96,14 @@ class ApiRequests:
             headers["Authorization"] = f"Bearer {token}"
         #: what every request sends
         self._headers = headers
-        try:  # one verifying context for every pool: the system store (+ ca_file)
-            self._verify = (client_context(ca_file) if url.startswith("https://")
-                            else plain_http_context())
-        except TlsError as exc:
-            raise ApiError(0, str(exc)) from None
+        #: the verifying context of every connection (the system store + ca_file);
+        #: none for an http:// URL, which never loads TLS
+        self._verify: ssl.SSLContext | None = None
+        if url.startswith("https://"):
+            try:
+                self._verify = client_context(ca_file)
+            except TlsError as exc:
+                raise ApiError(0, str(exc)) from None
 
     @property
     def kind(self) -> ServerKind | None:
@@ -330,6 +339,25 @@ class ApiRequests:
             return ApiError(exc.status, message, unsupported=True)
         return exc
 
+    def sign_in(self, email: str, password: str) -> str:
+        """Sign in with a password (a Lattice AI server in auth mode: ``POST /login``);
+        returns the session token, which works as this client's bearer token. The
+        token is read from the answer's cookie and kept in no cookie jar."""
+        answer = self._exchange(
+            "POST", "/login", content=to_json({"email": email, "password": password}).encode(),
+            headers={"Content-Type": "application/json"}, params={},
+            timeout=self.request_timeout,
+        )
+        if answer.status == 404:
+            raise ApiError(404, "this server has no password sign-in (POST /login); "
+                                "use a token", unsupported=True)
+        if answer.status >= 400:
+            raise answer_error(answer.status, answer.body, answer.reason_phrase)
+        token = _cookie(answer.set_cookies, SESSION_COOKIE)
+        if not token:
+            raise ApiError(answer.status, "the server answered the sign-in without a session")
+        return token
+
     def launch_url(self) -> str:
         """A one-time URL that logs a browser into the activity page (60 s)."""
         try:
@@ -338,3 +366,17 @@ class ApiRequests:
             raise self.missing_route(exc, NO_PAGE_MESSAGE) from None
         url: str = self._field(answer, "url", str, "launch")
         return url
+
+
+def _cookie(headers: tuple[str, ...], name: str) -> str | None:
+    """The value of cookie ``name`` in ``Set-Cookie`` headers (None: not set, or unreadable)."""
+    for header in headers:
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(header)
+        except CookieError:
+            continue
+        morsel = jar.get(name)
+        if morsel is not None and morsel.value:
+            return morsel.value
+    return None

@@ -4,18 +4,24 @@ Clients (the CLI, :class:`~lattice_rt_core.client.RealtimeClient` and the tray
 app through it) verify a server's certificate against the operating system's
 trust store (:mod:`truststore`: OpenSSL with the system CA files on Linux, the
 Security framework on macOS, CryptoAPI on Windows), plus one extra CA file when
-given: a team's own CA, without installing it system-wide. httpx alone would
-use certifi's bundle, which knows neither.
+given: a team's own CA, without installing it system-wide.
 
 A failed handshake becomes one sentence ("certificate verify failed for
 https://...: <reason>"), never a traceback.
+
+:mod:`ssl` (and OpenSSL's TLS library) is loaded by the first function that needs
+it: a client of an ``http://`` URL never does.
 """
 
 from __future__ import annotations
 
 import os
-import ssl
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = [
     "CA_FILE_ENV",
@@ -37,6 +43,8 @@ class TlsError(Exception):
 
 def client_context(ca_file: CaFile | None = None) -> ssl.SSLContext:
     """A verifying client context: the system store, plus ``ca_file`` when given."""
+    import ssl
+
     import truststore  # only a client of an https:// URL needs it
 
     context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -48,19 +56,10 @@ def client_context(ca_file: CaFile | None = None) -> ssl.SSLContext:
     return context
 
 
-def plain_http_context() -> ssl.SSLContext:
-    """The context of a client of an ``http://`` URL: it never does TLS.
-
-    httpx builds its default context (the whole CA bundle, 20-30 ms) for every
-    client it is not given one; a client of a plain URL needs none. This one
-    loads nothing and trusts nothing, so were it ever asked to verify a
-    server it would refuse it.
-    """
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-
-
 def check_server_files(cert_file: Path, key_file: Path) -> None:
     """Load the certificate chain and key once, so a bad file is a clear error at start."""
+    import ssl
+
     for path, marker, what in (
         (cert_file, b"-----BEGIN CERTIFICATE-----", "a PEM certificate"),
         (key_file, b"PRIVATE KEY-----", "a PEM private key"),
@@ -86,6 +85,10 @@ def _no_password() -> str:
 
 def describe(exc: BaseException, url: str) -> str | None:
     """One line for a TLS failure anywhere in ``exc``'s chain, else None."""
+    if "ssl" not in sys.modules:  # never loaded: no TLS failure can have happened
+        return None
+    import ssl
+
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -109,6 +112,8 @@ def describe(exc: BaseException, url: str) -> str | None:
 
 def _reason(exc: BaseException) -> str:
     """The readable part of an OpenSSL error, without ``[SSL: X]`` and ``(_ssl.c:N)``."""
+    import ssl
+
     if isinstance(exc, ssl.SSLError) and exc.reason:
         return str(exc.reason).replace("_", " ").lower()
     if isinstance(exc, OSError) and not isinstance(exc, ssl.SSLError) and exc.strerror:

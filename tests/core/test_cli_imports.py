@@ -3,7 +3,7 @@
 Each command runs in a fresh interpreter against a real server on loopback;
 afterwards that interpreter's ``sys.modules`` must hold none of the server
 stack: no web framework, no Redis, no server, engine, HTTP app, process or
-account-store module; and httpx only where a stream or a sign-in needs it.
+account-store module; and no third-party HTTP library (httpx) at all.
 """
 
 from __future__ import annotations
@@ -91,6 +91,6 @@ def test_a_client_command_loads_no_server_stack(
     assert _heavy(modules) == []
     if argv[0] not in ("--version", "token", "logout"):  # these send nothing
         assert "lattice_rt_core.net.requests" in modules  # the command did its request
-    # httpx only for the stream and the password sign-in: the rest go over http.client
-    assert ("httpx" in modules) == (argv[0] in ("tail", "login"))
+    # every command goes over http.client, the stream and the password sign-in too
+    assert "httpx" not in modules
     assert "importlib.metadata" not in modules  # the version is read directly

@@ -1,7 +1,9 @@
 """RealtimeClient: request helpers, stream dispatch, reconnect, resume, stop.
 
-Unit tests use httpx.MockTransport; the rest run against a real endpoint on a
-loopback port (the ``server`` fixture) or a raw socket that stalls. Tests wait
+Unit tests script the server as an httpx transport served on a loopback port
+(tests/core/mock_http.py: the client speaks real HTTP to it); the rest run
+against a real endpoint on a loopback port (the ``server`` fixture) or a raw
+socket that stalls. Tests wait
 on callbacks through a Condition, never on sleeps.
 """
 
@@ -17,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -25,6 +28,7 @@ from lattice_rt_core.client import Backoff, RealtimeClient
 from lattice_rt_core.net.api import ApiError, ClientState, ServerKind
 from lattice_rt_core.net.discovery import discover
 from lattice_rt_core.server import RealtimeServer, ServerConfig
+from tests.core.mock_http import MockHttp
 
 WAIT = 15.0  # generous upper bound for anything that should happen "soon"
 
@@ -138,16 +142,27 @@ class MockServer:
 
 @pytest.fixture
 def make_client() -> Iterator[Callable[..., RealtimeClient]]:
+    """RealtimeClient(url, ...); with ``transport=`` (an httpx transport: the scripted
+    server), that transport answers on a loopback port and the client follows it there,
+    under ``url``'s path."""
     clients: list[RealtimeClient] = []
+    served: dict[int, MockHttp] = {}
 
-    def make(*args: Any, **kwargs: Any) -> RealtimeClient:
-        client = RealtimeClient(*args, **kwargs)
+    def make(url: str, *args: Any, transport: httpx.BaseTransport | None = None,
+             **kwargs: Any) -> RealtimeClient:
+        if transport is not None:
+            if id(transport) not in served:
+                served[id(transport)] = MockHttp(transport)
+            url = served[id(transport)].url + urlsplit(url).path
+        client = RealtimeClient(url, *args, **kwargs)
         clients.append(client)
         return client
 
     yield make
     for client in clients:
         client.close()
+    for mock in served.values():
+        mock.close()
 
 
 # ------------------------------------------------------------ request helpers
@@ -174,7 +189,7 @@ def test_requests_carry_the_token_and_a_json_body(make_client) -> None:
     assert client.join(workspace_id="ws1", display_name="Ada") == entry
     request = seen[0]
     assert request.method == "POST"
-    assert request.url == "http://127.0.0.1:1/realtime/presence/join"
+    assert request.url.path == "/realtime/presence/join"
     assert request.headers["authorization"] == "Bearer secret"
     assert request.headers["content-type"] == "application/json"
     # only the fields given are sent: the server generates a missing client_id
@@ -203,22 +218,25 @@ def test_publish_sends_one_event_with_extra_keys_and_returns_it_enriched(make_cl
     ]
 
 
-class LosesTheFirstAnswer(httpx.HTTPTransport):
-    """A real connection whose first publish reaches the server, but whose answer is lost."""
+class LosesTheFirstAnswer(httpx.BaseTransport):
+    """A proxy to a real server whose first publish reaches it, but whose answer is lost."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, upstream: str) -> None:
+        self.upstream = httpx.Client(base_url=upstream)
         self.keys: list[str] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
+        headers = {k: v for k, v in request.headers.items() if k != "host"}
+        answer = self.upstream.request(request.method, request.url.raw_path.decode(),
+                                       headers=headers, content=request.content)
         if request.url.path == "/realtime/events":
             self.keys.append(request.headers["idempotency-key"])
             if len(self.keys) == 1:
-                response.read()
-                response.close()
                 raise httpx.ReadError("connection reset by peer", request=request)
-        return response
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
+
+    def close(self) -> None:
+        self.upstream.close()
 
 
 def test_a_publish_whose_answer_was_lost_is_retried_once_and_stored_once(
@@ -226,7 +244,7 @@ def test_a_publish_whose_answer_was_lost_is_retried_once_and_stored_once(
 ) -> None:
     # fails without: the Idempotency-Key and the one retry in ApiRequests.publish_many
     # (issue 20, item 5: a retry created a duplicate)
-    transport = LosesTheFirstAnswer()
+    transport = LosesTheFirstAnswer(server.url)
     client = make_client(server.url, server.owner_token, transport=transport)
     event = client.publish("deploy", "done", {"n": 1})
     assert event["seq"] == 1
@@ -572,7 +590,7 @@ def test_without_an_answer_to_health_no_stream_is_opened(make_client) -> None:
 
     def handle(request: httpx.Request) -> httpx.Response:
         seen.append(request.url.path)
-        raise httpx.ConnectError("Connection refused", request=request)
+        raise httpx.ReadError("connection reset", request=request)  # closed, no answer
 
     rec = Recorder()
     client = make_client(
@@ -583,8 +601,18 @@ def test_without_an_answer_to_health_no_stream_is_opened(make_client) -> None:
     rec.wait_state(ClientState.RECONNECTING, 2)
     client.stop()
     assert set(seen) == {"/realtime/health"}
-    assert rec.states[1][1].startswith("cannot connect to http://h:1 (connection refused); ")
+    assert rec.states[1][1].startswith(f"request to {client.base_url} failed (")
     assert client.last_error is None  # no server answered
+
+    port = unused_port()  # nothing there at all
+    rec = Recorder()
+    client = make_client(f"http://127.0.0.1:{port}", backoff=quick_backoff(),
+                         resume_from=lambda answer, own: own, **rec.callbacks())
+    client.start()
+    rec.wait_state(ClientState.RECONNECTING, 2)
+    client.stop()
+    assert rec.states[1][1].startswith(
+        f"cannot connect to http://127.0.0.1:{port} (connection refused); ")
 
 
 def test_a_non_event_stream_answer_reconnects(make_client) -> None:
@@ -949,7 +977,13 @@ def lattice_ai(request: httpx.Request) -> httpx.Response:
 def test_sign_in_returns_the_session_and_keeps_no_cookie(make_client) -> None:
     client = make_client("http://lattice:4825", transport=httpx.MockTransport(lattice_ai))
     assert client.sign_in("ada@example.org", "pw123456") == "s3cr3t"
-    assert not client._http.cookies  # the token is a bearer token, never a cookie jar's
+    seen: list[httpx.Request] = []
+    watched = make_client("http://lattice:4825", transport=httpx.MockTransport(
+        lambda r: seen.append(r) or lattice_ai(r)))
+    watched.sign_in("ada@example.org", "pw123456")
+    with pytest.raises(ApiError):  # the token is a bearer token, never kept as a cookie
+        watched.feed()
+    assert "cookie" not in seen[-1].headers and "authorization" not in seen[-1].headers
     with pytest.raises(ApiError) as refused:
         client.sign_in("ada@example.org", "wrong")
     assert (refused.value.status, refused.value.message) == (401, "Invalid email or password.")

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import httpx
 from PySide6.QtCore import QSettings
 
 from lattice_rt_core.protocol.defaults import DEFAULT_PORT
@@ -76,8 +76,8 @@ def _legacy(store: QSettings, key: str, identity: str) -> None:
 
 def _host(url: str) -> str:
     try:
-        return httpx.URL(url).host or url
-    except httpx.InvalidURL:
+        return urlsplit(url).hostname or url
+    except ValueError:
         return url
 
 

@@ -13,6 +13,7 @@ from lattice_rt_core.net.admin import RemoteAccounts
 from lattice_rt_core.net.api import ApiError
 from lattice_rt_core.protocol.accounts import NoSuchUser, UserExists
 from lattice_rt_core.server import RealtimeServer
+from tests.core.mock_http import MockHttp
 
 
 @pytest.fixture
@@ -39,25 +40,23 @@ def test_the_same_methods_and_errors_as_the_local_class(remote: RemoteAccounts) 
 
 def test_bad_names_are_refused_before_anything_is_sent() -> None:
     sent: list[httpx.Request] = []
-    client = RealtimeClient("http://127.0.0.1:1", "t",
-                            transport=httpx.MockTransport(lambda r: sent.append(r) or
-                                                          httpx.Response(500)))
-    remote = RemoteAccounts(client)
-    with pytest.raises(ValueError, match="^user name must not be only whitespace$"):
-        remote.add_user("  ")
-    with pytest.raises(ValueError, match="^workspace id must not contain control characters$"):
-        remote.grant("ada", ["a\x00"])
-    assert sent == []
+    with MockHttp(httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500))) as mock:
+        remote = RemoteAccounts(RealtimeClient(mock.url, "t"))
+        with pytest.raises(ValueError, match="^user name must not be only whitespace$"):
+            remote.add_user("  ")
+        with pytest.raises(ValueError, match="^workspace id must not contain control characters$"):
+            remote.grant("ada", ["a\x00"])
+        assert sent == []
 
 
 def test_a_server_without_the_admin_routes_is_not_a_missing_user() -> None:
     def old_server(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404, content=json.dumps({"error": "not found"}))
 
-    remote = RemoteAccounts(RealtimeClient("http://127.0.0.1:1", "t",
-                                           transport=httpx.MockTransport(old_server)))
-    # every route is missing, the realtime ones too: said as such (missing_route), never as
-    # a missing user
-    with pytest.raises(ApiError, match=r"^this server has no realtime API \(Lattice AI 11\.6 "
-                                       r"and later moved it\)$"):
-        remote.renew("ada")
+    with MockHttp(httpx.MockTransport(old_server)) as mock:
+        remote = RemoteAccounts(RealtimeClient(mock.url, "t"))
+        # every route is missing, the realtime ones too: said as such (missing_route), never as
+        # a missing user
+        with pytest.raises(ApiError, match=r"^this server has no realtime API \(Lattice AI 11\.6 "
+                                           r"and later moved it\)$"):
+            remote.renew("ada")

@@ -1,4 +1,4 @@
-"""PlainRequests (the standard library) says and does what httpx's PooledRequests does."""
+"""PlainRequests (the standard library): the routes, and every failure in one line."""
 
 from __future__ import annotations
 
@@ -13,22 +13,17 @@ import pytest
 
 from lattice_rt_core.net.api import ApiError
 from lattice_rt_core.net.plain import PlainRequests
-from lattice_rt_core.net.pool import PooledRequests
-from lattice_rt_core.net.requests import ApiRequests
 from lattice_rt_core.server import RealtimeServer
 
-KINDS = [PlainRequests, PooledRequests]
 
-
-def _failure(kind: type[ApiRequests], url: str, call: str = "health", **kwargs: Any) -> ApiError:
-    with kind(url, "t0ken", **kwargs) as client, pytest.raises(ApiError) as caught:
+def _failure(url: str, call: str = "health", **kwargs: Any) -> ApiError:
+    with PlainRequests(url, "t0ken", **kwargs) as client, pytest.raises(ApiError) as caught:
         getattr(client, call)()
     return caught.value
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_the_routes_against_a_real_server(kind: type[ApiRequests], server: RealtimeServer) -> None:
-    with kind(server.url, server.owner_token) as client:
+def test_the_routes_against_a_real_server(server: RealtimeServer) -> None:
+    with PlainRequests(server.url, server.owner_token) as client:
         assert client.hello()["status"] == "ok"
         first = client.publish("workflow", "workflow_run", {"run_id": "r1"}, workspace_id="ws1",
                                idempotency_key="k1")
@@ -49,7 +44,7 @@ def test_the_same_failures_in_the_same_words(server: RealtimeServer) -> None:
         (refused, f"cannot connect to {refused} (connection refused)"),
         (server.url, "authentication required (HTTP 401)"),
     ):
-        assert [str(_failure(kind, url, "feed")) for kind in KINDS] == [expected] * 2
+        assert str(_failure(url, "feed")) == expected
 
 
 class _Odd(http.server.BaseHTTPRequestHandler):
@@ -115,18 +110,15 @@ ODD_ANSWERS = {
 @pytest.mark.parametrize(("prefix", "expected"), ODD_ANSWERS.items())
 def test_odd_answers_read_the_same(odd: str, prefix: str, expected: str) -> None:
     url = odd + prefix
-    words = [str(_failure(kind, url, request_timeout=0.5)) for kind in KINDS]
-    assert words == [expected.replace("{url}", url)] * 2
+    assert str(_failure(url, request_timeout=0.5)) == expected.replace("{url}", url)
 
 
 def test_a_dropped_connection_is_one_line(odd: str) -> None:
     url = odd + "/drop"
-    for kind in KINDS:
-        assert str(_failure(kind, url)).startswith(f"request to {url} failed (")
+    assert str(_failure(url)).startswith(f"request to {url} failed (")
 
 
 def test_a_path_prefix_and_the_query_reach_the_server_alike(odd: str) -> None:
-    for kind in KINDS:
-        with kind(odd + "/behind/proxy", "t0ken") as client:
-            assert client.history(before=7, limit=3) == ([], None)
-    assert _Odd.seen == ["/behind/proxy/realtime/feed?limit=3&before=7"] * 2
+    with PlainRequests(odd + "/behind/proxy", "t0ken") as client:
+        assert client.history(before=7, limit=3) == ([], None)
+    assert _Odd.seen == ["/behind/proxy/realtime/feed?limit=3&before=7"]

@@ -22,7 +22,6 @@ from lattice_rt_core.net.tls import (
     check_server_files,
     client_context,
     describe,
-    plain_http_context,
 )
 from lattice_rt_core.server import RealtimeServer, ServerConfig, ServerError
 from tests.conftest import TlsFiles
@@ -219,12 +218,3 @@ def test_the_server_refuses_tls_below_1_2(
         with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
             assert tls.version() == "TLSv1.2"
 
-
-
-def test_a_plain_urls_context_trusts_no_server(https_server: RealtimeServer) -> None:
-    # what a client of an http:// URL is given instead of httpx's default (the CA bundle)
-    context = plain_http_context()
-    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
-    with socket.create_connection(("127.0.0.1", https_server.port), timeout=WAIT) as raw:
-        with pytest.raises(ssl.SSLCertVerificationError):
-            context.wrap_socket(raw, server_hostname="127.0.0.1")
