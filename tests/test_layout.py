@@ -284,7 +284,7 @@ def test_the_client_commands_load_no_server_and_no_http_library(module: str) -> 
     assert loaded & (HEAVY | QT) == set()
 
 
-def test_the_tray_app_loads_no_http_library_and_no_tls_of_its_own() -> None:
-    # its client is the standard library's; TLS comes only with an https:// server to follow
+def test_the_tray_app_loads_no_http_library() -> None:
+    # its client is the standard library's (lattice_rt_core/net/plain.py)
     loaded = _loaded_after("import lattice_rt_tray.main")
-    assert loaded & {"httpx", "httpx_sse", "httpcore", "h11", "anyio", "ssl"} == set()
+    assert loaded & {"httpx", "httpx_sse", "httpcore", "h11", "anyio", "truststore"} == set()

@@ -9,8 +9,9 @@ given: a team's own CA, without installing it system-wide.
 A failed handshake becomes one sentence ("certificate verify failed for
 https://...: <reason>"), never a traceback.
 
-:mod:`ssl` (and OpenSSL's TLS library) is loaded by the first function that needs
-it: a client of an ``http://`` URL never does.
+Nothing here imports :mod:`ssl` before it is needed (:func:`describe` looks for
+TLS failures only once something has loaded it), and the trust store is read
+only for an ``https://`` URL.
 """
 
 from __future__ import annotations
