@@ -6,11 +6,13 @@ install (also for editable installs) and which the PyInstaller bundle carries
 (``copy_metadata("lattice-rt")`` in packaging/lattice-rt.spec). The CLI's
 ``--version``, ``/realtime/health`` and the app's About box all use this value.
 
-The record is read straight from the first ``<name>-<version>.dist-info`` in a
-directory of ``sys.path``, where :mod:`importlib.metadata` finds it first too:
-importing that module takes longer than a whole ``lattice-rt publish`` spends on
-anything else but the interpreter and http.client. Anything else (an
-``.egg-info``, a distribution only in a zip file, none) is left to it.
+The record is read straight from the first ``<name>-<version>.dist-info`` (its
+``METADATA``) or ``<name>.egg-info`` (its ``PKG-INFO``: the one setuptools leaves
+in a source tree) in a directory of ``sys.path``, where :mod:`importlib.metadata`
+finds it first too: importing that module takes longer than a whole ``lattice-rt
+publish`` spends on anything else but the interpreter and http.client, and 1 MB
+of the tray app's memory. Anything else (an egg, a distribution only in a zip
+file, none) is left to it.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def installed_version(distribution: str = DISTRIBUTION) -> str:
 
 def _dist_info_version(distribution: str) -> str | None:
     """The ``Version:`` of ``distribution``'s first record on ``sys.path`` when that is
-    one dist-info directory; None otherwise: importlib.metadata decides."""
+    one dist-info or egg-info directory; None otherwise: importlib.metadata decides."""
     wanted = _normalized(distribution)
     for entry in sys.path:
         if entry.lower().endswith(".egg"):
@@ -56,10 +58,11 @@ def _dist_info_version(distribution: str) -> str | None:
             continue
         if not records:
             continue
-        if len(records) != 1 or not records[0].lower().endswith(".dist-info"):
+        if len(records) != 1:
             return None
+        name = "METADATA" if records[0].lower().endswith(".dist-info") else "PKG-INFO"
         try:
-            with open(os.path.join(entry or ".", records[0], "METADATA"),
+            with open(os.path.join(entry or ".", records[0], name),
                       encoding="utf-8") as metadata:
                 for line in metadata:
                     if not line.strip():
