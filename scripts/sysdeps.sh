@@ -11,8 +11,9 @@ qt=(libegl1 libgl1 libfontconfig1 libxkbcommon0 libdbus-1-3 fonts-dejavu-core
 desktop=(xvfb xauth dbus dbus-x11 dunst libnotify-bin haskell-status-notifier-item-utils
          haskell-gtk-sni-tray-utils imagemagick libxtst6)  # libXtst: fake input for idle tests
 browser=(chromium)
-# tests/e2e runs the shipped reverse-proxy configurations with the real proxies
-proxies=(nginx caddy)
+# tests/e2e runs the shipped reverse-proxy configurations with the real proxies;
+# tests/core/net/test_proxy.py follows a server through a real forward proxy
+proxies=(nginx caddy tinyproxy)
 # the tray app's tokens are tested against a real Secret Service (tests/secret_service.py)
 secrets=(gnome-keyring)
 cluster=(redis-server)  # the Redis engine's tests run a private redis-server

@@ -22,7 +22,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from lattice_rt_core.net.api import ApiError
-from lattice_rt_core.net.requests import Answer, ApiRequests, request_failure
+from lattice_rt_core.net.proxy import ProxyError, proxy_for
+from lattice_rt_core.net.requests import REQUEST_TIMEOUT, Answer, ApiRequests, request_failure
+from lattice_rt_core.net.tls import CaFile
 
 __all__ = ["STREAM_READ", "PlainRequests", "PlainStream"]
 
@@ -80,32 +82,61 @@ class PlainStream:
 
 
 class PlainRequests(ApiRequests):
-    """One endpoint's routes, a new connection for each request, and its event stream."""
+    """One endpoint's routes, a new connection for each request, and its event stream;
+    through the environment's HTTP proxy for that URL (:mod:`~lattice_rt_core.net.proxy`)."""
+
+    def __init__(self, base_url: str, token: str | None = None, *,
+                 request_timeout: float = REQUEST_TIMEOUT, ca_file: CaFile | None = None) -> None:
+        super().__init__(base_url, token, request_timeout=request_timeout, ca_file=ca_file)
+        try:
+            self._proxy = proxy_for(self.base_url)
+        except ProxyError as exc:
+            raise ApiError(0, str(exc)) from None
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
-        """A connection made (the TLS handshake too), or :class:`ApiError` (status 0)."""
+        """A connection made (through the proxy's tunnel and the TLS handshake too), or
+        :class:`ApiError` (status 0)."""
         parts = urlsplit(self.base_url)
-        host = parts.hostname or ""
+        host, port, proxy = parts.hostname or "", parts.port, self._proxy
         connection: http.client.HTTPConnection
         if parts.scheme == "https":
-            connection = http.client.HTTPSConnection(host, parts.port, timeout=timeout,
-                                                     context=self._verify)
+            connection = http.client.HTTPSConnection(
+                proxy.host if proxy else host, proxy.port if proxy else port, timeout=timeout,
+                context=self._verify)
+            if proxy:
+                connection.set_tunnel(host, port, headers=dict(proxy.headers))
         else:
-            connection = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+            connection = http.client.HTTPConnection(
+                proxy.host if proxy else host, proxy.port if proxy else port, timeout=timeout)
         try:
             connection.connect()
         except TimeoutError as exc:
             connection.close()
-            raise ApiError(0, request_failure(self.base_url, exc, timeout=True)) from exc
+            raise ApiError(0, self._via(request_failure(self.base_url, exc, timeout=True))) \
+                from exc
         except OSError as exc:  # the TLS failures are OSErrors too
             connection.close()
-            raise ApiError(0, request_failure(self.base_url, exc, connect=True)) from exc
+            raise ApiError(0, self._via(request_failure(self.base_url, exc, connect=True))) \
+                from exc
         return connection
 
+    def _via(self, text: str) -> str:
+        return f"{text} through the proxy {self._proxy.url}" if self._proxy else text
+
     def _target(self, path: str, params: dict[str, Any] | list[tuple[str, str]]) -> str:
-        """``path`` under the URL's own path (a server behind a proxy's prefix), with a query."""
+        """``path`` under the URL's own path (a server behind a proxy's prefix), with a query;
+        the whole URL when a proxy forwards the request (plain http://)."""
         query = urlencode(params, doseq=True)
-        return urlsplit(self.base_url).path + path + (f"?{query}" if query else "")
+        parts = urlsplit(self.base_url)
+        origin = f"http://{parts.netloc}" if self._proxy and parts.scheme == "http" else ""
+        return origin + parts.path + path + (f"?{query}" if query else "")
+
+    def _sent(self, headers: dict[str, str]) -> dict[str, str]:
+        """What a request sends: the common headers, the proxy's credentials when it
+        forwards the request itself (plain http://; a tunnel had them at CONNECT)."""
+        if self._proxy and self.base_url.startswith("http://"):
+            return {**self._headers, **self._proxy.headers, **headers}
+        return {**self._headers, **headers}
 
     def _exchange(
         self, method: str, path: str, *, content: bytes | None, headers: dict[str, str],
@@ -114,7 +145,7 @@ class PlainRequests(ApiRequests):
         connection = self._connect(timeout)
         try:
             connection.request(method, self._target(path, params), body=content,
-                               headers={**self._headers, **headers})
+                               headers=self._sent(headers))
             response = connection.getresponse()
             return Answer(response.status, response.reason, response.read(),
                           tuple(response.headers.get_all("Set-Cookie") or ()))
@@ -136,9 +167,8 @@ class PlainRequests(ApiRequests):
         sock = connection.sock
         assert sock is not None  # connected above
         try:
-            connection.request("GET", self._target(path, params), headers={
-                **self._headers, "Accept": "text/event-stream", "Cache-Control": "no-store",
-                **headers})
+            connection.request("GET", self._target(path, params), headers=self._sent({
+                "Accept": "text/event-stream", "Cache-Control": "no-store", **headers}))
             sock.settimeout(read_timeout)
             response = connection.getresponse()
         except TimeoutError as exc:

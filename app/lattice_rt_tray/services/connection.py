@@ -554,7 +554,8 @@ class Connection(QObject):
         # whose stream ends after each replay is "reconnecting" most of the time); a leave
         # that cannot reach its server is bounded by ``leave_by``
         if self.online or self._connected_before:
-            self.keeper.leave_all_blocking(running.client, leave_by, clock)
+            left = self.keeper.leave_all_blocking(running.client, leave_by, clock)
+            log.info("%s: presence left: %s", self.key, sorted(left))
         running.client.stop(timeout=max(0.05, min(0.3, deadline - clock())))
         running.client.close()
         if running.server is not None:
