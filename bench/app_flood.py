@@ -255,7 +255,7 @@ class FloodProbe(QObject):
         self._end = {
             "rows_kept": app.activity_model.rowCount(),
             "notifications": len(notifier_log),
-            "activity_visible": app.views.activity.isVisible(),
+            "activity_visible": app.views.activity.is_visible(),
         }
         self.finished.emit()
         app.controller.quit()
@@ -341,8 +341,9 @@ def measure(
         return {**probe.result(), "followed": "server" if follow else "embedded"}
     finally:
         if app is not None:  # the windows (views of root's models) first
-            app.views.activity.deleteLater()
-            app.views.presence.deleteLater()
+            for built in (app.views.activity.window, app.views.presence.window):
+                if built is not None:
+                    built.deleteLater()
         root.deleteLater()
         if team is not None:
             team.stop()

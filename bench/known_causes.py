@@ -8,15 +8,17 @@ KNOWN_CAUSES = {
     "5": """\
 **Memory (figure 5).** The app and its endpoint are two Python processes (the endpoint a child,
 so that it never shares the GUI's interpreter: figure 6), and each pays for its own interpreter
-and libraries. The app's process is about 94 MB RSS: a bare `QApplication` is 45 MB here (Python,
+and libraries. The app's process is about 84 MB RSS: a bare `QApplication` is 45 MB here (Python,
 QtCore, QtGui, QtWidgets, ICU), the HTTP client stack (httpx, ssl, http.cookiejar) 17 MB, the
-windows' modules and the two windows built at start about 14 MB, the rest the controller, the
-models and the D-Bus notifier. The endpoint's is about 38 MB, 8 of them asyncio alone. This round
-took out the keyring's Secret Service backend and `cryptography` (looked for only when there is a
-token: 103 -> 94 MB), `filelock` (fcntl on POSIX) and the Prometheus library (imported at the
-first scrape) from the endpoint (40 -> 38 MB). PSS, which counts the pages they share once, is
-the fairer sum (the row above). Not done: building the windows at their first showing (about
-5 MB once the tray menu exists); the rest is the price of two interpreters and Qt.
+rest the controller, the models, the tray menu and the D-Bus notifier. The endpoint's is about
+38 MB, 8 of them asyncio alone. The Activity and People windows are built, and their modules
+imported, the first time they are needed (93.6 -> 84.3 MB for the app at idle, `python -m
+bench.run --only tray --no-report` before and after 27decd9; opening the Activity window brings
+it to about 98 MB, as before).
+Before that the keyring's Secret Service backend and `cryptography` went (looked for only when
+there is a token: 103 -> 94 MB), and `filelock` (fcntl on POSIX) and the Prometheus library
+(imported at the first scrape) from the endpoint (40 -> 38 MB). PSS, which counts the pages they
+share once, is the fairer sum (the row above). The rest is the price of two interpreters and Qt.
 """,
     "6": """\
 **GUI stall (figure 6).** Since the embedded endpoint runs in a process of its own

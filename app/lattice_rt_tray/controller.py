@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDialog
@@ -47,11 +47,13 @@ from lattice_rt_tray.system.autostart import Autostart
 from lattice_rt_tray.system.shown_files import ShownFiles
 from lattice_rt_tray.views.actions import AppActions
 from lattice_rt_tray.views.activity_model import ActivityModel
-from lattice_rt_tray.views.activity_window import ActivityWindow
+from lattice_rt_tray.views.lazy_windows import LazyActivity, LazyWindow
 from lattice_rt_tray.views.presence_model import PresenceModel
-from lattice_rt_tray.views.presence_window import PresenceWindow
 from lattice_rt_tray.views.tray import TrayIcon, TrayStatus
 from lattice_rt_tray.views.windows import bring_forward
+
+if TYPE_CHECKING:  # the windows' modules load when a window is first built
+    from lattice_rt_tray.views.presence_window import PresenceWindow
 
 __all__ = ["QUIT_BUDGET", "TrayController", "Views"]
 
@@ -70,13 +72,14 @@ LEAVE_SHARE = 0.4  # of it, at most this long waiting for presence leaves
 class Views:
     """The widgets the controller drives (``tray`` is None without a system tray).
 
+    The windows are built the first time they are needed (:mod:`.lazy_windows`);
     ``about`` makes the About dialog the first time it is asked for.
     """
 
     actions: AppActions
     tray: TrayIcon | None
-    activity: ActivityWindow
-    presence: PresenceWindow
+    activity: LazyActivity
+    presence: LazyWindow[PresenceWindow]
     about: Callable[[], QDialog]
 
 
@@ -296,7 +299,7 @@ class TrayController(QObject):
         # shown before this start (the app was killed after it): never again
         offered = self.shown.fresh(key, self._identity(key), offered)
         self._show(self.coalescer.offer(key, offered))
-        if self.views.activity.isVisible():
+        if self.views.activity.is_visible():
             self.coalescer.mark_read()
         self._refresh_status()
 
@@ -393,7 +396,7 @@ class TrayController(QObject):
             return
         self.on_activity_requested()
         if seq >= 0:
-            self.views.activity.select_event(server, seq)
+            self.views.activity.get().select_event(server, seq)
 
     # ------------------------------------------------------------ menu intents
     @Slot()
@@ -526,7 +529,7 @@ class TrayController(QObject):
     def _report(self, message: str) -> None:
         """A passing problem the user should see: status bar and log, never a traceback."""
         log.warning("%s", message)
-        self.views.activity.statusBar().showMessage(message, 10_000)
+        self.views.activity.show_message(message, 10_000)
 
     # ------------------------------------------------------------------ quit
     @Slot()

@@ -7,7 +7,8 @@ connection reads it on a request thread) and stores each page in the activity
 model, where an event the stream delivered too stays one row. Scrolling the
 list to its end asks for one page more of every server that has one. Pages go
 to the model only: they are history, so they pop no notification, count as no
-unread and change no presence.
+unread and change no presence. The status bar's note about older events is
+said once the window is built (reading goes on without it).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from lattice_rt_tray.logic.history import HistoryPages, Page
 from lattice_rt_tray.services.connections import ConnectionSet
 from lattice_rt_tray.views.activity_model import ActivityModel
-from lattice_rt_tray.views.activity_window import ActivityWindow
+from lattice_rt_tray.views.lazy_windows import LazyActivity
 
 __all__ = ["HistoryLink"]
 
@@ -45,7 +46,7 @@ class HistoryLink(QObject):
         pages: HistoryPages,
         connections: ConnectionSet,
         model: ActivityModel,
-        window: ActivityWindow,
+        window: LazyActivity,
         listed: Callable[[dict[str, Any]], bool] = lambda event: True,
         parent: QObject | None = None,
     ) -> None:
@@ -73,7 +74,7 @@ class HistoryLink(QObject):
     def on_older_requested(self) -> None:
         """The list was scrolled to its end: a page more of each server that has one."""
         if self.model.total() >= self.model.capacity:
-            self.window.set_history_note(
+            self.window.get().set_history_note(
                 f"The list holds its {self.model.capacity:,} newest events")
             return
         for connection in list(self.connections):
@@ -82,6 +83,10 @@ class HistoryLink(QObject):
 
     def close(self) -> None:
         self.closed = True
+
+    def on_window_built(self) -> None:
+        """The Activity window exists now: its note about older events."""
+        self._note()
 
     def _read(self, page: Page | None) -> None:
         if page is None or self.closed:
@@ -110,9 +115,12 @@ class HistoryLink(QObject):
         self._note()
 
     def _note(self) -> None:
+        window = self.window.window
+        if window is None:
+            return
         if self.pages.busy():
-            self.window.set_history_note(LOADING)
-        elif self.window.at_end() and not self.pages.more() and self.model.total():
-            self.window.set_history_note(NO_MORE)
+            window.set_history_note(LOADING)
+        elif window.at_end() and not self.pages.more() and self.model.total():
+            window.set_history_note(NO_MORE)
         else:
-            self.window.set_history_note("")
+            window.set_history_note("")

@@ -68,14 +68,15 @@ from lattice_rt_tray.system.shown_files import SHOWN_DIR, ShownFiles
 from lattice_rt_tray.system.thread_errors import quiet_lost_connections
 from lattice_rt_tray.views.actions import AppActions
 from lattice_rt_tray.views.activity_model import ActivityModel
-from lattice_rt_tray.views.activity_window import ActivityWindow
 from lattice_rt_tray.views.icons import app_icon, app_icon_file
+from lattice_rt_tray.views.lazy_windows import LazyActivity, LazyWindow
 from lattice_rt_tray.views.presence_model import PresenceModel
-from lattice_rt_tray.views.presence_window import PresenceWindow
 from lattice_rt_tray.views.status_actions import StatusLineDialog
 from lattice_rt_tray.views.tray import TrayIcon
 
 if TYPE_CHECKING:
+    from lattice_rt_tray.views.activity_window import ActivityWindow
+    from lattice_rt_tray.views.presence_window import PresenceWindow
     from lattice_rt_tray.views.settings_dialog import SettingsDialog
 
 __all__ = [
@@ -217,10 +218,12 @@ def build(
     activity_model = ActivityModel(root)
     roster = Roster(self_prefix=f"{instance_id}:")
     presence_model = PresenceModel(roster, root)
-    activity = ActivityWindow(activity_model, actions, main_window=not tray_available)
-    presence = PresenceWindow(presence_model)
+    activity = LazyActivity(lambda: _activity_window(activity_model, actions),
+                            main_window=not tray_available, clock=clock, parent=root)
+    presence: LazyWindow[PresenceWindow] = LazyWindow(
+        lambda: _presence_window(presence_model), root)
     views = Views(actions=actions, tray=tray, activity=activity, presence=presence,
-                  about=lambda: _about(activity))
+                  about=lambda: _about(activity.window))
     if callable(notifier):
         chosen = notifier(tray.icon if tray else None, root)
     else:
@@ -258,7 +261,7 @@ def build(
     vault = TokenVault(keyring_runner, settings, backend=keyring, parent=root)
     flow = SettingsFlow(
         settings=settings, vault=vault, connections=connections, runner=runner,
-        dialog=lambda: _settings_dialog(activity), client_factory=client_factory,
+        dialog=lambda: _settings_dialog(activity.window), client_factory=client_factory,
         find_lattice=find_lattice, parent=root,
     )
     controller = TrayController(
@@ -293,7 +296,7 @@ def build(
                           window=activity, listed=controller.listed, parent=root)
     status = StatusLink(
         tracker=tracker, connections=connections, actions=actions.my_status,
-        settings=settings, line_dialog=lambda text: StatusLineDialog(text, activity),
+        settings=settings, line_dialog=lambda text: StatusLineDialog(text, activity.window),
         parent=root,
     )
     app = TrayApp(
@@ -307,14 +310,27 @@ def build(
     return app
 
 
-# The dialogs' modules load when a dialog first opens, not before the first frame.
-def _about(parent: ActivityWindow) -> QDialog:
+# The windows' and dialogs' modules load when one is first built, not before the first
+# frame. A dialog belongs to the Activity window if that is built by then.
+def _activity_window(model: ActivityModel, actions: AppActions) -> ActivityWindow:
+    from lattice_rt_tray.views.activity_window import ActivityWindow
+
+    return ActivityWindow(model, actions)
+
+
+def _presence_window(model: PresenceModel) -> PresenceWindow:
+    from lattice_rt_tray.views.presence_window import PresenceWindow
+
+    return PresenceWindow(model)
+
+
+def _about(parent: ActivityWindow | None) -> QDialog:
     from lattice_rt_tray.views.about import AboutDialog
 
     return AboutDialog(parent)
 
 
-def _settings_dialog(parent: ActivityWindow) -> SettingsDialog:
+def _settings_dialog(parent: ActivityWindow | None) -> SettingsDialog:
     from lattice_rt_tray.views.settings_dialog import SettingsDialog
 
     return SettingsDialog(parent)
@@ -355,14 +371,12 @@ def link(app: TrayApp) -> None:
     a.quit_requested.connect(c.quit)
     if v.tray is not None:
         v.tray.activated.connect(c.on_activity_requested)
-    v.activity.shown.connect(c.on_activity_shown)
-    v.activity.close_requested.connect(c.quit)
-    v.presence.refresh_requested.connect(c.refresh_presence)
+    v.activity.built.connect(lambda window: link_activity(app, window))
+    v.presence.built.connect(lambda window: window.refresh_requested.connect(c.refresh_presence))
     h = app.history
     conns.caught_up.connect(h.on_caught_up)
     conns.history_changed.connect(h.forget)
     conns.removed.connect(h.forget)
-    v.activity.older_requested.connect(h.on_older_requested)
     c.quit_finished.connect(h.close)
     st = app.status
     c.starting.connect(st.start)  # before any connection starts: its joins say the status
@@ -376,6 +390,14 @@ def link(app: TrayApp) -> None:
     mine.manual_requested.connect(st.on_manual_requested)
     mine.text_requested.connect(st.on_text_requested)
     mine.text_cleared.connect(st.on_text_cleared)
+
+
+def link_activity(app: TrayApp, window: ActivityWindow) -> None:
+    """The Activity window's part of :func:`link`, once it is built."""
+    window.shown.connect(app.controller.on_activity_shown)
+    window.close_requested.connect(app.controller.quit)
+    window.older_requested.connect(app.history.on_older_requested)
+    app.history.on_window_built()
 
 
 def settle_after_startup(app: TrayApp) -> None:

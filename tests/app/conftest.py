@@ -185,7 +185,7 @@ class Harness:
         # Delete in a fixed order: windows (which hold views of the models) first,
         # then the object tree that owns the models, so no view outlives its model.
         for app in self.apps:
-            for widget in (app.flow.dialog, app.views.activity, app.views.presence):
+            for widget in (app.flow.dialog, app.views.activity.window, app.views.presence.window):
                 if widget is not None and shiboken6.isValid(widget):
                     shiboken6.delete(widget)
         for root in self.roots:

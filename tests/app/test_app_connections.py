@@ -91,12 +91,12 @@ def test_events_from_both_servers_land_and_are_attributed(harness, settings, tea
     status = app.controller.status()
     assert [link.line() for link in status.links] == ["This computer: connected",
                                                       "Team: connected"]
-    assert app.views.activity.connection_label.full_text() == "● 2 servers connected"
+    assert app.views.activity.get().connection_label.full_text() == "● 2 servers connected"
     assert app.views.tray.state is TrayState.UNREAD
     # a click on the team's notice opens its event
-    with qtbot.waitSignal(app.views.activity.shown, timeout=5000):
+    with qtbot.waitSignal(app.views.activity.get().shown, timeout=5000):
         notifier.click(there)
-    assert app.views.activity.selected_event() == (TEAM_KEY, published["seq"])
+    assert app.views.activity.get().selected_event() == (TEAM_KEY, published["seq"])
 
 
 def test_editing_or_removing_one_connection_leaves_the_other_untouched(
@@ -279,7 +279,7 @@ def test_a_wrong_token_is_a_lasting_error_and_its_retries_slow_down(
     retry = team_link.status().detail.rsplit("retrying in ", 1)[1]
     assert retry.endswith(" s") and float(retry[:-2]) >= 12.0
     assert local(app).online and app.views.tray.state is TrayState.WARNING
-    window = app.views.activity
+    window = app.views.activity.get()
     label = window.connection_label.full_text()
     assert label.startswith(f"✖ Team: {error}") and window.connection_level == "error"
     # a status refresh (an event) does not overwrite it with "connected"
@@ -308,7 +308,7 @@ def test_a_forbidden_workspace_is_a_lasting_error_while_connected(harness, setti
     assert team_link.status().error.startswith("could not join presence: ws_sales: ")
     assert "(HTTP 403)" in team_link.status().error
     assert app.views.tray.state is TrayState.WARNING
-    assert app.views.activity.connection_label.full_text().startswith(
+    assert app.views.activity.get().connection_label.full_text().startswith(
         "✖ Team: could not join presence: ws_sales: ")
     # joined where it may: the other workspace has its entry
     assert presence_client_id(settings.instance_id, "ws_team") in team.presence_ids()

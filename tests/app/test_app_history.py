@@ -74,7 +74,7 @@ def test_scrolling_to_the_end_loads_older_events(harness, settings, qtbot):
     settings.set_history_size(100)
     app = harness.build(settings)
     start_and_settle(harness, app, qtbot)
-    window = app.views.activity
+    window = app.views.activity.get()
     window.show()
     # one page of 200 events (at least the size asked for): the newest workflow events
     # and maybe the app's own presence events (its join and status, which may come before

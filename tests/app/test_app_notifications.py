@@ -155,10 +155,11 @@ def test_clicking_a_notification_opens_the_activity_window_on_its_event(
     bus = harness.box.current.bus
     with qtbot.waitSignal(app.notifier.shown, timeout=10_000) as shown:
         bus.publish(_event(7))
-    window = app.views.activity
-    assert not window.isVisible()
-    with qtbot.waitSignal(window.shown, timeout=5000):
+    assert not app.views.activity.is_visible() and app.views.activity.window is None
+    with qtbot.waitSignal(app.views.activity.built, timeout=5000) as built:
         app.notifier.click(shown.args[0])
+    window = built.args[0]
+    assert window.isVisible() and window is app.views.activity.window
     assert window.selected_event() == (LOCAL_KEY, shown.args[0].seq)
     assert app.coalescer.unread == 0
 
@@ -334,7 +335,7 @@ def test_a_bad_rule_in_the_file_is_said_at_start_and_the_good_ones_apply(harness
     settings = Settings.open(path)
     app = harness.build(settings)
     harness.start(app)
-    assert app.views.activity.statusBar().currentMessage() == (
+    assert app.views.activity.get().statusBar().currentMessage() == (
         "Notifications: rule 1 skipped: unknown level 'urgent' "
         "(one of critical, normal, low, silent)")
     bus = harness.box.current.bus

@@ -52,13 +52,13 @@ def test_people_on_a_server_that_died_are_last_seen_and_not_online(harness, sett
     assert set(people) == {"Ada (you)", "Barbara"}
     assert people["Barbara"].data(STATUS_ROLE) == OFFLINE
     assert people["Barbara"].text().startswith("last seen ")
-    assert app.views.presence.summary_text().endswith("· Team offline")
+    assert app.views.presence.get().summary_text().endswith("· Team offline")
     # the server is back: a fresh snapshot of it, and no group is offline any more
     with qtbot.waitSignal(app.connections.presence, timeout=20_000,
                           check_params_cb=lambda key, entries: key == "7ea3"):
         team.start()  # the same port; its presence (in memory) died with it
     assert not any(model.item(r).data(OFFLINE_ROLE) for r in range(model.rowCount()))
-    assert "· Team offline" not in app.views.presence.summary_text()
+    assert "· Team offline" not in app.views.presence.get().summary_text()
 
 
 def test_last_seen_keeps_moving_while_every_server_is_offline(harness, settings, team, qtbot):

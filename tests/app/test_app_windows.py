@@ -15,9 +15,10 @@ from tests.app.conftest import local, wait_until
 def test_activity_window_updates_live_and_shows_connection(harness, settings, qtbot):
     app = harness.build(settings)
     harness.start(app)
-    window = app.views.activity
+    assert app.views.activity.window is None  # built when it is first opened
     app.views.actions.activity.trigger()
-    assert window.isVisible()
+    window = app.views.activity.window
+    assert window is not None and window.isVisible()
     assert window.connection_label.full_text() == (
         f"● Connected to This computer ({harness.box.current.url})")
     bus = harness.box.current.bus
@@ -37,8 +38,8 @@ def test_presence_window_updates_live_from_joins_leaves_and_expiry(harness, sett
     app = harness.build(settings)
     harness.start(app)
     app.views.actions.presence.trigger()
-    window = app.views.presence
-    assert window.isVisible()
+    window = app.views.presence.window
+    assert window is not None and window.isVisible()
     me = presence_client_id(settings.instance_id, "ws_a")
     wait_until(qtbot, lambda: ("", "ws_a · 1 person", "Ada (you)", (me,))
                in app.presence_model.person_rows())
@@ -67,7 +68,7 @@ def test_open_in_browser_reports_a_browser_that_did_not_start(harness, settings,
     app = harness.build(settings)
     harness.start(app)
     app.views.actions.browser.trigger()
-    status = app.views.activity.statusBar()
+    status = app.views.activity.get().statusBar()
     expected = "no browser started: xdg-open exited with status 3"
     wait_until(qtbot, lambda: status.currentMessage() == expected)
     assert len(harness.opened) == 1
@@ -109,7 +110,7 @@ def test_settings_dialog_applies_without_restart(harness, settings, qtbot):
 def test_a_first_start_says_what_the_app_does_and_about_opens(harness, settings, qtbot):
     app = harness.build(settings)
     harness.start(app)
-    window = app.views.activity
+    window = app.views.activity.get()
     assert window.intro == FIRST_RUN  # nothing configured but this computer's endpoint
     app.views.actions.about.trigger()
     about = app.controller._about  # noqa: SLF001
@@ -122,8 +123,8 @@ def test_without_a_tray_the_activity_window_is_the_main_window(harness, settings
     app = harness.build(settings, tray=False)
     assert app.views.tray is None
     harness.start(app)
-    window = app.views.activity
-    assert window.isVisible() and window.main_window
+    window = app.views.activity.window  # shown at start: it is the first frame
+    assert window is not None and window.isVisible() and window.main_window
     assert window.menuBar().actions()[0].menu().actions()  # every command is in its menu
     bus = harness.box.current.bus
     mine = {e["client_id"] for e in bus.presence()}

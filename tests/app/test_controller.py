@@ -62,7 +62,7 @@ def test_status_tells_connection_people_and_unread(harness, settings, qtbot):
     assert status_line(app) == "Connected · 1 person online · 1 unread"
     local(app).on_state(ClientState.RECONNECTING, "reconnecting: connection refused")
     assert not app.controller.connected and status_line(app) == "Offline · 1 unread"
-    label = app.views.activity.connection_label.full_text()
+    label = app.views.activity.get().connection_label.full_text()
     assert label == "▲ This computer: reconnecting: connection refused"
 
 
@@ -95,7 +95,7 @@ def test_an_endpoint_that_cannot_start_is_a_lasting_error(harness, settings, qtb
         app.controller.start()
     assert not app.controller.connected
     assert app.controller.status().links[0].error == "cannot start: port 8765 is in use"
-    window = app.views.activity
+    window = app.views.activity.get()
     label = window.connection_label.full_text()
     assert label == "✖ This computer: cannot start: port 8765 is in use"
     assert window.connection_level == "error"
@@ -110,7 +110,7 @@ def test_asking_for_the_browser_before_connecting_is_reported(harness, settings,
                           check_params_cb=lambda k: app.connections[key].client is not None):
         app.controller.start()
     app.views.actions.browser.trigger()
-    assert app.views.activity.statusBar().currentMessage() == "Team is not connected yet"
+    assert app.views.activity.get().statusBar().currentMessage() == "Team is not connected yet"
     assert harness.opened == []
 
 
@@ -150,7 +150,7 @@ def test_start_at_login_follows_the_setting_and_a_failure_is_reported(
     (tmp_path / "config" / "autostart").rmdir()
     (tmp_path / "config" / "autostart").write_text("not a directory")
     settings.update(autostart=True)
-    message = app.views.activity.statusBar().currentMessage()
+    message = app.views.activity.get().statusBar().currentMessage()
     assert message.startswith("cannot change start at login: ")
 
 

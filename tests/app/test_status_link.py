@@ -267,4 +267,8 @@ def test_the_status_submenu_is_in_the_tray_and_window_menus(harness, settings):
     app = harness.build(settings)
     assert app.views.tray is not None
     assert "Status: Active" in [a.text() for a in app.views.tray.menu.actions()]
-    assert len(app.views.actions.my_status.menus) >= 2  # the tray's and the window's
+    made = len(app.views.actions.my_status.menus)
+    window = app.views.activity.get()  # its menu is made with it
+    assert len(app.views.actions.my_status.menus) == made + 1
+    lattice = window.menuBar().actions()[0].menu()
+    assert "Status: Active" in [a.text() for a in lattice.actions()]

@@ -123,7 +123,7 @@ def _close(qtbot: Any, app: TrayApp, root: QObject) -> None:
         with qtbot.waitSignal(controller.quit_finished, timeout=WAIT_MS):
             controller.quit()
         controller.wait_for_shutdown(5.0)
-    for widget in (app.views.activity, app.views.presence):
+    for widget in (app.views.activity.window, app.views.presence.window):
         if widget is not None and shiboken6.isValid(widget):
             shiboken6.delete(widget)
     if shiboken6.isValid(root):
