@@ -280,6 +280,8 @@ class FloodProbe(QObject):
             "gc_runs": len(self.gc_pauses),
             "gc_max_ms": max((ns for _, ns in self.gc_pauses), default=0) / 1e6,
             "gc_gen2_runs": sum(1 for gen, _ in self.gc_pauses if gen == 2),
+            "gc_gen2_max_ms": max((ns for gen, ns in self.gc_pauses if gen == 2),
+                                  default=0) / 1e6,
             "gc_total_ms": sum(ns for _, ns in self.gc_pauses) / 1e6,
             "error": self.error,
         }
