@@ -6,7 +6,8 @@ environment, the local server found through ``server.json`` as a user's shell
 finds it); the wall time of each run, from spawn to exit, gives the median and
 the spread. ``publish`` sends one event; ``batch`` publishes :data:`BATCH_EVENTS`
 events from a JSON-lines file (``publish --batch``); ``--version`` loads only the
-command line; ``presence`` reads and words the presence list.
+command line; ``presence`` reads and words the presence list; ``tail`` opens the
+stream, replays from the first event and exits after one.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ COMMANDS = (
     ("batch", ["publish", "--batch", BATCH_FILE]),
     ("version", ["--version"]),
     ("presence", ["presence"]),
+    ("tail", ["tail", "--last-event-id", "0", "--count", "1"]),
 )
 
 

@@ -283,7 +283,8 @@ def _cli(results: Results) -> list[str]:
         return [f"Not measured: `{row['error']}`"]
     names = (("publish", "`lattice-rt publish` (one event)"),
              ("batch", f"`lattice-rt publish --batch` ({BATCH_EVENTS} events)"),
-             ("version", "`lattice-rt --version`"), ("presence", "`lattice-rt presence`"))
+             ("version", "`lattice-rt --version`"), ("presence", "`lattice-rt presence`"),
+             ("tail", "`lattice-rt tail --count 1` (the stream, one event)"))
     return _table(["command", "median, ms", "fastest, ms", "slowest, ms"], [
         [label, _num(row[key]["median_ms"], 0), _num(row[key]["min_ms"], 0),
          _num(row[key]["max_ms"], 0)] for key, label in names if key in row])
