@@ -8,17 +8,22 @@ KNOWN_CAUSES = {
     "5": """\
 **Memory (figure 5).** The app and its endpoint are two Python processes (the endpoint a child,
 so that it never shares the GUI's interpreter: figure 6), and each pays for its own interpreter
-and libraries. The app's process is about 84 MB RSS: a bare `QApplication` is 45 MB here (Python,
-QtCore, QtGui, QtWidgets, ICU), the HTTP client stack (httpx, ssl, http.cookiejar) 17 MB, the
-rest the controller, the models, the tray menu and the D-Bus notifier. The endpoint's is about
-38 MB, 8 of them asyncio alone. The Activity and People windows are built, and their modules
-imported, the first time they are needed (93.6 -> 84.3 MB for the app at idle, `python -m
-bench.run --only tray --no-report` before and after 27decd9; opening the Activity window brings
-it to about 98 MB, as before).
-Before that the keyring's Secret Service backend and `cryptography` went (looked for only when
-there is a token: 103 -> 94 MB), and `filelock` (fcntl on POSIX) and the Prometheus library
-(imported at the first scrape) from the endpoint (40 -> 38 MB). PSS, which counts the pages they
-share once, is the fairer sum (the row above). The rest is the price of two interpreters and Qt.
+and libraries. The app's process is about 78 MB RSS: importing PySide6's QtCore, QtGui,
+QtWidgets and its support modules is 26 MB over the interpreter's 11, a bare `QApplication` 45
+MB in all; the rest are the controller, the models, the tray menu, the D-Bus notifier and the
+standard library's `http.client` (which loads `ssl` and `email` itself, about 4 MB). The
+endpoint's is about 38 MB: asyncio with `ssl` 9 MB, starlette 5, uvicorn 4 (of which its command
+line, click and watchfiles, which `uvicorn/__init__` imports, about 3), SQLite and the server.
+Taken out, each measured with `python -m bench.run --only tray --no-report` or the same start
+read from `/proc/PID/smaps_rollup`: httpx and httpx-sse (the client is the standard library's:
+94 -> 88 MB for the app), the windows built at their first showing (-9 MB; opening the Activity
+window brings it to about 98 MB, as before), `importlib.metadata` (the version read from the
+source tree's egg-info directly, -1 MB), the keyring's Secret Service backend and `cryptography`
+(looked for only when there is a token: 103 -> 94 MB), and `filelock` and the Prometheus library
+from the endpoint (40 -> 38 MB). PSS, which counts the pages they share once, is the fairer sum
+(the row above). What is left is two interpreters, Qt and an ASGI server: under 90 MB needs one
+of them gone (the endpoint on a thread again, which figure 6 rules out, or a server without
+asyncio and uvicorn).
 """,
     "6": """\
 **GUI stall (figure 6).** Since the embedded endpoint runs in a process of its own

@@ -38,6 +38,10 @@ from lattice_rt_core.protocol.scope import WorkspaceScope, accepts
 
 __all__ = ["PresenceEntry", "PresenceRegistry", "new_client_id"]
 
+#: a status event due at a time is due at that time: clocks read in milliseconds (Redis's)
+#: and float sums (``published_at + status_interval``) must not make it a hair early
+_DUE_TOLERANCE = 1e-6
+
 
 def new_client_id() -> str:
     return secrets.token_urlsafe(12)
@@ -232,7 +236,7 @@ class PresenceRegistry:
         if entry.state() == entry.published:
             self._pending.discard(client_id)  # back to what others were last told
             return []
-        if now - entry.published_at < self.status_interval:
+        if now - entry.published_at < self.status_interval - _DUE_TOLERANCE:
             return []
         self._pending.discard(client_id)
         entry.published, entry.published_at = entry.state(), now

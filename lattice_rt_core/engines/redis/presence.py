@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -204,9 +205,10 @@ class RedisPresence:
 
     @staticmethod
     def _due(rules: PresenceRegistry) -> int:
-        """When the entry's held status event is due (Redis ms), 0 for none."""
+        """When the entry's held status event is due (Redis ms, rounded up: never before
+        it is), 0 for none."""
         due = rules.next_status_due()
-        return 0 if due is None else max(1, int(due * 1000))
+        return 0 if due is None else max(1, math.ceil(due * 1000))
 
     async def join(
         self,
@@ -297,10 +299,12 @@ class RedisPresence:
                 entry = _entry(record, self._wallclock())
                 rules = self._rules(now, entry)
                 events = rules.flush_status()
+                later = self._due(rules)
                 outcome, _, _ = await self._write(client_id, bytes(record), _record(entry),
-                                                  entry.user, events, mode="keep",
-                                                  due=self._due(rules))
-                published += len(events) if outcome == "OK" else 0
+                                                  entry.user, events, mode="keep", due=later)
+                if outcome == "OK":
+                    published += len(events)
+                    self._arm(later, now)  # still held (not due yet): this node publishes it
             if len(pairs) < 2 * _SWEEP_BATCH:
                 return published
 
