@@ -200,7 +200,7 @@ def test_a_held_status_is_due_at_the_millisecond_its_timer_names() -> None:
     for k in range(2000):
         published = (1_765_159_568_000 + k) / 1000
         now = [published]
-        rules = PresenceRegistry(clock=lambda: now[0], status_interval=0.3)
+        rules = PresenceRegistry(clock=lambda now=now: now[0], status_interval=0.3)
         rules.join(user="ann", client_id="c", workspace_id="ws", display_name=None)
         now[0] = published + 0.1
         assert rules.set_status("c", "away", None) == []  # held: inside the interval
