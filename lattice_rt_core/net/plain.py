@@ -50,8 +50,9 @@ class PlainStream:
             .strip().lower()
 
     def body(self) -> bytes:
-        """The whole answer (an error's body: it ends)."""
-        return self._response.read()
+        """The start of the answer (an error's body, which only needs its first line):
+        a server that sends without end cannot hold the reader."""
+        return self._response.read(STREAM_READ)
 
     def chunks(self) -> Iterator[bytes]:
         """The stream's bytes as they arrive, until the server ends it.
