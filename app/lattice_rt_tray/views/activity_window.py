@@ -239,9 +239,15 @@ class ActivityWindow(QMainWindow):
         self.clear_button = QPushButton("Clear filters")
         self.clear_button.setObjectName("clear-filters")
         self.clear_button.clicked.connect(self.clear_filters)
+        # centred by stretches, not by an alignment flag: a word-wrapped label given one
+        # is laid out at its one-line height and its lines are cut off
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.empty_text, 10)
+        row.addStretch(1)
         layout = QVBoxLayout(page)
         layout.addStretch(1)
-        layout.addWidget(self.empty_text, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(row)
         layout.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(2)
         return page

@@ -283,3 +283,20 @@ def test_separators_follow_a_filter(qtbot):
     window.workspace_box.setCurrentText(ALL)
     qtbot.waitUntil(lambda: sorted(window.days.starts) == [1])
     assert [window.view.rowHeight(r) for r in range(3)] == [height, 2 * height, height]
+
+
+def test_a_long_intro_is_shown_whole_at_any_width(qtbot) -> None:
+    # fails without: the stretches around the word-wrapped label (with an alignment flag
+    # instead, the layout gave it its one-line height and cut its lines off)
+    _, window = make(qtbot)
+    window.set_intro("Lattice Realtime Tray shows live activity and who is online in your "
+                     "Lattice workspaces.\n\nIt runs an endpoint on this computer: what tools "
+                     "here publish to it appears in this list, and as a notification, as it "
+                     "happens. To follow your team's server as well, add it in Settings.")
+    window.show()
+    label = window.empty_text
+    for width in (1000, 640, 420):
+        window.resize(width, 520)
+        qtbot.waitUntil(lambda: window.width() == width)
+        QApplication.processEvents()
+        assert label.height() >= label.heightForWidth(label.width()) > 0, width
