@@ -184,7 +184,7 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     about.tabs.setCurrentIndex(1)
     _wait(lambda: bool(loaded), "the licences")
     row = next(r for r in range(about.package_list.count())
-               if about.package_list.item(r).text().lower().startswith("httpx "))
+               if about.package_list.item(r).text().lower().startswith("starlette "))
     about.package_list.setCurrentRow(row)
     shoot(about, "about-licences.png", (760, 520))
     settings = SettingsDialog()
