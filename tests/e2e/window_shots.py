@@ -17,6 +17,7 @@ back (yesterday, and last week) as a page of history read back after a
 restart would be, so the Activity window shows its date separators.
 The desktop is Xvfb from :mod:`tests.e2e.test_desktop`; each window is photographed alone with
 ImageMagick's ``import``. Writes ``activity-window.png``,
+``activity-window-empty.png`` (the first run: no event yet, the intro),
 ``event-detail.png``, ``presence-window.png``, ``about.png``,
 ``about-licences.png``, ``settings-general.png`` (Settings' General tab) and
 ``settings-notifications.png`` (its Notifications tab: quiet hours and the rules
@@ -101,6 +102,7 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
 
     from lattice_rt_core.client import RealtimeClient
     from lattice_rt_core.server import RealtimeServer, ServerConfig
+    from lattice_rt_tray.logic.link_status import FIRST_RUN
     from lattice_rt_tray.logic.quiet_hours import QuietHours
     from lattice_rt_tray.logic.roster import Roster
     from lattice_rt_tray.logic.rules import Level, Rule
@@ -177,6 +179,10 @@ def _photograph(stack: DesktopStack, work: Path, out: Path) -> None:
     assert activity.detail is not None
     shoot(activity.detail, "event-detail.png", (620, 600))
     shoot(PresenceWindow(people), "presence-window.png", (860, 520))
+    first = ActivityWindow(ActivityModel(), AppActions())  # the first run: nothing yet
+    first.set_connection_summary("This computer: connected", "ok")
+    first.set_intro(FIRST_RUN)
+    shoot(first, "activity-window-empty.png", (900, 420))
     about = AboutDialog()
     shoot(about, "about.png", (760, 520))
     loaded: list[bool] = []

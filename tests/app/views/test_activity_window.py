@@ -297,6 +297,6 @@ def test_a_long_intro_is_shown_whole_at_any_width(qtbot) -> None:
     label = window.empty_text
     for width in (1000, 640, 420):
         window.resize(width, 520)
-        qtbot.waitUntil(lambda: window.width() == width)
+        qtbot.waitUntil(lambda width=width: window.width() == width)
         QApplication.processEvents()
         assert label.height() >= label.heightForWidth(label.width()) > 0, width
