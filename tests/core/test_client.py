@@ -636,7 +636,7 @@ def test_stop_closes_a_blocked_mock_stream_and_reports_stopped_once(make_client)
     rec.wait_state(ClientState.CONNECTED)
     client.stop(timeout=WAIT)
     assert not client.running
-    assert mock.streams[0].closed.is_set()
+    assert mock.streams[0].closed.wait(WAIT)  # the server sees the hang-up (soon after)
     assert client.state is ClientState.STOPPED
     assert [s for s, _ in rec.states].count(ClientState.STOPPED) == 1
     client.stop()  # idempotent

@@ -102,7 +102,8 @@ MUTANTS = [
            H + "test_access.py::"
                "test_only_the_holder_or_the_owner_changes_a_status_and_only_in_its_workspace"),
     Mutant("status coalescing", "lattice_rt_core/engines/presence.py",
-           "        if now - entry.published_at < self.status_interval:\n            return []\n",
+           "        if now - entry.published_at < self.status_interval - _DUE_TOLERANCE:\n"
+           "            return []\n",
            "",
            H + "test_access.py::test_a_flapping_client_cannot_flood_the_bus_with_status_events"),
     Mutant("trailing status publish", "lattice_rt_core/engines/local/bus.py",
