@@ -40,7 +40,7 @@ from lattice_rt_core.commands.support import (
     redis_url,
     say,
 )
-from lattice_rt_core.net.api import ApiError, ClientState
+from lattice_rt_core.net.api import ApiError, ClientState, loopback_host
 from lattice_rt_core.net.tls import CA_FILE_ENV
 from lattice_rt_core.paths import (
     DATA_DIR_ENV,
@@ -347,7 +347,7 @@ def _banner(
     if args.no_auth:
         say("WARNING: authentication is disabled (--no-auth): anyone who can reach "
             f"{server.url} can read and publish everything")
-    if not server.tls and not _loopback(host):
+    if not server.tls and not loopback_host(host):
         say(f"WARNING: listening on {_where(host, port)} without TLS: tokens and events "
             "cross the network in clear text; give --tls-cert and --tls-key, or listen on "
             "127.0.0.1 behind a TLS reverse proxy")
@@ -359,13 +359,6 @@ def _where(host: str, port: int) -> str:
     if host == "::":
         return f"[::]:{port} (every IPv6 address of this machine)"
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host.lower() == "localhost"
 
 
 def _feed(args: argparse.Namespace) -> int:

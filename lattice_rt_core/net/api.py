@@ -17,7 +17,7 @@ __all__ = [
     "NO_ACCOUNTS_MESSAGE", "NO_EVENTS_MESSAGE", "NO_PAGE_MESSAGE", "NO_REALTIME_MESSAGE",
     "NO_STATUS_MESSAGE", "REFUSED_STATUSES",
     "ApiError", "ClientState", "ServerKind", "accept_language", "answer_error", "check_url",
-    "error_text", "reason",
+    "error_text", "loopback_host", "reason",
 ]
 
 #: answers that retrying with the same token cannot change (checked on the slow schedule)
@@ -131,6 +131,14 @@ def reason(exc: Exception) -> str:
     if "Connection refused" in text:
         return "connection refused"
     return text or type(exc).__name__
+
+
+def loopback_host(host: str) -> bool:
+    """Is ``host`` (a name or an address, without brackets) this machine's loopback?"""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
 
 def check_url(text: str) -> str:

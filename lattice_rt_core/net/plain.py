@@ -89,18 +89,21 @@ class PlainRequests(ApiRequests):
     def __init__(self, base_url: str, token: str | None = None, *,
                  request_timeout: float = REQUEST_TIMEOUT, ca_file: CaFile | None = None) -> None:
         super().__init__(base_url, token, request_timeout=request_timeout, ca_file=ca_file)
+        self._parts = urlsplit(self.base_url)
         try:
             self._proxy = proxy_for(self.base_url)
         except ProxyError as exc:
             raise ApiError(0, str(exc)) from None
+        #: the proxy forwards each request itself (plain http://: whole URLs, its credentials
+        #: on every request); for https:// it only tunnels (its credentials at CONNECT)
+        self._forwarded = self._proxy is not None and self._parts.scheme == "http"
 
     def _connect(self, timeout: float) -> http.client.HTTPConnection:
         """A connection made (through the proxy's tunnel and the TLS handshake too), or
         :class:`ApiError` (status 0)."""
-        parts = urlsplit(self.base_url)
-        host, port, proxy = parts.hostname or "", parts.port, self._proxy
+        host, port, proxy = self._parts.hostname or "", self._parts.port, self._proxy
         connection: http.client.HTTPConnection
-        if parts.scheme == "https":
+        if self._parts.scheme == "https":
             connection = http.client.HTTPSConnection(
                 proxy.host if proxy else host, proxy.port if proxy else port, timeout=timeout,
                 context=self._verify)
@@ -126,16 +129,15 @@ class PlainRequests(ApiRequests):
 
     def _target(self, path: str, params: dict[str, Any] | list[tuple[str, str]]) -> str:
         """``path`` under the URL's own path (a server behind a proxy's prefix), with a query;
-        the whole URL when a proxy forwards the request (plain http://)."""
+        the whole URL when a proxy forwards the request."""
         query = urlencode(params, doseq=True)
-        parts = urlsplit(self.base_url)
-        origin = f"http://{parts.netloc}" if self._proxy and parts.scheme == "http" else ""
-        return origin + parts.path + path + (f"?{query}" if query else "")
+        origin = f"http://{self._parts.netloc}" if self._forwarded else ""
+        return origin + self._parts.path + path + (f"?{query}" if query else "")
 
     def _sent(self, headers: dict[str, str]) -> dict[str, str]:
-        """What a request sends: the common headers, the proxy's credentials when it
-        forwards the request itself (plain http://; a tunnel had them at CONNECT)."""
-        if self._proxy and self.base_url.startswith("http://"):
+        """What a request sends: the common headers, and the proxy's credentials when it
+        forwards the request."""
+        if self._forwarded and self._proxy is not None:
             return {**self._headers, **self._proxy.headers, **headers}
         return {**self._headers, **headers}
 

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from lattice_rt_core.net.api import loopback_host
+
 __all__ = ["Proxy", "ProxyError", "proxy_for"]
 
 
@@ -51,7 +53,8 @@ def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> Proxy | Non
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    if _loopback(host) or _bypassed(host, port, _env(env, "no_proxy")):
+    if loopback_host(host) or host.endswith(".localhost") \
+            or _bypassed(host, port, _env(env, "no_proxy")):
         return None
     name = f"{parts.scheme}_proxy"
     value = _env(env, name) or _env(env, "all_proxy")
@@ -62,15 +65,6 @@ def proxy_for(url: str, environ: Mapping[str, str] | None = None) -> Proxy | Non
 
 def _env(env: Mapping[str, str], name: str) -> str:
     return (env.get(name) or env.get(name.upper()) or "").strip()
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _bypassed(host: str, port: int, no_proxy: str) -> bool:
