@@ -73,8 +73,8 @@ def shoot(out: Path, work: Path) -> list[Path]:
             page.wait_for("document.querySelector('#status[data-state=\"connected\"]')"
                           " && document.querySelector('#presence li.person')"
                           " && document.querySelectorAll('#feed li.day').length >= 2")
-        # the rows' arrival highlight and the status dot's pulse end before the shot
-        page.evaluate("document.getAnimations().forEach((a) => a.finish())")
+        # the rows' arrival highlight ends before the shot (the page is connected: no pulse)
+        page.finish_animations()
         for scheme in ("light", "dark"):
             _scheme(page, scheme)
             path = out / f"activity-page-{scheme}.png"

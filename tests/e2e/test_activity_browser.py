@@ -112,6 +112,14 @@ class Page:
             raise CdpError(json.dumps(result["exceptionDetails"])[:2000])
         return result["result"].get("value")
 
+    def finish_animations(self) -> None:
+        """End the animations that end (a row's arrival highlight); a pulse that runs
+        while the page connects or loads has no end and goes on."""
+        self.evaluate(
+            "document.getAnimations().filter((a) =>"
+            " a.effect.getComputedTiming().endTime !== Infinity).forEach((a) => a.finish())"
+        )
+
     def navigate(self, url: str) -> None:
         self.pending.clear()
         self.call("Page.navigate", url=url)

@@ -154,7 +154,7 @@ def test_published_events_show_in_the_page_with_the_apps_title_summary_and_mark(
 
     # the failure's title reads well on its tinted row in both themes (WCAG AA: 4.5:1),
     # once the live rows' arrival highlight is over
-    page.evaluate("document.getAnimations().forEach((a) => a.finish())")
+    page.finish_animations()
     for scheme in ("light", "dark"):
         page.call("Emulation.setEmulatedMedia",
                   features=[{"name": "prefers-color-scheme", "value": scheme}])

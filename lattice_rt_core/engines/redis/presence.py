@@ -288,7 +288,7 @@ class RedisPresence:
         while True:
             due = await self.log.script(
                 "presence_due", [self.keys.presence[0], self.keys.presence[5]],
-                [0, _SWEEP_BATCH],
+                [0, _SWEEP_BATCH, "1"],  # due at its millisecond, not the one after
             )
             now, pairs = int(due[0]), due[1:]
             for cid, record in zip(pairs[::2], pairs[1::2], strict=True):
@@ -341,7 +341,7 @@ class RedisPresence:
         while True:
             due = (await self.log.script(
                 "presence_due", [self.keys.presence[0], self.keys.presence[2]],
-                [int(self.ttl * 1000), _SWEEP_BATCH],
+                [int(self.ttl * 1000), _SWEEP_BATCH, "0"],
             ))[1:]
             claimed = 0
             for cid, record in zip(due[::2], due[1::2], strict=True):

@@ -327,14 +327,16 @@ end
 return done
 """
 
-# KEYS presence, a zset of times; ARGV age ms, at most how many. The entries
-# whose time is older than ``age`` by Redis's clock (stale ones in ``seen``,
-# due status events in ``due``): {now ms, client id, entry, client id, ...}
+# KEYS presence, a zset of times; ARGV age ms, at most how many, and '1' if a
+# time exactly ``age`` old counts. The entries whose time is older than ``age``
+# by Redis's clock (stale ones in ``seen``: past the TTL; due status events in
+# ``due``: at or past their millisecond): {now ms, client id, entry, ...}
 _PRESENCE_DUE = r"""
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - tonumber(ARGV[1])),
-                       'LIMIT', 0, tonumber(ARGV[2]))
+local upto = now - tonumber(ARGV[1])
+if ARGV[3] ~= '1' then upto = '(' .. upto end
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', upto, 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {now}
 for _, cid in ipairs(due) do
   out[#out + 1] = cid

@@ -171,6 +171,33 @@ def test_status_changes_are_coalesced_across_nodes_and_the_last_is_published(
     assert status_events(got) == [("c", "away")]
 
 
+def test_a_held_status_is_published_by_a_flush_in_the_millisecond_it_is_due(
+    redis_server: RedisServer, redis_prefix: str
+) -> None:
+    # fails without the inclusive bound of presence_due for due times: a node's timer
+    # fires in the millisecond the change is due (Redis's clock), the script then left
+    # it out as "not yet", and the change waited for a sweep (CI's coalescing failure)
+    async def scenario() -> list[int]:
+        async with nodes(redis_server.url, redis_prefix, 1, status_interval=0.3) as (a,):
+            store, client = a.presence_store, a.log.client
+            published = []
+            for k in range(10):
+                await a.join(user="ann", client_id=f"c{k}", workspace_id=None,
+                             display_name=None)
+                await a.set_status(f"c{k}", "away", None)  # held: inside the interval
+                store.cancel_timer()  # this test is the timer
+                due = int((await client.zrange(store.keys.presence[5], 0, 0,
+                                               withscores=True))[0][1])
+                while True:  # Redis's clock, read until it is the due millisecond
+                    secs, micros = await client.time()
+                    if secs * 1000 + micros // 1000 >= due:
+                        break
+                published.append(await store.flush_status())
+            return published
+
+    assert run(scenario()) == [1] * 10
+
+
 def test_a_status_change_left_by_a_dead_node_is_published_by_a_sweep(
     redis_server: RedisServer, redis_prefix: str
 ) -> None:
