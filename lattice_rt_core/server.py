@@ -273,6 +273,7 @@ class RealtimeServer:
             log_level=cfg.log_level,
             access_log=cfg.access_log,  # off by default; when on, URLs are redacted
             lifespan="on",
+            ws="none",  # no WebSocket route: no implementation loaded, no upgrade served
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
             date_header=False,
             server_header=False,

@@ -28,11 +28,13 @@ def test_what_ships_is_what_lattice_rt_needs_to_run_and_nothing_for_development(
     for line in required:
         name = line.split(";")[0].split("[")[0].split(">")[0].split("<")[0].strip().lower()
         assert name in shipped, name
-    # and what they need in turn, with the extras asked for (uvicorn[standard])
-    assert {"anyio", "h11", "shiboken6", "httptools", "websockets"} <= shipped
-    # but not the extras nobody asked for, nor the dev tools
+    # and what they need in turn
+    assert {"anyio", "h11", "shiboken6", "httptools", "uvloop"} <= shipped
+    # but not the extras nobody asked for (uvicorn's reloader, WebSocket, .env and YAML
+    # parts), nor the dev tools
     assert not {"pytest", "mypy", "ruff", "hypothesis", "matplotlib", "pyinstaller",
-                "lattice-rt", "brotli", "trio", "httpx", "httpx-sse", "httpcore"} & shipped
+                "lattice-rt", "brotli", "trio", "httpx", "httpx-sse", "httpcore",
+                "watchfiles", "websockets", "python-dotenv", "pyyaml"} & shipped
 
 
 def test_every_package_has_a_licence_and_its_text():
