@@ -11,7 +11,6 @@ is injected, so all three are tested on any machine.
 from __future__ import annotations
 
 import os
-import plistlib
 import shlex
 import shutil
 import sys
@@ -120,6 +119,8 @@ class Autostart:
         )
 
     def _plist(self) -> bytes:
+        import plistlib  # macOS only: it brings in an XML parser the others never need
+
         return plistlib.dumps(
             {
                 "Label": BUNDLE_ID,
