@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return cli(args)
     warm = None if any(a in _NO_APP for a in args) else spawn_warm()
+    from lattice_rt_tray.system.qt_import_hook import keep_no_sources
+
+    keep_no_sources()  # before the app's modules: Qt would keep each one's source
     from lattice_rt_tray.main import main as run
 
     return run(args, warm=warm)
