@@ -8,22 +8,28 @@ KNOWN_CAUSES = {
     "5": """\
 **Memory (figure 5).** The app and its endpoint are two Python processes (the endpoint a child,
 so that it never shares the GUI's interpreter: figure 6), and each pays for its own interpreter
-and libraries. The app's process is about 78 MB RSS: importing PySide6's QtCore, QtGui,
-QtWidgets and its support modules is 26 MB over the interpreter's 11, a bare `QApplication` 45
-MB in all; the rest are the controller, the models, the tray menu, the D-Bus notifier and the
-standard library's `http.client` (which loads `ssl` and `email` itself, about 4 MB). The
-endpoint's is about 38 MB: asyncio with `ssl` 9 MB, starlette 5, uvicorn 4 (of which its command
-line, click and watchfiles, which `uvicorn/__init__` imports, about 3), SQLite and the server.
+and libraries. The app's process is about 71 MB RSS: importing PySide6's QtCore, QtGui,
+QtWidgets and its support modules is 26 MB over the interpreter's 11 (most of it Qt's libraries
+and the bindings' types, and the standard library PySide6 itself imports: `inspect`, `zipfile`,
+`typing`); the rest are the controller, the models, the tray menu, the D-Bus notifier, QtNetwork
+for the single-instance check (2.5 MB) and the standard library's `http.client` (which loads
+`ssl` and `email` itself, about 5 MB). The endpoint's is about 36 MB: asyncio with `ssl` 9 MB,
+starlette 5, uvicorn 4 (1.3 of it click, which `uvicorn/__init__` imports), SQLite and the
+server.
 Taken out, each measured with `python -m bench.run --only tray --no-report` or the same start
-read from `/proc/PID/smaps_rollup`: httpx and httpx-sse (the client is the standard library's:
-94 -> 88 MB for the app), the windows built at their first showing (-9 MB; opening the Activity
-window brings it to about 98 MB, as before), `importlib.metadata` (the version read from the
-source tree's egg-info directly, -1 MB), the keyring's Secret Service backend and `cryptography`
-(looked for only when there is a token: 103 -> 94 MB), and `filelock` and the Prometheus library
-from the endpoint (40 -> 38 MB). PSS, which counts the pages they share once, is the fairer sum
-(the row above). What is left is two interpreters, Qt and an ASGI server: under 90 MB needs one
-of them gone (the endpoint on a thread again, which figure 6 rules out, or a server without
-asyncio and uvicorn).
+read from `/proc/PID/smaps_rollup`: the source of every module imported after PySide6, which its
+`__feature__` import hook read through `linecache` and kept (`system/qt_import_hook.py`: 78 ->
+71 MB for the app), uvicorn's WebSocket implementation and reloader (not installed or loaded
+any more: 38 -> 36 MB for the endpoint), httpx and httpx-sse (94 -> 88 MB for the app), the
+windows built at their first showing (-9 MB; opening the Activity window adds about 12 MB,
+measured offscreen), `importlib.metadata` (-1 MB), the keyring's Secret Service backend and
+`cryptography` (looked for only when there is a token: 103 -> 94 MB), and `filelock` and the
+Prometheus library from the endpoint (40 -> 38 MB). PSS, which counts the pages the two share once, is under 90 MB (the
+row above). RSS counts those pages twice; what is left of it is two interpreters, Qt and an ASGI
+server: under 90 MB needs one of them gone (the endpoint on a thread again, which figure 6 rules
+out, or a server without asyncio and uvicorn): without `ssl` and its crypto library in the app
+(5 MB, measured with both kept from loading) and without click in the endpoint (1.3 MB) the sum
+would still be about 100 MB.
 """,
     "6": """\
 **GUI stall (figure 6).** Since the embedded endpoint runs in a process of its own
