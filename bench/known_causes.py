@@ -24,12 +24,12 @@ any more: 38 -> 36 MB for the endpoint), httpx and httpx-sse (94 -> 88 MB for th
 windows built at their first showing (-9 MB; opening the Activity window adds about 12 MB,
 measured offscreen), `importlib.metadata` (-1 MB), the keyring's Secret Service backend and
 `cryptography` (looked for only when there is a token: 103 -> 94 MB), and `filelock` and the
-Prometheus library from the endpoint (40 -> 38 MB). PSS, which counts the pages the two share once, is under 90 MB (the
-row above). RSS counts those pages twice; what is left of it is two interpreters, Qt and an ASGI
-server: under 90 MB needs one of them gone (the endpoint on a thread again, which figure 6 rules
-out, or a server without asyncio and uvicorn): without `ssl` and its crypto library in the app
-(5 MB, measured with both kept from loading) and without click in the endpoint (1.3 MB) the sum
-would still be about 100 MB.
+Prometheus library from the endpoint (40 -> 38 MB). PSS, which counts the pages the two share
+once, is under 90 MB (the row above). RSS counts those pages twice; what is left of it is two
+interpreters, Qt and an ASGI server: under 90 MB needs one of them gone (the endpoint on a
+thread again, which figure 6 rules out, or a server without asyncio and uvicorn): without `ssl`
+and its crypto library in the app (5 MB, measured with both kept from loading) and without click
+in the endpoint (1.3 MB) the sum would still be about 100 MB.
 """,
     "6": """\
 **GUI stall (figure 6).** Since the embedded endpoint runs in a process of its own
