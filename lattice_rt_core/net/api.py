@@ -49,11 +49,15 @@ class ServerKind(enum.Enum):
 
 
 NO_REALTIME_MESSAGE = "this server has no realtime API (Lattice AI 11.6 and later moved it)"
-NO_EVENTS_MESSAGE = "this server takes no events (the Lattice AI server has no publish route)"
-NO_STATUS_MESSAGE = "this server keeps no status (the Lattice AI server has no status route)"
-NO_PAGE_MESSAGE = "this server has no activity page (the Lattice AI server has no launch route)"
-NO_ACCOUNTS_MESSAGE = ("this server has no accounts of lattice-rt's (the Lattice AI server has "
-                       "no admin routes)")
+# true of any server without the route, the Lattice AI server named as the one people meet
+NO_EVENTS_MESSAGE = ("this server takes no events (it has no publish route, like the Lattice AI "
+                     "server)")
+NO_STATUS_MESSAGE = ("this server keeps no status (it has no status route, like the Lattice AI "
+                     "server)")
+NO_PAGE_MESSAGE = ("this server has no activity page (it has no launch route, like the Lattice AI "
+                   "server)")
+NO_ACCOUNTS_MESSAGE = ("this server has no accounts of lattice-rt's (it has no admin routes, like "
+                       "the Lattice AI server)")
 
 
 class ClientState(enum.Enum):

@@ -1004,7 +1004,7 @@ def test_a_lattice_ai_server_is_learned_and_its_missing_routes_are_said(make_cli
     with pytest.raises(ApiError) as missing:
         client.publish("workflow", "workflow_run")
     assert missing.value.unsupported and missing.value.message == (
-        "this server takes no events (the Lattice AI server has no publish route)")
+        "this server takes no events (it has no publish route, like the Lattice AI server)")
     with pytest.raises(ApiError) as invalid:
         client.request("POST", "/realtime/presence/join", body={"client_id": 7})
     assert invalid.value.message == "client_id: Input should be a valid string"

@@ -127,12 +127,12 @@ def test_feed_and_presence_read_the_server_and_what_it_lacks_is_said(
 
     publish = cli("--url", lattice.url, "publish", "workflow", "workflow_run", data_dir=tmp_path)
     assert (publish.returncode, publish.stderr.strip()) == (1, (
-        "lattice-rt: error: this server takes no events (the Lattice AI server has no publish "
-        "route)"))
+        "lattice-rt: error: this server takes no events (it has no publish route, like the "
+        "Lattice AI server)"))
     status = cli("--url", lattice.url, "status", "grace-laptop", "away", data_dir=tmp_path)
     assert (status.returncode, status.stderr.strip()) == (1, (
-        "lattice-rt: error: this server keeps no status (the Lattice AI server has no status "
-        "route)"))
+        "lattice-rt: error: this server keeps no status (it has no status route, like the "
+        "Lattice AI server)"))
     assert_missing_routes_are_said(lattice.url, tmp_path)
 
 
@@ -140,13 +140,14 @@ def test_feed_and_presence_read_the_server_and_what_it_lacks_is_said(
 #: ApiRequests.missing_route on launch and the admin routes, and hello() for "me": a bare
 #: "Not Found (HTTP 404)")
 MISSING_ROUTES = {
-    ("status", "me", "away"): "this server keeps no status (the Lattice AI server has no "
-                              "status route)",
-    ("open",): "this server has no activity page (the Lattice AI server has no launch route)",
-    ("user", "list"): "this server has no accounts of lattice-rt's (the Lattice AI server has "
-                      "no admin routes)",
-    ("user", "remove", "ann"): "this server has no accounts of lattice-rt's (the Lattice AI "
-                               "server has no admin routes)",
+    ("status", "me", "away"): "this server keeps no status (it has no status route, like the "
+                              "Lattice AI server)",
+    ("open",): "this server has no activity page (it has no launch route, like the Lattice AI "
+               "server)",
+    ("user", "list"): "this server has no accounts of lattice-rt's (it has no admin routes, like "
+                      "the Lattice AI server)",
+    ("user", "remove", "ann"): "this server has no accounts of lattice-rt's (it has no admin "
+                               "routes, like the Lattice AI server)",
 }
 
 
