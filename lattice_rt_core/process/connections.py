@@ -168,6 +168,12 @@ def guarded_protocol(base: type[asyncio.Protocol], counts: PeerCounts) -> type[a
             super().on_response_complete()
             self._head_done()  # a next head gets its own deadline from its first byte
 
+        def _unsupported_upgrade_warning(self) -> None:
+            # the servers serve no WebSocket (ws="none"), so an Upgrade is answered as the
+            # plain request it also is; uvicorn's two warnings (install a WebSocket
+            # library) would be wrong advice, logged for every such request anyone sends
+            log.debug("an Upgrade request was served as plain HTTP")
+
         def _waiting_for_head(self) -> bool:
             # no request yet, or the last one answered and its body read (an
             # answer may come before the body, e.g. a 413)

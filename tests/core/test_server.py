@@ -266,6 +266,33 @@ def test_uvicorn_runs_our_main_loop_and_keeps_its_connections_where_we_look(
 
 
 
+def test_a_websocket_upgrade_is_answered_as_plain_http_without_advice_to_install_one(
+    data_dir: Path
+) -> None:
+    # the servers load no WebSocket implementation (ws="none"); fails without the guard's
+    # _unsupported_upgrade_warning: uvicorn logs "Unsupported upgrade request." and tells
+    # the operator to install websockets, for every such request anyone sends
+    warnings: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())  # type: ignore[method-assign]
+    srv = start(data_dir)
+    logging.getLogger("uvicorn.error").addHandler(handler)  # after uvicorn's log config
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sock:
+            sock.sendall(
+                f"GET /realtime/feed HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                f"Authorization: Bearer {srv.owner_token}\r\nConnection: Upgrade\r\n"
+                "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode()
+            )
+            answer = sock.makefile("rb").readline()
+    finally:
+        srv.stop()
+        logging.getLogger("uvicorn.error").removeHandler(handler)
+    assert answer.startswith(b"HTTP/1.1 200 ")  # the feed, not 101 Switching Protocols
+    assert warnings == []
+
+
 # ------------------------------------------------------------ behind a proxy
 @pytest.mark.parametrize("trusted", [False, True])
 def test_forwarded_headers_are_believed_only_from_trusted_proxies(
@@ -298,7 +325,7 @@ def test_uvicorn_protocols_still_have_what_the_connection_guard_reads() -> None:
 
     for protocol in {AutoHTTPProtocol, H11Protocol}:
         for name in ("connection_made", "connection_lost", "data_received",
-                     "on_response_complete"):
+                     "on_response_complete", "_unsupported_upgrade_warning"):
             assert callable(getattr(protocol, name, None)), (
                 f"uvicorn {uvicorn.__version__}: {protocol.__name__}.{name} is gone; "
                 "process/connections.py overrides it"
