@@ -178,10 +178,11 @@ def test_a_held_status_is_published_by_a_flush_in_the_millisecond_it_is_due(
     # fires in the millisecond the change is due (Redis's clock), the script then left
     # it out as "not yet", and the change waited for a sweep (CI's coalescing failure)
     async def scenario() -> list[int]:
-        async with nodes(redis_server.url, redis_prefix, 1, status_interval=0.3) as (a,):
+        # an interval long enough that a loaded machine still changes the status inside it
+        async with nodes(redis_server.url, redis_prefix, 1, status_interval=0.8) as (a,):
             store, client = a.presence_store, a.log.client
             published = []
-            for k in range(10):
+            for k in range(8):
                 await a.join(user="ann", client_id=f"c{k}", workspace_id=None,
                              display_name=None)
                 await a.set_status(f"c{k}", "away", None)  # held: inside the interval
@@ -195,7 +196,7 @@ def test_a_held_status_is_published_by_a_flush_in_the_millisecond_it_is_due(
                 published.append(await store.flush_status())
             return published
 
-    assert run(scenario()) == [1] * 10
+    assert run(scenario()) == [1] * 8
 
 
 def test_a_status_change_left_by_a_dead_node_is_published_by_a_sweep(
