@@ -42,6 +42,16 @@ def test_the_app_imported_after_qt_leaves_none_of_its_sources_in_memory() -> Non
     assert hooked["kept"] == [] and hooked["lines"] < plain["lines"] / 5
 
 
+def test_the_launcher_installs_it_before_it_imports_the_app() -> None:
+    # fails if launch.py imports lattice_rt_tray.main before keep_no_sources()
+    launched = _run(
+        "from lattice_rt_tray.launch import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "import lattice_rt_tray.main  # imported by the launch, not here\n" + _KEPT
+    )
+    assert launched["kept"] == []
+
+
 def test_the_answer_is_pysides_own_for_modules_with_and_without_qt_and_without_source() -> None:
     answers = _run(
         "import sys, json as j, _json, lattice_rt_tray.views.icons, lattice_rt_tray.logic.levels\n"
