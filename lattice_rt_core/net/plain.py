@@ -102,16 +102,15 @@ class PlainRequests(ApiRequests):
         """A connection made (through the proxy's tunnel and the TLS handshake too), or
         :class:`ApiError` (status 0)."""
         host, port, proxy = self._parts.hostname or "", self._parts.port, self._proxy
+        to_host, to_port = (proxy.host, proxy.port) if proxy else (host, port)
         connection: http.client.HTTPConnection
         if self._parts.scheme == "https":
-            connection = http.client.HTTPSConnection(
-                proxy.host if proxy else host, proxy.port if proxy else port, timeout=timeout,
-                context=self._verify)
+            connection = http.client.HTTPSConnection(to_host, to_port, timeout=timeout,
+                                                     context=self._verify)
             if proxy:
                 connection.set_tunnel(host, port, headers=dict(proxy.headers))
         else:
-            connection = http.client.HTTPConnection(
-                proxy.host if proxy else host, proxy.port if proxy else port, timeout=timeout)
+            connection = http.client.HTTPConnection(to_host, to_port, timeout=timeout)
         try:
             connection.connect()
         except TimeoutError as exc:

@@ -77,13 +77,8 @@ class SseDecoder:
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
-        if len(lines) == 1:  # no line ends here
-            self._line += text
-            if len(self._line) > self._max:
-                raise FrameTooLarge(f"a line of more than {self._max} characters")
-            return []
         lines[0] = self._line + lines[0]
-        self._line = lines.pop()
+        self._line = lines.pop()  # the start of the next line (all of it when none ended)
         if len(self._line) > self._max:
             raise FrameTooLarge(f"a line of more than {self._max} characters")
         frames: list[Frame] = []
